@@ -1,0 +1,120 @@
+using Google.Protobuf;
+using Profiler.Core.Recording.Proto;
+
+namespace Profiler.Core.Recording;
+
+/// <summary>
+/// Appends records to a .memprof stream. Events are buffered into columnar batches; everything
+/// written is handed to the operating system at least every <see cref="FlushInterval"/>, so a
+/// killed recorder leaves a file that reads up to its last flush. Not thread-safe: one writer
+/// thread (the collector's consumer) owns it.
+/// </summary>
+public sealed class RecordingWriter : IDisposable
+{
+    public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(500);
+    const int BatchCapacity = 4096;
+
+    readonly Stream _stream;
+    readonly Func<long> _clockMs;
+    EventBatch _batch = new();
+    long _lastEventTime;
+    long _lastFlushMs;
+    bool _disposed;
+
+    public RecordingWriter(Stream stream, Header header, Func<long>? clockMs = null)
+    {
+        _stream = stream;
+        _clockMs = clockMs ?? (() => Environment.TickCount64);
+        _stream.Write(RecordingFormat.Magic);
+        header.FormatVersion = RecordingFormat.Version;
+        Write(new Record { Header = header });
+        _lastFlushMs = _clockMs();
+    }
+
+    public long EventCount { get; private set; }
+
+    public static RecordingWriter Create(string path, Header header)
+    {
+        var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
+        return new RecordingWriter(stream, header);
+    }
+
+    public void WriteModule(Module module) => Write(new Record { Module = module });
+
+    public void WriteThread(Proto.Thread thread) => Write(new Record { Thread = thread });
+
+    public void WriteStack(Stack stack) => Write(new Record { Stack = stack });
+
+    public void WriteProcessExit(ProcessExit exit)
+    {
+        FlushBatch();
+        Write(new Record { ProcessExit = exit });
+    }
+
+    public void WriteStats(Stats stats)
+    {
+        FlushBatch();
+        Write(new Record { Stats = stats });
+    }
+
+    /// <summary>Times are nanoseconds after the recording origin and should be non-decreasing per writer.</summary>
+    public void WriteEvent(in RawEvent e)
+    {
+        long delta = e.TimeNanos - _lastEventTime;
+        // Events from different CPUs can arrive slightly out of order; keep deltas unsigned by
+        // clamping, which moves such an event to its predecessor's time.
+        if (delta < 0) delta = 0;
+        _lastEventTime += delta;
+        _batch.Kind.Add(e.Kind);
+        _batch.TimeDeltaNanos.Add((ulong)delta);
+        _batch.Pid.Add(e.Pid);
+        _batch.Tid.Add(e.Tid);
+        _batch.Address.Add(e.Address);
+        _batch.Size.Add(e.Size);
+        _batch.Weight.Add(e.Weight);
+        _batch.StackId.Add(e.StackId);
+        _batch.Function.Add(e.Function);
+        EventCount++;
+        if (_batch.Kind.Count >= BatchCapacity) FlushBatch();
+    }
+
+    /// <summary>Called periodically by the owner; hands buffered data to the OS when due.</summary>
+    public void Tick()
+    {
+        long now = _clockMs();
+        if (now - _lastFlushMs < FlushInterval.TotalMilliseconds) return;
+        Flush();
+    }
+
+    public void Flush()
+    {
+        FlushBatch();
+        _stream.Flush();
+        _lastFlushMs = _clockMs();
+    }
+
+    public void Complete(Footer footer)
+    {
+        FlushBatch();
+        Write(new Record { Footer = footer });
+        Flush();
+    }
+
+    void FlushBatch()
+    {
+        if (_batch.Kind.Count == 0) return;
+        Write(new Record { Events = _batch });
+        _batch = new EventBatch();
+    }
+
+    void Write(Record record) => record.WriteDelimitedTo(_stream);
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        FlushBatch();
+        _stream.Flush();
+        _stream.Dispose();
+    }
+}
