@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using Profiler.Collectors.Linux.Bpf;
+using Profiler.Collectors.Linux.Probes;
+using Profiler.Collectors.Linux.Procfs;
+using Profiler.Core.Recording;
+using Profiler.Core.Recording.Proto;
+
+namespace Profiler.Collectors.Linux;
+
+public sealed record RecorderStatus(TimeSpan Elapsed, long Events, double EventsPerSecond, ulong Lost);
+
+/// <summary>
+/// Records one process: attaches probes to every mapped ELF that defines the allocation API,
+/// drains the kernel's events into the recording and keeps module maps and thread names current.
+/// </summary>
+public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter writer, int pid, Func<long>? clockNanos = null)
+{
+    readonly Func<long> _clock = clockNanos ?? (() => (long)Stopwatch.GetElapsedTime(0).TotalNanoseconds);
+    readonly StackInterner _stacks = new();
+    readonly HashSet<uint> _threads = [];
+    readonly HashSet<string> _probedFiles = [];
+    readonly List<(ulong Start, ulong End)> _knownRanges = [];
+    readonly HashSet<(ulong, ulong, string)> _writtenMaps = [];
+    readonly ulong[] _stackBuffer = new ulong[BpfEventHeader.MaxFrames + 1];
+    long _origin;
+    long _lastMapsRead = long.MinValue;
+
+    public IReadOnlyList<ProbeSite> Sites => _sites;
+    readonly List<ProbeSite> _sites = [];
+
+    public long Events => writer.EventCount;
+
+    /// <summary>Nanoseconds of the monotonic clock (bpf_ktime_get_ns) at the recording origin.</summary>
+    public void Start(long originMonotonicNanos, IEnumerable<string>? extraFiles = null)
+    {
+        _origin = originMonotonicNanos;
+        RefreshMaps(force: true);
+        foreach (var path in extraFiles ?? []) AttachFile(path);
+        foreach (var map in ProcMaps.Read(pid).Where(m => m.IsFile && m.IsExecutable)) AttachFile(map.Path);
+        if (_sites.Count == 0)
+            throw new Profiler.Core.ProfilerException(Profiler.Core.ExitCode.CollectorFailed,
+                $"pid {pid} maps no file that defines malloc/free; nothing to probe");
+        foreach (var tid in ProcessState.Threads(pid)) NoteThread((uint)tid);
+    }
+
+    void AttachFile(string path)
+    {
+        if (!_probedFiles.Add(path) || !File.Exists(path)) return;
+        foreach (var site in ProbePlanner.Plan(path))
+        {
+            tracer.Attach(pid, site.Path, site.FileOffset, site.Cookie, site.NeedsReturn);
+            _sites.Add(site);
+        }
+    }
+
+    /// <summary>Drains what the kernel has; returns the number of records read.</summary>
+    public int Poll(int timeoutMs)
+    {
+        int n = tracer.Drain(OnRecord, timeoutMs);
+        writer.Tick();
+        return n;
+    }
+
+    void OnRecord(ReadOnlySpan<byte> record)
+    {
+        if (!EventDecoder.TryDecode(record, out var e, _stackBuffer, out int frames)) return;
+        var stack = _stackBuffer.AsSpan(0, frames);
+        ulong stackId = 0;
+        if (frames > 0)
+        {
+            stackId = _stacks.Intern(stack, out bool isNew);
+            if (isNew)
+            {
+                var s = new Stack { Id = stackId };
+                s.Addresses.Add(stack.ToArray());
+                s.Truncated = e.FrameCount >= BpfEventHeader.MaxFrames;
+                writer.WriteStack(s);
+                foreach (var address in stack)
+                    if (!IsKnown(address)) { RefreshMaps(force: false); break; }
+            }
+        }
+        NoteThread(e.Tid);
+        long time = (long)e.TimeNanos - _origin;
+        var function = (AllocFunction)e.Function;
+        if (e.Function == (uint)BpfFunction.Free)
+        {
+            writer.WriteEvent(new RawEvent(EventKind.Free, time, e.Pid, e.Tid, e.Address, 0, 0, stackId, function));
+            return;
+        }
+        if (e.OldAddress != 0)
+            writer.WriteEvent(new RawEvent(EventKind.Free, time, e.Pid, e.Tid, e.OldAddress, 0, 0, stackId, function));
+        if (e.Address != 0)
+            writer.WriteEvent(new RawEvent(EventKind.Alloc, time, e.Pid, e.Tid, e.Address, e.Size, e.Size, stackId, function));
+    }
+
+    bool IsKnown(ulong address)
+    {
+        foreach (var (start, end) in _knownRanges)
+            if (address >= start && address < end) return true;
+        return false;
+    }
+
+    void NoteThread(uint tid)
+    {
+        if (!_threads.Add(tid)) return;
+        string name = ProcessState.ThreadName(pid, (int)tid) ?? $"thread {tid}";
+        writer.WriteThread(new Core.Recording.Proto.Thread { Pid = (uint)pid, Tid = tid, Name = name });
+    }
+
+    /// <summary>Reads /proc/PID/maps and records mappings not written before.</summary>
+    public void RefreshMaps(bool force)
+    {
+        long now = _clock();
+        // Unknown addresses can come in bursts (a library loaded late); re-read at most every 10 ms.
+        if (!force && now - _lastMapsRead < 10_000_000) return;
+        _lastMapsRead = now;
+        var maps = ProcMaps.Read(pid);
+        var buildIds = new Dictionary<string, string>();
+        foreach (var m in maps)
+        {
+            if (!m.IsFile || !m.IsExecutable) continue;
+            if (!_writtenMaps.Add((m.Start, m.End, m.Path))) continue;
+            _knownRanges.Add((m.Start, m.End));
+            if (!buildIds.TryGetValue(m.Path, out var buildId))
+                buildIds[m.Path] = buildId = BuildIdOf(m.Path);
+            writer.WriteModule(new Module
+            {
+                Pid = (uint)pid, Path = m.Path, BuildId = buildId, Start = m.Start, End = m.End,
+                FileOffset = m.FileOffset, TimeNanos = now - _origin,
+            });
+        }
+    }
+
+    static string BuildIdOf(string path)
+    {
+        try
+        {
+            using var elf = Symbols.Elf.ElfFile.Open(path);
+            return elf.BuildId ?? "";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Symbols.Elf.ElfFormatException) { return ""; }
+    }
+
+    public Stats Stats()
+    {
+        var (lost, _) = tracer.ReadCounters();
+        return new Stats { TimeNanos = _clock() - _origin, Events = (ulong)writer.EventCount, LostEvents = lost };
+    }
+}

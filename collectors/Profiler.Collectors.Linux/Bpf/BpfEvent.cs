@@ -1,0 +1,36 @@
+using System.Runtime.InteropServices;
+
+namespace Profiler.Collectors.Linux.Bpf;
+
+/// <summary>Mirror of struct memprof_event in collectors/bpf/memprof.h.</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 8)]
+public struct BpfEventHeader
+{
+    public ulong TimeNanos;
+    public uint Pid;
+    public uint Tid;
+    public ulong Address;
+    public ulong OldAddress;
+    public ulong Size;
+    public ulong Caller;
+    public ulong EntrySlot;
+    public ulong OutPtr;
+    public uint Function;
+    public uint FrameCount;
+
+    /// <summary>MEMPROF_EVENT_HEADER_SIZE; frames (u64 each) follow.</summary>
+    public const int Size_ = 72;
+    public const int MaxFrames = 127;
+}
+
+/// <summary>Function ids of enum memprof_func; equal to AllocFunction in the recording.</summary>
+public enum BpfFunction : uint
+{
+    Malloc = 1, Calloc = 2, Realloc = 3, ReallocArray = 4, PosixMemalign = 5,
+    AlignedAlloc = 6, Memalign = 7, Valloc = 8, Pvalloc = 9, Free = 10,
+}
+
+public static class BpfCookie
+{
+    public static ulong Make(BpfFunction function, int spOffset) => ((ulong)function << 16) | ((ulong)spOffset & 0xffff);
+}

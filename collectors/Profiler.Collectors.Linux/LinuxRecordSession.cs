@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using Profiler.Collectors.Linux.Bpf;
+using Profiler.Collectors.Linux.Procfs;
+using Profiler.Core;
+using Profiler.Core.Recording;
+using Profiler.Core.Recording.Proto;
+
+namespace Profiler.Collectors.Linux;
+
+public sealed record RecordSessionOptions(
+    string OutputPath,
+    IReadOnlyList<string> Command,
+    int? Pid,
+    TimeSpan? Duration,
+    string MemprofVersion);
+
+public sealed record RecordSessionResult(int TargetPid, int? CommandExitCode, long Events, ulong LostEvents, int Probes, string Mode);
+
+/// <summary>One `memprof record`: launch or attach, record until the target exits, the duration
+/// ends or the user cancels, then detach every probe.</summary>
+public static class LinuxRecordSession
+{
+    public static RecordSessionResult Run(RecordSessionOptions options, Func<IKernelTracer> tracerFactory,
+        Action<RecorderStatus>? status, CancellationToken cancel)
+    {
+        TargetLauncher? launcher = null;
+        int pid;
+        if (options.Pid is { } attachPid)
+        {
+            if (ProcessState.Read(attachPid) is null)
+                throw new ProfilerException(ExitCode.TargetNotFound, $"no process with pid {attachPid}");
+            pid = attachPid;
+        }
+        else
+        {
+            launcher = TargetLauncher.StartStopped(options.Command);
+            pid = launcher.Pid;
+        }
+
+        try
+        {
+            using var tracer = tracerFactory();
+            var header = new Header
+            {
+                StartUnixNanos = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000,
+                TargetPid = (uint)pid,
+                Collector = "linux-ebpf",
+                Mode = tracer.Mode,
+                SamplingRateBytes = 1,
+                Hostname = Environment.MachineName,
+                Kernel = Environment.OSVersion.VersionString,
+                MemprofVersion = options.MemprofVersion,
+                Launched = launcher is not null,
+            };
+            header.Command.AddRange(launcher is not null ? options.Command : [ProcessState.Command(pid) ?? $"pid {pid}"]);
+            using var writer = RecordingWriter.Create(options.OutputPath, header);
+            long origin = MonotonicNanos();
+            var recorder = new AllocationRecorder(tracer, writer, pid, () => MonotonicNanos());
+            recorder.Start(origin, launcher is not null ? [launcher.Executable] : null);
+            launcher?.Resume();
+
+            var sw = Stopwatch.StartNew();
+            var lastStatus = TimeSpan.Zero;
+            long lastEvents = 0;
+            bool execSeen = launcher is null;
+            while (!cancel.IsCancellationRequested)
+            {
+                // Short polls right after launch: the new image's maps must be read while it lives.
+                recorder.Poll(execSeen ? 50 : 2);
+                if (!execSeen && launcher!.HasExeced()) { execSeen = true; recorder.RefreshMaps(force: true); }
+                if (launcher is not null ? launcher.HasExited : !ProcessState.IsAlive(pid)) break;
+                if (options.Duration is { } d && sw.Elapsed >= d) break;
+                if (status is not null && sw.Elapsed - lastStatus >= TimeSpan.FromSeconds(1))
+                {
+                    var (lost, _) = tracer.ReadCounters();
+                    status(new RecorderStatus(sw.Elapsed, recorder.Events, (recorder.Events - lastEvents) / (sw.Elapsed - lastStatus).TotalSeconds, lost));
+                    lastStatus = sw.Elapsed;
+                    lastEvents = recorder.Events;
+                    writer.WriteStats(recorder.Stats());
+                }
+            }
+
+            // Whatever the kernel already queued belongs to the recording; then no probe stays behind.
+            tracer.DetachAll();
+            while (recorder.Poll(0) > 0) { }
+            var stats = recorder.Stats();
+            writer.WriteStats(stats);
+            int? exitCode = null;
+            if (launcher is not null)
+            {
+                if (!launcher.HasExited && cancel.IsCancellationRequested)
+                    Native.Kill(pid, Native.SIGTERM);
+                exitCode = launcher.WaitForExit();
+                writer.WriteProcessExit(new ProcessExit { Pid = (uint)pid, TimeNanos = MonotonicNanos() - origin, ExitCode = exitCode.Value });
+            }
+            writer.Complete(new Footer { EndTimeNanos = MonotonicNanos() - origin, Events = stats.Events, LostEvents = stats.LostEvents });
+            return new RecordSessionResult(pid, exitCode, recorder.Events, stats.LostEvents, recorder.Sites.Count, tracer.Mode);
+        }
+        catch
+        {
+            if (launcher is not null && !launcher.HasExited)
+            {
+                // Never leave a launched command stopped behind us.
+                Native.Kill(pid, Native.SIGCONT);
+            }
+            throw;
+        }
+        finally
+        {
+            launcher?.Dispose();
+        }
+    }
+
+    /// <summary>CLOCK_MONOTONIC in nanoseconds, the clock bpf_ktime_get_ns reads.</summary>
+    static long MonotonicNanos() => (long)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));
+}

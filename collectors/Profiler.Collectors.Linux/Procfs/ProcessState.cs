@@ -1,0 +1,40 @@
+namespace Profiler.Collectors.Linux.Procfs;
+
+public static class ProcessState
+{
+    /// <summary>The state letter from /proc/PID/stat (R, S, T, Z, …), or null when the process is gone.</summary>
+    public static char? Read(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            int close = stat.LastIndexOf(')');
+            return close >= 0 && close + 2 < stat.Length ? stat[close + 2] : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    public static bool IsAlive(int pid) => Read(pid) is { } s && s != 'Z' && s != 'X';
+
+    public static string? ThreadName(int pid, int tid)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/task/{tid}/comm").TrimEnd('\n'); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    public static IEnumerable<int> Threads(int pid)
+    {
+        try
+        {
+            return Directory.GetDirectories($"/proc/{pid}/task")
+                .Select(d => int.TryParse(Path.GetFileName(d), out var t) ? t : -1).Where(t => t > 0).ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return []; }
+    }
+
+    public static string? Command(int pid)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ').Trim(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+}

@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using Profiler.Collectors.Linux.Procfs;
+using Profiler.Core;
+
+namespace Profiler.Collectors.Linux;
+
+/// <summary>
+/// Starts a command stopped before its first instruction: a shell stops itself, memprof attaches
+/// its per-process probes (they follow the task across exec), then lets it exec the command.
+/// stdin, stdout and stderr are inherited.
+/// </summary>
+public sealed class TargetLauncher : IDisposable
+{
+    readonly Process _process;
+
+    readonly string? _shellExe;
+
+    TargetLauncher(Process process, string executable)
+    {
+        _process = process;
+        Executable = executable;
+        _shellExe = ExeOf(process.Id);
+    }
+
+    public int Pid => _process.Id;
+    public string Executable { get; }
+    public bool HasExited => _process.HasExited;
+
+    public static TargetLauncher StartStopped(IReadOnlyList<string> command)
+    {
+        string executable = ResolveExecutable(command[0]);
+        var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add("kill -STOP $$; exec \"$0\" \"$@\"");
+        psi.ArgumentList.Add(executable);
+        foreach (var arg in command.Skip(1)) psi.ArgumentList.Add(arg);
+        var process = Process.Start(psi) ?? throw new ProfilerException(ExitCode.CollectorFailed, $"cannot start {command[0]}");
+        var sw = Stopwatch.StartNew();
+        while (ProcessState.Read(process.Id) != 'T')
+        {
+            if (process.HasExited || sw.Elapsed > TimeSpan.FromSeconds(10))
+                throw new ProfilerException(ExitCode.CollectorFailed, $"cannot start {command[0]}: the launcher did not stop");
+            System.Threading.Thread.Sleep(1);
+        }
+        return new TargetLauncher(process, executable);
+    }
+
+    public static string ResolveExecutable(string name)
+    {
+        if (name.Contains('/'))
+        {
+            if (!File.Exists(name)) throw new ProfilerException(ExitCode.FileNotFound, $"{name}: no such file");
+            return Path.GetFullPath(name);
+        }
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':'))
+        {
+            var candidate = Path.Combine(dir.Length == 0 ? "." : dir, name);
+            if (File.Exists(candidate)) return Path.GetFullPath(candidate);
+        }
+        throw new ProfilerException(ExitCode.FileNotFound, $"{name}: command not found");
+    }
+
+    public void Resume() => Native.Kill(_process.Id, Native.SIGCONT);
+
+    /// <summary>True once the launcher shell has become the command.</summary>
+    public bool HasExeced()
+    {
+        var exe = ExeOf(Pid);
+        return exe is not null && exe != _shellExe;
+    }
+
+    static string? ExeOf(int pid)
+    {
+        try { return File.ResolveLinkTarget($"/proc/{pid}/exe", false)?.FullName; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    public int WaitForExit()
+    {
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
+    public void Dispose() => _process.Dispose();
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what memprof, its samples and its tests need on a Debian/Ubuntu machine.
+# Idempotent: installs only what is missing.
+set -euo pipefail
+need=()
+have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+# libbpf1: the collector's kernel interface. binutils: c++filt/addr2line/readelf oracles in tests.
+# clang-14 + libbpf-dev + llvm-14: only to check that the committed BPF object rebuilds identically.
+for pkg in libbpf1 binutils gcc clang-14 llvm-14 libbpf-dev linux-libc-dev tmux; do
+    have "$pkg" || need+=("$pkg")
+done
+if ((${#need[@]})); then
+    SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+command -v cargo >/dev/null || { echo "install-deps: cargo (Rust) is needed to build the samples" >&2; exit 1; }
+command -v dotnet >/dev/null || { echo "install-deps: the .NET 10 SDK is needed" >&2; exit 1; }

@@ -1,0 +1,42 @@
+using System.CommandLine;
+using Profiler.Cli.Commands;
+using Profiler.Core;
+
+namespace Profiler.Cli;
+
+public static class MemprofCli
+{
+    public static RootCommand BuildRoot(TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand(
+            "memprof — a low-overhead native memory profiler. Records heap allocations and frees of " +
+            "native processes with eBPF, and turns recordings into Firefox Profiler profiles and reports.");
+        root.Subcommands.Add(RecordCommand.Build(stdout, stderr));
+        root.Subcommands.Add(ExportCommand.Build(stdout, stderr));
+        root.Subcommands.Add(ReportCommand.Build(stdout, stderr));
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = BuildRoot(stdout, stderr);
+        var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        try
+        {
+            return await root.Parse(args).InvokeAsync(config);
+        }
+        catch (ProfilerException e)
+        {
+            await stderr.WriteLineAsync($"memprof: {e.Message}");
+            return (int)e.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            await stderr.WriteLineAsync("memprof: cancelled");
+            return (int)ExitCode.Cancelled;
+        }
+    }
+
+    public static string Version =>
+        typeof(MemprofCli).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+}

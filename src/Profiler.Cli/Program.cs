@@ -1,0 +1,3 @@
+using Profiler.Cli;
+
+return await MemprofCli.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,39 @@
+using Profiler.Core.Recording.Proto;
+
+namespace Profiler.Core.Model;
+
+public sealed record RecordingInfo(
+    IReadOnlyList<string> Command,
+    uint TargetPid,
+    DateTimeOffset StartTime,
+    long DurationNanos,
+    string Collector,
+    string Mode,
+    ulong SamplingRateBytes,
+    bool Launched,
+    ulong LostEvents,
+    IReadOnlyList<string> Warnings);
+
+/// <summary>Allocations and frees in time order with symbolized stacks.</summary>
+public sealed class AllocationTable
+{
+    public required EventKind[] Kind { get; init; }
+    public required long[] TimeNanos { get; init; }
+    public required uint[] Pid { get; init; }
+    public required uint[] Tid { get; init; }
+    public required ulong[] Address { get; init; }
+    public required ulong[] Size { get; init; }
+    public required ulong[] Weight { get; init; }
+    public required StackId[] Stack { get; init; }
+    public required AllocFunction[] Function { get; init; }
+    public int Count => Kind.Length;
+}
+
+/// <summary>The symbolized model every analysis and exporter reads.</summary>
+public sealed class ProfileModel
+{
+    public required RecordingInfo Info { get; init; }
+    public required CallTreeTables Tables { get; init; }
+    public required IReadOnlyList<ProcessInfo> Processes { get; init; }
+    public required AllocationTable Events { get; init; }
+}

@@ -1,0 +1,135 @@
+using Profiler.Core.Recording;
+using Profiler.Core.Recording.Proto;
+
+namespace Profiler.Core.Model;
+
+/// <summary>The symbolization pass: raw recording + a frame resolver → the model.</summary>
+public static class ProfileModelBuilder
+{
+    public static ProfileModel Build(RawRecording recording, IFrameResolver resolver)
+    {
+        var tables = new CallTreeTables();
+        var maps = ModuleMaps.From(recording.Modules);
+        var stackCache = new Dictionary<(uint Pid, ulong RawId), StackId>();
+        var frameCache = new Dictionary<(uint Pid, ulong Address, bool IsReturn), FrameId[]>();
+
+        FrameId[] FramesFor(uint pid, ulong address, bool isReturn)
+        {
+            if (frameCache.TryGetValue((pid, address, isReturn), out var cached)) return cached;
+            var module = maps.Find(pid, address);
+            FrameId[] frames;
+            if (module is null)
+            {
+                var fn = tables.InternFunction($"0x{address:x}", null, null, null);
+                frames = [tables.InternFrame(fn, null, address, null, 0)];
+            }
+            else
+            {
+                ulong offset = address - module.Start + module.FileOffset;
+                var resolved = resolver.Resolve(module, isReturn ? offset - 1 : offset, offset);
+                var moduleId = tables.InternModule(module.Path, module.BuildId);
+                frames = new FrameId[resolved.Count];
+                for (int i = 0; i < resolved.Count; i++)
+                {
+                    var r = resolved[i];
+                    var fn = tables.InternFunction(r.Function, moduleId, r.File, null);
+                    frames[i] = tables.InternFrame(fn, moduleId, r.Address, r.Line, i);
+                }
+            }
+            frameCache[(pid, address, isReturn)] = frames;
+            return frames;
+        }
+
+        StackId StackFor(uint pid, ulong rawId)
+        {
+            if (rawId == 0 || !recording.Stacks.TryGetValue(rawId, out var raw)) return StackId.None;
+            if (stackCache.TryGetValue((pid, rawId), out var id)) return id;
+            var stack = StackId.None;
+            // Raw stacks are leaf first; the tree is built from the root. Only the leaf is an
+            // exact instruction address, the rest are return addresses.
+            for (int i = raw.Addresses.Count - 1; i >= 0; i--)
+                foreach (var frame in FramesFor(pid, raw.Addresses[i], isReturn: i > 0))
+                    stack = tables.InternStack(stack, frame);
+            stackCache[(pid, rawId)] = stack;
+            return stack;
+        }
+
+        var ev = recording.Events;
+        int n = ev.Count;
+        var order = SortedByTime(ev);
+        var stacks = new StackId[n];
+        for (int i = 0; i < n; i++) stacks[i] = StackFor(ev.Pid[order[i]], ev.StackId[order[i]]);
+
+        var events = new AllocationTable
+        {
+            Kind = Permute(ev.Kind, order),
+            TimeNanos = Permute(ev.TimeNanos, order),
+            Pid = Permute(ev.Pid, order),
+            Tid = Permute(ev.Tid, order),
+            Address = Permute(ev.Address, order),
+            Size = Permute(ev.Size, order),
+            Weight = Permute(ev.Weight, order),
+            Stack = stacks,
+            Function = Permute(ev.Function, order),
+        };
+
+        return new ProfileModel
+        {
+            Info = InfoOf(recording, events),
+            Tables = tables,
+            Processes = ProcessesOf(recording, events),
+            Events = events,
+        };
+    }
+
+    static int[] SortedByTime(EventColumns ev)
+    {
+        var order = new int[ev.Count];
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        var times = ev.TimeNanos;
+        // Stable: events with equal times keep recording order (a realloc's free before its alloc).
+        Array.Sort(order, (a, b) => times[a] != times[b] ? times[a].CompareTo(times[b]) : a.CompareTo(b));
+        return order;
+    }
+
+    static T[] Permute<T>(T[] column, int[] order)
+    {
+        var result = new T[order.Length];
+        for (int i = 0; i < order.Length; i++) result[i] = column[order[i]];
+        return result;
+    }
+
+    static RecordingInfo InfoOf(RawRecording r, AllocationTable events)
+    {
+        var h = r.Header;
+        long end = r.Footer?.EndTimeNanos ?? 0;
+        if (events.Count > 0) end = Math.Max(end, events.TimeNanos[^1]);
+        foreach (var exit in r.Exits) end = Math.Max(end, exit.TimeNanos);
+        return new RecordingInfo(h.Command.ToArray(), h.TargetPid,
+            DateTimeOffset.FromUnixTimeMilliseconds(h.StartUnixNanos / 1_000_000).AddTicks(h.StartUnixNanos % 1_000_000 / 100),
+            end, h.Collector, h.Mode, h.SamplingRateBytes, h.Launched, r.LostEvents, r.Warnings);
+    }
+
+    static IReadOnlyList<ProcessInfo> ProcessesOf(RawRecording r, AllocationTable events)
+    {
+        var pids = new SortedSet<uint>();
+        if (r.Header.TargetPid != 0) pids.Add(r.Header.TargetPid);
+        foreach (var pid in events.Pid) pids.Add(pid);
+        foreach (var t in r.Threads) pids.Add(t.Pid);
+        var result = new List<ProcessInfo>();
+        foreach (var pid in pids)
+        {
+            var threads = new Dictionary<uint, string>();
+            foreach (var t in r.Threads.Where(t => t.Pid == pid)) threads[t.Tid] = t.Name;
+            for (int i = 0; i < events.Count; i++)
+                if (events.Pid[i] == pid && !threads.ContainsKey(events.Tid[i])) threads[events.Tid[i]] = $"thread {events.Tid[i]}";
+            if (!threads.ContainsKey(pid)) threads[pid] = "main";
+            string name = threads[pid];
+            if (pid == r.Header.TargetPid && r.Header.Command.Count > 0) name = Path.GetFileName(r.Header.Command[0]);
+            var exit = r.Exits.LastOrDefault(e => e.Pid == pid);
+            result.Add(new ProcessInfo(pid, name, 0, exit?.TimeNanos, exit?.ExitCode,
+                threads.OrderBy(t => t.Key != pid).ThenBy(t => t.Key).Select(t => new ThreadInfo(t.Key, t.Value)).ToList()));
+        }
+        return result;
+    }
+}

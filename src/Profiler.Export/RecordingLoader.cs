@@ -1,0 +1,21 @@
+using Profiler.Core.Model;
+using Profiler.Core.Recording;
+using Profiler.Symbols.Resolution;
+
+namespace Profiler.Export;
+
+/// <summary>Reads a recording and runs the symbolization pass; warnings go to the given writer.</summary>
+public static class RecordingLoader
+{
+    public static ProfileModel Load(string path, TextWriter warnings)
+    {
+        var raw = RecordingReader.Read(path);
+        foreach (var w in raw.Warnings) warnings.WriteLine($"memprof: warning: {w}");
+        using var resolver = new ElfFrameResolver();
+        var model = ProfileModelBuilder.Build(raw, resolver);
+        foreach (var w in resolver.Warnings.Distinct()) warnings.WriteLine($"memprof: warning: {w}");
+        if (raw.LostEvents > 0)
+            warnings.WriteLine($"memprof: warning: {raw.LostEvents:N0} events were lost while recording (ring buffer full); totals are low by that much");
+        return model;
+    }
+}

@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using Profiler.Collectors.Linux.Probes;
+using Profiler.Core.Recording;
+
+namespace Profiler.Integration.Tests;
+
+public sealed class AttachTests
+{
+    [Fact]
+    public void Attach_records_for_the_duration_and_leaves_the_target_running_without_probes()
+    {
+        RootRequired.Check();
+        var psi = new ProcessStartInfo(RepoPaths.Sample("allocs-fp"), "serve") { RedirectStandardOutput = true };
+        using var target = Process.Start(psi)!;
+        try
+        {
+            Assert.StartsWith("ready", target.StandardOutput.ReadLine());
+            var dir = Directory.CreateTempSubdirectory("memprof-attach");
+            var output = Path.Combine(dir.FullName, "serve.memprof");
+            int fdsBefore = BpfDescriptors();
+
+            var sw = Stopwatch.StartNew();
+            var result = CliRunner.Run("record", "--pid", target.Id.ToString(), "--duration", "3s", "-o", output);
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            Assert.InRange(sw.Elapsed.TotalSeconds, 2.9, 30);
+
+            var recording = RecordingReader.Read(output);
+            Assert.True(recording.Events.Count > 100, $"only {recording.Events.Count} events in 3 s");
+            Assert.NotNull(recording.Footer);
+            Assert.True(File.Exists(Path.Combine(dir.FullName, "serve.json.gz")));
+
+            Thread.Sleep(200);
+            Assert.False(target.HasExited, "the target died");
+            Assert.Equal(fdsBefore, BpfDescriptors());
+            AssertCodeUnpatched(target.Id);
+            dir.Delete(recursive: true);
+        }
+        finally
+        {
+            if (!target.HasExited) target.Kill();
+        }
+    }
+
+    [Fact]
+    public void Attaching_to_a_missing_pid_is_a_one_line_error()
+    {
+        var result = CliRunner.Run("record", "--pid", "2147480000", "--duration", "1s");
+        Assert.Equal(68, result.ExitCode);
+        Assert.Equal(1, result.Stderr.Trim().Split('\n').Length);
+        Assert.Contains("no process with pid", result.Stderr);
+    }
+
+    /// <summary>BPF links and perf events this process holds: all closed after a session.</summary>
+    static int BpfDescriptors() =>
+        Directory.GetFiles("/proc/self/fd").Count(fd =>
+        {
+            try { return File.ResolveLinkTarget(fd, false)?.ToString() is { } t && (t.Contains("bpf") || t.Contains("perf_event")); }
+            catch (IOException) { return false; }
+        });
+
+    /// <summary>A uprobe left behind shows as an int3 in the target's code: compare every probed
+    /// instruction in memory with the file.</summary>
+    static void AssertCodeUnpatched(int pid)
+    {
+        var maps = Collectors.Linux.Procfs.ProcMaps.Read(pid).Where(m => m.IsFile && m.IsExecutable).ToList();
+        using var mem = new FileStream($"/proc/{pid}/mem", FileMode.Open, FileAccess.Read);
+        int compared = 0;
+        foreach (var path in maps.Select(m => m.Path).Distinct())
+        {
+            foreach (var site in ProbePlanner.Plan(path))
+            {
+                var map = maps.FirstOrDefault(m => m.Path == path && site.FileOffset >= m.FileOffset && site.FileOffset < m.FileOffset + (m.End - m.Start));
+                if (map is null) continue;
+                var inMemory = new byte[1];
+                mem.Position = (long)(map.Start + site.FileOffset - map.FileOffset);
+                mem.ReadExactly(inMemory);
+                using var file = File.OpenRead(path);
+                file.Position = (long)site.FileOffset;
+                Assert.Equal(file.ReadByte(), inMemory[0]);
+                compared++;
+            }
+        }
+        Assert.True(compared >= 5, $"only {compared} probe sites compared");
+    }
+}

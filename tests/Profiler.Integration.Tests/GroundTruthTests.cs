@@ -1,0 +1,117 @@
+using Profiler.Core.Analysis;
+using Profiler.Core.Model;
+using Profiler.Core.Recording.Proto;
+
+namespace Profiler.Integration.Tests;
+
+/// <summary>Recording allocs-fp at every call gives exactly the sample's own manifest.</summary>
+public sealed class GroundTruthTests(AllocsRecordingFixture fixture) : IClassFixture<AllocsRecordingFixture>
+{
+    sealed record Observed(long Allocations, long AllocatedBytes, long Frees, long FreedBytes, long LiveBlocks, long LiveBytes, long PeakBytes, HashSet<string> Threads);
+
+    static string ApiName(AllocFunction f) => f switch
+    {
+        AllocFunction.Malloc => "malloc",
+        AllocFunction.Calloc => "calloc",
+        AllocFunction.Realloc or AllocFunction.Reallocarray => "realloc",
+        AllocFunction.PosixMemalign => "posix_memalign",
+        _ => f.ToString().ToLowerInvariant(),
+    };
+
+    Dictionary<(string Function, string Api), Observed> ObservedBySite()
+    {
+        var model = fixture.Model;
+        var heap = HeapAnalysis.Compute(model);
+        var ev = model.Events;
+        var threadNames = model.Processes.SelectMany(p => p.Threads).ToDictionary(t => t.Tid, t => t.Name);
+        var result = new Dictionary<(string, string), Observed>();
+        var live = new Dictionary<(string, string), long>();
+        for (int i = 0; i < ev.Count; i++)
+        {
+            int alloc = ev.Kind[i] == EventKind.Alloc ? i : heap.Releases[i];
+            if (alloc < 0) continue;
+            if (SiteAnalysis.SiteOf(model.Tables, ev.Stack[alloc]) is not { } site) continue;
+            var key = (model.Tables.Function(site).Name, ApiName(ev.Function[alloc]));
+            if (!result.TryGetValue(key, out var o)) result[key] = o = new Observed(0, 0, 0, 0, 0, 0, 0, []);
+            long bytes = (long)ev.Weight[alloc];
+            if (ev.Kind[i] == EventKind.Alloc)
+            {
+                bool leaked = heap.FreedBy[i] < 0;
+                live[key] = live.GetValueOrDefault(key) + bytes;
+                o.Threads.Add(threadNames.GetValueOrDefault(ev.Tid[i], "?"));
+                result[key] = o with
+                {
+                    Allocations = o.Allocations + 1, AllocatedBytes = o.AllocatedBytes + bytes,
+                    LiveBlocks = o.LiveBlocks + (leaked ? 1 : 0), LiveBytes = o.LiveBytes + (leaked ? bytes : 0),
+                    PeakBytes = Math.Max(o.PeakBytes, live[key]),
+                };
+            }
+            else
+            {
+                live[key] -= bytes;
+                result[key] = o with { Frees = o.Frees + 1, FreedBytes = o.FreedBytes + bytes };
+            }
+        }
+        return result;
+    }
+
+    [Fact]
+    public void Every_manifest_site_has_exactly_its_bytes_and_counts()
+    {
+        var observed = ObservedBySite();
+        Assert.NotEmpty(fixture.Manifest);
+        foreach (var site in fixture.Manifest)
+        {
+            Assert.True(observed.TryGetValue((site.Function, site.Api), out var o),
+                $"no allocations attributed to {site.Function} ({site.Api}); sites seen: {string.Join(", ", observed.Keys.Take(30))}");
+            var expected = (site.Allocations, site.AllocatedBytes, site.Frees, site.FreedBytes, site.LiveBlocksAtExit, site.LiveBytesAtExit, site.PeakBytes);
+            var actual = (o.Allocations, o.AllocatedBytes, o.Frees, o.FreedBytes, o.LiveBlocks, o.LiveBytes, o.PeakBytes);
+            Assert.True(expected == actual, $"{site.Function} ({site.Api}): expected {expected}, recorded {actual}");
+            Assert.Equal([site.Thread], o.Threads.ToArray());
+        }
+    }
+
+    [Fact]
+    public void Every_allocation_of_a_site_has_the_full_chain_with_the_direct_caller()
+    {
+        var model = fixture.Model;
+        var ev = model.Events;
+        var chains = fixture.Manifest.ToDictionary(s => s.Function, s => s.Chain);
+        int checkedCount = 0;
+        for (int i = 0; i < ev.Count; i++)
+        {
+            if (ev.Kind[i] != EventKind.Alloc) continue;
+            var functions = model.Tables.FramesLeafFirst(ev.Stack[i]).Select(model.Tables.FunctionName)
+                .SkipWhile(AllocatorFrames.IsAllocator).ToList();
+            if (functions.Count == 0 || !chains.TryGetValue(functions[0], out var chain)) continue;
+            var innermost = functions.Take(chain.Length).Reverse().ToArray();
+            Assert.True(chain.SequenceEqual(innermost),
+                $"expected the chain {string.Join(" → ", chain)}, the stack reads (leaf first) {string.Join(" ← ", functions)}");
+            Assert.Contains("main", functions.Skip(chain.Length).Select(f => f.Split("::").Last()));
+            checkedCount++;
+        }
+        Assert.Equal(fixture.Manifest.GroupBy(s => s.Function).Sum(g => g.Sum(s => s.Allocations)), checkedCount);
+    }
+
+    [Fact]
+    public void Report_lists_the_leak_with_its_exact_bytes()
+    {
+        var result = CliRunner.Run("report", fixture.Recording);
+        Assert.Equal(0, result.ExitCode);
+        var leak = fixture.Manifest.Single(s => s.Chain.Length == 3);
+        var line = result.Stdout.Split('\n').First(l => l.Contains(leak.Function));
+        Assert.Contains($"{leak.LiveBytesAtExit:N0} B", line);
+        Assert.Contains($"{leak.AllocatedBytes:N0} B", line);
+    }
+
+    [Fact]
+    public void Recording_has_modules_threads_and_no_losses()
+    {
+        var model = fixture.Model;
+        Assert.Equal(0UL, model.Info.LostEvents);
+        Assert.Contains(model.Tables.Modules, m => m.Name == "allocs-fp" && m.BuildId.Length == 40);
+        Assert.Contains(model.Tables.Modules, m => m.Name.StartsWith("libc.so", StringComparison.Ordinal));
+        Assert.Contains(model.Processes.Single().Threads, t => t.Name == "worker");
+        Assert.Empty(model.Info.Warnings);
+    }
+}

@@ -1,0 +1,32 @@
+using System.Diagnostics;
+
+namespace Profiler.Tests.Collector;
+
+public sealed class BpfObjectTests
+{
+    static string Root()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "Profiler.sln"))) return d.FullName;
+        throw new InvalidOperationException("no repository root");
+    }
+
+    [Fact]
+    public void Rebuilding_the_bpf_object_with_the_pinned_clang_gives_the_committed_bytes()
+    {
+        var src = Path.Combine(Root(), "collectors", "bpf");
+        var tmp = Directory.CreateTempSubdirectory("memprof-bpf");
+        foreach (var f in new[] { "memprof.bpf.c", "memprof.h", "Makefile" })
+            File.Copy(Path.Combine(src, f), Path.Combine(tmp.FullName, f));
+        var psi = new ProcessStartInfo("make", ["-s", "-C", tmp.FullName, "memprof.bpf.o"]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        using var make = Process.Start(psi)!;
+        string err = make.StandardError.ReadToEnd();
+        make.WaitForExit();
+        Assert.True(make.ExitCode == 0, $"make failed (is clang-14 installed? scripts/install-deps.sh installs it): {err}");
+        var rebuilt = File.ReadAllBytes(Path.Combine(tmp.FullName, "memprof.bpf.o"));
+        var committed = File.ReadAllBytes(Path.Combine(src, "memprof.bpf.o"));
+        tmp.Delete(recursive: true);
+        Assert.True(committed.AsSpan().SequenceEqual(rebuilt),
+            "collectors/bpf/memprof.bpf.o is stale: run `make -C collectors/bpf` and commit the object");
+    }
+}
