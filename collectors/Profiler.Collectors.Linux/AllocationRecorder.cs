@@ -31,10 +31,12 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
     public long Events => writer.EventCount;
 
     /// <summary>Nanoseconds of the monotonic clock (bpf_ktime_get_ns) at the recording origin.</summary>
-    public void Start(long originMonotonicNanos, IEnumerable<string>? extraFiles = null)
+    /// <param name="launched">The target is still the launcher shell: its maps are about to be
+    /// replaced by exec, so they are not recorded.</param>
+    public void Start(long originMonotonicNanos, bool launched, IEnumerable<string>? extraFiles = null)
     {
         _origin = originMonotonicNanos;
-        RefreshMaps(force: true);
+        if (!launched) RefreshMaps(force: true);
         foreach (var path in extraFiles ?? []) AttachFile(path);
         foreach (var map in ProcMaps.Read(pid).Where(m => m.IsFile && m.IsExecutable)) AttachFile(map.Path);
         if (_sites.Count == 0)

@@ -56,7 +56,7 @@ public static class LinuxRecordSession
             using var writer = RecordingWriter.Create(options.OutputPath, header);
             long origin = MonotonicNanos();
             var recorder = new AllocationRecorder(tracer, writer, pid, () => MonotonicNanos());
-            recorder.Start(origin, launcher is not null ? [launcher.Executable] : null);
+            recorder.Start(origin, launched: launcher is not null, launcher is not null ? [launcher.Executable] : null);
             launcher?.Resume();
 
             var sw = Stopwatch.StartNew();

@@ -87,16 +87,32 @@ int memprof_entry(struct pt_regs *ctx)
     __u32 tid = (__u32)bpf_get_current_pid_tgid();
     __u64 slot = PT_REGS_SP(ctx) + sp_offset;
 
-    /* A call made from inside another traced call (realloc(NULL, n) calls malloc, reallocarray
-     * tail-calls realloc) belongs to the outer one: deeper or equal return-address slots. */
-    struct memprof_event *outer = bpf_map_lookup_elem(&inflight, &tid);
-    if (outer && slot <= outer->entry_slot)
-        return 0;
-
-    __u32 zero = 0;
-    struct memprof_event *e = bpf_map_lookup_elem(&scratch, &zero);
-    if (!e)
-        return 0;
+    /* Each thread keeps its in-flight record in the map and reuses it: updating and deleting
+     * hash entries per call costs microseconds here, a lookup does not. */
+    struct memprof_event *e = bpf_map_lookup_elem(&inflight, &tid);
+    if (e) {
+        /* A call made from inside another traced call (realloc(NULL, n) calls malloc,
+         * reallocarray tail-calls realloc) belongs to the outer one: deeper or equal
+         * return-address slots. A free inside realloc is reported by realloc. */
+        if (e->entry_slot != 0 && slot <= e->entry_slot)
+            return 0;
+    } else if (func != MEMPROF_FREE) {
+        __u32 zero = 0;
+        struct memprof_event *fresh = bpf_map_lookup_elem(&scratch, &zero);
+        if (!fresh)
+            return 0;
+        fresh->entry_slot = 0;
+        bpf_map_update_elem(&inflight, &tid, fresh, BPF_NOEXIST);
+        e = bpf_map_lookup_elem(&inflight, &tid);
+        if (!e)
+            return 0;
+    }
+    if (func == MEMPROF_FREE) {
+        __u32 zero = 0;
+        e = bpf_map_lookup_elem(&scratch, &zero);
+        if (!e)
+            return 0;
+    }
     e->func = func;
     e->address = 0;
     e->old_address = 0;
@@ -140,9 +156,7 @@ int memprof_entry(struct pt_regs *ctx)
     if (func == MEMPROF_FREE) {
         e->time_ns = bpf_ktime_get_ns();
         submit(e);
-        return 0;
     }
-    bpf_map_update_elem(&inflight, &tid, e, BPF_ANY);
     return 0;
 }
 
@@ -151,7 +165,7 @@ int memprof_return(struct pt_regs *ctx)
 {
     __u32 tid = (__u32)bpf_get_current_pid_tgid();
     struct memprof_event *e = bpf_map_lookup_elem(&inflight, &tid);
-    if (!e)
+    if (!e || e->entry_slot == 0)
         return 0;
     /* The return popped the slot just below the current stack pointer; a nested call's return
      * popped a deeper one and is ignored. */
@@ -169,6 +183,6 @@ int memprof_return(struct pt_regs *ctx)
     /* realloc(p, 0) frees p and returns NULL; a failed call leaves nothing to report. */
     if (result != 0 || (e->old_address != 0 && e->size == 0))
         submit(e);
-    bpf_map_delete_elem(&inflight, &tid);
+    e->entry_slot = 0;
     return 0;
 }

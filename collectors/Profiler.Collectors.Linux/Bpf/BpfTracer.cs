@@ -62,8 +62,10 @@ public sealed unsafe class BpfTracer : IKernelTracer
 
     public void Attach(int pid, string path, ulong fileOffset, ulong cookie, bool withReturn)
     {
-        AttachOne(_entryProg, pid, path, fileOffset, cookie, retprobe: false);
+        // Return first: an entry whose return is never seen would leave its thread's record
+        // marked in flight.
         if (withReturn) AttachOne(_returnProg, pid, path, fileOffset, 0, retprobe: true);
+        AttachOne(_entryProg, pid, path, fileOffset, cookie, retprobe: false);
     }
 
     void AttachOne(nint prog, int pid, string path, ulong fileOffset, ulong cookie, bool retprobe)
@@ -110,7 +112,7 @@ public sealed unsafe class BpfTracer : IKernelTracer
         _links.Clear();
     }
 
-    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    [UnmanagedCallersOnly]
     static int OnSample(nint context, void* data, nuint size)
     {
         var tracer = (BpfTracer)GCHandle.FromIntPtr(context).Target!;
@@ -122,7 +124,7 @@ public sealed unsafe class BpfTracer : IKernelTracer
 
     static string LastLibbpfMessage() => _lastLibbpfMessage is { } m ? $" — libbpf: {m.Trim()}" : "";
 
-    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    [UnmanagedCallersOnly]
     static int OnLibbpfMessage(int level, nint format, nint args)
     {
         // Formatting a va_list from managed code is not portable; keep the format text only.

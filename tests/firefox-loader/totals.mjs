@@ -1,0 +1,63 @@
+// Asks the Firefox Profiler's own loader (profiler-cli) what a profile holds and prints
+// one "name value" line per total:
+//   retained_bytes N   bytes allocated and never freed, over all threads with allocations
+//   allocated_bytes N  bytes allocated, frees ignored
+// Usage: node totals.mjs PROFILER_CLI_JS PROFILE
+import { execFileSync } from 'node:child_process';
+
+const [cli, profile] = process.argv.slice(2);
+if (!cli || !profile) {
+  console.error('usage: node totals.mjs PROFILER_CLI_JS PROFILE');
+  process.exit(2);
+}
+
+function run(...args) {
+  try {
+    // The CLI's own messages go to stderr so that stdout carries only the totals.
+    return execFileSync(process.execPath, [cli, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  } catch (error) {
+    // It has already printed its reason; add which command it was.
+    throw new Error(`profiler-cli ${args.join(' ')} exited with ${error.status ?? error.signal}`);
+  }
+}
+
+const query = (...args) => JSON.parse(run(...args, '--json'));
+
+function totalBytes(thread, strategy) {
+  const samples = query('thread', 'samples', '--thread', thread, '--strategy', strategy, '--limit', '1');
+  if (samples.weightType !== 'bytes') {
+    throw new Error(`${thread} ${strategy}: weights are ${samples.weightType}, not bytes`);
+  }
+  return samples.categoryBreakdown.totalSamples;
+}
+
+function main() {
+  process.stderr.write(run('load', profile));
+  let retained = 0;
+  let allocated = 0;
+  let threadsWithAllocations = 0;
+  for (const { threadHandle } of query('thread', 'list', '--sort', 'index').threads) {
+    const strategies = query('thread', 'info', '--thread', threadHandle).availableStrategies;
+    if (!strategies.includes('native-allocations')) continue;
+    if (!strategies.includes('native-retained-allocations')) {
+      throw new Error(`${threadHandle} has allocations but no retained memory (is memoryAddress missing?)`);
+    }
+    threadsWithAllocations++;
+    retained += totalBytes(threadHandle, 'native-retained-allocations');
+    allocated += totalBytes(threadHandle, 'native-allocations');
+  }
+  if (threadsWithAllocations === 0) throw new Error('no thread has native allocations');
+  console.log(`retained_bytes ${retained}`);
+  console.log(`allocated_bytes ${allocated}`);
+}
+
+try {
+  main();
+} catch (error) {
+  console.error(`totals: ${error.message}`);
+  process.exit(1);
+}
