@@ -17,7 +17,7 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
 {
     readonly Func<long> _clock = clockNanos ?? (() => (long)Stopwatch.GetElapsedTime(0).TotalNanoseconds);
     readonly StackInterner _stacks = new();
-    readonly HashSet<uint> _threads = [];
+    readonly Dictionary<uint, byte[]> _threadNames = [];
     readonly HashSet<string> _probedFiles = [];
     readonly List<(ulong Start, ulong End)> _knownRanges = [];
     readonly HashSet<(ulong, ulong, string)> _writtenMaps = [];
@@ -42,7 +42,6 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
         if (_sites.Count == 0)
             throw new Profiler.Core.ProfilerException(Profiler.Core.ExitCode.CollectorFailed,
                 $"pid {pid} maps no file that defines malloc/free; nothing to probe");
-        foreach (var tid in ProcessState.Threads(pid)) NoteThread((uint)tid);
     }
 
     void AttachFile(string path)
@@ -81,7 +80,7 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
                     if (!IsKnown(address)) { RefreshMaps(force: false); break; }
             }
         }
-        NoteThread(e.Tid);
+        NoteThread(e.Tid, e.Comm);
         long time = (long)e.TimeNanos - _origin;
         var function = (AllocFunction)e.Function;
         if (e.Function == (uint)BpfFunction.Free)
@@ -102,11 +101,13 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
         return false;
     }
 
-    void NoteThread(uint tid)
+    /// <summary>Records a thread's name when first seen and whenever it changes (exec, prctl).</summary>
+    void NoteThread(uint tid, in ThreadName comm)
     {
-        if (!_threads.Add(tid)) return;
-        string name = ProcessState.ThreadName(pid, (int)tid) ?? $"thread {tid}";
-        writer.WriteThread(new Core.Recording.Proto.Thread { Pid = (uint)pid, Tid = tid, Name = name });
+        ReadOnlySpan<byte> bytes = comm;
+        if (_threadNames.TryGetValue(tid, out var known) && bytes.SequenceEqual(known)) return;
+        _threadNames[tid] = bytes.ToArray();
+        writer.WriteThread(new Core.Recording.Proto.Thread { Pid = (uint)pid, Tid = tid, Name = comm.ToString() });
     }
 
     /// <summary>Reads /proc/PID/maps and records mappings not written before.</summary>

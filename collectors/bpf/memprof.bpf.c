@@ -76,6 +76,7 @@ static __always_inline void capture(struct pt_regs *ctx, struct memprof_event *e
         bytes = 0;
     }
     e->frame_count = bytes / 8;
+    bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
 SEC("uprobe")

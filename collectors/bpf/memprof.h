@@ -35,10 +35,11 @@ struct memprof_event {
     __u64 out_ptr;      /* posix_memalign: where the result is stored */
     __u32 func;         /* enum memprof_func */
     __u32 frame_count;  /* valid entries in frames */
+    char comm[16];      /* the thread's name when the event happened */
     __u64 frames[MEMPROF_MAX_FRAMES];
 };
 
-#define MEMPROF_EVENT_HEADER_SIZE 72
+#define MEMPROF_EVENT_HEADER_SIZE 88
 
 enum memprof_counter {
     MEMPROF_COUNTER_LOST_EVENTS = 0,

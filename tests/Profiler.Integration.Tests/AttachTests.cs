@@ -46,7 +46,7 @@ public sealed class AttachTests
     {
         var result = CliRunner.Run("record", "--pid", "2147480000", "--duration", "1s");
         Assert.Equal(68, result.ExitCode);
-        Assert.Equal(1, result.Stderr.Trim().Split('\n').Length);
+        Assert.Single(result.Stderr.Trim().Split('\n'));
         Assert.Contains("no process with pid", result.Stderr);
     }
 

@@ -17,10 +17,24 @@ public struct BpfEventHeader
     public ulong OutPtr;
     public uint Function;
     public uint FrameCount;
+    public ThreadName Comm;
 
     /// <summary>MEMPROF_EVENT_HEADER_SIZE; frames (u64 each) follow.</summary>
-    public const int Size_ = 72;
+    public const int Size_ = 88;
     public const int MaxFrames = 127;
+}
+
+[System.Runtime.CompilerServices.InlineArray(16)]
+public struct ThreadName
+{
+    byte _first;
+
+    public override string ToString()
+    {
+        ReadOnlySpan<byte> bytes = this;
+        int end = bytes.IndexOf((byte)0);
+        return System.Text.Encoding.UTF8.GetString(end < 0 ? bytes : bytes[..end]);
+    }
 }
 
 /// <summary>Function ids of enum memprof_func; equal to AllocFunction in the recording.</summary>

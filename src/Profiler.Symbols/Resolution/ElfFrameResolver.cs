@@ -45,7 +45,7 @@ public sealed class ElfFrameResolver : IFrameResolver, IDisposable
             {
                 if (!elf.HasSymtab)
                     _warnings.Add($"{module.Path} is stripped: names come from its dynamic symbols only");
-                loaded = new LoadedModule(elf, new SymbolTable(elf));
+                loaded = new LoadedModule(elf, SymbolTable.Create(elf));
             }
         }
         else

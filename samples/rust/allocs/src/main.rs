@@ -1,0 +1,402 @@
+//! `allocs`: a ground-truth allocation workload for memprof.
+//!
+//! Every named `pub fn` below makes an exactly known sequence of libc allocation calls, and
+//! `allocs --manifest` prints that ground truth as JSON, computed from the same constants the
+//! workloads use (see `manifest.rs`).
+//!
+//! Usage:
+//!   allocs                    run workloads 1-7 once (the worker thread is joined), then exit 0
+//!                             without freeing the blocks that are meant to stay live
+//!   allocs --manifest         print the ground truth of the default run (does not run it)
+//!   allocs --manifest serve   print the ground truth of ONE `serve_tick` call
+//!   allocs serve              print `ready <pid>`, then call `serve_tick` every ~10 ms until
+//!                             killed (SIGTERM / SIGINT)
+//!   allocs bench N            N malloc+free pairs in `bench_loop`; prints `ns_per_pair <float>`
+//!
+//! How the libc calls are made exact: the workloads call `std::alloc::{alloc, alloc_zeroed,
+//! realloc, dealloc}` with explicit `Layout`s, never `Box`/`Vec`/formatting. With the default
+//! (System) global allocator on Linux, std maps them as follows (library/std/src/sys/alloc/unix.rs):
+//!   alloc(l)            align <= 16 && align <= size  -> malloc(size)
+//!                       otherwise                     -> posix_memalign(&p, max(align, 8), size)
+//!   alloc_zeroed(l)     align <= 16 && align <= size  -> calloc(size, 1)
+//!   realloc(p, l, n)    align <= 16 && align <= n     -> realloc(p, n)
+//!   dealloc(p, l)                                     -> free(p)
+//! Plain blocks use `PLAIN_ALIGN` (8) and sizes >= 8, so they always take the malloc / calloc /
+//! realloc path; the over-aligned site uses align 4096 and takes the posix_memalign path.
+//!
+//! Every named function is `#[inline(never)]`, passes each pointer through `black_box` (so no
+//! allocation can be elided), and ends with a `black_box` after its last call (so no call is
+//! turned into a tail jump that would drop the function from frame-pointer stacks).
+
+mod manifest;
+
+use std::alloc::{alloc, alloc_zeroed, dealloc, handle_alloc_error, realloc, Layout};
+use std::hint::black_box;
+use std::io::Write;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::time::{Duration, Instant};
+
+/// Alignment of every plain (malloc / calloc / realloc) block; every plain size is >= this.
+pub const PLAIN_ALIGN: usize = 8;
+/// Byte written over allocated memory (non-zero so malloc + fill can never become calloc).
+const FILL: u8 = 0xA5;
+
+// 1. Leaks through a three-deep chain.
+pub const LEAK_BLOCKS: usize = 10;
+pub const LEAK_SIZE: usize = 4096;
+// 2. Churn: CHURN_ITERATIONS malloc+free pairs, size cycling through CHURN_SIZES.
+pub const CHURN_ITERATIONS: usize = 10_000;
+pub const CHURN_SIZES: [usize; 4] = [24, 56, 120, 248];
+// 3. Peak: PEAK_BLOCKS blocks of PEAK_SIZE all live at once, then all freed.
+pub const PEAK_BLOCKS: usize = 64;
+pub const PEAK_SIZE: usize = 64 * 1024;
+// 4. Realloc growth: malloc(REALLOC_START), realloc doubling up to REALLOC_END, free.
+pub const REALLOC_START: usize = 16;
+pub const REALLOC_END: usize = 64 * 1024;
+// 5. calloc: ZEROED_BLOCKS blocks, the first ZEROED_KEEP stay live.
+pub const ZEROED_BLOCKS: usize = 8;
+pub const ZEROED_SIZE: usize = 3000;
+pub const ZEROED_KEEP: usize = 3;
+// 6. Over-aligned: ALIGNED_BLOCKS blocks aligned to ALIGNED_ALIGN, the first ALIGNED_KEEP stay live.
+pub const ALIGNED_BLOCKS: usize = 6;
+pub const ALIGNED_SIZE: usize = 8192;
+pub const ALIGNED_ALIGN: usize = 4096;
+pub const ALIGNED_KEEP: usize = 2;
+// 7. Second thread: WORKER_BLOCKS blocks, the first WORKER_KEEP stay live.
+pub const WORKER_THREAD: &str = "worker";
+pub const WORKER_BLOCKS: usize = 100;
+pub const WORKER_SIZE: usize = 640;
+pub const WORKER_KEEP: usize = 20;
+/// Name of the thread that runs workloads 1-6 (the process's main thread).
+pub const MAIN_THREAD: &str = "main";
+// serve mode: per tick, SERVE_CHURN_BLOCKS blocks allocated then freed, then one
+// SERVE_LEAK_SIZE block leaked.
+pub const SERVE_CHURN_BLOCKS: usize = 4;
+pub const SERVE_CHURN_SIZE: usize = 1000;
+pub const SERVE_LEAK_SIZE: usize = 128;
+pub const SERVE_TICK_INTERVAL: Duration = Duration::from_millis(10);
+// bench mode: malloc+free pairs of BENCH_SIZE.
+pub const BENCH_SIZE: usize = 32;
+
+// The libc call each site makes depends on these (see the mapping at the top of this file).
+const _: () = {
+    let plain_sizes = [
+        LEAK_SIZE, CHURN_SIZES[0], CHURN_SIZES[1], CHURN_SIZES[2], CHURN_SIZES[3], PEAK_SIZE,
+        REALLOC_START, ZEROED_SIZE, WORKER_SIZE, SERVE_CHURN_SIZE, SERVE_LEAK_SIZE, BENCH_SIZE,
+    ];
+    let mut i = 0;
+    while i < plain_sizes.len() {
+        assert!(plain_sizes[i] >= PLAIN_ALIGN, "plain sizes must be >= PLAIN_ALIGN (malloc path)");
+        i += 1;
+    }
+    assert!(PLAIN_ALIGN <= 16, "PLAIN_ALIGN must be <= 16 (malloc path)");
+    assert!(ALIGNED_ALIGN > 16, "ALIGNED_ALIGN must be > 16 (posix_memalign path)");
+    assert!(SERVE_LEAK_SIZE >= std::mem::size_of::<*mut u8>(), "serve leaks hold a list link");
+    assert!(ZEROED_KEEP <= ZEROED_BLOCKS && ALIGNED_KEEP <= ALIGNED_BLOCKS && WORKER_KEEP <= WORKER_BLOCKS);
+};
+
+// Blocks meant to stay live are kept reachable here (fixed-size statics: no extra allocation).
+static LEAKED: [AtomicPtr<u8>; LEAK_BLOCKS] = [const { AtomicPtr::new(ptr::null_mut()) }; LEAK_BLOCKS];
+static ZEROED_KEPT: [AtomicPtr<u8>; ZEROED_KEEP] = [const { AtomicPtr::new(ptr::null_mut()) }; ZEROED_KEEP];
+static ALIGNED_KEPT: [AtomicPtr<u8>; ALIGNED_KEEP] = [const { AtomicPtr::new(ptr::null_mut()) }; ALIGNED_KEEP];
+static WORKER_KEPT: [AtomicPtr<u8>; WORKER_KEEP] = [const { AtomicPtr::new(ptr::null_mut()) }; WORKER_KEEP];
+/// Head of an intrusive list through the serve-mode leaks (each block's first word points to
+/// the previously leaked block), so they stay reachable without any bookkeeping allocation.
+static SERVE_LEAKS: AtomicPtr<u8> = AtomicPtr::new(ptr::null_mut());
+
+// ---------------------------------------------------------------------------------------------
+// Allocation helpers. Macros rather than functions, so that no helper shows up as an (inlined)
+// frame between a named function and std's allocator entry points.
+
+/// Layout of a plain block: malloc / calloc / realloc path (size >= PLAIN_ALIGN).
+macro_rules! plain {
+    ($size:expr) => {
+        Layout::from_size_align($size, PLAIN_ALIGN).unwrap()
+    };
+}
+
+/// Aborts via `handle_alloc_error` on null; passes the pointer through `black_box`.
+macro_rules! checked {
+    ($ptr:expr, $layout:expr) => {{
+        let p: *mut u8 = $ptr;
+        if p.is_null() {
+            handle_alloc_error($layout);
+        }
+        black_box(p)
+    }};
+}
+
+/// `alloc` with a layout, then fill the block: malloc(size), or posix_memalign if over-aligned.
+macro_rules! alloc_filled {
+    ($layout:expr) => {{
+        let layout: Layout = $layout;
+        let p = checked!(unsafe { alloc(layout) }, layout);
+        unsafe { ptr::write_bytes(p, FILL, layout.size()) };
+        p
+    }};
+}
+
+/// Exactly one `malloc(size)`; the block is filled.
+macro_rules! malloc_filled {
+    ($size:expr) => {
+        alloc_filled!(plain!($size))
+    };
+}
+
+/// Exactly one `free(p)`.
+macro_rules! free_block {
+    ($ptr:expr, $layout:expr) => {
+        unsafe { dealloc(black_box($ptr), $layout) }
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Leaks through a three-deep chain: leak_outer -> leak_middle -> leak_leaf.
+
+#[inline(never)]
+pub fn leak_outer() -> usize {
+    let n = leak_middle();
+    black_box(n)
+}
+
+#[inline(never)]
+pub fn leak_middle() -> usize {
+    let n = leak_leaf();
+    black_box(n)
+}
+
+/// LEAK_BLOCKS x malloc(LEAK_SIZE), never freed.
+#[inline(never)]
+pub fn leak_leaf() -> usize {
+    for slot in LEAKED.iter() {
+        slot.store(malloc_filled!(LEAK_SIZE), Ordering::Relaxed);
+    }
+    black_box(LEAK_BLOCKS)
+}
+
+// 2. Churn.
+
+/// CHURN_ITERATIONS x { malloc(CHURN_SIZES[i % 4]); free }.
+#[inline(never)]
+pub fn churn() -> usize {
+    let mut bytes = 0;
+    for i in 0..CHURN_ITERATIONS {
+        let size = CHURN_SIZES[i % CHURN_SIZES.len()];
+        let p = malloc_filled!(size);
+        free_block!(p, plain!(size));
+        bytes += size;
+    }
+    black_box(bytes)
+}
+
+// 3. Peak built and released.
+
+/// PEAK_BLOCKS x malloc(PEAK_SIZE), all live together, then PEAK_BLOCKS x free.
+#[inline(never)]
+pub fn peak_build() -> usize {
+    let mut blocks = [ptr::null_mut::<u8>(); PEAK_BLOCKS];
+    for b in blocks.iter_mut() {
+        *b = malloc_filled!(PEAK_SIZE);
+    }
+    black_box(&mut blocks);
+    for b in blocks.iter() {
+        free_block!(*b, plain!(PEAK_SIZE));
+    }
+    black_box(PEAK_BLOCKS * PEAK_SIZE)
+}
+
+// 4. realloc growth.
+
+/// malloc(REALLOC_START), then realloc(p, 2*size) until REALLOC_END, then free.
+#[inline(never)]
+pub fn realloc_grow() -> usize {
+    let mut size = REALLOC_START;
+    let mut p = malloc_filled!(size);
+    let mut steps = 0;
+    while size < REALLOC_END {
+        let new_size = size * 2;
+        p = checked!(unsafe { realloc(p, plain!(size), new_size) }, plain!(new_size));
+        unsafe { ptr::write_bytes(p.add(size), FILL, new_size - size) };
+        size = new_size;
+        steps += 1;
+    }
+    free_block!(p, plain!(size));
+    black_box(steps)
+}
+
+// 5. calloc.
+
+/// ZEROED_BLOCKS x calloc(ZEROED_SIZE, 1); the first ZEROED_KEEP stay live, the rest are freed.
+#[inline(never)]
+pub fn zeroed_alloc() -> usize {
+    let layout = plain!(ZEROED_SIZE);
+    let mut blocks = [ptr::null_mut::<u8>(); ZEROED_BLOCKS];
+    for b in blocks.iter_mut() {
+        *b = checked!(unsafe { alloc_zeroed(layout) }, layout);
+    }
+    for (i, &b) in blocks.iter().enumerate() {
+        if i < ZEROED_KEEP {
+            ZEROED_KEPT[i].store(b, Ordering::Relaxed);
+        } else {
+            free_block!(b, layout);
+        }
+    }
+    black_box(ZEROED_KEEP)
+}
+
+// 6. Over-aligned.
+
+/// ALIGNED_BLOCKS x posix_memalign(&p, ALIGNED_ALIGN, ALIGNED_SIZE); the first ALIGNED_KEEP stay
+/// live, the rest are freed.
+#[inline(never)]
+pub fn aligned_alloc_site() -> usize {
+    let layout = Layout::from_size_align(ALIGNED_SIZE, ALIGNED_ALIGN).unwrap();
+    let mut blocks = [ptr::null_mut::<u8>(); ALIGNED_BLOCKS];
+    for b in blocks.iter_mut() {
+        *b = alloc_filled!(layout);
+    }
+    for (i, &b) in blocks.iter().enumerate() {
+        if i < ALIGNED_KEEP {
+            ALIGNED_KEPT[i].store(b, Ordering::Relaxed);
+        } else {
+            free_block!(b, layout);
+        }
+    }
+    black_box(ALIGNED_KEEP)
+}
+
+// 7. Second thread.
+
+/// Runs on the thread named WORKER_THREAD: WORKER_BLOCKS x malloc(WORKER_SIZE); the first
+/// WORKER_KEEP stay live, the rest are freed.
+#[inline(never)]
+pub fn thread_worker() -> usize {
+    let mut blocks = [ptr::null_mut::<u8>(); WORKER_BLOCKS];
+    for b in blocks.iter_mut() {
+        *b = malloc_filled!(WORKER_SIZE);
+    }
+    for (i, &b) in blocks.iter().enumerate() {
+        if i < WORKER_KEEP {
+            WORKER_KEPT[i].store(b, Ordering::Relaxed);
+        } else {
+            free_block!(b, plain!(WORKER_SIZE));
+        }
+    }
+    black_box(WORKER_KEEP)
+}
+
+// serve mode.
+
+/// One tick: SERVE_CHURN_BLOCKS x malloc(SERVE_CHURN_SIZE), then SERVE_CHURN_BLOCKS x free,
+/// then one malloc(SERVE_LEAK_SIZE) that is never freed.
+#[inline(never)]
+pub fn serve_tick() -> usize {
+    let mut blocks = [ptr::null_mut::<u8>(); SERVE_CHURN_BLOCKS];
+    for b in blocks.iter_mut() {
+        *b = malloc_filled!(SERVE_CHURN_SIZE);
+    }
+    for &b in blocks.iter() {
+        free_block!(b, plain!(SERVE_CHURN_SIZE));
+    }
+    let leak = malloc_filled!(SERVE_LEAK_SIZE);
+    unsafe { (leak as *mut *mut u8).write_unaligned(SERVE_LEAKS.load(Ordering::Relaxed)) };
+    SERVE_LEAKS.store(leak, Ordering::Relaxed);
+    black_box(SERVE_CHURN_BLOCKS)
+}
+
+// bench mode.
+
+/// `pairs` x { malloc(BENCH_SIZE); free }.
+#[inline(never)]
+pub fn bench_loop(pairs: u64) -> u64 {
+    let layout = plain!(BENCH_SIZE);
+    for _ in 0..pairs {
+        let p = checked!(unsafe { alloc(layout) }, layout);
+        free_block!(p, layout);
+    }
+    black_box(pairs)
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// Workloads 1-7 in order. Blocks meant to stay live are left allocated.
+fn run_workloads() {
+    black_box(leak_outer());
+    black_box(churn());
+    black_box(peak_build());
+    black_box(realloc_grow());
+    black_box(zeroed_alloc());
+    black_box(aligned_alloc_site());
+    let worker = std::thread::Builder::new()
+        .name(WORKER_THREAD.to_string())
+        .spawn(|| black_box(thread_worker()))
+        .expect("spawn worker thread");
+    black_box(worker.join().expect("join worker thread"));
+    keep_reachable();
+}
+
+/// Lets the statics escape, so the stores of the kept pointers cannot be optimized away (a
+/// static that is only ever written would otherwise be dropped) and the live blocks stay
+/// reachable until exit.
+#[inline(never)]
+fn keep_reachable() {
+    black_box(&LEAKED);
+    black_box(&ZEROED_KEPT);
+    black_box(&ALIGNED_KEPT);
+    black_box(&WORKER_KEPT);
+}
+
+extern "C" {
+    /// libc `signal(2)` (std already links libc; no crate needed).
+    fn signal(signum: i32, handler: usize) -> usize;
+}
+const SIGINT: i32 = 2;
+const SIGTERM: i32 = 15;
+const SIG_DFL: usize = 0;
+
+fn serve() -> ! {
+    // A background job of a non-interactive shell starts with SIGINT ignored; make both SIGINT
+    // and SIGTERM end the process whatever the launcher did.
+    unsafe {
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "ready {}", std::process::id()).expect("write stdout");
+    out.flush().expect("flush stdout");
+    drop(out);
+    loop {
+        black_box(serve_tick());
+        std::thread::sleep(SERVE_TICK_INTERVAL);
+    }
+}
+
+fn bench(pairs: u64) {
+    let start = Instant::now();
+    black_box(bench_loop(black_box(pairs)));
+    let elapsed = start.elapsed();
+    let ns_per_pair = if pairs == 0 { 0.0 } else { elapsed.as_nanos() as f64 / pairs as f64 };
+    println!("ns_per_pair {ns_per_pair:.3}");
+}
+
+fn usage() -> ! {
+    eprintln!("usage: allocs [--manifest [serve] | serve | bench N]");
+    std::process::exit(2);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        [] => run_workloads(),
+        ["--manifest"] => print!("{}", manifest::run_manifest()),
+        ["--manifest", "serve"] => print!("{}", manifest::serve_manifest()),
+        ["serve"] => serve(),
+        ["bench", n] => match n.parse::<u64>() {
+            Ok(pairs) => bench(pairs),
+            Err(_) => usage(),
+        },
+        _ => usage(),
+    }
+}
