@@ -50,9 +50,13 @@ public sealed class EventColumns
         Count++;
     }
 
-    void Grow()
+    /// <summary>Shrinks the columns to <see cref="Count"/>, so each array holds exactly the events.</summary>
+    public void TrimExcess() => Resize(Count);
+
+    void Grow() => Resize(Math.Max(1024, Kind.Length * 2));
+
+    void Resize(int n)
     {
-        int n = Math.Max(1024, Kind.Length * 2);
         Array.Resize(ref Kind, n);
         Array.Resize(ref TimeNanos, n);
         Array.Resize(ref Pid, n);

@@ -84,6 +84,7 @@ public static class RecordingReader
             }
         }
 
+        events.TrimExcess();
         if (header is null)
             throw new ProfilerException(ExitCode.CorruptRecording, $"{name} is truncated before its header");
         if (footer is null && warnings.Count == 0)

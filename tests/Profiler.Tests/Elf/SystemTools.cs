@@ -4,8 +4,8 @@ using Xunit.Abstractions;
 namespace Profiler.Tests.Elf;
 
 /// <summary>Runs binutils and gcc, which serve as the reference the ELF reader is checked against.
-/// A test whose tool or input file is absent passes after saying so in its output, since
-/// xunit 2 has no way to skip at run time.</summary>
+/// scripts/install-deps.sh installs them; a missing one fails the test rather than letting a
+/// check pass without checking.</summary>
 internal static class SystemTools
 {
     public const string Libc = "/lib/x86_64-linux-gnu/libc.so.6";
@@ -16,7 +16,8 @@ internal static class SystemTools
             .Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Any(directory => File.Exists(Path.Combine(directory, tool)));
 
-    /// <summary>True, after writing why to the test output, when a prerequisite is absent.</summary>
+    /// <summary>Fails the test when a prerequisite is absent; false otherwise (kept as a guard
+    /// so call sites read `if (Missing(...)) return;`).</summary>
     public static bool Missing(ITestOutputHelper output, string[] tools, params string[] files)
     {
         var absent = tools.Where(tool => !IsInstalled(tool)).Select(tool => $"tool '{tool}'")
@@ -24,7 +25,8 @@ internal static class SystemTools
             .ToList();
         if (absent.Count == 0)
             return false;
-        output.WriteLine($"SKIPPED: {string.Join(", ", absent)} not available, so this check cannot run here.");
+        output.WriteLine($"missing: {string.Join(", ", absent)}");
+        Assert.Fail($"{string.Join(", ", absent)} not available; run scripts/install-deps.sh");
         return true;
     }
 

@@ -1,0 +1,53 @@
+using Profiler.Core.Analysis;
+using Profiler.Core.Model;
+using Profiler.Core.Recording.Proto;
+
+namespace Profiler.Tests.Analysis;
+
+public sealed class HeapAnalysisTests
+{
+    static ProfileModel Model(params (EventKind Kind, ulong Address, ulong Size)[] events)
+    {
+        var tables = new CallTreeTables();
+        var leaf = tables.InternStack(StackId.None, tables.InternFrame(tables.InternFunction("app::leaf", null, null, null), null, 1, null, 0));
+        int n = events.Length;
+        return new ProfileModel
+        {
+            Info = new RecordingInfo(["app"], 1, DateTimeOffset.UnixEpoch, n, "test", "test", 1, true, 0, []),
+            Tables = tables,
+            Processes = [new ProcessInfo(1, "app", 0, null, null, [new ThreadInfo(1, "app")])],
+            Events = new AllocationTable
+            {
+                Kind = events.Select(e => e.Kind).ToArray(),
+                TimeNanos = Enumerable.Range(0, n).Select(i => (long)i).ToArray(),
+                Pid = new uint[n].Select(_ => 1u).ToArray(),
+                Tid = new uint[n].Select(_ => 1u).ToArray(),
+                Address = events.Select(e => e.Address).ToArray(),
+                Size = events.Select(e => e.Size).ToArray(),
+                Weight = events.Select(e => e.Size).ToArray(),
+                Stack = Enumerable.Repeat(leaf, n).ToArray(),
+                Function = Enumerable.Repeat(AllocFunction.Malloc, n).ToArray(),
+            },
+        };
+    }
+
+    [Fact]
+    public void Frees_pair_with_the_live_allocation_at_their_address()
+    {
+        var heap = HeapAnalysis.Compute(Model(
+            (EventKind.Alloc, 0x10, 100), (EventKind.Alloc, 0x20, 50), (EventKind.Free, 0x10, 0),
+            (EventKind.Alloc, 0x10, 30), (EventKind.Free, 0x99, 0)));
+        Assert.Equal(new HeapTotals(180, 3, 100, 1, 80, 2, 150, 1, 1), heap.Totals);
+        Assert.Equal([2, -1, -1, -1, -1], heap.FreedBy);
+        Assert.Equal(0, heap.Releases[2]);
+        Assert.Equal(-1, heap.Releases[4]);
+    }
+
+    [Fact]
+    public void Site_statistics_count_retained_and_peak_per_function()
+    {
+        var model = Model((EventKind.Alloc, 0x10, 100), (EventKind.Alloc, 0x20, 50), (EventKind.Free, 0x10, 0));
+        var site = Assert.Single(SiteAnalysis.BySite(model, HeapAnalysis.Compute(model)));
+        Assert.Equal(new SiteStats("app::leaf", null, 150, 2, 100, 1, 50, 1, 150), site);
+    }
+}

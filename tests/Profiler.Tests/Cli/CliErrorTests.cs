@@ -1,0 +1,75 @@
+using Profiler.Cli;
+
+namespace Profiler.Tests.Cli;
+
+public sealed class CliErrorTests
+{
+    static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = MemprofCli.RunAsync(args, stdout, stderr).GetAwaiter().GetResult();
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    static void AssertOneLineError(string stderr, string expected)
+    {
+        var lines = stderr.Trim().Split('\n');
+        Assert.Single(lines);
+        Assert.StartsWith("memprof: ", lines[0]);
+        Assert.Contains(expected, lines[0]);
+        Assert.DoesNotContain("   at ", stderr);
+    }
+
+    [Fact]
+    public void A_missing_recording_exits_66_with_one_line()
+    {
+        var (code, _, err) = Run("report", "/nonexistent/x.memprof");
+        Assert.Equal(66, code);
+        AssertOneLineError(err, "no such file");
+    }
+
+    [Fact]
+    public void A_file_of_another_type_exits_65()
+    {
+        var path = Path.GetTempFileName();
+        File.WriteAllText(path, "{\"meta\": {}}");
+        var (code, _, err) = Run("export", path, "-o", path + ".json.gz");
+        File.Delete(path);
+        Assert.Equal(65, code);
+        AssertOneLineError(err, "not a memprof recording");
+    }
+
+    [Fact]
+    public void Record_without_a_target_is_a_usage_error()
+    {
+        var (code, _, err) = Run("record");
+        Assert.Equal(64, code);
+        AssertOneLineError(err, "give a command after -- or --pid PID");
+    }
+
+    [Fact]
+    public void A_bad_duration_is_a_usage_error()
+    {
+        var (code, _, err) = Run("record", "--duration", "soon", "--pid", "1");
+        Assert.Equal(64, code);
+        AssertOneLineError(err, "'soon' is not a duration");
+    }
+
+    [Theory]
+    [InlineData("500ms", 0.5)]
+    [InlineData("30s", 30)]
+    [InlineData("2m", 120)]
+    [InlineData("1.5", 1.5)]
+    public void Durations_parse(string text, double seconds) =>
+        Assert.Equal(TimeSpan.FromSeconds(seconds), DurationParser.Parse(text));
+
+    [Fact]
+    public void Help_lists_every_command()
+    {
+        var (code, output, _) = Run("--help");
+        Assert.Equal(0, code);
+        foreach (var command in new[] { "record", "export", "report" })
+            Assert.Contains(command, output);
+    }
+}
