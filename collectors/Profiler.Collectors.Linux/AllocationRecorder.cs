@@ -23,7 +23,7 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
     readonly HashSet<(ulong, ulong, string)> _writtenMaps = [];
     readonly ulong[] _stackBuffer = new ulong[BpfEventHeader.MaxFrames + 1];
     long _origin;
-    long _lastMapsRead = long.MinValue;
+    long? _lastMapsRead;
 
     public IReadOnlyList<ProbeSite> Sites => _sites;
     readonly List<ProbeSite> _sites = [];
@@ -115,7 +115,7 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
     {
         long now = _clock();
         // Unknown addresses can come in bursts (a library loaded late); re-read at most every 10 ms.
-        if (!force && now - _lastMapsRead < 10_000_000) return;
+        if (!force && _lastMapsRead is { } last && now - last < 10_000_000) return;
         _lastMapsRead = now;
         var maps = ProcMaps.Read(pid);
         var buildIds = new Dictionary<string, string>();
