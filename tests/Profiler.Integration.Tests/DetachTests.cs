@@ -1,0 +1,114 @@
+using System.Diagnostics;
+using Profiler.Core.Recording;
+
+namespace Profiler.Integration.Tests;
+
+/// <summary>However a recording ends, no probe stays behind and what was recorded is readable.</summary>
+public sealed class DetachTests
+{
+    static Process StartServe()
+    {
+        var target = Process.Start(new ProcessStartInfo(RepoPaths.Sample("allocs-fp"), "serve") { RedirectStandardOutput = true })!;
+        Assert.StartsWith("ready", target.StandardOutput.ReadLine());
+        return target;
+    }
+
+    /// <summary>memprof as its own process, the way a user runs it.</summary>
+    static Process StartMemprof(params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "memprof.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        return Process.Start(psi)!;
+    }
+
+    static void WaitForFile(string path, Process memprof)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!(File.Exists(path) && new FileInfo(path).Length > 4096))
+        {
+            if (memprof.HasExited) Assert.Fail($"memprof exited early: {memprof.StandardError.ReadToEnd()}");
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(30), "no recording appeared");
+            Thread.Sleep(50);
+        }
+    }
+
+    [Fact]
+    public void SIGTERM_to_memprof_detaches_and_keeps_the_recording()
+    {
+        RootRequired.Check();
+        using var target = StartServe();
+        var dir = Directory.CreateTempSubdirectory("memprof-term");
+        var output = Path.Combine(dir.FullName, "t.memprof");
+        try
+        {
+            using var memprof = StartMemprof("record", "--pid", target.Id.ToString(), "-o", output);
+            WaitForFile(output, memprof);
+            Thread.Sleep(1000);
+            Process.Start("kill", ["-TERM", memprof.Id.ToString()])!.WaitForExit();
+            Assert.True(memprof.WaitForExit(30_000), "memprof did not stop on SIGTERM");
+            Assert.Equal(0, memprof.ExitCode);
+            Assert.False(target.HasExited, "the target died");
+            ProbeChecks.AssertCodeUnpatched(target.Id);
+            var recording = RecordingReader.Read(output);
+            Assert.NotNull(recording.Footer);
+            Assert.True(recording.Events.Count > 50);
+        }
+        finally
+        {
+            if (!target.HasExited) target.Kill();
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void SIGKILL_of_memprof_leaves_no_probe_and_a_readable_recording()
+    {
+        RootRequired.Check();
+        using var target = StartServe();
+        var dir = Directory.CreateTempSubdirectory("memprof-kill");
+        var output = Path.Combine(dir.FullName, "k.memprof");
+        try
+        {
+            using var memprof = StartMemprof("record", "--pid", target.Id.ToString(), "-o", output);
+            WaitForFile(output, memprof);
+            Thread.Sleep(1500);
+            memprof.Kill();
+            memprof.WaitForExit();
+            Thread.Sleep(300);
+            Assert.False(target.HasExited, "the target died");
+            ProbeChecks.AssertCodeUnpatched(target.Id);
+            var recording = RecordingReader.Read(output);
+            Assert.True(recording.Events.Count > 50, $"{recording.Events.Count} events survived");
+            Assert.NotEmpty(recording.Warnings);
+        }
+        finally
+        {
+            if (!target.HasExited) target.Kill();
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_target_killed_mid_recording_ends_the_recording_cleanly()
+    {
+        RootRequired.Check();
+        using var target = StartServe();
+        var dir = Directory.CreateTempSubdirectory("memprof-victim");
+        var output = Path.Combine(dir.FullName, "v.memprof");
+        try
+        {
+            using var killer = new Timer(_ => target.Kill(), null, 1500, Timeout.Infinite);
+            var result = CliRunner.Run("record", "--pid", target.Id.ToString(), "-o", output, "--no-firefox");
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            var recording = RecordingReader.Read(output);
+            Assert.NotNull(recording.Footer);
+            Assert.True(recording.Events.Count > 50);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}
