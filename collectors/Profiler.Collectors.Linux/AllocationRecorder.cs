@@ -36,6 +36,7 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
     public void Start(long originMonotonicNanos, bool launched, IEnumerable<string>? extraFiles = null)
     {
         _origin = originMonotonicNanos;
+        tracer.Track(pid);
         if (!launched) RefreshMaps(force: true);
         foreach (var path in extraFiles ?? []) AttachFile(path);
         foreach (var map in ProcMaps.Read(pid).Where(m => m.IsFile && m.IsExecutable)) AttachFile(map.Path);
@@ -65,6 +66,13 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
     void OnRecord(ReadOnlySpan<byte> record)
     {
         if (!EventDecoder.TryDecode(record, out var e, _stackBuffer, out int frames)) return;
+        if (e.Function == (uint)BpfFunction.Exec)
+        {
+            writer.WriteProcessExec(new ProcessExec { Pid = e.Pid, TimeNanos = (long)e.TimeNanos - _origin, Name = e.Comm.ToString() });
+            NoteThread(e.Tid, e.Comm);
+            RefreshMaps(force: true);
+            return;
+        }
         var stack = _stackBuffer.AsSpan(0, frames);
         ulong stackId = 0;
         if (frames > 0)

@@ -62,12 +62,14 @@ public static class LinuxRecordSession
             var sw = Stopwatch.StartNew();
             var lastStatus = TimeSpan.Zero;
             long lastEvents = 0;
-            bool execSeen = launcher is null;
             while (!cancel.IsCancellationRequested)
             {
-                // Short polls right after launch: the new image's maps must be read while it lives.
-                recorder.Poll(execSeen ? 50 : 2);
-                if (!execSeen && launcher!.HasExeced()) { execSeen = true; recorder.RefreshMaps(force: true); }
+                // A launched program may load its libraries and exit within milliseconds: for its
+                // first seconds, poll briefly and keep its module maps current (at most every 10 ms)
+                // so they are read while it still lives.
+                bool early = launcher is not null && sw.Elapsed < EarlyPhase;
+                recorder.Poll(early ? 2 : 50);
+                if (early) recorder.RefreshMaps(force: false);
                 if (launcher is not null ? launcher.HasExited : !ProcessState.IsAlive(pid)) break;
                 if (options.Duration is { } d && sw.Elapsed >= d) break;
                 if (status is not null && sw.Elapsed - lastStatus >= TimeSpan.FromSeconds(1))
@@ -110,6 +112,8 @@ public static class LinuxRecordSession
             launcher?.Dispose();
         }
     }
+
+    static readonly TimeSpan EarlyPhase = TimeSpan.FromSeconds(2);
 
     /// <summary>CLOCK_MONOTONIC in nanoseconds, the clock bpf_ktime_get_ns reads.</summary>
     static long MonotonicNanos() => (long)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));

@@ -13,13 +13,10 @@ public sealed class TargetLauncher : IDisposable
 {
     readonly Process _process;
 
-    readonly string? _shellExe;
-
     TargetLauncher(Process process, string executable)
     {
         _process = process;
         Executable = executable;
-        _shellExe = ExeOf(process.Id);
     }
 
     public int Pid => _process.Id;
@@ -61,19 +58,6 @@ public sealed class TargetLauncher : IDisposable
     }
 
     public void Resume() => Native.Kill(_process.Id, Native.SIGCONT);
-
-    /// <summary>True once the launcher shell has become the command.</summary>
-    public bool HasExeced()
-    {
-        var exe = ExeOf(Pid);
-        return exe is not null && exe != _shellExe;
-    }
-
-    static string? ExeOf(int pid)
-    {
-        try { return File.ResolveLinkTarget($"/proc/{pid}/exe", false)?.FullName; }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
-    }
 
     public int WaitForExit()
     {

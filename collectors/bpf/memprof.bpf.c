@@ -40,6 +40,14 @@ struct {
     __type(value, __u64);
 } counters SEC(".maps");
 
+/* Processes being recorded; user space adds them. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 1024);
+    __type(key, __u32);
+    __type(value, __u8);
+} targets SEC(".maps");
+
 /* Past this much unread data the submitting program wakes the reader. */
 const volatile __u64 wakeup_threshold = 4 * 1024 * 1024;
 
@@ -185,5 +193,34 @@ int memprof_return(struct pt_regs *ctx)
     if (result != 0 || (e->old_address != 0 && e->size == 0))
         submit(e);
     e->entry_slot = 0;
+    return 0;
+}
+
+/* exec replaces a traced process's image: what it allocated before is gone, and its module maps
+ * change. Runs in the exec'ing task, before its new image executes. */
+SEC("tp_btf/sched_process_exec")
+int memprof_exec(__u64 *ctx)
+{
+    __u64 pid_tgid = bpf_get_current_pid_tgid();
+    __u32 pid = pid_tgid >> 32;
+    if (!bpf_map_lookup_elem(&targets, &pid))
+        return 0;
+    __u32 zero = 0;
+    struct memprof_event *e = bpf_map_lookup_elem(&scratch, &zero);
+    if (!e)
+        return 0;
+    e->time_ns = bpf_ktime_get_ns();
+    e->pid = pid;
+    e->tid = (__u32)pid_tgid;
+    e->address = 0;
+    e->old_address = 0;
+    e->size = 0;
+    e->caller = 0;
+    e->entry_slot = 0;
+    e->out_ptr = 0;
+    e->func = MEMPROF_EXEC;
+    e->frame_count = 0;
+    bpf_get_current_comm(e->comm, sizeof(e->comm));
+    bpf_ringbuf_output(&events, e, MEMPROF_EVENT_HEADER_SIZE, BPF_RB_FORCE_WAKEUP);
     return 0;
 }

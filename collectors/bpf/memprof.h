@@ -17,6 +17,8 @@ enum memprof_func {
     MEMPROF_VALLOC = 8,
     MEMPROF_PVALLOC = 9,
     MEMPROF_FREE = 10,
+    /* Not a probe: a traced process called exec (sched_process_exec). */
+    MEMPROF_EXEC = 11,
 };
 
 /* Attach cookie: bits 0..15 = byte offset from %rsp to the caller's return address at the probed

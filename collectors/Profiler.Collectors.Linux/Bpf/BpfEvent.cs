@@ -42,6 +42,8 @@ public enum BpfFunction : uint
 {
     Malloc = 1, Calloc = 2, Realloc = 3, ReallocArray = 4, PosixMemalign = 5,
     AlignedAlloc = 6, Memalign = 7, Valloc = 8, Pvalloc = 9, Free = 10,
+    /// <summary>Not a probe: the process called exec.</summary>
+    Exec = 11,
 }
 
 public static class BpfCookie

@@ -12,6 +12,8 @@ public sealed unsafe class BpfTracer : IKernelTracer
     readonly nint _entryProg;
     readonly nint _returnProg;
     readonly int _countersFd;
+    readonly int _targetsFd;
+    readonly nint _execLink;
     readonly nint _ringBuffer;
     readonly List<nint> _links = [];
     GCHandle _self;
@@ -37,11 +39,19 @@ public sealed unsafe class BpfTracer : IKernelTracer
         _entryProg = LibBpf.FindProgram(_obj, "memprof_entry");
         _returnProg = LibBpf.FindProgram(_obj, "memprof_return");
         _countersFd = LibBpf.MapFd(LibBpf.FindMap(_obj, "counters"));
+        _targetsFd = LibBpf.MapFd(LibBpf.FindMap(_obj, "targets"));
+        _execLink = LibBpf.Attach(LibBpf.FindProgram(_obj, "memprof_exec"));
+        if (_execLink == 0)
+        {
+            LibBpf.ObjectClose(_obj);
+            throw new ProfilerException(ExitCode.KernelUnsupported, $"cannot attach to the sched_process_exec tracepoint: {Native.LastErrorText()}");
+        }
         _self = GCHandle.Alloc(this);
         _ringBuffer = LibBpf.RingBufferNew(LibBpf.MapFd(LibBpf.FindMap(_obj, "events")), &OnSample, GCHandle.ToIntPtr(_self), 0);
         if (_ringBuffer == 0)
         {
             _self.Free();
+            LibBpf.LinkDestroy(_execLink);
             LibBpf.ObjectClose(_obj);
             throw new ProfilerException(ExitCode.CollectorFailed, $"cannot open the BPF ring buffer: {Native.LastErrorText()}");
         }
@@ -59,6 +69,13 @@ public sealed unsafe class BpfTracer : IKernelTracer
     public string Mode => "uprobe+uretprobe";
 
     public int LinkCount => _links.Count;
+
+    public void Track(int pid)
+    {
+        byte one = 1;
+        if (LibBpf.MapUpdate(_targetsFd, &pid, &one, 0) != 0)
+            throw new ProfilerException(ExitCode.CollectorFailed, $"cannot track pid {pid}: {Native.LastErrorText()}");
+    }
 
     public void Attach(int pid, string path, ulong fileOffset, ulong cookie, bool withReturn)
     {
@@ -137,6 +154,7 @@ public sealed unsafe class BpfTracer : IKernelTracer
         if (_disposed) return;
         _disposed = true;
         DetachAll();
+        LibBpf.LinkDestroy(_execLink);
         LibBpf.RingBufferFree(_ringBuffer);
         LibBpf.ObjectClose(_obj);
         if (_self.IsAllocated) _self.Free();
@@ -150,6 +168,8 @@ public interface IKernelTracer : IDisposable
 {
     string Mode { get; }
     int LinkCount { get; }
+    /// <summary>Reports exec of this process (and is where following children will hook in).</summary>
+    void Track(int pid);
     void Attach(int pid, string path, ulong fileOffset, ulong cookie, bool withReturn);
     int Drain(BpfEventSink sink, int timeoutMs);
     (ulong LostEvents, ulong StackErrors) ReadCounters();

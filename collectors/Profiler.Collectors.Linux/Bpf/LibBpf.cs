@@ -41,6 +41,12 @@ static unsafe partial class LibBpf
     [LibraryImport(Lib, EntryPoint = "bpf_program__attach_uprobe_opts", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     public static partial nint AttachUprobe(nint prog, int pid, string binaryPath, nuint fileOffset, UprobeOpts* opts);
 
+    [LibraryImport(Lib, EntryPoint = "bpf_program__attach", SetLastError = true)]
+    public static partial nint Attach(nint prog);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_map_update_elem")]
+    public static partial int MapUpdate(int fd, void* key, void* value, ulong flags);
+
     [LibraryImport(Lib, EntryPoint = "bpf_link__destroy")]
     public static partial int LinkDestroy(nint link);
 

@@ -55,8 +55,8 @@ public static class ProfileModelBuilder
         }
 
         var ev = recording.Events;
-        int n = ev.Count;
-        var order = SortedByTime(ev);
+        var order = SortedByTime(ev, LauncherCutoff(recording));
+        int n = order.Length;
         var stacks = new StackId[n];
         for (int i = 0; i < n; i++) stacks[i] = StackFor(ev.Pid[order[i]], ev.StackId[order[i]]);
 
@@ -82,10 +82,21 @@ public static class ProfileModelBuilder
         };
     }
 
-    static int[] SortedByTime(EventColumns ev)
+    /// <summary>A launched command starts as memprof's launcher shell; what that shell did before
+    /// exec'ing the command is not the command's.</summary>
+    static (uint Pid, long TimeNanos)? LauncherCutoff(RawRecording r)
     {
-        var order = new int[ev.Count];
-        for (int i = 0; i < order.Length; i++) order[i] = i;
+        if (!r.Header.Launched) return null;
+        var exec = r.Execs.Where(x => x.Pid == r.Header.TargetPid).OrderBy(x => x.TimeNanos).FirstOrDefault();
+        return exec is null ? null : (exec.Pid, exec.TimeNanos);
+    }
+
+    static int[] SortedByTime(EventColumns ev, (uint Pid, long TimeNanos)? cutoff)
+    {
+        var kept = new List<int>(ev.Count);
+        for (int i = 0; i < ev.Count; i++)
+            if (cutoff is not { } c || ev.Pid[i] != c.Pid || ev.TimeNanos[i] >= c.TimeNanos) kept.Add(i);
+        var order = kept.ToArray();
         var times = ev.TimeNanos;
         // Stable: events with equal times keep recording order (a realloc's free before its alloc).
         Array.Sort(order, (a, b) => times[a] != times[b] ? times[a].CompareTo(times[b]) : a.CompareTo(b));

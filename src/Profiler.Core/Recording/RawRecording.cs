@@ -11,6 +11,7 @@ public sealed class RawRecording
     public required IReadOnlyDictionary<ulong, Stack> Stacks { get; init; }
     public required EventColumns Events { get; init; }
     public required IReadOnlyList<ProcessExit> Exits { get; init; }
+    public IReadOnlyList<ProcessExec> Execs { get; init; } = [];
     public Stats? LastStats { get; init; }
     public Footer? Footer { get; init; }
     /// <summary>Problems the reader tolerated, e.g. a truncated tail after a crash.</summary>

@@ -31,6 +31,7 @@ public static class RecordingReader
         var threads = new List<Proto.Thread>();
         var stacks = new Dictionary<ulong, Stack>();
         var exits = new List<ProcessExit>();
+        var execs = new List<ProcessExec>();
         var events = new EventColumns();
         Stats? stats = null;
         Footer? footer = null;
@@ -73,6 +74,7 @@ public static class RecordingReader
                 case Record.KindOneofCase.Thread: threads.Add(record.Thread); break;
                 case Record.KindOneofCase.Stack: stacks[record.Stack.Id] = record.Stack; break;
                 case Record.KindOneofCase.ProcessExit: exits.Add(record.ProcessExit); break;
+                case Record.KindOneofCase.ProcessExec: execs.Add(record.ProcessExec); break;
                 case Record.KindOneofCase.Stats: stats = record.Stats; break;
                 case Record.KindOneofCase.Footer: footer = record.Footer; break;
                 case Record.KindOneofCase.Events:
@@ -93,7 +95,7 @@ public static class RecordingReader
         return new RawRecording
         {
             Header = header, Modules = modules, Threads = threads, Stacks = stacks, Events = events,
-            Exits = exits, LastStats = stats, Footer = footer, Warnings = warnings,
+            Exits = exits, Execs = execs, LastStats = stats, Footer = footer, Warnings = warnings,
         };
     }
 

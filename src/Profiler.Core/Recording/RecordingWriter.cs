@@ -45,6 +45,8 @@ public sealed class RecordingWriter : IDisposable
 
     public void WriteStack(Stack stack) => Write(new Record { Stack = stack });
 
+    public void WriteProcessExec(ProcessExec exec) => Write(new Record { ProcessExec = exec });
+
     public void WriteProcessExit(ProcessExit exit)
     {
         FlushBatch();
