@@ -24,6 +24,7 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
     readonly ulong[] _stackBuffer = new ulong[BpfEventHeader.MaxFrames + 1];
     long _origin;
     long? _lastMapsRead;
+    bool _launched;
 
     public IReadOnlyList<ProbeSite> Sites => _sites;
     readonly List<ProbeSite> _sites = [];
@@ -36,7 +37,8 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
     public void Start(long originMonotonicNanos, bool launched, IEnumerable<string>? extraFiles = null)
     {
         _origin = originMonotonicNanos;
-        tracer.Track(pid);
+        _launched = launched;
+        tracer.Track(pid, launched);
         if (!launched) RefreshMaps(force: true);
         foreach (var path in extraFiles ?? []) AttachFile(path);
         foreach (var map in ProcMaps.Read(pid).Where(m => m.IsFile && m.IsExecutable)) AttachFile(map.Path);
@@ -48,11 +50,14 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
     void AttachFile(string path)
     {
         if (!_probedFiles.Add(path) || !File.Exists(path)) return;
-        foreach (var site in ProbePlanner.Plan(path))
+        var sites = ProbePlanner.Plan(path);
+        foreach (var site in sites)
         {
             tracer.Attach(pid, site.Path, site.FileOffset, site.Cookie, site.NeedsReturn);
             _sites.Add(site);
         }
+        if (_launched && sites.Count > 0 && ProbePlanner.ExitHook(path) is { } exitOffset)
+            tracer.AttachExitHook(pid, path, exitOffset);
     }
 
     /// <summary>Drains what the kernel has; returns the number of records read.</summary>
@@ -66,6 +71,13 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
     void OnRecord(ReadOnlySpan<byte> record)
     {
         if (!EventDecoder.TryDecode(record, out var e, _stackBuffer, out int frames)) return;
+        if (e.Function == (uint)BpfFunction.Exit)
+        {
+            // The kernel stopped the process on its way out: read its maps, then let it go.
+            RefreshMaps(force: true);
+            Native.Kill((int)e.Pid, Native.SIGCONT);
+            return;
+        }
         if (e.Function == (uint)BpfFunction.Exec)
         {
             writer.WriteProcessExec(new ProcessExec { Pid = e.Pid, TimeNanos = (long)e.TimeNanos - _origin, Name = e.Comm.ToString() });

@@ -85,6 +85,7 @@ public static class LinuxRecordSession
             // Whatever the kernel already queued belongs to the recording; then no probe stays behind.
             tracer.DetachAll();
             while (recorder.Poll(0) > 0) { }
+            if (launcher is not null && !launcher.HasExited) Native.Kill(pid, Native.SIGCONT);
             var stats = recorder.Stats();
             writer.WriteStats(stats);
             int? exitCode = null;

@@ -196,19 +196,12 @@ int memprof_return(struct pt_regs *ctx)
     return 0;
 }
 
-/* exec replaces a traced process's image: what it allocated before is gone, and its module maps
- * change. Runs in the exec'ing task, before its new image executes. */
-SEC("tp_btf/sched_process_exec")
-int memprof_exec(__u64 *ctx)
+static __always_inline void notify(__u32 pid, __u64 pid_tgid, __u32 func)
 {
-    __u64 pid_tgid = bpf_get_current_pid_tgid();
-    __u32 pid = pid_tgid >> 32;
-    if (!bpf_map_lookup_elem(&targets, &pid))
-        return 0;
     __u32 zero = 0;
     struct memprof_event *e = bpf_map_lookup_elem(&scratch, &zero);
     if (!e)
-        return 0;
+        return;
     e->time_ns = bpf_ktime_get_ns();
     e->pid = pid;
     e->tid = (__u32)pid_tgid;
@@ -218,9 +211,36 @@ int memprof_exec(__u64 *ctx)
     e->caller = 0;
     e->entry_slot = 0;
     e->out_ptr = 0;
-    e->func = MEMPROF_EXEC;
+    e->func = func;
     e->frame_count = 0;
     bpf_get_current_comm(e->comm, sizeof(e->comm));
     bpf_ringbuf_output(&events, e, MEMPROF_EVENT_HEADER_SIZE, BPF_RB_FORCE_WAKEUP);
+}
+
+/* A launched program can load its libraries, run and exit between two reads of its maps.
+ * Stopping it as it enters exit() lets user space read them; user space resumes it. */
+SEC("uprobe")
+int memprof_exit(struct pt_regs *ctx)
+{
+    __u64 pid_tgid = bpf_get_current_pid_tgid();
+    __u32 pid = pid_tgid >> 32;
+    __u8 *target = bpf_map_lookup_elem(&targets, &pid);
+    if (!target || *target != MEMPROF_TARGET_LAUNCHED)
+        return 0;
+    bpf_send_signal(19 /* SIGSTOP */);
+    notify(pid, pid_tgid, MEMPROF_EXIT);
+    return 0;
+}
+
+/* exec replaces a traced process's image: what it allocated before is gone, and its module maps
+ * change. Runs in the exec'ing task, before its new image executes. */
+SEC("tp_btf/sched_process_exec")
+int memprof_exec(__u64 *ctx)
+{
+    __u64 pid_tgid = bpf_get_current_pid_tgid();
+    __u32 pid = pid_tgid >> 32;
+    if (!bpf_map_lookup_elem(&targets, &pid))
+        return 0;
+    notify(pid, pid_tgid, MEMPROF_EXEC);
     return 0;
 }

@@ -19,7 +19,13 @@ enum memprof_func {
     MEMPROF_FREE = 10,
     /* Not a probe: a traced process called exec (sched_process_exec). */
     MEMPROF_EXEC = 11,
+    /* Not an allocation: a launched process entered exit(); it is stopped until its maps are read. */
+    MEMPROF_EXIT = 12,
 };
+
+/* Values of the targets map. */
+#define MEMPROF_TARGET_ATTACHED 1
+#define MEMPROF_TARGET_LAUNCHED 2
 
 /* Attach cookie: bits 0..15 = byte offset from %rsp to the caller's return address at the probed
  * instruction (8 per preceding push), bits 16..23 = enum memprof_func. */

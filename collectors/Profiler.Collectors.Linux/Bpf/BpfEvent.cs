@@ -44,6 +44,8 @@ public enum BpfFunction : uint
     AlignedAlloc = 6, Memalign = 7, Valloc = 8, Pvalloc = 9, Free = 10,
     /// <summary>Not a probe: the process called exec.</summary>
     Exec = 11,
+    /// <summary>Not a probe: a launched process entered exit() and is stopped until resumed.</summary>
+    Exit = 12,
 }
 
 public static class BpfCookie

@@ -11,6 +11,7 @@ public sealed unsafe class BpfTracer : IKernelTracer
     readonly nint _obj;
     readonly nint _entryProg;
     readonly nint _returnProg;
+    readonly nint _exitProg;
     readonly int _countersFd;
     readonly int _targetsFd;
     readonly nint _execLink;
@@ -38,6 +39,7 @@ public sealed unsafe class BpfTracer : IKernelTracer
         }
         _entryProg = LibBpf.FindProgram(_obj, "memprof_entry");
         _returnProg = LibBpf.FindProgram(_obj, "memprof_return");
+        _exitProg = LibBpf.FindProgram(_obj, "memprof_exit");
         _countersFd = LibBpf.MapFd(LibBpf.FindMap(_obj, "counters"));
         _targetsFd = LibBpf.MapFd(LibBpf.FindMap(_obj, "targets"));
         _execLink = LibBpf.Attach(LibBpf.FindProgram(_obj, "memprof_exec"));
@@ -70,12 +72,15 @@ public sealed unsafe class BpfTracer : IKernelTracer
 
     public int LinkCount => _links.Count;
 
-    public void Track(int pid)
+    public void Track(int pid, bool launched)
     {
-        byte one = 1;
-        if (LibBpf.MapUpdate(_targetsFd, &pid, &one, 0) != 0)
+        byte kind = launched ? (byte)2 : (byte)1; // MEMPROF_TARGET_LAUNCHED / _ATTACHED
+        if (LibBpf.MapUpdate(_targetsFd, &pid, &kind, 0) != 0)
             throw new ProfilerException(ExitCode.CollectorFailed, $"cannot track pid {pid}: {Native.LastErrorText()}");
     }
+
+    public void AttachExitHook(int pid, string path, ulong fileOffset) =>
+        AttachOne(_exitProg, pid, path, fileOffset, 0, retprobe: false);
 
     public void Attach(int pid, string path, ulong fileOffset, ulong cookie, bool withReturn)
     {
@@ -169,7 +174,9 @@ public interface IKernelTracer : IDisposable
     string Mode { get; }
     int LinkCount { get; }
     /// <summary>Reports exec of this process (and is where following children will hook in).</summary>
-    void Track(int pid);
+    void Track(int pid, bool launched);
+    /// <summary>Stops a launched target as it enters exit() so its maps can be read; see memprof_exit.</summary>
+    void AttachExitHook(int pid, string path, ulong fileOffset);
     void Attach(int pid, string path, ulong fileOffset, ulong cookie, bool withReturn);
     int Drain(BpfEventSink sink, int timeoutMs);
     (ulong LostEvents, ulong StackErrors) ReadCounters();

@@ -44,6 +44,23 @@ public static class ProbePlanner
         }
     }
 
+    /// <summary>Where to stop a launched program as it calls exit(), or null when the file has no exit().</summary>
+    public static ulong? ExitHook(string path)
+    {
+        if (!ElfFile.TryOpen(path, out var elf, out _)) return null;
+        using (elf)
+        {
+            var exit = elf.ReadSymbols().FirstOrDefault(s => s.IsDefined && s.Type == ElfSymbolType.Func
+                && s.Binding != ElfSymbolBinding.Local && StripVersion(s.Name) == "exit");
+            if (exit is null || elf.VirtualAddressToFileOffset(exit.Value) is not { } offset) return null;
+            var code = new byte[64];
+            using var file = File.OpenRead(path);
+            file.Position = (long)offset;
+            int got = file.ReadAtLeast(code, code.Length, throwOnEndOfStream: false);
+            return offset + (ulong)PrologueAnalyzer.Choose(code.AsSpan(0, got), argumentCount: 1, returnProbe: false).Offset;
+        }
+    }
+
     static string StripVersion(string name)
     {
         int at = name.IndexOf('@');

@@ -9,7 +9,7 @@ public static class AllocatorFrames
     static readonly HashSet<string> Exact =
     [
         "malloc", "calloc", "realloc", "reallocarray", "free", "posix_memalign", "aligned_alloc",
-        "memalign", "valloc", "pvalloc", "__libc_malloc", "__libc_calloc", "__libc_realloc",
+        "memalign", "valloc", "pvalloc", "__libc_reallocarray", "__libc_malloc", "__libc_calloc", "__libc_realloc",
         "__libc_free", "__libc_memalign", "__libc_valloc", "__libc_pvalloc", "cfree",
         "__rust_alloc", "__rust_dealloc", "__rust_realloc", "__rust_alloc_zeroed",
         "__rdl_alloc", "__rdl_dealloc", "__rdl_realloc", "__rdl_alloc_zeroed",

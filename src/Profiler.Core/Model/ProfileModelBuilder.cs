@@ -45,9 +45,13 @@ public static class ProfileModelBuilder
             if (rawId == 0 || !recording.Stacks.TryGetValue(rawId, out var raw)) return StackId.None;
             if (stackCache.TryGetValue((pid, rawId), out var id)) return id;
             var stack = StackId.None;
+            // A frame-pointer walk through code built without frame pointers reads data as
+            // return addresses; the first one outside every mapped file ends the stack.
+            int depth = 1;
+            while (depth < raw.Addresses.Count && maps.Find(pid, raw.Addresses[depth]) is not null) depth++;
             // Raw stacks are leaf first; the tree is built from the root. Only the leaf is an
             // exact instruction address, the rest are return addresses.
-            for (int i = raw.Addresses.Count - 1; i >= 0; i--)
+            for (int i = depth - 1; i >= 0; i--)
                 foreach (var frame in FramesFor(pid, raw.Addresses[i], isReturn: i > 0))
                     stack = tables.InternStack(stack, frame);
             stackCache[(pid, rawId)] = stack;
