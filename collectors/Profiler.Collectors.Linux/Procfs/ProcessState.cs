@@ -16,22 +16,6 @@ public static class ProcessState
 
     public static bool IsAlive(int pid) => Read(pid) is { } s && s != 'Z' && s != 'X';
 
-    public static string? ThreadName(int pid, int tid)
-    {
-        try { return File.ReadAllText($"/proc/{pid}/task/{tid}/comm").TrimEnd('\n'); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
-    }
-
-    public static IEnumerable<int> Threads(int pid)
-    {
-        try
-        {
-            return Directory.GetDirectories($"/proc/{pid}/task")
-                .Select(d => int.TryParse(Path.GetFileName(d), out var t) ? t : -1).Where(t => t > 0).ToList();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return []; }
-    }
-
     public static string? Command(int pid)
     {
         try { return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ').Trim(); }

@@ -4,17 +4,10 @@ namespace Profiler.Tests.Collector;
 
 public sealed class BpfObjectTests
 {
-    static string Root()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "Profiler.sln"))) return d.FullName;
-        throw new InvalidOperationException("no repository root");
-    }
-
     [Fact]
     public void Rebuilding_the_bpf_object_with_the_pinned_clang_gives_the_committed_bytes()
     {
-        var src = Path.Combine(Root(), "collectors", "bpf");
+        var src = Path.Combine(RepoRoot.Path, "collectors", "bpf");
         var tmp = Directory.CreateTempSubdirectory("memprof-bpf");
         foreach (var f in new[] { "memprof.bpf.c", "memprof.h", "Makefile" })
             File.Copy(Path.Combine(src, f), Path.Combine(tmp.FullName, f));
