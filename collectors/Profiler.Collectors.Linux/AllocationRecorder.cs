@@ -51,11 +51,9 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
     {
         if (!_probedFiles.Add(path) || !File.Exists(path)) return;
         var sites = ProbePlanner.Plan(path);
-        foreach (var site in sites)
-        {
-            tracer.Attach(pid, site.Path, site.FileOffset, site.Cookie, site.NeedsReturn);
-            _sites.Add(site);
-        }
+        if (sites.Count > 0)
+            tracer.Attach(pid, path, sites.Select(s => new UprobeTarget(s.FileOffset, s.Cookie, s.NeedsReturn)).ToList());
+        _sites.AddRange(sites);
         if (_launched && sites.Count > 0 && ProbePlanner.ExitHook(path) is { } exitOffset)
             tracer.AttachExitHook(pid, path, exitOffset);
     }

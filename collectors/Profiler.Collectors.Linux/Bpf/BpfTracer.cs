@@ -17,11 +17,15 @@ public sealed unsafe class BpfTracer : IKernelTracer
     readonly nint _execLink;
     readonly nint _ringBuffer;
     readonly List<nint> _links = [];
+    readonly List<int> _multiLinks = [];
+    readonly bool _multi;
     GCHandle _self;
     BpfEventSink? _sink;
     bool _disposed;
 
-    public BpfTracer()
+    /// <param name="preferMulti">Use uprobe_multi links where the kernel has them (≥ 6.6);
+    /// false forces the classic per-offset links older kernels use.</param>
+    public BpfTracer(bool preferMulti = true)
     {
         Native.RaiseMemlockLimit();
         LibBpf.SetPrint(&OnLibbpfMessage);
@@ -30,6 +34,13 @@ public sealed unsafe class BpfTracer : IKernelTracer
             _obj = LibBpf.ObjectOpenMem(p, (nuint)bytes.Length, 0);
         if (_obj == 0)
             throw new ProfilerException(ExitCode.CollectorFailed, $"cannot open the BPF object: {Native.LastErrorText()}");
+        _multi = preferMulti && UprobeMulti.Supported;
+        if (_multi)
+        {
+            // A program's attach type is fixed at load: multi programs cannot also attach classically.
+            LibBpf.SetExpectedAttachType(LibBpf.FindProgram(_obj, "memprof_entry"), UprobeMulti.AttachType);
+            LibBpf.SetExpectedAttachType(LibBpf.FindProgram(_obj, "memprof_return"), UprobeMulti.AttachType);
+        }
         int err = LibBpf.ObjectLoad(_obj);
         if (err != 0)
         {
@@ -68,9 +79,9 @@ public sealed unsafe class BpfTracer : IKernelTracer
         return bytes;
     }
 
-    public string Mode => "uprobe+uretprobe";
+    public string Mode => _multi ? "uprobe_multi+uretprobe_multi" : "uprobe+uretprobe";
 
-    public int LinkCount => _links.Count;
+    public int LinkCount => _links.Count + _multiLinks.Count;
 
     public void Track(int pid, bool launched)
     {
@@ -82,7 +93,23 @@ public sealed unsafe class BpfTracer : IKernelTracer
     public void AttachExitHook(int pid, string path, ulong fileOffset) =>
         AttachOne(_exitProg, pid, path, fileOffset, 0, retprobe: false);
 
-    public void Attach(int pid, string path, ulong fileOffset, ulong cookie, bool withReturn)
+    public void Attach(int pid, string path, IReadOnlyList<UprobeTarget> targets)
+    {
+        if (!_multi)
+        {
+            foreach (var t in targets) Attach(pid, path, t.FileOffset, t.Cookie, t.WithReturn);
+            return;
+        }
+        var returns = targets.Where(t => t.WithReturn).Select(t => t.FileOffset).ToArray();
+        // Return first: an entry whose return is never seen would leave its thread's record
+        // marked in flight.
+        if (returns.Length > 0)
+            _multiLinks.Add(UprobeMulti.Create(LibBpf.ProgramFd(_returnProg), pid, path, returns, new ulong[returns.Length], isReturn: true));
+        _multiLinks.Add(UprobeMulti.Create(LibBpf.ProgramFd(_entryProg), pid, path,
+            targets.Select(t => t.FileOffset).ToArray(), targets.Select(t => t.Cookie).ToArray(), isReturn: false));
+    }
+
+    void Attach(int pid, string path, ulong fileOffset, ulong cookie, bool withReturn)
     {
         // Return first: an entry whose return is never seen would leave its thread's record
         // marked in flight.
@@ -132,6 +159,8 @@ public sealed unsafe class BpfTracer : IKernelTracer
     {
         foreach (var link in _links) LibBpf.LinkDestroy(link);
         _links.Clear();
+        foreach (var fd in _multiLinks) UprobeMulti.Close(fd);
+        _multiLinks.Clear();
     }
 
     [UnmanagedCallersOnly]
@@ -166,6 +195,8 @@ public sealed unsafe class BpfTracer : IKernelTracer
     }
 }
 
+public readonly record struct UprobeTarget(ulong FileOffset, ulong Cookie, bool WithReturn);
+
 public delegate void BpfEventSink(ReadOnlySpan<byte> record);
 
 /// <summary>The kernel side of a session, behind a seam so the session logic can be tested without BPF.</summary>
@@ -177,7 +208,8 @@ public interface IKernelTracer : IDisposable
     void Track(int pid, bool launched);
     /// <summary>Stops a launched target as it enters exit() so its maps can be read; see memprof_exit.</summary>
     void AttachExitHook(int pid, string path, ulong fileOffset);
-    void Attach(int pid, string path, ulong fileOffset, ulong cookie, bool withReturn);
+    /// <summary>Puts the allocation probes on these offsets of one file, for one process.</summary>
+    void Attach(int pid, string path, IReadOnlyList<UprobeTarget> targets);
     int Drain(BpfEventSink sink, int timeoutMs);
     (ulong LostEvents, ulong StackErrors) ReadCounters();
     void DetachAll();

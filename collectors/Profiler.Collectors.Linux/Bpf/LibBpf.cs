@@ -20,6 +20,12 @@ static unsafe partial class LibBpf
     [LibraryImport(Lib, EntryPoint = "bpf_object__open_mem")]
     public static partial nint ObjectOpenMem(byte* buffer, nuint size, nint opts);
 
+    [LibraryImport(Lib, EntryPoint = "bpf_program__set_expected_attach_type")]
+    public static partial int SetExpectedAttachType(nint prog, int attachType);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_program__fd")]
+    public static partial int ProgramFd(nint prog);
+
     [LibraryImport(Lib, EntryPoint = "bpf_object__load")]
     public static partial int ObjectLoad(nint obj);
 
