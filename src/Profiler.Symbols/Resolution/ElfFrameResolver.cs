@@ -14,7 +14,11 @@ public sealed class ElfFrameResolver : IFrameResolver, IDisposable
     readonly Dictionary<(string Path, string BuildId), LoadedModule?> _modules = [];
     readonly List<string> _warnings = [];
 
-    public IReadOnlyList<string> Warnings => _warnings;
+    readonly SortedSet<string> _stripped = new(StringComparer.Ordinal);
+
+    public IReadOnlyList<string> Warnings =>
+        _stripped.Count == 0 ? _warnings
+            : [.. _warnings, $"names in {string.Join(", ", _stripped)} come from dynamic symbols only (stripped; no debug symbols found)"];
 
     public IReadOnlyList<ResolvedFrame> Resolve(MappedModule module, ulong lookupOffset, ulong fileOffset)
     {
@@ -43,8 +47,7 @@ public sealed class ElfFrameResolver : IFrameResolver, IDisposable
             }
             else
             {
-                if (!elf.HasSymtab)
-                    _warnings.Add($"{module.Path} is stripped: names come from its dynamic symbols only");
+                if (!elf.HasSymtab) _stripped.Add(Path.GetFileName(module.Path));
                 loaded = new LoadedModule(elf, SymbolTable.Create(elf));
             }
         }
