@@ -100,14 +100,21 @@ public sealed class GroundTruthTests(AllocsRecordingFixture fixture) : IClassFix
     }
 
     [Fact]
-    public void Report_lists_the_leak_with_its_exact_bytes()
+    public void Report_lists_every_site_with_its_exact_bytes_and_counts()
     {
-        var result = CliRunner.Run("report", fixture.Recording);
+        var result = CliRunner.Run("report", "--top", "50", fixture.Recording);
         Assert.Equal(0, result.ExitCode);
-        var leak = fixture.Manifest.Single(s => s.Chain.Length == 3);
-        var line = result.Stdout.Split('\n').First(l => l.Contains(leak.Function));
-        Assert.Contains($"{leak.LiveBytesAtExit:N0} B", line);
-        Assert.Contains($"{leak.AllocatedBytes:N0} B", line);
+        var lines = result.Stdout.Split('\n');
+        var byAllocated = lines.SkipWhile(l => !l.StartsWith("Top sites by allocated", StringComparison.Ordinal)).ToList();
+        foreach (var site in fixture.Manifest.GroupBy(s => s.Function))
+        {
+            var line = byAllocated.FirstOrDefault(l => l.Contains($"  {site.Key}  ", StringComparison.Ordinal));
+            Assert.True(line is not null, $"{site.Key} is missing from the report:\n{result.Stdout}");
+            // retained, blocks, allocated, allocs, freed — exact, as the report prints them.
+            var expected = $"{site.Sum(s => s.LiveBytesAtExit):N0} B {site.Sum(s => s.LiveBlocksAtExit),8:N0} {site.Sum(s => s.AllocatedBytes),10:N0} B " +
+                           $"{site.Sum(s => s.Allocations),9:N0} {site.Sum(s => s.FreedBytes),10:N0} B";
+            Assert.Contains(expected, line);
+        }
     }
 
     [Fact]
