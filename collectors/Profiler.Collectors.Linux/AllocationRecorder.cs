@@ -50,11 +50,11 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
     void AttachFile(string path)
     {
         if (!_probedFiles.Add(path) || !File.Exists(path)) return;
-        var sites = ProbePlanner.Plan(path);
-        if (sites.Count > 0)
-            tracer.Attach(pid, path, sites.Select(s => new UprobeTarget(s.FileOffset, s.Cookie, s.NeedsReturn)).ToList());
-        _sites.AddRange(sites);
-        if (_launched && sites.Count > 0 && ProbePlanner.ExitHook(path) is { } exitOffset)
+        var plan = ProbePlanner.PlanFile(path);
+        if (plan.Sites.Count == 0) return;
+        tracer.Attach(pid, path, plan.Sites.Select(s => new UprobeTarget(s.FileOffset, s.Cookie, s.NeedsReturn)).ToList());
+        _sites.AddRange(plan.Sites);
+        if (_launched && plan.ExitHook is { } exitOffset)
             tracer.AttachExitHook(pid, path, exitOffset);
     }
 

@@ -31,6 +31,4 @@ static partial class Native
     public static string ErrorText(int errno) => $"{Marshal.PtrToStringUTF8(StrError(errno))} (errno {errno})";
 
     public static string LastErrorText() => ErrorText(Marshal.GetLastPInvokeError());
-
-    public static bool ProcessExists(int pid) => Kill(pid, 0) == 0 || Marshal.GetLastPInvokeError() != 3;
 }

@@ -1,6 +1,9 @@
+using System.Runtime.InteropServices;
+
 namespace Profiler.Collectors.Linux;
 
-/// <summary>Gives each distinct raw stack an id; reports stacks seen for the first time.</summary>
+/// <summary>Gives each distinct raw stack an id; reports stacks seen for the first time.
+/// Runs once per event, so known stacks are found by span without allocating a key.</summary>
 public sealed class StackInterner
 {
     readonly Dictionary<ulong[], ulong> _ids = new(new AddressesComparer());
@@ -9,23 +12,29 @@ public sealed class StackInterner
 
     public ulong Intern(ReadOnlySpan<ulong> addresses, out bool isNew)
     {
-        var key = addresses.ToArray();
-        if (_ids.TryGetValue(key, out var id)) { isNew = false; return id; }
+        var lookup = _ids.GetAlternateLookup<ReadOnlySpan<ulong>>();
+        if (lookup.TryGetValue(addresses, out var id)) { isNew = false; return id; }
         id = (ulong)_ids.Count + 1;
-        _ids[key] = id;
+        _ids[addresses.ToArray()] = id;
         isNew = true;
         return id;
     }
 
-    sealed class AddressesComparer : IEqualityComparer<ulong[]>
+    sealed class AddressesComparer : IEqualityComparer<ulong[]>, IAlternateEqualityComparer<ReadOnlySpan<ulong>, ulong[]>
     {
         public bool Equals(ulong[]? x, ulong[]? y) => x.AsSpan().SequenceEqual(y);
 
-        public int GetHashCode(ulong[] a)
+        public int GetHashCode(ulong[] a) => GetHashCode((ReadOnlySpan<ulong>)a);
+
+        public bool Equals(ReadOnlySpan<ulong> alternate, ulong[] other) => alternate.SequenceEqual(other);
+
+        public int GetHashCode(ReadOnlySpan<ulong> alternate)
         {
             var h = new HashCode();
-            h.AddBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan()));
+            h.AddBytes(MemoryMarshal.AsBytes(alternate));
             return h.ToHashCode();
         }
+
+        public ulong[] Create(ReadOnlySpan<ulong> alternate) => alternate.ToArray();
     }
 }

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using Profiler.Core.Analysis;
 using Profiler.Core.Model;
 using Profiler.Core.Recording.Proto;

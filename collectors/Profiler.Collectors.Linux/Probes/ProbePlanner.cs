@@ -9,21 +9,29 @@ public sealed record ProbeSite(string Path, string Symbol, BpfFunction Function,
     public ulong Cookie => BpfCookie.Make(Function, Point.ReturnAddressSpOffset);
 }
 
+/// <summary>What to probe in one file: the allocation API, and exit() for stopping a launched
+/// program on its way out (null when the file defines no exit()).</summary>
+public sealed record ProbePlan(IReadOnlyList<ProbeSite> Sites, ulong? ExitHook);
+
 /// <summary>Finds the allocation API defined in an ELF file and decides where to probe each function.</summary>
 public static class ProbePlanner
 {
-    public static IReadOnlyList<ProbeSite> Plan(string path)
+    const string ExitSymbol = "exit";
+
+    public static IReadOnlyList<ProbeSite> Plan(string path) => PlanFile(path).Sites;
+
+    public static ProbePlan PlanFile(string path)
     {
-        if (!ElfFile.TryOpen(path, out var elf, out _) || elf is null) return [];
+        if (!ElfFile.TryOpen(path, out var elf, out _)) return new ProbePlan([], null);
         using (elf)
         {
-            var wanted = AllocatorApi.Functions.ToDictionary(f => f.Symbol);
+            var wanted = AllocatorApi.Functions.Select(f => f.Symbol).Append(ExitSymbol).ToHashSet();
             var found = new Dictionary<string, ulong>();
             foreach (var sym in elf.ReadSymbols())
             {
                 if (!sym.IsDefined || sym.Type != ElfSymbolType.Func || sym.Binding == ElfSymbolBinding.Local) continue;
                 string name = StripVersion(sym.Name);
-                if (wanted.ContainsKey(name) && !found.ContainsKey(name)) found[name] = sym.Value;
+                if (wanted.Contains(name)) found.TryAdd(name, sym.Value);
             }
 
             var sites = new List<ProbeSite>();
@@ -34,31 +42,23 @@ public static class ProbePlanner
             {
                 if (!found.TryGetValue(api.Symbol, out var address) || !seenAddresses.Add(address)) continue;
                 if (elf.VirtualAddressToFileOffset(address) is not { } offset) continue;
-                var code = new byte[64];
-                file.Position = (long)offset;
-                int got = file.ReadAtLeast(code, code.Length, throwOnEndOfStream: false);
-                var point = PrologueAnalyzer.Choose(code.AsSpan(0, got), api.Arguments, api.NeedsReturn);
+                var point = ChooseAt(file, offset, api.Arguments, api.NeedsReturn);
                 sites.Add(new ProbeSite(path, api.Symbol, api.Function, offset + (ulong)point.Offset, point, api.NeedsReturn));
             }
-            return sites;
+
+            ulong? exitHook = null;
+            if (found.TryGetValue(ExitSymbol, out var exitAddress) && elf.VirtualAddressToFileOffset(exitAddress) is { } exitOffset)
+                exitHook = exitOffset + (ulong)ChooseAt(file, exitOffset, argumentCount: 1, returnProbe: false).Offset;
+            return new ProbePlan(sites, exitHook);
         }
     }
 
-    /// <summary>Where to stop a launched program as it calls exit(), or null when the file has no exit().</summary>
-    public static ulong? ExitHook(string path)
+    static ProbePoint ChooseAt(FileStream file, ulong offset, int argumentCount, bool returnProbe)
     {
-        if (!ElfFile.TryOpen(path, out var elf, out _)) return null;
-        using (elf)
-        {
-            var exit = elf.ReadSymbols().FirstOrDefault(s => s.IsDefined && s.Type == ElfSymbolType.Func
-                && s.Binding != ElfSymbolBinding.Local && StripVersion(s.Name) == "exit");
-            if (exit is null || elf.VirtualAddressToFileOffset(exit.Value) is not { } offset) return null;
-            var code = new byte[64];
-            using var file = File.OpenRead(path);
-            file.Position = (long)offset;
-            int got = file.ReadAtLeast(code, code.Length, throwOnEndOfStream: false);
-            return offset + (ulong)PrologueAnalyzer.Choose(code.AsSpan(0, got), argumentCount: 1, returnProbe: false).Offset;
-        }
+        var code = new byte[64];
+        file.Position = (long)offset;
+        int got = file.ReadAtLeast(code, code.Length, throwOnEndOfStream: false);
+        return PrologueAnalyzer.Choose(code.AsSpan(0, got), argumentCount, returnProbe);
     }
 
     static string StripVersion(string name)
