@@ -14,7 +14,7 @@ SAMPLES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BIN_DIR="$SAMPLES_DIR/bin"
 ALLOCS_DIR="$SAMPLES_DIR/rust/allocs"
 
-VARIANTS=(allocs-fp)
+VARIANTS=(allocs-fp allocs-nofp allocs-nofp-nodebug)
 
 # build_rust CRATE_DIR BIN_NAME VARIANT RUSTFLAGS [extra cargo args...]
 # Release-builds BIN_NAME of the crate at CRATE_DIR with RUSTFLAGS into
@@ -47,6 +47,16 @@ install_bin() {
 # allocs with frame pointers in every function the crate compiles (glibc malloc).
 variant_allocs_fp() {
     build_rust "$ALLOCS_DIR" allocs allocs-fp "-C force-frame-pointers=yes"
+}
+
+# allocs as a plain `cargo build --release`: no frame pointers, line tables (debug = 1).
+variant_allocs_nofp() {
+    build_rust "$ALLOCS_DIR" allocs allocs-nofp ""
+}
+
+# allocs without frame pointers and without any DWARF (debug = 0): symbols and CFI only.
+variant_allocs_nofp_nodebug() {
+    CARGO_PROFILE_RELEASE_DEBUG=0 build_rust "$ALLOCS_DIR" allocs allocs-nofp-nodebug ""
 }
 
 # -------------------------------------------------------------------------------------------

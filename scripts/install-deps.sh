@@ -6,7 +6,9 @@ need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 # libbpf1: the collector's kernel interface. binutils: c++filt/addr2line/readelf oracles in tests.
 # clang-14 + libbpf-dev + llvm-14: only to check that the committed BPF object rebuilds identically.
-for pkg in libbpf1 binutils gcc clang-14 llvm-14 libbpf-dev linux-libc-dev; do
+# golang-go: `go tool pprof` checks the pprof export. gdb: the unwinder's oracle (`bt`).
+# elfutils: eu-addr2line, a second symbolization oracle. tmux: the terminal UI's end-to-end test.
+for pkg in libbpf1 binutils gcc clang-14 llvm-14 libbpf-dev linux-libc-dev golang-go gdb elfutils tmux; do
     have "$pkg" || need+=("$pkg")
 done
 # npm installs the Firefox Profiler's own loader (and the Node 24 it needs) for the tests.

@@ -36,4 +36,12 @@ public sealed class ProfileModel
     public required CallTreeTables Tables { get; init; }
     public required IReadOnlyList<ProcessInfo> Processes { get; init; }
     public required AllocationTable Events { get; init; }
+    /// <summary>Exact per-process totals over every call, in time order; empty for recordings
+    /// whose collector did not count (then the events are the only source).</summary>
+    public IReadOnlyList<HeapCounterSample> Counters { get; init; } = [];
 }
+
+/// <summary>Cumulative exact totals of one process at one time (see the recording's HeapCounters).</summary>
+public sealed record HeapCounterSample(
+    uint Pid, long TimeNanos, ulong Allocations, ulong AllocatedBytes, ulong Frees, ulong FreedBytes,
+    bool LiveBytesKnown, long LiveBytes, long PeakLiveBytes, long PeakTimeNanos);

@@ -83,6 +83,10 @@ public static class ProfileModelBuilder
             Tables = tables,
             Processes = ProcessesOf(recording, events),
             Events = events,
+            Counters = recording.Counters
+                .Select(c => new HeapCounterSample(c.Pid, c.TimeNanos, c.Allocations, c.AllocatedBytes, c.Frees,
+                    c.FreedBytes, c.LiveBytesKnown, c.LiveBytes, c.PeakLiveBytes, c.PeakTimeNanos))
+                .OrderBy(c => c.TimeNanos).ToList(),
         };
     }
 
@@ -131,6 +135,7 @@ public static class ProfileModelBuilder
         if (r.Header.TargetPid != 0) pids.Add(r.Header.TargetPid);
         foreach (var pid in events.Pid) pids.Add(pid);
         foreach (var t in r.Threads) pids.Add(t.Pid);
+        foreach (var f in r.Forks) pids.Add(f.Pid);
         var result = new List<ProcessInfo>();
         foreach (var pid in pids)
         {
@@ -140,10 +145,17 @@ public static class ProfileModelBuilder
                 if (events.Pid[i] == pid && !threads.ContainsKey(events.Tid[i])) threads[events.Tid[i]] = $"thread {events.Tid[i]}";
             if (!threads.ContainsKey(pid)) threads[pid] = "main";
             string name = threads[pid];
+            var fork = r.Forks.FirstOrDefault(f => f.Pid == pid);
+            var lastExec = r.Execs.LastOrDefault(x => x.Pid == pid && x.Name.Length > 0);
             if (pid == r.Header.TargetPid && r.Header.Command.Count > 0) name = Path.GetFileName(r.Header.Command[0]);
+            else if (lastExec is not null) name = lastExec.Name;
+            else if (fork is not null && fork.Name.Length > 0) name = fork.Name;
             var exit = r.Exits.LastOrDefault(e => e.Pid == pid);
-            result.Add(new ProcessInfo(pid, name, 0, exit?.TimeNanos, exit?.ExitCode,
-                threads.OrderBy(t => t.Key != pid).ThenBy(t => t.Key).Select(t => new ThreadInfo(t.Key, t.Value)).ToList()));
+            result.Add(new ProcessInfo(pid, name, fork?.TimeNanos ?? 0, exit?.TimeNanos, exit?.ExitCode,
+                threads.OrderBy(t => t.Key != pid).ThenBy(t => t.Key).Select(t => new ThreadInfo(t.Key, t.Value)).ToList())
+            {
+                ParentPid = fork?.ParentPid,
+            });
         }
         return result;
     }

@@ -15,7 +15,11 @@ public readonly record struct StackNode(FrameId Frame, StackId Parent);
 
 public sealed record ThreadInfo(uint Tid, string Name);
 
-public sealed record ProcessInfo(uint Pid, string Name, long StartNanos, long? EndNanos, int? ExitCode, IReadOnlyList<ThreadInfo> Threads);
+public sealed record ProcessInfo(uint Pid, string Name, long StartNanos, long? EndNanos, int? ExitCode, IReadOnlyList<ThreadInfo> Threads)
+{
+    /// <summary>The recorded process that forked this one, when children were followed.</summary>
+    public uint? ParentPid { get; init; }
+}
 
 /// <summary>What a frame resolver returns for one address: outermost first when inlined.</summary>
 public sealed record ResolvedFrame(string Function, string? ModulePath, string? ModuleBuildId, ulong Address, string? File, int? Line);

@@ -12,6 +12,9 @@ public sealed class RawRecording
     public required EventColumns Events { get; init; }
     public required IReadOnlyList<ProcessExit> Exits { get; init; }
     public IReadOnlyList<ProcessExec> Execs { get; init; } = [];
+    public IReadOnlyList<ProcessFork> Forks { get; init; } = [];
+    /// <summary>Exact per-process totals in recording order (cumulative values).</summary>
+    public IReadOnlyList<HeapCounters> Counters { get; init; } = [];
     public Stats? LastStats { get; init; }
     public Footer? Footer { get; init; }
     /// <summary>Problems the reader tolerated, e.g. a truncated tail after a crash.</summary>

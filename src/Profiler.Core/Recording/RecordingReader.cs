@@ -32,6 +32,8 @@ public static class RecordingReader
         var stacks = new Dictionary<ulong, Stack>();
         var exits = new List<ProcessExit>();
         var execs = new List<ProcessExec>();
+        var forks = new List<ProcessFork>();
+        var counters = new List<HeapCounters>();
         var events = new EventColumns();
         Stats? stats = null;
         Footer? footer = null;
@@ -75,6 +77,8 @@ public static class RecordingReader
                 case Record.KindOneofCase.Stack: stacks[record.Stack.Id] = record.Stack; break;
                 case Record.KindOneofCase.ProcessExit: exits.Add(record.ProcessExit); break;
                 case Record.KindOneofCase.ProcessExec: execs.Add(record.ProcessExec); break;
+                case Record.KindOneofCase.ProcessFork: forks.Add(record.ProcessFork); break;
+                case Record.KindOneofCase.HeapCounters: counters.Add(record.HeapCounters); break;
                 case Record.KindOneofCase.Stats: stats = record.Stats; break;
                 case Record.KindOneofCase.Footer: footer = record.Footer; break;
                 case Record.KindOneofCase.Events:
@@ -95,7 +99,7 @@ public static class RecordingReader
         return new RawRecording
         {
             Header = header, Modules = modules, Threads = threads, Stacks = stacks, Events = events,
-            Exits = exits, Execs = execs, LastStats = stats, Footer = footer, Warnings = warnings,
+            Exits = exits, Execs = execs, Forks = forks, Counters = counters, LastStats = stats, Footer = footer, Warnings = warnings,
         };
     }
 

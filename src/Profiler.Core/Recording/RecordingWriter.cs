@@ -47,6 +47,14 @@ public sealed class RecordingWriter : IDisposable
 
     public void WriteProcessExec(ProcessExec exec) => Write(new Record { ProcessExec = exec });
 
+    public void WriteProcessFork(ProcessFork fork) => Write(new Record { ProcessFork = fork });
+
+    public void WriteHeapCounters(HeapCounters counters)
+    {
+        FlushBatch();
+        Write(new Record { HeapCounters = counters });
+    }
+
     public void WriteProcessExit(ProcessExit exit)
     {
         FlushBatch();
