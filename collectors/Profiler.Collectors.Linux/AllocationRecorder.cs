@@ -1,61 +1,60 @@
 using System.Diagnostics;
 using Profiler.Collectors.Linux.Bpf;
 using Profiler.Collectors.Linux.Probes;
-using Profiler.Collectors.Linux.Procfs;
 using Profiler.Core.Recording;
 using Profiler.Core.Recording.Proto;
+using Profiler.Core.Sampling;
 
 namespace Profiler.Collectors.Linux;
 
-public sealed record RecorderStatus(TimeSpan Elapsed, long Events, double EventsPerSecond, ulong Lost);
+public sealed record RecorderStatus(TimeSpan Elapsed, long Events, double EventsPerSecond, ulong Lost, int Processes);
 
 /// <summary>
-/// Records one process: attaches probes to every mapped ELF that defines the allocation API,
-/// drains the kernel's events into the recording and keeps module maps and thread names current.
+/// Records a process and, when followed, its children: attaches probes to every mapped ELF that
+/// defines the allocation API, turns the kernel's records into recording events (joining each
+/// sampled allocation with the stack its entry captured), and keeps module maps, thread names and
+/// exact totals current.
 /// </summary>
-public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter writer, int pid, Func<long>? clockNanos = null)
+public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter writer, ulong sampleRateBytes, Func<long>? clockNanos = null)
 {
     readonly Func<long> _clock = clockNanos ?? (() => (long)Stopwatch.GetElapsedTime(0).TotalNanoseconds);
     readonly StackInterner _stacks = new();
     readonly Dictionary<uint, byte[]> _threadNames = [];
-    readonly HashSet<string> _probedFiles = [];
-    readonly List<(ulong Start, ulong End)> _knownRanges = [];
-    readonly HashSet<(ulong, ulong, string)> _writtenMaps = [];
+    readonly Dictionary<int, TracedProcess> _processes = [];
+    readonly Dictionary<uint, (ulong Sequence, ulong StackId)> _pendingStacks = [];
     readonly ulong[] _stackBuffer = new ulong[BpfEventHeader.MaxFrames + 1];
     long _origin;
-    long? _lastMapsRead;
-    bool _launched;
 
-    public IReadOnlyList<ProbeSite> Sites => _sites;
-    readonly List<ProbeSite> _sites = [];
-
+    public IReadOnlyList<ProbeSite> Sites => _processes.Values.SelectMany(p => p.Sites).ToList();
     public long Events => writer.EventCount;
+    public int ProcessCount => _processes.Count;
+    public int LiveProcessCount => _processes.Values.Count(p => !p.Exited);
 
-    /// <summary>Nanoseconds of the monotonic clock (bpf_ktime_get_ns) at the recording origin.</summary>
+    /// <summary>Reports a traced process's end: pid and exit code (128 + signal when killed).</summary>
+    public event Action<int, int>? ProcessExited;
+
+    long SinceOrigin() => _clock() - _origin;
+
+    /// <param name="originMonotonicNanos">The monotonic clock (bpf_ktime_get_ns) at the recording origin.</param>
     /// <param name="launched">The target is still the launcher shell: its maps are about to be
-    /// replaced by exec, so they are not recorded.</param>
-    public void Start(long originMonotonicNanos, bool launched, IEnumerable<string>? extraFiles = null)
+    /// replaced by exec, so they are not recorded yet.</param>
+    public void Start(int pid, long originMonotonicNanos, bool launched, IEnumerable<string>? extraFiles = null)
     {
         _origin = originMonotonicNanos;
-        _launched = launched;
-        tracer.Track(pid, launched);
-        if (!launched) RefreshMaps(force: true);
-        foreach (var path in extraFiles ?? []) AttachFile(path);
-        foreach (var map in ProcMaps.Read(pid).Where(m => m.IsFile && m.IsExecutable)) AttachFile(map.Path);
-        if (_sites.Count == 0)
+        var process = Add(pid, launched);
+        if (!launched) process.RefreshMaps(force: true);
+        process.AttachMappedFiles(extraFiles);
+        if (process.Sites.Count == 0)
             throw new Profiler.Core.ProfilerException(Profiler.Core.ExitCode.CollectorFailed,
                 $"pid {pid} maps no file that defines malloc/free; nothing to probe");
     }
 
-    void AttachFile(string path)
+    TracedProcess Add(int pid, bool launched)
     {
-        if (!_probedFiles.Add(path) || !File.Exists(path)) return;
-        var plan = ProbePlanner.PlanFile(path);
-        if (plan.Sites.Count == 0) return;
-        tracer.Attach(pid, path, plan.Sites.Select(s => new UprobeTarget(s.FileOffset, s.Cookie, s.NeedsReturn)).ToList());
-        _sites.AddRange(plan.Sites);
-        if (_launched && plan.ExitHook is { } exitOffset)
-            tracer.AttachExitHook(pid, path, exitOffset);
+        tracer.Track(pid, launched);
+        var process = new TracedProcess(pid, launched, tracer, writer, SinceOrigin);
+        _processes[pid] = process;
+        return process;
     }
 
     /// <summary>Drains what the kernel has; returns the number of records read.</summary>
@@ -66,105 +65,141 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
         return n;
     }
 
+    /// <summary>Keeps the maps of processes that may exit before their libraries are seen current.</summary>
+    public void RefreshMaps(bool force)
+    {
+        foreach (var p in _processes.Values)
+            if (!p.Exited) p.RefreshMaps(force);
+    }
+
+    public void WriteTotals()
+    {
+        long now = SinceOrigin();
+        foreach (var p in _processes.Values) p.WriteTotals(now, t => t - _origin);
+    }
+
     void OnRecord(ReadOnlySpan<byte> record)
     {
         if (!EventDecoder.TryDecode(record, out var e, _stackBuffer, out int frames)) return;
-        if (e.Function == (uint)BpfFunction.Exit)
+        int pid = (int)e.Pid;
+        switch ((BpfFunction)e.Function)
         {
-            // The kernel stopped the process on its way out: read its maps, then let it go.
-            RefreshMaps(force: true);
-            Native.Kill((int)e.Pid, Native.SIGCONT);
-            return;
+            case BpfFunction.Exit:
+                // The kernel stopped the process on its way out: read its maps, then let it go.
+                Process(pid)?.RefreshMaps(force: true);
+                Native.Kill(pid, Native.SIGCONT);
+                return;
+            case BpfFunction.Exec:
+                OnExec(e, pid);
+                return;
+            case BpfFunction.Fork:
+                OnFork(e, pid);
+                return;
+            case BpfFunction.ProcessExit:
+                OnProcessExit(e, pid);
+                return;
         }
-        if (e.Function == (uint)BpfFunction.Exec)
-        {
-            writer.WriteProcessExec(new ProcessExec { Pid = e.Pid, TimeNanos = (long)e.TimeNanos - _origin, Name = e.Comm.ToString() });
-            NoteThread(e.Tid, e.Comm);
-            RefreshMaps(force: true);
-            return;
-        }
-        var stack = _stackBuffer.AsSpan(0, frames);
-        ulong stackId = 0;
-        if (frames > 0)
-        {
-            stackId = _stacks.Intern(stack, out bool isNew);
-            if (isNew)
-            {
-                var s = new Stack { Id = stackId };
-                s.Addresses.Add(stack.ToArray());
-                s.Truncated = e.FrameCount >= BpfEventHeader.MaxFrames;
-                writer.WriteStack(s);
-                foreach (var address in stack)
-                    if (!IsKnown(address)) { RefreshMaps(force: false); break; }
-            }
-        }
-        NoteThread(e.Tid, e.Comm);
+
+        NoteThread(e.Pid, e.Tid, e.Comm);
+        ulong stackId = frames > 0 ? InternStack(pid, _stackBuffer.AsSpan(0, frames), e.FrameCount >= BpfEventHeader.MaxFrames) : 0;
         long time = (long)e.TimeNanos - _origin;
         var function = (AllocFunction)e.Function;
-        if (e.Function == (uint)BpfFunction.Free)
+        switch ((BpfFunction)e.Function)
         {
-            writer.WriteEvent(new RawEvent(EventKind.Free, time, e.Pid, e.Tid, e.Address, 0, 0, stackId, function));
-            return;
+            case BpfFunction.Stack:
+                _pendingStacks[e.Tid] = (e.Sequence, stackId);
+                return;
+            case BpfFunction.Free:
+                writer.WriteEvent(new RawEvent(EventKind.Free, time, e.Pid, e.Tid, e.Address, 0, 0, stackId, function));
+                return;
         }
-        if (e.OldAddress != 0)
+        if (_pendingStacks.Remove(e.Tid, out var pending) && pending.Sequence == e.Sequence)
+            stackId = pending.StackId;
+        if ((e.Flags & BpfEventHeader.OldSampled) != 0 && e.OldAddress != 0)
             writer.WriteEvent(new RawEvent(EventKind.Free, time, e.Pid, e.Tid, e.OldAddress, 0, 0, stackId, function));
-        if (e.Address != 0)
-            writer.WriteEvent(new RawEvent(EventKind.Alloc, time, e.Pid, e.Tid, e.Address, e.Size, e.Size, stackId, function));
+        if ((e.Flags & BpfEventHeader.NewSampled) != 0 && e.Address != 0)
+            writer.WriteEvent(new RawEvent(EventKind.Alloc, time, e.Pid, e.Tid, e.Address, e.Size,
+                PoissonSampling.Weight(e.Size, sampleRateBytes), stackId, function));
     }
 
-    bool IsKnown(ulong address)
+    ulong InternStack(int pid, ReadOnlySpan<ulong> stack, bool truncated)
     {
-        foreach (var (start, end) in _knownRanges)
-            if (address >= start && address < end) return true;
-        return false;
+        ulong id = _stacks.Intern(stack, out bool isNew);
+        if (!isNew) return id;
+        var s = new Stack { Id = id, Truncated = truncated };
+        s.Addresses.Add(stack.ToArray());
+        writer.WriteStack(s);
+        if (Process(pid) is { } process)
+            foreach (var address in stack)
+                if (!process.IsKnown(address)) { process.RefreshMaps(force: false); break; }
+        return id;
     }
+
+    TracedProcess? Process(int pid) => _processes.GetValueOrDefault(pid);
+
+    void OnExec(in BpfEventHeader e, int pid)
+    {
+        writer.WriteProcessExec(new ProcessExec { Pid = e.Pid, TimeNanos = (long)e.TimeNanos - _origin, Name = e.Comm.ToString() });
+        NoteThread(e.Pid, e.Tid, e.Comm);
+        if (Process(pid) is { } process)
+        {
+            process.RefreshMaps(force: true);
+            // A new image may bring its own allocator (statically linked): probe it before it runs.
+            process.AttachMappedFiles();
+        }
+        // Stopped by the exec hook when children are followed; harmless otherwise.
+        Native.Kill(pid, Native.SIGCONT);
+    }
+
+    void OnFork(in BpfEventHeader e, int pid)
+    {
+        writer.WriteProcessFork(new ProcessFork
+        {
+            Pid = e.Pid, ParentPid = (uint)e.OldAddress, TimeNanos = (long)e.TimeNanos - _origin, Name = e.Comm.ToString(),
+        });
+        if (!_processes.ContainsKey(pid))
+        {
+            try
+            {
+                var child = Add(pid, launched: true);
+                child.RefreshMaps(force: true);
+                child.AttachMappedFiles();
+            }
+            catch (Profiler.Core.ProfilerException) when (!ProcessExists(pid))
+            {
+                // Gone before we could attach: nothing of it to record.
+            }
+        }
+        Native.Kill(pid, Native.SIGCONT);
+    }
+
+    void OnProcessExit(in BpfEventHeader e, int pid)
+    {
+        int status = (int)e.Size;
+        int code = (status & 0x7f) != 0 ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
+        if (Process(pid) is { } process)
+        {
+            process.WriteTotals((long)e.TimeNanos - _origin, t => t - _origin);
+            process.Exited = true;
+        }
+        writer.WriteProcessExit(new ProcessExit { Pid = e.Pid, TimeNanos = (long)e.TimeNanos - _origin, ExitCode = code });
+        ProcessExited?.Invoke(pid, code);
+    }
+
+    static bool ProcessExists(int pid) => Directory.Exists($"/proc/{pid}");
 
     /// <summary>Records a thread's name when first seen and whenever it changes (exec, prctl).</summary>
-    void NoteThread(uint tid, in ThreadName comm)
+    void NoteThread(uint pid, uint tid, in ThreadName comm)
     {
         ReadOnlySpan<byte> bytes = comm;
         if (_threadNames.TryGetValue(tid, out var known) && bytes.SequenceEqual(known)) return;
         _threadNames[tid] = bytes.ToArray();
-        writer.WriteThread(new Core.Recording.Proto.Thread { Pid = (uint)pid, Tid = tid, Name = comm.ToString() });
-    }
-
-    /// <summary>Reads /proc/PID/maps and records mappings not written before.</summary>
-    public void RefreshMaps(bool force)
-    {
-        long now = _clock();
-        // Unknown addresses can come in bursts (a library loaded late); re-read at most every 10 ms.
-        if (!force && _lastMapsRead is { } last && now - last < 10_000_000) return;
-        _lastMapsRead = now;
-        var maps = ProcMaps.Read(pid);
-        var buildIds = new Dictionary<string, string>();
-        foreach (var m in maps)
-        {
-            if (!m.IsFile || !m.IsExecutable) continue;
-            if (!_writtenMaps.Add((m.Start, m.End, m.Path))) continue;
-            _knownRanges.Add((m.Start, m.End));
-            if (!buildIds.TryGetValue(m.Path, out var buildId))
-                buildIds[m.Path] = buildId = BuildIdOf(m.Path);
-            writer.WriteModule(new Module
-            {
-                Pid = (uint)pid, Path = m.Path, BuildId = buildId, Start = m.Start, End = m.End,
-                FileOffset = m.FileOffset, TimeNanos = now - _origin,
-            });
-        }
-    }
-
-    static string BuildIdOf(string path)
-    {
-        try
-        {
-            using var elf = Symbols.Elf.ElfFile.Open(path);
-            return elf.BuildId ?? "";
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Symbols.Elf.ElfFormatException) { return ""; }
+        writer.WriteThread(new Core.Recording.Proto.Thread { Pid = pid, Tid = tid, Name = comm.ToString() });
     }
 
     public Stats Stats()
     {
-        var (lost, _) = tracer.ReadCounters();
-        return new Stats { TimeNanos = _clock() - _origin, Events = (ulong)writer.EventCount, LostEvents = lost };
+        var counters = tracer.ReadCounters();
+        return new Stats { TimeNanos = SinceOrigin(), Events = (ulong)writer.EventCount, LostEvents = counters.LostEvents, LostStacks = counters.StackErrors };
     }
 }

@@ -12,16 +12,24 @@ public sealed record RecordSessionOptions(
     IReadOnlyList<string> Command,
     int? Pid,
     TimeSpan? Duration,
-    string MemprofVersion);
+    string MemprofVersion)
+{
+    public ulong SampleRateBytes { get; init; } = Core.Sampling.PoissonSampling.DefaultRateBytes;
+    public bool FollowChildren { get; init; } = true;
+    public int StackCopyBytes { get; init; }
 
-public sealed record RecordSessionResult(int TargetPid, int? CommandExitCode, long Events, ulong LostEvents, int Probes, string Mode);
+    public TracerSettings TracerSettings => new(SampleRateBytes, StackCopyBytes, FollowChildren);
+}
+
+public sealed record RecordSessionResult(int TargetPid, int? CommandExitCode, long Events, ulong LostEvents, int Probes, string Mode, int Processes);
 
 /// <summary>One `memprof record`: launch or attach, record until the target exits, the duration
 /// ends or the user cancels, then detach every probe.</summary>
 public static class LinuxRecordSession
 {
+    /// <param name="started">Called once probes are attached, with the probing mode.</param>
     public static RecordSessionResult Run(RecordSessionOptions options, Func<IKernelTracer> tracerFactory,
-        Action<RecorderStatus>? status, CancellationToken cancel)
+        Action<RecorderStatus>? status, CancellationToken cancel, Action<string>? started = null)
     {
         TargetLauncher? launcher = null;
         int pid;
@@ -46,7 +54,8 @@ public static class LinuxRecordSession
                 TargetPid = (uint)pid,
                 Collector = "linux-ebpf",
                 Mode = tracer.Mode,
-                SamplingRateBytes = 1,
+                SamplingRateBytes = Math.Max(1, options.SampleRateBytes),
+                FollowsChildren = options.FollowChildren,
                 Hostname = Environment.MachineName,
                 Kernel = Environment.OSVersion.VersionString,
                 MemprofVersion = options.MemprofVersion,
@@ -55,9 +64,13 @@ public static class LinuxRecordSession
             header.Command.AddRange(launcher is not null ? options.Command : [ProcessState.Command(pid) ?? $"pid {pid}"]);
             using var writer = RecordingWriter.Create(options.OutputPath, header);
             long origin = MonotonicNanos();
-            var recorder = new AllocationRecorder(tracer, writer, pid, () => MonotonicNanos());
-            recorder.Start(origin, launched: launcher is not null, launcher is not null ? [launcher.Executable] : null);
+            var recorder = new AllocationRecorder(tracer, writer, header.SamplingRateBytes, () => MonotonicNanos());
+            int? rootExit = null;
+            recorder.ProcessExited += (exited, code) => { if (exited == pid) rootExit = code; };
+            recorder.Start(pid, origin, launched: launcher is not null, launcher is not null ? [launcher.Executable] : null);
+            started?.Invoke(tracer.Mode);
             launcher?.Resume();
+            var lastTotals = TimeSpan.Zero;
 
             var sw = Stopwatch.StartNew();
             var lastStatus = TimeSpan.Zero;
@@ -70,12 +83,18 @@ public static class LinuxRecordSession
                 bool early = launcher is not null && sw.Elapsed < EarlyPhase;
                 recorder.Poll(early ? 2 : 50);
                 if (early) recorder.RefreshMaps(force: false);
+                if (sw.Elapsed - lastTotals >= TotalsInterval)
+                {
+                    recorder.WriteTotals();
+                    lastTotals = sw.Elapsed;
+                }
                 if (launcher is not null ? launcher.HasExited : !ProcessState.IsAlive(pid)) break;
                 if (options.Duration is { } d && sw.Elapsed >= d) break;
                 if (status is not null && sw.Elapsed - lastStatus >= TimeSpan.FromSeconds(1))
                 {
-                    var (lost, _) = tracer.ReadCounters();
-                    status(new RecorderStatus(sw.Elapsed, recorder.Events, (recorder.Events - lastEvents) / (sw.Elapsed - lastStatus).TotalSeconds, lost));
+                    var counters = tracer.ReadCounters();
+                    status(new RecorderStatus(sw.Elapsed, recorder.Events, (recorder.Events - lastEvents) / (sw.Elapsed - lastStatus).TotalSeconds,
+                        counters.LostEvents, recorder.LiveProcessCount));
                     lastStatus = sw.Elapsed;
                     lastEvents = recorder.Events;
                     writer.WriteStats(recorder.Stats());
@@ -85,6 +104,7 @@ public static class LinuxRecordSession
             // Whatever the kernel already queued belongs to the recording; then no probe stays behind.
             tracer.DetachAll();
             while (recorder.Poll(0) > 0) { }
+            recorder.WriteTotals();
             if (launcher is not null && !launcher.HasExited) Native.Kill(pid, Native.SIGCONT);
             var stats = recorder.Stats();
             writer.WriteStats(stats);
@@ -94,10 +114,11 @@ public static class LinuxRecordSession
                 if (!launcher.HasExited && cancel.IsCancellationRequested)
                     Native.Kill(pid, Native.SIGTERM);
                 exitCode = launcher.WaitForExit();
-                writer.WriteProcessExit(new ProcessExit { Pid = (uint)pid, TimeNanos = MonotonicNanos() - origin, ExitCode = exitCode.Value });
+                if (rootExit is null)
+                    writer.WriteProcessExit(new ProcessExit { Pid = (uint)pid, TimeNanos = MonotonicNanos() - origin, ExitCode = exitCode.Value });
             }
             writer.Complete(new Footer { EndTimeNanos = MonotonicNanos() - origin, Events = stats.Events, LostEvents = stats.LostEvents });
-            return new RecordSessionResult(pid, exitCode, recorder.Events, stats.LostEvents, recorder.Sites.Count, tracer.Mode);
+            return new RecordSessionResult(pid, exitCode, recorder.Events, stats.LostEvents, recorder.Sites.Count, tracer.Mode, recorder.ProcessCount);
         }
         catch
         {
@@ -115,6 +136,7 @@ public static class LinuxRecordSession
     }
 
     static readonly TimeSpan EarlyPhase = TimeSpan.FromSeconds(2);
+    static readonly TimeSpan TotalsInterval = TimeSpan.FromMilliseconds(100);
 
     /// <summary>CLOCK_MONOTONIC in nanoseconds, the clock bpf_ktime_get_ns reads.</summary>
     static long MonotonicNanos() => (long)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));

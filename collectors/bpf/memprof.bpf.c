@@ -1,36 +1,76 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Allocation tracing on per-process uprobes. The entry program captures the arguments and the
- * user stack; the return program adds the result and submits one event per call. Frees need no
- * return probe. Events go to a ring buffer without per-event wakeups: user space polls it on a
- * timer and is only woken when the buffer fills past a threshold. */
+/* Sampled allocation tracing on per-process uprobes.
+ *
+ * Every allocator call is counted exactly (per process: calls, requested bytes and, for glibc,
+ * usable bytes from chunk headers). Attribution is sampled: a per-CPU byte countdown drawn from an
+ * exponential distribution (a Poisson process over allocated bytes) picks allocations; only those
+ * capture a stack, take the return path for their pointer and are remembered so that their free
+ * is reported. With uprobe sessions (kernel >= 6.13) an unsampled call skips its return probe
+ * entirely; with classic uprobe + uretprobe the return program just finds nothing to do.
+ *
+ * Events go to a ring buffer without per-event wakeups: user space polls it on a timer and is only
+ * woken when the buffer fills past a threshold. */
 #include <linux/types.h>
+#include <stdbool.h>
 #include <linux/bpf.h>
 #include <linux/ptrace.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include "memprof.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Ring buffer size; user space may resize before load. */
+/* Only the fields used; CO-RE finds their offsets in the running kernel. */
+struct task_struct {
+    int pid;
+    int tgid;
+    int exit_code;
+} __attribute__((preserve_access_index));
+
+enum pid_type { PIDTYPE_PID, PIDTYPE_TGID, PIDTYPE_PGID, PIDTYPE_SID, PIDTYPE_MAX };
+
+extern bool bpf_session_is_return(void) __ksym __weak;
+extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type, __u64 value) __ksym __weak;
+
+#define SIGSTOP 19
+#define GLIBC_SMALL_LIMIT (64 * 1024)
+
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
     __uint(max_entries, 16 * 1024 * 1024);
 } events SEC(".maps");
 
-/* One in-flight allocation call per thread, keyed by tid. */
+/* The state of one allocation call between its entry and its return, per thread. */
+struct call {
+    __u64 entry_slot;   /* where the return address sits; 0 = no call in flight */
+    __u64 size;
+    __u64 old_address;
+    __u64 out_ptr;
+    __u64 old_usable;
+    __u64 seq;
+    __u32 func;
+    __u32 sampled;
+    __u64 cookie;
+};
+
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, 8192);
     __type(key, __u32);
-    __type(value, struct memprof_event);
+    __type(value, struct call);
 } inflight SEC(".maps");
+
+struct scratch_buf {
+    struct memprof_event e;
+    __u8 data[MEMPROF_MAX_FRAMES * 8 + MEMPROF_MAX_STACK_COPY];
+};
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, 1);
     __type(key, __u32);
-    __type(value, struct memprof_event);
+    __type(value, struct scratch_buf);
 } scratch SEC(".maps");
 
 struct {
@@ -40,13 +80,58 @@ struct {
     __type(value, __u64);
 } counters SEC(".maps");
 
-/* Processes being recorded; user space adds them. */
+/* Processes being recorded. */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, 1024);
+    __uint(max_entries, 4096);
     __type(key, __u32);
     __type(value, __u8);
 } targets SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, __u32);
+    __type(value, struct memprof_totals);
+} totals SEC(".maps");
+
+struct sampled_key {
+    __u32 pid;
+    __u32 pad;
+    __u64 address;
+};
+
+/* Sampled blocks still live; their free is reported. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 1 << 20);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, struct sampled_key);
+    __type(value, __u64);
+} sampled_blocks SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct memprof_config);
+} config SEC(".maps");
+
+/* Quantiles of the exponential gap distribution; a random entry is the next gap. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, MEMPROF_GAP_TABLE_SIZE);
+    __type(key, __u32);
+    __type(value, __u64);
+} gaps SEC(".maps");
+
+/* Bytes left until the next sample, per CPU. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __s64);
+} countdown SEC(".maps");
 
 /* Past this much unread data the submitting program wakes the reader. */
 const volatile __u64 wakeup_threshold = 4 * 1024 * 1024;
@@ -58,163 +143,400 @@ static __always_inline void count(__u32 which)
         *value += 1;
 }
 
-static __always_inline void submit(struct memprof_event *e)
+static __always_inline struct memprof_config *settings(void)
 {
-    __u64 frames = e->frame_count;
-    if (frames > MEMPROF_MAX_FRAMES)
-        frames = MEMPROF_MAX_FRAMES;
-    __u64 size = MEMPROF_EVENT_HEADER_SIZE + frames * 8;
+    __u32 zero = 0;
+    return bpf_map_lookup_elem(&config, &zero);
+}
+
+static __always_inline void output(void *data, __u64 size)
+{
     __u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_threshold
         ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-    if (bpf_ringbuf_output(&events, e, size, flags) != 0)
+    if (bpf_ringbuf_output(&events, data, size, flags) != 0)
         count(MEMPROF_COUNTER_LOST_EVENTS);
 }
 
-static __always_inline void capture(struct pt_regs *ctx, struct memprof_event *e, __u64 sp_offset)
+static __always_inline struct memprof_totals *totals_of(__u32 pid)
 {
-    __u64 pid_tgid = bpf_get_current_pid_tgid();
+    struct memprof_totals *t = bpf_map_lookup_elem(&totals, &pid);
+    if (t)
+        return t;
+    struct memprof_totals fresh = { .usable_known = 1 };
+    bpf_map_update_elem(&totals, &pid, &fresh, BPF_NOEXIST);
+    return bpf_map_lookup_elem(&totals, &pid);
+}
+
+/* glibc: the usable size of a block from its chunk header (malloc_usable_size's arithmetic). */
+static __always_inline __u64 glibc_usable(__u64 block)
+{
+    __u64 header = 0;
+    if (block == 0 || bpf_probe_read_user(&header, sizeof(header), (void *)(block - 8)) != 0)
+        return 0;
+    __u64 chunk = header & ~7ULL;
+    __u64 overhead = (header & 2) ? 16 : 8; /* IS_MMAPPED chunks carry a two-word header */
+    return chunk > overhead ? chunk - overhead : 0;
+}
+
+/* glibc's request2size minus the size word: the usable size malloc gives a small request. */
+static __always_inline __u64 glibc_small_usable(__u64 size)
+{
+    __u64 chunk = size + 8 + 15 < 32 ? 32 : (size + 8 + 15) & ~15ULL;
+    return chunk - 8;
+}
+
+static __always_inline void add_live(struct memprof_totals *t, __s64 delta)
+{
+    __s64 live = __sync_fetch_and_add(&t->live_usable, delta) + delta;
+    /* Two CPUs racing past the same peak may leave it a few bytes low; good enough. */
+    if (live > t->peak_usable) {
+        t->peak_usable = live;
+        t->peak_time_ns = bpf_ktime_get_ns();
+    }
+}
+
+static __always_inline bool take_sample(struct memprof_config *cfg, __u64 size)
+{
+    if (cfg->sample_rate <= 1)
+        return true;
+    __u32 zero = 0;
+    __s64 *left = bpf_map_lookup_elem(&countdown, &zero);
+    if (!left)
+        return false;
+    *left -= (__s64)size;
+    if (*left > 0)
+        return false;
+    __u32 index = bpf_get_prandom_u32() & (MEMPROF_GAP_TABLE_SIZE - 1);
+    __u64 *gap = bpf_map_lookup_elem(&gaps, &index);
+    *left = gap ? (__s64)*gap : (__s64)cfg->sample_rate;
+    return true;
+}
+
+static __always_inline struct scratch_buf *fresh_event(__u64 pid_tgid, __u32 func)
+{
+    __u32 zero = 0;
+    struct scratch_buf *buf = bpf_map_lookup_elem(&scratch, &zero);
+    if (!buf)
+        return NULL;
+    struct memprof_event *e = &buf->e;
+    e->time_ns = bpf_ktime_get_ns();
     e->pid = pid_tgid >> 32;
     e->tid = (__u32)pid_tgid;
-    e->entry_slot = PT_REGS_SP(ctx) + sp_offset;
+    e->address = 0;
+    e->old_address = 0;
+    e->size = 0;
     e->caller = 0;
-    bpf_probe_read_user(&e->caller, sizeof(e->caller), (void *)e->entry_slot);
-    long bytes = bpf_get_stack(ctx, e->frames, sizeof(e->frames), BPF_F_USER_STACK);
+    e->seq = 0;
+    e->func = func;
+    e->flags = 0;
+    e->frame_count = 0;
+    e->stack_len = 0;
+    e->sp = 0;
+    e->bp = 0;
+    e->ip = 0;
+    bpf_get_current_comm(e->comm, sizeof(e->comm));
+    return buf;
+}
+
+/* Frame-pointer stack, the caller's return address and, when configured, a copy of the stack. */
+static __always_inline __u64 capture_stack(struct pt_regs *ctx, struct scratch_buf *buf, __u64 sp_offset, bool copy)
+{
+    struct memprof_event *e = &buf->e;
+    e->sp = PT_REGS_SP(ctx);
+    e->bp = PT_REGS_FP(ctx);
+    e->ip = PT_REGS_IP(ctx);
+    bpf_probe_read_user(&e->caller, sizeof(e->caller), (void *)(e->sp + sp_offset));
+    long bytes = bpf_get_stack(ctx, buf->data, MEMPROF_MAX_FRAMES * 8, BPF_F_USER_STACK);
     if (bytes < 0) {
         count(MEMPROF_COUNTER_STACK_ERRORS);
         bytes = 0;
     }
-    e->frame_count = bytes / 8;
-    bpf_get_current_comm(e->comm, sizeof(e->comm));
+    __u64 frames = (__u64)bytes / 8;
+    if (frames > MEMPROF_MAX_FRAMES)
+        frames = MEMPROF_MAX_FRAMES;
+    e->frame_count = frames;
+    __u64 size = MEMPROF_EVENT_HEADER_SIZE + frames * 8;
+    struct memprof_config *cfg = copy ? settings() : NULL;
+    if (!cfg || cfg->stack_copy == 0)
+        return size;
+    __u32 want = cfg->stack_copy;
+    if (want > MEMPROF_MAX_STACK_COPY)
+        want = MEMPROF_MAX_STACK_COPY;
+    __u64 offset = frames * 8;
+    /* Near the top of the stack a long read fails as a whole: retry with shorter copies. */
+    for (int attempt = 0; attempt < 4 && want >= 256; attempt++) {
+        if (offset > MEMPROF_MAX_FRAMES * 8)
+            break;
+        if (bpf_probe_read_user(buf->data + offset, want, (void *)e->sp) == 0) {
+            e->stack_len = want;
+            return size + want;
+        }
+        want /= 4;
+    }
+    return size;
 }
 
-SEC("uprobe")
-int memprof_entry(struct pt_regs *ctx)
+static __always_inline __u64 submit_size(__u64 size)
+{
+    return size > sizeof(struct scratch_buf) ? sizeof(struct scratch_buf) : size;
+}
+
+/* Returns whether the call's return must be seen. */
+static __always_inline bool on_entry(struct pt_regs *ctx)
 {
     __u64 cookie = bpf_get_attach_cookie(ctx);
     __u32 func = (cookie >> 16) & 0xff;
     __u64 sp_offset = cookie & 0xffff;
-    __u32 tid = (__u32)bpf_get_current_pid_tgid();
-    __u64 slot = PT_REGS_SP(ctx) + sp_offset;
-
-    /* Each thread keeps its in-flight record in the map and reuses it: updating and deleting
-     * hash entries per call costs microseconds here, a lookup does not. */
-    struct memprof_event *e = bpf_map_lookup_elem(&inflight, &tid);
-    if (e) {
-        /* A call made from inside another traced call (realloc(NULL, n) calls malloc,
-         * reallocarray tail-calls realloc) belongs to the outer one: deeper or equal
-         * return-address slots. A free inside realloc is reported by realloc. */
-        if (e->entry_slot != 0 && slot <= e->entry_slot)
-            return 0;
-    } else if (func != MEMPROF_FREE) {
-        __u32 zero = 0;
-        struct memprof_event *fresh = bpf_map_lookup_elem(&scratch, &zero);
-        if (!fresh)
-            return 0;
-        fresh->entry_slot = 0;
-        bpf_map_update_elem(&inflight, &tid, fresh, BPF_NOEXIST);
-        e = bpf_map_lookup_elem(&inflight, &tid);
-        if (!e)
-            return 0;
-    }
-    if (func == MEMPROF_FREE) {
-        __u32 zero = 0;
-        e = bpf_map_lookup_elem(&scratch, &zero);
-        if (!e)
-            return 0;
-    }
-    e->func = func;
-    e->address = 0;
-    e->old_address = 0;
-    e->out_ptr = 0;
+    bool glibc = cookie & MEMPROF_COOKIE_GLIBC;
+    __u64 pid_tgid = bpf_get_current_pid_tgid();
+    __u32 pid = pid_tgid >> 32;
     __u64 a1 = PT_REGS_PARM1(ctx), a2 = PT_REGS_PARM2(ctx), a3 = PT_REGS_PARM3(ctx);
+    __u64 size = 0, old = 0, out_ptr = 0;
+
+    struct memprof_config *cfg = settings();
+    if (!cfg)
+        return false;
+    struct memprof_totals *t = totals_of(pid);
+    if (!t)
+        return false;
+
     switch (func) {
-    case MEMPROF_FREE:
+    case MEMPROF_FREE: {
         if (a1 == 0)
-            return 0;
-        e->address = a1;
-        e->size = 0;
-        break;
+            return false;
+        __sync_fetch_and_add(&t->frees, 1);
+        if (glibc) {
+            __u64 usable = glibc_usable(a1);
+            __sync_fetch_and_add(&t->freed_usable, usable);
+            add_live(t, -(__s64)usable);
+        } else {
+            t->usable_known = 0;
+        }
+        bool report = cfg->sample_rate <= 1;
+        if (!report) {
+            struct sampled_key key = { .pid = pid, .address = a1 };
+            /* A failed lookup is cheap; a delete takes the bucket lock even when nothing is there. */
+            report = bpf_map_lookup_elem(&sampled_blocks, &key) && bpf_map_delete_elem(&sampled_blocks, &key) == 0;
+        }
+        if (!report)
+            return false;
+        struct scratch_buf *buf = fresh_event(pid_tgid, MEMPROF_FREE);
+        if (!buf)
+            return false;
+        buf->e.address = a1;
+        buf->e.flags = MEMPROF_EVENT_OLD_SAMPLED;
+        output(buf, submit_size(capture_stack(ctx, buf, sp_offset, false)));
+        return false;
+    }
     case MEMPROF_MALLOC:
     case MEMPROF_VALLOC:
     case MEMPROF_PVALLOC:
-        e->size = a1;
+        size = a1;
         break;
     case MEMPROF_CALLOC:
-        e->size = a1 * a2;
+        size = a1 * a2;
         break;
     case MEMPROF_REALLOC:
-        e->old_address = a1;
-        e->size = a2;
+        /* realloc(NULL, n) calls malloc and realloc(p, 0) calls free: those count the call. */
+        if (a1 == 0 || a2 == 0)
+            return false;
+        old = a1;
+        size = a2;
         break;
     case MEMPROF_REALLOCARRAY:
-        e->old_address = a1;
-        e->size = a2 * a3;
+        if (a1 == 0 || a2 * a3 == 0)
+            return false;
+        old = a1;
+        size = a2 * a3;
         break;
     case MEMPROF_POSIX_MEMALIGN:
-        e->out_ptr = a1;
-        e->size = a3;
+        /* glibc hands alignments it gives anyway to malloc, whose probe counts the call. */
+        if (glibc && a2 <= 16)
+            return false;
+        out_ptr = a1;
+        size = a3;
         break;
     case MEMPROF_ALIGNED_ALLOC:
     case MEMPROF_MEMALIGN:
-        e->size = a2;
+        if (glibc && a1 <= 16)
+            return false;
+        size = a2;
         break;
     default:
-        return 0;
+        return false;
     }
-    capture(ctx, e, sp_offset);
-    if (func == MEMPROF_FREE) {
-        e->time_ns = bpf_ktime_get_ns();
-        submit(e);
+
+    bool need_usable = false;
+    if (old == 0) {
+        __sync_fetch_and_add(&t->allocations, 1);
+        __sync_fetch_and_add(&t->allocated_bytes, size);
+        if (!glibc)
+            t->usable_known = 0;
+        else if ((func == MEMPROF_MALLOC || func == MEMPROF_CALLOC) && size < GLIBC_SMALL_LIMIT)
+            add_live(t, (__s64)glibc_small_usable(size));
+        else
+            need_usable = true;
+    } else {
+        /* realloc is counted when it returns: a failed one changes nothing. */
+        need_usable = true;
     }
+
+    bool sampled = take_sample(cfg, size);
+    if (old != 0 && !sampled && cfg->sample_rate > 1) {
+        struct sampled_key key = { .pid = pid, .address = old };
+        /* The returned block replaces a sampled one: the return must report its free. */
+        if (bpf_map_lookup_elem(&sampled_blocks, &key))
+            need_usable = true;
+    }
+    if (!sampled && !need_usable && old == 0)
+        return false;
+
+    __u32 tid = (__u32)pid_tgid;
+    struct call *c = bpf_map_lookup_elem(&inflight, &tid);
+    if (!c) {
+        struct call fresh = {};
+        bpf_map_update_elem(&inflight, &tid, &fresh, BPF_NOEXIST);
+        c = bpf_map_lookup_elem(&inflight, &tid);
+        if (!c)
+            return false;
+    }
+    __u64 slot = PT_REGS_SP(ctx) + sp_offset;
+    /* A call made from inside another one in flight on this thread (a signal handler, a
+     * wrapper we did not skip) is not followed to its return. */
+    if (c->entry_slot != 0 && slot <= c->entry_slot && slot + 4096 > c->entry_slot)
+        return false;
+    c->entry_slot = slot;
+    c->size = size;
+    c->old_address = old;
+    c->out_ptr = out_ptr;
+    c->old_usable = old != 0 && glibc ? glibc_usable(old) : 0;
+    c->func = func;
+    c->sampled = sampled;
+    c->cookie = cookie;
+    c->seq = 0;
+    if (sampled) {
+        count(MEMPROF_COUNTER_SAMPLES);
+        struct scratch_buf *buf = fresh_event(pid_tgid, MEMPROF_STACK);
+        if (buf) {
+            c->seq = bpf_get_prandom_u32() | ((__u64)bpf_ktime_get_ns() << 32);
+            buf->e.seq = c->seq;
+            buf->e.size = size;
+            output(buf, submit_size(capture_stack(ctx, buf, sp_offset, true)));
+        }
+    }
+    return true;
+}
+
+static __always_inline void on_return(struct pt_regs *ctx)
+{
+    __u64 pid_tgid = bpf_get_current_pid_tgid();
+    __u32 pid = pid_tgid >> 32;
+    __u32 tid = (__u32)pid_tgid;
+    struct call *c = bpf_map_lookup_elem(&inflight, &tid);
+    if (!c || c->entry_slot == 0)
+        return;
+    /* The return popped the slot just below the current stack pointer; a nested call's return
+     * popped a deeper one and is ignored. */
+    if (PT_REGS_SP(ctx) - 8 != c->entry_slot)
+        return;
+    c->entry_slot = 0;
+    __u64 result = PT_REGS_RC(ctx);
+    if (c->func == MEMPROF_POSIX_MEMALIGN) {
+        __u64 block = 0;
+        if ((int)result == 0)
+            bpf_probe_read_user(&block, sizeof(block), (void *)c->out_ptr);
+        result = block;
+    }
+    if (result == 0)
+        return;
+    bool glibc = c->cookie & MEMPROF_COOKIE_GLIBC;
+    struct memprof_totals *t = totals_of(pid);
+    if (t) {
+        if (c->old_address != 0) {
+            __sync_fetch_and_add(&t->allocations, 1);
+            __sync_fetch_and_add(&t->allocated_bytes, c->size);
+            __sync_fetch_and_add(&t->frees, 1);
+            if (glibc) {
+                __sync_fetch_and_add(&t->freed_usable, c->old_usable);
+                add_live(t, -(__s64)c->old_usable);
+            } else {
+                t->usable_known = 0;
+            }
+        }
+        if (glibc && !(c->old_address == 0 && (c->func == MEMPROF_MALLOC || c->func == MEMPROF_CALLOC) && c->size < GLIBC_SMALL_LIMIT))
+            add_live(t, (__s64)glibc_usable(result));
+    }
+
+    struct memprof_config *cfg = settings();
+    if (!cfg)
+        return;
+    __u32 flags = 0;
+    if (c->old_address != 0) {
+        if (cfg->sample_rate <= 1) {
+            flags |= MEMPROF_EVENT_OLD_SAMPLED;
+        } else {
+            struct sampled_key key = { .pid = pid, .address = c->old_address };
+            if (bpf_map_lookup_elem(&sampled_blocks, &key) && bpf_map_delete_elem(&sampled_blocks, &key) == 0)
+                flags |= MEMPROF_EVENT_OLD_SAMPLED;
+        }
+    }
+    if (c->sampled) {
+        flags |= MEMPROF_EVENT_NEW_SAMPLED;
+        if (cfg->sample_rate > 1) {
+            struct sampled_key key = { .pid = pid, .address = result };
+            __u64 size = c->size;
+            if (bpf_map_update_elem(&sampled_blocks, &key, &size, BPF_ANY) != 0)
+                count(MEMPROF_COUNTER_SAMPLED_MAP_FULL);
+        }
+    }
+    if (flags == 0)
+        return;
+    struct scratch_buf *buf = fresh_event(pid_tgid, c->func);
+    if (!buf)
+        return;
+    buf->e.address = result;
+    buf->e.old_address = c->old_address;
+    buf->e.size = c->size;
+    buf->e.seq = c->seq;
+    buf->e.flags = flags;
+    output(buf, MEMPROF_EVENT_HEADER_SIZE);
+}
+
+/* Classic and multi uprobes: entry and return are separate programs. */
+SEC("uprobe")
+int memprof_entry(struct pt_regs *ctx)
+{
+    on_entry(ctx);
     return 0;
 }
 
 SEC("uretprobe")
 int memprof_return(struct pt_regs *ctx)
 {
-    __u32 tid = (__u32)bpf_get_current_pid_tgid();
-    struct memprof_event *e = bpf_map_lookup_elem(&inflight, &tid);
-    if (!e || e->entry_slot == 0)
-        return 0;
-    /* The return popped the slot just below the current stack pointer; a nested call's return
-     * popped a deeper one and is ignored. */
-    if (PT_REGS_SP(ctx) - 8 != e->entry_slot)
-        return 0;
-    __u64 result = PT_REGS_RC(ctx);
-    if (e->func == MEMPROF_POSIX_MEMALIGN) {
-        __u64 block = 0;
-        if ((int)result == 0)
-            bpf_probe_read_user(&block, sizeof(block), (void *)e->out_ptr);
-        result = block;
-    }
-    e->address = result;
-    e->time_ns = bpf_ktime_get_ns();
-    /* realloc(p, 0) frees p and returns NULL; a failed call leaves nothing to report. */
-    if (result != 0 || (e->old_address != 0 && e->size == 0))
-        submit(e);
-    e->entry_slot = 0;
+    on_return(ctx);
     return 0;
 }
 
-static __always_inline void notify(__u32 pid, __u64 pid_tgid, __u32 func)
+/* A uprobe session runs one program at entry and, only if it returned 0, at return. */
+SEC("uprobe")
+int memprof_session(struct pt_regs *ctx)
 {
-    __u32 zero = 0;
-    struct memprof_event *e = bpf_map_lookup_elem(&scratch, &zero);
-    if (!e)
+    if (bpf_session_is_return()) {
+        on_return(ctx);
+        return 0;
+    }
+    return on_entry(ctx) ? 0 : 1;
+}
+
+static __always_inline void notify(__u32 pid, __u64 pid_tgid, __u32 func, __u64 old_address, __u64 size)
+{
+    struct scratch_buf *buf = fresh_event(pid_tgid, func);
+    if (!buf)
         return;
-    e->time_ns = bpf_ktime_get_ns();
-    e->pid = pid;
-    e->tid = (__u32)pid_tgid;
-    e->address = 0;
-    e->old_address = 0;
-    e->size = 0;
-    e->caller = 0;
-    e->entry_slot = 0;
-    e->out_ptr = 0;
-    e->func = func;
-    e->frame_count = 0;
-    bpf_get_current_comm(e->comm, sizeof(e->comm));
-    bpf_ringbuf_output(&events, e, MEMPROF_EVENT_HEADER_SIZE, BPF_RB_FORCE_WAKEUP);
+    buf->e.pid = pid;
+    buf->e.old_address = old_address;
+    buf->e.size = size;
+    bpf_ringbuf_output(&events, buf, MEMPROF_EVENT_HEADER_SIZE, BPF_RB_FORCE_WAKEUP);
 }
 
 /* A launched program can load its libraries, run and exit between two reads of its maps.
@@ -227,13 +549,14 @@ int memprof_exit(struct pt_regs *ctx)
     __u8 *target = bpf_map_lookup_elem(&targets, &pid);
     if (!target || *target != MEMPROF_TARGET_LAUNCHED)
         return 0;
-    bpf_send_signal(19 /* SIGSTOP */);
-    notify(pid, pid_tgid, MEMPROF_EXIT);
+    bpf_send_signal(SIGSTOP);
+    notify(pid, pid_tgid, MEMPROF_EXIT, 0, 0);
     return 0;
 }
 
 /* exec replaces a traced process's image: what it allocated before is gone, and its module maps
- * change. Runs in the exec'ing task, before its new image executes. */
+ * change. Runs in the exec'ing task, before its new image executes. When children are followed
+ * the process stops here so user space can probe an allocator in the new image before it runs. */
 SEC("tp_btf/sched_process_exec")
 int memprof_exec(__u64 *ctx)
 {
@@ -241,6 +564,43 @@ int memprof_exec(__u64 *ctx)
     __u32 pid = pid_tgid >> 32;
     if (!bpf_map_lookup_elem(&targets, &pid))
         return 0;
-    notify(pid, pid_tgid, MEMPROF_EXEC);
+    struct memprof_config *cfg = settings();
+    if (cfg && cfg->follow_children)
+        bpf_send_signal(SIGSTOP);
+    notify(pid, pid_tgid, MEMPROF_EXEC, 0, 0);
+    return 0;
+}
+
+/* A traced process forked: trace the child too, stopped until user space has attached its probes
+ * (a forked child keeps its parent's breakpoints, but per-process links do not fire for it). */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(memprof_fork, struct task_struct *parent, struct task_struct *child)
+{
+    __u32 parent_pid = BPF_CORE_READ(parent, tgid);
+    if (!bpf_map_lookup_elem(&targets, &parent_pid))
+        return 0;
+    struct memprof_config *cfg = settings();
+    if (!cfg || !cfg->follow_children)
+        return 0;
+    __u32 pid = BPF_CORE_READ(child, pid);
+    if (pid != (__u32)BPF_CORE_READ(child, tgid))
+        return 0; /* a new thread, not a new process */
+    __u8 launched = MEMPROF_TARGET_LAUNCHED;
+    bpf_map_update_elem(&targets, &pid, &launched, BPF_ANY);
+    bpf_send_signal_task(child, SIGSTOP, PIDTYPE_TGID, 0);
+    notify(pid, ((__u64)pid << 32) | pid, MEMPROF_FORK, parent_pid, 0);
+    return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(memprof_process_exit, struct task_struct *task)
+{
+    __u32 pid = BPF_CORE_READ(task, tgid);
+    if ((__u32)BPF_CORE_READ(task, pid) != pid)
+        return 0; /* a thread, not the process */
+    if (!bpf_map_lookup_elem(&targets, &pid))
+        return 0;
+    bpf_map_delete_elem(&targets, &pid);
+    notify(pid, ((__u64)pid << 32) | pid, MEMPROF_PROCESS_EXIT, 0, (__u64)(__u32)BPF_CORE_READ(task, exit_code));
     return 0;
 }

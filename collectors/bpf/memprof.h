@@ -4,6 +4,9 @@
 #define MEMPROF_H
 
 #define MEMPROF_MAX_FRAMES 127
+/* Largest user-stack copy per sampled allocation (for DWARF unwinding in user space). */
+#define MEMPROF_MAX_STACK_COPY 16384
+#define MEMPROF_GAP_TABLE_SIZE 4096
 
 /* What the probe sits on; kept equal to AllocFunction in recording.proto. */
 enum memprof_func {
@@ -17,10 +20,17 @@ enum memprof_func {
     MEMPROF_VALLOC = 8,
     MEMPROF_PVALLOC = 9,
     MEMPROF_FREE = 10,
-    /* Not a probe: a traced process called exec (sched_process_exec). */
+    /* Not a probe: a traced process called exec (sched_process_exec); it is stopped when
+     * children are followed, until user space has looked at its new image. */
     MEMPROF_EXEC = 11,
-    /* Not an allocation: a launched process entered exit(); it is stopped until its maps are read. */
+    /* Not an allocation: a traced process entered exit(); it is stopped until its maps are read. */
     MEMPROF_EXIT = 12,
+    /* A traced process forked a child, now traced and stopped (old_address = parent pid). */
+    MEMPROF_FORK = 13,
+    /* A traced process ended (size = exit status as wait() reports it). */
+    MEMPROF_PROCESS_EXIT = 14,
+    /* The entry of a sampled allocation: its stack; the allocation follows with the same seq. */
+    MEMPROF_STACK = 15,
 };
 
 /* Values of the targets map. */
@@ -28,31 +38,63 @@ enum memprof_func {
 #define MEMPROF_TARGET_LAUNCHED 2
 
 /* Attach cookie: bits 0..15 = byte offset from %rsp to the caller's return address at the probed
- * instruction (8 per preceding push), bits 16..23 = enum memprof_func. */
+ * instruction (8 per preceding push), bits 16..23 = enum memprof_func, bit 24 = the allocator is
+ * glibc's, whose chunk headers give each block's usable size. */
+#define MEMPROF_COOKIE_GLIBC (1ULL << 24)
 #define MEMPROF_COOKIE(func, sp_offset) ((((__u64)(func)) << 16) | ((__u64)(sp_offset) & 0xffff))
 
+/* memprof_event.flags */
+#define MEMPROF_EVENT_NEW_SAMPLED 1  /* address is a sampled allocation */
+#define MEMPROF_EVENT_OLD_SAMPLED 2  /* old_address (realloc) was a sampled allocation, now freed */
+
+/* A ring-buffer record: this header, then frame_count return addresses (frame-pointer walk, leaf
+ * first), then stack_len bytes of user stack copied from sp. */
 struct memprof_event {
     __u64 time_ns;      /* CLOCK_MONOTONIC */
     __u32 pid;
     __u32 tid;
     __u64 address;      /* allocations: the returned block; free: the freed block */
-    __u64 old_address;  /* realloc/reallocarray: the block passed in (0 if none) */
-    __u64 size;         /* requested bytes */
+    __u64 old_address;  /* realloc: the block passed in (0 if none); fork: the parent pid */
+    __u64 size;         /* requested bytes; process exit: the exit status */
     __u64 caller;       /* return address read at entry: the allocator's direct caller */
-    __u64 entry_slot;   /* address of that return address on the stack, pairs entry with return */
-    __u64 out_ptr;      /* posix_memalign: where the result is stored */
+    __u64 seq;          /* pairs a MEMPROF_STACK record with its allocation */
     __u32 func;         /* enum memprof_func */
-    __u32 frame_count;  /* valid entries in frames */
+    __u32 flags;        /* MEMPROF_EVENT_* */
+    __u32 frame_count;  /* return addresses after the header */
+    __u32 stack_len;    /* bytes of stack after the frames */
+    __u64 sp;           /* registers at the probe, for unwinding the copied stack */
+    __u64 bp;
+    __u64 ip;
     char comm[16];      /* the thread's name when the event happened */
-    __u64 frames[MEMPROF_MAX_FRAMES];
 };
 
-#define MEMPROF_EVENT_HEADER_SIZE 88
+#define MEMPROF_EVENT_HEADER_SIZE 112
+
+/* Sampling and stack settings, written by user space after load (config map, key 0). */
+struct memprof_config {
+    __u64 sample_rate;     /* mean bytes between samples; <= 1: every allocation */
+    __u32 stack_copy;      /* bytes of user stack to copy per sample; 0: frame pointers only */
+    __u32 follow_children; /* trace forked children and stop processes at exec */
+};
+
+/* Exact totals of every call in one process (totals map, key = pid). */
+struct memprof_totals {
+    __u64 allocations;
+    __u64 allocated_bytes;   /* requested */
+    __u64 frees;
+    __u64 freed_usable;      /* glibc: usable bytes of freed blocks */
+    __s64 live_usable;       /* glibc: usable bytes live now */
+    __s64 peak_usable;
+    __u64 peak_time_ns;
+    __u64 usable_known;      /* non-zero when every call was to glibc, so live_usable means something */
+};
 
 enum memprof_counter {
     MEMPROF_COUNTER_LOST_EVENTS = 0,
     MEMPROF_COUNTER_STACK_ERRORS = 1,
-    MEMPROF_COUNTER_COUNT = 2,
+    MEMPROF_COUNTER_SAMPLED_MAP_FULL = 2,
+    MEMPROF_COUNTER_SAMPLES = 3,
+    MEMPROF_COUNTER_COUNT = 4,
 };
 
 #endif

@@ -19,7 +19,7 @@ public sealed class AllocsRecordingFixture : IDisposable
         System.IO.Directory.CreateDirectory(Directory);
         var sample = RepoPaths.Sample("allocs-fp");
         Manifest = Integration.Tests.Manifest.Read(sample);
-        Result = CliRunner.Run("record", "-o", Recording, "--", sample);
+        Result = CliRunner.Run("record", "--rate", "1", "-o", Recording, "--", sample);
         Assert.True(Result.ExitCode == 0, $"record failed ({Result.ExitCode}): {Result.Stderr}");
         Model = RecordingLoader.Load(Recording, TextWriter.Null);
     }

@@ -20,7 +20,7 @@ public sealed class AttachTests
             int fdsBefore = BpfDescriptors();
 
             var sw = Stopwatch.StartNew();
-            var result = CliRunner.Run("record", "--pid", target.Id.ToString(), "--duration", "3s", "-o", output);
+            var result = CliRunner.Run("record", "--rate", "1", "--pid", target.Id.ToString(), "--duration", "3s", "-o", output);
             Assert.True(result.ExitCode == 0, result.Stderr);
             Assert.InRange(sw.Elapsed.TotalSeconds, 2.9, 30);
 

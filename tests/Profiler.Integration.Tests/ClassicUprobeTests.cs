@@ -16,8 +16,9 @@ public sealed class ClassicUprobeTests
         var leak = Manifest.Read(sample).Single(s => s.Chain.Length == 3);
         var dir = Directory.CreateTempSubdirectory("memprof-classic");
         var output = Path.Combine(dir.FullName, "classic.memprof");
-        var result = LinuxRecordSession.Run(new RecordSessionOptions(output, [sample], null, null, "test"),
-            () => new BpfTracer(preferMulti: false), null, CancellationToken.None);
+        var options = new RecordSessionOptions(output, [sample], null, null, "test") { SampleRateBytes = 1 };
+        var result = LinuxRecordSession.Run(options,
+            () => new BpfTracer(options.TracerSettings, BpfTracer.ProbeKind.Classic), null, CancellationToken.None);
         Assert.Equal("uprobe+uretprobe", result.Mode);
         Assert.Equal(0, result.CommandExitCode);
 

@@ -43,7 +43,7 @@ public sealed class DetachTests
         var output = Path.Combine(dir.FullName, "t.memprof");
         try
         {
-            using var memprof = StartMemprof("record", "--pid", target.Id.ToString(), "-o", output);
+            using var memprof = StartMemprof("record", "--rate", "1", "--pid", target.Id.ToString(), "-o", output);
             WaitForFile(output, memprof);
             Thread.Sleep(1000);
             Process.Start("kill", ["-TERM", memprof.Id.ToString()])!.WaitForExit();
@@ -71,7 +71,7 @@ public sealed class DetachTests
         var output = Path.Combine(dir.FullName, "k.memprof");
         try
         {
-            using var memprof = StartMemprof("record", "--pid", target.Id.ToString(), "-o", output);
+            using var memprof = StartMemprof("record", "--rate", "1", "--pid", target.Id.ToString(), "-o", output);
             WaitForFile(output, memprof);
             Thread.Sleep(1500);
             memprof.Kill();
@@ -100,7 +100,7 @@ public sealed class DetachTests
         try
         {
             using var killer = new Timer(_ => target.Kill(), null, 1500, Timeout.Infinite);
-            var result = CliRunner.Run("record", "--pid", target.Id.ToString(), "-o", output, "--no-firefox");
+            var result = CliRunner.Run("record", "--rate", "1", "--pid", target.Id.ToString(), "-o", output, "--no-firefox");
             Assert.True(result.ExitCode == 0, result.Stderr);
             var recording = RecordingReader.Read(output);
             Assert.NotNull(recording.Footer);

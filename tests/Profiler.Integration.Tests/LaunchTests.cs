@@ -18,7 +18,7 @@ public sealed class LaunchTests
         RootRequired.Check();
         var dir = Directory.CreateTempSubdirectory("memprof-short");
         var output = Path.Combine(dir.FullName, "ls.memprof");
-        var result = CliRunner.Run("record", "--no-firefox", "-o", output, "--", "/bin/ls", "/");
+        var result = CliRunner.Run("record", "--rate", "1", "--no-firefox", "-o", output, "--", "/bin/ls", "/");
         Assert.True(result.ExitCode == 0, result.Stderr);
         var model = Profiler.Export.RecordingLoader.Load(output, TextWriter.Null);
         Assert.True(model.Events.Count > 20, $"{model.Events.Count} events");

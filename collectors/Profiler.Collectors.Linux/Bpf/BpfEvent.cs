@@ -2,7 +2,8 @@ using System.Runtime.InteropServices;
 
 namespace Profiler.Collectors.Linux.Bpf;
 
-/// <summary>Mirror of struct memprof_event in collectors/bpf/memprof.h.</summary>
+/// <summary>Mirror of struct memprof_event in collectors/bpf/memprof.h: a record's header; the
+/// frame-pointer stack (FrameCount addresses) and StackLength bytes of copied stack follow.</summary>
 [StructLayout(LayoutKind.Sequential, Pack = 8)]
 public struct BpfEventHeader
 {
@@ -13,15 +14,25 @@ public struct BpfEventHeader
     public ulong OldAddress;
     public ulong Size;
     public ulong Caller;
-    public ulong EntrySlot;
-    public ulong OutPtr;
+    public ulong Sequence;
     public uint Function;
+    public uint Flags;
     public uint FrameCount;
+    public uint StackLength;
+    public ulong Sp;
+    public ulong Bp;
+    public ulong Ip;
     public ThreadName Comm;
 
-    /// <summary>MEMPROF_EVENT_HEADER_SIZE; frames (u64 each) follow.</summary>
-    public const int Size_ = 88;
+    /// <summary>MEMPROF_EVENT_HEADER_SIZE.</summary>
+    public const int Size_ = 112;
     public const int MaxFrames = 127;
+    public const int MaxStackCopy = 16384;
+
+    /// <summary>MEMPROF_EVENT_NEW_SAMPLED: Address is a sampled allocation.</summary>
+    public const uint NewSampled = 1;
+    /// <summary>MEMPROF_EVENT_OLD_SAMPLED: the block freed (free's Address, realloc's OldAddress) was sampled.</summary>
+    public const uint OldSampled = 2;
 }
 
 [System.Runtime.CompilerServices.InlineArray(16)]
@@ -37,18 +48,51 @@ public struct ThreadName
     }
 }
 
-/// <summary>Function ids of enum memprof_func; equal to AllocFunction in the recording.</summary>
+/// <summary>Function ids of enum memprof_func; the allocation functions equal AllocFunction in the recording.</summary>
 public enum BpfFunction : uint
 {
     Malloc = 1, Calloc = 2, Realloc = 3, ReallocArray = 4, PosixMemalign = 5,
     AlignedAlloc = 6, Memalign = 7, Valloc = 8, Pvalloc = 9, Free = 10,
-    /// <summary>Not a probe: the process called exec.</summary>
+    /// <summary>Not a probe: the process called exec (stopped when children are followed).</summary>
     Exec = 11,
     /// <summary>Not a probe: a launched process entered exit() and is stopped until resumed.</summary>
     Exit = 12,
+    /// <summary>A traced process forked; the child (Pid) is traced and stopped. OldAddress = parent.</summary>
+    Fork = 13,
+    /// <summary>A traced process ended; Size = its wait status.</summary>
+    ProcessExit = 14,
+    /// <summary>The stack of a sampled allocation's entry; the allocation follows with the same Sequence.</summary>
+    Stack = 15,
 }
 
 public static class BpfCookie
 {
-    public static ulong Make(BpfFunction function, int spOffset) => ((ulong)function << 16) | ((ulong)spOffset & 0xffff);
+    /// <summary>MEMPROF_COOKIE_GLIBC: the probed allocator is glibc's; chunk headers are readable.</summary>
+    public const ulong Glibc = 1UL << 24;
+
+    public static ulong Make(BpfFunction function, int spOffset, bool glibc = false) =>
+        ((ulong)function << 16) | ((ulong)spOffset & 0xffff) | (glibc ? Glibc : 0);
+}
+
+/// <summary>Mirror of struct memprof_config.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct BpfConfig
+{
+    public ulong SampleRate;
+    public uint StackCopy;
+    public uint FollowChildren;
+}
+
+/// <summary>Mirror of struct memprof_totals: exact counts over every call of one process.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct BpfTotals
+{
+    public ulong Allocations;
+    public ulong AllocatedBytes;
+    public ulong Frees;
+    public ulong FreedUsable;
+    public long LiveUsable;
+    public long PeakUsable;
+    public ulong PeakTimeNanos;
+    public ulong UsableKnown;
 }

@@ -1,6 +1,6 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Profiler.Core;
+using Profiler.Core.Sampling;
 
 namespace Profiler.Collectors.Linux.Bpf;
 
@@ -8,38 +8,57 @@ namespace Profiler.Collectors.Linux.Bpf;
 /// Disposing it destroys every link, so no probe outlives the session.</summary>
 public sealed unsafe class BpfTracer : IKernelTracer
 {
+    public enum ProbeKind { Classic, Multi, Session }
+
     readonly nint _obj;
     readonly nint _entryProg;
     readonly nint _returnProg;
+    readonly nint _sessionProg;
     readonly nint _exitProg;
     readonly int _countersFd;
     readonly int _targetsFd;
-    readonly nint _execLink;
+    readonly int _totalsFd;
+    readonly List<nint> _tracepointLinks = [];
     readonly nint _ringBuffer;
-    readonly List<nint> _links = [];
-    readonly List<int> _multiLinks = [];
-    readonly bool _multi;
+    readonly Dictionary<int, List<nint>> _links = [];
+    readonly Dictionary<int, List<int>> _multiLinks = [];
+    readonly ProbeKind _kind;
     GCHandle _self;
     BpfEventSink? _sink;
     bool _disposed;
 
-    /// <param name="preferMulti">Use uprobe_multi links where the kernel has them (≥ 6.6);
-    /// false forces the classic per-offset links older kernels use.</param>
-    public BpfTracer(bool preferMulti = true)
+    /// <param name="newest">The newest probe mechanism to use if the kernel has it: sessions
+    /// (≥ 6.13), uprobe_multi (≥ 6.6), else classic per-offset links. Tests force older ones.</param>
+    public BpfTracer(TracerSettings settings, ProbeKind newest = ProbeKind.Session)
     {
         Native.RaiseMemlockLimit();
         LibBpf.SetPrint(&OnLibbpfMessage);
+        _kind = newest switch
+        {
+            ProbeKind.Session when UprobeMulti.SessionsSupported => ProbeKind.Session,
+            ProbeKind.Session or ProbeKind.Multi when UprobeMulti.Supported => ProbeKind.Multi,
+            _ => ProbeKind.Classic,
+        };
         var bytes = EmbeddedObject();
         fixed (byte* p = bytes)
             _obj = LibBpf.ObjectOpenMem(p, (nuint)bytes.Length, 0);
         if (_obj == 0)
             throw new ProfilerException(ExitCode.CollectorFailed, $"cannot open the BPF object: {Native.LastErrorText()}");
-        _multi = preferMulti && UprobeMulti.Supported;
-        if (_multi)
+        _entryProg = LibBpf.FindProgram(_obj, "memprof_entry");
+        _returnProg = LibBpf.FindProgram(_obj, "memprof_return");
+        _sessionProg = LibBpf.FindProgram(_obj, "memprof_session");
+        _exitProg = LibBpf.FindProgram(_obj, "memprof_exit");
+        // A program's attach type is fixed at load: load only the ones this mode attaches.
+        bool session = _kind == ProbeKind.Session;
+        LibBpf.SetAutoload(_sessionProg, session);
+        LibBpf.SetAutoload(_entryProg, !session);
+        LibBpf.SetAutoload(_returnProg, !session);
+        if (session)
+            LibBpf.SetExpectedAttachType(_sessionProg, UprobeMulti.SessionAttachType);
+        else if (_kind == ProbeKind.Multi)
         {
-            // A program's attach type is fixed at load: multi programs cannot also attach classically.
-            LibBpf.SetExpectedAttachType(LibBpf.FindProgram(_obj, "memprof_entry"), UprobeMulti.AttachType);
-            LibBpf.SetExpectedAttachType(LibBpf.FindProgram(_obj, "memprof_return"), UprobeMulti.AttachType);
+            LibBpf.SetExpectedAttachType(_entryProg, UprobeMulti.AttachType);
+            LibBpf.SetExpectedAttachType(_returnProg, UprobeMulti.AttachType);
         }
         int err = LibBpf.ObjectLoad(_obj);
         if (err != 0)
@@ -48,26 +67,66 @@ public sealed unsafe class BpfTracer : IKernelTracer
             throw new ProfilerException(err == -1 || err == -13 ? ExitCode.PermissionDenied : ExitCode.CollectorFailed,
                 $"cannot load the BPF programs ({Native.ErrorText(-err)}); memprof needs root or CAP_BPF+CAP_PERFMON{LastLibbpfMessage()}");
         }
-        _entryProg = LibBpf.FindProgram(_obj, "memprof_entry");
-        _returnProg = LibBpf.FindProgram(_obj, "memprof_return");
-        _exitProg = LibBpf.FindProgram(_obj, "memprof_exit");
-        _countersFd = LibBpf.MapFd(LibBpf.FindMap(_obj, "counters"));
-        _targetsFd = LibBpf.MapFd(LibBpf.FindMap(_obj, "targets"));
-        _execLink = LibBpf.Attach(LibBpf.FindProgram(_obj, "memprof_exec"));
-        if (_execLink == 0)
+        _countersFd = MapFd("counters");
+        _targetsFd = MapFd("targets");
+        _totalsFd = MapFd("totals");
+        try
         {
-            LibBpf.ObjectClose(_obj);
-            throw new ProfilerException(ExitCode.KernelUnsupported, $"cannot attach to the sched_process_exec tracepoint: {Native.LastErrorText()}");
+            Configure(settings);
+            foreach (var name in new[] { "memprof_exec", "memprof_fork", "memprof_process_exit" })
+            {
+                var link = LibBpf.Attach(LibBpf.FindProgram(_obj, name));
+                if (link == 0)
+                    throw new ProfilerException(ExitCode.KernelUnsupported, $"cannot attach {name} to its tracepoint: {Native.LastErrorText()}");
+                _tracepointLinks.Add(link);
+            }
+            _self = GCHandle.Alloc(this);
+            _ringBuffer = LibBpf.RingBufferNew(MapFd("events"), &OnSample, GCHandle.ToIntPtr(_self), 0);
+            if (_ringBuffer == 0)
+                throw new ProfilerException(ExitCode.CollectorFailed, $"cannot open the BPF ring buffer: {Native.LastErrorText()}");
         }
-        _self = GCHandle.Alloc(this);
-        _ringBuffer = LibBpf.RingBufferNew(LibBpf.MapFd(LibBpf.FindMap(_obj, "events")), &OnSample, GCHandle.ToIntPtr(_self), 0);
-        if (_ringBuffer == 0)
+        catch
         {
-            _self.Free();
-            LibBpf.LinkDestroy(_execLink);
+            if (_self.IsAllocated) _self.Free();
+            foreach (var link in _tracepointLinks) LibBpf.LinkDestroy(link);
             LibBpf.ObjectClose(_obj);
-            throw new ProfilerException(ExitCode.CollectorFailed, $"cannot open the BPF ring buffer: {Native.LastErrorText()}");
+            throw;
         }
+    }
+
+    int MapFd(string name) => LibBpf.MapFd(LibBpf.FindMap(_obj, name));
+
+    void Configure(TracerSettings settings)
+    {
+        uint zero = 0;
+        var config = new BpfConfig
+        {
+            SampleRate = settings.SampleRateBytes,
+            StackCopy = (uint)Math.Clamp(settings.StackCopyBytes, 0, BpfEventHeader.MaxStackCopy),
+            FollowChildren = settings.FollowChildren ? 1u : 0u,
+        };
+        Update(MapFd("config"), zero, &config);
+        if (PoissonSampling.RecordsEverything(settings.SampleRateBytes)) return;
+        var gaps = PoissonSampling.GapQuantiles(settings.SampleRateBytes, GapTableSize);
+        int gapsFd = MapFd("gaps");
+        for (uint i = 0; i < gaps.Length; i++)
+        {
+            ulong gap = gaps[i];
+            Update(gapsFd, i, &gap);
+        }
+        // Each CPU starts at a random point of its own Poisson process.
+        int cpus = Math.Max(1, LibBpf.NumPossibleCpus());
+        var start = new long[cpus];
+        for (int c = 0; c < cpus; c++) start[c] = (long)gaps[Random.Shared.Next(gaps.Length)];
+        fixed (long* values = start) Update(MapFd("countdown"), zero, values);
+    }
+
+    const int GapTableSize = 4096; // MEMPROF_GAP_TABLE_SIZE
+
+    static void Update(int fd, uint key, void* value)
+    {
+        if (LibBpf.MapUpdate(fd, &key, value, 0) != 0)
+            throw new ProfilerException(ExitCode.CollectorFailed, $"cannot configure the BPF maps: {Native.LastErrorText()}");
     }
 
     static byte[] EmbeddedObject()
@@ -79,9 +138,14 @@ public sealed unsafe class BpfTracer : IKernelTracer
         return bytes;
     }
 
-    public string Mode => _multi ? "uprobe_multi+uretprobe_multi" : "uprobe+uretprobe";
+    public string Mode => _kind switch
+    {
+        ProbeKind.Session => "uprobe-session",
+        ProbeKind.Multi => "uprobe_multi+uretprobe_multi",
+        _ => "uprobe+uretprobe",
+    };
 
-    public int LinkCount => _links.Count + _multiLinks.Count;
+    public int LinkCount => _links.Values.Sum(l => l.Count) + _multiLinks.Values.Sum(l => l.Count);
 
     public void Track(int pid, bool launched)
     {
@@ -95,26 +159,36 @@ public sealed unsafe class BpfTracer : IKernelTracer
 
     public void Attach(int pid, string path, IReadOnlyList<UprobeTarget> targets)
     {
-        if (!_multi)
+        var offsets = targets.Select(t => t.FileOffset).ToArray();
+        var cookies = targets.Select(t => t.Cookie).ToArray();
+        switch (_kind)
         {
-            foreach (var t in targets) Attach(pid, path, t.FileOffset, t.Cookie, t.WithReturn);
-            return;
+            case ProbeKind.Session:
+                AddMulti(pid, UprobeMulti.Create(LibBpf.ProgramFd(_sessionProg), pid, path, offsets, cookies,
+                    isReturn: false, UprobeMulti.SessionAttachType));
+                return;
+            case ProbeKind.Multi:
+                var returns = targets.Where(t => t.WithReturn).Select(t => t.FileOffset).ToArray();
+                // Return first: an entry whose return is never seen would leave its thread's
+                // record marked in flight.
+                if (returns.Length > 0)
+                    AddMulti(pid, UprobeMulti.Create(LibBpf.ProgramFd(_returnProg), pid, path, returns, new ulong[returns.Length], isReturn: true));
+                AddMulti(pid, UprobeMulti.Create(LibBpf.ProgramFd(_entryProg), pid, path, offsets, cookies, isReturn: false));
+                return;
+            default:
+                foreach (var t in targets)
+                {
+                    if (t.WithReturn) AttachOne(_returnProg, pid, path, t.FileOffset, 0, retprobe: true);
+                    AttachOne(_entryProg, pid, path, t.FileOffset, t.Cookie, retprobe: false);
+                }
+                return;
         }
-        var returns = targets.Where(t => t.WithReturn).Select(t => t.FileOffset).ToArray();
-        // Return first: an entry whose return is never seen would leave its thread's record
-        // marked in flight.
-        if (returns.Length > 0)
-            _multiLinks.Add(UprobeMulti.Create(LibBpf.ProgramFd(_returnProg), pid, path, returns, new ulong[returns.Length], isReturn: true));
-        _multiLinks.Add(UprobeMulti.Create(LibBpf.ProgramFd(_entryProg), pid, path,
-            targets.Select(t => t.FileOffset).ToArray(), targets.Select(t => t.Cookie).ToArray(), isReturn: false));
     }
 
-    void Attach(int pid, string path, ulong fileOffset, ulong cookie, bool withReturn)
+    void AddMulti(int pid, int fd)
     {
-        // Return first: an entry whose return is never seen would leave its thread's record
-        // marked in flight.
-        if (withReturn) AttachOne(_returnProg, pid, path, fileOffset, 0, retprobe: true);
-        AttachOne(_entryProg, pid, path, fileOffset, cookie, retprobe: false);
+        if (!_multiLinks.TryGetValue(pid, out var list)) _multiLinks[pid] = list = [];
+        list.Add(fd);
     }
 
     void AttachOne(nint prog, int pid, string path, ulong fileOffset, ulong cookie, bool retprobe)
@@ -127,7 +201,8 @@ public sealed unsafe class BpfTracer : IKernelTracer
             throw new ProfilerException(errno == 3 ? ExitCode.TargetNotFound : ExitCode.CollectorFailed,
                 $"cannot attach a uprobe to {path}+0x{fileOffset:x} in pid {pid}: {Native.ErrorText(errno)}");
         }
-        _links.Add(link);
+        if (!_links.TryGetValue(pid, out var list)) _links[pid] = list = [];
+        list.Add(link);
     }
 
     public int Drain(BpfEventSink sink, int timeoutMs)
@@ -143,7 +218,7 @@ public sealed unsafe class BpfTracer : IKernelTracer
         finally { _sink = null; }
     }
 
-    public (ulong LostEvents, ulong StackErrors) ReadCounters() => (SumCounter(0), SumCounter(1));
+    public TracerCounters ReadCounters() => new(SumCounter(0), SumCounter(1), SumCounter(2), SumCounter(3));
 
     ulong SumCounter(uint index)
     {
@@ -155,12 +230,23 @@ public sealed unsafe class BpfTracer : IKernelTracer
         return sum;
     }
 
+    public BpfTotals? ReadTotals(int pid)
+    {
+        BpfTotals totals;
+        return LibBpf.MapLookup(_totalsFd, &pid, &totals) == 0 ? totals : null;
+    }
+
+    public void Detach(int pid)
+    {
+        if (_links.Remove(pid, out var links))
+            foreach (var link in links) LibBpf.LinkDestroy(link);
+        if (_multiLinks.Remove(pid, out var fds))
+            foreach (var fd in fds) UprobeMulti.Close(fd);
+    }
+
     public void DetachAll()
     {
-        foreach (var link in _links) LibBpf.LinkDestroy(link);
-        _links.Clear();
-        foreach (var fd in _multiLinks) UprobeMulti.Close(fd);
-        _multiLinks.Clear();
+        foreach (var pid in _links.Keys.Concat(_multiLinks.Keys).Distinct().ToList()) Detach(pid);
     }
 
     [UnmanagedCallersOnly]
@@ -188,29 +274,9 @@ public sealed unsafe class BpfTracer : IKernelTracer
         if (_disposed) return;
         _disposed = true;
         DetachAll();
-        LibBpf.LinkDestroy(_execLink);
+        foreach (var link in _tracepointLinks) LibBpf.LinkDestroy(link);
         LibBpf.RingBufferFree(_ringBuffer);
         LibBpf.ObjectClose(_obj);
         if (_self.IsAllocated) _self.Free();
     }
-}
-
-public readonly record struct UprobeTarget(ulong FileOffset, ulong Cookie, bool WithReturn);
-
-public delegate void BpfEventSink(ReadOnlySpan<byte> record);
-
-/// <summary>The kernel side of a session, behind a seam so the session logic can be tested without BPF.</summary>
-public interface IKernelTracer : IDisposable
-{
-    string Mode { get; }
-    int LinkCount { get; }
-    /// <summary>Reports exec of this process (and is where following children will hook in).</summary>
-    void Track(int pid, bool launched);
-    /// <summary>Stops a launched target as it enters exit() so its maps can be read; see memprof_exit.</summary>
-    void AttachExitHook(int pid, string path, ulong fileOffset);
-    /// <summary>Puts the allocation probes on these offsets of one file, for one process.</summary>
-    void Attach(int pid, string path, IReadOnlyList<UprobeTarget> targets);
-    int Drain(BpfEventSink sink, int timeoutMs);
-    (ulong LostEvents, ulong StackErrors) ReadCounters();
-    void DetachAll();
 }

@@ -68,6 +68,12 @@ static unsafe partial class LibBpf
     [LibraryImport(Lib, EntryPoint = "ring_buffer__free")]
     public static partial void RingBufferFree(nint rb);
 
+    [LibraryImport(Lib, EntryPoint = "bpf_program__set_autoload")]
+    public static partial int SetAutoload(nint prog, [MarshalAs(UnmanagedType.U1)] bool autoload);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_map_delete_elem")]
+    public static partial int MapDelete(int fd, void* key);
+
     [LibraryImport(Lib, EntryPoint = "bpf_map_lookup_elem")]
     public static partial int MapLookup(int fd, void* key, void* value);
 

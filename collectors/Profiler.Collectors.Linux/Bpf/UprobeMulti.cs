@@ -10,6 +10,7 @@ namespace Profiler.Collectors.Linux.Bpf;
 static unsafe partial class UprobeMulti
 {
     public const int AttachType = 48;          // BPF_TRACE_UPROBE_MULTI
+    public const int SessionAttachType = 57;   // BPF_TRACE_UPROBE_SESSION
     const int BpfLinkCreate = 28;              // BPF_LINK_CREATE
     const uint ReturnFlag = 1;                 // BPF_F_UPROBE_MULTI_RETURN
     const long SysBpf = 321;                   // x86-64
@@ -22,8 +23,12 @@ static unsafe partial class UprobeMulti
 
     public static bool Supported => Environment.OSVersion.Version >= new Version(6, 6);
 
+    /// <summary>Uprobe sessions: one program runs at entry and, only when it returns 0, at return.</summary>
+    public static bool SessionsSupported => Environment.OSVersion.Version >= new Version(6, 13);
+
     /// <returns>The link's file descriptor.</returns>
-    public static int Create(int progFd, int pid, string path, ReadOnlySpan<ulong> offsets, ReadOnlySpan<ulong> cookies, bool isReturn)
+    public static int Create(int progFd, int pid, string path, ReadOnlySpan<ulong> offsets, ReadOnlySpan<ulong> cookies, bool isReturn,
+        int attachType = AttachType)
     {
         var pathBytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
         var attr = stackalloc byte[64];
@@ -33,7 +38,7 @@ static unsafe partial class UprobeMulti
         fixed (ulong* cookiesPtr = cookies)
         {
             *(uint*)(attr + 0) = (uint)progFd;
-            *(uint*)(attr + 8) = AttachType;
+            *(uint*)(attr + 8) = (uint)attachType;
             *(ulong*)(attr + 16) = (ulong)pathPtr;
             *(ulong*)(attr + 24) = (ulong)offsetsPtr;
             *(ulong*)(attr + 40) = (ulong)cookiesPtr;

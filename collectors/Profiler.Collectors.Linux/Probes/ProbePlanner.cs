@@ -3,10 +3,12 @@ using Profiler.Symbols.Elf;
 
 namespace Profiler.Collectors.Linux.Probes;
 
+/// <param name="Glibc">The function is glibc's: blocks have chunk headers with their usable size,
+/// and calls it relays to another probed function are counted there.</param>
 public sealed record ProbeSite(string Path, string Symbol, BpfFunction Function, ulong FileOffset,
-    ProbePoint Point, bool NeedsReturn)
+    ProbePoint Point, bool NeedsReturn, bool Glibc = false)
 {
-    public ulong Cookie => BpfCookie.Make(Function, Point.ReturnAddressSpOffset);
+    public ulong Cookie => BpfCookie.Make(Function, Point.ReturnAddressSpOffset, Glibc);
 }
 
 /// <summary>What to probe in one file: the allocation API, and exit() for stopping a launched
@@ -17,6 +19,8 @@ public sealed record ProbePlan(IReadOnlyList<ProbeSite> Sites, ulong? ExitHook);
 public static class ProbePlanner
 {
     const string ExitSymbol = "exit";
+    /// <summary>Defined by glibc's libc.so.6 only.</summary>
+    const string GlibcMarker = "gnu_get_libc_version";
 
     public static IReadOnlyList<ProbeSite> Plan(string path) => PlanFile(path).Sites;
 
@@ -25,7 +29,7 @@ public static class ProbePlanner
         if (!ElfFile.TryOpen(path, out var elf, out _)) return new ProbePlan([], null);
         using (elf)
         {
-            var wanted = AllocatorApi.Functions.Select(f => f.Symbol).Append(ExitSymbol).ToHashSet();
+            var wanted = AllocatorApi.Functions.Select(f => f.Symbol).Append(ExitSymbol).Append(GlibcMarker).ToHashSet();
             var found = new Dictionary<string, ulong>();
             foreach (var sym in elf.ReadSymbols())
             {
@@ -34,6 +38,7 @@ public static class ProbePlanner
                 if (wanted.Contains(name)) found.TryAdd(name, sym.Value);
             }
 
+            bool glibc = found.ContainsKey(GlibcMarker);
             var sites = new List<ProbeSite>();
             var seenAddresses = new HashSet<ulong>();
             using var file = File.OpenRead(path);
@@ -41,9 +46,11 @@ public static class ProbePlanner
             foreach (var api in AllocatorApi.Functions)
             {
                 if (!found.TryGetValue(api.Symbol, out var address) || !seenAddresses.Add(address)) continue;
+                // glibc's reallocarray ends in realloc, whose probe sees the call.
+                if (glibc && api.Function == BpfFunction.ReallocArray) continue;
                 if (elf.VirtualAddressToFileOffset(address) is not { } offset) continue;
                 var point = ChooseAt(file, offset, api.Arguments, api.NeedsReturn);
-                sites.Add(new ProbeSite(path, api.Symbol, api.Function, offset + (ulong)point.Offset, point, api.NeedsReturn));
+                sites.Add(new ProbeSite(path, api.Symbol, api.Function, offset + (ulong)point.Offset, point, api.NeedsReturn, glibc));
             }
 
             ulong? exitHook = null;

@@ -1,0 +1,35 @@
+namespace Profiler.Collectors.Linux.Bpf;
+
+public readonly record struct UprobeTarget(ulong FileOffset, ulong Cookie, bool WithReturn);
+
+public delegate void BpfEventSink(ReadOnlySpan<byte> record);
+
+/// <summary>What the kernel side samples and captures.</summary>
+/// <param name="SampleRateBytes">Mean bytes between samples; 1 records every allocation.</param>
+/// <param name="StackCopyBytes">User stack copied per sample for DWARF unwinding; 0 = frame pointers only.</param>
+/// <param name="FollowChildren">Trace forked children and stop processes at exec so new images get probes.</param>
+public sealed record TracerSettings(ulong SampleRateBytes, int StackCopyBytes, bool FollowChildren);
+
+/// <summary>Kernel counters: drops and errors, summed over CPUs.</summary>
+public readonly record struct TracerCounters(ulong LostEvents, ulong StackErrors, ulong SampledMapFull, ulong Samples);
+
+/// <summary>The kernel side of a session, behind a seam so the session logic can be tested without BPF.</summary>
+public interface IKernelTracer : IDisposable
+{
+    /// <summary>How calls are probed, e.g. "uprobe-session" or "uprobe+uretprobe".</summary>
+    string Mode { get; }
+    int LinkCount { get; }
+    /// <summary>Records this process: its exec, fork and exit are reported.</summary>
+    void Track(int pid, bool launched);
+    /// <summary>Stops a launched target as it enters exit() so its maps can be read; see memprof_exit.</summary>
+    void AttachExitHook(int pid, string path, ulong fileOffset);
+    /// <summary>Puts the allocation probes on these offsets of one file, for one process.</summary>
+    void Attach(int pid, string path, IReadOnlyList<UprobeTarget> targets);
+    /// <summary>Releases one process's probes (it has exited).</summary>
+    void Detach(int pid);
+    int Drain(BpfEventSink sink, int timeoutMs);
+    TracerCounters ReadCounters();
+    /// <summary>Exact totals of one process's calls so far, if it made any.</summary>
+    BpfTotals? ReadTotals(int pid);
+    void DetachAll();
+}

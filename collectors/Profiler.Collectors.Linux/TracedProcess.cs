@@ -1,0 +1,103 @@
+using Profiler.Collectors.Linux.Bpf;
+using Profiler.Collectors.Linux.Probes;
+using Profiler.Collectors.Linux.Procfs;
+using Profiler.Core.Recording;
+using Profiler.Core.Recording.Proto;
+
+namespace Profiler.Collectors.Linux;
+
+/// <summary>One recorded process: which of its files carry probes, which of its mappings are
+/// recorded, and its last exact totals.</summary>
+sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, RecordingWriter writer, Func<long> sinceOrigin)
+{
+    readonly HashSet<string> _probedFiles = [];
+    readonly List<(ulong Start, ulong End)> _knownRanges = [];
+    readonly HashSet<(ulong, ulong, string)> _writtenMaps = [];
+    long? _lastMapsRead;
+    BpfTotals? _lastTotals;
+
+    public int Pid => pid;
+    public bool Exited { get; set; }
+    public List<ProbeSite> Sites { get; } = [];
+
+    /// <summary>Probes every mapped ELF file that defines the allocation API and was not probed
+    /// for this process yet. A process's links follow it across exec, so files probed before an
+    /// exec stay probed (probing them again would count every call twice).</summary>
+    public void AttachMappedFiles(IEnumerable<string>? extraFiles = null)
+    {
+        foreach (var path in extraFiles ?? []) AttachFile(path);
+        IReadOnlyList<MapEntry> maps;
+        try { maps = ProcMaps.Read(pid); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; }
+        foreach (var map in maps.Where(m => m.IsFile && m.IsExecutable)) AttachFile(map.Path);
+    }
+
+    void AttachFile(string path)
+    {
+        if (!_probedFiles.Add(path) || !File.Exists(path)) return;
+        var plan = ProbePlanner.PlanFile(path);
+        if (plan.Sites.Count == 0) return;
+        tracer.Attach(pid, path, plan.Sites.Select(s => new UprobeTarget(s.FileOffset, s.Cookie, s.NeedsReturn)).ToList());
+        Sites.AddRange(plan.Sites);
+        if (launched && plan.ExitHook is { } exitOffset)
+            tracer.AttachExitHook(pid, path, exitOffset);
+    }
+
+    public bool IsKnown(ulong address)
+    {
+        foreach (var (start, end) in _knownRanges)
+            if (address >= start && address < end) return true;
+        return false;
+    }
+
+    /// <summary>Reads /proc/PID/maps and records mappings not written before.</summary>
+    public void RefreshMaps(bool force)
+    {
+        long now = sinceOrigin();
+        // Unknown addresses can come in bursts (a library loaded late); re-read at most every 10 ms.
+        if (!force && _lastMapsRead is { } last && now - last < 10_000_000) return;
+        _lastMapsRead = now;
+        IReadOnlyList<MapEntry> maps;
+        try { maps = ProcMaps.Read(pid); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; }
+        var buildIds = new Dictionary<string, string>();
+        foreach (var m in maps)
+        {
+            if (!m.IsFile || !m.IsExecutable) continue;
+            if (!_writtenMaps.Add((m.Start, m.End, m.Path))) continue;
+            _knownRanges.Add((m.Start, m.End));
+            if (!buildIds.TryGetValue(m.Path, out var buildId))
+                buildIds[m.Path] = buildId = BuildIdOf(m.Path);
+            writer.WriteModule(new Module
+            {
+                Pid = (uint)pid, Path = m.Path, BuildId = buildId, Start = m.Start, End = m.End,
+                FileOffset = m.FileOffset, TimeNanos = now,
+            });
+        }
+    }
+
+    /// <summary>Writes the process's exact totals if they changed since the last write.</summary>
+    public void WriteTotals(long timeNanos, Func<long, long> toRecordingTime)
+    {
+        if (tracer.ReadTotals(pid) is not { } t) return;
+        if (_lastTotals is { } previous && previous.Equals(t)) return;
+        _lastTotals = t;
+        writer.WriteHeapCounters(new HeapCounters
+        {
+            Pid = (uint)pid, TimeNanos = timeNanos,
+            Allocations = t.Allocations, AllocatedBytes = t.AllocatedBytes, Frees = t.Frees,
+            FreedBytes = t.FreedUsable, LiveBytesKnown = t.UsableKnown != 0, LiveBytes = t.LiveUsable,
+            PeakLiveBytes = t.PeakUsable, PeakTimeNanos = t.PeakTimeNanos == 0 ? 0 : toRecordingTime((long)t.PeakTimeNanos),
+        });
+    }
+
+    static string BuildIdOf(string path)
+    {
+        try
+        {
+            using var elf = Symbols.Elf.ElfFile.Open(path);
+            return elf.BuildId ?? "";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Symbols.Elf.ElfFormatException) { return ""; }
+    }
+}
