@@ -9,9 +9,12 @@ sealed record ManifestSite(string Function, string[] Chain, string Api, long All
 
 static class Manifest
 {
-    public static IReadOnlyList<ManifestSite> Read(string sample)
+    /// <param name="mode">A mode with its own manifest (`allocs --manifest MODE`), or the default run.</param>
+    public static IReadOnlyList<ManifestSite> Read(string sample, string? mode = null)
     {
-        var psi = new ProcessStartInfo(sample, "--manifest") { RedirectStandardOutput = true };
+        var psi = new ProcessStartInfo(sample) { RedirectStandardOutput = true };
+        psi.ArgumentList.Add("--manifest");
+        if (mode is not null) psi.ArgumentList.Add(mode);
         using var p = Process.Start(psi)!;
         string json = p.StandardOutput.ReadToEnd();
         p.WaitForExit();

@@ -12,6 +12,10 @@
 //!   allocs serve              print `ready <pid>`, then call `serve_tick` every ~10 ms until
 //!                             killed (SIGTERM / SIGINT)
 //!   allocs bench N            N malloc+free pairs in `bench_loop`; prints `ns_per_pair <float>`
+//!   allocs leak | churn       run only workload 1 (leak chain) or 2 (churn); their sites are as
+//!                             in the default manifest
+//!   allocs heavy              ~10 GiB in under a million calls, for sampling accuracy (heavy.rs)
+//!   allocs --manifest heavy   print the ground truth of `allocs heavy`
 //!
 //! How the libc calls are made exact: the workloads call `std::alloc::{alloc, alloc_zeroed,
 //! realloc, dealloc}` with explicit `Layout`s, never `Box`/`Vec`/formatting. With the default
@@ -28,6 +32,7 @@
 //! allocation can be elided), and ends with a `black_box` after its last call (so no call is
 //! turned into a tail jump that would drop the function from frame-pointer stacks).
 
+mod heavy;
 mod manifest;
 
 use std::alloc::{alloc, alloc_zeroed, dealloc, handle_alloc_error, realloc, Layout};
@@ -381,7 +386,7 @@ fn bench(pairs: u64) {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: allocs [--manifest [serve] | serve | bench N]");
+    eprintln!("usage: allocs [--manifest [serve|heavy] | serve | heavy | leak | churn | bench N]");
     std::process::exit(2);
 }
 
@@ -392,6 +397,15 @@ fn main() {
         [] => run_workloads(),
         ["--manifest"] => print!("{}", manifest::run_manifest()),
         ["--manifest", "serve"] => print!("{}", manifest::serve_manifest()),
+        ["--manifest", "heavy"] => print!("{}", manifest::heavy_manifest()),
+        ["heavy"] => heavy::run(),
+        ["leak"] => {
+            black_box(leak_outer());
+            keep_reachable();
+        }
+        ["churn"] => {
+            black_box(churn());
+        }
         ["serve"] => serve(),
         ["bench", n] => match n.parse::<u64>() {
             Ok(pairs) => bench(pairs),

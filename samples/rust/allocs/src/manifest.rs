@@ -19,7 +19,7 @@ use std::any::type_name_of_val;
 use std::fmt::Write;
 
 /// Counters of one allocation site.
-struct Site {
+pub(crate) struct Site {
     function: &'static str,
     chain: Vec<&'static str>,
     api: &'static str,
@@ -34,7 +34,7 @@ struct Site {
 }
 
 impl Site {
-    fn new(chain: Vec<&'static str>, api: &'static str, thread: &'static str) -> Site {
+    pub(crate) fn new(chain: Vec<&'static str>, api: &'static str, thread: &'static str) -> Site {
         Site {
             function: chain.last().copied().expect("chain ends with the allocating function"),
             chain,
@@ -50,7 +50,7 @@ impl Site {
         }
     }
 
-    fn alloc(&mut self, size: usize) {
+    pub(crate) fn alloc(&mut self, size: usize) {
         let size = size as u64;
         self.allocations += 1;
         self.allocated_bytes += size;
@@ -59,7 +59,7 @@ impl Site {
         self.peak_bytes = self.peak_bytes.max(self.live_bytes);
     }
 
-    fn free(&mut self, size: usize) {
+    pub(crate) fn free(&mut self, size: usize) {
         let size = size as u64;
         self.frees += 1;
         self.freed_bytes += size;
@@ -238,4 +238,9 @@ pub fn serve_manifest() -> String {
         SERVE_TICK_INTERVAL.as_millis()
     );
     render(&header, &serve_sites())
+}
+
+/// Ground truth of `allocs heavy`.
+pub fn heavy_manifest() -> String {
+    render("\"program\":\"allocs\",\"mode\":\"heavy\"", &crate::heavy::sites())
 }

@@ -1,0 +1,43 @@
+using Profiler.Core.Analysis;
+using Profiler.Core.Model;
+using Profiler.Core.Recording.Proto;
+
+namespace Profiler.Integration.Tests;
+
+/// <summary>Estimated per-site numbers computed straight from a model's events (weights summed),
+/// so the integration tests do not depend on the report's own aggregation.</summary>
+sealed record SiteTotals(long Allocations, long AllocatedBytes, long RetainedBytes, long PeakBytes, HashSet<uint> Pids)
+{
+    public static Dictionary<string, SiteTotals> Of(ProfileModel model, uint? pid = null)
+    {
+        var heap = HeapAnalysis.Compute(model);
+        var ev = model.Events;
+        var result = new Dictionary<string, SiteTotals>();
+        var live = new Dictionary<string, long>();
+        for (int i = 0; i < ev.Count; i++)
+        {
+            if (pid is { } p && ev.Pid[i] != p) continue;
+            int alloc = ev.Kind[i] == EventKind.Alloc ? i : heap.Releases[i];
+            if (alloc < 0 || SiteAnalysis.SiteOf(model.Tables, ev.Stack[alloc]) is not { } site) continue;
+            string name = model.Tables.Function(site).Name;
+            var s = result.GetValueOrDefault(name) ?? new SiteTotals(0, 0, 0, 0, []);
+            long bytes = (long)ev.Weight[alloc];
+            if (ev.Kind[i] == EventKind.Alloc)
+            {
+                s.Pids.Add(ev.Pid[i]);
+                live[name] = live.GetValueOrDefault(name) + bytes;
+                // A sampled event stands for weight/size objects.
+                long blocks = ev.Size[i] == 0 ? 1 : (long)Math.Round((double)ev.Weight[i] / ev.Size[i]);
+                s = s with
+                {
+                    Allocations = s.Allocations + blocks, AllocatedBytes = s.AllocatedBytes + bytes,
+                    RetainedBytes = s.RetainedBytes + (heap.FreedBy[i] < 0 ? bytes : 0),
+                    PeakBytes = Math.Max(s.PeakBytes, live[name]),
+                };
+            }
+            else live[name] -= bytes;
+            result[name] = s;
+        }
+        return result;
+    }
+}
