@@ -8,7 +8,8 @@ have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok ins
 # clang-14 + libbpf-dev + llvm-14: only to check that the committed BPF object rebuilds identically.
 # golang-go: `go tool pprof` checks the pprof export. gdb: the unwinder's oracle (`bt`).
 # elfutils: eu-addr2line, a second symbolization oracle. tmux: the terminal UI's end-to-end test.
-for pkg in libbpf1 binutils gcc clang-14 llvm-14 libbpf-dev linux-libc-dev golang-go gdb elfutils tmux; do
+# g++, libc6-dbg, libstdc++6-12-dbg: C++ test programs and separate debug info for the DWARF tests.
+for pkg in libbpf1 binutils gcc g++ clang-14 llvm-14 libbpf-dev linux-libc-dev golang-go gdb elfutils tmux libc6-dbg libstdc++6-12-dbg; do
     have "$pkg" || need+=("$pkg")
 done
 # npm installs the Firefox Profiler's own loader (and the Node 24 it needs) for the tests.

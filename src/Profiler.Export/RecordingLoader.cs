@@ -7,13 +7,16 @@ namespace Profiler.Export;
 /// <summary>Reads a recording and runs the symbolization pass; warnings go to the given writer.</summary>
 public static class RecordingLoader
 {
-    public static ProfileModel Load(string path, TextWriter warnings)
+    public static ProfileModel Load(string path, TextWriter warnings, SymbolOptions? symbols = null)
     {
         var raw = RecordingReader.Read(path);
         foreach (var w in raw.Warnings) warnings.WriteLine($"memprof: warning: {w}");
-        using var resolver = new ElfFrameResolver();
+        using var resolver = new ElfFrameResolver(symbols ?? SymbolOptions.Default);
         var model = ProfileModelBuilder.Build(raw, resolver);
         foreach (var w in resolver.Warnings.Distinct()) warnings.WriteLine($"memprof: warning: {w}");
+        if (raw.LastStats is { UntrackedSamples: > 0 } stats)
+            warnings.WriteLine($"memprof: warning: {stats.UntrackedSamples:N0} sampled blocks could not be tracked (the kernel's table was full); " +
+                               "their frees are missing, so they count as retained");
         if (raw.LostEvents > 0)
             warnings.WriteLine($"memprof: warning: {raw.LostEvents:N0} events were lost while recording (ring buffer full); totals are low by that much");
         return model;

@@ -1,82 +1,132 @@
+using System.Collections.Concurrent;
 using Profiler.Core.Model;
-using Profiler.Symbols.Demangling;
+using Profiler.Symbols.Dwarf;
 using Profiler.Symbols.Elf;
 
 namespace Profiler.Symbols.Resolution;
 
 /// <summary>
-/// Names addresses from the ELF files on this machine: .symtab, else .dynsym, demangled.
-/// A file whose build id differs from the recorded one is not used (it was rebuilt or replaced
-/// since recording); its frames are named by module and offset instead.
+/// Names addresses from the ELF files on this machine: functions, source files and lines, and the
+/// calls inlined at each address, from DWARF (in the module or in a separate debug file found by
+/// build id, debug link or the symbol paths); where there is none, from .symtab, else .dynsym,
+/// demangled. A file whose build id differs from the recorded one is not used (it was rebuilt or
+/// replaced since recording); its frames are named by module and offset instead.
+/// Thread-safe: <see cref="Resolve"/> may be called from several threads at once, and
+/// <see cref="ResolveMany"/> spreads a batch over the machine's cores.
 /// </summary>
 public sealed class ElfFrameResolver : IFrameResolver, IDisposable
 {
-    readonly Dictionary<(string Path, string BuildId), LoadedModule?> _modules = [];
-    readonly List<string> _warnings = [];
+    private const string UnknownInlinedFunction = "??";
 
-    readonly SortedSet<string> _stripped = new(StringComparer.Ordinal);
+    private readonly DebugFileLocator _locator;
+    private readonly ConcurrentDictionary<(string Path, string BuildId), Lazy<LoadedModule?>> _modules = new();
+    private readonly ConcurrentQueue<string> _warnings = new();
 
-    public IReadOnlyList<string> Warnings =>
-        _stripped.Count == 0 ? _warnings
-            : [.. _warnings, $"names in {string.Join(", ", _stripped)} come from dynamic symbols only (stripped; no debug symbols found)"];
+    public ElfFrameResolver()
+        : this(SymbolOptions.Default)
+    {
+    }
+
+    public ElfFrameResolver(SymbolOptions options)
+    {
+        _locator = new DebugFileLocator(options);
+    }
+
+    public IReadOnlyList<string> Warnings
+    {
+        get
+        {
+            var loaded = LoadedModules().ToList();
+            var stripped = loaded.Where(m => !m.HasFullSymbols).Select(m => Path.GetFileName(m.Elf.Path))
+                .Distinct().Order(StringComparer.Ordinal).ToList();
+            var result = new List<string>(_warnings);
+            result.AddRange(loaded.Select(m => m.DwarfProblem).OfType<string>());
+            if (stripped.Count > 0)
+                result.Add($"names in {string.Join(", ", stripped)} come from dynamic symbols only (stripped; no debug symbols found)");
+            return result;
+        }
+    }
 
     public IReadOnlyList<ResolvedFrame> Resolve(MappedModule module, ulong lookupOffset, ulong fileOffset)
     {
         var loaded = Load(module);
-        if (loaded is not null && loaded.Elf.FileOffsetToVirtualAddress(lookupOffset) is { } vaddr)
+        if (loaded is null || loaded.Elf.FileOffsetToVirtualAddress(lookupOffset) is not { } vaddr)
+            return [new ResolvedFrame(Unnamed(module, fileOffset), module.Path, module.BuildId, fileOffset, null, null)];
+        ulong address = loaded.Elf.FileOffsetToVirtualAddress(fileOffset) ?? vaddr;
+        string? symbol = loaded.Symbols.TryLookup(vaddr, out var hit) ? loaded.Demangled(hit.Name) : null;
+        var source = loaded.SourceAt(vaddr);
+        if (source.Count == 0)
+            return [new ResolvedFrame(symbol ?? Unnamed(module, address), module.Path, module.BuildId, address, null, null)];
+        var frames = new ResolvedFrame[source.Count];
+        for (int i = 0; i < frames.Length; i++)
         {
-            ulong address = loaded.Elf.FileOffsetToVirtualAddress(fileOffset) ?? vaddr;
-            if (loaded.Symbols.TryLookup(vaddr, out var hit))
-                return [new ResolvedFrame(loaded.Demangled(hit.Name), module.Path, module.BuildId, address, null, null)];
-            return [new ResolvedFrame($"{Path.GetFileName(module.Path)}+0x{address:x}", module.Path, module.BuildId, address, null, null)];
+            var frame = source[i];
+            // The outermost frame is named like a frame without debug information, from the
+            // symbol table: its names are complete where DWARF's may not be (GCC gives templates
+            // over lambdas no linkage name) and tell compiler clones apart (.constprop, .cold).
+            string function = i == 0
+                ? symbol ?? frame.Function ?? Unnamed(module, address)
+                : frame.Function ?? UnknownInlinedFunction;
+            frames[i] = new ResolvedFrame(function, module.Path, module.BuildId, address, frame.File, frame.Line);
         }
-        return [new ResolvedFrame($"{Path.GetFileName(module.Path)}+0x{fileOffset:x}", module.Path, module.BuildId, fileOffset, null, null)];
+        return frames;
     }
 
-    LoadedModule? Load(MappedModule module)
+    /// <summary>Resolves a batch on all cores; the result at index i answers request i. Worth it
+    /// for large batches, whose addresses fall in many compilation units that can be read in
+    /// parallel.</summary>
+    public IReadOnlyList<ResolvedFrame>[] ResolveMany(IReadOnlyList<FrameRequest> requests)
     {
-        var key = (module.Path, module.BuildId);
-        if (_modules.TryGetValue(key, out var loaded)) return loaded;
-        loaded = null;
-        if (ElfFile.TryOpen(module.Path, out var elf, out var error) && elf is not null)
+        var results = new IReadOnlyList<ResolvedFrame>[requests.Count];
+        Parallel.For(0, requests.Count, i =>
         {
-            if (module.BuildId.Length > 0 && elf.BuildId is { } id && id != module.BuildId)
-            {
-                _warnings.Add($"{module.Path} changed since recording (build id {id}, recorded {module.BuildId}); its frames stay unnamed");
-                elf.Dispose();
-            }
-            else
-            {
-                if (!elf.HasSymtab) _stripped.Add(Path.GetFileName(module.Path));
-                loaded = new LoadedModule(elf, SymbolTable.Create(elf));
-            }
-        }
-        else
-        {
-            _warnings.Add($"{module.Path}: {error ?? "cannot be read"}; its frames stay unnamed");
-        }
-        _modules[key] = loaded;
-        return loaded;
+            var request = requests[i];
+            results[i] = Resolve(request.Module, request.LookupOffset, request.FileOffset);
+        });
+        return results;
     }
 
     public void Dispose()
     {
-        foreach (var m in _modules.Values) m?.Elf.Dispose();
+        foreach (var module in LoadedModules())
+            module.Dispose();
         _modules.Clear();
     }
 
-    sealed class LoadedModule(ElfFile elf, SymbolTable symbols)
-    {
-        readonly Dictionary<string, string> _demangled = [];
-        public ElfFile Elf { get; } = elf;
-        public SymbolTable Symbols { get; } = symbols;
+    private IEnumerable<LoadedModule> LoadedModules() =>
+        _modules.Values.Where(m => m.IsValueCreated).Select(m => m.Value).OfType<LoadedModule>();
 
-        public string Demangled(string name)
+    private static string Unnamed(MappedModule module, ulong offset) => $"{Path.GetFileName(module.Path)}+0x{offset:x}";
+
+    private LoadedModule? Load(MappedModule module) =>
+        _modules.GetOrAdd((module.Path, module.BuildId),
+            key => new Lazy<LoadedModule?>(() => Open(key.Path, key.BuildId), LazyThreadSafetyMode.ExecutionAndPublication)).Value;
+
+    private LoadedModule? Open(string path, string recordedBuildId)
+    {
+        if (!ElfFile.TryOpen(path, out var elf, out var error))
         {
-            if (_demangled.TryGetValue(name, out var d)) return d;
-            int at = name.IndexOf('@');
-            string bare = at > 0 ? name[..at] : name;
-            return _demangled[name] = Demangler.Demangle(bare);
+            _warnings.Enqueue($"{path}: {error}; its frames stay unnamed");
+            return null;
+        }
+        if (recordedBuildId.Length > 0 && elf.BuildId is { } id && id != recordedBuildId)
+        {
+            _warnings.Enqueue($"{path} changed since recording (build id {id}, recorded {recordedBuildId}); its frames stay unnamed");
+            elf.Dispose();
+            return null;
+        }
+        try
+        {
+            // A module with its own DWARF needs no debug file; one without may have both symbols
+            // and DWARF in a separate file (distribution debug packages, --symbol-path).
+            var debugFile = DwarfSections.IsPresentIn(elf) ? null : _locator.Find(elf, recordedBuildId.Length > 0 ? recordedBuildId : elf.BuildId ?? "");
+            return new LoadedModule(elf, debugFile);
+        }
+        catch (Exception ex) when (ex is ElfFormatException or IOException or UnauthorizedAccessException)
+        {
+            _warnings.Enqueue($"{path}: {ex.Message}; its frames stay unnamed");
+            elf.Dispose();
+            return null;
         }
     }
 }

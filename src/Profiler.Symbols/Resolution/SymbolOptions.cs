@@ -1,0 +1,21 @@
+namespace Profiler.Symbols.Resolution;
+
+/// <summary>Where <see cref="ElfFrameResolver"/> looks for separate debug files.</summary>
+public sealed record SymbolOptions
+{
+    public static SymbolOptions Default { get; } = new();
+
+    /// <summary>Extra directories (a --symbol-path list), searched before the system's. Each is
+    /// searched by build id (DIR/.build-id/xx/rest.debug), by debug link name (DIR/NAME and
+    /// DIR/MODULE-DIRECTORY/NAME), and for a copy of the module under its own file name (DIR/FILE,
+    /// DIR/FILE.debug). A file found is used only when its build id or debug link CRC matches.</summary>
+    public IReadOnlyList<string> SymbolPaths { get; init; } = [];
+
+    /// <summary>The system's global debug directories (gdb's debug-file-directory), searched by
+    /// build id and by debug link below the module's directory.</summary>
+    public IReadOnlyList<string> DebugDirectories { get; init; } = ["/usr/lib/debug"];
+
+    /// <summary>Splits a --symbol-path value: directories separated by ':' (empty parts ignored).</summary>
+    public static IReadOnlyList<string> SplitPathList(string value) =>
+        value.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}
