@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Profiler.Core;
 using Profiler.Export;
+using Profiler.Export.Pprof;
 
 namespace Profiler.Cli.Commands;
 
@@ -13,13 +14,14 @@ public static class ExportCommand
         var input = new Argument<string>("recording") { Description = "The .memprof recording to export." };
         var format = new Option<string>("--format", "-f")
         {
-            Description = "Output format: firefox (Firefox Profiler processed profile, gzipped JSON).",
+            Description = "Output format: firefox (Firefox Profiler processed profile, gzipped JSON) or " +
+                          "pprof (gzipped profile.proto heap profile, as go tool pprof reads).",
             DefaultValueFactory = _ => "firefox",
         };
-        format.AcceptOnlyFromAmong("firefox");
+        format.AcceptOnlyFromAmong("firefox", "pprof");
         var output = new Option<string?>("--output", "-o")
         {
-            Description = "Output file. Default: the recording's name with .json.gz.",
+            Description = "Output file. Default: the recording's name with .json.gz (firefox) or .pb.gz (pprof).",
         };
         var command = new Command("export", "Symbolize a recording and write it in another format.") { input, format, output };
         command.SetAction((parse, cancel) => Task.FromResult(Run(
@@ -29,13 +31,23 @@ public static class ExportCommand
 
     public static int Run(ExportOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
     {
+        bool pprof = options.Format switch
+        {
+            "firefox" => false,
+            "pprof" => true,
+            _ => throw new ProfilerException(ExitCode.UsageError, $"unknown export format '{options.Format}' (use firefox or pprof)"),
+        };
         var model = RecordingLoader.Load(options.Input, stderr);
-        string output = options.Output ?? DefaultFirefoxPath(options.Input);
-        FirefoxExporter.Write(model, output);
+        string output = options.Output ?? (pprof ? DefaultPprofPath(options.Input) : DefaultFirefoxPath(options.Input));
+        if (pprof) PprofExporter.Write(model, output, ElfModuleSegments.Read);
+        else FirefoxExporter.Write(model, output);
         stdout.WriteLine($"wrote {output}");
         return (int)ExitCode.Success;
     }
 
     public static string DefaultFirefoxPath(string recording) =>
         Path.ChangeExtension(recording, null) + ".json.gz";
+
+    public static string DefaultPprofPath(string recording) =>
+        Path.ChangeExtension(recording, null) + ".pb.gz";
 }

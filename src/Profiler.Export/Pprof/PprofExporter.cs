@@ -1,0 +1,150 @@
+using System.IO.Compression;
+using Google.Protobuf;
+using Perftools.Profiles;
+using Profiler.Core.Analysis;
+using Profiler.Core.Model;
+using Profiler.Core.Recording.Proto;
+using PprofValueType = Perftools.Profiles.ValueType;
+
+namespace Profiler.Export.Pprof;
+
+/// <summary>
+/// The model as a gzipped pprof profile shaped like Go's heap profiles: alloc_objects, alloc_space,
+/// inuse_objects and inuse_space (in use = never freed by the end of the recording), inuse_space
+/// shown by default. Values are the bytes and objects the sampled events stand for, so they are
+/// estimates of the real totals, exact at sampling rate 1. One sample per stack, process and
+/// thread name, labelled pid, comm (process name) and thread_comm (thread name) as Linux
+/// perf_to_profile does. Stacks are kept whole; drop_frames names the allocator's functions, so
+/// pprof shows each allocation at its innermost frame outside the allocator, as in Go's and
+/// gperftools' heap profiles.
+/// </summary>
+public static class PprofExporter
+{
+    public static readonly string[] SampleTypes = ["alloc_objects", "alloc_space", "inuse_objects", "inuse_space"];
+    public const string DefaultSampleType = "inuse_space";
+
+    /// <summary>Stands in for events recorded without a stack, so their bytes show up in pprof's
+    /// per-function views instead of only in the total.</summary>
+    public const string NoStackFunction = "[no stack]";
+
+    /// <param name="segmentsOf">The loadable segments of a module's file, for mapping address ranges
+    /// (e.g. <see cref="ElfModuleSegments.Read"/>); null or a null result: the ranges are those of
+    /// the module's addresses.</param>
+    public static void Write(ProfileModel model, Stream output, Func<ModuleInfo, IReadOnlyList<ModuleSegment>?>? segmentsOf = null)
+    {
+        var profile = Build(model, segmentsOf);
+        using var gzip = new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true);
+        profile.WriteTo(gzip);
+    }
+
+    public static void Write(ProfileModel model, string path, Func<ModuleInfo, IReadOnlyList<ModuleSegment>?>? segmentsOf = null)
+    {
+        using var file = new FileStream(path, FileMode.Create, FileAccess.Write);
+        Write(model, file, segmentsOf);
+    }
+
+    public static Profile Build(ProfileModel model, Func<ModuleInfo, IReadOnlyList<ModuleSegment>?>? segmentsOf = null)
+    {
+        var profile = new Profile();
+        var strings = new StringTable();
+        var mappings = new MappingTable(model.Tables, strings, segmentsOf ?? (_ => null));
+        var locations = new LocationTable(model.Tables, strings, mappings, profile);
+        var info = model.Info;
+
+        foreach (var type in SampleTypes)
+            profile.SampleType.Add(new PprofValueType { Type = strings.Intern(type), Unit = strings.Intern(type.EndsWith("_space") ? "bytes" : "count") });
+        profile.DefaultSampleType = strings.Intern(DefaultSampleType);
+        profile.PeriodType = new PprofValueType { Type = strings.Intern("space"), Unit = strings.Intern("bytes") };
+        profile.Period = (long)Math.Max(1, info.SamplingRateBytes);
+        profile.TimeNanos = (info.StartTime.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100;
+        profile.DurationNanos = info.DurationNanos;
+        foreach (var comment in Comments(info)) profile.Comment.Add(strings.Intern(comment));
+
+        var pidKey = strings.Intern("pid");
+        var commKey = strings.Intern("comm");
+        var threadKey = strings.Intern("thread_comm");
+        var processes = model.Processes.ToDictionary(p => p.Pid);
+        foreach (var ((stack, pid, thread), totals) in Aggregate(model, processes))
+        {
+            var sample = new Sample();
+            sample.LocationId.AddRange(locations.LocationsOf(stack));
+            sample.Value.Add((long)Math.Round(totals.AllocObjects));
+            sample.Value.Add(totals.AllocBytes);
+            sample.Value.Add((long)Math.Round(totals.InuseObjects));
+            sample.Value.Add(totals.InuseBytes);
+            sample.Label.Add(new Label { Key = pidKey, Num = pid });
+            if (processes.TryGetValue(pid, out var process) && process.Name.Length > 0)
+                sample.Label.Add(new Label { Key = commKey, Str = strings.Intern(process.Name) });
+            if (thread.Length > 0) sample.Label.Add(new Label { Key = threadKey, Str = strings.Intern(thread) });
+            profile.Sample.Add(sample);
+        }
+
+        mappings.AddTo(profile);
+        profile.DropFrames = strings.Intern(DropFramesPattern(profile.Function.Select(f => strings.Strings[(int)f.Name])));
+        profile.StringTable.AddRange(strings.Strings);
+        return profile;
+    }
+
+    sealed class Totals
+    {
+        public double AllocObjects, InuseObjects;
+        public long AllocBytes, InuseBytes;
+    }
+
+    /// <summary>Sums every allocation into its (stack, pid, thread name) sample, in first-seen order.</summary>
+    static Dictionary<(StackId Stack, uint Pid, string Thread), Totals> Aggregate(ProfileModel model, Dictionary<uint, ProcessInfo> processes)
+    {
+        var heap = HeapAnalysis.Compute(model);
+        var threadNames = processes.Values
+            .SelectMany(p => p.Threads.Select(t => (Key: (p.Pid, t.Tid), t.Name)))
+            .DistinctBy(t => t.Key)
+            .ToDictionary(t => t.Key, t => t.Name);
+        var samples = new Dictionary<(StackId, uint, string), Totals>();
+        var ev = model.Events;
+        for (int i = 0; i < ev.Count; i++)
+        {
+            if (ev.Kind[i] != EventKind.Alloc) continue;
+            string thread = threadNames.GetValueOrDefault((ev.Pid[i], ev.Tid[i]), "");
+            var key = (ev.Stack[i], ev.Pid[i], thread);
+            if (!samples.TryGetValue(key, out var totals)) samples[key] = totals = new Totals();
+            // A sampled event of weight w and size s stands for w/s allocations of that size.
+            double objects = ev.Size[i] == 0 ? 1 : (double)ev.Weight[i] / ev.Size[i];
+            totals.AllocObjects += objects;
+            totals.AllocBytes += (long)ev.Weight[i];
+            if (heap.FreedBy[i] >= 0) continue;
+            totals.InuseObjects += objects;
+            totals.InuseBytes += (long)ev.Weight[i];
+        }
+        return samples;
+    }
+
+    /// <summary>An RE2 alternation of the allocator functions among <paramref name="functions"/>,
+    /// which pprof matches against whole names cut at their first '(' (its simplifyFunc).</summary>
+    public static string DropFramesPattern(IEnumerable<string> functions)
+    {
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var name in functions.Where(AllocatorFrames.IsAllocator))
+        {
+            names.Add(name);
+            if (name.IndexOf('(') is int paren and > 0) names.Add(name[..paren]);
+        }
+        return string.Join('|', names.Select(QuoteForRe2));
+    }
+
+    static string QuoteForRe2(string text) =>
+        string.Concat(text.Select(c => @"\.+*?()|[]{}^$".Contains(c) ? $"\\{c}" : c.ToString()));
+
+    static IEnumerable<string> Comments(RecordingInfo info)
+    {
+        yield return string.Join(' ', info.Command.Select(QuoteForShell));
+        string rate = info.SamplingRateBytes <= 1 ? "every allocation" : $"allocations sampled every {info.SamplingRateBytes} bytes on average";
+        yield return $"memprof: {info.Collector} ({info.Mode}), {rate}";
+        if (info.LostEvents > 0) yield return $"memprof: {info.LostEvents} events were lost while recording; totals are low";
+        foreach (var warning in info.Warnings) yield return $"memprof: warning: {warning}";
+    }
+
+    static string QuoteForShell(string argument) =>
+        argument.Length > 0 && argument.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=:,+@%".Contains(c))
+            ? argument
+            : "'" + argument.Replace("'", "'\\''") + "'";
+}
