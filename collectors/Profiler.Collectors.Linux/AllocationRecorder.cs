@@ -15,8 +15,12 @@ public sealed record RecorderStatus(TimeSpan Elapsed, long Events, double Events
 /// sampled allocation with the stack its entry captured), and keeps module maps, thread names and
 /// exact totals current.
 /// </summary>
-public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter writer, ulong sampleRateBytes, Func<long>? clockNanos = null)
+/// <param name="unwinder">Unwinds samples that carry a copy of their stack (DWARF mode).</param>
+public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter writer, ulong sampleRateBytes, Func<long>? clockNanos = null,
+    Unwinding.IStackUnwinder? unwinder = null)
 {
+    const int MaxUnwoundFrames = 256;
+    readonly ulong[] _unwound = new ulong[MaxUnwoundFrames];
     readonly Func<long> _clock = clockNanos ?? (() => (long)Stopwatch.GetElapsedTime(0).TotalNanoseconds);
     readonly StackInterner _stacks = new();
     readonly Dictionary<uint, byte[]> _threadNames = [];
@@ -52,7 +56,7 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
     TracedProcess Add(int pid, bool launched)
     {
         tracer.Track(pid, launched);
-        var process = new TracedProcess(pid, launched, tracer, writer, SinceOrigin);
+        var process = new TracedProcess(pid, launched, tracer, writer, SinceOrigin, unwinder);
         _processes[pid] = process;
         return process;
     }
@@ -80,7 +84,7 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
 
     void OnRecord(ReadOnlySpan<byte> record)
     {
-        if (!EventDecoder.TryDecode(record, out var e, _stackBuffer, out int frames)) return;
+        if (!EventDecoder.TryDecode(record, out var e, _stackBuffer, out int frames, out var stackCopy)) return;
         int pid = (int)e.Pid;
         switch ((BpfFunction)e.Function)
         {
@@ -101,7 +105,11 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
         }
 
         NoteThread(e.Pid, e.Tid, e.Comm);
-        ulong stackId = frames > 0 ? InternStack(pid, _stackBuffer.AsSpan(0, frames), e.FrameCount >= BpfEventHeader.MaxFrames) : 0;
+        ulong stackId;
+        if (stackCopy.Length > 0 && unwinder is not null && Unwind(e, pid, stackCopy, out int unwound, out bool truncated) >= Math.Min(frames, 2))
+            stackId = InternStack(pid, _unwound.AsSpan(0, unwound), truncated);
+        else
+            stackId = frames > 0 ? InternStack(pid, _stackBuffer.AsSpan(0, frames), e.FrameCount >= BpfEventHeader.MaxFrames) : 0;
         long time = (long)e.TimeNanos - _origin;
         var function = (AllocFunction)e.Function;
         switch ((BpfFunction)e.Function)
@@ -136,6 +144,20 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
     }
 
     TracedProcess? Process(int pid) => _processes.GetValueOrDefault(pid);
+
+    /// <summary>DWARF-unwinds a copied stack; a walk that leaves every known mapping may have met a
+    /// library loaded since the maps were read, so it is retried once with fresh maps.</summary>
+    int Unwind(in BpfEventHeader e, int pid, ReadOnlySpan<byte> stack, out int count, out bool truncated)
+    {
+        count = unwinder!.Unwind(pid, e.Ip, e.Sp, e.Bp, stack, _unwound, out truncated);
+        if (truncated && count > 0 && Process(pid) is { } process && !process.IsKnown(_unwound[count - 1]))
+        {
+            // Samples are rare enough to afford a fresh read each time this happens.
+            process.RefreshMaps(force: true);
+            count = unwinder.Unwind(pid, e.Ip, e.Sp, e.Bp, stack, _unwound, out truncated);
+        }
+        return count;
+    }
 
     void OnExec(in BpfEventHeader e, int pid)
     {
@@ -200,6 +222,10 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
     public Stats Stats()
     {
         var counters = tracer.ReadCounters();
-        return new Stats { TimeNanos = SinceOrigin(), Events = (ulong)writer.EventCount, LostEvents = counters.LostEvents, LostStacks = counters.StackErrors };
+        return new Stats
+        {
+            TimeNanos = SinceOrigin(), Events = (ulong)writer.EventCount, LostEvents = counters.LostEvents,
+            LostStacks = counters.StackErrors, Samples = counters.Samples, UntrackedSamples = counters.SampledMapFull,
+        };
     }
 }

@@ -6,16 +6,25 @@ namespace Profiler.Collectors.Linux;
 /// <summary>Turns one ring-buffer record into the header and the user stack, leaf first.</summary>
 public static class EventDecoder
 {
-    public static bool TryDecode(ReadOnlySpan<byte> record, out BpfEventHeader header, Span<ulong> stackBuffer, out int frames)
+    public static bool TryDecode(ReadOnlySpan<byte> record, out BpfEventHeader header, Span<ulong> stackBuffer, out int frames) =>
+        TryDecode(record, out header, stackBuffer, out frames, out _);
+
+    /// <param name="stackCopy">The user stack copied from header.Sp, when the sample carries one.</param>
+    public static bool TryDecode(ReadOnlySpan<byte> record, out BpfEventHeader header, Span<ulong> stackBuffer, out int frames,
+        out ReadOnlySpan<byte> stackCopy)
     {
         frames = 0;
         header = default;
+        stackCopy = default;
         if (record.Length < BpfEventHeader.Size_) return false;
         header = MemoryMarshal.Read<BpfEventHeader>(record);
         int captured = Math.Min((int)header.FrameCount, (record.Length - BpfEventHeader.Size_) / 8);
         captured = Math.Min(captured, BpfEventHeader.MaxFrames);
         var raw = MemoryMarshal.Cast<byte, ulong>(record.Slice(BpfEventHeader.Size_, captured * 8));
         frames = RestoreCaller(raw, header.Caller, stackBuffer);
+        int copyStart = BpfEventHeader.Size_ + captured * 8;
+        int copied = (int)Math.Min(header.StackLength, (uint)Math.Max(0, record.Length - copyStart));
+        stackCopy = record.Slice(copyStart, copied);
         return true;
     }
 

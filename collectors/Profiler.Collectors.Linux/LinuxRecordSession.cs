@@ -16,10 +16,16 @@ public sealed record RecordSessionOptions(
 {
     public ulong SampleRateBytes { get; init; } = Core.Sampling.PoissonSampling.DefaultRateBytes;
     public bool FollowChildren { get; init; } = true;
-    public int StackCopyBytes { get; init; }
+    public UnwindMode Unwind { get; init; } = UnwindMode.Auto;
+    /// <summary>User stack copied per sample when unwinding with DWARF.</summary>
+    public int StackCopyBytes { get; init; } = 16 * 1024;
 
-    public TracerSettings TracerSettings => new(SampleRateBytes, StackCopyBytes, FollowChildren);
+    public TracerSettings TracerSettings(bool dwarf) => new(SampleRateBytes, dwarf ? StackCopyBytes : 0, FollowChildren);
 }
+
+/// <summary>How sampled stacks are taken: the kernel's frame-pointer walk, a stack copy unwound
+/// with DWARF CFI in user space, or whichever suits the target's executable.</summary>
+public enum UnwindMode { Auto, FramePointer, Dwarf }
 
 public sealed record RecordSessionResult(int TargetPid, int? CommandExitCode, long Events, ulong LostEvents, int Probes, string Mode, int Processes);
 
@@ -28,7 +34,7 @@ public sealed record RecordSessionResult(int TargetPid, int? CommandExitCode, lo
 public static class LinuxRecordSession
 {
     /// <param name="started">Called once probes are attached, with the probing mode.</param>
-    public static RecordSessionResult Run(RecordSessionOptions options, Func<IKernelTracer> tracerFactory,
+    public static RecordSessionResult Run(RecordSessionOptions options, Func<TracerSettings, IKernelTracer> tracerFactory,
         Action<RecorderStatus>? status, CancellationToken cancel, Action<string>? started = null)
     {
         TargetLauncher? launcher = null;
@@ -47,7 +53,8 @@ public static class LinuxRecordSession
 
         try
         {
-            using var tracer = tracerFactory();
+            bool dwarf = UsesDwarf(options.Unwind, launcher?.Executable ?? $"/proc/{pid}/exe");
+            using var tracer = tracerFactory(options.TracerSettings(dwarf));
             var header = new Header
             {
                 StartUnixNanos = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000,
@@ -56,6 +63,7 @@ public static class LinuxRecordSession
                 Mode = tracer.Mode,
                 SamplingRateBytes = Math.Max(1, options.SampleRateBytes),
                 FollowsChildren = options.FollowChildren,
+                Stacks = dwarf ? "dwarf" : "frame-pointer",
                 Hostname = Environment.MachineName,
                 Kernel = Environment.OSVersion.VersionString,
                 MemprofVersion = options.MemprofVersion,
@@ -64,11 +72,12 @@ public static class LinuxRecordSession
             header.Command.AddRange(launcher is not null ? options.Command : [ProcessState.Command(pid) ?? $"pid {pid}"]);
             using var writer = RecordingWriter.Create(options.OutputPath, header);
             long origin = MonotonicNanos();
-            var recorder = new AllocationRecorder(tracer, writer, header.SamplingRateBytes, () => MonotonicNanos());
+            var recorder = new AllocationRecorder(tracer, writer, header.SamplingRateBytes, () => MonotonicNanos(),
+                dwarf ? new Unwinding.DwarfStackUnwinder() : null);
             int? rootExit = null;
             recorder.ProcessExited += (exited, code) => { if (exited == pid) rootExit = code; };
             recorder.Start(pid, origin, launched: launcher is not null, launcher is not null ? [launcher.Executable] : null);
-            started?.Invoke(tracer.Mode);
+            started?.Invoke(tracer.Mode + (dwarf ? $", DWARF stacks ({options.StackCopyBytes / 1024} KiB copies)" : ", frame-pointer stacks"));
             launcher?.Resume();
             var lastTotals = TimeSpan.Zero;
 
@@ -134,6 +143,15 @@ public static class LinuxRecordSession
             launcher?.Dispose();
         }
     }
+
+    /// <summary>Auto: frame pointers when the executable's own code keeps them (a walk through it
+    /// is then complete and costs nothing extra), DWARF otherwise.</summary>
+    static bool UsesDwarf(UnwindMode mode, string executable) => mode switch
+    {
+        UnwindMode.Dwarf => true,
+        UnwindMode.FramePointer => false,
+        _ => !(Probes.FramePointerDetector.Share(executable) >= 0.5),
+    };
 
     static readonly TimeSpan EarlyPhase = TimeSpan.FromSeconds(2);
     static readonly TimeSpan TotalsInterval = TimeSpan.FromMilliseconds(100);

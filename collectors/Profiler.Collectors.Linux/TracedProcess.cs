@@ -8,7 +8,8 @@ namespace Profiler.Collectors.Linux;
 
 /// <summary>One recorded process: which of its files carry probes, which of its mappings are
 /// recorded, and its last exact totals.</summary>
-sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, RecordingWriter writer, Func<long> sinceOrigin)
+sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, RecordingWriter writer, Func<long> sinceOrigin,
+    Unwinding.IStackUnwinder? unwinder)
 {
     readonly HashSet<string> _probedFiles = [];
     readonly List<(ulong Start, ulong End)> _knownRanges = [];
@@ -37,10 +38,12 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
         if (!_probedFiles.Add(path) || !File.Exists(path)) return;
         var plan = ProbePlanner.PlanFile(path);
         if (plan.Sites.Count == 0) return;
-        tracer.Attach(pid, path, plan.Sites.Select(s => new UprobeTarget(s.FileOffset, s.Cookie, s.NeedsReturn)).ToList());
-        Sites.AddRange(plan.Sites);
+        var targets = plan.Sites.Select(s => new UprobeTarget(s.FileOffset, s.Cookie, s.NeedsReturn)).ToList();
+        // A launched process is stopped as it enters exit(), so its maps are read before they go.
         if (launched && plan.ExitHook is { } exitOffset)
-            tracer.AttachExitHook(pid, path, exitOffset);
+            targets.Add(new UprobeTarget(exitOffset, BpfCookie.Make(BpfFunction.Exit, 0), WithReturn: false));
+        tracer.Attach(pid, path, targets);
+        Sites.AddRange(plan.Sites);
     }
 
     public bool IsKnown(ulong address)
@@ -60,20 +63,30 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
         IReadOnlyList<MapEntry> maps;
         try { maps = ProcMaps.Read(pid); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; }
-        var buildIds = new Dictionary<string, string>();
+        var current = new List<Core.Model.MappedModule>();
         foreach (var m in maps)
         {
             if (!m.IsFile || !m.IsExecutable) continue;
+            string buildId = BuildIdOf(m.Path);
+            current.Add(new Core.Model.MappedModule(m.Path, buildId, m.Start, m.End, m.FileOffset));
             if (!_writtenMaps.Add((m.Start, m.End, m.Path))) continue;
             _knownRanges.Add((m.Start, m.End));
-            if (!buildIds.TryGetValue(m.Path, out var buildId))
-                buildIds[m.Path] = buildId = BuildIdOf(m.Path);
             writer.WriteModule(new Module
             {
                 Pid = (uint)pid, Path = m.Path, BuildId = buildId, Start = m.Start, End = m.End,
                 FileOffset = m.FileOffset, TimeNanos = now,
             });
         }
+        var trampoline = maps.FirstOrDefault(m => m.Path == "[uprobes]");
+        unwinder?.SetMaps(pid, current, trampoline is null ? null : (trampoline.Start, trampoline.End));
+    }
+
+    readonly Dictionary<string, string> _buildIds = [];
+
+    string BuildIdOf(string path)
+    {
+        if (!_buildIds.TryGetValue(path, out var id)) _buildIds[path] = id = ReadBuildId(path);
+        return id;
     }
 
     /// <summary>Writes the process's exact totals if they changed since the last write.</summary>
@@ -91,7 +104,7 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
         });
     }
 
-    static string BuildIdOf(string path)
+    static string ReadBuildId(string path)
     {
         try
         {

@@ -281,6 +281,21 @@ static __always_inline __u64 submit_size(__u64 size)
     return size > sizeof(struct scratch_buf) ? sizeof(struct scratch_buf) : size;
 }
 
+static __always_inline void notify(__u32 pid, __u64 pid_tgid, __u32 func, __u64 old_address, __u64 size);
+
+/* A launched program can load its libraries, run and exit between two reads of its maps.
+ * Stopping it as it enters exit() lets user space read them; user space resumes it. */
+static __always_inline void on_exit_call(void)
+{
+    __u64 pid_tgid = bpf_get_current_pid_tgid();
+    __u32 pid = pid_tgid >> 32;
+    __u8 *target = bpf_map_lookup_elem(&targets, &pid);
+    if (!target || *target != MEMPROF_TARGET_LAUNCHED)
+        return;
+    bpf_send_signal(SIGSTOP);
+    notify(pid, pid_tgid, MEMPROF_EXIT, 0, 0);
+}
+
 /* Returns whether the call's return must be seen. */
 static __always_inline bool on_entry(struct pt_regs *ctx)
 {
@@ -292,6 +307,12 @@ static __always_inline bool on_entry(struct pt_regs *ctx)
     __u32 pid = pid_tgid >> 32;
     __u64 a1 = PT_REGS_PARM1(ctx), a2 = PT_REGS_PARM2(ctx), a3 = PT_REGS_PARM3(ctx);
     __u64 size = 0, old = 0, out_ptr = 0;
+
+    /* exit() shares the allocator's link: one link per file and process is cheaper to release. */
+    if (func == MEMPROF_EXIT) {
+        on_exit_call();
+        return false;
+    }
 
     struct memprof_config *cfg = settings();
     if (!cfg)
@@ -537,21 +558,6 @@ static __always_inline void notify(__u32 pid, __u64 pid_tgid, __u32 func, __u64 
     buf->e.old_address = old_address;
     buf->e.size = size;
     bpf_ringbuf_output(&events, buf, MEMPROF_EVENT_HEADER_SIZE, BPF_RB_FORCE_WAKEUP);
-}
-
-/* A launched program can load its libraries, run and exit between two reads of its maps.
- * Stopping it as it enters exit() lets user space read them; user space resumes it. */
-SEC("uprobe")
-int memprof_exit(struct pt_regs *ctx)
-{
-    __u64 pid_tgid = bpf_get_current_pid_tgid();
-    __u32 pid = pid_tgid >> 32;
-    __u8 *target = bpf_map_lookup_elem(&targets, &pid);
-    if (!target || *target != MEMPROF_TARGET_LAUNCHED)
-        return 0;
-    bpf_send_signal(SIGSTOP);
-    notify(pid, pid_tgid, MEMPROF_EXIT, 0, 0);
-    return 0;
 }
 
 /* exec replaces a traced process's image: what it allocated before is gone, and its module maps

@@ -19,5 +19,7 @@ public enum ExitCode
     PermissionDenied = 77,
     KernelUnsupported = 69,
     CollectorFailed = 70,
+    /// <summary>Windows: an ETW session of that name is already running.</summary>
+    SessionInUse = 75,
     Cancelled = 130,
 }

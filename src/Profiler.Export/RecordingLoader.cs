@@ -7,13 +7,19 @@ namespace Profiler.Export;
 /// <summary>Reads a recording and runs the symbolization pass; warnings go to the given writer.</summary>
 public static class RecordingLoader
 {
-    public static ProfileModel Load(string path, TextWriter warnings, SymbolOptions? symbols = null)
+    /// <param name="resolverFor">Picks a resolver for recordings whose modules are not ELF files
+    /// (Windows); null from it, or no function, means the ELF resolver.</param>
+    public static ProfileModel Load(string path, TextWriter warnings, SymbolOptions? symbols = null,
+        Func<RawRecording, IFrameResolver?>? resolverFor = null)
     {
         var raw = RecordingReader.Read(path);
         foreach (var w in raw.Warnings) warnings.WriteLine($"memprof: warning: {w}");
-        using var resolver = new ElfFrameResolver(symbols ?? SymbolOptions.Default);
-        var model = ProfileModelBuilder.Build(raw, resolver);
-        foreach (var w in resolver.Warnings.Distinct()) warnings.WriteLine($"memprof: warning: {w}");
+        var resolver = resolverFor?.Invoke(raw) ?? new ElfFrameResolver(symbols ?? SymbolOptions.Default);
+        ProfileModel model;
+        try { model = ProfileModelBuilder.Build(raw, resolver); }
+        finally { (resolver as IDisposable)?.Dispose(); }
+        if (resolver is IWarningSource source)
+            foreach (var w in source.Warnings.Distinct()) warnings.WriteLine($"memprof: warning: {w}");
         if (raw.LastStats is { UntrackedSamples: > 0 } stats)
             warnings.WriteLine($"memprof: warning: {stats.UntrackedSamples:N0} sampled blocks could not be tracked (the kernel's table was full); " +
                                "their frees are missing, so they count as retained");

@@ -1,42 +1,91 @@
+using Profiler.Core;
 using Profiler.Core.Analysis;
 using Profiler.Core.Model;
+using Profiler.Core.Recording.Proto;
+using static Profiler.Export.ReportFormat;
 
 namespace Profiler.Export;
 
-/// <summary>`memprof report`: totals, then the top sites by retained and by allocated bytes.</summary>
+/// <param name="Pid">Only this process, when given.</param>
+/// <param name="ShortLivedNanos">Blocks freed sooner than this after allocation are short-lived.</param>
+public sealed record TextReportOptions(
+    SiteOrder By = SiteOrder.Retained, int Top = 10, uint? Pid = null, long ShortLivedNanos = MetricsOptions.DefaultShortLivedNanos);
+
+/// <summary>`memprof report`: what was recorded and the heap's totals, then the top sites.</summary>
 public static class TextReport
 {
-    public static void Write(ProfileModel model, int top, TextWriter output)
+    public static void Write(ProfileModel model, TextReportOptions options, TextWriter output)
     {
+        if (options.Pid is { } pid && !model.Processes.Any(p => p.Pid == pid) && !model.Counters.Any(c => c.Pid == pid))
+            throw new ProfilerException(ExitCode.TargetNotFound,
+                $"no process {pid} in the recording; it has {string.Join(", ", model.Processes.Select(p => p.Pid))}");
         var heap = HeapAnalysis.Compute(model);
-        var sites = SiteAnalysis.BySite(model, heap);
-        var t = heap.Totals;
-        var info = model.Info;
-        output.WriteLine($"Recording: {string.Join(' ', info.Command)} (pid {info.TargetPid}, {(info.Launched ? "launched" : "attached")}, {info.Mode})");
-        output.WriteLine($"Duration:  {info.DurationNanos / 1e9:F2} s, {model.Events.Count:N0} events" +
-                         (info.LostEvents > 0 ? $", {info.LostEvents:N0} LOST" : ""));
-        output.WriteLine($"Allocated: {Bytes(t.AllocatedBytes)} in {t.Allocations:N0} allocations; freed {Bytes(t.FreedBytes)} in {t.Frees:N0} frees");
-        output.WriteLine($"Peak:      {Bytes(t.PeakBytes)} at {t.PeakTimeNanos / 1e6:F1} ms");
-        output.WriteLine($"Retained:  {Bytes(t.LiveBytes)} in {t.LiveBlocks:N0} blocks still live at the end");
+        var metrics = HeapMetrics.Compute(model, heap, new MetricsOptions(options.Pid, options.ShortLivedNanos));
+        WriteHeader(model, heap, metrics, output);
         output.WriteLine();
-        Table(output, "Top sites by retained bytes (live at the end)",
-            sites.Where(s => s.RetainedBytes > 0).OrderByDescending(s => s.RetainedBytes).ThenBy(s => s.Function, StringComparer.Ordinal).Take(top));
-        output.WriteLine();
-        Table(output, "Top sites by allocated bytes",
-            sites.OrderByDescending(s => s.AllocatedBytes).ThenBy(s => s.Function, StringComparer.Ordinal).Take(top));
+        var rows = SiteRanking.Top(metrics.Sites(model.Tables), options.By, options.Top);
+        SiteTable.Write(output, options.By, rows, options.Pid, options.ShortLivedNanos);
     }
 
-    static void Table(TextWriter output, string title, IEnumerable<SiteStats> rows)
+    static void WriteHeader(ProfileModel model, HeapAnalysis heap, HeapMetrics metrics, TextWriter output)
     {
-        output.WriteLine(title);
-        output.WriteLine($"  {"retained",12} {"blocks",8} {"allocated",12} {"allocs",9} {"freed",12} {"peak",12}  site");
-        foreach (var s in rows)
+        var info = model.Info;
+        var heapOf = metrics.Timelines.Overall;
+        var total = metrics.Total;
+        bool everyAllocation = Core.Sampling.PoissonSampling.RecordsEverything(info.SamplingRateBytes);
+
+        output.WriteLine($"Command:    {string.Join(' ', info.Command)}");
+        output.WriteLine($"Recording:  pid {info.TargetPid}, {(info.Launched ? "launched" : "attached")}, {info.DurationNanos / 1e9:F2} s, " +
+                         $"{model.Events.Count:N0} events; {info.Collector}, {info.Mode}");
+        output.WriteLine(everyAllocation
+            ? "Sampling:   every allocation recorded (rate 1): the figures from events are exact"
+            : $"Sampling:   one sample per {Bytes((long)info.SamplingRateBytes)} allocated on average: figures from events are estimates");
+        if (heapOf.Exact is { } exact)
+            output.WriteLine($"Counters:   {ExactBytes((long)exact.AllocatedBytes)} in {exact.Allocations:N0} calls; " +
+                             $"freed {ExactBytes((long)exact.FreedBytes)} usable in {exact.Frees:N0} calls; exact");
+        output.WriteLine($"Allocated:  {ExactBytes(total.AllocatedBytes)} in {Counted(total.AllocatedBlocks, "block")}; " +
+                         $"freed {ExactBytes(total.FreedBytes)} in {Counted(total.FreedBlocks, "block")}; {Counted(total.Samples, "event")}");
+        output.WriteLine($"Peak heap:  {ExactBytes(heapOf.PeakBytes)} at {Time(heapOf.PeakTimeNanos)} ({SourceOf(heapOf.Source)})");
+        output.WriteLine($"At end:     {ExactBytes(total.RetainedBytes)} live in {Counted(total.RetainedBlocks, "block")}" +
+                         (heapOf.Source == HeapSource.Counters ? $" (counters: {ExactBytes(heapOf.FinalLiveBytes)} usable)" : ""));
+        if (model.Processes.Any(p => p.EndNanos is not null && (metrics.Options.Pid ?? p.Pid) == p.Pid))
+            output.WriteLine($"Leaked:     {ExactBytes(total.LeakedBytes)} in {Counted(total.LeakedBlocks, "block")} still live when their process exited");
+        long unpaired = UnpairedFrees(model.Events, heap, metrics.Options.Pid);
+        if (unpaired > 0)
+            output.WriteLine($"Unpaired:   {Counted(unpaired, "free")} of blocks allocated before recording began (not attributed)");
+        if (info.LostEvents > 0)
+            output.WriteLine($"Lost:       {info.LostEvents:N0} events (ring buffer full): the figures from events are low");
+        WriteProcesses(model, metrics, output);
+    }
+
+    static string SourceOf(HeapSource source) => source switch
+    {
+        HeapSource.Counters => "exact, allocator counters",
+        HeapSource.Events => "from the events",
+        _ => "counters and events summed over processes",
+    };
+
+    static long UnpairedFrees(AllocationTable ev, HeapAnalysis heap, uint? pid)
+    {
+        long count = 0;
+        for (int i = 0; i < ev.Count; i++)
+            if (ev.Kind[i] == EventKind.Free && heap.Releases[i] < 0 && (pid is null || ev.Pid[i] == pid)) count++;
+        return count;
+    }
+
+    static void WriteProcesses(ProfileModel model, HeapMetrics metrics, TextWriter output)
+    {
+        var shown = model.Processes.Where(p => metrics.Options.Pid is null || p.Pid == metrics.Options.Pid).ToList();
+        if (shown.Count == 0 || (shown.Count == 1 && metrics.Options.Pid is null)) return;
+        output.WriteLine(metrics.Options.Pid is null ? $"Processes:  {shown.Count}" : "Process:");
+        foreach (var process in shown)
         {
-            output.WriteLine($"  {Bytes(s.RetainedBytes),12} {s.RetainedBlocks,8:N0} {Bytes(s.AllocatedBytes),12} {s.Allocations,9:N0} " +
-                             $"{Bytes(s.FreedBytes),12} {Bytes(s.PeakBytes),12}  {s.Function}{(s.Module is null ? "" : $"  [{s.Module}]")}");
+            var timeline = metrics.Timelines.Of(process.Pid);
+            string peak = timeline is null || timeline.PeakBytes == 0 ? "no allocations"
+                : $"peak {Bytes(timeline.PeakBytes)} at {Time(timeline.PeakTimeNanos)} ({(timeline.Source == HeapSource.Counters ? "exact" : "events")})";
+            string end = process.EndNanos is null ? "running at the end" : process.ExitCode is { } code ? $"exited {code}" : "exited";
+            string parent = process.ParentPid is { } ppid ? $", child of {ppid}" : "";
+            output.WriteLine($"  {process.Pid,7}  {Fit(process.Name, 20),-20} {peak}; {end}{parent}");
         }
     }
-
-    /// <summary>Exact byte counts, grouped, so the report can be checked against ground truth.</summary>
-    public static string Bytes(long bytes) => $"{bytes:N0} B";
 }

@@ -16,6 +16,9 @@ public readonly record struct ThreadHandle(int Index);
 
 public readonly record struct FuncId(int Index);
 
+/// <summary>A symbol of a library: the real function that frames, inlined or not, belong to.</summary>
+public readonly record struct NativeSymbolId(int Index);
+
 public readonly record struct FrameId(int Index);
 
 /// <summary>A node of the stack prefix tree: a frame and the stack of its caller.</summary>

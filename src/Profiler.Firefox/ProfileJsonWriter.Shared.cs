@@ -14,7 +14,7 @@ static partial class ProfileJsonWriter
         WriteFrameTable(json, tables.Frames.Values, tables.Funcs.Values);
         WriteStackTable(json, tables.Stacks.Values);
         WriteResourceTable(json, tables.Resources.Values);
-        WriteEmptyTable(json, "nativeSymbols", "libIndex", "address", "name", "functionSize");
+        WriteNativeSymbols(json, tables.NativeSymbols.Values);
         WriteSources(json, tables.Sources.Values);
         WriteEmptyTable(json, "sourceLocationTable", "source", "line", "column");
         json.WriteEndObject();
@@ -50,7 +50,7 @@ static partial class ProfileJsonWriter
         json.WriteStartArray("lib");
         foreach (var frame in frames) json.WriteNumberValue(funcs[frame.Func.Index].Lib?.Index ?? -1);
         json.WriteEndArray();
-        WriteRepeated(json, "nativeSymbol", frames.Count, static json => json.WriteNullValue());
+        WriteColumn(json, "nativeSymbol", frames, static (json, frame) => WriteNumberOrNull(json, frame.NativeSymbol?.Index));
         WriteRepeated(json, "innerWindowID", frames.Count, static json => json.WriteNullValue());
         WriteColumn(json, "line", frames, static (json, frame) => WriteNumberOrNull(json, frame.Line));
         WriteRepeated(json, "column", frames.Count, static json => json.WriteNullValue());
@@ -82,6 +82,21 @@ static partial class ProfileJsonWriter
         WriteRepeated(json, "host", resources.Count, static json => json.WriteNullValue());
         WriteRepeated(json, "type", resources.Count, static json => json.WriteNumberValue(LibraryResourceType));
         json.WriteNumber("length", resources.Count);
+        json.WriteEndObject();
+    }
+
+    static void WriteNativeSymbols(Utf8JsonWriter json, IReadOnlyList<NativeSymbolRow> symbols)
+    {
+        json.WriteStartObject("nativeSymbols");
+        WriteColumn(json, "libIndex", symbols, static (json, symbol) => json.WriteNumberValue(symbol.Lib.Index));
+        WriteColumn(json, "address", symbols, static (json, symbol) => json.WriteNumberValue(symbol.Address));
+        WriteColumn(json, "name", symbols, static (json, symbol) => json.WriteNumberValue(symbol.Name.Index));
+        WriteColumn(json, "functionSize", symbols, static (json, symbol) =>
+        {
+            if (symbol.FunctionSize is { } size) json.WriteNumberValue(size);
+            else json.WriteNullValue();
+        });
+        json.WriteNumber("length", symbols.Count);
         json.WriteEndObject();
     }
 

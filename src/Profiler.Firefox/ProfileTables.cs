@@ -19,6 +19,7 @@ sealed class ProfileTables(string product, double startTimeEpochMs, double inter
     public Interner<StringId> Sources { get; } = new();
     public Interner<FuncRow> Funcs { get; } = new();
     public Interner<FrameRow> Frames { get; } = new();
+    public Interner<NativeSymbolRow> NativeSymbols { get; } = new();
     public Interner<StackRow> Stacks { get; } = new();
     public List<ProcessRow> Processes { get; } = [];
     public List<ThreadData> Threads { get; } = [];

@@ -18,13 +18,13 @@ public sealed class ClassicUprobeTests
         var output = Path.Combine(dir.FullName, "classic.memprof");
         var options = new RecordSessionOptions(output, [sample], null, null, "test") { SampleRateBytes = 1 };
         var result = LinuxRecordSession.Run(options,
-            () => new BpfTracer(options.TracerSettings, BpfTracer.ProbeKind.Classic), null, CancellationToken.None);
+            settings => new BpfTracer(settings, BpfTracer.ProbeKind.Classic), null, CancellationToken.None);
         Assert.Equal("uprobe+uretprobe", result.Mode);
         Assert.Equal(0, result.CommandExitCode);
 
         var model = RecordingLoader.Load(output, TextWriter.Null);
-        var site = SiteAnalysis.BySite(model, HeapAnalysis.Compute(model)).Single(s => s.Function == leak.Function);
-        Assert.Equal((leak.Allocations, leak.AllocatedBytes, leak.LiveBytesAtExit), (site.Allocations, site.AllocatedBytes, site.RetainedBytes));
+        var site = HeapMetrics.Compute(model, HeapAnalysis.Compute(model)).Sites(model.Tables).Single(s => s.Name == leak.Function).Metrics;
+        Assert.Equal((leak.Allocations, leak.AllocatedBytes, leak.LiveBytesAtExit), (site.Samples, site.AllocatedBytes, site.RetainedBytes));
         dir.Delete(recursive: true);
     }
 }

@@ -1,6 +1,7 @@
 using Profiler.Core.Analysis;
 using Profiler.Core.Model;
 using Profiler.Core.Recording.Proto;
+using Profiler.Export;
 
 namespace Profiler.Integration.Tests;
 
@@ -102,18 +103,17 @@ public sealed class GroundTruthTests(AllocsRecordingFixture fixture) : IClassFix
     [Fact]
     public void Report_lists_every_site_with_its_exact_bytes_and_counts()
     {
-        var result = CliRunner.Run("report", "--top", "50", fixture.Recording);
+        var result = CliRunner.Run("report", "--top", "50", "--by", "allocated", fixture.Recording);
         Assert.Equal(0, result.ExitCode);
         var lines = result.Stdout.Split('\n');
-        var byAllocated = lines.SkipWhile(l => !l.StartsWith("Top sites by allocated", StringComparison.Ordinal)).ToList();
         foreach (var site in fixture.Manifest.GroupBy(s => s.Function))
         {
-            var line = byAllocated.FirstOrDefault(l => l.Contains($"  {site.Key}  ", StringComparison.Ordinal));
-            Assert.True(line is not null, $"{site.Key} is missing from the report:\n{result.Stdout}");
-            // retained, blocks, allocated, allocs, freed — exact, as the report prints them.
-            var expected = $"{site.Sum(s => s.LiveBytesAtExit):N0} B {site.Sum(s => s.LiveBlocksAtExit),8:N0} {site.Sum(s => s.AllocatedBytes),10:N0} B " +
-                           $"{site.Sum(s => s.Allocations),9:N0} {site.Sum(s => s.FreedBytes),10:N0} B";
-            Assert.Contains(expected, line);
+            // Each site's name line follows its line of numbers: retained, blocks, …, allocated, allocs, freed.
+            int at = Array.FindIndex(lines, l => l.StartsWith($"      {site.Key}  ", StringComparison.Ordinal));
+            Assert.True(at > 0, $"{site.Key} is missing from the report:\n{result.Stdout}");
+            Assert.Contains($"{ReportFormat.Bytes(site.Sum(s => s.LiveBytesAtExit)),9} {ReportFormat.Count(site.Sum(s => s.LiveBlocksAtExit)),8} ", lines[at - 1]);
+            Assert.Contains($" {ReportFormat.Bytes(site.Sum(s => s.AllocatedBytes)),9} {ReportFormat.Count(site.Sum(s => s.Allocations)),9} " +
+                            $"{ReportFormat.Bytes(site.Sum(s => s.FreedBytes)),9} ", lines[at - 1]);
         }
     }
 

@@ -14,7 +14,6 @@ public sealed unsafe class BpfTracer : IKernelTracer
     readonly nint _entryProg;
     readonly nint _returnProg;
     readonly nint _sessionProg;
-    readonly nint _exitProg;
     readonly int _countersFd;
     readonly int _targetsFd;
     readonly int _totalsFd;
@@ -47,7 +46,6 @@ public sealed unsafe class BpfTracer : IKernelTracer
         _entryProg = LibBpf.FindProgram(_obj, "memprof_entry");
         _returnProg = LibBpf.FindProgram(_obj, "memprof_return");
         _sessionProg = LibBpf.FindProgram(_obj, "memprof_session");
-        _exitProg = LibBpf.FindProgram(_obj, "memprof_exit");
         // A program's attach type is fixed at load: load only the ones this mode attaches.
         bool session = _kind == ProbeKind.Session;
         LibBpf.SetAutoload(_sessionProg, session);
@@ -154,9 +152,6 @@ public sealed unsafe class BpfTracer : IKernelTracer
             throw new ProfilerException(ExitCode.CollectorFailed, $"cannot track pid {pid}: {Native.LastErrorText()}");
     }
 
-    public void AttachExitHook(int pid, string path, ulong fileOffset) =>
-        AttachOne(_exitProg, pid, path, fileOffset, 0, retprobe: false);
-
     public void Attach(int pid, string path, IReadOnlyList<UprobeTarget> targets)
     {
         var offsets = targets.Select(t => t.FileOffset).ToArray();
@@ -236,18 +231,29 @@ public sealed unsafe class BpfTracer : IKernelTracer
         return LibBpf.MapLookup(_totalsFd, &pid, &totals) == 0 ? totals : null;
     }
 
+    /// <summary>Releasing a link waits for an RCU grace period (~100 ms); releases run in the
+    /// background and in parallel, so a process that exits does not stall the recording.</summary>
     public void Detach(int pid)
     {
-        if (_links.Remove(pid, out var links))
-            foreach (var link in links) LibBpf.LinkDestroy(link);
-        if (_multiLinks.Remove(pid, out var fds))
-            foreach (var fd in fds) UprobeMulti.Close(fd);
+        _links.Remove(pid, out var links);
+        _multiLinks.Remove(pid, out var fds);
+        if (links is null && fds is null) return;
+        _releases.Add(Task.Run(() =>
+        {
+            foreach (var link in links ?? []) LibBpf.LinkDestroy(link);
+            foreach (var fd in fds ?? []) UprobeMulti.Close(fd);
+        }));
     }
 
+    /// <summary>Releases every probe and returns once none is left attached.</summary>
     public void DetachAll()
     {
         foreach (var pid in _links.Keys.Concat(_multiLinks.Keys).Distinct().ToList()) Detach(pid);
+        Task.WaitAll(_releases);
+        _releases.Clear();
     }
+
+    readonly List<Task> _releases = [];
 
     [UnmanagedCallersOnly]
     static int OnSample(nint context, void* data, nuint size)

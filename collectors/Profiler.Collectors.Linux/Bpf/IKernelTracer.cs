@@ -21,11 +21,10 @@ public interface IKernelTracer : IDisposable
     int LinkCount { get; }
     /// <summary>Records this process: its exec, fork and exit are reported.</summary>
     void Track(int pid, bool launched);
-    /// <summary>Stops a launched target as it enters exit() so its maps can be read; see memprof_exit.</summary>
-    void AttachExitHook(int pid, string path, ulong fileOffset);
-    /// <summary>Puts the allocation probes on these offsets of one file, for one process.</summary>
+    /// <summary>Puts the allocation probes (and the exit() hook, cookie function Exit) on these
+    /// offsets of one file, for one process.</summary>
     void Attach(int pid, string path, IReadOnlyList<UprobeTarget> targets);
-    /// <summary>Releases one process's probes (it has exited).</summary>
+    /// <summary>Starts releasing one process's probes (it has exited).</summary>
     void Detach(int pid);
     int Drain(BpfEventSink sink, int timeoutMs);
     TracerCounters ReadCounters();

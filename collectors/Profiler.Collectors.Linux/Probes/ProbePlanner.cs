@@ -24,7 +24,22 @@ public static class ProbePlanner
 
     public static IReadOnlyList<ProbeSite> Plan(string path) => PlanFile(path).Sites;
 
+    static readonly Dictionary<(string Path, long Length, DateTime Modified), ProbePlan> Cache = [];
+
+    /// <summary>Plans are cached per file version: every child of a traced process maps the same libc.</summary>
     public static ProbePlan PlanFile(string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists) return new ProbePlan([], null);
+        var key = (path, info.Length, info.LastWriteTimeUtc);
+        lock (Cache)
+            if (Cache.TryGetValue(key, out var cached)) return cached;
+        var plan = PlanUncached(path);
+        lock (Cache) Cache[key] = plan;
+        return plan;
+    }
+
+    static ProbePlan PlanUncached(string path)
     {
         if (!ElfFile.TryOpen(path, out var elf, out _)) return new ProbePlan([], null);
         using (elf)

@@ -5,7 +5,7 @@ using Profiler.Export.Pprof;
 
 namespace Profiler.Cli.Commands;
 
-public sealed record ExportOptions(string Input, string Format, string? Output);
+public sealed record ExportOptions(string Input, string Format, string? Output, string? SymbolPath = null);
 
 public static class ExportCommand
 {
@@ -23,9 +23,11 @@ public static class ExportCommand
         {
             Description = "Output file. Default: the recording's name with .json.gz (firefox) or .pb.gz (pprof).",
         };
-        var command = new Command("export", "Symbolize a recording and write it in another format.") { input, format, output };
+        var symbolPath = RecordingInput.SymbolPathOption();
+        var command = new Command("export", "Symbolize a recording and write it in another format.") { input, format, output, symbolPath };
         command.SetAction((parse, cancel) => Task.FromResult(Run(
-            new ExportOptions(parse.GetValue(input)!, parse.GetValue(format)!, parse.GetValue(output)), stdout, stderr, cancel)));
+            new ExportOptions(parse.GetValue(input)!, parse.GetValue(format)!, parse.GetValue(output), parse.GetValue(symbolPath)),
+            stdout, stderr, cancel)));
         return command;
     }
 
@@ -37,7 +39,7 @@ public static class ExportCommand
             "pprof" => true,
             _ => throw new ProfilerException(ExitCode.UsageError, $"unknown export format '{options.Format}' (use firefox or pprof)"),
         };
-        var model = RecordingLoader.Load(options.Input, stderr);
+        var model = RecordingInput.Load(options.Input, stderr, options.SymbolPath);
         string output = options.Output ?? (pprof ? DefaultPprofPath(options.Input) : DefaultFirefoxPath(options.Input));
         if (pprof) PprofExporter.Write(model, output, ElfModuleSegments.Read);
         else FirefoxExporter.Write(model, output);

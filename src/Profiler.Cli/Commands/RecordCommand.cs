@@ -12,6 +12,8 @@ public sealed record RecordOptions(string? Output, int? Pid, TimeSpan? Duration,
 {
     public ulong SampleRateBytes { get; init; } = PoissonSampling.DefaultRateBytes;
     public bool FollowChildren { get; init; } = true;
+    public UnwindMode Unwind { get; init; } = UnwindMode.Auto;
+    public ulong StackSizeBytes { get; init; } = 16 * 1024;
 }
 
 public static class RecordCommand
@@ -36,6 +38,20 @@ public static class RecordCommand
             CustomParser = r => SizeParser.Parse(r.Tokens[0].Value),
         };
         var noFollow = new Option<bool>("--no-follow") { Description = "Record only the launched command's own process, not the children it forks." };
+        var unwind = new Option<string>("--unwind")
+        {
+            Description = "How sampled stacks are taken: fp (frame pointers, walked by the kernel), dwarf (copy the top of the " +
+                          "stack and unwind it with the binaries' CFI; works without frame pointers) or auto (fp when the " +
+                          "executable keeps frame pointers, else dwarf). Default: auto.",
+            DefaultValueFactory = _ => "auto",
+        };
+        unwind.AcceptOnlyFromAmong("auto", "fp", "dwarf");
+        var stackSize = new Option<ulong>("--stack-size")
+        {
+            Description = "Bytes of stack copied per sample for DWARF unwinding (up to 16KiB; deeper frames are cut). Default: 16KiB.",
+            DefaultValueFactory = _ => 16 * 1024,
+            CustomParser = r => SizeParser.Parse(r.Tokens[0].Value),
+        };
         var noFirefox = new Option<bool>("--no-firefox") { Description = "Do not write the Firefox profile (NAME.json.gz) next to the recording." };
         var command = new Argument<string[]>("command")
         {
@@ -45,13 +61,15 @@ public static class RecordCommand
         var cmd = new Command("record",
             "Record every heap allocation and free of a process with stacks: launch a command (memprof record -- CMD ARGS…) " +
             "or attach to a running process (memprof record --pid PID). Writes a .memprof recording and a Firefox profile beside it.")
-        { output, pid, duration, rate, noFollow, noFirefox, command };
+        { output, pid, duration, rate, noFollow, unwind, stackSize, noFirefox, command };
         cmd.SetAction((parse, cancel) => Task.FromResult(Run(new RecordOptions(
             parse.GetValue(output), parse.GetValue(pid), parse.GetValue(duration), !parse.GetValue(noFirefox),
             parse.GetValue(command) ?? [])
         {
             SampleRateBytes = parse.GetValue(rate),
             FollowChildren = !parse.GetValue(noFollow),
+            Unwind = parse.GetValue(unwind) switch { "fp" => UnwindMode.FramePointer, "dwarf" => UnwindMode.Dwarf, _ => UnwindMode.Auto },
+            StackSizeBytes = parse.GetValue(stackSize),
         }, stdout, stderr, cancel)));
         return cmd;
     }
@@ -64,16 +82,16 @@ public static class RecordCommand
             throw new ProfilerException(ExitCode.UsageError, "give either --pid or a command, not both");
         if (options.Pid is <= 0)
             throw new ProfilerException(ExitCode.UsageError, $"--pid must be a positive process id, not {options.Pid}");
-        if (options.Pid is { } target && Collectors.Linux.Procfs.ProcessState.Read(target) is null)
-            throw new ProfilerException(ExitCode.TargetNotFound, $"no process with pid {options.Pid}");
         if (options.SampleRateBytes == 0)
             throw new ProfilerException(ExitCode.UsageError, "--rate must be at least 1 byte (1 records every allocation)");
-        if (!OperatingSystem.IsLinux())
-            throw new ProfilerException(ExitCode.KernelUnsupported, "recording needs Linux (eBPF)");
+        if (options.StackSizeBytes is < 256 or > 16 * 1024)
+            throw new ProfilerException(ExitCode.UsageError, "--stack-size must be between 256 B and 16KiB");
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsWindows())
+            throw new ProfilerException(ExitCode.KernelUnsupported, "recording needs Linux (eBPF) or Windows (ETW)");
 
         string name = options.Command.Count > 0
             ? Path.GetFileName(options.Command[0])
-            : File.ReadAllText($"/proc/{options.Pid}/comm").Trim();
+            : TargetProcess.Name(options.Pid!.Value);
         string output = options.Output ?? $"{name}.memprof";
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
@@ -82,29 +100,14 @@ public static class RecordCommand
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
 
         var status = new StatusLine(stderr, enabled: !Console.IsErrorRedirected);
-        var sessionOptions = new RecordSessionOptions(output, options.Command, options.Pid, options.Duration, MemprofCli.Version)
-        {
-            SampleRateBytes = options.SampleRateBytes,
-            FollowChildren = options.FollowChildren && options.Pid is null,
-        };
-        string sampling = PoissonSampling.RecordsEverything(options.SampleRateBytes)
-            ? "every allocation" : $"sampling every {SizeParser.Format(options.SampleRateBytes)} on average";
-        var result = LinuxRecordSession.Run(
-            sessionOptions,
-            () => new BpfTracer(sessionOptions.TracerSettings),
-            s => status.Show($"memprof: recording pid {(options.Pid?.ToString() ?? name)}{(s.Processes > 1 ? $" + {s.Processes - 1} children" : "")} · " +
-                             $"{s.Events:N0} events · {s.EventsPerSecond:N0}/s · {s.Lost:N0} lost"),
-            stop.Token,
-            mode => stderr.WriteLine($"memprof: {sampling}, probes: {mode}" +
-                                     (sessionOptions.FollowChildren ? ", following children" : "")));
+        var outcome = OperatingSystem.IsWindows()
+            ? PlatformRecorders.OnWindows(options, output, status, stop.Token)
+            : PlatformRecorders.OnLinux(options, output, name, status, stderr, stop.Token);
         status.Clear();
-
-        string processes = result.Processes > 1 ? $" and {result.Processes - 1} child processes" : "";
-        stderr.WriteLine($"memprof: recorded {result.Events:N0} events from pid {result.TargetPid}{processes} ({result.Probes} probes, {result.Mode})" +
-                         (result.LostEvents > 0 ? $"; {result.LostEvents:N0} events LOST (ring buffer full)" : "") + $" → {output}");
+        stderr.WriteLine($"memprof: {outcome.Summary} → {output}");
         if (options.Firefox)
         {
-            var model = RecordingLoader.Load(output, stderr);
+            var model = RecordingInput.Load(output, stderr, symbolPath: null);
             string firefox = ExportCommand.DefaultFirefoxPath(output);
             FirefoxExporter.Write(model, firefox);
             stderr.WriteLine($"memprof: Firefox profile → {firefox} (open it at https://profiler.firefox.com/ with \"Load a profile from file\")");
@@ -112,6 +115,6 @@ public static class RecordCommand
         using (var self = System.Diagnostics.Process.GetCurrentProcess())
             stderr.WriteLine($"memprof used {self.TotalProcessorTime.TotalSeconds.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)} s CPU " +
                              $"and {self.PeakWorkingSet64 / (1024 * 1024)} MB of memory");
-        return result.CommandExitCode ?? (int)ExitCode.Success;
+        return outcome.CommandExitCode ?? (int)ExitCode.Success;
     }
 }

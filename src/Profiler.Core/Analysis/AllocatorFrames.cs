@@ -1,32 +1,40 @@
 namespace Profiler.Core.Analysis;
 
 /// <summary>
-/// Frames that belong to the allocator rather than the program: the libc entry points and the
-/// Rust allocation shims. An allocation's site is its innermost frame outside this set.
+/// Frames that belong to the allocator rather than the program: the libc entry points under
+/// their exported and their debug-info names, the dynamic loader's own allocator, and Rust's
+/// allocation plumbing (shims, the global allocator, RawVec growth), which debug info shows as
+/// inlined frames. An allocation's site is its innermost frame outside this set.
 /// </summary>
 public static class AllocatorFrames
 {
     static readonly HashSet<string> Exact =
     [
         "malloc", "calloc", "realloc", "reallocarray", "free", "posix_memalign", "aligned_alloc",
-        "memalign", "valloc", "pvalloc", "__libc_reallocarray", "__libc_malloc", "__libc_calloc", "__libc_realloc",
-        "__libc_free", "__libc_memalign", "__libc_valloc", "__libc_pvalloc", "cfree",
+        "memalign", "valloc", "pvalloc", "cfree",
+        "__libc_reallocarray", "__reallocarray", "__libc_malloc", "__libc_calloc", "__libc_realloc", "__libc_free",
+        "__libc_memalign", "__libc_valloc", "__libc_pvalloc", "__posix_memalign", "_mid_memalign", "__libc_aligned_alloc",
+        "_int_malloc", "_int_free", "_int_realloc", "_int_memalign", "sysmalloc", "tcache_init",
+        "__minimal_malloc", "__minimal_calloc", "__minimal_realloc", "__minimal_free",
+        "__rtld_malloc", "__rtld_calloc", "__rtld_realloc", "__rtld_free",
         "__rust_alloc", "__rust_dealloc", "__rust_realloc", "__rust_alloc_zeroed",
         "__rdl_alloc", "__rdl_dealloc", "__rdl_realloc", "__rdl_alloc_zeroed",
-        "__rustc::__rust_alloc", "__rustc::__rust_dealloc", "__rustc::__rust_realloc", "__rustc::__rust_alloc_zeroed",
-        "__rustc::__rdl_alloc", "__rustc::__rdl_dealloc", "__rustc::__rdl_realloc", "__rustc::__rdl_alloc_zeroed",
+        "__rg_alloc", "__rg_dealloc", "__rg_realloc", "__rg_alloc_zeroed",
     ];
 
     static readonly string[] Prefixes =
     [
-        "alloc::alloc::", "std::sys::alloc::", "std::sys::pal::unix::alloc::", "std::alloc::",
-        "<std::alloc::System as core::alloc::global::GlobalAlloc>::",
-        "<alloc::alloc::Global as core::alloc::Allocator>::",
-        "__rustc::",
+        "alloc::alloc::", "<alloc::alloc::Global", "alloc::raw_vec::", "<alloc::raw_vec::",
+        "std::alloc::", "<std::alloc::System", "std::sys::alloc::", "std::sys::pal::unix::alloc::",
+        "__rustc::", "_rjem_", "<tikv_jemallocator::Jemalloc",
     ];
+
+    /// <summary>glibc calls its own functions through hidden aliases: __GI_malloc is malloc.</summary>
+    const string GlibcInternalAlias = "__GI_";
 
     public static bool IsAllocator(string function)
     {
+        if (function.StartsWith(GlibcInternalAlias, StringComparison.Ordinal)) function = function[GlibcInternalAlias.Length..];
         if (Exact.Contains(function)) return true;
         foreach (var prefix in Prefixes)
             if (function.StartsWith(prefix, StringComparison.Ordinal)) return true;

@@ -1,98 +1,96 @@
+using System.Runtime.InteropServices;
 using Profiler.Core.Model;
-using Profiler.Core.Recording.Proto;
 
 namespace Profiler.Core.Analysis;
 
-public sealed record SiteStats(
-    string Function, string? Module,
-    long AllocatedBytes, long Allocations, long FreedBytes, long Frees,
-    long RetainedBytes, long RetainedBlocks, long PeakBytes);
+/// <summary>The metrics of one function: as an allocation site, or inclusive of its callees.</summary>
+/// <param name="Function">Null for the allocations recorded without a stack.</param>
+/// <param name="File">The function's source file, when the symbols had it.</param>
+/// <param name="Lines">The lines in <paramref name="File"/> of its frames on the allocating
+/// stacks (the call sites), the line with the most allocated bytes first.</param>
+/// <param name="FunctionLine">The line where the function starts, when known.</param>
+public sealed record FunctionMetrics(
+    FunctionId? Function, string Name, string? Module, string? File, IReadOnlyList<int> Lines, int? FunctionLine,
+    AllocationMetrics Metrics)
+{
+    public const string NoStack = "(no stack)";
+}
 
-/// <summary>Per-function statistics. A site is the innermost frame outside the allocator;
-/// inclusive statistics count every function on the allocating stack once.</summary>
+/// <summary>Groups per-stack metrics by function. A site is the innermost frame outside the
+/// allocator; a stack of allocator frames only is its outermost frame's.</summary>
 public static class SiteAnalysis
 {
-    public static IReadOnlyList<SiteStats> BySite(ProfileModel model, HeapAnalysis heap) =>
-        Aggregate(model, heap, inclusive: false);
-
-    public static IReadOnlyList<SiteStats> ByFunctionInclusive(ProfileModel model, HeapAnalysis heap) =>
-        Aggregate(model, heap, inclusive: true);
-
     /// <summary>The innermost non-allocator function of a stack.</summary>
-    public static FunctionId? SiteOf(CallTreeTables tables, StackId stack)
+    public static FunctionId? SiteOf(CallTreeTables tables, StackId stack) =>
+        SiteFrameOf(tables, stack) is { } frame && !IsAllocator(tables, frame) ? tables.Frame(frame).Function : null;
+
+    /// <summary>The innermost frame outside the allocator, else the outermost frame; null for no stack.</summary>
+    public static FrameId? SiteFrameOf(CallTreeTables tables, StackId stack)
     {
+        FrameId? outermost = null;
         foreach (var frame in tables.FramesLeafFirst(stack))
         {
-            var fn = tables.Frame(frame).Function;
-            if (!AllocatorFrames.IsAllocator(tables.Function(fn).Name)) return fn;
+            if (!IsAllocator(tables, frame)) return frame;
+            outermost = frame;
         }
-        return null;
+        return outermost;
     }
 
-    static IReadOnlyList<SiteStats> Aggregate(ProfileModel model, HeapAnalysis heap, bool inclusive)
+    static bool IsAllocator(CallTreeTables tables, FrameId frame) => AllocatorFrames.IsAllocator(tables.FunctionName(frame));
+
+    public static IReadOnlyList<FunctionMetrics> Sites(CallTreeTables tables, IReadOnlyDictionary<StackId, AllocationMetrics> byStack)
     {
-        var ev = model.Events;
-        var tables = model.Tables;
-        var acc = new Dictionary<FunctionId, Accumulator>();
-        var keysCache = new Dictionary<StackId, FunctionId[]>();
-
-        FunctionId[] KeysOf(StackId stack)
+        var groups = new Dictionary<int, Group>();
+        foreach (var (stack, metrics) in byStack)
         {
-            if (keysCache.TryGetValue(stack, out var keys)) return keys;
-            if (inclusive)
-                keys = tables.FramesLeafFirst(stack).Select(f => tables.Frame(f).Function).Distinct().ToArray();
-            else
-                keys = SiteOf(tables, stack) is { } site ? [site] : [];
-            return keysCache[stack] = keys;
+            var frame = stack.IsNone ? null : SiteFrameOf(tables, stack);
+            Add(groups, tables, frame, metrics);
         }
+        return Finish(groups, tables);
+    }
 
-        for (int i = 0; i < ev.Count; i++)
+    public static IReadOnlyList<FunctionMetrics> FunctionsInclusive(CallTreeTables tables, IReadOnlyDictionary<StackId, AllocationMetrics> byStack)
+    {
+        var groups = new Dictionary<int, Group>();
+        var seen = new HashSet<FunctionId>();
+        foreach (var (stack, metrics) in byStack)
         {
-            if (ev.Kind[i] == EventKind.Alloc)
+            if (stack.IsNone)
             {
-                foreach (var fn in KeysOf(ev.Stack[i]))
-                    Get(acc, fn).Allocate((long)ev.Weight[i], heap.FreedBy[i] < 0);
+                Add(groups, tables, null, metrics);
+                continue;
             }
-            else if (heap.Releases[i] is int a and >= 0)
-            {
-                foreach (var fn in KeysOf(ev.Stack[a]))
-                    Get(acc, fn).Free((long)ev.Weight[a]);
-            }
+            seen.Clear();
+            // Leaf first, so a recursive function's line is that of its innermost frame.
+            foreach (var frame in tables.FramesLeafFirst(stack))
+                if (seen.Add(tables.Frame(frame).Function)) Add(groups, tables, frame, metrics);
         }
+        return Finish(groups, tables);
+    }
 
-        return acc.Select(kv =>
+    sealed class Group
+    {
+        public AllocationMetrics Metrics;
+        public readonly Dictionary<int, long> BytesByLine = [];
+    }
+
+    static void Add(Dictionary<int, Group> groups, CallTreeTables tables, FrameId? frame, in AllocationMetrics metrics)
+    {
+        var info = frame is { } f ? tables.Frame(f) : null;
+        int key = info?.Function.Index ?? -1;
+        ref var group = ref CollectionsMarshal.GetValueRefOrAddDefault(groups, key, out _);
+        group ??= new Group();
+        group.Metrics += metrics;
+        if (info?.Line is { } line) group.BytesByLine[line] = group.BytesByLine.GetValueOrDefault(line) + metrics.AllocatedBytes;
+    }
+
+    static List<FunctionMetrics> Finish(Dictionary<int, Group> groups, CallTreeTables tables) =>
+        groups.Select(kv =>
         {
-            var f = tables.Function(kv.Key);
-            var s = kv.Value;
-            return new SiteStats(f.Name, f.Module is { } m ? tables.Module(m).Name : null,
-                s.Allocated, s.Allocations, s.Freed, s.Frees, s.Retained, s.RetainedBlocks, s.Peak);
+            var lines = kv.Value.BytesByLine.OrderByDescending(l => l.Value).ThenBy(l => l.Key).Select(l => l.Key).ToList();
+            if (kv.Key < 0) return new FunctionMetrics(null, FunctionMetrics.NoStack, null, null, lines, null, kv.Value.Metrics);
+            var id = new FunctionId(kv.Key);
+            var f = tables.Function(id);
+            return new FunctionMetrics(id, f.Name, f.Module is { } m ? tables.Module(m).Name : null, f.File, lines, f.Line, kv.Value.Metrics);
         }).ToList();
-    }
-
-    static Accumulator Get(Dictionary<FunctionId, Accumulator> acc, FunctionId fn)
-    {
-        if (!acc.TryGetValue(fn, out var a)) acc[fn] = a = new Accumulator();
-        return a;
-    }
-
-    sealed class Accumulator
-    {
-        public long Allocated, Allocations, Freed, Frees, Retained, RetainedBlocks, Live, Peak;
-
-        public void Allocate(long bytes, bool neverFreed)
-        {
-            Allocated += bytes;
-            Allocations++;
-            Live += bytes;
-            if (Live > Peak) Peak = Live;
-            if (neverFreed) { Retained += bytes; RetainedBlocks++; }
-        }
-
-        public void Free(long bytes)
-        {
-            Freed += bytes;
-            Frees++;
-            Live -= bytes;
-        }
-    }
 }

@@ -10,3 +10,9 @@ public interface IFrameResolver
     /// so the call instruction, not the next line, is named.</param>
     IReadOnlyList<ResolvedFrame> Resolve(MappedModule module, ulong lookupOffset, ulong fileOffset);
 }
+
+/// <summary>A resolver that collects problems worth telling the user once (stripped files…).</summary>
+public interface IWarningSource
+{
+    IReadOnlyList<string> Warnings { get; }
+}

@@ -14,7 +14,7 @@ namespace Profiler.Symbols.Resolution;
 /// Thread-safe: <see cref="Resolve"/> may be called from several threads at once, and
 /// <see cref="ResolveMany"/> spreads a batch over the machine's cores.
 /// </summary>
-public sealed class ElfFrameResolver : IFrameResolver, IDisposable
+public sealed class ElfFrameResolver : IFrameResolver, IWarningSource, IDisposable
 {
     private const string UnknownInlinedFunction = "??";
 

@@ -44,10 +44,13 @@ public sealed class HeapAnalysisTests
     }
 
     [Fact]
-    public void Site_statistics_count_retained_and_peak_per_function()
+    public void Site_metrics_count_retained_and_peak_per_function()
     {
         var model = Model((EventKind.Alloc, 0x10, 100), (EventKind.Alloc, 0x20, 50), (EventKind.Free, 0x10, 0));
-        var site = Assert.Single(SiteAnalysis.BySite(model, HeapAnalysis.Compute(model)));
-        Assert.Equal(new SiteStats("app::leaf", null, 150, 2, 100, 1, 50, 1, 150), site);
+        var metrics = HeapMetrics.Compute(model, HeapAnalysis.Compute(model));
+        var site = Assert.Single(metrics.Sites(model.Tables));
+        Assert.Equal("app::leaf", site.Name);
+        Assert.Equal((150L, 2.0, 100L, 50L, 1.0, 150L), (site.Metrics.AllocatedBytes, site.Metrics.AllocatedBlocks,
+            site.Metrics.FreedBytes, site.Metrics.RetainedBytes, site.Metrics.RetainedBlocks, site.Metrics.PeakBytes));
     }
 }

@@ -90,6 +90,35 @@ public class ProfileBuilderTests
     }
 
     [Fact]
+    public void Inlined_frames_name_the_symbol_they_were_inlined_into()
+    {
+        var builder = new ProfileBuilder("test", 0);
+        var app = builder.AddLib(TestLib("app"));
+        var outerSymbol = builder.InternNativeSymbol(app, 0x1000, "app::outer", functionSize: 0x80);
+        Assert.Equal(outerSymbol, builder.InternNativeSymbol(app, 0x1000, "app::outer", functionSize: 0x80));
+        var outer = builder.InternFrame(builder.InternFunc("app::outer", app, "src/outer.rs", 4), 0x1010, line: 5, nativeSymbol: outerSymbol);
+        var inlined = builder.InternFrame(builder.InternFunc("app::helper", app, "src/helper.rs", 11), 0x1010, line: 12, inlineDepth: 1, nativeSymbol: outerSymbol);
+        var plain = builder.InternFrame(builder.InternFunc("jitted"));
+        builder.InternStack(outer, inlined, plain);
+        builder.AddThread(builder.AddProcess(1, "p", 0), 1, "t", isMain: true);
+
+        using var profile = Parse(builder);
+        var shared = profile.RootElement.GetProperty("shared");
+        var symbols = shared.GetProperty("nativeSymbols");
+        Assert.Equal(["0"], Strings(symbols.GetProperty("libIndex")));
+        Assert.Equal(["4096"], Strings(symbols.GetProperty("address")));
+        Assert.Equal(["128"], Strings(symbols.GetProperty("functionSize")));
+        Assert.Equal("app::outer", String(profile.RootElement, symbols.GetProperty("name")[0].GetInt32()));
+        var frames = shared.GetProperty("frameTable");
+        Assert.Equal(["0", "0", "null"], Strings(frames.GetProperty("nativeSymbol")));
+        Assert.Equal(["0", "1", "0"], Strings(frames.GetProperty("inlineDepth")));
+        Assert.Equal(["4112", "4112", "-1"], Strings(frames.GetProperty("address")));
+        Assert.Empty(ProfileValidator.Validate(profile));
+        Assert.Throws<ArgumentException>(() => builder.InternFrame(new FuncId(0), nativeSymbol: new NativeSymbolId(5)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => builder.InternNativeSymbol(app, 0x1000, "f", functionSize: -1));
+    }
+
+    [Fact]
     public void Allocations_go_out_sorted_by_time_keeping_the_order_of_equal_times()
     {
         var (builder, _) = ExampleProfiles.TwoThreads();

@@ -25,22 +25,32 @@ pub const REALLOC_END: usize = 64 << 10;
 
 static LEAKED: [AtomicPtr<u8>; LEAK_BLOCKS] = [const { AtomicPtr::new(ptr::null_mut()) }; LEAK_BLOCKS];
 
-fn layout(size: usize) -> Layout {
-    Layout::from_size_align(size, 8).unwrap()
+// Macros rather than functions, so that no helper shows up as an (inlined) frame between a
+// named function and the allocator.
+
+macro_rules! layout {
+    ($size:expr) => {
+        Layout::from_size_align($size, 8).unwrap()
+    };
 }
 
 /// Exactly one malloc(size); the block is left unwritten.
-fn malloc(size: usize) -> *mut u8 {
-    let p = unsafe { alloc(layout(size)) };
-    if p.is_null() {
-        handle_alloc_error(layout(size));
-    }
-    black_box(p)
+macro_rules! malloc {
+    ($size:expr) => {{
+        let size: usize = $size;
+        let p = unsafe { alloc(layout!(size)) };
+        if p.is_null() {
+            handle_alloc_error(layout!(size));
+        }
+        black_box(p)
+    }};
 }
 
 /// Exactly one free(p).
-fn free(p: *mut u8, size: usize) {
-    unsafe { dealloc(black_box(p), layout(size)) }
+macro_rules! free {
+    ($p:expr, $size:expr) => {
+        unsafe { dealloc(black_box($p), layout!($size)) }
+    };
 }
 
 /// CHURN_CALLS x { malloc(CHURN_SIZES[i % 4]); free }: lots of bytes, nothing retained.
@@ -48,7 +58,8 @@ fn free(p: *mut u8, size: usize) {
 pub fn heavy_churn() -> usize {
     for i in 0..CHURN_CALLS {
         let size = CHURN_SIZES[i % CHURN_SIZES.len()];
-        free(malloc(size), size);
+        let block = malloc!(size);
+        free!(block, size);
     }
     black_box(CHURN_CALLS)
 }
@@ -59,10 +70,10 @@ pub fn heavy_batch() -> usize {
     let mut live = [ptr::null_mut::<u8>(); BATCH_LIVE];
     for _ in 0..BATCH_CALLS / BATCH_LIVE {
         for b in live.iter_mut() {
-            *b = malloc(BATCH_SIZE);
+            *b = malloc!(BATCH_SIZE);
         }
         for b in live.iter() {
-            free(*b, BATCH_SIZE);
+            free!(*b, BATCH_SIZE);
         }
     }
     black_box(BATCH_CALLS)
@@ -75,10 +86,12 @@ pub fn heavy_peak() -> usize {
     live.reserve_exact(PEAK_BLOCKS); // one malloc of the vector before the measured ones
     let keep = black_box(live.as_mut_ptr());
     for i in 0..PEAK_BLOCKS {
-        unsafe { keep.add(i).write(malloc(BIG_SIZE)) };
+        let block = malloc!(BIG_SIZE);
+        unsafe { keep.add(i).write(block) };
     }
     for i in 0..PEAK_BLOCKS {
-        free(unsafe { keep.add(i).read() }, BIG_SIZE);
+        let block = unsafe { keep.add(i).read() };
+        free!(block, BIG_SIZE);
     }
     black_box(PEAK_BLOCKS)
 }
@@ -87,7 +100,7 @@ pub fn heavy_peak() -> usize {
 #[inline(never)]
 pub fn heavy_leak() -> usize {
     for slot in LEAKED.iter() {
-        slot.store(malloc(BIG_SIZE), Ordering::Relaxed);
+        slot.store(malloc!(BIG_SIZE), Ordering::Relaxed);
     }
     black_box(&LEAKED);
     black_box(LEAK_BLOCKS)
@@ -98,16 +111,16 @@ pub fn heavy_leak() -> usize {
 pub fn heavy_realloc() -> usize {
     for _ in 0..REALLOC_CHAINS {
         let mut size = REALLOC_START;
-        let mut p = malloc(size);
+        let mut p = malloc!(size);
         while size < REALLOC_END {
-            p = unsafe { realloc(p, layout(size), size * 2) };
+            p = unsafe { realloc(p, layout!(size), size * 2) };
             if p.is_null() {
-                handle_alloc_error(layout(size * 2));
+                handle_alloc_error(layout!(size * 2));
             }
             p = black_box(p);
             size *= 2;
         }
-        free(p, size);
+        free!(p, size);
     }
     black_box(REALLOC_CHAINS)
 }

@@ -1,0 +1,85 @@
+using Profiler.Collectors.Linux;
+using Profiler.Collectors.Linux.Bpf;
+using Profiler.Collectors.Windows;
+using Profiler.Core;
+using Profiler.Core.Sampling;
+
+namespace Profiler.Cli.Commands;
+
+/// <summary>What `record` prints and returns, whichever collector ran.</summary>
+sealed record RecordOutcome(int TargetPid, int? CommandExitCode, string Summary);
+
+/// <summary>The collector of each platform behind `memprof record`.</summary>
+static class PlatformRecorders
+{
+    public static RecordOutcome OnLinux(RecordOptions options, string output, string name, StatusLine status, TextWriter stderr,
+        CancellationToken cancel)
+    {
+        var sessionOptions = new RecordSessionOptions(output, options.Command, options.Pid, options.Duration, MemprofCli.Version)
+        {
+            SampleRateBytes = options.SampleRateBytes,
+            FollowChildren = options.FollowChildren && options.Pid is null,
+            Unwind = options.Unwind,
+            StackCopyBytes = (int)options.StackSizeBytes,
+        };
+        var result = LinuxRecordSession.Run(
+            sessionOptions,
+            settings => new BpfTracer(settings, NewestProbeKind()),
+            s => status.Show($"memprof: recording pid {(options.Pid?.ToString() ?? name)}{(s.Processes > 1 ? $" + {s.Processes - 1} children" : "")} · " +
+                             $"{s.Events:N0} events · {s.EventsPerSecond:N0}/s · {s.Lost:N0} lost"),
+            cancel,
+            mode => stderr.WriteLine($"memprof: {Sampling(options)}, probes: {mode}" +
+                                     (sessionOptions.FollowChildren ? ", following children" : "")));
+        string processes = result.Processes > 1 ? $" and {result.Processes - 1} child processes" : "";
+        return new RecordOutcome(result.TargetPid, result.CommandExitCode,
+            $"recorded {result.Events:N0} events from pid {result.TargetPid}{processes} ({result.Probes} probes, {result.Mode})" +
+            (result.LostEvents > 0 ? $"; {result.LostEvents:N0} events LOST (ring buffer full)" : ""));
+    }
+
+    public static RecordOutcome OnWindows(RecordOptions options, string output, StatusLine status, CancellationToken cancel)
+    {
+        var result = WindowsRecordSession.Run(
+            new WindowsRecordOptions(output, options.Command, options.Pid, options.Duration, MemprofCli.Version, options.SampleRateBytes),
+            s => status.Show($"memprof: {s.HeapCalls:N0} heap calls · {s.HeapCallsPerSecond:N0}/s · {s.Events:N0} written · {s.Lost:N0} lost"),
+            cancel);
+        return new RecordOutcome(result.TargetPid, result.CommandExitCode,
+            $"recorded {result.Events:N0} of {result.HeapCalls:N0} heap calls from pid {result.TargetPid} ({Sampling(options)}, {result.Mode})" +
+            (result.LostEvents > 0 ? $"; {result.LostEvents:N0} events LOST" : ""));
+    }
+
+    static string Sampling(RecordOptions options) => PoissonSampling.RecordsEverything(options.SampleRateBytes)
+        ? "every allocation" : $"sampling every {SizeParser.Format(options.SampleRateBytes)} on average";
+
+    /// <summary>MEMPROF_PROBES=classic|multi forces an older probe mechanism than the kernel
+    /// offers (to compare their costs, or to work around a kernel bug).</summary>
+    static BpfTracer.ProbeKind NewestProbeKind() =>
+        Environment.GetEnvironmentVariable("MEMPROF_PROBES")?.ToLowerInvariant() switch
+        {
+            "classic" => BpfTracer.ProbeKind.Classic,
+            "multi" => BpfTracer.ProbeKind.Multi,
+            _ => BpfTracer.ProbeKind.Session,
+        };
+}
+
+/// <summary>A target process looked up by pid, on either platform.</summary>
+static class TargetProcess
+{
+    public static string Name(int pid)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            if (Collectors.Linux.Procfs.ProcessState.Read(pid) is null)
+                throw new ProfilerException(ExitCode.TargetNotFound, $"no process with pid {pid}");
+            return File.ReadAllText($"/proc/{pid}/comm").Trim();
+        }
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return process.ProcessName;
+        }
+        catch (ArgumentException)
+        {
+            throw new ProfilerException(ExitCode.TargetNotFound, $"no process with pid {pid}");
+        }
+    }
+}

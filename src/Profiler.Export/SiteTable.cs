@@ -1,0 +1,78 @@
+using Profiler.Core.Analysis;
+using static Profiler.Export.ReportFormat;
+
+namespace Profiler.Export;
+
+/// <summary>The report's table of sites: a line of figures, then the site's name and location.</summary>
+public static class SiteTable
+{
+    public const int Width = 100;
+    const string Indent = "      ";
+
+    public static string Title(SiteOrder order, int shown, uint? pid)
+    {
+        string by = order switch
+        {
+            SiteOrder.Retained => "by retained bytes (live at the end of the recording)",
+            SiteOrder.Allocated => "by allocated bytes",
+            SiteOrder.Peak => "by bytes live at the heap's peak (t-gmax)",
+            SiteOrder.Leaked => "by leaked bytes (live when their process exited)",
+            SiteOrder.Count => "by allocated blocks",
+            SiteOrder.ShortLived => "by short-lived blocks",
+            _ => throw new ArgumentOutOfRangeException(nameof(order), order, null),
+        };
+        return $"Top {shown} sites {by}{(pid is { } p ? $", pid {p}" : "")}";
+    }
+
+    public static void Write(TextWriter output, SiteOrder order, IReadOnlyList<FunctionMetrics> rows, uint? pid, long shortLivedNanos)
+    {
+        output.WriteLine(Title(order, rows.Count, pid));
+        if (rows.Count == 0)
+        {
+            output.WriteLine("  (none)");
+            return;
+        }
+        // With --by leaked the first pair of columns shows what the table is sorted by.
+        bool leaked = order == SiteOrder.Leaked;
+        output.WriteLine($"  {"#",3} {(leaked ? "leaked" : "retained"),9} {"blocks",8} {"at peak",9} {"allocated",9} {"blocks",9} " +
+                         $"{"freed",9} {"avg life",8} {"short",5} {"realloc",9}");
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var m = rows[i].Metrics;
+            output.WriteLine($"  {i + 1,3} {Bytes(leaked ? m.LeakedBytes : m.RetainedBytes),9} {Count(leaked ? m.LeakedBlocks : m.RetainedBlocks),8} " +
+                             $"{Bytes(m.PeakBytes),9} {Bytes(m.AllocatedBytes),9} {Count(m.AllocatedBlocks),9} {Bytes(m.FreedBytes),9} " +
+                             $"{Duration(m.AverageLifetimeNanos),8} {Percent(m.ShortLivedShare),5} {Realloc(m),9}");
+            WriteSite(output, rows[i]);
+        }
+        output.WriteLine($"{(leaked ? "leaked: live at process exit" : "retained: live at the end")}; at peak: live at the heap's peak; " +
+                         "blocks: estimated if sampled");
+        output.WriteLine($"avg life: of freed blocks; short: share freed within {Threshold(shortLivedNanos)}; realloc: net bytes realloc added");
+    }
+
+    static string Realloc(in AllocationMetrics m) => m.ReallocBlocks > 0 ? SignedBytes(m.ReallocGrowthBytes) : "-";
+
+    /// <summary>"name  file:line  [module]" on one line when it fits, else the location on a line of its own.</summary>
+    static void WriteSite(TextWriter output, FunctionMetrics site)
+    {
+        string name = Fit(site.Name, Width - Indent.Length);
+        string where = string.Join("  ", new[] { Location(site), site.Module is null ? null : $"[{site.Module}]" }.OfType<string>());
+        if (where.Length == 0) output.WriteLine(Indent + name);
+        else if (Indent.Length + name.Length + 2 + where.Length <= Width) output.WriteLine($"{Indent}{name}  {where}");
+        else
+        {
+            output.WriteLine(Indent + name);
+            output.WriteLine($"{Indent}  {Fit(where, Width - Indent.Length - 2, keepEnd: true)}");
+        }
+    }
+
+    /// <summary>"src/cache.rs:42,57,+2 more": the site's call lines, most allocated bytes first.</summary>
+    public static string? Location(FunctionMetrics site)
+    {
+        const int shownLines = 3;
+        string lines = site.Lines.Count > 0
+            ? string.Join(",", site.Lines.Take(shownLines)) + (site.Lines.Count > shownLines ? $",+{site.Lines.Count - shownLines} more" : "")
+            : site.FunctionLine?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "";
+        if (site.File is null) return lines.Length == 0 ? null : $"line {lines}";
+        return lines.Length == 0 ? site.File : $"{site.File}:{lines}";
+    }
+}
