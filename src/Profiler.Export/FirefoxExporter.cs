@@ -31,7 +31,7 @@ public static class FirefoxExporter
         var info = model.Info;
         var builder = new ProfileBuilder($"memprof: {string.Join(' ', info.Command)}", info.StartTime.ToUnixTimeMilliseconds())
         {
-            Platform = "Linux", Oscpu = "Linux x86_64", Abi = "x86_64",
+            Platform = IsWindows(info) ? "Windows" : "Linux", Oscpu = IsWindows(info) ? "Windows x86_64" : "Linux x86_64", Abi = "x86_64",
         };
         var stacks = MapCallTree(model.Tables, builder);
         var ev = model.Events;
@@ -87,7 +87,7 @@ public static class FirefoxExporter
             if (libs.TryGetValue(m.Index, out var lib)) return lib;
             var info = tables.Module(m);
             return libs[m.Index] = builder.AddLib(new LibInfo(info.Name, info.Path, info.Name, info.Path,
-                BreakpadId(info.BuildId), info.BuildId.Length > 0 ? info.BuildId : null, "x86_64"));
+                BreakpadId(info.BuildId, info.IsWindowsPath), info.BuildId.Length > 0 ? info.BuildId : null, "x86_64"));
         }
 
         var funcs = new FuncId[tables.Functions.Count];
@@ -149,8 +149,14 @@ public static class FirefoxExporter
     }
 
     /// <summary>Breakpad's id for an ELF: the first 16 build-id bytes as a little-endian GUID, plus age 0.</summary>
-    public static string BreakpadId(string buildId)
+    static bool IsWindows(RecordingInfo info) => info.Collector == "windows-etw";
+
+    /// <summary>Breakpad's id: an ELF build id's first 16 bytes as a GUID in little-endian
+    /// fields, plus age 0; a PE id (PDB GUID in text order then age, as the Windows collector
+    /// records it) is already in that form.</summary>
+    public static string BreakpadId(string buildId, bool isPe = false)
     {
+        if (isPe) return buildId.ToUpperInvariant();
         if (buildId.Length < 32) return "";
         var b = Convert.FromHexString(buildId[..32]);
         Array.Reverse(b, 0, 4);

@@ -20,6 +20,9 @@ public static class AllocatorFrames
         "__rust_alloc", "__rust_dealloc", "__rust_realloc", "__rust_alloc_zeroed",
         "__rdl_alloc", "__rdl_dealloc", "__rdl_realloc", "__rdl_alloc_zeroed",
         "__rg_alloc", "__rg_dealloc", "__rg_realloc", "__rg_alloc_zeroed",
+        // The Windows heap, as ETW stack walks and PDBs name it.
+        "HeapAlloc", "HeapReAlloc", "HeapFree", "RtlAllocateHeap", "RtlReAllocateHeap", "RtlFreeHeap",
+        "RtlpAllocateHeapInternal", "RtlpAllocateHeap", "RtlpReAllocateHeapInternal", "NtTraceEvent",
     ];
 
     static readonly string[] Prefixes =
@@ -27,6 +30,7 @@ public static class AllocatorFrames
         "alloc::alloc::", "<alloc::alloc::Global", "alloc::raw_vec::", "<alloc::raw_vec::",
         "std::alloc::", "<std::alloc::System", "std::sys::alloc::", "std::sys::pal::unix::alloc::",
         "__rustc::", "_rjem_", "<tikv_jemallocator::Jemalloc",
+        "RtlpLogHeap", "EtwpLog",
     ];
 
     /// <summary>glibc calls its own functions through hidden aliases: __GI_malloc is malloc.</summary>

@@ -2,7 +2,10 @@ namespace Profiler.Core.Model;
 
 public sealed record ModuleInfo(string Path, string BuildId)
 {
-    public string Name => System.IO.Path.GetFileName(Path);
+    /// <summary>A module recorded on Windows (C:\…\x.dll), whatever system reads the recording.</summary>
+    public bool IsWindowsPath => Path.Length > 2 && (Path[1] == ':' || Path.StartsWith(@"\\", StringComparison.Ordinal));
+
+    public string Name => IsWindowsPath ? Path[(Path.LastIndexOf('\\') + 1)..] : System.IO.Path.GetFileName(Path);
 }
 
 public sealed record FunctionInfo(string Name, ModuleId? Module, string? File, int? Line);
