@@ -40,6 +40,17 @@ public sealed class ChildProcessTests
         var counters = RecordingReader.Read(output).Counters;
         var leakCounters = counters.Last(c => c.Pid == leakPid);
         Assert.InRange((long)leakCounters.AllocatedBytes, leak.AllocatedBytes, leak.AllocatedBytes + 16 * 1024);
+
+        // …and is its own process in the Firefox profile, with its allocations on its own thread.
+        using var gz = new System.IO.Compression.GZipStream(File.OpenRead(Path.ChangeExtension(output, null) + ".json.gz"),
+            System.IO.Compression.CompressionMode.Decompress);
+        using var profile = System.Text.Json.JsonDocument.Parse(gz);
+        Assert.Empty(Profiler.Firefox.ProfileValidator.Validate(profile));
+        var allocatingPids = profile.RootElement.GetProperty("threads").EnumerateArray()
+            .Where(t => t.TryGetProperty("nativeAllocations", out var a) && a.GetProperty("length").GetInt32() > 0)
+            .Select(t => t.GetProperty("pid").ToString()).ToHashSet();
+        Assert.Contains(leakPid.ToString(), allocatingPids);
+        Assert.Contains(churnPid.ToString(), allocatingPids);
         dir.Delete(recursive: true);
     }
 
