@@ -14,7 +14,7 @@ SAMPLES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BIN_DIR="$SAMPLES_DIR/bin"
 ALLOCS_DIR="$SAMPLES_DIR/rust/allocs"
 
-VARIANTS=(allocs-fp allocs-nofp allocs-nofp-nodebug)
+VARIANTS=(allocs-fp allocs-nofp allocs-nofp-nodebug workload allocs-jemalloc allocs-jemalloc-prof allocs-jemalloc-dyn)
 
 # build_rust CRATE_DIR BIN_NAME VARIANT RUSTFLAGS [extra cargo args...]
 # Release-builds BIN_NAME of the crate at CRATE_DIR with RUSTFLAGS into
@@ -57,6 +57,31 @@ variant_allocs_nofp() {
 # allocs without frame pointers and without any DWARF (debug = 0): symbols and CFI only.
 variant_allocs_nofp_nodebug() {
     CARGO_PROFILE_RELEASE_DEBUG=0 build_rust "$ALLOCS_DIR" allocs allocs-nofp-nodebug ""
+}
+
+# workload (rust/workload, the overhead benchmark's realistic program) with frame pointers.
+variant_workload() {
+    build_rust "$SAMPLES_DIR/rust/workload" workload workload "-C force-frame-pointers=yes"
+}
+
+# allocs on jemalloc 5.3.0 as tikv-jemallocator links it: static, _rjem_-prefixed, without
+# profiling (jemalloc itself is built once and cached by jemalloc/build.sh).
+variant_allocs_jemalloc() {
+    "$SAMPLES_DIR/jemalloc/build.sh" >/dev/null
+    RJEM_LIB_DIR="$("$SAMPLES_DIR/jemalloc/build.sh" --print-dir noprof)/lib" \
+        build_rust "$ALLOCS_DIR" allocs allocs-jemalloc "-C force-frame-pointers=yes" --features jemalloc
+}
+
+# The same with jemalloc's profiling compiled in (--enable-prof).
+variant_allocs_jemalloc_prof() {
+    "$SAMPLES_DIR/jemalloc/build.sh" >/dev/null
+    RJEM_LIB_DIR="$("$SAMPLES_DIR/jemalloc/build.sh" --print-dir prof)/lib" \
+        build_rust "$ALLOCS_DIR" allocs allocs-jemalloc-prof "-C force-frame-pointers=yes" --features jemalloc
+}
+
+# allocs on Debian's libjemalloc.so.2 (unprefixed, dynamically linked).
+variant_allocs_jemalloc_dyn() {
+    build_rust "$ALLOCS_DIR" allocs allocs-jemalloc-dyn "-C force-frame-pointers=yes" --features jemalloc-dyn
 }
 
 # -------------------------------------------------------------------------------------------

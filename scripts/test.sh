@@ -9,7 +9,7 @@ samples/build.sh || exit 1
 dotnet build Profiler.sln -c Release --nologo -v quiet -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }
 
 passed=0; failed=0; skipped=0; status=0
-for project in tests/Profiler.Tests tests/Profiler.Integration.Tests; do
+for project in tests/Profiler.Tests tests/Profiler.Viewer.Tests tests/Profiler.Integration.Tests; do
     log=$(mktemp)
     dotnet test "$project" -c Release --no-build --nologo 2>&1 | tee "$log"
     [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1

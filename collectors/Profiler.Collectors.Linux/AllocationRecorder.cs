@@ -16,9 +16,11 @@ public sealed record RecorderStatus(TimeSpan Elapsed, long Events, double Events
 /// exact totals current.
 /// </summary>
 /// <param name="unwinder">Unwinds samples that carry a copy of their stack (DWARF mode).</param>
+/// <param name="jemalloc">Decides where jemalloc's own sampling replaces the probes (null: never).</param>
 public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter writer, ulong sampleRateBytes, Func<long>? clockNanos = null,
-    Unwinding.IStackUnwinder? unwinder = null)
+    Unwinding.IStackUnwinder? unwinder = null, Jemalloc.JemallocPolicy? jemalloc = null)
 {
+    readonly Jemalloc.SampledObjects _jemallocLive = new();
     const int MaxUnwoundFrames = 256;
     readonly ulong[] _unwound = new ulong[MaxUnwoundFrames];
     readonly Func<long> _clock = clockNanos ?? (() => (long)Stopwatch.GetElapsedTime(0).TotalNanoseconds);
@@ -47,7 +49,7 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
         _origin = originMonotonicNanos;
         var process = Add(pid, launched);
         if (!launched) process.RefreshMaps(force: true);
-        process.AttachMappedFiles(extraFiles);
+        process.AttachMappedFiles(extraFiles, fresh: launched);
         if (process.Sites.Count == 0)
             throw new Profiler.Core.ProfilerException(Profiler.Core.ExitCode.CollectorFailed,
                 $"pid {pid} maps no file that defines malloc/free; nothing to probe");
@@ -56,7 +58,7 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
     TracedProcess Add(int pid, bool launched)
     {
         tracer.Track(pid, launched);
-        var process = new TracedProcess(pid, launched, tracer, writer, SinceOrigin, unwinder);
+        var process = new TracedProcess(pid, launched, tracer, writer, SinceOrigin, unwinder, jemalloc);
         _processes[pid] = process;
         return process;
     }
@@ -120,6 +122,14 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
             case BpfFunction.Free:
                 writer.WriteEvent(new RawEvent(EventKind.Free, time, e.Pid, e.Tid, e.Address, 0, 0, stackId, function));
                 return;
+            case BpfFunction.ProfMalloc:
+                OnJemallocSample(e, pid, time);
+                return;
+            case BpfFunction.ProfFree:
+                // 5.3.0 does not pass the pointer: any live sample of the same backtrace and size stands for it.
+                if (_jemallocLive.Remove(e.Pid, e.OldAddress, e.Size, e.Address) is { } freed)
+                    writer.WriteEvent(new RawEvent(EventKind.Free, time, e.Pid, e.Tid, freed, 0, 0, 0, AllocFunction.FreeFunction));
+                return;
         }
         if (_pendingStacks.Remove(e.Tid, out var pending) && pending.Sequence == e.Sequence)
             stackId = pending.StackId;
@@ -128,6 +138,17 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
         if ((e.Flags & BpfEventHeader.NewSampled) != 0 && e.Address != 0)
             writer.WriteEvent(new RawEvent(EventKind.Alloc, time, e.Pid, e.Tid, e.Address, e.Size,
                 PoissonSampling.Weight(e.Size, sampleRateBytes), stackId, function));
+    }
+
+    /// <summary>An allocation jemalloc sampled (Caller = usize, OldAddress = its backtrace's tctx);
+    /// its stack came just before from prof_lookup on the same thread.</summary>
+    void OnJemallocSample(in BpfEventHeader e, int pid, long time)
+    {
+        ulong stackId = _pendingStacks.Remove(e.Tid, out var pending) && pending.Sequence == e.Sequence ? pending.StackId : 0;
+        ulong rate = Process(pid)?.JemallocRateBytes ?? sampleRateBytes;
+        _jemallocLive.Add(e.Pid, e.OldAddress, e.Size, e.Address);
+        writer.WriteEvent(new RawEvent(EventKind.Alloc, time, e.Pid, e.Tid, e.Address, e.Size,
+            Jemalloc.JemallocProfiling.SampleWeight(e.Size, e.Caller, rate), stackId, AllocFunction.Unspecified));
     }
 
     ulong InternStack(int pid, ReadOnlySpan<ulong> stack, bool truncated)
@@ -167,7 +188,7 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
         {
             process.RefreshMaps(force: true);
             // A new image may bring its own allocator (statically linked): probe it before it runs.
-            process.AttachMappedFiles();
+            process.AttachMappedFiles(fresh: true);
         }
         // Stopped by the exec hook when children are followed; harmless otherwise.
         Native.Kill(pid, Native.SIGCONT);

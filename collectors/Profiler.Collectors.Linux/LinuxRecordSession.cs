@@ -19,6 +19,8 @@ public sealed record RecordSessionOptions(
     public UnwindMode Unwind { get; init; } = UnwindMode.Auto;
     /// <summary>User stack copied per sample when unwinding with DWARF.</summary>
     public int StackCopyBytes { get; init; } = 16 * 1024;
+    /// <summary>Whether jemalloc's own sampling replaces the probes on every call where it can.</summary>
+    public Jemalloc.AllocatorMode AllocatorMode { get; init; } = Jemalloc.AllocatorMode.Auto;
 
     public TracerSettings TracerSettings(bool dwarf) => new(SampleRateBytes, dwarf ? StackCopyBytes : 0, FollowChildren);
 }
@@ -47,7 +49,7 @@ public static class LinuxRecordSession
         }
         else
         {
-            launcher = TargetLauncher.StartStopped(options.Command);
+            launcher = TargetLauncher.StartStopped(options.Command, JemallocEnvironment(options));
             pid = launcher.Pid;
         }
 
@@ -70,14 +72,23 @@ public static class LinuxRecordSession
                 Launched = launcher is not null,
             };
             header.Command.AddRange(launcher is not null ? options.Command : [ProcessState.Command(pid) ?? $"pid {pid}"]);
+            // The executable's own jemalloc decides the mode the header names; other files and
+            // children are decided as they are probed (said on screen at the end of recording).
+            var jemalloc = new Jemalloc.JemallocPolicy(options.AllocatorMode);
+            string executable = launcher?.Executable ?? ProcessState.ExecutablePath(pid);
+            if (ProbePlannerJemalloc(executable) is { } prof)
+                jemalloc.Decide(pid, executable, prof, fresh: launcher is not null);
+            else if (options.AllocatorMode == Jemalloc.AllocatorMode.JemallocProf)
+                header.Mode += $"; {Path.GetFileName(executable)} has no jemalloc with profiling compiled in: probing every call";
+            foreach (var note in jemalloc.Notes) header.Mode += "; " + note;
             using var writer = RecordingWriter.Create(options.OutputPath, header);
             long origin = MonotonicNanos();
             var recorder = new AllocationRecorder(tracer, writer, header.SamplingRateBytes, () => MonotonicNanos(),
-                dwarf ? new Unwinding.DwarfStackUnwinder() : null);
+                dwarf ? new Unwinding.DwarfStackUnwinder() : null, jemalloc);
             int? rootExit = null;
             recorder.ProcessExited += (exited, code) => { if (exited == pid) rootExit = code; };
             recorder.Start(pid, origin, launched: launcher is not null, launcher is not null ? [launcher.Executable] : null);
-            started?.Invoke(tracer.Mode + (dwarf ? $", DWARF stacks ({options.StackCopyBytes / 1024} KiB copies)" : ", frame-pointer stacks"));
+            started?.Invoke(header.Mode + (dwarf ? $", DWARF stacks ({options.StackCopyBytes / 1024} KiB copies)" : ", frame-pointer stacks"));
             launcher?.Resume();
             var lastTotals = TimeSpan.Zero;
 
@@ -142,6 +153,22 @@ public static class LinuxRecordSession
         {
             launcher?.Dispose();
         }
+    }
+
+    static Probes.JemallocProfSymbols? ProbePlannerJemalloc(string path) => Probes.ProbePlanner.PlanFile(path).Jemalloc?.Symbols;
+
+    /// <summary>At launch, a command whose executable has jemalloc with profiling compiled in gets
+    /// jemalloc's configuration variable (for its prefix) turning sampling on at the --rate.</summary>
+    static Dictionary<string, string>? JemallocEnvironment(RecordSessionOptions options)
+    {
+        if (!Jemalloc.JemallocProfiling.TurnOnAtLaunch(options.AllocatorMode, options.SampleRateBytes)) return null;
+        string executable;
+        try { executable = TargetLauncher.ResolveExecutable(options.Command[0]); }
+        catch (ProfilerException) { return null; }
+        if (ProbePlannerJemalloc(executable) is not { } prof) return null;
+        string conf = Jemalloc.JemallocProfiling.Conf(options.SampleRateBytes);
+        string? existing = Environment.GetEnvironmentVariable(prof.ConfVariable);
+        return new() { [prof.ConfVariable] = string.IsNullOrEmpty(existing) ? conf : conf + "," + existing };
     }
 
     /// <summary>Auto: frame pointers when the executable's own code keeps them (a walk through it

@@ -19,6 +19,22 @@ static partial class Native
     [LibraryImport("libc", EntryPoint = "geteuid")]
     public static partial uint GetEuid();
 
+    [LibraryImport("libc", EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint RealPath(string path, nint resolved);
+
+    [LibraryImport("libc", EntryPoint = "free")]
+    private static partial void Free(nint pointer);
+
+    /// <summary>The path with every symlink resolved (as /proc/PID/maps shows files), or the
+    /// path itself when it cannot be resolved.</summary>
+    public static string CanonicalPath(string path)
+    {
+        nint resolved = RealPath(path, 0);
+        if (resolved == 0) return path;
+        try { return Marshal.PtrToStringUTF8(resolved) ?? path; }
+        finally { Free(resolved); }
+    }
+
     public const int SIGCONT = 18, SIGSTOP = 19, SIGTERM = 15, SIGKILL = 9;
 
     /// <summary>Kernels ≥ 5.11 charge BPF memory to the cgroup, so failing here is not fatal.</summary>

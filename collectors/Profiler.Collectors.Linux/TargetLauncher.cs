@@ -23,10 +23,12 @@ public sealed class TargetLauncher : IDisposable
     public string Executable { get; }
     public bool HasExited => _process.HasExited;
 
-    public static TargetLauncher StartStopped(IReadOnlyList<string> command)
+    /// <param name="environment">Variables set for the command (e.g. jemalloc's MALLOC_CONF).</param>
+    public static TargetLauncher StartStopped(IReadOnlyList<string> command, IReadOnlyDictionary<string, string>? environment = null)
     {
         string executable = ResolveExecutable(command[0]);
         var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) psi.Environment[name] = value;
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add("kill -STOP $$; exec \"$0\" \"$@\"");
         psi.ArgumentList.Add(executable);

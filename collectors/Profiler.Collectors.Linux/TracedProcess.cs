@@ -9,7 +9,7 @@ namespace Profiler.Collectors.Linux;
 /// <summary>One recorded process: which of its files carry probes, which of its mappings are
 /// recorded, and its last exact totals.</summary>
 sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, RecordingWriter writer, Func<long> sinceOrigin,
-    Unwinding.IStackUnwinder? unwinder)
+    Unwinding.IStackUnwinder? unwinder, Jemalloc.JemallocPolicy? jemalloc = null)
 {
     readonly HashSet<string> _probedFiles = [];
     readonly List<(ulong Start, ulong End)> _knownRanges = [];
@@ -20,30 +20,43 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
     public int Pid => pid;
     public bool Exited { get; set; }
     public List<ProbeSite> Sites { get; } = [];
+    /// <summary>Mean sampling interval of jemalloc's profiling when its sampled path is probed.</summary>
+    public ulong? JemallocRateBytes { get; private set; }
 
     /// <summary>Probes every mapped ELF file that defines the allocation API and was not probed
     /// for this process yet. A process's links follow it across exec, so files probed before an
     /// exec stay probed (probing them again would count every call twice).</summary>
-    public void AttachMappedFiles(IEnumerable<string>? extraFiles = null)
+    /// <param name="fresh">The process has not run its current image yet (launch, exec): jemalloc's
+    /// profiling state comes from its environment rather than its memory.</param>
+    public void AttachMappedFiles(IEnumerable<string>? extraFiles = null, bool fresh = false)
     {
-        foreach (var path in extraFiles ?? []) AttachFile(path);
+        foreach (var path in extraFiles ?? []) AttachFile(path, fresh);
         IReadOnlyList<MapEntry> maps;
         try { maps = ProcMaps.Read(pid); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; }
-        foreach (var map in maps.Where(m => m.IsFile && m.IsExecutable)) AttachFile(map.Path);
+        foreach (var map in maps.Where(m => m.IsFile && m.IsExecutable)) AttachFile(map.Path, fresh);
     }
 
-    void AttachFile(string path)
+    void AttachFile(string path, bool fresh)
     {
+        // One file reached by two paths (a symlink) must be probed once, or each call counts twice.
+        path = Native.CanonicalPath(path);
         if (!_probedFiles.Add(path) || !File.Exists(path)) return;
         var plan = ProbePlanner.PlanFile(path);
-        if (plan.Sites.Count == 0) return;
-        var targets = plan.Sites.Select(s => new UprobeTarget(s.FileOffset, s.Cookie, s.NeedsReturn)).ToList();
+        IReadOnlyList<ProbeSite> sites = plan.Sites;
+        // jemalloc sampling itself: only its sampled path is probed, its allocation calls run untouched.
+        if (plan.Jemalloc is { } prof && jemalloc?.Decide(pid, path, prof.Symbols, fresh) is { } state)
+        {
+            sites = prof.Sites;
+            JemallocRateBytes = state.RateBytes;
+        }
+        if (sites.Count == 0) return;
+        var targets = sites.Select(s => new UprobeTarget(s.FileOffset, s.Cookie, s.NeedsReturn)).ToList();
         // A launched process is stopped as it enters exit(), so its maps are read before they go.
         if (launched && plan.ExitHook is { } exitOffset)
             targets.Add(new UprobeTarget(exitOffset, BpfCookie.Make(BpfFunction.Exit, 0), WithReturn: false));
         tracer.Attach(pid, path, targets);
-        Sites.AddRange(plan.Sites);
+        Sites.AddRange(sites);
     }
 
     public bool IsKnown(ulong address)
@@ -92,6 +105,9 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
     /// <summary>Writes the process's exact totals if they changed since the last write.</summary>
     public void WriteTotals(long timeNanos, Func<long, long> toRecordingTime)
     {
+        // With jemalloc sampling for us, its calls are not trapped: counters would see only the
+        // few calls that still reach another allocator, so none are written.
+        if (JemallocRateBytes is not null) return;
         if (tracer.ReadTotals(pid) is not { } t) return;
         if (_lastTotals is { } previous && previous.Equals(t)) return;
         _lastTotals = t;

@@ -61,6 +61,14 @@ struct {
     __type(value, struct call);
 } inflight SEC(".maps");
 
+/* jemalloc profiling mode: the seq of the backtrace prof_lookup saw last, per thread. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 8192);
+    __type(key, __u32);
+    __type(value, __u64);
+} prof_seq SEC(".maps");
+
 struct scratch_buf {
     struct memprof_event e;
     __u8 data[MEMPROF_MAX_FRAMES * 8 + MEMPROF_MAX_STACK_COPY];
@@ -296,6 +304,86 @@ static __always_inline void on_exit_call(void)
     notify(pid, pid_tgid, MEMPROF_EXIT, 0, 0);
 }
 
+/* jemalloc's prof_bt_t and the head of prof_info_t (nstime_t alloc_time; prof_tctx_t *alloc_tctx;
+ * size_t alloc_size), the same in 5.3.0 and 5.3.1+ release builds. */
+struct je_prof_bt {
+    __u64 vec;
+    __u32 len;
+};
+
+struct je_prof_info {
+    __u64 alloc_time_ns;
+    __u64 alloc_tctx;
+    __u64 alloc_size;
+};
+
+/* jemalloc decided to sample an allocation and hands us its own complete backtrace. */
+static __always_inline void on_prof_lookup(__u64 pid_tgid, __u64 bt_ptr)
+{
+    struct je_prof_bt bt = {};
+    if (bpf_probe_read_user(&bt, sizeof(bt), (void *)bt_ptr) != 0)
+        return;
+    struct scratch_buf *buf = fresh_event(pid_tgid, MEMPROF_STACK);
+    if (!buf)
+        return;
+    __u32 frames = bt.len > MEMPROF_MAX_FRAMES ? MEMPROF_MAX_FRAMES : bt.len;
+    if (frames == 0 || bpf_probe_read_user(buf->data, frames * 8, (void *)bt.vec) != 0)
+        frames = 0;
+    __u64 seq = bpf_get_prandom_u32() | ((__u64)bpf_ktime_get_ns() << 32);
+    __u32 tid = (__u32)pid_tgid;
+    bpf_map_update_elem(&prof_seq, &tid, &seq, BPF_ANY);
+    count(MEMPROF_COUNTER_SAMPLES);
+    buf->e.seq = seq;
+    buf->e.frame_count = frames;
+    output(buf, submit_size(MEMPROF_EVENT_HEADER_SIZE + (__u64)frames * 8));
+}
+
+static __always_inline void on_prof_malloc(__u64 pid_tgid, struct pt_regs *ctx)
+{
+    struct scratch_buf *buf = fresh_event(pid_tgid, MEMPROF_PROF_MALLOC);
+    if (!buf)
+        return;
+    __u32 tid = (__u32)pid_tgid;
+    __u64 *seq = bpf_map_lookup_elem(&prof_seq, &tid);
+    buf->e.seq = seq ? *seq : 0;
+    buf->e.address = PT_REGS_PARM2(ctx);
+    buf->e.size = PT_REGS_PARM3(ctx);
+    buf->e.caller = PT_REGS_PARM4(ctx);
+    buf->e.old_address = PT_REGS_PARM5(ctx);
+    buf->e.flags = MEMPROF_EVENT_NEW_SAMPLED;
+    output(buf, MEMPROF_EVENT_HEADER_SIZE);
+}
+
+static __always_inline void on_prof_free(__u64 pid_tgid, struct pt_regs *ctx)
+{
+    __u64 a2 = PT_REGS_PARM2(ctx), a3 = PT_REGS_PARM3(ctx), a4 = PT_REGS_PARM4(ctx);
+    __u64 sp = PT_REGS_SP(ctx);
+    __u64 ptr, usize, info_ptr;
+    /* 5.3.0 passes (tsd, usize, &info) and info lives in the caller's frame, just above sp;
+     * 5.3.1+ passes (tsd, ptr, usize, &info), where the third argument is a size. */
+    if (a3 > sp && a3 - sp < 65536) {
+        ptr = 0;
+        usize = a2;
+        info_ptr = a3;
+    } else {
+        ptr = a2;
+        usize = a3;
+        info_ptr = a4;
+    }
+    struct je_prof_info info = {};
+    if (bpf_probe_read_user(&info, sizeof(info), (void *)info_ptr) != 0)
+        return;
+    struct scratch_buf *buf = fresh_event(pid_tgid, MEMPROF_PROF_FREE);
+    if (!buf)
+        return;
+    buf->e.address = ptr;
+    buf->e.old_address = info.alloc_tctx;
+    buf->e.size = info.alloc_size;
+    buf->e.caller = usize;
+    buf->e.flags = MEMPROF_EVENT_OLD_SAMPLED;
+    output(buf, MEMPROF_EVENT_HEADER_SIZE);
+}
+
 /* Returns whether the call's return must be seen. */
 static __always_inline bool on_entry(struct pt_regs *ctx)
 {
@@ -313,6 +401,17 @@ static __always_inline bool on_entry(struct pt_regs *ctx)
         on_exit_call();
         return false;
     }
+    switch (func) {
+    case MEMPROF_PROF_LOOKUP:
+        on_prof_lookup(pid_tgid, a2);
+        return false;
+    case MEMPROF_PROF_MALLOC:
+        on_prof_malloc(pid_tgid, ctx);
+        return false;
+    case MEMPROF_PROF_FREE:
+        on_prof_free(pid_tgid, ctx);
+        return false;
+    }
 
     struct memprof_config *cfg = settings();
     if (!cfg)
@@ -322,7 +421,9 @@ static __always_inline bool on_entry(struct pt_regs *ctx)
         return false;
 
     switch (func) {
-    case MEMPROF_FREE: {
+    case MEMPROF_FREE:
+    case MEMPROF_SDALLOCX:
+    case MEMPROF_DALLOCX: {
         if (a1 == 0)
             return false;
         __sync_fetch_and_add(&t->frees, 1);
@@ -350,6 +451,7 @@ static __always_inline bool on_entry(struct pt_regs *ctx)
         return false;
     }
     case MEMPROF_MALLOC:
+    case MEMPROF_MALLOCX:
     case MEMPROF_VALLOC:
     case MEMPROF_PVALLOC:
         size = a1;
@@ -359,6 +461,14 @@ static __always_inline bool on_entry(struct pt_regs *ctx)
         break;
     case MEMPROF_REALLOC:
         /* realloc(NULL, n) calls malloc and realloc(p, 0) calls free: those count the call. */
+        if (a1 == 0 || a2 == 0)
+            return false;
+        old = a1;
+        size = a2;
+        break;
+    case MEMPROF_RALLOCX:
+    case MEMPROF_XALLOCX:
+        /* rallocx and xallocx require a block and a non-zero size. */
         if (a1 == 0 || a2 == 0)
             return false;
         old = a1;
@@ -468,6 +578,13 @@ static __always_inline void on_return(struct pt_regs *ctx)
             bpf_probe_read_user(&block, sizeof(block), (void *)c->out_ptr);
         result = block;
     }
+    if (c->func == MEMPROF_XALLOCX) {
+        /* xallocx resizes in place and returns the usable size: below the request it failed
+         * and the block is unchanged. */
+        if (result < c->size)
+            return;
+        result = c->old_address;
+    }
     if (result == 0)
         return;
     bool glibc = c->cookie & MEMPROF_COOKIE_GLIBC;
@@ -512,7 +629,8 @@ static __always_inline void on_return(struct pt_regs *ctx)
     }
     if (flags == 0)
         return;
-    struct scratch_buf *buf = fresh_event(pid_tgid, c->func);
+    __u32 reported = c->func == MEMPROF_RALLOCX || c->func == MEMPROF_XALLOCX ? MEMPROF_REALLOC : c->func;
+    struct scratch_buf *buf = fresh_event(pid_tgid, reported);
     if (!buf)
         return;
     buf->e.address = result;

@@ -31,6 +31,23 @@ enum memprof_func {
     MEMPROF_PROCESS_EXIT = 14,
     /* The entry of a sampled allocation: its stack; the allocation follows with the same seq. */
     MEMPROF_STACK = 15,
+    /* jemalloc's non-standard API (any prefix). Events of rallocx/xallocx are reported as
+     * MEMPROF_REALLOC and those of sdallocx/dallocx as MEMPROF_FREE. */
+    MEMPROF_MALLOCX = 16,
+    MEMPROF_RALLOCX = 17,
+    MEMPROF_XALLOCX = 18,
+    MEMPROF_SDALLOCX = 19,
+    MEMPROF_DALLOCX = 20,
+    /* jemalloc profiling mode: only jemalloc's own sampled path is probed.
+     * prof_lookup(tsd, prof_bt_t *bt): a MEMPROF_STACK record whose frames are bt->vec.
+     * prof_malloc_sample_object(tsd, ptr, size, usize, tctx): address = ptr, size = size,
+     *   old_address = tctx, caller = usize, seq = the stack's.
+     * prof_free_sampled_object: 5.3.0 (tsd, usize, prof_info_t *), 5.3.1+ (tsd, ptr, usize, info):
+     *   address = ptr (0 on 5.3.0), old_address = info->alloc_tctx, size = info->alloc_size,
+     *   caller = usize. */
+    MEMPROF_PROF_LOOKUP = 21,
+    MEMPROF_PROF_MALLOC = 22,
+    MEMPROF_PROF_FREE = 23,
 };
 
 /* Values of the targets map. */

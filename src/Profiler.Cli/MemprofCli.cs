@@ -14,6 +14,10 @@ public static class MemprofCli
         root.Subcommands.Add(RecordCommand.Build(stdout, stderr));
         root.Subcommands.Add(ExportCommand.Build(stdout, stderr));
         root.Subcommands.Add(ReportCommand.Build(stdout, stderr));
+        root.Subcommands.Add(CheckCommand.Build(stdout, stderr));
+        root.Subcommands.Add(DiffCommand.Build(stdout, stderr));
+        root.Subcommands.Add(OpenCommand.Build(stdout, stderr));
+        root.Subcommands.Add(ViewCommand.Build(stdout, stderr));
         return root;
     }
 

@@ -22,4 +22,11 @@ public enum ExitCode
     /// <summary>Windows: an ETW session of that name is already running.</summary>
     SessionInUse = 75,
     Cancelled = 130,
+    /// <summary>A memory budget (--max-peak, --max-leaked, --max-allocated, --max-allocs,
+    /// --fail-on-leak) was broken. When `memprof record` launched a command that itself failed,
+    /// the command's exit code wins (the budgets are still checked and reported): a failing
+    /// command's recording is incomplete, and CI must see the real failure first.</summary>
+    BudgetExceeded = 90,
+    /// <summary>`memprof diff --fail-on-regression` found a change beyond the threshold and the noise allowance.</summary>
+    RegressionFound = 91,
 }

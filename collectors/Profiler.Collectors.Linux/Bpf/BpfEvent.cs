@@ -63,6 +63,14 @@ public enum BpfFunction : uint
     ProcessExit = 14,
     /// <summary>The stack of a sampled allocation's entry; the allocation follows with the same Sequence.</summary>
     Stack = 15,
+    /// <summary>jemalloc's API; rallocx/xallocx records arrive as Realloc, sdallocx/dallocx as Free.</summary>
+    Mallocx = 16, Rallocx = 17, Xallocx = 18, Sdallocx = 19, Dallocx = 20,
+    /// <summary>jemalloc profiling mode: prof_lookup (a Stack record of jemalloc's backtrace).</summary>
+    ProfLookup = 21,
+    /// <summary>prof_malloc_sample_object: Address, Size, OldAddress = tctx, Caller = usize.</summary>
+    ProfMalloc = 22,
+    /// <summary>prof_free_sampled_object: Address (0 on 5.3.0), Size = alloc_size, OldAddress = tctx, Caller = usize.</summary>
+    ProfFree = 23,
 }
 
 public static class BpfCookie

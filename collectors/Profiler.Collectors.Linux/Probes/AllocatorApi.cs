@@ -19,5 +19,15 @@ public static class AllocatorApi
         new("valloc", BpfFunction.Valloc, 1, true),
         new("pvalloc", BpfFunction.Pvalloc, 1, true),
         new("free", BpfFunction.Free, 1, false),
+        // jemalloc's own API (nallocx and sallocx allocate nothing).
+        new("mallocx", BpfFunction.Mallocx, 1, true),
+        new("rallocx", BpfFunction.Rallocx, 2, true),
+        new("xallocx", BpfFunction.Xallocx, 2, true),
+        new("sdallocx", BpfFunction.Sdallocx, 1, false),
+        new("dallocx", BpfFunction.Dallocx, 1, false),
     ];
+
+    /// <summary>Every jemalloc defines it, whatever its prefix: a prefix P is an allocator's when
+    /// P + "mallocx" is defined (glibc's __libc_malloc aliases are not).</summary>
+    public const string JemallocMarker = "mallocx";
 }

@@ -11,9 +11,13 @@ public sealed record ProbeSite(string Path, string Symbol, BpfFunction Function,
     public ulong Cookie => BpfCookie.Make(Function, Point.ReturnAddressSpOffset, Glibc);
 }
 
-/// <summary>What to probe in one file: the allocation API, and exit() for stopping a launched
-/// program on its way out (null when the file defines no exit()).</summary>
-public sealed record ProbePlan(IReadOnlyList<ProbeSite> Sites, ulong? ExitHook);
+/// <summary>What to probe in one file: the allocation API, exit() for stopping a launched
+/// program on its way out (null when the file defines no exit()), and jemalloc's sampled path when
+/// the file's jemalloc has profiling compiled in (probed instead of the API when profiling is active).</summary>
+public sealed record ProbePlan(IReadOnlyList<ProbeSite> Sites, ulong? ExitHook, JemallocProfPlan? Jemalloc = null);
+
+/// <param name="Sites">prof_lookup, prof_malloc_sample_object, prof_free_sampled_object.</param>
+public sealed record JemallocProfPlan(JemallocProfSymbols Symbols, IReadOnlyList<ProbeSite> Sites);
 
 /// <summary>Finds the allocation API defined in an ELF file and decides where to probe each function.</summary>
 public static class ProbePlanner
@@ -44,35 +48,62 @@ public static class ProbePlanner
         if (!ElfFile.TryOpen(path, out var elf, out _)) return new ProbePlan([], null);
         using (elf)
         {
-            var wanted = AllocatorApi.Functions.Select(f => f.Symbol).Append(ExitSymbol).Append(GlibcMarker).ToHashSet();
-            var found = new Dictionary<string, ulong>();
+            var functions = new List<FunctionSymbol>();
+            var objects = new List<(string, ulong)>();
+            ulong? exitAddress = null;
+            bool glibc = false;
             foreach (var sym in elf.ReadSymbols())
             {
-                if (!sym.IsDefined || sym.Type != ElfSymbolType.Func || sym.Binding == ElfSymbolBinding.Local) continue;
+                if (!sym.IsDefined) continue;
                 string name = StripVersion(sym.Name);
-                if (wanted.Contains(name)) found.TryAdd(name, sym.Value);
+                if (sym.Type == ElfSymbolType.Object) { objects.Add((name, sym.Value)); continue; }
+                if (sym.Type != ElfSymbolType.Func) continue;
+                bool local = sym.Binding == ElfSymbolBinding.Local;
+                functions.Add(new FunctionSymbol(name, sym.Value, local));
+                if (local) continue;
+                if (name == ExitSymbol) exitAddress ??= sym.Value;
+                if (name == GlibcMarker) glibc = true;
             }
+            var found = AllocatorSymbols.Find(functions, objects);
 
-            bool glibc = found.ContainsKey(GlibcMarker);
             var sites = new List<ProbeSite>();
-            var seenAddresses = new HashSet<ulong>();
             using var file = File.OpenRead(path);
-            // Aliases share an address (aligned_alloc = memalign in glibc): one probe per address.
-            foreach (var api in AllocatorApi.Functions)
+            foreach (var (apiName, prefix, address) in found.Functions)
             {
-                if (!found.TryGetValue(api.Symbol, out var address) || !seenAddresses.Add(address)) continue;
+                var api = AllocatorApi.Functions.First(f => f.Symbol == apiName);
                 // glibc's reallocarray ends in realloc, whose probe sees the call.
-                if (glibc && api.Function == BpfFunction.ReallocArray) continue;
+                bool isGlibc = glibc && prefix.Length == 0;
+                if (isGlibc && api.Function == BpfFunction.ReallocArray) continue;
                 if (elf.VirtualAddressToFileOffset(address) is not { } offset) continue;
                 var point = ChooseAt(file, offset, api.Arguments, api.NeedsReturn);
-                sites.Add(new ProbeSite(path, api.Symbol, api.Function, offset + (ulong)point.Offset, point, api.NeedsReturn, glibc));
+                sites.Add(new ProbeSite(path, prefix + api.Symbol, api.Function, offset + (ulong)point.Offset, point, api.NeedsReturn, isGlibc));
             }
 
             ulong? exitHook = null;
-            if (found.TryGetValue(ExitSymbol, out var exitAddress) && elf.VirtualAddressToFileOffset(exitAddress) is { } exitOffset)
+            if (exitAddress is { } exitVa && elf.VirtualAddressToFileOffset(exitVa) is { } exitOffset)
                 exitHook = exitOffset + (ulong)ChooseAt(file, exitOffset, argumentCount: 1, returnProbe: false).Offset;
-            return new ProbePlan(sites, exitHook);
+            return new ProbePlan(sites, exitHook, PlanJemalloc(path, elf, file, found.Jemalloc));
         }
+    }
+
+    /// <summary>jemalloc's sampled path is probed at entry only: no return probe ever goes near
+    /// its backtrace code (a return probe on prof_backtrace breaks libgcc's unwinder).</summary>
+    static JemallocProfPlan? PlanJemalloc(string path, ElfFile elf, FileStream file, JemallocProfSymbols? symbols)
+    {
+        if (symbols is null) return null;
+        var sites = new List<ProbeSite>();
+        foreach (var (name, address, function, arguments) in new[]
+        {
+            ("prof_lookup", symbols.Lookup, BpfFunction.ProfLookup, 2),
+            ("prof_malloc_sample_object", symbols.MallocSample, BpfFunction.ProfMalloc, 5),
+            ("prof_free_sampled_object", symbols.FreeSampled, BpfFunction.ProfFree, 4),
+        })
+        {
+            if (elf.VirtualAddressToFileOffset(address) is not { } offset) return null;
+            var point = ChooseAt(file, offset, arguments, returnProbe: false);
+            sites.Add(new ProbeSite(path, symbols.PrivateNamespace + name, function, offset + (ulong)point.Offset, point, NeedsReturn: false));
+        }
+        return new JemallocProfPlan(symbols, sites);
     }
 
     static ProbePoint ChooseAt(FileStream file, ulong offset, int argumentCount, bool returnProbe)

@@ -21,4 +21,11 @@ public static class ProcessState
         try { return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ').Trim(); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }
+
+    /// <summary>The process's executable as its maps name it (/proc/PID/exe's target).</summary>
+    public static string ExecutablePath(int pid)
+    {
+        try { return new FileInfo($"/proc/{pid}/exe").LinkTarget ?? $"/proc/{pid}/exe"; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return $"/proc/{pid}/exe"; }
+    }
 }

@@ -12,8 +12,12 @@ public sealed record RecordOptions(string? Output, int? Pid, TimeSpan? Duration,
 {
     public ulong SampleRateBytes { get; init; } = PoissonSampling.DefaultRateBytes;
     public bool FollowChildren { get; init; } = true;
+    /// <summary>Show the terminal UI live while recording.</summary>
+    public bool Tui { get; init; }
     public UnwindMode Unwind { get; init; } = UnwindMode.Auto;
     public ulong StackSizeBytes { get; init; } = 16 * 1024;
+    /// <summary>Memory budgets checked once the recording is written (null: none).</summary>
+    public BudgetRequest? Checks { get; init; }
 }
 
 public static class RecordCommand
@@ -58,10 +62,14 @@ public static class RecordCommand
             Description = "The command to launch and record, after --. Its stdin, stdout, stderr and exit code pass through.",
             Arity = ArgumentArity.ZeroOrMore,
         };
+        var tui = LiveView.TuiOption();
         var cmd = new Command("record",
-            "Record every heap allocation and free of a process with stacks: launch a command (memprof record -- CMD ARGS…) " +
-            "or attach to a running process (memprof record --pid PID). Writes a .memprof recording and a Firefox profile beside it.")
-        { output, pid, duration, rate, noFollow, unwind, stackSize, noFirefox, command };
+            "Record the heap allocations (sampled, with unbiased weights and exact totals) and the frees of sampled blocks of a " +
+            "process and its children, with stacks: launch a command (memprof record -- CMD ARGS…) or attach to a running " +
+            "process (memprof record --pid PID). Writes a .memprof recording and a Firefox profile beside it.")
+        { output, pid, duration, rate, noFollow, unwind, stackSize, tui, noFirefox, command };
+        var budgets = new BudgetOptionSet();
+        foreach (var option in budgets.All) cmd.Options.Add(option);
         cmd.SetAction((parse, cancel) => Task.FromResult(Run(new RecordOptions(
             parse.GetValue(output), parse.GetValue(pid), parse.GetValue(duration), !parse.GetValue(noFirefox),
             parse.GetValue(command) ?? [])
@@ -70,6 +78,8 @@ public static class RecordCommand
             FollowChildren = !parse.GetValue(noFollow),
             Unwind = parse.GetValue(unwind) switch { "fp" => UnwindMode.FramePointer, "dwarf" => UnwindMode.Dwarf, _ => UnwindMode.Auto },
             StackSizeBytes = parse.GetValue(stackSize),
+            Checks = budgets.Read(parse),
+            Tui = parse.GetValue(tui),
         }, stdout, stderr, cancel)));
         return cmd;
     }
@@ -99,15 +109,19 @@ public static class RecordCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
 
-        var status = new StatusLine(stderr, enabled: !Console.IsErrorRedirected);
-        var outcome = OperatingSystem.IsWindows()
-            ? PlatformRecorders.OnWindows(options, output, status, stop.Token)
-            : PlatformRecorders.OnLinux(options, output, name, status, stderr, stop.Token);
+        var status = new StatusLine(stderr, enabled: !Console.IsErrorRedirected && options.Checks?.Ci.IsCi != true);
+        var outcome = options.Tui
+            ? LiveView.Run(output, stop, stderr, messages => OperatingSystem.IsWindows()
+                ? PlatformRecorders.OnWindows(options, output, new StatusLine(messages, false), stop.Token)
+                : PlatformRecorders.OnLinux(options, output, name, new StatusLine(messages, false), messages, stop.Token))
+            : OperatingSystem.IsWindows()
+                ? PlatformRecorders.OnWindows(options, output, status, stop.Token)
+                : PlatformRecorders.OnLinux(options, output, name, status, stderr, stop.Token);
         status.Clear();
         stderr.WriteLine($"memprof: {outcome.Summary} → {output}");
-        if (options.Firefox)
+        var model = options.Firefox || options.Checks?.Requested == true ? RecordingInput.Load(output, stderr, symbolPath: null) : null;
+        if (options.Firefox && model is not null)
         {
-            var model = RecordingInput.Load(output, stderr, symbolPath: null);
             string firefox = ExportCommand.DefaultFirefoxPath(output);
             FirefoxExporter.Write(model, firefox);
             stderr.WriteLine($"memprof: Firefox profile → {firefox} (open it at https://profiler.firefox.com/ with \"Load a profile from file\")");
@@ -115,6 +129,10 @@ public static class RecordCommand
         using (var self = System.Diagnostics.Process.GetCurrentProcess())
             stderr.WriteLine($"memprof used {self.TotalProcessorTime.TotalSeconds.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)} s CPU " +
                              $"and {self.PeakWorkingSet64 / (1024 * 1024)} MB of memory");
-        return outcome.CommandExitCode ?? (int)ExitCode.Success;
+        // The command's own failure wins over a broken budget (see ExitCode.BudgetExceeded).
+        int budgetCode = options.Checks is { Requested: true } checks && model is not null
+            ? CheckCommand.Apply(model, checks, string.Join(' ', options.Command.DefaultIfEmpty(name)), stderr)
+            : (int)ExitCode.Success;
+        return outcome.CommandExitCode is { } code and not 0 ? code : budgetCode;
     }
 }

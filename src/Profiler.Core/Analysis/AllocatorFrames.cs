@@ -31,7 +31,11 @@ public static class AllocatorFrames
         "std::alloc::", "<std::alloc::System", "std::sys::alloc::", "std::sys::pal::unix::alloc::",
         "__rustc::", "_rjem_", "<tikv_jemallocator::Jemalloc",
         "RtlpLogHeap", "EtwpLog",
+        "<rjem::Jemalloc", "prof_backtrace_impl", "_Unwind_Backtrace",
     ];
+
+    /// <summary>Any global allocator's methods (`<X as core::alloc::global::GlobalAlloc>::alloc`).</summary>
+    const string GlobalAllocImpl = " as core::alloc::global::GlobalAlloc>::";
 
     /// <summary>glibc calls its own functions through hidden aliases: __GI_malloc is malloc.</summary>
     const string GlibcInternalAlias = "__GI_";
@@ -40,6 +44,7 @@ public static class AllocatorFrames
     {
         if (function.StartsWith(GlibcInternalAlias, StringComparison.Ordinal)) function = function[GlibcInternalAlias.Length..];
         if (Exact.Contains(function)) return true;
+        if (function.Contains(GlobalAllocImpl, StringComparison.Ordinal)) return true;
         foreach (var prefix in Prefixes)
             if (function.StartsWith(prefix, StringComparison.Ordinal)) return true;
         return false;

@@ -14,6 +14,9 @@
 //!   allocs bench N            N malloc+free pairs in `bench_loop`; prints `ns_per_pair <float>`
 //!   allocs leak | churn       run only workload 1 (leak chain) or 2 (churn); their sites are as
 //!                             in the default manifest
+//!   allocs leak-more          workload 1 leaking LEAK_MORE_BLOCKS (20 % more) from the same
+//!                             `leak_leaf` site, for regression checks
+//!   allocs --manifest leak-more  print the ground truth of `allocs leak-more`
 //!   allocs heavy              ~10 GiB in under a million calls, for sampling accuracy (heavy.rs)
 //!   allocs --manifest heavy   print the ground truth of `allocs heavy`
 //!
@@ -35,11 +38,35 @@
 mod heavy;
 mod manifest;
 
+/// The jemalloc variants allocate through jemalloc the way tikv-jemallocator does: the same
+/// workloads then call malloc / calloc / realloc / mallocx (over-aligned) / sdallocx.
+#[cfg(any(feature = "jemalloc", feature = "jemalloc-dyn"))]
+#[global_allocator]
+static GLOBAL: rjem::Jemalloc = rjem::Jemalloc;
+
+/// The API the over-aligned site calls: posix_memalign on the system allocator, mallocx
+/// (MALLOCX_LG_ALIGN) on jemalloc.
+pub const ALIGNED_API: &str = if cfg!(any(feature = "jemalloc", feature = "jemalloc-dyn")) { "mallocx" } else { "posix_memalign" };
+
+/// jemalloc variants: after the default run, `ALLOCS_PROF_DUMP=PATH` writes a jemalloc heap
+/// profile there (`prof.dump`; needs a profiling build with `prof:true`).
+fn prof_dump_if_requested() {
+    #[cfg(any(feature = "jemalloc", feature = "jemalloc-dyn"))]
+    if let Some(path) = std::env::var_os("ALLOCS_PROF_DUMP") {
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::ffi::CString::new(path.as_bytes()).expect("no NUL in ALLOCS_PROF_DUMP");
+        if let Err(code) = rjem::prof_dump(&path) {
+            eprintln!("allocs: prof.dump failed with error {code}");
+            std::process::exit(3);
+        }
+    }
+}
+
 use std::alloc::{alloc, alloc_zeroed, dealloc, handle_alloc_error, realloc, Layout};
 use std::hint::black_box;
 use std::io::Write;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Alignment of every plain (malloc / calloc / realloc) block; every plain size is >= this.
@@ -50,6 +77,8 @@ const FILL: u8 = 0xA5;
 // 1. Leaks through a three-deep chain.
 pub const LEAK_BLOCKS: usize = 10;
 pub const LEAK_SIZE: usize = 4096;
+/// Blocks `leak_leaf` leaks in leak-more mode: 20 % more than LEAK_BLOCKS.
+pub const LEAK_MORE_BLOCKS: usize = 12;
 // 2. Churn: CHURN_ITERATIONS malloc+free pairs, size cycling through CHURN_SIZES.
 pub const CHURN_ITERATIONS: usize = 10_000;
 pub const CHURN_SIZES: [usize; 4] = [24, 56, 120, 248];
@@ -102,7 +131,9 @@ const _: () = {
 };
 
 // Blocks meant to stay live are kept reachable here (fixed-size statics: no extra allocation).
-static LEAKED: [AtomicPtr<u8>; LEAK_BLOCKS] = [const { AtomicPtr::new(ptr::null_mut()) }; LEAK_BLOCKS];
+static LEAKED: [AtomicPtr<u8>; LEAK_MORE_BLOCKS] = [const { AtomicPtr::new(ptr::null_mut()) }; LEAK_MORE_BLOCKS];
+/// How many blocks `leak_leaf` leaks: LEAK_BLOCKS, or LEAK_MORE_BLOCKS in leak-more mode.
+static LEAK_COUNT: AtomicUsize = AtomicUsize::new(LEAK_BLOCKS);
 static ZEROED_KEPT: [AtomicPtr<u8>; ZEROED_KEEP] = [const { AtomicPtr::new(ptr::null_mut()) }; ZEROED_KEEP];
 static ALIGNED_KEPT: [AtomicPtr<u8>; ALIGNED_KEEP] = [const { AtomicPtr::new(ptr::null_mut()) }; ALIGNED_KEEP];
 static WORKER_KEPT: [AtomicPtr<u8>; WORKER_KEEP] = [const { AtomicPtr::new(ptr::null_mut()) }; WORKER_KEEP];
@@ -171,13 +202,14 @@ pub fn leak_middle() -> usize {
     black_box(n)
 }
 
-/// LEAK_BLOCKS x malloc(LEAK_SIZE), never freed.
+/// LEAK_COUNT (LEAK_BLOCKS unless leak-more mode) x malloc(LEAK_SIZE), never freed.
 #[inline(never)]
 pub fn leak_leaf() -> usize {
-    for slot in LEAKED.iter() {
+    let count = LEAK_COUNT.load(Ordering::Relaxed);
+    for slot in LEAKED.iter().take(count) {
         slot.store(malloc_filled!(LEAK_SIZE), Ordering::Relaxed);
     }
-    black_box(LEAK_BLOCKS)
+    black_box(count)
 }
 
 // 2. Churn.
@@ -386,7 +418,7 @@ fn bench(pairs: u64) {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: allocs [--manifest [serve|heavy] | serve | heavy | leak | churn | bench N]");
+    eprintln!("usage: allocs [--manifest [serve|heavy|leak-more] | serve | heavy | leak | leak-more | churn | bench N]");
     std::process::exit(2);
 }
 
@@ -394,7 +426,10 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
-        [] => run_workloads(),
+        [] => {
+            run_workloads();
+            prof_dump_if_requested();
+        }
         ["--manifest"] => print!("{}", manifest::run_manifest()),
         ["--manifest", "serve"] => print!("{}", manifest::serve_manifest()),
         ["--manifest", "heavy"] => print!("{}", manifest::heavy_manifest()),
@@ -403,6 +438,12 @@ fn main() {
             black_box(leak_outer());
             keep_reachable();
         }
+        ["leak-more"] => {
+            LEAK_COUNT.store(LEAK_MORE_BLOCKS, Ordering::Relaxed);
+            black_box(leak_outer());
+            keep_reachable();
+        }
+        ["--manifest", "leak-more"] => print!("{}", manifest::leak_more_manifest()),
         ["churn"] => {
             black_box(churn());
         }

@@ -179,7 +179,7 @@ fn run_sites() -> Vec<Site> {
 
     // 6. aligned_alloc_site: posix_memalign(ALIGNED_ALIGN, ALIGNED_SIZE); the first ALIGNED_KEEP
     //    stay live.
-    let mut s = Site::new(vec![type_name_of_val(&aligned_alloc_site)], "posix_memalign", MAIN_THREAD);
+    let mut s = Site::new(vec![type_name_of_val(&aligned_alloc_site)], ALIGNED_API, MAIN_THREAD);
     for _ in 0..ALIGNED_BLOCKS {
         s.alloc(ALIGNED_SIZE);
     }
@@ -238,6 +238,19 @@ pub fn serve_manifest() -> String {
         SERVE_TICK_INTERVAL.as_millis()
     );
     render(&header, &serve_sites())
+}
+
+/// Ground truth of `allocs leak-more`: the leak chain only, LEAK_MORE_BLOCKS blocks.
+pub fn leak_more_manifest() -> String {
+    let mut s = Site::new(
+        vec![type_name_of_val(&leak_outer), type_name_of_val(&leak_middle), type_name_of_val(&leak_leaf)],
+        "malloc",
+        MAIN_THREAD,
+    );
+    for _ in 0..LEAK_MORE_BLOCKS {
+        s.alloc(LEAK_SIZE);
+    }
+    render("\"program\":\"allocs\",\"mode\":\"leak-more\"", &[s])
 }
 
 /// Ground truth of `allocs heavy`.

@@ -1,0 +1,148 @@
+using System.Globalization;
+using Profiler.Collectors.Linux.Probes;
+using Profiler.Collectors.Linux.Procfs;
+
+namespace Profiler.Collectors.Linux.Jemalloc;
+
+/// <summary>How allocations are caught: `Auto` uses jemalloc's own sampling wherever it is compiled in
+/// and active (turned on by memprof at launch when --rate is above 1), `Probe` traps every allocator
+/// call, `JemallocProf` insists on jemalloc's sampling where it exists.</summary>
+public enum AllocatorMode { Auto, Probe, JemallocProf }
+
+/// <summary>Whether jemalloc's profiling runs in a process, and at which mean sampling interval.</summary>
+public readonly record struct JemallocProfState(bool Active, int LgSample)
+{
+    public ulong RateBytes => 1UL << Math.Clamp(LgSample, 0, 62);
+}
+
+/// <summary>jemalloc's profiling mode: the MALLOC_CONF memprof sets at launch, and detecting on a
+/// running (or about-to-run) process whether profiling is on.</summary>
+public static class JemallocProfiling
+{
+    /// <summary>jemalloc's default lg_prof_sample (512 KiB).</summary>
+    public const int DefaultLgSample = 19;
+
+    /// <summary>jemalloc samples every 2^N bytes on average: the power of two nearest to the rate.</summary>
+    public static int LgSample(ulong rateBytes) => rateBytes <= 1 ? 0 : Math.Clamp((int)Math.Round(Math.Log2(rateBytes)), 0, 62);
+
+    public static string Conf(ulong rateBytes) =>
+        $"prof:true,prof_active:true,lg_prof_sample:{LgSample(rateBytes)},prof_recent_alloc_max:0";
+
+    /// <summary>The requested bytes a jemalloc sample stands for: jemalloc samples on usable bytes, so
+    /// an object is picked with probability 1 − e^(−usize/R) and stands for size / that.</summary>
+    public static ulong SampleWeight(ulong size, ulong usize, ulong rateBytes)
+    {
+        if (rateBytes <= 1) return size;
+        double p = Core.Sampling.PoissonSampling.Probability(Math.Max(usize, size), rateBytes);
+        return p <= 0 ? size : (ulong)Math.Round(size / p);
+    }
+
+    /// <summary>At launch memprof turns profiling on unless told to probe, or --rate 1 asks for
+    /// every allocation exactly (only probes give that).</summary>
+    public static bool TurnOnAtLaunch(AllocatorMode mode, ulong rateBytes) =>
+        mode == AllocatorMode.JemallocProf || (mode == AllocatorMode.Auto && rateBytes > 1);
+
+    /// <summary>The state a MALLOC_CONF string gives (later options win, as in jemalloc).</summary>
+    public static JemallocProfState ParseConf(string? conf)
+    {
+        bool prof = false, active = true;
+        int lg = DefaultLgSample;
+        foreach (var option in (conf ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            int colon = option.IndexOf(':');
+            if (colon < 0) continue;
+            string key = option[..colon], value = option[(colon + 1)..];
+            switch (key)
+            {
+                case "prof": prof = value == "true"; break;
+                case "prof_active": active = value == "true"; break;
+                case "lg_prof_sample" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n): lg = n; break;
+            }
+        }
+        return new JemallocProfState(prof && active, lg);
+    }
+
+    /// <summary>A process that has not run jemalloc yet (stopped at launch or exec): its environment decides.</summary>
+    public static JemallocProfState FromEnvironment(int pid, JemallocProfSymbols symbols)
+    {
+        string? conf = null;
+        try
+        {
+            foreach (var entry in File.ReadAllText($"/proc/{pid}/environ").Split('\0'))
+                if (entry.StartsWith(symbols.ConfVariable + "=", StringComparison.Ordinal))
+                    conf = entry[(symbols.ConfVariable.Length + 1)..];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return ParseConf(conf);
+    }
+
+    /// <summary>A running process: jemalloc's own globals (opt_prof, prof_active_state,
+    /// opt_lg_prof_sample) read from its memory; null when they cannot be read (not initialized).</summary>
+    public static JemallocProfState? FromMemory(int pid, string path, JemallocProfSymbols symbols)
+    {
+        if (symbols.OptProf is not { } optProf || symbols.ProfActive is not { } profActive) return null;
+        if (LoadBias(pid, path) is not { } bias) return null;
+        try
+        {
+            using var mem = File.OpenRead($"/proc/{pid}/mem");
+            byte Byte(ulong va) { var b = new byte[1]; mem.Position = (long)(va + bias); mem.ReadExactly(b); return b[0]; }
+            bool on = Byte(optProf) != 0 && Byte(profActive) != 0;
+            int lg = DefaultLgSample;
+            if (symbols.OptLgProfSample is { } lgAddress)
+            {
+                var word = new byte[8];
+                mem.Position = (long)(lgAddress + bias);
+                mem.ReadExactly(word);
+                lg = (int)Math.Min(BitConverter.ToUInt64(word), 62);
+            }
+            return new JemallocProfState(on, lg);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or EndOfStreamException) { return null; }
+    }
+
+    /// <summary>Where the file's virtual address 0 lies in the process: its first mapping (file
+    /// offset 0) minus the first load segment's page-aligned address.</summary>
+    static ulong? LoadBias(int pid, string path)
+    {
+        IReadOnlyList<MapEntry> maps;
+        try { maps = ProcMaps.Read(pid); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+        var first = maps.FirstOrDefault(m => m.Path == path && m.FileOffset == 0);
+        if (first is null) return null;
+        if (!Symbols.Elf.ElfFile.TryOpen(path, out var elf, out _)) return null;
+        using (elf)
+        {
+            if (elf.LoadSegments.Count == 0) return null;
+            ulong firstVa = elf.LoadSegments.Min(s => s.VirtualAddress) & ~0xfffUL;
+            return first.Start - firstVa;
+        }
+    }
+}
+
+/// <summary>Decides per process and file whether jemalloc's sampled path replaces the probes on
+/// every call, and keeps what was decided for the screen and the recording header.</summary>
+public sealed class JemallocPolicy(AllocatorMode mode)
+{
+    readonly List<string> _notes = [];
+
+    public AllocatorMode Mode => mode;
+    public IReadOnlyList<string> Notes => _notes;
+
+    /// <param name="fresh">The process has not started its image yet (launched, or stopped at exec).</param>
+    /// <returns>The sampling state to use jemalloc's path with, or null to probe every call.</returns>
+    public JemallocProfState? Decide(int pid, string path, JemallocProfSymbols symbols, bool fresh)
+    {
+        if (mode == AllocatorMode.Probe) return Note(null, $"{Path.GetFileName(path)}: jemalloc profiling not used (--mode probe), probing every call");
+        var state = fresh ? JemallocProfiling.FromEnvironment(pid, symbols) : JemallocProfiling.FromMemory(pid, path, symbols);
+        if (state is { Active: true } s)
+            return Note(s, $"{Path.GetFileName(path)}: jemalloc profiling (lg_prof_sample {s.LgSample})");
+        return Note(null, $"{Path.GetFileName(path)}: jemalloc profiling {(state is null ? "state unreadable" : "inactive")} in pid {pid}, falling back to probing every call");
+    }
+
+    JemallocProfState? Note(JemallocProfState? state, string note)
+    {
+        lock (_notes)
+            if (!_notes.Contains(note)) _notes.Add(note);
+        return state;
+    }
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Builds jemalloc from Debian's source package the way tikv-jemalloc-sys does: prefixed public
+# symbols (_rjem_malloc …) and private namespace (_rjem_je_…), static. Two builds: without and
+# with profiling. Results are cached under samples/jemalloc/build/ (rerunning is instant).
+#
+#   samples/jemalloc/build.sh         builds build/{noprof,prof}/lib/libjemalloc_pic.a (cached)
+#   samples/jemalloc/build.sh --print-dir FLAVOR   prints the cached install directory of FLAVOR
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+BUILD="$HERE/build"
+SOURCES_LIST=/etc/apt/sources.list.d/memprof-deb-src.sources
+
+if [[ "${1:-}" == "--print-dir" ]]; then
+    echo "$BUILD/${2:?flavor}"
+    exit 0
+fi
+
+# deb-src for the running suite, so `apt-get source` reaches the same jemalloc Debian ships.
+ensure_source() {
+    local src
+    src=$(ls -d "$BUILD"/src/jemalloc-*/ 2>/dev/null | head -1 || true)
+    if [[ -n "$src" && -f "$src/configure.ac" ]]; then
+        echo "${src%/}"
+        return
+    fi
+    if ! apt-get source --print-uris jemalloc >/dev/null 2>&1; then
+        local suite
+        suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
+        cat > "$SOURCES_LIST" <<SRC
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: $suite
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+        apt-get update -qq >&2
+    fi
+    mkdir -p "$BUILD/src"
+    (cd "$BUILD/src" && apt-get source --download-only jemalloc >&2 && dpkg-source -x --no-check ./jemalloc_*.dsc >&2)
+    src=$(ls -d "$BUILD"/src/jemalloc-*/ | head -1)
+    echo "${src%/}"
+}
+
+# build FLAVOR EXTRA_CONFIGURE_ARGS...
+build() {
+    local flavor="$1"
+    shift
+    local out="$BUILD/$flavor"
+    if [[ -f "$out/lib/libjemalloc_pic.a" && -f "$out/.done" ]]; then
+        echo "up to date: jemalloc $flavor"
+        return
+    fi
+    local src
+    src=$(ensure_source)
+    local work="$BUILD/work-$flavor"
+    rm -rf "$work" "$out"
+    mkdir -p "$work"
+    # Debian's tarball ships configure; regenerate it only if missing.
+    [[ -x "$src/configure" ]] || (cd "$src" && autoconf >&2)
+    (cd "$work" && "$src/configure" --quiet --prefix="$out" \
+        --with-jemalloc-prefix=_rjem_ --with-private-namespace=_rjem_ \
+        --disable-cxx --disable-shared --enable-static --disable-initial-exec-tls \
+        --with-version=5.3.0-0-g54eaed1d8b56b1aa528be3bdd1877e59c56fa90c \
+        "$@" >&2 && make -s -j"$(nproc)" build_lib_static >&2 && make -s install_include install_lib_static >&2)
+    touch "$out/.done"
+    echo "built: jemalloc $flavor"
+}
+
+build noprof
+build prof --enable-prof

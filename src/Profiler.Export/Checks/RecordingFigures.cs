@@ -1,0 +1,40 @@
+using Profiler.Core.Analysis;
+using Profiler.Core.Model;
+using Profiler.Core.Sampling;
+
+namespace Profiler.Export.Checks;
+
+/// <summary>One allocation site (the innermost function outside the allocator) and its metrics.</summary>
+public sealed record SiteFigures(string Function, string? Module, AllocationMetrics Metrics)
+{
+    /// <summary>How sites of two recordings are matched: function and module file name.</summary>
+    public string Key => Module is null ? Function : $"{Function} ({Module})";
+}
+
+/// <summary>
+/// What budgets and diffs look at in a recording: per-site metrics, the heap's peak and, when
+/// the collector counted every allocator call, the exact totals.
+/// </summary>
+/// <param name="PeakBytes">The heap's peak over all processes.</param>
+/// <param name="PeakExact">The peak comes from exact counters or from every event (rate 1).</param>
+/// <param name="Exact">Exact call and byte totals, when every recorded process had counters.</param>
+/// <param name="SamplingRateBytes">Mean bytes between samples; 1 = every allocation.</param>
+public sealed record RecordingFigures(
+    IReadOnlyList<SiteFigures> Sites, long PeakBytes, bool PeakExact, ExactHeapCounts? Exact, ulong SamplingRateBytes)
+{
+    public bool EveryAllocation => PoissonSampling.RecordsEverything(SamplingRateBytes);
+
+    public static RecordingFigures From(ProfileModel model)
+    {
+        var heap = HeapAnalysis.Compute(model);
+        var metrics = HeapMetrics.Compute(model, heap);
+        var sites = metrics.Sites(model.Tables).Select(s => new SiteFigures(s.Name, s.Module, s.Metrics)).ToList();
+        var processes = metrics.Timelines.Processes;
+        var exact = processes.Count > 0 && processes.All(p => p.Exact is not null)
+            ? processes.Select(p => p.Exact!).Aggregate((a, b) => a + b)
+            : null;
+        bool rateOne = PoissonSampling.RecordsEverything(model.Info.SamplingRateBytes);
+        bool peakExact = rateOne || processes.All(p => p.Source == HeapSource.Counters);
+        return new RecordingFigures(sites, metrics.Timelines.Overall.PeakBytes, peakExact, exact, model.Info.SamplingRateBytes);
+    }
+}

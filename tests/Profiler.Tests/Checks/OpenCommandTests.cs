@@ -1,0 +1,77 @@
+using System.IO.Compression;
+using System.Net;
+using System.Text;
+using Profiler.Cli.Commands;
+using Profiler.Export.Checks;
+
+namespace Profiler.Tests.Checks;
+
+/// <summary>`memprof open` end to end over real sockets: the printed link's profile is served
+/// once to the Firefox Profiler's origin; other origins and paths are refused.</summary>
+public sealed class OpenCommandTests
+{
+    /// <summary>Collects what the command prints, so the test can read the link while it serves.</summary>
+    sealed class SharedWriter : StringWriter
+    {
+        public override void Write(char value) { lock (this) base.Write(value); }
+        public override void Write(string? value) { lock (this) base.Write(value); }
+        public override void WriteLine(string? value) { lock (this) base.WriteLine(value); }
+        public string Text { get { lock (this) return ToString(); } }
+    }
+
+    [Fact]
+    public async Task The_printed_link_serves_the_profile_once_and_refuses_other_origins_and_paths()
+    {
+        var dir = Directory.CreateTempSubdirectory("memprof-open");
+        string path = Path.Combine(dir.FullName, "app.json.gz");
+        byte[] json = Encoding.UTF8.GetBytes("{\"meta\":{\"version\":1},\"threads\":[]}");
+        using (var file = File.Create(path))
+        using (var gz = new GZipStream(file, CompressionLevel.Fastest)) gz.Write(json);
+
+        var stdout = new SharedWriter();
+        var stderr = new SharedWriter();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var serving = Task.Run(() => OpenCommand.Run(new OpenOptions(path, NoOpen: true, Port: 0), stdout, stderr, cancel.Token));
+        string link = await WaitForLink(stdout, serving);
+
+        const string prefix = ProfileServer.FirefoxOrigin + "/from-url/";
+        Assert.StartsWith(prefix, link);
+        var profileUrl = new Uri(Uri.UnescapeDataString(link[prefix.Length..]));
+        Assert.Equal("127.0.0.1", profileUrl.Host);
+        Assert.Matches("^/[0-9a-f]{32}/app.json.gz$", profileUrl.AbsolutePath);
+
+        using var http = new HttpClient(new HttpClientHandler { AutomaticDecompression = DecompressionMethods.None });
+        Assert.Equal(HttpStatusCode.Forbidden, (await Get(http, profileUrl, "https://evil.example")).StatusCode);
+        var wrongPath = new UriBuilder(profileUrl) { Path = "/app.json.gz" }.Uri;
+        Assert.Equal(HttpStatusCode.NotFound, (await Get(http, wrongPath, ProfileServer.FirefoxOrigin)).StatusCode);
+        Assert.False(serving.IsCompleted, "a refused request must not stop the server");
+
+        using var response = await Get(http, profileUrl, ProfileServer.FirefoxOrigin);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(ProfileServer.FirefoxOrigin, response.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Equal(File.ReadAllBytes(path), await response.Content.ReadAsByteArrayAsync());
+        Assert.Equal("gzip", response.Content.Headers.ContentEncoding.Single());
+
+        Assert.Equal(0, await serving.WaitAsync(TimeSpan.FromSeconds(10)));
+        dir.Delete(recursive: true);
+    }
+
+    static async Task<HttpResponseMessage> Get(HttpClient http, Uri url, string origin)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Add("Origin", origin);
+        return await http.SendAsync(request);
+    }
+
+    static async Task<string> WaitForLink(SharedWriter stdout, Task<int> serving)
+    {
+        for (int i = 0; i < 200; i++)
+        {
+            if (serving.IsCompleted) Assert.Fail($"memprof open ended early with {await serving}");
+            string? line = stdout.Text.Split('\n').FirstOrDefault(l => l.StartsWith("https://"));
+            if (line is not null) return line.Trim();
+            await Task.Delay(50);
+        }
+        throw new TimeoutException("memprof open printed no link");
+    }
+}

@@ -1,0 +1,66 @@
+using Profiler.Core.Analysis;
+using Profiler.Core.Model;
+using Profiler.Core.Recording.Proto;
+
+namespace Profiler.Viewer.ViewModels;
+
+/// <summary>
+/// The analyses every view reads, run once per model and time range: the same HeapAnalysis and
+/// HeapMetrics that <c>memprof report</c> uses. The timeline always shows the whole recording;
+/// the other views see only the allocations made inside the selected range.
+/// </summary>
+public sealed class ViewerData
+{
+    public required ProfileModel Model { get; init; }
+    /// <summary>Metrics of the whole recording (the timeline and status line read these).</summary>
+    public required HeapMetrics Whole { get; init; }
+    /// <summary>Metrics of the allocations in <see cref="Range"/>, or the whole recording.</summary>
+    public required HeapMetrics Selected { get; init; }
+    public required IReadOnlyList<FunctionMetrics> Sites { get; init; }
+    public TimeRange? Range { get; init; }
+
+    public CallTreeTables Tables => Model.Tables;
+
+    public static ViewerData Compute(ProfileModel model, TimeRange? range = null, MetricsOptions? options = null)
+    {
+        var heap = HeapAnalysis.Compute(model);
+        var whole = HeapMetrics.Compute(model, heap, options);
+        var selected = whole;
+        if (range is { } r)
+        {
+            var narrowed = AllocatedIn(model, heap, r);
+            selected = HeapMetrics.Compute(narrowed, HeapAnalysis.Compute(narrowed), options);
+        }
+        return new ViewerData { Model = model, Whole = whole, Selected = selected, Sites = selected.Sites(model.Tables), Range = range };
+    }
+
+    /// <summary>
+    /// The model restricted to the allocations made in the range, with the frees that released
+    /// them (so lifetimes, retained and leaked bytes stay those of the allocations). The exact
+    /// counters describe every call, not these, so they are left out.
+    /// </summary>
+    public static ProfileModel AllocatedIn(ProfileModel model, HeapAnalysis heap, TimeRange range)
+    {
+        var ev = model.Events;
+        var keep = new List<int>();
+        for (int i = 0; i < ev.Count; i++)
+        {
+            bool allocInRange = ev.Kind[i] == EventKind.Alloc && range.Contains(ev.TimeNanos[i]);
+            bool freesOne = ev.Kind[i] == EventKind.Free && heap.Releases[i] >= 0 && range.Contains(ev.TimeNanos[heap.Releases[i]]);
+            if (allocInRange || freesOne) keep.Add(i);
+        }
+        var events = new AllocationTable
+        {
+            Kind = [.. keep.Select(i => ev.Kind[i])],
+            TimeNanos = [.. keep.Select(i => ev.TimeNanos[i])],
+            Pid = [.. keep.Select(i => ev.Pid[i])],
+            Tid = [.. keep.Select(i => ev.Tid[i])],
+            Address = [.. keep.Select(i => ev.Address[i])],
+            Size = [.. keep.Select(i => ev.Size[i])],
+            Weight = [.. keep.Select(i => ev.Weight[i])],
+            Stack = [.. keep.Select(i => ev.Stack[i])],
+            Function = [.. keep.Select(i => ev.Function[i])],
+        };
+        return new ProfileModel { Info = model.Info, Tables = model.Tables, Processes = model.Processes, Events = events };
+    }
+}
