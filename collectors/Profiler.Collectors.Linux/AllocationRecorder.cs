@@ -95,6 +95,15 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
                 Process(pid)?.RefreshMaps(force: true);
                 Native.Kill(pid, Native.SIGCONT);
                 return;
+            case BpfFunction.Libraries:
+                // Stopped by the dynamic linker's hook: probe what the new libraries bring.
+                if (Process(pid) is { } loading)
+                {
+                    loading.RefreshMaps(force: true);
+                    loading.AttachMappedFiles();
+                }
+                Native.Kill(pid, Native.SIGCONT);
+                return;
             case BpfFunction.Exec:
                 OnExec(e, pid);
                 return;

@@ -50,11 +50,15 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
             sites = prof.Sites;
             JemallocRateBytes = state.RateBytes;
         }
-        if (sites.Count == 0) return;
         var targets = sites.Select(s => new UprobeTarget(s.FileOffset, s.Cookie, s.NeedsReturn)).ToList();
-        // A launched process is stopped as it enters exit(), so its maps are read before they go.
-        if (launched && plan.ExitHook is { } exitOffset)
+        // A launched process is stopped as it enters exit(), so its maps are read before they go,
+        // and whenever the dynamic linker has mapped libraries, so an allocator in them is probed
+        // before it runs (a program linked against libjemalloc.so, a dlopen'ed one).
+        if (launched && sites.Count > 0 && plan.ExitHook is { } exitOffset)
             targets.Add(new UprobeTarget(exitOffset, BpfCookie.Make(BpfFunction.Exit, 0), WithReturn: false));
+        if (launched && plan.LibraryHook is { } hookOffset)
+            targets.Add(new UprobeTarget(hookOffset, BpfCookie.Make(BpfFunction.Libraries, 0), WithReturn: false));
+        if (targets.Count == 0) return;
         tracer.Attach(pid, path, targets);
         Sites.AddRange(sites);
     }

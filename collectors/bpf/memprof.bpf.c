@@ -293,7 +293,7 @@ static __always_inline void notify(__u32 pid, __u64 pid_tgid, __u32 func, __u64 
 
 /* A launched program can load its libraries, run and exit between two reads of its maps.
  * Stopping it as it enters exit() lets user space read them; user space resumes it. */
-static __always_inline void on_exit_call(void)
+static __always_inline void stop_for_user_space(__u32 func)
 {
     __u64 pid_tgid = bpf_get_current_pid_tgid();
     __u32 pid = pid_tgid >> 32;
@@ -301,7 +301,7 @@ static __always_inline void on_exit_call(void)
     if (!target || *target != MEMPROF_TARGET_LAUNCHED)
         return;
     bpf_send_signal(SIGSTOP);
-    notify(pid, pid_tgid, MEMPROF_EXIT, 0, 0);
+    notify(pid, pid_tgid, func, 0, 0);
 }
 
 /* jemalloc's prof_bt_t and the head of prof_info_t (nstime_t alloc_time; prof_tctx_t *alloc_tctx;
@@ -397,8 +397,8 @@ static __always_inline bool on_entry(struct pt_regs *ctx)
     __u64 size = 0, old = 0, out_ptr = 0;
 
     /* exit() shares the allocator's link: one link per file and process is cheaper to release. */
-    if (func == MEMPROF_EXIT) {
-        on_exit_call();
+    if (func == MEMPROF_EXIT || func == MEMPROF_LIBRARIES) {
+        stop_for_user_space(func);
         return false;
     }
     switch (func) {

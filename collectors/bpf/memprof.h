@@ -48,6 +48,10 @@ enum memprof_func {
     MEMPROF_PROF_LOOKUP = 21,
     MEMPROF_PROF_MALLOC = 22,
     MEMPROF_PROF_FREE = 23,
+    /* Not an allocation: the dynamic linker's _dl_debug_state (called once libraries are mapped
+     * or unmapped, the hook debuggers use); a launched process is stopped until user space has
+     * probed any allocator the new libraries bring. */
+    MEMPROF_LIBRARIES = 24,
 };
 
 /* Values of the targets map. */

@@ -44,3 +44,32 @@ public sealed class JemallocTests
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 }
+
+/// <summary>Debian's libjemalloc.so.2 is mapped by the dynamic linker after exec: its hook stops
+/// the program until the library's allocator is probed, so no call is missed.</summary>
+public sealed class DynamicJemallocTests
+{
+    [Fact]
+    public void An_allocator_in_a_library_loaded_after_exec_is_probed_before_it_runs()
+    {
+        RootRequired.Check();
+        var sample = RepoPaths.Sample("allocs-jemalloc-dyn");
+        var manifest = Manifest.Read(sample);
+        var dir = Directory.CreateTempSubdirectory("memprof-jemalloc-dyn");
+        var output = Path.Combine(dir.FullName, "dyn.memprof");
+        var result = CliRunner.Run("record", "--rate", "1", "--no-firefox", "-o", output, "--", sample);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var model = RecordingLoader.Load(output, TextWriter.Null);
+        Assert.Contains(model.Tables.Modules, m => m.Name.StartsWith("libjemalloc.so", StringComparison.Ordinal));
+        var sites = SiteTotals.Of(model);
+        foreach (var group in manifest.GroupBy(s => s.Function))
+        {
+            var site = sites.GetValueOrDefault(group.Key);
+            Assert.Equal((group.Sum(s => s.Allocations), group.Sum(s => s.AllocatedBytes), group.Sum(s => s.LiveBytesAtExit)),
+                (site?.Allocations ?? 0, site?.AllocatedBytes ?? 0, site?.RetainedBytes ?? 0));
+        }
+        // jemalloc's blocks have no glibc chunk header: the heap total comes from the events.
+        Assert.False(RecordingReader.Read(output).Counters.Last(c => c.Pid == model.Info.TargetPid).LiveBytesKnown);
+        dir.Delete(recursive: true);
+    }
+}

@@ -71,6 +71,8 @@ public enum BpfFunction : uint
     ProfMalloc = 22,
     /// <summary>prof_free_sampled_object: Address (0 on 5.3.0), Size = alloc_size, OldAddress = tctx, Caller = usize.</summary>
     ProfFree = 23,
+    /// <summary>Not a probe: the dynamic linker mapped or unmapped libraries; a launched process is stopped until resumed.</summary>
+    Libraries = 24,
 }
 
 public static class BpfCookie

@@ -14,7 +14,12 @@ public sealed record ProbeSite(string Path, string Symbol, BpfFunction Function,
 /// <summary>What to probe in one file: the allocation API, exit() for stopping a launched
 /// program on its way out (null when the file defines no exit()), and jemalloc's sampled path when
 /// the file's jemalloc has profiling compiled in (probed instead of the API when profiling is active).</summary>
-public sealed record ProbePlan(IReadOnlyList<ProbeSite> Sites, ulong? ExitHook, JemallocProfPlan? Jemalloc = null);
+/// <param name="LibraryHook">The dynamic linker's _dl_debug_state, called whenever it has mapped
+/// or unmapped libraries (null in other files).</param>
+public sealed record ProbePlan(IReadOnlyList<ProbeSite> Sites, ulong? ExitHook, JemallocProfPlan? Jemalloc = null)
+{
+    public ulong? LibraryHook { get; init; }
+}
 
 /// <param name="Sites">prof_lookup, prof_malloc_sample_object, prof_free_sampled_object.</param>
 public sealed record JemallocProfPlan(JemallocProfSymbols Symbols, IReadOnlyList<ProbeSite> Sites);
@@ -23,6 +28,7 @@ public sealed record JemallocProfPlan(JemallocProfSymbols Symbols, IReadOnlyList
 public static class ProbePlanner
 {
     const string ExitSymbol = "exit";
+    const string LibraryHookSymbol = "_dl_debug_state";
     /// <summary>Defined by glibc's libc.so.6 only.</summary>
     const string GlibcMarker = "gnu_get_libc_version";
 
@@ -50,7 +56,7 @@ public static class ProbePlanner
         {
             var functions = new List<FunctionSymbol>();
             var objects = new List<(string, ulong)>();
-            ulong? exitAddress = null;
+            ulong? exitAddress = null, libraryHookAddress = null;
             bool glibc = false;
             foreach (var sym in elf.ReadSymbols())
             {
@@ -62,6 +68,7 @@ public static class ProbePlanner
                 functions.Add(new FunctionSymbol(name, sym.Value, local));
                 if (local) continue;
                 if (name == ExitSymbol) exitAddress ??= sym.Value;
+                if (name == LibraryHookSymbol) libraryHookAddress ??= sym.Value;
                 if (name == GlibcMarker) glibc = true;
             }
             var found = AllocatorSymbols.Find(functions, objects);
@@ -82,7 +89,10 @@ public static class ProbePlanner
             ulong? exitHook = null;
             if (exitAddress is { } exitVa && elf.VirtualAddressToFileOffset(exitVa) is { } exitOffset)
                 exitHook = exitOffset + (ulong)ChooseAt(file, exitOffset, argumentCount: 1, returnProbe: false).Offset;
-            return new ProbePlan(sites, exitHook, PlanJemalloc(path, elf, file, found.Jemalloc));
+            ulong? libraryHook = null;
+            if (libraryHookAddress is { } hookVa && elf.VirtualAddressToFileOffset(hookVa) is { } hookOffset)
+                libraryHook = hookOffset + (ulong)ChooseAt(file, hookOffset, argumentCount: 0, returnProbe: false).Offset;
+            return new ProbePlan(sites, exitHook, PlanJemalloc(path, elf, file, found.Jemalloc)) { LibraryHook = libraryHook };
         }
     }
 

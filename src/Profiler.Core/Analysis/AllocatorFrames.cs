@@ -12,6 +12,8 @@ public static class AllocatorFrames
     [
         "malloc", "calloc", "realloc", "reallocarray", "free", "posix_memalign", "aligned_alloc",
         "memalign", "valloc", "pvalloc", "cfree",
+        // jemalloc's non-standard API, unprefixed as Debian's libjemalloc exports it.
+        "mallocx", "rallocx", "xallocx", "sdallocx", "dallocx", "sallocx", "nallocx",
         "__libc_reallocarray", "__reallocarray", "__libc_malloc", "__libc_calloc", "__libc_realloc", "__libc_free",
         "__libc_memalign", "__libc_valloc", "__libc_pvalloc", "__posix_memalign", "_mid_memalign", "__libc_aligned_alloc",
         "_int_malloc", "_int_free", "_int_realloc", "_int_memalign", "sysmalloc", "tcache_init",

@@ -31,7 +31,9 @@ public sealed class HeapTimelines
         {
             var samples = counters.GetValueOrDefault(p) ?? [];
             var exact = samples.Count == 0 ? null : ExactOf(samples[^1]);
-            var known = samples.Where(s => s.LiveBytesKnown).ToList();
+            // Once a process called an allocator whose block sizes cannot be read (jemalloc), its
+            // live bytes stop meaning anything, from the start: the collector clears the flag for good.
+            var known = samples.Count > 0 && samples[^1].LiveBytesKnown ? samples : [];
             processes.Add(known.Count > 0
                 ? FromCounters(p, known, exact, model.Events)
                 : (fromEvents.GetValueOrDefault(p) ?? Empty(p)) with { Exact = exact });
