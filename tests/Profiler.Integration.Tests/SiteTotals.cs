@@ -40,4 +40,17 @@ sealed record SiteTotals(long Allocations, long AllocatedBytes, long RetainedByt
         }
         return result;
     }
+
+    /// <summary>Where a recording made at --rate 1 disagrees with the sample's manifest: each
+    /// function's (allocations, bytes allocated, bytes retained) must be exact.</summary>
+    public static IEnumerable<string> Mismatches(IReadOnlyList<ManifestSite> manifest, Dictionary<string, SiteTotals> sites)
+    {
+        foreach (var group in manifest.GroupBy(s => s.Function))
+        {
+            var expected = (group.Sum(s => s.Allocations), group.Sum(s => s.AllocatedBytes), group.Sum(s => s.LiveBytesAtExit));
+            var site = sites.GetValueOrDefault(group.Key);
+            var actual = (site?.Allocations ?? 0, site?.AllocatedBytes ?? 0, site?.RetainedBytes ?? 0);
+            if (expected != actual) yield return $"{group.Key}: expected {expected}, recorded {actual}";
+        }
+    }
 }
