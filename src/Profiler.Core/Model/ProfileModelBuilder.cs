@@ -59,22 +59,22 @@ public static class ProfileModelBuilder
         }
 
         var ev = recording.Events;
-        var order = SortedByTime(ev, LauncherCutoff(recording));
+        var (order, inRecordingOrder) = SortedByTime(ev, LauncherCutoff(recording));
         int n = order.Length;
         var stacks = new StackId[n];
         for (int i = 0; i < n; i++) stacks[i] = StackFor(ev.Pid[order[i]], ev.StackId[order[i]]);
 
         var events = new AllocationTable
         {
-            Kind = Permute(ev.Kind, order),
-            TimeNanos = Permute(ev.TimeNanos, order),
-            Pid = Permute(ev.Pid, order),
-            Tid = Permute(ev.Tid, order),
-            Address = Permute(ev.Address, order),
-            Size = Permute(ev.Size, order),
-            Weight = Permute(ev.Weight, order),
+            Kind = Permute(ev.Kind, order, inRecordingOrder),
+            TimeNanos = Permute(ev.TimeNanos, order, inRecordingOrder),
+            Pid = Permute(ev.Pid, order, inRecordingOrder),
+            Tid = Permute(ev.Tid, order, inRecordingOrder),
+            Address = Permute(ev.Address, order, inRecordingOrder),
+            Size = Permute(ev.Size, order, inRecordingOrder),
+            Weight = Permute(ev.Weight, order, inRecordingOrder),
             Stack = stacks,
-            Function = Permute(ev.Function, order),
+            Function = Permute(ev.Function, order, inRecordingOrder),
         };
 
         return new ProfileModel
@@ -99,20 +99,34 @@ public static class ProfileModelBuilder
         return exec is null ? null : (exec.Pid, exec.TimeNanos);
     }
 
-    static int[] SortedByTime(EventColumns ev, (uint Pid, long TimeNanos)? cutoff)
+    /// <returns>The kept events' indices in time order, and whether that is every event in
+    /// recording order (then the columns need no copying).</returns>
+    static (int[] Order, bool InRecordingOrder) SortedByTime(EventColumns ev, (uint Pid, long TimeNanos)? cutoff)
     {
-        var kept = new List<int>(ev.Count);
-        for (int i = 0; i < ev.Count; i++)
-            if (cutoff is not { } c || ev.Pid[i] != c.Pid || ev.TimeNanos[i] >= c.TimeNanos) kept.Add(i);
-        var order = kept.ToArray();
         var times = ev.TimeNanos;
-        // Stable: events with equal times keep recording order (a realloc's free before its alloc).
-        Array.Sort(order, (a, b) => times[a] != times[b] ? times[a].CompareTo(times[b]) : a.CompareTo(b));
-        return order;
+        var order = new int[ev.Count];
+        int kept = 0;
+        bool sorted = true;
+        for (int i = 0; i < ev.Count; i++)
+        {
+            if (cutoff is { } c && ev.Pid[i] == c.Pid && times[i] < c.TimeNanos) continue;
+            if (kept > 0 && times[i] < times[order[kept - 1]]) sorted = false;
+            order[kept++] = i;
+        }
+        Array.Resize(ref order, kept);
+        // The writer keeps times non-decreasing, so a recording is normally in order already and
+        // the sort (seconds for ten million events) is skipped.
+        if (!sorted)
+        {
+            // Stable: events with equal times keep recording order (a realloc's free before its alloc).
+            Array.Sort(order, (a, b) => times[a] != times[b] ? times[a].CompareTo(times[b]) : a.CompareTo(b));
+        }
+        return (order, sorted && kept == ev.Count);
     }
 
-    static T[] Permute<T>(T[] column, int[] order)
+    static T[] Permute<T>(T[] column, int[] order, bool inRecordingOrder)
     {
+        if (inRecordingOrder && column.Length == order.Length) return column;
         var result = new T[order.Length];
         for (int i = 0; i < order.Length; i++) result[i] = column[order[i]];
         return result;
