@@ -42,6 +42,13 @@ public static class AllocatorFrames
     /// <summary>glibc calls its own functions through hidden aliases: __GI_malloc is malloc.</summary>
     const string GlibcInternalAlias = "__GI_";
 
+    /// <summary>Code compiled from an allocator's own sources, which debug info names by its
+    /// internal (often inlined, unprefixed) functions: jemalloc's `prof_alloc_prep`, `imalloc_body`…</summary>
+    public static bool IsAllocatorSource(string? file) =>
+        file is not null && (file.Contains("/include/jemalloc/", StringComparison.Ordinal) ||
+                             file.Contains("/jemalloc/src/", StringComparison.Ordinal) ||
+                             (file.Contains("jemalloc", StringComparison.Ordinal) && file.EndsWith("/src/jemalloc.c", StringComparison.Ordinal)));
+
     public static bool IsAllocator(string function)
     {
         if (function.StartsWith(GlibcInternalAlias, StringComparison.Ordinal)) function = function[GlibcInternalAlias.Length..];

@@ -36,7 +36,11 @@ public static class SiteAnalysis
         return outermost;
     }
 
-    static bool IsAllocator(CallTreeTables tables, FrameId frame) => AllocatorFrames.IsAllocator(tables.FunctionName(frame));
+    static bool IsAllocator(CallTreeTables tables, FrameId frame)
+    {
+        var function = tables.Function(tables.Frame(frame).Function);
+        return AllocatorFrames.IsAllocator(function.Name) || AllocatorFrames.IsAllocatorSource(function.File);
+    }
 
     public static IReadOnlyList<FunctionMetrics> Sites(CallTreeTables tables, IReadOnlyDictionary<StackId, AllocationMetrics> byStack)
     {
