@@ -49,6 +49,9 @@ public static class AllocatorFrames
                              file.Contains("/jemalloc/src/", StringComparison.Ordinal) ||
                              (file.Contains("jemalloc", StringComparison.Ordinal) && file.EndsWith("/src/jemalloc.c", StringComparison.Ordinal)));
 
+    /// <summary>A function of the allocator, by its name or by the sources it was compiled from.</summary>
+    public static bool IsAllocator(string function, string? file) => IsAllocator(function) || IsAllocatorSource(file);
+
     public static bool IsAllocator(string function)
     {
         if (function.StartsWith(GlibcInternalAlias, StringComparison.Ordinal)) function = function[GlibcInternalAlias.Length..];

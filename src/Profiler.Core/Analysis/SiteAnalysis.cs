@@ -39,7 +39,7 @@ public static class SiteAnalysis
     static bool IsAllocator(CallTreeTables tables, FrameId frame)
     {
         var function = tables.Function(tables.Frame(frame).Function);
-        return AllocatorFrames.IsAllocator(function.Name) || AllocatorFrames.IsAllocatorSource(function.File);
+        return AllocatorFrames.IsAllocator(function.Name, function.File);
     }
 
     public static IReadOnlyList<FunctionMetrics> Sites(CallTreeTables tables, IReadOnlyDictionary<StackId, AllocationMetrics> byStack)

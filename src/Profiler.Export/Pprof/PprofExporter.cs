@@ -80,7 +80,9 @@ public static class PprofExporter
         }
 
         mappings.AddTo(profile);
-        profile.DropFrames = strings.Intern(DropFramesPattern(profile.Function.Select(f => strings.Strings[(int)f.Name])));
+        profile.DropFrames = strings.Intern(PatternOf(profile.Function
+            .Where(f => AllocatorFrames.IsAllocator(strings.Strings[(int)f.Name], strings.Strings[(int)f.Filename]))
+            .Select(f => strings.Strings[(int)f.Name])));
         profile.StringTable.AddRange(strings.Strings);
         return profile;
     }
@@ -120,10 +122,12 @@ public static class PprofExporter
 
     /// <summary>An RE2 alternation of the allocator functions among <paramref name="functions"/>,
     /// which pprof matches against whole names cut at their first '(' (its simplifyFunc).</summary>
-    public static string DropFramesPattern(IEnumerable<string> functions)
+    public static string DropFramesPattern(IEnumerable<string> functions) => PatternOf(functions.Where(AllocatorFrames.IsAllocator));
+
+    static string PatternOf(IEnumerable<string> allocatorFunctions)
     {
         var names = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var name in functions.Where(AllocatorFrames.IsAllocator))
+        foreach (var name in allocatorFunctions)
         {
             names.Add(name);
             if (name.IndexOf('(') is int paren and > 0) names.Add(name[..paren]);

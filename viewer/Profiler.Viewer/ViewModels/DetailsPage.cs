@@ -65,7 +65,7 @@ public sealed class DetailsPage(Func<ViewerData> data, Func<FunctionMetrics?> si
         string where = function.File is null ? (frame.Line is { } l ? $"line {l}" : "") : frame.Line is { } line ? $"{function.File}:{line}" : function.File;
         string module = frame.Module is { } m ? $"[{tables.Module(m).Name}]" : "";
         string inlined = frame.InlineDepth > 0 ? " (inlined)" : "";
-        string allocator = AllocatorFrames.IsAllocator(function.Name) ? " ·alloc" : "";
+        string allocator = AllocatorFrames.IsAllocator(function.Name, function.File) ? " ·alloc" : "";
         return $"{index,3} {function.Name}{inlined}{allocator}  {where}  {module}".TrimEnd();
     }
 
