@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Profiler.Symbols.Elf;
 
 namespace Profiler.Symbols.Dwarf;
 
@@ -68,34 +69,30 @@ internal ref struct DwarfCursor
 
     public ulong Uleb()
     {
-        ulong result = 0;
-        int shift = 0;
-        while (true)
+        if ((uint)_position > (uint)_data.Length)
+            throw Overrun(1);
+        int length = Leb128.ReadUnsigned(_data[_position..], out ulong value);
+        if (length < 0)
         {
-            byte b = U8();
-            if (shift < 64)
-                result |= (ulong)(b & 0x7f) << shift;
-            if ((b & 0x80) == 0)
-                return result;
-            shift += 7;
+            _position = _data.Length;
+            throw Overrun(1);
         }
+        _position += length;
+        return value;
     }
 
     public long Sleb()
     {
-        long result = 0;
-        int shift = 0;
-        byte b;
-        do
+        if ((uint)_position > (uint)_data.Length)
+            throw Overrun(1);
+        int length = Leb128.ReadSigned(_data[_position..], out long value);
+        if (length < 0)
         {
-            b = U8();
-            if (shift < 64)
-                result |= (long)(b & 0x7f) << shift;
-            shift += 7;
-        } while ((b & 0x80) != 0);
-        if (shift < 64 && (b & 0x40) != 0)
-            result |= -1L << shift;
-        return result;
+            _position = _data.Length;
+            throw Overrun(1);
+        }
+        _position += length;
+        return value;
     }
 
     /// <summary>The bytes up to the next NUL (which is consumed but not returned).</summary>

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Profiler.Symbols.Elf;
 
 namespace Profiler.Symbols.Unwinding;
 
@@ -35,34 +36,30 @@ internal ref struct DwarfReader
 
     public ulong Uleb()
     {
-        ulong result = 0;
-        int shift = 0;
-        while (true)
+        if ((uint)Position > (uint)_data.Length)
+            throw Overrun(1);
+        int length = Leb128.ReadUnsigned(_data[Position..], out ulong value);
+        if (length < 0)
         {
-            byte b = U8();
-            if (shift < 64)
-                result |= (ulong)(b & 0x7f) << shift;
-            shift += 7;
-            if ((b & 0x80) == 0)
-                return result;
+            Position = _data.Length;
+            throw Overrun(1);
         }
+        Position += length;
+        return value;
     }
 
     public long Sleb()
     {
-        long result = 0;
-        int shift = 0;
-        byte b;
-        do
+        if ((uint)Position > (uint)_data.Length)
+            throw Overrun(1);
+        int length = Leb128.ReadSigned(_data[Position..], out long value);
+        if (length < 0)
         {
-            b = U8();
-            if (shift < 64)
-                result |= (long)(b & 0x7f) << shift;
-            shift += 7;
-        } while ((b & 0x80) != 0);
-        if (shift < 64 && (b & 0x40) != 0)
-            result |= -1L << shift;
-        return result;
+            Position = _data.Length;
+            throw Overrun(1);
+        }
+        Position += length;
+        return value;
     }
 
     /// <summary>A ULEB128 that must fit an int, as lengths and register numbers do.</summary>
