@@ -31,10 +31,10 @@ fi
 
 # Tools in table order, and the size each runs at: pairs for micro, SCALE for workload
 # (workload 1 is ~1.5 s natively). The slow tools get less work so a full run stays near 5 min.
-TOOLS=(none memprof-rate1 memprof heaptrack dhat naive-ebpf)
-declare -A MICRO_SIZE=([none]=20000000 [memprof-rate1]=200000 [memprof]=1000000
+TOOLS=(none memprof-rate1 memprof memprof-probe heaptrack dhat naive-ebpf)
+declare -A MICRO_SIZE=([none]=20000000 [memprof-rate1]=200000 [memprof]=20000000 [memprof-probe]=1000000
                        [heaptrack]=1000000 [dhat]=200000 [naive-ebpf]=20000)
-declare -A WORKLOAD_SIZE=([none]=1 [memprof-rate1]=0.25 [memprof]=1
+declare -A WORKLOAD_SIZE=([none]=1 [memprof-rate1]=0.25 [memprof]=1 [memprof-probe]=1
                           [heaptrack]=1 [dhat]=0.05 [naive-ebpf]=0.05)
 MICRO_BLOCK_BYTES=32   # allocs' BENCH_SIZE
 RUN_TIMEOUT_S=180      # a hung tool fails its row instead of stalling the benchmark
@@ -72,6 +72,7 @@ if ! "$root/memprof" --help >/dev/null 2>"$tmp/build.log"; then
     tail -5 "$tmp/build.log" >&2
     UNAVAILABLE[memprof]="failed: memprof did not build"
     UNAVAILABLE[memprof-rate1]="failed: memprof did not build"
+    UNAVAILABLE[memprof-probe]="failed: memprof did not build"
 else
     if [[ -f "$root/.build/memprof/memprof.dll" ]]; then
         cp -r "$root/.build/memprof" "$tmp/memprof-build"
@@ -81,6 +82,8 @@ else
     fi
     "$memprof" record --help 2>/dev/null | grep -q -- '--rate' ||
         UNAVAILABLE[memprof-rate1]="n/a: this memprof has no --rate"
+    "$memprof" record --help 2>/dev/null | grep -q -- '--mode' ||
+        UNAVAILABLE[memprof-probe]="n/a: this memprof has no --mode"
 fi
 
 # The naive tracer's probes go on a private copy of the targets' libc (see naive-memleak.bt).
@@ -227,4 +230,8 @@ echo "wall s: the whole command, tool start-up included. target s: the target's 
 echo "work. slowdown: target s / native target s at the same size (micro: ns/pair / native ns/pair)."
 echo "alloc MB/s: bytes the workload allocates (workload --count) / target s."
 ((${#notes[@]})) && printf 'failed or n/a: %s\n' "${notes[@]}"
+# The targets memprof's default mode is held to, from this run's medians.
+micro_memprof=$(ratio "$(median 7 micro memprof "${MICRO_SIZE[memprof]}")" "$micro_base" "%.2f")
+workload_memprof=$(ratio "$(median 6 workload memprof "${WORKLOAD_SIZE[memprof]}")" "$(median 6 workload none "${WORKLOAD_SIZE[memprof]}")" "%.3f")
+echo "memprof default mode: micro ${micro_memprof}x native (target <= 1.5x), workload ${workload_memprof}x native (target <= 1.05x)"
 echo "benchmark took $(($(date +%s) - began)) s"

@@ -11,6 +11,7 @@ tool_command() {
         none) CMD=("$@") ;;
         memprof-rate1) CMD=("$memprof" record --rate 1 --no-firefox -o "$tmp/run.memprof" -- "$@") ;;
         memprof) CMD=("$memprof" record --no-firefox -o "$tmp/run.memprof" -- "$@") ;;
+        memprof-probe) CMD=("$memprof" record --mode probe --no-firefox -o "$tmp/run.memprof" -- "$@") ;;
         heaptrack) CMD=(heaptrack -o "$tmp/run.heaptrack" "$@") ;;
         dhat) CMD=(valgrind --tool=dhat "--dhat-out-file=$tmp/run.dhat.json" "$@") ;;
         # bpftrace -c splits its command on spaces; env gives only the target the private libc.
@@ -25,7 +26,8 @@ tool_label() {
     case "$1" in
         none) echo "none (native)" ;;
         memprof-rate1) echo "memprof --rate 1" ;;
-        memprof) echo "memprof (default rate)" ;;
+        memprof) echo "memprof (default: in-process sampling)" ;;
+        memprof-probe) echo "memprof --mode probe" ;;
         heaptrack) echo "heaptrack" ;;
         dhat) echo "valgrind --tool=dhat" ;;
         naive-ebpf) echo "naive eBPF (bpftrace)" ;;
@@ -42,7 +44,7 @@ check_tool() {
     local tool="$1" allocs="$2" bytes="$3" deep="$4" seen
     case "$tool" in
         none) echo ok; return ;;
-        memprof|memprof-rate1)
+        memprof|memprof-rate1|memprof-probe)
             [[ -s "$tmp/run.memprof" ]] || { echo "failed: no recording written"; return; }
             [[ "$deep" == 1 ]] || { echo ok; return; }
             check_memprof_report "$tool" "$allocs" "$bytes"

@@ -14,7 +14,7 @@ SAMPLES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BIN_DIR="$SAMPLES_DIR/bin"
 ALLOCS_DIR="$SAMPLES_DIR/rust/allocs"
 
-VARIANTS=(allocs-fp allocs-nofp allocs-nofp-nodebug workload allocs-jemalloc allocs-jemalloc-prof allocs-jemalloc-dyn)
+VARIANTS=(allocs-fp allocs-nofp allocs-nofp-nodebug workload allocs-jemalloc allocs-jemalloc-prof allocs-jemalloc-dyn stress)
 
 # build_rust CRATE_DIR BIN_NAME VARIANT RUSTFLAGS [extra cargo args...]
 # Release-builds BIN_NAME of the crate at CRATE_DIR with RUSTFLAGS into
@@ -82,6 +82,14 @@ variant_allocs_jemalloc_prof() {
 # allocs on Debian's libjemalloc.so.2 (unprefixed, dynamically linked).
 variant_allocs_jemalloc_dyn() {
     build_rust "$ALLOCS_DIR" allocs allocs-jemalloc-dyn "-C force-frame-pointers=yes" --features jemalloc-dyn
+}
+
+# stress (c/stress.c): threads, fork, exec, dlopen and allocating signal handlers, in C.
+variant_stress() {
+    local out="$SAMPLES_DIR/c/build"
+    mkdir -p "$out"
+    cc -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o "$out/stress" "$SAMPLES_DIR/c/stress.c" -ldl -lpthread
+    install_bin "$out/stress" stress
 }
 
 # -------------------------------------------------------------------------------------------

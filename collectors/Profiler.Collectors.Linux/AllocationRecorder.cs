@@ -91,8 +91,10 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
         switch ((BpfFunction)e.Function)
         {
             case BpfFunction.Exit:
-                // The kernel stopped the process on its way out: read its maps, then let it go.
+                // The kernel stopped the process on its way out: read its maps (and the preload
+                // library's counters, which go with the process), then let it go.
                 Process(pid)?.RefreshMaps(force: true);
+                Process(pid)?.WriteTotals(SinceOrigin(), t => t - _origin);
                 Native.Kill(pid, Native.SIGCONT);
                 return;
             case BpfFunction.Libraries:

@@ -20,7 +20,7 @@ public sealed record RecordSessionOptions(
     /// <summary>User stack copied per sample when unwinding with DWARF.</summary>
     public int StackCopyBytes { get; init; } = 16 * 1024;
     /// <summary>Whether jemalloc's own sampling replaces the probes on every call where it can.</summary>
-    public Jemalloc.AllocatorMode AllocatorMode { get; init; } = Jemalloc.AllocatorMode.Auto;
+    public AllocatorMode AllocatorMode { get; init; } = AllocatorMode.Auto;
 
     public TracerSettings TracerSettings(bool dwarf) => new(SampleRateBytes, dwarf ? StackCopyBytes : 0, FollowChildren);
 }
@@ -41,15 +41,21 @@ public static class LinuxRecordSession
     {
         TargetLauncher? launcher = null;
         int pid;
+        string? preloadNote = null;
         if (options.Pid is { } attachPid)
         {
+            if (options.AllocatorMode == AllocatorMode.Preload)
+                throw new ProfilerException(ExitCode.UsageError,
+                    "--mode preload samples inside a program memprof launches; to attach, use --mode auto or probe");
             if (ProcessState.Read(attachPid) is null)
                 throw new ProfilerException(ExitCode.TargetNotFound, $"no process with pid {attachPid}");
             pid = attachPid;
         }
         else
         {
-            launcher = TargetLauncher.StartStopped(options.Command, JemallocEnvironment(options));
+            var environment = JemallocEnvironment(options);
+            if (environment is null) (environment, preloadNote) = PreloadEnvironment(options);
+            launcher = TargetLauncher.StartStopped(options.Command, environment);
             pid = launcher.Pid;
         }
 
@@ -72,13 +78,14 @@ public static class LinuxRecordSession
                 Launched = launcher is not null,
             };
             header.Command.AddRange(launcher is not null ? options.Command : [ProcessState.Command(pid) ?? $"pid {pid}"]);
+            if (preloadNote is not null) header.Mode = preloadNote + "; " + header.Mode;
             // The executable's own jemalloc decides the mode the header names; other files and
             // children are decided as they are probed (said on screen at the end of recording).
             var jemalloc = new Jemalloc.JemallocPolicy(options.AllocatorMode);
             string executable = launcher?.Executable ?? ProcessState.ExecutablePath(pid);
             if (ProbePlannerJemalloc(executable) is { } prof)
                 jemalloc.Decide(pid, executable, prof, fresh: launcher is not null);
-            else if (options.AllocatorMode == Jemalloc.AllocatorMode.JemallocProf)
+            else if (options.AllocatorMode == AllocatorMode.JemallocProf)
                 header.Mode += $"; {Path.GetFileName(executable)} has no jemalloc with profiling compiled in: probing every call";
             foreach (var note in jemalloc.Notes) header.Mode += "; " + note;
             using var writer = RecordingWriter.Create(options.OutputPath, header);
@@ -169,6 +176,26 @@ public static class LinuxRecordSession
         string conf = Jemalloc.JemallocProfiling.Conf(options.SampleRateBytes);
         string? existing = Environment.GetEnvironmentVariable(prof.ConfVariable);
         return new() { [prof.ConfVariable] = string.IsNullOrEmpty(existing) ? conf : conf + "," + existing };
+    }
+
+    /// <summary>Auto and preload: a launched, dynamically linked command samples in-process
+    /// through the preload library. Returns its environment (null when it cannot be used) and what
+    /// to say about it either way.</summary>
+    static (Dictionary<string, string>? Environment, string? Note) PreloadEnvironment(RecordSessionOptions options)
+    {
+        if (options.AllocatorMode is not (AllocatorMode.Auto or AllocatorMode.Preload)) return (null, null);
+        string? reason;
+        string? library = Preload.PreloadLibrary.Locate();
+        if (library is null) reason = $"{Preload.PreloadLibrary.FileName} is missing beside memprof (it is built with the C compiler)";
+        else
+        {
+            try { reason = Preload.PreloadLibrary.Unsuitable(TargetLauncher.ResolveExecutable(options.Command[0]), Environment.GetEnvironmentVariable("LD_PRELOAD")); }
+            catch (ProfilerException) { return (null, null); }
+        }
+        if (reason is not null)
+            return (null, $"in-process sampling unavailable ({reason}): probing every allocator call");
+        var environment = Preload.PreloadLibrary.Environment(library!, options.SampleRateBytes, Environment.GetEnvironmentVariable("LD_PRELOAD"));
+        return (environment, "in-process sampling (preload library, markers probed)");
     }
 
     /// <summary>Auto: frame pointers when the executable's own code keeps them (a walk through it

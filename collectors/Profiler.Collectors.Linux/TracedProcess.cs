@@ -1,4 +1,5 @@
 using Profiler.Collectors.Linux.Bpf;
+using Profiler.Collectors.Linux.Preload;
 using Profiler.Collectors.Linux.Probes;
 using Profiler.Collectors.Linux.Procfs;
 using Profiler.Core.Recording;
@@ -16,12 +17,19 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
     readonly HashSet<(ulong, ulong, string)> _writtenMaps = [];
     long? _lastMapsRead;
     BpfTotals? _lastTotals;
+    PreloadTotals? _lastPreloadTotals;
+    /// <summary>Where memprof_preload_state lies in this process, once the preload library is mapped.</summary>
+    ulong? _preloadState;
+    string? _preloadPath;
+    bool _preloaded;
 
     public int Pid => pid;
     public bool Exited { get; set; }
     public List<ProbeSite> Sites { get; } = [];
     /// <summary>Mean sampling interval of jemalloc's profiling when its sampled path is probed.</summary>
     public ulong? JemallocRateBytes { get; private set; }
+    /// <summary>The preload library samples in this process; glibc's allocator is not probed.</summary>
+    public bool Preloaded => _preloaded;
 
     /// <summary>Probes every mapped ELF file that defines the allocation API and was not probed
     /// for this process yet. A process's links follow it across exec, so files probed before an
@@ -34,7 +42,11 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
         IReadOnlyList<MapEntry> maps;
         try { maps = ProcMaps.Read(pid); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; }
-        foreach (var map in maps.Where(m => m.IsFile && m.IsExecutable)) AttachFile(map.Path, fresh);
+        var files = maps.Where(m => m.IsFile && m.IsExecutable).Select(m => m.Path).Distinct().ToList();
+        // Decided before any file is probed: with the preload library mapped, glibc's malloc
+        // family is reached only through it, and probing glibc too would trap every call again.
+        _preloaded |= files.Any(f => ProbePlanner.PlanFile(Native.CanonicalPath(f)).Preload is not null);
+        foreach (var path in files) AttachFile(path, fresh);
     }
 
     void AttachFile(string path, bool fresh)
@@ -44,6 +56,9 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
         if (!_probedFiles.Add(path) || !File.Exists(path)) return;
         var plan = ProbePlanner.PlanFile(path);
         IReadOnlyList<ProbeSite> sites = plan.Sites;
+        bool interposed = _preloaded && PreloadLibrary.IsGlibcLibrary(path);
+        if (interposed) sites = [.. sites.Where(s => !s.Glibc)];
+        if (plan.Preload is not null) _preloadPath = path;
         // jemalloc sampling itself: only its sampled path is probed, its allocation calls run untouched.
         if (plan.Jemalloc is { } prof && jemalloc?.Decide(pid, path, prof.Symbols, fresh) is { } state)
         {
@@ -54,7 +69,7 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
         // A launched process is stopped as it enters exit(), so its maps are read before they go,
         // and whenever the dynamic linker has mapped libraries, so an allocator in them is probed
         // before it runs (a program linked against libjemalloc.so, a dlopen'ed one).
-        if (launched && sites.Count > 0 && plan.ExitHook is { } exitOffset)
+        if (launched && (sites.Count > 0 || interposed) && plan.ExitHook is { } exitOffset)
             targets.Add(new UprobeTarget(exitOffset, BpfCookie.Make(BpfFunction.Exit, 0), WithReturn: false));
         if (launched && plan.LibraryHook is { } hookOffset)
             targets.Add(new UprobeTarget(hookOffset, BpfCookie.Make(BpfFunction.Libraries, 0), WithReturn: false));
@@ -112,6 +127,11 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
         // With jemalloc sampling for us, its calls are not trapped: counters would see only the
         // few calls that still reach another allocator, so none are written.
         if (JemallocRateBytes is not null) return;
+        if (_preloaded)
+        {
+            WritePreloadTotals(timeNanos, toRecordingTime);
+            return;
+        }
         if (tracer.ReadTotals(pid) is not { } t) return;
         if (_lastTotals is { } previous && previous.Equals(t)) return;
         _lastTotals = t;
@@ -121,6 +141,43 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
             Allocations = t.Allocations, AllocatedBytes = t.AllocatedBytes, Frees = t.Frees,
             FreedBytes = t.FreedUsable, LiveBytesKnown = t.UsableKnown != 0, LiveBytes = t.LiveUsable,
             PeakLiveBytes = t.PeakUsable, PeakTimeNanos = t.PeakTimeNanos == 0 ? 0 : toRecordingTime((long)t.PeakTimeNanos),
+        });
+    }
+
+    readonly byte[] _preloadBuffer = new byte[PreloadState.Size];
+    (long Bytes, long Time) _peak;
+
+    /// <summary>The library is mapped again at another address after an exec: a read that finds
+    /// no initialized state looks the address up again.</summary>
+    PreloadTotals? ReadPreloadState()
+    {
+        if (_preloadState is { } known && ProcessMemory.TryRead(pid, known, _preloadBuffer) && PreloadState.Decode(_preloadBuffer) is { } totals)
+            return totals;
+        if (_preloadPath is null || ProcessMemory.LoadBias(pid, _preloadPath) is not { } bias) return null;
+        _preloadState = ProbePlanner.PlanFile(_preloadPath).Preload!.StateAddress + bias;
+        return ProcessMemory.TryRead(pid, _preloadState.Value, _preloadBuffer) ? PreloadState.Decode(_preloadBuffer) : null;
+    }
+
+    /// <summary>The preload library's counters, read from the process's memory (plus what probes
+    /// on other allocators counted, whose blocks have no glibc usable size).</summary>
+    void WritePreloadTotals(long timeNanos, Func<long, long> toRecordingTime)
+    {
+        if (ReadPreloadState() is not { } p) return;
+        var probed = tracer.ReadTotals(pid);
+        if (_lastPreloadTotals is { } previous && previous.Equals(p) && (probed is null || probed.Equals(_lastTotals))) return;
+        _lastPreloadTotals = p;
+        _lastTotals = probed;
+        var other = probed ?? default;
+        // The library's own peak, or a higher live figure this read saw.
+        if (p.PeakTimeNanos != 0 && p.FlushedPeakUsable > _peak.Bytes) _peak = (p.FlushedPeakUsable, toRecordingTime((long)p.PeakTimeNanos));
+        if (p.LiveUsable > _peak.Bytes) _peak = (p.LiveUsable, timeNanos);
+        writer.WriteHeapCounters(new HeapCounters
+        {
+            Pid = (uint)pid, TimeNanos = timeNanos,
+            Allocations = p.Allocations + other.Allocations, AllocatedBytes = p.AllocatedBytes + other.AllocatedBytes,
+            Frees = p.Frees + other.Frees, FreedBytes = p.FreedUsable + other.FreedUsable,
+            LiveBytesKnown = probed is null || probed.Value.Allocations + probed.Value.Frees == 0,
+            LiveBytes = p.LiveUsable, PeakLiveBytes = _peak.Bytes, PeakTimeNanos = _peak.Time,
         });
     }
 

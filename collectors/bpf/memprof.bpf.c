@@ -220,6 +220,11 @@ static __always_inline bool take_sample(struct memprof_config *cfg, __u64 size)
     return true;
 }
 
+static __always_inline __u64 new_seq(void)
+{
+    return bpf_get_prandom_u32() | ((__u64)bpf_ktime_get_ns() << 32);
+}
+
 static __always_inline struct scratch_buf *fresh_event(__u64 pid_tgid, __u32 func)
 {
     __u32 zero = 0;
@@ -329,7 +334,7 @@ static __always_inline void on_prof_lookup(__u64 pid_tgid, __u64 bt_ptr)
     __u32 frames = bt.len > MEMPROF_MAX_FRAMES ? MEMPROF_MAX_FRAMES : bt.len;
     if (frames == 0 || bpf_probe_read_user(buf->data, frames * 8, (void *)bt.vec) != 0)
         frames = 0;
-    __u64 seq = bpf_get_prandom_u32() | ((__u64)bpf_ktime_get_ns() << 32);
+    __u64 seq = new_seq();
     __u32 tid = (__u32)pid_tgid;
     bpf_map_update_elem(&prof_seq, &tid, &seq, BPF_ANY);
     count(MEMPROF_COUNTER_SAMPLES);
@@ -384,6 +389,44 @@ static __always_inline void on_prof_free(__u64 pid_tgid, struct pt_regs *ctx)
     output(buf, MEMPROF_EVENT_HEADER_SIZE);
 }
 
+/* The preload library sampled in-process; the marker's arguments say what happened. */
+static __always_inline void on_marker_alloc(struct pt_regs *ctx, __u64 pid_tgid)
+{
+    __u64 block = PT_REGS_PARM1(ctx), size = PT_REGS_PARM2(ctx), old = PT_REGS_PARM3(ctx);
+    __u64 func_and_flags = PT_REGS_PARM4(ctx);
+    __u32 flags = (func_and_flags >> 8) & (MEMPROF_EVENT_NEW_SAMPLED | MEMPROF_EVENT_OLD_SAMPLED);
+    __u64 seq = 0;
+    if (flags & MEMPROF_EVENT_NEW_SAMPLED) {
+        count(MEMPROF_COUNTER_SAMPLES);
+        struct scratch_buf *buf = fresh_event(pid_tgid, MEMPROF_STACK);
+        if (buf) {
+            seq = new_seq();
+            buf->e.seq = seq;
+            buf->e.size = size;
+            output(buf, submit_size(capture_stack(ctx, buf, 0, true)));
+        }
+    }
+    struct scratch_buf *buf = fresh_event(pid_tgid, func_and_flags & 0xff);
+    if (!buf)
+        return;
+    buf->e.address = block;
+    buf->e.old_address = old;
+    buf->e.size = size;
+    buf->e.seq = seq;
+    buf->e.flags = flags;
+    output(buf, MEMPROF_EVENT_HEADER_SIZE);
+}
+
+static __always_inline void on_marker_free(struct pt_regs *ctx, __u64 pid_tgid)
+{
+    struct scratch_buf *buf = fresh_event(pid_tgid, MEMPROF_FREE);
+    if (!buf)
+        return;
+    buf->e.address = PT_REGS_PARM1(ctx);
+    buf->e.flags = MEMPROF_EVENT_OLD_SAMPLED;
+    output(buf, submit_size(capture_stack(ctx, buf, 0, false)));
+}
+
 /* Returns whether the call's return must be seen. */
 static __always_inline bool on_entry(struct pt_regs *ctx)
 {
@@ -410,6 +453,12 @@ static __always_inline bool on_entry(struct pt_regs *ctx)
         return false;
     case MEMPROF_PROF_FREE:
         on_prof_free(pid_tgid, ctx);
+        return false;
+    case MEMPROF_MARKER_ALLOC:
+        on_marker_alloc(ctx, pid_tgid);
+        return false;
+    case MEMPROF_MARKER_FREE:
+        on_marker_free(ctx, pid_tgid);
         return false;
     }
 
@@ -549,7 +598,7 @@ static __always_inline bool on_entry(struct pt_regs *ctx)
         count(MEMPROF_COUNTER_SAMPLES);
         struct scratch_buf *buf = fresh_event(pid_tgid, MEMPROF_STACK);
         if (buf) {
-            c->seq = bpf_get_prandom_u32() | ((__u64)bpf_ktime_get_ns() << 32);
+            c->seq = new_seq();
             buf->e.seq = c->seq;
             buf->e.size = size;
             output(buf, submit_size(capture_stack(ctx, buf, sp_offset, true)));

@@ -52,6 +52,12 @@ enum memprof_func {
      * or unmapped, the hook debuggers use); a launched process is stopped until user space has
      * probed any allocator the new libraries bring. */
     MEMPROF_LIBRARIES = 24,
+    /* The preload library's markers (collectors/preload), called only for samples:
+     * sampled_alloc(block, size, old_block, func | flags << 8) is reported as an event of that
+     * func (a MEMPROF_STACK record first when the new block is sampled);
+     * sampled_free(block) as a MEMPROF_FREE of a sampled block. */
+    MEMPROF_MARKER_ALLOC = 25,
+    MEMPROF_MARKER_FREE = 26,
 };
 
 /* Values of the targets map. */

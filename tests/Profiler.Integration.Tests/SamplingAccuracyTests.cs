@@ -8,8 +8,10 @@ namespace Profiler.Integration.Tests;
 /// own runtime allocates.</summary>
 public sealed class SamplingAccuracyTests
 {
-    [Fact]
-    public void Default_rate_estimates_stay_within_bounds_on_repeated_runs()
+    [Theory]
+    [InlineData("preload")]
+    [InlineData("probe")]
+    public void Default_rate_estimates_stay_within_bounds_on_repeated_runs(string mode)
     {
         RootRequired.Check();
         var sample = RepoPaths.Sample("allocs-fp");
@@ -24,7 +26,7 @@ public sealed class SamplingAccuracyTests
         for (int run = 1; run <= 2; run++)
         {
             var output = Path.Combine(dir.FullName, $"heavy{run}.memprof");
-            var result = CliRunner.Run("record", "--no-firefox", "-o", output, "--", sample, "heavy");
+            var result = CliRunner.Run("record", "--mode", mode, "--no-firefox", "-o", output, "--", sample, "heavy");
             Assert.True(result.ExitCode == 0, result.Stderr);
             Assert.Contains("sampling every 512 KiB on average", result.Stderr);
             var model = RecordingLoader.Load(output, TextWriter.Null);

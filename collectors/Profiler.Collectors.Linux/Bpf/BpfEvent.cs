@@ -73,6 +73,10 @@ public enum BpfFunction : uint
     ProfFree = 23,
     /// <summary>Not a probe: the dynamic linker mapped or unmapped libraries; a launched process is stopped until resumed.</summary>
     Libraries = 24,
+    /// <summary>The preload library's marker for a sampled allocation (or a realloc of a sampled block).</summary>
+    MarkerAlloc = 25,
+    /// <summary>The preload library's marker for the free of a sampled block.</summary>
+    MarkerFree = 26,
 }
 
 public static class BpfCookie

@@ -4,10 +4,6 @@ using Profiler.Collectors.Linux.Procfs;
 
 namespace Profiler.Collectors.Linux.Jemalloc;
 
-/// <summary>How allocations are caught: `Auto` uses jemalloc's own sampling wherever it is compiled in
-/// and active (turned on by memprof at launch when --rate is above 1), `Probe` traps every allocator
-/// call, `JemallocProf` insists on jemalloc's sampling where it exists.</summary>
-public enum AllocatorMode { Auto, Probe, JemallocProf }
 
 /// <summary>Whether jemalloc's profiling runs in a process, and at which mean sampling interval.</summary>
 public readonly record struct JemallocProfState(bool Active, int LgSample)
@@ -81,7 +77,7 @@ public static class JemallocProfiling
     public static JemallocProfState? FromMemory(int pid, string path, JemallocProfSymbols symbols)
     {
         if (symbols.OptProf is not { } optProf || symbols.ProfActive is not { } profActive) return null;
-        if (LoadBias(pid, path) is not { } bias) return null;
+        if (ProcessMemory.LoadBias(pid, path) is not { } bias) return null;
         try
         {
             using var mem = File.OpenRead($"/proc/{pid}/mem");
@@ -99,24 +95,6 @@ public static class JemallocProfiling
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or EndOfStreamException) { return null; }
     }
-
-    /// <summary>Where the file's virtual address 0 lies in the process: its first mapping (file
-    /// offset 0) minus the first load segment's page-aligned address.</summary>
-    static ulong? LoadBias(int pid, string path)
-    {
-        IReadOnlyList<MapEntry> maps;
-        try { maps = ProcMaps.Read(pid); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
-        var first = maps.FirstOrDefault(m => m.Path == path && m.FileOffset == 0);
-        if (first is null) return null;
-        if (!Symbols.Elf.ElfFile.TryOpen(path, out var elf, out _)) return null;
-        using (elf)
-        {
-            if (elf.LoadSegments.Count == 0) return null;
-            ulong firstVa = elf.LoadSegments.Min(s => s.VirtualAddress) & ~0xfffUL;
-            return first.Start - firstVa;
-        }
-    }
 }
 
 /// <summary>Decides per process and file whether jemalloc's sampled path replaces the probes on
@@ -132,7 +110,8 @@ public sealed class JemallocPolicy(AllocatorMode mode)
     /// <returns>The sampling state to use jemalloc's path with, or null to probe every call.</returns>
     public JemallocProfState? Decide(int pid, string path, JemallocProfSymbols symbols, bool fresh)
     {
-        if (mode == AllocatorMode.Probe) return Note(null, $"{Path.GetFileName(path)}: jemalloc profiling not used (--mode probe), probing every call");
+        if (mode is AllocatorMode.Probe or AllocatorMode.Preload)
+            return Note(null, $"{Path.GetFileName(path)}: jemalloc profiling not used (--mode {(mode == AllocatorMode.Probe ? "probe" : "preload")}), probing every call");
         var state = fresh ? JemallocProfiling.FromEnvironment(pid, symbols) : JemallocProfiling.FromMemory(pid, path, symbols);
         if (state is { Active: true } s)
             return Note(s, $"{Path.GetFileName(path)}: jemalloc profiling (lg_prof_sample {s.LgSample})");

@@ -19,7 +19,13 @@ public sealed record ProbeSite(string Path, string Symbol, BpfFunction Function,
 public sealed record ProbePlan(IReadOnlyList<ProbeSite> Sites, ulong? ExitHook, JemallocProfPlan? Jemalloc = null)
 {
     public ulong? LibraryHook { get; init; }
+    /// <summary>The file is memprof's preload library: its markers replace the API it interposes.</summary>
+    public PreloadPlan? Preload { get; init; }
 }
+
+/// <param name="Sites">The two markers, probed on their first instruction (a 5-byte nop).</param>
+/// <param name="StateAddress">The virtual address of memprof_preload_state in the file.</param>
+public sealed record PreloadPlan(IReadOnlyList<ProbeSite> Sites, ulong StateAddress);
 
 /// <param name="Sites">prof_lookup, prof_malloc_sample_object, prof_free_sampled_object.</param>
 public sealed record JemallocProfPlan(JemallocProfSymbols Symbols, IReadOnlyList<ProbeSite> Sites);
@@ -71,6 +77,8 @@ public static class ProbePlanner
                 if (name == LibraryHookSymbol) libraryHookAddress ??= sym.Value;
                 if (name == GlibcMarker) glibc = true;
             }
+            if (PlanPreload(path, elf, functions, objects) is { } preload)
+                return new ProbePlan(preload.Sites, null) { Preload = preload };
             var found = AllocatorSymbols.Find(functions, objects);
 
             var sites = new List<ProbeSite>();
@@ -94,6 +102,23 @@ public static class ProbePlanner
                 libraryHook = hookOffset + (ulong)ChooseAt(file, hookOffset, argumentCount: 0, returnProbe: false).Offset;
             return new ProbePlan(sites, exitHook, PlanJemalloc(path, elf, file, found.Jemalloc)) { LibraryHook = libraryHook };
         }
+    }
+
+    /// <summary>The preload library's markers start with a 5-byte nop, which kernels from 6.18 turn
+    /// into a call rather than a trap; nothing runs before it, so the return address is at %rsp.</summary>
+    static PreloadPlan? PlanPreload(string path, ElfFile elf, List<FunctionSymbol> functions, List<(string Name, ulong Address)> objects)
+    {
+        var alloc = functions.FirstOrDefault(f => f.Name == Preload.PreloadLibrary.AllocMarker && !f.Local);
+        var free = functions.FirstOrDefault(f => f.Name == Preload.PreloadLibrary.FreeMarker && !f.Local);
+        var state = objects.FirstOrDefault(o => o.Name == Preload.PreloadLibrary.StateSymbol);
+        if (alloc.Name is null || free.Name is null || state.Name is null) return null;
+        var sites = new List<ProbeSite>();
+        foreach (var (symbol, function) in new[] { (alloc, BpfFunction.MarkerAlloc), (free, BpfFunction.MarkerFree) })
+        {
+            if (elf.VirtualAddressToFileOffset(symbol.Address) is not { } offset) return null;
+            sites.Add(new ProbeSite(path, symbol.Name, function, offset, new ProbePoint(0, 0, true, "nop5"), NeedsReturn: false));
+        }
+        return new PreloadPlan(sites, state.Address);
     }
 
     /// <summary>jemalloc's sampled path is probed at entry only: no return probe ever goes near

@@ -21,6 +21,7 @@ static class PlatformRecorders
             FollowChildren = options.FollowChildren && options.Pid is null,
             Unwind = options.Unwind,
             StackCopyBytes = (int)options.StackSizeBytes,
+            AllocatorMode = options.Mode,
         };
         var result = LinuxRecordSession.Run(
             sessionOptions,

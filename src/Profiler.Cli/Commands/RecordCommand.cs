@@ -16,6 +16,8 @@ public sealed record RecordOptions(string? Output, int? Pid, TimeSpan? Duration,
     public bool Tui { get; init; }
     public UnwindMode Unwind { get; init; } = UnwindMode.Auto;
     public ulong StackSizeBytes { get; init; } = 16 * 1024;
+    /// <summary>How allocations are caught (Linux).</summary>
+    public AllocatorMode Mode { get; init; } = AllocatorMode.Auto;
     /// <summary>Memory budgets checked once the recording is written (null: none).</summary>
     public BudgetRequest? Checks { get; init; }
 }
@@ -56,6 +58,15 @@ public static class RecordCommand
             DefaultValueFactory = _ => 16 * 1024,
             CustomParser = r => SizeParser.Parse(r.Tokens[0].Value),
         };
+        var mode = new Option<string>("--mode")
+        {
+            Description = "How allocations are caught (Linux): preload (a launched command samples in-process, only samples " +
+                          "trap), probe (probes on every allocator call; works on attach and static binaries), jemalloc-prof " +
+                          "(jemalloc's own sampling, where jemalloc has profiling compiled in) or auto (the cheapest that works " +
+                          "for the target: jemalloc-prof, then preload, then probe). The choice is printed at start. Default: auto.",
+            DefaultValueFactory = _ => "auto",
+        };
+        mode.AcceptOnlyFromAmong("auto", "preload", "probe", "jemalloc-prof");
         var noFirefox = new Option<bool>("--no-firefox") { Description = "Do not write the Firefox profile (NAME.json.gz) next to the recording." };
         var command = new Argument<string[]>("command")
         {
@@ -67,7 +78,7 @@ public static class RecordCommand
             "Record the heap allocations (sampled, with unbiased weights and exact totals) and the frees of sampled blocks of a " +
             "process and its children, with stacks: launch a command (memprof record -- CMD ARGS…) or attach to a running " +
             "process (memprof record --pid PID). Writes a .memprof recording and a Firefox profile beside it.")
-        { output, pid, duration, rate, noFollow, unwind, stackSize, tui, noFirefox, command };
+        { output, pid, duration, rate, mode, noFollow, unwind, stackSize, tui, noFirefox, command };
         var budgets = new BudgetOptionSet();
         foreach (var option in budgets.All) cmd.Options.Add(option);
         cmd.SetAction((parse, cancel) => Task.FromResult(Run(new RecordOptions(
@@ -78,6 +89,11 @@ public static class RecordCommand
             FollowChildren = !parse.GetValue(noFollow),
             Unwind = parse.GetValue(unwind) switch { "fp" => UnwindMode.FramePointer, "dwarf" => UnwindMode.Dwarf, _ => UnwindMode.Auto },
             StackSizeBytes = parse.GetValue(stackSize),
+            Mode = parse.GetValue(mode) switch
+            {
+                "preload" => AllocatorMode.Preload, "probe" => AllocatorMode.Probe, "jemalloc-prof" => AllocatorMode.JemallocProf,
+                _ => AllocatorMode.Auto,
+            },
             Checks = budgets.Read(parse),
             Tui = parse.GetValue(tui),
         }, stdout, stderr, cancel)));

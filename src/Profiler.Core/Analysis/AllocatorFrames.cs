@@ -34,6 +34,8 @@ public static class AllocatorFrames
         "__rustc::", "_rjem_", "<tikv_jemallocator::Jemalloc",
         "RtlpLogHeap", "EtwpLog",
         "<rjem::Jemalloc", "prof_backtrace_impl", "_Unwind_Backtrace",
+        // memprof's own preload library (in-process sampling).
+        "memprof_preload_",
     ];
 
     /// <summary>Any global allocator's methods (`<X as core::alloc::global::GlobalAlloc>::alloc`).</summary>
@@ -52,9 +54,24 @@ public static class AllocatorFrames
     /// <summary>A function of the allocator, by its name or by the sources it was compiled from.</summary>
     public static bool IsAllocator(string function, string? file) => IsAllocator(function) || IsAllocatorSource(file);
 
+    /// <summary>GCC names the pieces it splits or specializes a function into `f.cold`, `f.part.0`,
+    /// `f.constprop.0`, `f.isra.0`: they are still f.</summary>
+    static string WithoutCompilerClone(string function)
+    {
+        foreach (var suffix in CloneSuffixes)
+        {
+            int at = function.IndexOf(suffix, StringComparison.Ordinal);
+            if (at > 0) return function[..at];
+        }
+        return function;
+    }
+
+    static readonly string[] CloneSuffixes = [".cold", ".part.", ".constprop.", ".isra."];
+
     public static bool IsAllocator(string function)
     {
         if (function.StartsWith(GlibcInternalAlias, StringComparison.Ordinal)) function = function[GlibcInternalAlias.Length..];
+        function = WithoutCompilerClone(function);
         if (Exact.Contains(function)) return true;
         if (function.Contains(GlobalAllocImpl, StringComparison.Ordinal)) return true;
         foreach (var prefix in Prefixes)

@@ -13,3 +13,16 @@ public sealed class AllocatorSourceTests
     public void Jemalloc_sources_are_allocator_code(string? file, bool allocator) =>
         Assert.Equal(allocator, AllocatorFrames.IsAllocatorSource(file));
 }
+
+public sealed class AllocatorNameTests
+{
+    [Theory]
+    [InlineData("malloc.cold", true)]
+    [InlineData("_int_free.part.0", true)]
+    [InlineData("memprof_preload_report", true)]
+    [InlineData("memprof_preload_sampled_alloc", true)]
+    [InlineData("allocs::leak_leaf", false)]
+    [InlineData("parse.cold", false)]
+    public void Compiler_clones_of_allocator_functions_and_the_preload_library_are_allocator_frames(string name, bool allocator) =>
+        Assert.Equal(allocator, AllocatorFrames.IsAllocator(name));
+}

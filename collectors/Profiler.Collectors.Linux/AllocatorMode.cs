@@ -1,0 +1,17 @@
+namespace Profiler.Collectors.Linux;
+
+/// <summary>How allocations are caught (`memprof record --mode`).</summary>
+public enum AllocatorMode
+{
+    /// <summary>The cheapest that works: jemalloc's own sampling where it is compiled in (turned on
+    /// at launch when --rate is above 1) or active, the preload library for launched dynamically
+    /// linked programs, probes on every allocator call otherwise.</summary>
+    Auto,
+    /// <summary>In-process sampling by the preload library (launched commands only); allocators it
+    /// cannot interpose (static binaries, jemalloc) are still probed.</summary>
+    Preload,
+    /// <summary>Probes on every allocator call.</summary>
+    Probe,
+    /// <summary>jemalloc's sampled path wherever jemalloc has profiling compiled in.</summary>
+    JemallocProf,
+}
