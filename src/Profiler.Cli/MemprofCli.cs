@@ -18,6 +18,7 @@ public static class MemprofCli
         root.Subcommands.Add(DiffCommand.Build(stdout, stderr));
         root.Subcommands.Add(OpenCommand.Build(stdout, stderr));
         root.Subcommands.Add(ViewCommand.Build(stdout, stderr));
+        root.Subcommands.Add(ImportCommand.Build(stdout, stderr));
         return root;
     }
 

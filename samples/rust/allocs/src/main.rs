@@ -19,6 +19,8 @@
 //!   allocs --manifest leak-more  print the ground truth of `allocs leak-more`
 //!   allocs heavy              ~10 GiB in under a million calls, for sampling accuracy (heavy.rs)
 //!   allocs --manifest heavy   print the ground truth of `allocs heavy`
+//!   allocs heavy-dump PATH    the heavy workload, then jemalloc's heap profile written to PATH
+//!                             (allocs-jemalloc-prof with _RJEM_MALLOC_CONF=prof:true; dump.rs)
 //!
 //! How the libc calls are made exact: the workloads call `std::alloc::{alloc, alloc_zeroed,
 //! realloc, dealloc}` with explicit `Layout`s, never `Box`/`Vec`/formatting. With the default
@@ -35,6 +37,7 @@
 //! allocation can be elided), and ends with a `black_box` after its last call (so no call is
 //! turned into a tail jump that would drop the function from frame-pointer stacks).
 
+mod dump;
 mod heavy;
 mod manifest;
 
@@ -418,7 +421,7 @@ fn bench(pairs: u64) {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: allocs [--manifest [serve|heavy|leak-more] | serve | heavy | leak | leak-more | churn | bench N]");
+    eprintln!("usage: allocs [--manifest [serve|heavy|leak-more] | serve | heavy | leak | leak-more | churn | bench N | heavy-dump PATH]");
     std::process::exit(2);
 }
 
@@ -434,6 +437,7 @@ fn main() {
         ["--manifest", "serve"] => print!("{}", manifest::serve_manifest()),
         ["--manifest", "heavy"] => print!("{}", manifest::heavy_manifest()),
         ["heavy"] => heavy::run(),
+        ["heavy-dump", path] => dump::run(path),
         ["leak"] => {
             black_box(leak_outer());
             keep_reachable();

@@ -81,3 +81,14 @@ pub fn prof_dump(path: &CStr) -> Result<(), c_int> {
     };
     if err == 0 { Ok(()) } else { Err(err) }
 }
+
+/// Whether jemalloc's heap profiling is compiled in and turned on (`opt.prof`, set by `prof:true`
+/// in the MALLOC_CONF variable): only then can [`prof_dump`] write a profile.
+pub fn prof_enabled() -> bool {
+    let mut on = false;
+    let mut len = std::mem::size_of::<bool>();
+    let err = unsafe {
+        je_mallctl(c"opt.prof".as_ptr(), (&mut on as *mut bool).cast(), &mut len, std::ptr::null_mut(), 0)
+    };
+    err == 0 && on
+}
