@@ -134,7 +134,9 @@ static inline uint64_t memprof_preload_hash(uintptr_t block)
     return h ^ (h >> 29);
 }
 
-static inline uint8_t *memprof_preload_filter_of(uint64_t h) { return &filter[h >> (64 - FILTER_BITS)]; }
+/* By address bits, not the hash: consecutive blocks fall in different counters, and a free
+ * pays for no multiplication. */
+static inline uint8_t *memprof_preload_filter_of(uintptr_t block) { return &filter[(block >> 4) & ((1 << FILTER_BITS) - 1)]; }
 static inline struct shard *memprof_preload_shard_of(uint64_t h) { return &shards[(h >> 40) & (SHARDS - 1)]; }
 
 static void memprof_preload_lock(int *lock)
@@ -187,7 +189,7 @@ static int memprof_preload_insert(uintptr_t key)
         if (s->keys[i] == 0) {
             s->keys[i] = key;
             s->count++;
-            uint8_t *f = memprof_preload_filter_of(h);
+            uint8_t *f = memprof_preload_filter_of(key);
             /* A saturated counter stays "maybe" for good. */
             if (__atomic_load_n(f, __ATOMIC_RELAXED) != 255)
                 __atomic_fetch_add(f, 1, __ATOMIC_RELAXED);
@@ -218,7 +220,7 @@ static int memprof_preload_remove(uintptr_t key, uint64_t h)
                 }
             }
             s->keys[i] = 0;
-            uint8_t *f = memprof_preload_filter_of(h);
+            uint8_t *f = memprof_preload_filter_of(key);
             if (__atomic_load_n(f, __ATOMIC_RELAXED) != 255)
                 __atomic_fetch_sub(f, 1, __ATOMIC_RELAXED);
         }
@@ -348,7 +350,7 @@ static void memprof_preload_fork_child(void)
         s->mask = s->count = 0;
         memprof_preload_unlock(&s->lock);
     }
-    memset(filter, 0, sizeof(filter));
+    memset(filter, every_allocation ? 255 : 0, sizeof(filter));
 }
 
 static void memprof_preload_flush(struct memprof_preload_thread *t)
@@ -417,6 +419,9 @@ static void memprof_preload_global_init(void)
     struct memprof_preload_state *st = &memprof_preload_state;
     rate = memprof_preload_read_rate();
     every_allocation = rate <= 1;
+    /* Every free must then be reported: a full filter sends each one to the slow path. */
+    if (every_allocation)
+        memset(filter, 255, sizeof(filter));
     st->rate = rate;
     st->slot_count = MEMPROF_PRELOAD_SLOTS;
     st->version = 1;
@@ -475,9 +480,8 @@ static void memprof_preload_thread_init(struct memprof_preload_thread *t)
 static inline uint64_t memprof_preload_usable(void *block)
 {
     uint64_t header = ((uint64_t *)block)[-1];
-    uint64_t chunk = header & ~7ULL;
-    uint64_t overhead = (header & 2) ? 16 : 8; /* mmapped chunks carry a two-word header */
-    return chunk > overhead ? chunk - overhead : 0;
+    /* mmapped chunks carry a two-word header; every chunk is larger than its header. */
+    return (header & ~7ULL) - 8 - ((header & 2) << 2);
 }
 
 /* Calls that find no slot of their own: before set-up, past the pool, after the thread's exit. */
@@ -552,11 +556,10 @@ static inline int memprof_preload_was_sampled(struct memprof_preload_thread *t, 
 {
     if (every_allocation)
         return 1;
-    uint64_t h = memprof_preload_hash((uintptr_t)block);
-    if (LIKELY(__atomic_load_n(memprof_preload_filter_of(h), __ATOMIC_RELAXED) == 0) || t->busy)
+    if (LIKELY(__atomic_load_n(memprof_preload_filter_of((uintptr_t)block), __ATOMIC_RELAXED) == 0) || t->busy)
         return 0;
     t->busy = 1;
-    int found = memprof_preload_remove((uintptr_t)block, h);
+    int found = memprof_preload_remove((uintptr_t)block, memprof_preload_hash((uintptr_t)block));
     t->busy = 0;
     return found;
 }
@@ -583,14 +586,27 @@ static inline void memprof_preload_freeing(void *block)
 
 /* ---- the interposed API ---- */
 
-EXPORT void *malloc(size_t size)
+/* malloc and free, the calls that dominate, have fast paths without a frame of their own (so
+ * with nothing to save around glibc's call) for the common case: a thread with its slot, no sample
+ * due, a block the filter has never seen. Everything else takes the general path; when that
+ * reports a sample it was entered by a tail call, so its frame sits right above the program's and
+ * a frame-pointer walk from the marker finds the program's call site. */
+__attribute__((noinline)) static void *memprof_preload_malloc_slow(size_t size, int countdown_passed)
 {
     if (FORWARDING())
         return next.malloc(size);
-    return memprof_preload_allocated(__libc_malloc(size), size, F_MALLOC);
+    void *block = __libc_malloc(size);
+    if (UNLIKELY(!block))
+        return block;
+    struct memprof_preload_thread *t = &tls;
+    memprof_preload_count(t, 1, size, memprof_preload_usable(block), 0, 0);
+    int sampled = countdown_passed ? memprof_preload_take(t) : memprof_preload_sample(t, size);
+    if (sampled)
+        memprof_preload_report(t, block, size, NULL, F_MALLOC, MEMPROF_PRELOAD_NEW_SAMPLED);
+    return block;
 }
 
-EXPORT void free(void *block)
+__attribute__((noinline)) static void memprof_preload_free_slow(void *block)
 {
     if (!block)
         return;
@@ -599,6 +615,45 @@ EXPORT void free(void *block)
         return;
     }
     memprof_preload_freeing(block);
+    __libc_free(block);
+}
+
+__attribute__((optimize("omit-frame-pointer"))) EXPORT void *malloc(size_t size)
+{
+    struct memprof_preload_thread *t = &tls;
+    struct memprof_preload_slot *s = t->slot;
+    if (UNLIKELY(!s))
+        return memprof_preload_malloc_slow(size, 0);
+    t->countdown -= (int64_t)size;
+    if (UNLIKELY(t->countdown <= 0))
+        return memprof_preload_malloc_slow(size, 1);
+    void *block = __libc_malloc(size);
+    if (UNLIKELY(!block))
+        return block;
+    uint64_t usable = memprof_preload_usable(block);
+    s->allocations++;
+    s->allocated_bytes += size;
+    s->allocated_usable += usable;
+    t->live_delta += (int64_t)usable;
+    if (UNLIKELY(t->live_delta > LIVE_FLUSH))
+        memprof_preload_flush(t);
+    return block;
+}
+
+__attribute__((optimize("omit-frame-pointer"))) EXPORT void free(void *block)
+{
+    struct memprof_preload_thread *t = &tls;
+    struct memprof_preload_slot *s = t->slot;
+    if (UNLIKELY(!block || !s || __atomic_load_n(memprof_preload_filter_of((uintptr_t)block), __ATOMIC_RELAXED) != 0)) {
+        memprof_preload_free_slow(block);
+        return;
+    }
+    uint64_t usable = memprof_preload_usable(block);
+    s->frees++;
+    s->freed_usable += usable;
+    t->live_delta -= (int64_t)usable;
+    if (UNLIKELY(t->live_delta < -LIVE_FLUSH))
+        memprof_preload_flush(t);
     __libc_free(block);
 }
 
