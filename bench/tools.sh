@@ -72,14 +72,20 @@ check_tool() {
 # must be an event; at the default (sampling) rate the estimated bytes must be within a factor of
 # two of the truth (the sizes are chosen so that means dozens of samples or more).
 check_memprof_report() {
-    local tool="$1" allocs="$2" bytes="$3" counted got got_bytes got_allocs
+    local tool="$1" allocs="$2" bytes="$3" counted got got_bytes got_allocs unit
     "$memprof" report "$tmp/run.memprof" >"$tmp/report" 2>/dev/null ||
         { echo "failed: memprof report cannot read the recording"; return; }
     # "Counters:   6,404,427 B in 200,018 calls; freed ..."   (exact allocator counters)
     counted=$(sed -nE 's/^Counters: *[0-9,]+ B in ([0-9,]+) calls.*/\1/p' "$tmp/report" | head -1)
     # "Allocated:  6,403,887 B in 200,016 blocks; freed ..."   (from the recorded events)
-    got=$(sed -nE 's/^Allocated: *([0-9,]+) B in ([0-9,]+) .*/\1 \2/p' "$tmp/report" | head -1)
-    read -r got_bytes got_allocs <<<"$(strip_number "$got")"
+    # (large counts are shown rounded: "20.0 M blocks")
+    got=$(sed -nE 's/^Allocated: *([0-9,]+) B in ([0-9,.]+)( [KMG])? blocks.*/\1 \2\3/p' "$tmp/report" | head -1)
+    read -r got_bytes got_allocs unit <<<"$(strip_number "$got")"
+    case "${unit:-}" in
+        K) got_allocs=$(awk -v n="$got_allocs" 'BEGIN {printf "%d", n * 1e3}') ;;
+        M) got_allocs=$(awk -v n="$got_allocs" 'BEGIN {printf "%d", n * 1e6}') ;;
+        G) got_allocs=$(awk -v n="$got_allocs" 'BEGIN {printf "%d", n * 1e9}') ;;
+    esac
     [[ "${got_bytes:-}" =~ ^[0-9]+$ && "${got_allocs:-}" =~ ^[0-9]+$ ]] ||
         { echo "failed: no Allocated line in memprof report"; return; }
     counted=$(strip_number "$counted")

@@ -1,6 +1,8 @@
 // Time to the first screen of `memprof view` on a large recording: read, symbolize, analyse,
 // lay out and draw the Top sites view (on the headless driver, so the terminal is not measured).
-// Usage: TuiBench [EVENTS] [BINARY]   (default 10,000,000 events; BINARY gives real symbols).
+// Usage: TuiBench [EVENTS] [BINARY] [--reader-baseline]
+//   (default 10,000,000 events; BINARY gives real symbols; --reader-baseline also times the
+//   protobuf reference reader on the same file, the way every recording used to be read).
 using System.Diagnostics;
 using Profiler.Core.Recording;
 using Profiler.Core.Recording.Proto;
@@ -9,6 +11,8 @@ using Profiler.Viewer.Ui;
 using Profiler.Viewer.ViewModels;
 using Terminal.Gui.Time;
 
+bool readerBaseline = args.Contains("--reader-baseline");
+args = args.Where(a => a != "--reader-baseline").ToArray();
 long events = args.Length > 0 ? long.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 10_000_000;
 string binary = args.Length > 1 ? args[1] : "/bin/true";
 string path = Path.Combine(Path.GetTempPath(), $"tui-bench-{events}.memprof");
@@ -31,6 +35,24 @@ using (var viewer = new ViewerApp(app, state))
 }
 Console.WriteLine($"read+symbolize {loaded.TotalSeconds:F2} s, analyses {(analysed - loaded).TotalSeconds:F2} s, " +
                   $"first screen {watch.Elapsed.TotalSeconds:F2} s");
+const double TargetSeconds = 3;
+Console.WriteLine($"figure: first screen {watch.Elapsed.TotalSeconds:F2} s = {watch.Elapsed.TotalSeconds / TargetSeconds:F2} × the {TargetSeconds:F0} s target");
+if (readerBaseline) CompareReaders(path);
+
+// The reader alone against the protobuf reference reader, in this run on the same file.
+static void CompareReaders(string path)
+{
+    var fast = Stopwatch.StartNew();
+    int count = RecordingReader.Read(path).Events.Count;
+    fast.Stop();
+    GC.Collect();
+    var reference = Stopwatch.StartNew();
+    using (var stream = File.OpenRead(path)) count -= ProtobufRecordingReader.Read(stream, path).Events.Count;
+    reference.Stop();
+    if (count != 0) throw new InvalidOperationException("the readers disagree on the number of events");
+    Console.WriteLine($"figure: reader {fast.Elapsed.TotalSeconds:F2} s vs protobuf reference {reference.Elapsed.TotalSeconds:F2} s " +
+                      $"= {reference.Elapsed.TotalSeconds / fast.Elapsed.TotalSeconds:F1}× faster");
+}
 
 // Allocations from 2,000 stacks of depth 16 over 5,000 code addresses; nine in ten freed soon
 // after, the rest kept to the end, as a long-running server's recording looks.

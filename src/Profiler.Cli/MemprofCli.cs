@@ -28,12 +28,30 @@ public static class MemprofCli
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try
         {
-            return await root.Parse(args).InvokeAsync(config);
+            var parsed = root.Parse(args);
+            if (parsed.Errors.Count > 0)
+            {
+                // One line and the usage exit code, as for every other usage error.
+                await stderr.WriteLineAsync($"memprof: {string.Join("; ", parsed.Errors.Select(e => e.Message))} (see memprof --help)");
+                return (int)ExitCode.UsageError;
+            }
+            return await parsed.InvokeAsync(config);
         }
         catch (ProfilerException e)
         {
             await stderr.WriteLineAsync($"memprof: {e.Message}");
             return (int)e.ExitCode;
+        }
+        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException)
+        {
+            // An output path in a folder that does not exist, a file gone meanwhile.
+            await stderr.WriteLineAsync($"memprof: {e.Message}");
+            return (int)ExitCode.FileNotFound;
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            await stderr.WriteLineAsync($"memprof: {e.Message}");
+            return (int)ExitCode.PermissionDenied;
         }
         catch (OperationCanceledException)
         {

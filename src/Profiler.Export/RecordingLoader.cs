@@ -1,3 +1,4 @@
+using Profiler.Core.Analysis;
 using Profiler.Core.Model;
 using Profiler.Core.Recording;
 using Profiler.Symbols.Resolution;
@@ -16,7 +17,8 @@ public static class RecordingLoader
         foreach (var w in raw.Warnings) warnings.WriteLine($"memprof: warning: {w}");
         var resolver = resolverFor?.Invoke(raw) ?? new ElfFrameResolver(symbols ?? SymbolOptions.Default);
         ProfileModel model;
-        try { model = ProfileModelBuilder.Build(raw, resolver); }
+        // Pairing frees with allocations needs no symbols: it runs while the stacks are resolved.
+        try { model = ProfileModelBuilder.Build(raw, resolver, HeapAnalysis.StartComputing); }
         finally { (resolver as IDisposable)?.Dispose(); }
         if (resolver is IWarningSource source)
             foreach (var w in source.Warnings.Distinct()) warnings.WriteLine($"memprof: warning: {w}");

@@ -36,6 +36,9 @@ public static class AllocatorFrames
         "<rjem::Jemalloc", "prof_backtrace_impl", "_Unwind_Backtrace",
         // memprof's own preload library (in-process sampling).
         "memprof_preload_",
+        // Frames without a symbol are named module+offset: a stripped allocator library's
+        // internals (Debian's libjemalloc.so.2) are still the allocator.
+        "libjemalloc.so", "libtcmalloc", "libmemprof_preload.so",
     ];
 
     /// <summary>Any global allocator's methods (`<X as core::alloc::global::GlobalAlloc>::alloc`).</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Profiler.Core.Model;
 using Profiler.Core.Recording.Proto;
 
@@ -12,55 +13,75 @@ public sealed class HeapAnalysis
     /// allocation was not recorded (made before attaching).</summary>
     public required int[] Releases { get; init; }
     public required HeapTotals Totals { get; init; }
-    /// <summary>Live bytes after each event that changed them: (time, live bytes).</summary>
-    public required IReadOnlyList<(long TimeNanos, long LiveBytes)> Timeline { get; init; }
+    /// <summary>Live bytes after each event that changed them: (time, live bytes). Built on first use.</summary>
+    public IReadOnlyList<(long TimeNanos, long LiveBytes)> Timeline => _timeline ??= TimelineOf(_events, Releases);
 
-    public static HeapAnalysis Compute(ProfileModel model)
+    readonly AllocationTable _events;
+    IReadOnlyList<(long TimeNanos, long LiveBytes)>? _timeline;
+
+    HeapAnalysis(AllocationTable events) => _events = events;
+
+    /// <summary>Analyses already made or under way, per events table: the viewer, the reports and
+    /// <see cref="StartComputing"/> share one instead of pairing ten million events again.</summary>
+    static readonly ConditionalWeakTable<AllocationTable, Lazy<HeapAnalysis>> Computed = new();
+
+    /// <summary>The analysis of the model's events, computed once per events table.</summary>
+    public static HeapAnalysis Compute(ProfileModel model) => Of(model.Events);
+
+    /// <summary>Starts analysing these events on another thread; <see cref="Compute"/> for a model
+    /// with them waits for that instead of starting over. Reads no stacks, so it may run while
+    /// they are symbolized.</summary>
+    public static void StartComputing(AllocationTable events) => ThreadPool.UnsafeQueueUserWorkItem(e =>
     {
-        var ev = model.Events;
-        int n = ev.Count;
-        var freedBy = new int[n];
-        var releases = new int[n];
-        Array.Fill(freedBy, -1);
-        Array.Fill(releases, -1);
-        var live = new Dictionary<(uint, ulong), int>();
-        var timeline = new List<(long, long)>();
-        long liveBytes = 0, peakBytes = 0, peakTime = 0;
-        long allocated = 0, allocations = 0, freed = 0, frees = 0, unmatchedFrees = 0;
+        // A failure is kept by the Lazy and thrown where the analysis is asked for.
+        try { Of(e); }
+        catch (Exception) { }
+    }, events, preferLocal: false);
 
-        for (int i = 0; i < n; i++)
+    static HeapAnalysis Of(AllocationTable events) =>
+        Computed.GetValue(events, e => new Lazy<HeapAnalysis>(() => ComputeFresh(e), LazyThreadSafetyMode.ExecutionAndPublication)).Value;
+
+    static HeapAnalysis ComputeFresh(AllocationTable ev)
+    {
+        var paired = FreePairing.Pair(ev);
+        var releases = paired.Releases;
+        var kinds = ev.Kind;
+        var weights = ev.Weight;
+        var times = ev.TimeNanos;
+        long liveBytes = 0, peakBytes = 0, peakTime = 0, allocated = 0, allocations = 0;
+        for (int i = 0; i < ev.Count; i++)
         {
-            var key = (ev.Pid[i], ev.Address[i]);
-            if (ev.Kind[i] == EventKind.Alloc)
+            if (kinds[i] == EventKind.Alloc)
             {
-                // An address handed out again without a recorded free: the earlier free was lost.
-                live[key] = i;
-                allocated += (long)ev.Weight[i];
+                allocated += (long)weights[i];
                 allocations++;
-                liveBytes += (long)ev.Weight[i];
+                liveBytes += (long)weights[i];
             }
-            else if (ev.Kind[i] == EventKind.Free)
-            {
-                if (!live.Remove(key, out int a)) { unmatchedFrees++; continue; }
-                freedBy[a] = i;
-                releases[i] = a;
-                freed += (long)ev.Weight[a];
-                frees++;
-                liveBytes -= (long)ev.Weight[a];
-            }
+            else if (kinds[i] == EventKind.Free && releases[i] >= 0) liveBytes -= (long)weights[releases[i]];
+            else continue;
+            if (liveBytes > peakBytes) { peakBytes = liveBytes; peakTime = times[i]; }
+        }
+        return new HeapAnalysis(ev)
+        {
+            FreedBy = paired.FreedBy,
+            Releases = releases,
+            Totals = new HeapTotals(allocated, allocations, paired.FreedBytes, paired.Frees, liveBytes, paired.LiveBlocks,
+                peakBytes, peakTime, paired.UnmatchedFrees),
+        };
+    }
+
+    static List<(long, long)> TimelineOf(AllocationTable ev, int[] releases)
+    {
+        var timeline = new List<(long, long)>();
+        long liveBytes = 0;
+        for (int i = 0; i < ev.Count; i++)
+        {
+            if (ev.Kind[i] == EventKind.Alloc) liveBytes += (long)ev.Weight[i];
+            else if (ev.Kind[i] == EventKind.Free && releases[i] >= 0) liveBytes -= (long)ev.Weight[releases[i]];
             else continue;
             timeline.Add((ev.TimeNanos[i], liveBytes));
-            if (liveBytes > peakBytes) { peakBytes = liveBytes; peakTime = ev.TimeNanos[i]; }
         }
-
-        long liveBlocks = live.Count;
-        return new HeapAnalysis
-        {
-            FreedBy = freedBy,
-            Releases = releases,
-            Timeline = timeline,
-            Totals = new HeapTotals(allocated, allocations, freed, frees, liveBytes, liveBlocks, peakBytes, peakTime, unmatchedFrees),
-        };
+        return timeline;
     }
 }
 

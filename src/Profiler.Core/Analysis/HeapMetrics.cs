@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Profiler.Core.Model;
 using Profiler.Core.Recording.Proto;
 
@@ -26,24 +25,39 @@ public sealed class HeapMetrics
         var peakCut = timelines.Processes.ToDictionary(p => p.Pid!.Value, p => p.PeakEventIndex);
         var exited = model.Processes.Where(p => p.EndNanos is not null).Select(p => p.Pid).ToHashSet();
         var ev = model.Events;
-        var byStack = new Dictionary<StackId, AllocationMetrics>();
-        var total = new AllocationMetrics();
+        // Per stack in an array indexed by stack (slot 0: no stack), and the stacks in the order
+        // they first allocate, so the dictionary lists them as it always did.
+        var perStack = new MetricsSum[model.Tables.Stacks.Count + 1];
+        var firstSeen = new List<int>();
+        var total = new MetricsSum();
+        uint lastPid = 0;
+        int lastPeakCut = -1;
+        bool lastExited = false, havePid = false;
         for (int i = 0; i < ev.Count; i++)
         {
             if (ev.Kind[i] != EventKind.Alloc || (options.Pid is { } pid && ev.Pid[i] != pid)) continue;
-            var metrics = Of(ev, heap, i, peakCut.GetValueOrDefault(ev.Pid[i], -1), exited.Contains(ev.Pid[i]), options);
-            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(byStack, ev.Stack[i], out _);
-            slot += metrics;
-            total += metrics;
+            if (!havePid || ev.Pid[i] != lastPid)
+            {
+                (lastPid, havePid) = (ev.Pid[i], true);
+                lastPeakCut = peakCut.GetValueOrDefault(lastPid, -1);
+                lastExited = exited.Contains(lastPid);
+            }
+            var facts = Of(ev, heap, i, lastPeakCut, lastExited, options);
+            ref var slot = ref perStack[ev.Stack[i].Index + 1];
+            if (slot.Samples == 0) firstSeen.Add(ev.Stack[i].Index + 1);
+            slot.Add(facts);
+            total.Add(facts);
         }
-        return new HeapMetrics { Options = options, Timelines = timelines, ByStack = byStack, Total = total };
+        var byStack = new Dictionary<StackId, AllocationMetrics>(firstSeen.Count);
+        foreach (int slot in firstSeen) byStack.Add(new StackId(slot - 1), perStack[slot].ToMetrics());
+        return new HeapMetrics { Options = options, Timelines = timelines, ByStack = byStack, Total = total.ToMetrics() };
     }
 
     /// <summary>The objects a recorded allocation stands for: weight / size (1 for a zero-size one).</summary>
     public static double BlocksOf(ulong size, ulong weight) => size == 0 ? 1 : (double)weight / size;
 
     /// <param name="peakCut">The process's last event at or before its heap peak.</param>
-    static AllocationMetrics Of(AllocationTable ev, HeapAnalysis heap, int i, int peakCut, bool processExited, MetricsOptions options)
+    static AllocationFacts Of(AllocationTable ev, HeapAnalysis heap, int i, int peakCut, bool processExited, MetricsOptions options)
     {
         long bytes = (long)ev.Weight[i];
         double blocks = BlocksOf(ev.Size[i], ev.Weight[i]);
@@ -54,16 +68,7 @@ public sealed class HeapMetrics
         bool shortLived = freed && lifetime < options.ShortLivedNanos;
         bool leaked = !freed && processExited;
         var (growth, reallocs) = ReallocGrowth(ev, heap, i, blocks);
-        return new AllocationMetrics(
-            Samples: 1,
-            AllocatedBytes: bytes, AllocatedBlocks: blocks,
-            FreedBytes: freed ? bytes : 0, FreedBlocks: freed ? blocks : 0,
-            PeakBytes: atPeak ? bytes : 0, PeakBlocks: atPeak ? blocks : 0,
-            RetainedBytes: freed ? 0 : bytes, RetainedBlocks: freed ? 0 : blocks,
-            LeakedBytes: leaked ? bytes : 0, LeakedBlocks: leaked ? blocks : 0,
-            ShortLivedBytes: shortLived ? bytes : 0, ShortLivedBlocks: shortLived ? blocks : 0,
-            LifetimeBlockNanos: freed ? lifetime * blocks : 0,
-            ReallocGrowthBytes: growth, ReallocBlocks: reallocs);
+        return new AllocationFacts(bytes, blocks, freed, atPeak, leaked, shortLived, freed ? lifetime * blocks : 0, growth, reallocs);
     }
 
     static bool IsRealloc(AllocFunction f) => f is AllocFunction.Realloc or AllocFunction.Reallocarray;

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Profiler.Core.Model;
 using Profiler.Core.Recording.Proto;
 
@@ -23,7 +24,9 @@ public sealed class HeapTimelines
             .Where(p => pid is null || p == pid).Distinct().Order().ToList();
         var counters = model.Counters.Where(c => pid is null || c.Pid == pid)
             .GroupBy(c => c.Pid).ToDictionary(g => g.Key, g => g.OrderBy(c => c.TimeNanos).ToList());
-        var fromEvents = EventTimelines(model.Events, heap, pid);
+        // Only processes without usable counters take their timeline from the events.
+        bool needEvents = pids.Any(p => counters.GetValueOrDefault(p) is not { Count: > 0 } samples || !samples[^1].LiveBytesKnown);
+        var fromEvents = needEvents ? EventTimelines(model.Events, heap, pid) : [];
         var times = model.Events.TimeNanos;
 
         var processes = new List<HeapTimeline>(pids.Count);
@@ -93,35 +96,47 @@ public sealed class HeapTimelines
         return cut;
     }
 
-    /// <summary>One pass over the events for every process: live bytes after each change.</summary>
+    /// <summary>One pass over the events for every process: its live bytes at the end and at the
+    /// peak. The points themselves are made only when something reads them.</summary>
     static Dictionary<uint, HeapTimeline> EventTimelines(AllocationTable ev, HeapAnalysis heap, uint? onlyPid)
     {
         var states = new Dictionary<uint, EventState>();
+        var kinds = ev.Kind;
+        var pids = ev.Pid;
+        var weights = ev.Weight;
+        var releases = heap.Releases;
+        EventState? state = null;
         for (int i = 0; i < ev.Count; i++)
         {
-            if (onlyPid is { } only && ev.Pid[i] != only) continue;
+            if (onlyPid is { } only && pids[i] != only) continue;
             long delta;
-            if (ev.Kind[i] == EventKind.Alloc) delta = (long)ev.Weight[i];
-            else if (ev.Kind[i] == EventKind.Free && heap.Releases[i] is int a and >= 0) delta = -(long)ev.Weight[a];
+            if (kinds[i] == EventKind.Alloc) delta = (long)weights[i];
+            else if (kinds[i] == EventKind.Free && releases[i] is int a and >= 0) delta = -(long)weights[a];
             else continue; // frees of blocks allocated before recording began say nothing of the recorded heap
-            if (!states.TryGetValue(ev.Pid[i], out var state)) states[ev.Pid[i]] = state = new EventState();
+            if (state is null || state.Pid != pids[i])
+            {
+                ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(states, pids[i], out _);
+                state = slot ??= new EventState(pids[i]);
+            }
             state.Live += delta;
-            state.Points.Add(new HeapPoint(ev.TimeNanos[i], state.Live, state.Points.Count + 1));
+            state.Changes++;
+            state.LastIndex = i;
             if (state.Live > state.PeakBytes) (state.PeakBytes, state.PeakIndex) = (state.Live, i);
         }
         return states.ToDictionary(kv => kv.Key, kv =>
         {
             var s = kv.Value;
-            return new HeapTimeline(kv.Key, HeapSource.Events, s.Points, s.PeakBytes,
+            var last = s.Changes > 0 ? new HeapPoint(ev.TimeNanos[s.LastIndex], s.Live, s.Changes) : default;
+            return new HeapTimeline(kv.Key, HeapSource.Events, new EventHeapPoints(ev, releases, kv.Key, s.Changes, last), s.PeakBytes,
                 s.PeakIndex >= 0 ? ev.TimeNanos[s.PeakIndex] : 0, s.PeakIndex, null);
         });
     }
 
-    sealed class EventState
+    sealed class EventState(uint pid)
     {
+        public readonly uint Pid = pid;
         public long Live, PeakBytes;
-        public int PeakIndex = -1;
-        public readonly List<HeapPoint> Points = [];
+        public int PeakIndex = -1, LastIndex = -1, Changes;
     }
 
     static HeapTimeline Sum(List<HeapTimeline> processes, long[] eventTimes)

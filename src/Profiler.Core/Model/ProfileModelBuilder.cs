@@ -6,7 +6,10 @@ namespace Profiler.Core.Model;
 /// <summary>The symbolization pass: raw recording + a frame resolver → the model.</summary>
 public static class ProfileModelBuilder
 {
-    public static ProfileModel Build(RawRecording recording, IFrameResolver resolver)
+    /// <param name="eventsReady">Called with the events in time order before their stacks are
+    /// symbolized (their <see cref="AllocationTable.Stack"/> is filled in afterwards), so
+    /// analyses that need no stacks can start on another thread meanwhile.</param>
+    public static ProfileModel Build(RawRecording recording, IFrameResolver resolver, Action<AllocationTable>? eventsReady = null)
     {
         var tables = new CallTreeTables();
         var maps = ModuleMaps.From(recording.Modules);
@@ -60,22 +63,22 @@ public static class ProfileModelBuilder
 
         var ev = recording.Events;
         var (order, inRecordingOrder) = SortedByTime(ev, LauncherCutoff(recording));
-        int n = order.Length;
-        var stacks = new StackId[n];
-        for (int i = 0; i < n; i++) stacks[i] = StackFor(ev.Pid[order[i]], ev.StackId[order[i]]);
+        var stacks = new StackId[order?.Length ?? ev.Count];
 
         var events = new AllocationTable
         {
-            Kind = Permute(ev.Kind, order, inRecordingOrder),
-            TimeNanos = Permute(ev.TimeNanos, order, inRecordingOrder),
-            Pid = Permute(ev.Pid, order, inRecordingOrder),
-            Tid = Permute(ev.Tid, order, inRecordingOrder),
-            Address = Permute(ev.Address, order, inRecordingOrder),
-            Size = Permute(ev.Size, order, inRecordingOrder),
-            Weight = Permute(ev.Weight, order, inRecordingOrder),
+            Kind = Permute(ev.Kind, order, inRecordingOrder, ev.Count),
+            TimeNanos = Permute(ev.TimeNanos, order, inRecordingOrder, ev.Count),
+            Pid = Permute(ev.Pid, order, inRecordingOrder, ev.Count),
+            Tid = Permute(ev.Tid, order, inRecordingOrder, ev.Count),
+            Address = Permute(ev.Address, order, inRecordingOrder, ev.Count),
+            Size = Permute(ev.Size, order, inRecordingOrder, ev.Count),
+            Weight = Permute(ev.Weight, order, inRecordingOrder, ev.Count),
             Stack = stacks,
-            Function = Permute(ev.Function, order, inRecordingOrder),
+            Function = Permute(ev.Function, order, inRecordingOrder, ev.Count),
         };
+        eventsReady?.Invoke(events);
+        StackLookup.Resolve(ev.Pid, ev.StackId, order, recording.Stacks, StackFor, stacks);
 
         return new ProfileModel
         {
@@ -101,9 +104,10 @@ public static class ProfileModelBuilder
 
     /// <returns>The kept events' indices in time order, and whether that is every event in
     /// recording order (then the columns need no copying).</returns>
-    static (int[] Order, bool InRecordingOrder) SortedByTime(EventColumns ev, (uint Pid, long TimeNanos)? cutoff)
+    static (int[]? Order, bool InRecordingOrder) SortedByTime(EventColumns ev, (uint Pid, long TimeNanos)? cutoff)
     {
         var times = ev.TimeNanos;
+        if (IsEveryEventInOrder(ev, cutoff)) return (null, true);
         var order = new int[ev.Count];
         int kept = 0;
         bool sorted = true;
@@ -124,8 +128,23 @@ public static class ProfileModelBuilder
         return (order, sorted && kept == ev.Count);
     }
 
-    static T[] Permute<T>(T[] column, int[] order, bool inRecordingOrder)
+    /// <summary>The common case, checked without building an order: nothing cut, times non-decreasing.</summary>
+    static bool IsEveryEventInOrder(EventColumns ev, (uint Pid, long TimeNanos)? cutoff)
     {
+        var times = ev.TimeNanos;
+        var pids = ev.Pid;
+        for (int i = 0; i < ev.Count; i++)
+        {
+            if (cutoff is { } c && pids[i] == c.Pid && times[i] < c.TimeNanos) return false;
+            if (i > 0 && times[i] < times[i - 1]) return false;
+        }
+        return true;
+    }
+
+    /// <param name="order">Null: every event, in recording order.</param>
+    static T[] Permute<T>(T[] column, int[]? order, bool inRecordingOrder, int count)
+    {
+        if (order is null) return column.Length == count ? column : column[..count];
         if (inRecordingOrder && column.Length == order.Length) return column;
         var result = new T[order.Length];
         for (int i = 0; i < order.Length; i++) result[i] = column[order[i]];
@@ -145,9 +164,10 @@ public static class ProfileModelBuilder
 
     static IReadOnlyList<ProcessInfo> ProcessesOf(RawRecording r, AllocationTable events)
     {
+        var eventThreads = ThreadsOfEvents(events);
         var pids = new SortedSet<uint>();
         if (r.Header.TargetPid != 0) pids.Add(r.Header.TargetPid);
-        foreach (var pid in events.Pid) pids.Add(pid);
+        foreach (var (pid, _) in eventThreads) pids.Add(pid);
         foreach (var t in r.Threads) pids.Add(t.Pid);
         foreach (var f in r.Forks) pids.Add(f.Pid);
         var result = new List<ProcessInfo>();
@@ -155,8 +175,8 @@ public static class ProfileModelBuilder
         {
             var threads = new Dictionary<uint, string>();
             foreach (var t in r.Threads.Where(t => t.Pid == pid)) threads[t.Tid] = t.Name;
-            for (int i = 0; i < events.Count; i++)
-                if (events.Pid[i] == pid && !threads.ContainsKey(events.Tid[i])) threads[events.Tid[i]] = $"thread {events.Tid[i]}";
+            foreach (var (p, tid) in eventThreads)
+                if (p == pid && !threads.ContainsKey(tid)) threads[tid] = $"thread {tid}";
             if (!threads.ContainsKey(pid)) threads[pid] = "main";
             string name = threads[pid];
             var fork = r.Forks.FirstOrDefault(f => f.Pid == pid);
@@ -172,5 +192,16 @@ public static class ProfileModelBuilder
             });
         }
         return result;
+    }
+
+    /// <summary>The distinct (process, thread) pairs of the events; runs of one thread are common.</summary>
+    static HashSet<(uint Pid, uint Tid)> ThreadsOfEvents(AllocationTable events)
+    {
+        var pairs = new HashSet<(uint, uint)>();
+        var pid = events.Pid;
+        var tid = events.Tid;
+        for (int i = 0; i < events.Count; i++)
+            if (i == 0 || pid[i] != pid[i - 1] || tid[i] != tid[i - 1]) pairs.Add((pid[i], tid[i]));
+        return pairs;
     }
 }

@@ -57,6 +57,15 @@ public sealed class EventColumns
     /// <summary>Shrinks the columns to <see cref="Count"/>, so each array holds exactly the events.</summary>
     public void TrimExcess() => Resize(Count);
 
+    /// <summary>Columns of exactly <paramref name="count"/> events, zero, for a reader to fill in place.</summary>
+    public static EventColumns OfLength(int count)
+    {
+        var columns = new EventColumns();
+        columns.Resize(count);
+        columns.Count = count;
+        return columns;
+    }
+
     void Grow() => Resize(Math.Max(1024, Kind.Length * 2));
 
     void Resize(int n)

@@ -23,6 +23,8 @@ public sealed class AllocatorNameTests
     [InlineData("memprof_preload_sampled_alloc", true)]
     [InlineData("allocs::leak_leaf", false)]
     [InlineData("parse.cold", false)]
+    [InlineData("libjemalloc.so.2+0xa2630", true)]
+    [InlineData("libfoo.so+0x1234", false)]
     public void Compiler_clones_of_allocator_functions_and_the_preload_library_are_allocator_frames(string name, bool allocator) =>
         Assert.Equal(allocator, AllocatorFrames.IsAllocator(name));
 }

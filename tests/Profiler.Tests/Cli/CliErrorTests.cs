@@ -40,6 +40,31 @@ public sealed class CliErrorTests
         AssertOneLineError(err, "not a memprof recording");
     }
 
+    [Theory]
+    [InlineData]
+    [InlineData("frobnicate")]
+    [InlineData("report", "--no-such-option", "x.memprof")]
+    [InlineData("import", "jemalloc")]
+    public void Parse_errors_are_usage_errors_on_one_line(params string[] args)
+    {
+        var (code, _, err) = Run(args);
+        Assert.Equal(64, code);
+        AssertOneLineError(err, "(see memprof --help)");
+    }
+
+    [Fact]
+    public void An_output_in_a_missing_folder_exits_66_with_one_line()
+    {
+        var recording = Path.Combine(RepoRoot.Path, "tests", "Profiler.Viewer.Tests", "fixtures", "allocs-leak.memprof");
+        var (code, _, err) = Run("export", recording, "-o", "/nonexistent-folder/x.json.gz");
+        Assert.Equal(66, code);
+        // (The fixture's binaries are not on this machine: symbolization warns first.)
+        var last = err.Trim().Split('\n')[^1];
+        Assert.StartsWith("memprof: ", last);
+        Assert.Contains("/nonexistent-folder/x.json.gz", last);
+        Assert.DoesNotContain("   at ", err);
+    }
+
     [Fact]
     public void Record_without_a_target_is_a_usage_error()
     {

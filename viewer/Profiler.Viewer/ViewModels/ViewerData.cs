@@ -21,10 +21,14 @@ public sealed class ViewerData
 
     public CallTreeTables Tables => Model.Tables;
 
-    public static ViewerData Compute(ProfileModel model, TimeRange? range = null, MetricsOptions? options = null)
+    /// <param name="previous">The data shown so far: when it is of the same model, its whole-recording
+    /// metrics are kept (choosing a range changes only what is selected).</param>
+    public static ViewerData Compute(ProfileModel model, TimeRange? range = null, MetricsOptions? options = null, ViewerData? previous = null)
     {
         var heap = HeapAnalysis.Compute(model);
-        var whole = HeapMetrics.Compute(model, heap, options);
+        var whole = previous is not null && ReferenceEquals(previous.Model, model) && previous.Whole.Options == (options ?? new MetricsOptions())
+            ? previous.Whole
+            : HeapMetrics.Compute(model, heap, options);
         var selected = whole;
         if (range is { } r)
         {

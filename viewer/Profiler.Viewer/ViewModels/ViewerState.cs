@@ -63,7 +63,7 @@ public sealed class ViewerState
 
     public void SelectRange(TimeRange? range)
     {
-        _data = ViewerData.Compute(_data.Model, range, _options);
+        _data = ViewerData.Compute(_data.Model, range, _options, previous: _data);
         Version++;
     }
 

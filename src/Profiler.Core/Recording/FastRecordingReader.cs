@@ -1,0 +1,164 @@
+using Google.Protobuf;
+using Profiler.Core.Recording.Proto;
+
+namespace Profiler.Core.Recording;
+
+/// <summary>
+/// Reads a recording held in memory without a protobuf object per event batch: the framing is
+/// walked here, event batches are decoded column by column into <see cref="EventColumns"/> of
+/// exactly the right length (on two threads when there are many), and only the few other records
+/// go through the generated parser. It accepts only what it fully understands and otherwise
+/// returns null, so the caller can give the bytes to <see cref="ProtobufRecordingReader"/>:
+/// errors and unusual encodings keep that reader's exact behaviour and messages.
+/// </summary>
+static unsafe class FastRecordingReader
+{
+    /// <summary>Below this many events a second thread costs more than it saves.</summary>
+    const int ParallelThreshold = 200_000;
+
+    /// <param name="origin">Where the bytes start in their stream: positions in messages count from the stream's start.</param>
+    /// <returns>The recording, or null when the bytes need the reference reader.</returns>
+    public static RawRecording? TryRead(byte* data, long length, long origin, string name)
+    {
+        var magic = RecordingFormat.Magic;
+        if (length < magic.Length || !new ReadOnlySpan<byte>(data, magic.Length).SequenceEqual(magic)) return null;
+
+        var warnings = new List<string>();
+        Header? header = null;
+        var modules = new List<Module>();
+        var threads = new List<Proto.Thread>();
+        var stacks = new Dictionary<ulong, Stack>();
+        var exits = new List<ProcessExit>();
+        var execs = new List<ProcessExec>();
+        var forks = new List<ProcessFork>();
+        var counters = new List<HeapCounters>();
+        var batches = new List<EventBatchSlice>();
+        Stats? stats = null;
+        Footer? footer = null;
+        int index = 0;
+
+        long position = magic.Length;
+        while (position < length)
+        {
+            long start = position;
+            var frame = ReadLength(data, length, ref position);
+            if (frame == FrameLength.Malformed) return null;
+            if (frame == FrameLength.CutOff || length - position < frame.Value)
+            {
+                // As the reference reader words it: the record's position in the stream, plus the magic's length.
+                warnings.Add($"{name}: the recording ends in the middle of a record at byte {origin + start + magic.Length}" +
+                             " (the recorder was probably stopped abruptly); reading what came before it");
+                break;
+            }
+            var body = new ReadOnlySpan<byte>(data + position, frame.Value);
+            long bodyStart = position;
+            position += frame.Value;
+
+            if (index++ > 0 && EventBatchSlice.TryLocate(body, bodyStart) is { } located)
+            {
+                batches.Add(located);
+                continue;
+            }
+            Record record;
+            try { record = Record.Parser.ParseFrom(body); }
+            catch (InvalidProtocolBufferException) { return null; }
+            if (index == 1 && record.KindCase != Record.KindOneofCase.Header) return null;
+            switch (record.KindCase)
+            {
+                case Record.KindOneofCase.Header:
+                    if (record.Header.FormatVersion > RecordingFormat.Version) return null;
+                    header = record.Header;
+                    break;
+                case Record.KindOneofCase.Module: modules.Add(record.Module); break;
+                case Record.KindOneofCase.Thread: threads.Add(record.Thread); break;
+                case Record.KindOneofCase.Stack: stacks[record.Stack.Id] = record.Stack; break;
+                case Record.KindOneofCase.ProcessExit: exits.Add(record.ProcessExit); break;
+                case Record.KindOneofCase.ProcessExec: execs.Add(record.ProcessExec); break;
+                case Record.KindOneofCase.ProcessFork: forks.Add(record.ProcessFork); break;
+                case Record.KindOneofCase.HeapCounters: counters.Add(record.HeapCounters); break;
+                case Record.KindOneofCase.Stats: stats = record.Stats; break;
+                case Record.KindOneofCase.Footer: footer = record.Footer; break;
+                case Record.KindOneofCase.Events:
+                    if (EventBatchSlice.Parsed(record.Events) is not { } parsed) return null;
+                    batches.Add(parsed);
+                    break;
+            }
+        }
+
+        if (header is null) return null;
+        if (footer is null && warnings.Count == 0)
+            warnings.Add($"{name} has no end marker: the recorder did not finish cleanly; reading what was flushed");
+        var events = DecodeAll(data, batches);
+        if (events is null) return null;
+
+        return new RawRecording
+        {
+            Header = header, Modules = modules, Threads = threads, Stacks = stacks, Events = events,
+            Exits = exits, Execs = execs, Forks = forks, Counters = counters, LastStats = stats, Footer = footer, Warnings = warnings,
+        };
+    }
+
+    /// <summary>All batches into columns of exactly their total length; times are cumulative over
+    /// the whole recording, so each half is decoded from zero and the second shifted afterwards.</summary>
+    static EventColumns? DecodeAll(byte* data, List<EventBatchSlice> batches)
+    {
+        long total = 0;
+        foreach (var b in batches) total += b.Count;
+        if (total > Array.MaxLength) return null;
+        var events = EventColumns.OfLength((int)total);
+        int split = batches.Count;
+        if (total >= ParallelThreshold)
+        {
+            long half = 0;
+            for (split = 0; split < batches.Count && half < total / 2; split++) half += batches[split].Count;
+        }
+        int secondStart = 0;
+        for (int i = 0; i < split; i++) secondStart += batches[i].Count;
+
+        bool firstOk = true, secondOk = true;
+        long firstEnd = 0;
+        var second = split < batches.Count
+            ? Task.Run(() => secondOk = DecodeRange(data, batches, split, batches.Count, events, secondStart, out _))
+            : Task.CompletedTask;
+        firstOk = DecodeRange(data, batches, 0, split, events, 0, out firstEnd);
+        second.Wait();
+        if (!firstOk || !secondOk) return null;
+        if (firstEnd != 0)
+        {
+            var times = events.TimeNanos;
+            for (int i = secondStart; i < times.Length; i++) times[i] += firstEnd;
+        }
+        return events;
+    }
+
+    static bool DecodeRange(byte* data, List<EventBatchSlice> batches, int from, int to, EventColumns events, int at, out long time)
+    {
+        time = 0;
+        for (int b = from; b < to; b++)
+        {
+            if (!batches[b].DecodeInto(data, events, at, ref time)) return false;
+            at += batches[b].Count;
+        }
+        return true;
+    }
+
+    readonly record struct FrameLength(int Value)
+    {
+        public static readonly FrameLength Malformed = new(-1);
+        public static readonly FrameLength CutOff = new(-2);
+    }
+
+    /// <summary>A record's varint length prefix, as the protobuf reader reads it (an int32).</summary>
+    static FrameLength ReadLength(byte* data, long length, ref long position)
+    {
+        ulong value = 0;
+        for (int shift = 0; shift < 64; shift += 7)
+        {
+            if (position >= length) return FrameLength.CutOff;
+            byte b = data[position++];
+            value |= (ulong)(b & 0x7f) << shift;
+            if (b < 0x80) return value <= int.MaxValue ? new FrameLength((int)value) : FrameLength.Malformed;
+        }
+        return FrameLength.Malformed;
+    }
+}
