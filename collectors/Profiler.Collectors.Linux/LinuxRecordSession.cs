@@ -21,6 +21,8 @@ public sealed record RecordSessionOptions(
     public int StackCopyBytes { get; init; } = 16 * 1024;
     /// <summary>Whether jemalloc's own sampling replaces the probes on every call where it can.</summary>
     public AllocatorMode AllocatorMode { get; init; } = AllocatorMode.Auto;
+    /// <summary>A launched command's stdout and stderr go to this file (null: inherited).</summary>
+    public string? TargetOutputPath { get; init; }
 
     public TracerSettings TracerSettings(bool dwarf) => new(SampleRateBytes, dwarf ? StackCopyBytes : 0, FollowChildren);
 }
@@ -55,7 +57,7 @@ public static class LinuxRecordSession
         {
             var environment = JemallocEnvironment(options);
             if (environment is null) (environment, preloadNote) = PreloadEnvironment(options);
-            launcher = TargetLauncher.StartStopped(options.Command, environment);
+            launcher = TargetLauncher.StartStopped(options.Command, environment, options.TargetOutputPath);
             pid = launcher.Pid;
         }
 

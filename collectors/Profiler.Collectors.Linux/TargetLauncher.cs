@@ -24,13 +24,24 @@ public sealed class TargetLauncher : IDisposable
     public bool HasExited => _process.HasExited;
 
     /// <param name="environment">Variables set for the command (e.g. jemalloc's MALLOC_CONF).</param>
-    public static TargetLauncher StartStopped(IReadOnlyList<string> command, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="outputPath">Where the command's stdout and stderr go instead of memprof's
+    /// (the terminal UI owns the terminal); null: inherited.</param>
+    public static TargetLauncher StartStopped(IReadOnlyList<string> command, IReadOnlyDictionary<string, string>? environment = null,
+        string? outputPath = null)
     {
         string executable = ResolveExecutable(command[0]);
         var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
         foreach (var (name, value) in environment ?? new Dictionary<string, string>()) psi.Environment[name] = value;
         psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add("kill -STOP $$; exec \"$0\" \"$@\"");
+        if (outputPath is null)
+        {
+            psi.ArgumentList.Add("kill -STOP $$; exec \"$0\" \"$@\"");
+        }
+        else
+        {
+            psi.ArgumentList.Add("out=$0; kill -STOP $$; exec \"$@\" >\"$out\" 2>&1 </dev/null");
+            psi.ArgumentList.Add(outputPath);
+        }
         psi.ArgumentList.Add(executable);
         foreach (var arg in command.Skip(1)) psi.ArgumentList.Add(arg);
         var process = Process.Start(psi) ?? throw new ProfilerException(ExitCode.CollectorFailed, $"cannot start {command[0]}");

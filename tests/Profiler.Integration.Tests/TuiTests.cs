@@ -55,6 +55,10 @@ public sealed class TuiTests
         string end = tmux.WaitFor(s => s.Contains("EXITED"), "memprof to exit");
         Assert.Contains("recorded", end);
         Assert.True(new FileInfo(recording).Length > 0);
+        // The target's own output went to a file, not over the UI.
+        Assert.DoesNotContain("ready ", first + later + end);
+        Assert.StartsWith("ready ", File.ReadAllText(Path.Combine(dir, "serve.out")));
+        Assert.Contains("the command's output → " + Path.Combine(dir, "serve.out"), end.Replace("\n", ""));
     }
 
     /// <summary>A detached tmux session running one command, then printing its exit code.</summary>

@@ -22,6 +22,7 @@ static class PlatformRecorders
             Unwind = options.Unwind,
             StackCopyBytes = (int)options.StackSizeBytes,
             AllocatorMode = options.Mode,
+            TargetOutputPath = options.TargetOutput,
         };
         var result = LinuxRecordSession.Run(
             sessionOptions,

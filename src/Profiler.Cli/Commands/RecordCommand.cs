@@ -16,6 +16,8 @@ public sealed record RecordOptions(string? Output, int? Pid, TimeSpan? Duration,
     public bool Tui { get; init; }
     public UnwindMode Unwind { get; init; } = UnwindMode.Auto;
     public ulong StackSizeBytes { get; init; } = 16 * 1024;
+    /// <summary>A launched command's stdout and stderr go to this file (the terminal UI owns the terminal).</summary>
+    public string? TargetOutput { get; init; }
     /// <summary>How allocations are caught (Linux).</summary>
     public AllocatorMode Mode { get; init; } = AllocatorMode.Auto;
     /// <summary>Memory budgets checked once the recording is written (null: none).</summary>
@@ -125,6 +127,9 @@ public static class RecordCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
 
+        // The terminal UI owns the terminal: a launched command writes to a file beside the recording.
+        if (options.Tui && options.Command.Count > 0 && options.TargetOutput is null)
+            options = options with { TargetOutput = Path.ChangeExtension(output, ".out") };
         var status = new StatusLine(stderr, enabled: !Console.IsErrorRedirected && options.Checks?.Ci.IsCi != true);
         var outcome = options.Tui
             ? LiveView.Run(output, stop, stderr, messages => OperatingSystem.IsWindows()
@@ -135,6 +140,7 @@ public static class RecordCommand
                 : PlatformRecorders.OnLinux(options, output, name, status, stderr, stop.Token);
         status.Clear();
         stderr.WriteLine($"memprof: {outcome.Summary} → {output}");
+        if (options.TargetOutput is not null) stderr.WriteLine($"memprof: the command's output → {options.TargetOutput}");
         var model = options.Firefox || options.Checks?.Requested == true ? RecordingInput.Load(output, stderr, symbolPath: null) : null;
         if (options.Firefox && model is not null)
         {
