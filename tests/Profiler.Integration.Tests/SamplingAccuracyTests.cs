@@ -9,12 +9,13 @@ namespace Profiler.Integration.Tests;
 public sealed class SamplingAccuracyTests
 {
     [Theory]
-    [InlineData("preload")]
-    [InlineData("probe")]
-    public void Default_rate_estimates_stay_within_bounds_on_repeated_runs(string mode)
+    [InlineData("allocs-fp", "preload")]
+    [InlineData("allocs-nofp", "preload")]
+    [InlineData("allocs-fp", "probe")]
+    public void Default_rate_estimates_stay_within_bounds_on_repeated_runs(string variant, string mode)
     {
         RootRequired.Check();
-        var sample = RepoPaths.Sample("allocs-fp");
+        var sample = RepoPaths.Sample(variant);
         var manifest = Manifest.Read(sample, "heavy");
         var truth = manifest.GroupBy(s => s.Function).ToDictionary(g => g.Key, g => (
             Allocated: g.Sum(s => s.AllocatedBytes), Leaked: g.Sum(s => s.LiveBytesAtExit), Peak: g.Max(s => s.PeakBytes)));
