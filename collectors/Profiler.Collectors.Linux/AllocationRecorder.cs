@@ -138,7 +138,7 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
                 return;
             case BpfFunction.ProfFree:
                 // 5.3.0 does not pass the pointer: any live sample of the same backtrace and size stands for it.
-                if (_jemallocLive.Remove(e.Pid, e.OldAddress, e.Size, e.Address) is { } freed)
+                if (_jemallocLive.Remove(e.Pid, e.Tid, e.OldAddress, e.Size, e.Address) is { } freed)
                     writer.WriteEvent(new RawEvent(EventKind.Free, time, e.Pid, e.Tid, freed, 0, 0, 0, AllocFunction.FreeFunction));
                 return;
         }
@@ -157,7 +157,9 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
     {
         ulong stackId = _pendingStacks.Remove(e.Tid, out var pending) && pending.Sequence == e.Sequence ? pending.StackId : 0;
         ulong rate = Process(pid)?.JemallocRateBytes ?? sampleRateBytes;
-        _jemallocLive.Add(e.Pid, e.OldAddress, e.Size, e.Address);
+        // rallocx resized a sampled block in place: the old object goes first (prof_realloc frees it after).
+        if (_jemallocLive.Add(e.Pid, e.Tid, e.OldAddress, e.Size, e.Address) is { } replaced)
+            writer.WriteEvent(new RawEvent(EventKind.Free, time, e.Pid, e.Tid, replaced, 0, 0, 0, AllocFunction.FreeFunction));
         writer.WriteEvent(new RawEvent(EventKind.Alloc, time, e.Pid, e.Tid, e.Address, e.Size,
             Jemalloc.JemallocProfiling.SampleWeight(e.Size, e.Caller, rate), stackId, AllocFunction.Unspecified));
     }

@@ -83,7 +83,7 @@ public static class LinuxRecordSession
             if (preloadNote is not null) header.Mode = preloadNote + "; " + header.Mode;
             // The executable's own jemalloc decides the mode the header names; other files and
             // children are decided as they are probed (said on screen at the end of recording).
-            var jemalloc = new Jemalloc.JemallocPolicy(options.AllocatorMode);
+            var jemalloc = new Jemalloc.JemallocPolicy(options.AllocatorMode, options.SampleRateBytes);
             string executable = launcher?.Executable ?? ProcessState.ExecutablePath(pid);
             if (ProbePlannerJemalloc(executable) is { } prof)
                 jemalloc.Decide(pid, executable, prof, fresh: launcher is not null);

@@ -99,7 +99,9 @@ public static class JemallocProfiling
 
 /// <summary>Decides per process and file whether jemalloc's sampled path replaces the probes on
 /// every call, and keeps what was decided for the screen and the recording header.</summary>
-public sealed class JemallocPolicy(AllocatorMode mode)
+/// <param name="rateBytes">The --rate asked for: 1 (every allocation, exactly) needs the probes on
+/// every call even where jemalloc already samples; null: not known, jemalloc's sampling is used.</param>
+public sealed class JemallocPolicy(AllocatorMode mode, ulong? rateBytes = null)
 {
     readonly List<string> _notes = [];
 
@@ -112,6 +114,8 @@ public sealed class JemallocPolicy(AllocatorMode mode)
     {
         if (mode is AllocatorMode.Probe or AllocatorMode.Preload)
             return Note(null, $"{Path.GetFileName(path)}: jemalloc profiling not used (--mode {(mode == AllocatorMode.Probe ? "probe" : "preload")}), probing every call");
+        if (mode == AllocatorMode.Auto && rateBytes <= 1)
+            return Note(null, $"{Path.GetFileName(path)}: jemalloc profiling not used (--rate 1 records every allocation), probing every call");
         var state = fresh ? JemallocProfiling.FromEnvironment(pid, symbols) : JemallocProfiling.FromMemory(pid, path, symbols);
         if (state is { Active: true } s)
             return Note(s, $"{Path.GetFileName(path)}: jemalloc profiling (lg_prof_sample {s.LgSample})");
