@@ -23,18 +23,10 @@ static unsafe class FastRecordingReader
         var magic = RecordingFormat.Magic;
         if (length < magic.Length || !new ReadOnlySpan<byte>(data, magic.Length).SequenceEqual(magic)) return null;
 
-        var warnings = new List<string>();
+        var records = new RecordCollector();
+        var warnings = records.Warnings;
         Header? header = null;
-        var modules = new List<Module>();
-        var threads = new List<Proto.Thread>();
-        var stacks = new Dictionary<ulong, Stack>();
-        var exits = new List<ProcessExit>();
-        var execs = new List<ProcessExec>();
-        var forks = new List<ProcessFork>();
-        var counters = new List<HeapCounters>();
         var batches = new List<EventBatchSlice>();
-        Stats? stats = null;
-        Footer? footer = null;
         int index = 0;
 
         long position = magic.Length;
@@ -69,33 +61,21 @@ static unsafe class FastRecordingReader
                     if (record.Header.FormatVersion > RecordingFormat.Version) return null;
                     header = record.Header;
                     break;
-                case Record.KindOneofCase.Module: modules.Add(record.Module); break;
-                case Record.KindOneofCase.Thread: threads.Add(record.Thread); break;
-                case Record.KindOneofCase.Stack: stacks[record.Stack.Id] = record.Stack; break;
-                case Record.KindOneofCase.ProcessExit: exits.Add(record.ProcessExit); break;
-                case Record.KindOneofCase.ProcessExec: execs.Add(record.ProcessExec); break;
-                case Record.KindOneofCase.ProcessFork: forks.Add(record.ProcessFork); break;
-                case Record.KindOneofCase.HeapCounters: counters.Add(record.HeapCounters); break;
-                case Record.KindOneofCase.Stats: stats = record.Stats; break;
-                case Record.KindOneofCase.Footer: footer = record.Footer; break;
                 case Record.KindOneofCase.Events:
                     if (EventBatchSlice.Parsed(record.Events) is not { } parsed) return null;
                     batches.Add(parsed);
+                    break;
+                default:
+                    records.Add(record);
                     break;
             }
         }
 
         if (header is null) return null;
-        if (footer is null && warnings.Count == 0)
-            warnings.Add($"{name} has no end marker: the recorder did not finish cleanly; reading what was flushed");
         var events = DecodeAll(data, batches);
         if (events is null) return null;
 
-        return new RawRecording
-        {
-            Header = header, Modules = modules, Threads = threads, Stacks = stacks, Events = events,
-            Exits = exits, Execs = execs, Forks = forks, Counters = counters, LastStats = stats, Footer = footer, Warnings = warnings,
-        };
+        return records.Build(header, events, name);
     }
 
     /// <summary>All batches into columns of exactly their total length; times are cumulative over

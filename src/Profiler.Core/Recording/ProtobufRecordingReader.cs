@@ -20,18 +20,10 @@ public static class ProtobufRecordingReader
             throw new ProfilerException(ExitCode.WrongFileType, $"{name} is not a memprof recording (wrong file type)");
 
         var input = new CodedInputStream(stream, leaveOpen: true);
-        var warnings = new List<string>();
+        var records = new RecordCollector();
+        var warnings = records.Warnings;
         Header? header = null;
-        var modules = new List<Module>();
-        var threads = new List<Proto.Thread>();
-        var stacks = new Dictionary<ulong, Stack>();
-        var exits = new List<ProcessExit>();
-        var execs = new List<ProcessExec>();
-        var forks = new List<ProcessFork>();
-        var counters = new List<HeapCounters>();
         var events = new EventColumns();
-        Stats? stats = null;
-        Footer? footer = null;
         long time = 0;
         int index = 0;
 
@@ -67,20 +59,12 @@ public static class ProtobufRecordingReader
                             $"{name} has recording format {record.Header.FormatVersion}; this memprof reads up to {RecordingFormat.Version}");
                     header = record.Header;
                     break;
-                case Record.KindOneofCase.Module: modules.Add(record.Module); break;
-                case Record.KindOneofCase.Thread: threads.Add(record.Thread); break;
-                case Record.KindOneofCase.Stack: stacks[record.Stack.Id] = record.Stack; break;
-                case Record.KindOneofCase.ProcessExit: exits.Add(record.ProcessExit); break;
-                case Record.KindOneofCase.ProcessExec: execs.Add(record.ProcessExec); break;
-                case Record.KindOneofCase.ProcessFork: forks.Add(record.ProcessFork); break;
-                case Record.KindOneofCase.HeapCounters: counters.Add(record.HeapCounters); break;
-                case Record.KindOneofCase.Stats: stats = record.Stats; break;
-                case Record.KindOneofCase.Footer: footer = record.Footer; break;
                 case Record.KindOneofCase.Events:
                     time = AppendBatch(record.Events, events, time, name);
                     break;
                 default:
-                    // Records of a newer minor revision: skip what we do not know.
+                    // Records of a newer minor revision are skipped: what we do not know.
+                    records.Add(record);
                     break;
             }
         }
@@ -88,14 +72,8 @@ public static class ProtobufRecordingReader
         events.TrimExcess();
         if (header is null)
             throw new ProfilerException(ExitCode.CorruptRecording, $"{name} is truncated before its header");
-        if (footer is null && warnings.Count == 0)
-            warnings.Add($"{name} has no end marker: the recorder did not finish cleanly; reading what was flushed");
 
-        return new RawRecording
-        {
-            Header = header, Modules = modules, Threads = threads, Stacks = stacks, Events = events,
-            Exits = exits, Execs = execs, Forks = forks, Counters = counters, LastStats = stats, Footer = footer, Warnings = warnings,
-        };
+        return records.Build(header, events, name);
     }
 
     static bool IsTruncation(InvalidProtocolBufferException ex, CodedInputStream input, Stream stream) =>

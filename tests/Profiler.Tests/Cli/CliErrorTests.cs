@@ -1,26 +1,10 @@
 using Profiler.Cli;
+using static Profiler.Tests.Cli.CliHarness;
 
 namespace Profiler.Tests.Cli;
 
 public sealed class CliErrorTests
 {
-    static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = MemprofCli.RunAsync(args, stdout, stderr).GetAwaiter().GetResult();
-        return (code, stdout.ToString(), stderr.ToString());
-    }
-
-    static void AssertOneLineError(string stderr, string expected)
-    {
-        var lines = stderr.Trim().Split('\n');
-        Assert.Single(lines);
-        Assert.StartsWith("memprof: ", lines[0]);
-        Assert.Contains(expected, lines[0]);
-        Assert.DoesNotContain("   at ", stderr);
-    }
-
     [Fact]
     public void A_missing_recording_exits_66_with_one_line()
     {

@@ -1,6 +1,7 @@
 using Profiler.Cli;
 using Profiler.Core.Recording;
 using static Profiler.Tests.Import.ImportedRecording;
+using static Profiler.Tests.Cli.CliHarness;
 
 namespace Profiler.Tests.Import;
 
@@ -16,23 +17,6 @@ public sealed class ImportCommandTests : IDisposable
         string path = Path.Combine(_dir.FullName, name);
         File.WriteAllText(path, text);
         return path;
-    }
-
-    static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = MemprofCli.RunAsync(args, stdout, stderr).GetAwaiter().GetResult();
-        return (code, stdout.ToString(), stderr.ToString());
-    }
-
-    static void AssertOneLineError(string stderr, string expected)
-    {
-        var lines = stderr.Trim().Split('\n');
-        Assert.Single(lines);
-        Assert.StartsWith("memprof: ", lines[0]);
-        Assert.Contains(expected, lines[0]);
-        Assert.DoesNotContain("   at ", stderr);
     }
 
     [Fact]

@@ -1,0 +1,50 @@
+using Profiler.Core.Recording.Proto;
+
+namespace Profiler.Core.Recording;
+
+/// <summary>The records of a recording other than its header and events, gathered the same way by
+/// both readers, and the recording they make once the events are decoded.</summary>
+sealed class RecordCollector
+{
+    readonly List<Module> _modules = [];
+    readonly List<Proto.Thread> _threads = [];
+    readonly Dictionary<ulong, Stack> _stacks = [];
+    readonly List<ProcessExit> _exits = [];
+    readonly List<ProcessExec> _execs = [];
+    readonly List<ProcessFork> _forks = [];
+    readonly List<HeapCounters> _counters = [];
+    Stats? _stats;
+
+    public List<string> Warnings { get; } = [];
+    public Footer? Footer { get; private set; }
+
+    /// <summary>Keeps a record that is neither the header nor events; false for those two (and
+    /// for kinds of a newer revision, which are skipped).</summary>
+    public bool Add(Record record)
+    {
+        switch (record.KindCase)
+        {
+            case Record.KindOneofCase.Module: _modules.Add(record.Module); return true;
+            case Record.KindOneofCase.Thread: _threads.Add(record.Thread); return true;
+            case Record.KindOneofCase.Stack: _stacks[record.Stack.Id] = record.Stack; return true;
+            case Record.KindOneofCase.ProcessExit: _exits.Add(record.ProcessExit); return true;
+            case Record.KindOneofCase.ProcessExec: _execs.Add(record.ProcessExec); return true;
+            case Record.KindOneofCase.ProcessFork: _forks.Add(record.ProcessFork); return true;
+            case Record.KindOneofCase.HeapCounters: _counters.Add(record.HeapCounters); return true;
+            case Record.KindOneofCase.Stats: _stats = record.Stats; return true;
+            case Record.KindOneofCase.Footer: Footer = record.Footer; return true;
+            default: return false;
+        }
+    }
+
+    public RawRecording Build(Header header, EventColumns events, string name)
+    {
+        if (Footer is null && Warnings.Count == 0)
+            Warnings.Add($"{name} has no end marker: the recorder did not finish cleanly; reading what was flushed");
+        return new RawRecording
+        {
+            Header = header, Modules = _modules, Threads = _threads, Stacks = _stacks, Events = events,
+            Exits = _exits, Execs = _execs, Forks = _forks, Counters = _counters, LastStats = _stats, Footer = Footer, Warnings = Warnings,
+        };
+    }
+}
