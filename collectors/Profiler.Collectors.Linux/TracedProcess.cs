@@ -28,7 +28,8 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
     public List<ProbeSite> Sites { get; } = [];
     /// <summary>Mean sampling interval of jemalloc's profiling when its sampled path is probed.</summary>
     public ulong? JemallocRateBytes { get; private set; }
-    /// <summary>The preload library samples in this process; glibc's allocator is not probed.</summary>
+    /// <summary>The preload library samples in this process (as its maps were last probed); glibc's
+    /// allocator is not probed.</summary>
     public bool Preloaded => _preloaded;
 
     /// <summary>Probes every mapped ELF file that defines the allocation API and was not probed
@@ -45,8 +46,28 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
         var files = maps.Where(m => m.IsFile && m.IsExecutable).Select(m => m.Path).Distinct().ToList();
         // Decided before any file is probed: with the preload library mapped, glibc's malloc
         // family is reached only through it, and probing glibc too would trap every call again.
-        _preloaded |= files.Any(f => ProbePlanner.PlanFile(Native.CanonicalPath(f)).Preload is not null);
+        _preloaded = files.Any(f => ProbePlanner.PlanFile(Native.CanonicalPath(f)).Preload is not null);
         foreach (var path in files) AttachFile(path, fresh);
+        if (!_preloaded) ProbeInterposedGlibc(files);
+    }
+
+    /// <summary>glibc files whose allocator was left to the preload library, kept for an exec into
+    /// an image without it (a command that cleared LD_PRELOAD, a setuid program).</summary>
+    readonly HashSet<string> _leftToPreload = [];
+
+    /// <summary>The process now runs without the preload library: glibc's allocator, which the
+    /// library used to interpose, gets its probes (exit() and ld.so's hooks are already there).</summary>
+    void ProbeInterposedGlibc(IEnumerable<string> mappedFiles)
+    {
+        foreach (var mapped in mappedFiles)
+        {
+            string path = Native.CanonicalPath(mapped);
+            if (!_leftToPreload.Remove(path)) continue;
+            var sites = ProbePlanner.PlanFile(path).Sites.Where(s => s.Glibc).ToList();
+            if (sites.Count == 0) continue;
+            tracer.Attach(pid, path, [.. sites.Select(s => new UprobeTarget(s.FileOffset, s.Cookie, s.NeedsReturn))]);
+            Sites.AddRange(sites);
+        }
     }
 
     void AttachFile(string path, bool fresh)
@@ -57,7 +78,11 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
         var plan = ProbePlanner.PlanFile(path);
         IReadOnlyList<ProbeSite> sites = plan.Sites;
         bool interposed = _preloaded && PreloadLibrary.IsGlibcLibrary(path);
-        if (interposed) sites = [.. sites.Where(s => !s.Glibc)];
+        if (interposed && sites.Any(s => s.Glibc))
+        {
+            sites = [.. sites.Where(s => !s.Glibc)];
+            _leftToPreload.Add(path);
+        }
         if (plan.Preload is not null) _preloadPath = path;
         // jemalloc sampling itself: only its sampled path is probed, its allocation calls run untouched.
         if (plan.Jemalloc is { } prof && jemalloc?.Decide(pid, path, prof.Symbols, fresh) is { } state)

@@ -41,6 +41,22 @@ public sealed class PreloadTests
     }
 
     [Fact]
+    public void A_command_that_drops_the_preload_library_before_exec_is_probed_instead()
+    {
+        RootRequired.Check();
+        var sample = RepoPaths.Sample("allocs-fp");
+        var manifest = Manifest.Read(sample);
+        var dir = Directory.CreateTempSubdirectory("memprof-preload-dropped");
+        var output = Path.Combine(dir.FullName, "env.memprof");
+        // env runs with the library, then execs the sample without it, in the same process.
+        var result = CliRunner.Run("record", "--rate", "1", "--no-firefox", "-o", output, "--", "/usr/bin/env", "-u", "LD_PRELOAD", sample);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var problems = SiteTotals.Mismatches(manifest, SiteTotals.Of(RecordingLoader.Load(output, TextWriter.Null))).ToList();
+        dir.Delete(recursive: true);
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [Fact]
     public void The_stress_program_runs_100_times_unharmed_and_its_calls_are_counted()
     {
         RootRequired.Check();
