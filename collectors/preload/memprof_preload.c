@@ -102,7 +102,6 @@ static struct {
     void (*free)(void *);
     void *(*calloc)(size_t, size_t);
     void *(*realloc)(void *, size_t);
-    void *(*reallocarray)(void *, size_t, size_t);
     int (*posix_memalign)(void **, size_t, size_t);
     void *(*aligned_alloc)(size_t, size_t);
     void *(*memalign)(size_t, size_t);
@@ -341,7 +340,7 @@ static void memprof_preload_fork_child(void)
     st->flushed_live = live;
     st->peak_live = live;
     st->peak_time_ns = memprof_preload_now_ns();
-    st->samples = st->untracked_samples = 0;
+    st->untracked_samples = 0;
     for (int i = 0; i < SHARDS; i++) {
         struct shard *s = &shards[i];
         if (s->keys)
@@ -391,7 +390,6 @@ static void memprof_preload_find_next(void)
     next.free = dlsym(RTLD_NEXT, "free");
     next.calloc = dlsym(RTLD_NEXT, "calloc");
     next.realloc = dlsym(RTLD_NEXT, "realloc");
-    next.reallocarray = dlsym(RTLD_NEXT, "reallocarray");
     next.posix_memalign = dlsym(RTLD_NEXT, "posix_memalign");
     next.aligned_alloc = dlsym(RTLD_NEXT, "aligned_alloc");
     next.memalign = dlsym(RTLD_NEXT, "memalign");
@@ -495,6 +493,20 @@ __attribute__((noinline, cold)) static struct memprof_preload_slot *memprof_prel
     return NULL;
 }
 
+/* Adds to a thread's own slot (no other thread writes it). */
+static inline void memprof_preload_add(struct memprof_preload_thread *t, struct memprof_preload_slot *s, uint64_t allocs,
+                                       uint64_t bytes, uint64_t usable, uint64_t frees, uint64_t freed)
+{
+    s->allocations += allocs;
+    s->allocated_bytes += bytes;
+    s->allocated_usable += usable;
+    s->frees += frees;
+    s->freed_usable += freed;
+    t->live_delta += (int64_t)(usable - freed);
+    if (UNLIKELY(t->live_delta > LIVE_FLUSH || t->live_delta < -LIVE_FLUSH))
+        memprof_preload_flush(t);
+}
+
 static inline void memprof_preload_count(struct memprof_preload_thread *t, uint64_t allocs, uint64_t bytes, uint64_t usable,
                                          uint64_t frees, uint64_t freed)
 {
@@ -509,14 +521,7 @@ static inline void memprof_preload_count(struct memprof_preload_thread *t, uint6
         __atomic_add_fetch(&memprof_preload_state.flushed_live, (int64_t)(usable - freed), __ATOMIC_RELAXED);
         return;
     }
-    s->allocations += allocs;
-    s->allocated_bytes += bytes;
-    s->allocated_usable += usable;
-    s->frees += frees;
-    s->freed_usable += freed;
-    t->live_delta += (int64_t)(usable - freed);
-    if (UNLIKELY(t->live_delta > LIVE_FLUSH || t->live_delta < -LIVE_FLUSH))
-        memprof_preload_flush(t);
+    memprof_preload_add(t, s, allocs, bytes, usable, frees, freed);
 }
 
 /* The countdown ran out: this allocation is sampled (unless a signal handler interrupted the
@@ -546,8 +551,6 @@ __attribute__((noinline)) static void memprof_preload_report(struct memprof_prel
             __atomic_fetch_add(&memprof_preload_state.untracked_samples, 1, __ATOMIC_RELAXED);
         t->busy = 0;
     }
-    if (flags & MEMPROF_PRELOAD_NEW_SAMPLED)
-        __atomic_fetch_add(&memprof_preload_state.samples, 1, __ATOMIC_RELAXED);
     memprof_preload_sampled_alloc(block, size, old_block, func | ((unsigned long)flags << 8));
 }
 
@@ -630,13 +633,7 @@ __attribute__((optimize("omit-frame-pointer"))) EXPORT void *malloc(size_t size)
     void *block = __libc_malloc(size);
     if (UNLIKELY(!block))
         return block;
-    uint64_t usable = memprof_preload_usable(block);
-    s->allocations++;
-    s->allocated_bytes += size;
-    s->allocated_usable += usable;
-    t->live_delta += (int64_t)usable;
-    if (UNLIKELY(t->live_delta > LIVE_FLUSH))
-        memprof_preload_flush(t);
+    memprof_preload_add(t, s, 1, size, memprof_preload_usable(block), 0, 0);
     return block;
 }
 
@@ -648,12 +645,7 @@ __attribute__((optimize("omit-frame-pointer"))) EXPORT void free(void *block)
         memprof_preload_free_slow(block);
         return;
     }
-    uint64_t usable = memprof_preload_usable(block);
-    s->frees++;
-    s->freed_usable += usable;
-    t->live_delta -= (int64_t)usable;
-    if (UNLIKELY(t->live_delta < -LIVE_FLUSH))
-        memprof_preload_flush(t);
+    memprof_preload_add(t, s, 0, 0, 0, 1, memprof_preload_usable(block));
     __libc_free(block);
 }
 

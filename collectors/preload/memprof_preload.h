@@ -35,8 +35,7 @@ struct memprof_preload_state {
     int64_t peak_live;           /* the highest flushed_live seen */
     uint64_t peak_time_ns;       /* CLOCK_MONOTONIC */
     uint64_t untracked_samples;  /* sampled blocks the address set had no room for */
-    uint64_t samples;
-    uint64_t pad[7];
+    uint64_t pad[8];
     struct memprof_preload_slot slots[MEMPROF_PRELOAD_SLOTS];
 };
 

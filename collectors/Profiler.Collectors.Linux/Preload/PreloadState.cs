@@ -7,7 +7,7 @@ namespace Profiler.Collectors.Linux.Preload;
 /// <param name="FlushedPeakUsable">The highest live bytes the library saw as its threads flushed
 /// their running counts: low by at most 64 KiB per thread.</param>
 public readonly record struct PreloadTotals(ulong Allocations, ulong AllocatedBytes, ulong Frees, ulong FreedUsable,
-    long LiveUsable, long FlushedPeakUsable, ulong PeakTimeNanos, ulong Samples, ulong UntrackedSamples);
+    long LiveUsable, long FlushedPeakUsable, ulong PeakTimeNanos, ulong UntrackedSamples);
 
 /// <summary>Decodes struct memprof_preload_state (collectors/preload/memprof_preload.h).</summary>
 public static class PreloadState
@@ -26,7 +26,7 @@ public static class PreloadState
         long baseLive = (long)U64(state, 24);
         long flushedPeak = (long)U64(state, 40);
         ulong peakTime = U64(state, 48);
-        ulong untracked = U64(state, 56), samples = U64(state, 64);
+        ulong untracked = U64(state, 56);
         ulong allocations = 0, bytes = 0, allocatedUsable = 0, frees = 0, freedUsable = 0;
         for (int i = 0; i < slotCount; i++)
         {
@@ -38,7 +38,7 @@ public static class PreloadState
             freedUsable += U64(slot, 32);
         }
         long live = baseLive + (long)(allocatedUsable - freedUsable);
-        return new PreloadTotals(allocations, bytes, frees, freedUsable, live, flushedPeak, peakTime, samples, untracked);
+        return new PreloadTotals(allocations, bytes, frees, freedUsable, live, flushedPeak, peakTime, untracked);
     }
 
     static ulong U64(ReadOnlySpan<byte> bytes, int offset) => BinaryPrimitives.ReadUInt64LittleEndian(bytes[offset..]);

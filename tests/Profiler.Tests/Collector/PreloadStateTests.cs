@@ -21,10 +21,9 @@ public sealed class PreloadStateTests
                 printf("%zu %zu %zu %llu %d\n", offsetof(struct memprof_preload_state, slots),
                        sizeof(struct memprof_preload_slot), sizeof(struct memprof_preload_state),
                        (unsigned long long)MEMPROF_PRELOAD_MAGIC, MEMPROF_PRELOAD_SLOTS);
-                printf("%zu %zu %zu %zu %zu %zu\n", offsetof(struct memprof_preload_state, base_live),
+                printf("%zu %zu %zu %zu %zu\n", offsetof(struct memprof_preload_state, base_live),
                        offsetof(struct memprof_preload_state, peak_live), offsetof(struct memprof_preload_state, peak_time_ns),
-                       offsetof(struct memprof_preload_state, untracked_samples), offsetof(struct memprof_preload_state, samples),
-                       offsetof(struct memprof_preload_slot, freed_usable));
+                       offsetof(struct memprof_preload_state, untracked_samples), offsetof(struct memprof_preload_slot, freed_usable));
                 return 0;
             }
             """);
@@ -33,7 +32,7 @@ public sealed class PreloadStateTests
         var lines = Run(exe).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         dir.Delete(recursive: true);
         Assert.Equal($"{PreloadState.HeaderSize} {PreloadState.SlotSize} {PreloadState.Size} {PreloadState.Magic} {PreloadState.Slots}", lines[0]);
-        Assert.Equal("24 40 48 56 64 32", lines[1]);
+        Assert.Equal("24 40 48 56 32", lines[1]);
     }
 
     [Fact]
@@ -47,7 +46,6 @@ public sealed class PreloadStateTests
         Put(40, 9000);      // peak_live
         Put(48, 123456);    // peak_time_ns
         Put(56, 2);         // untracked
-        Put(64, 7);         // samples
         // slot 0 (shared) and slot 5: allocations, bytes, allocated usable, frees, freed usable
         long[][] slots = [[3, 300, 320, 1, 100], [10, 1000, 1040, 4, 400]];
         int[] at = [0, 5];
@@ -57,7 +55,7 @@ public sealed class PreloadStateTests
 
         var totals = PreloadState.Decode(state);
 
-        Assert.Equal(new PreloadTotals(13, 1300, 5, 500, 1000 + 1360 - 500, 9000, 123456, 7, 2), totals);
+        Assert.Equal(new PreloadTotals(13, 1300, 5, 500, 1000 + 1360 - 500, 9000, 123456, 2), totals);
     }
 
     [Fact]
