@@ -259,7 +259,7 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
         return new Stats
         {
             TimeNanos = SinceOrigin(), Events = (ulong)writer.EventCount, LostEvents = counters.LostEvents,
-            LostStacks = counters.StackErrors, Samples = counters.Samples, UntrackedSamples = counters.SampledMapFull,
+            LostStacks = counters.StackErrors, Samples = counters.Samples, UntrackedSamples = counters.SampledMapFull + _processes.Values.Aggregate(0UL, (sum, p) => sum + p.PreloadUntrackedSamples),
         };
     }
 }

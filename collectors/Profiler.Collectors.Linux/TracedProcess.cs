@@ -18,9 +18,8 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
     long? _lastMapsRead;
     BpfTotals? _lastTotals;
     PreloadTotals? _lastPreloadTotals;
-    /// <summary>Where memprof_preload_state lies in this process, once the preload library is mapped.</summary>
+    /// <summary>Where memprof_preload_state lies in this process while the preload library is mapped.</summary>
     ulong? _preloadState;
-    string? _preloadPath;
     bool _preloaded;
 
     public int Pid => pid;
@@ -46,7 +45,12 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
         var files = maps.Where(m => m.IsFile && m.IsExecutable).Select(m => m.Path).Distinct().ToList();
         // Decided before any file is probed: with the preload library mapped, glibc's malloc
         // family is reached only through it, and probing glibc too would trap every call again.
-        _preloaded = files.Any(f => ProbePlanner.PlanFile(Native.CanonicalPath(f)).Preload is not null);
+        string? preloadFile = files.FirstOrDefault(f => ProbePlanner.PlanFile(Native.CanonicalPath(f)).Preload is not null);
+        _preloaded = preloadFile is not null;
+        // The library maps at a new address after each exec: its state is found from these maps.
+        _preloadState = preloadFile is not null && ProcessMemory.LoadBias(maps, preloadFile) is { } bias
+            ? ProbePlanner.PlanFile(Native.CanonicalPath(preloadFile)).Preload!.StateAddress + bias
+            : null;
         foreach (var path in files) AttachFile(path, fresh);
         if (!_preloaded) ProbeInterposedGlibc(files);
     }
@@ -83,7 +87,6 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
             sites = [.. sites.Where(s => !s.Glibc)];
             _leftToPreload.Add(path);
         }
-        if (plan.Preload is not null) _preloadPath = path;
         // jemalloc sampling itself: only its sampled path is probed, its allocation calls run untouched.
         if (plan.Jemalloc is { } prof && jemalloc?.Decide(pid, path, prof.Symbols, fresh) is { } state)
         {
@@ -152,9 +155,11 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
         // With jemalloc sampling for us, its calls are not trapped: counters would see only the
         // few calls that still reach another allocator, so none are written.
         if (JemallocRateBytes is not null) return;
-        if (_preloaded)
+        // A process whose library forwards to another allocator never initializes its state:
+        // then the probes on that allocator count.
+        if (_preloaded && ReadPreloadState() is { } preloaded)
         {
-            WritePreloadTotals(timeNanos, toRecordingTime);
+            WritePreloadTotals(preloaded, timeNanos, toRecordingTime);
             return;
         }
         if (tracer.ReadTotals(pid) is not { } t) return;
@@ -172,22 +177,17 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
     readonly byte[] _preloadBuffer = new byte[PreloadState.Size];
     (long Bytes, long Time) _peak;
 
-    /// <summary>The library is mapped again at another address after an exec: a read that finds
-    /// no initialized state looks the address up again.</summary>
-    PreloadTotals? ReadPreloadState()
-    {
-        if (_preloadState is { } known && ProcessMemory.TryRead(pid, known, _preloadBuffer) && PreloadState.Decode(_preloadBuffer) is { } totals)
-            return totals;
-        if (_preloadPath is null || ProcessMemory.LoadBias(pid, _preloadPath) is not { } bias) return null;
-        _preloadState = ProbePlanner.PlanFile(_preloadPath).Preload!.StateAddress + bias;
-        return ProcessMemory.TryRead(pid, _preloadState.Value, _preloadBuffer) ? PreloadState.Decode(_preloadBuffer) : null;
-    }
+    /// <summary>Null until the library has run its first call (or when it forwards every call).</summary>
+    PreloadTotals? ReadPreloadState() =>
+        _preloadState is { } address && ProcessMemory.TryRead(pid, address, _preloadBuffer) ? PreloadState.Decode(_preloadBuffer) : null;
+
+    /// <summary>Samples the preload library could not remember (its address set had no room).</summary>
+    public ulong PreloadUntrackedSamples => _lastPreloadTotals?.UntrackedSamples ?? 0;
 
     /// <summary>The preload library's counters, read from the process's memory (plus what probes
     /// on other allocators counted, whose blocks have no glibc usable size).</summary>
-    void WritePreloadTotals(long timeNanos, Func<long, long> toRecordingTime)
+    void WritePreloadTotals(PreloadTotals p, long timeNanos, Func<long, long> toRecordingTime)
     {
-        if (ReadPreloadState() is not { } p) return;
         var probed = tracer.ReadTotals(pid);
         if (_lastPreloadTotals is { } previous && previous.Equals(p) && (probed is null || probed.Equals(_lastTotals))) return;
         _lastPreloadTotals = p;

@@ -101,6 +101,28 @@ public sealed class PreloadTests
     }
 
     [Fact]
+    public void A_child_with_its_own_malloc_keeps_it_under_the_inherited_library_and_is_counted_by_probes()
+    {
+        RootRequired.Check();
+        var sample = RepoPaths.Sample("allocs-jemalloc-dyn");
+        var manifest = Manifest.Read(sample);
+        var dir = Directory.CreateTempSubdirectory("memprof-preload-forward");
+        var output = Path.Combine(dir.FullName, "sh.memprof");
+        // The shell samples in-process; the child it forks inherits LD_PRELOAD, and the library
+        // there forwards every call to libjemalloc, whose entry points memprof probes.
+        var result = CliRunner.Run("record", "--rate", "1", "--no-firefox", "-o", output, "--", "/bin/sh", "-c", $"'{sample}'; true");
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains("in-process sampling (preload library", result.Stderr);
+        var problems = SiteTotals.Mismatches(manifest, SiteTotals.Of(RecordingLoader.Load(output, TextWriter.Null))).ToList();
+        var raw = RecordingReader.Read(output);
+        long manifestCalls = manifest.Sum(s => s.Allocations);
+        if (!raw.Counters.Any(c => c.Pid != raw.Header.TargetPid && (long)c.Allocations >= manifestCalls))
+            problems.Add($"no child process has counters of at least the manifest's {manifestCalls} calls");
+        dir.Delete(recursive: true);
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [Fact]
     public void Attaching_in_preload_mode_is_refused_with_a_usage_error()
     {
         RootRequired.Check();

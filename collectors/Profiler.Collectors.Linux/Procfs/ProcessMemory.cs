@@ -10,6 +10,12 @@ public static class ProcessMemory
         IReadOnlyList<MapEntry> maps;
         try { maps = ProcMaps.Read(pid); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+        return LoadBias(maps, path);
+    }
+
+    /// <summary>The same, from maps already read.</summary>
+    public static ulong? LoadBias(IReadOnlyList<MapEntry> maps, string path)
+    {
         var first = maps.FirstOrDefault(m => m.Path == path && m.FileOffset == 0);
         if (first is null) return null;
         if (!Symbols.Elf.ElfFile.TryOpen(path, out var elf, out _)) return null;
