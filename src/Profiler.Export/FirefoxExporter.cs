@@ -2,7 +2,6 @@ using Profiler.Core.Analysis;
 using Profiler.Core.Model;
 using Profiler.Core.Recording.Proto;
 using Profiler.Firefox;
-using FxStackId = Profiler.Firefox.StackId;
 
 namespace Profiler.Export;
 
@@ -11,11 +10,21 @@ namespace Profiler.Export;
 /// its main thread (frees at the same address, the real thread in threadId), a Memory track per
 /// process — the exact counters' live bytes when the recording has them, else the events' — and
 /// a marker at the heap's peak. Functions carry their file and line, frames their line and
-/// inline depth (inlined functions are stack nodes of their own below the real frame).
+/// inline depth (inlined functions are stack nodes of their own below the real frame); only what
+/// the exported stacks use is listed.
 /// </summary>
 public static class FirefoxExporter
 {
     public const string PeakMarker = "Heap peak";
+
+    /// <summary>What every exported profile must satisfy beyond the format: none of memprof's own
+    /// code (the preload library's functions, the library itself) shows, and Deallocation Sites
+    /// sum to Deallocated Memory.</summary>
+    public static ValidationRules OutputRules { get; } = new()
+    {
+        ForbiddenNames = ["memprof_*", "libmemprof*"],
+        DeallocationViewsAgree = true,
+    };
 
     public static void Write(ProfileModel model, string path)
     {
@@ -33,7 +42,7 @@ public static class FirefoxExporter
         {
             Platform = IsWindows(info) ? "Windows" : "Linux", Oscpu = IsWindows(info) ? "Windows x86_64" : "Linux x86_64", Abi = "x86_64",
         };
-        var stacks = MapCallTree(model.Tables, builder);
+        var callTree = new FirefoxCallTree(model.Tables, builder);
         var ev = model.Events;
         bool everyAllocation = Core.Sampling.PoissonSampling.RecordsEverything(info.SamplingRateBytes);
 
@@ -48,107 +57,51 @@ public static class FirefoxExporter
             }
             main ??= builder.AddThread(proc, process.Pid, process.Name, isMain: true);
 
-            for (int i = 0; i < ev.Count; i++)
-            {
-                if (ev.Pid[i] != process.Pid) continue;
-                FxStackId? stack = ev.Stack[i].IsNone ? null : stacks[ev.Stack[i].Index];
-                long bytes;
-                if (ev.Kind[i] == EventKind.Alloc) bytes = (long)ev.Weight[i];
-                else if (heap.Releases[i] is int a and >= 0) bytes = -(long)ev.Weight[a];
-                else continue; // a free of something allocated before recording began
-                builder.AddAllocation(main.Value, ev.TimeNanos[i] / 1e6, bytes, stack, ev.Address[i], ev.Tid[i]);
-            }
-
-            if (timelines.Of(process.Pid) is { } timeline) AddMemoryTrack(builder, proc, main.Value, timeline, info.DurationNanos, everyAllocation);
+            AddAllocations(builder, main.Value, process.Pid, ev, heap, callTree);
+            if (timelines.Of(process.Pid) is { } timeline)
+                AddMemoryTrack(builder, proc, main.Value, timeline, info.DurationNanos, process.StartNanos, everyAllocation);
         }
         return builder;
     }
 
+    /// <summary>
+    /// A process's allocations, and the frees of those: in the model's (time) order, which the
+    /// profile keeps, so the profiler pairs each free with the allocation the model paired it
+    /// with. Every row has a stack (<see cref="FirefoxCallTree.NoStackFrame"/> when none was
+    /// recorded) and a weight other than 0, which the profiler would take for an allocation:
+    /// then Deallocation Sites and Deallocated Memory count the same frees, and sum alike.
+    /// </summary>
+    static void AddAllocations(ProfileBuilder builder, ThreadHandle main, uint pid, AllocationTable ev, HeapAnalysis heap,
+        FirefoxCallTree callTree)
+    {
+        for (int i = 0; i < ev.Count; i++)
+        {
+            if (ev.Pid[i] != pid) continue;
+            long bytes;
+            if (ev.Kind[i] == EventKind.Alloc) bytes = (long)ev.Weight[i];
+            // A free of a block allocated before recording began (or not sampled) says nothing of the recorded heap.
+            else if (ev.Kind[i] == EventKind.Free && heap.Releases[i] is int a and >= 0) bytes = -(long)ev.Weight[a];
+            else continue;
+            if (bytes == 0) continue; // and so is its free: both weigh nothing
+            builder.AddAllocation(main, ev.TimeNanos[i] / 1e6, bytes, callTree.Of(ev.Stack[i]), ev.Address[i], ev.Tid[i]);
+        }
+    }
+
     static void AddMemoryTrack(ProfileBuilder builder, ProcessHandle process, ThreadHandle main, HeapTimeline timeline,
-        long durationNanos, bool everyAllocation)
+        long durationNanos, long startNanos, bool everyAllocation)
     {
         bool exact = timeline.Source == HeapSource.Counters;
         var counter = builder.AddMemoryCounter(process, "malloc", exact
-            ? "Live heap bytes (allocator usable size), exact: counted at every allocator call"
+            ? "Live heap bytes (allocator usable size), exact: counted at every allocator call, read every 100 ms " +
+              "(the calls up to a peak between two reads are estimated from their times)"
             : $"Live heap bytes (allocations minus frees){(everyAllocation ? "" : ", estimated from samples")}");
-        foreach (var sample in MemoryTrack.From(timeline, MemoryTrack.BucketNanos(durationNanos)))
+        foreach (var sample in MemoryTrack.From(timeline, MemoryTrack.BucketNanos(durationNanos), startNanos))
             builder.AddCounterSample(counter, sample.TimeNanos / 1e6, sample.DeltaBytes, sample.Operations);
         if (timeline.PeakBytes > 0)
             builder.AddMarker(main, PeakMarker, timeline.PeakTimeNanos / 1e6, bytes: timeline.PeakBytes,
                 detail: $"{timeline.PeakBytes:N0} bytes live ({(exact ? "exact, allocator counters" : everyAllocation ? "every allocation recorded" : "estimated from samples")})");
     }
 
-    static FxStackId[] MapCallTree(CallTreeTables tables, ProfileBuilder builder)
-    {
-        var libs = new Dictionary<int, LibId>();
-        LibId? LibOf(ModuleId? module)
-        {
-            if (module is not { } m) return null;
-            if (libs.TryGetValue(m.Index, out var lib)) return lib;
-            var info = tables.Module(m);
-            return libs[m.Index] = builder.AddLib(new LibInfo(info.Name, info.Path, info.Name, info.Path,
-                BreakpadId(info.BuildId, info.IsWindowsPath), info.BuildId.Length > 0 ? info.BuildId : null, "x86_64"));
-        }
-
-        var funcs = new FuncId[tables.Functions.Count];
-        for (int i = 0; i < funcs.Length; i++)
-        {
-            var f = tables.Functions[i];
-            funcs[i] = builder.InternFunc(f.Name, LibOf(f.Module), f.File, f.Line);
-        }
-        var symbols = NativeSymbols(tables, builder, LibOf);
-        var frames = new Profiler.Firefox.FrameId[tables.Frames.Count];
-        for (int i = 0; i < frames.Length; i++)
-        {
-            var f = tables.Frames[i];
-            frames[i] = builder.InternFrame(funcs[f.Function.Index], f.Module is null ? null : f.Address, f.Line, f.InlineDepth,
-                nativeSymbol: symbols[i]);
-        }
-        // Parents are interned before their children, so one pass in order suffices.
-        var stacks = new FxStackId[tables.Stacks.Count];
-        for (int i = 0; i < stacks.Length; i++)
-        {
-            var node = tables.Stacks[i];
-            stacks[i] = builder.InternStack(node.Parent.IsNone ? null : stacks[node.Parent.Index], frames[node.Frame.Index]);
-        }
-        return stacks;
-    }
-
-    /// <summary>
-    /// Each frame's symbol: the real (outermost) function at its address, which for an inlined
-    /// frame is the function it was inlined into. The model keeps no symbol start addresses, so
-    /// a symbol's address is the lowest address recorded in it.
-    /// </summary>
-    static NativeSymbolId?[] NativeSymbols(CallTreeTables tables, ProfileBuilder builder, Func<ModuleId?, LibId?> libOf)
-    {
-        var outermost = new Dictionary<(int Module, ulong Address), FunctionId>();
-        foreach (var f in tables.Frames)
-            if (f.Module is { } m && f.InlineDepth == 0) outermost.TryAdd((m.Index, f.Address), f.Function);
-
-        var symbolOf = new (int Module, FunctionId Function)?[tables.Frames.Count];
-        var lowest = new Dictionary<(int Module, FunctionId Function), ulong>();
-        for (int i = 0; i < symbolOf.Length; i++)
-        {
-            var f = tables.Frames[i];
-            if (f.Module is not { } m || !outermost.TryGetValue((m.Index, f.Address), out var function)) continue;
-            var key = (m.Index, function);
-            symbolOf[i] = key;
-            lowest[key] = lowest.TryGetValue(key, out var address) ? Math.Min(address, f.Address) : f.Address;
-        }
-
-        var ids = new Dictionary<(int Module, FunctionId Function), NativeSymbolId>();
-        var result = new NativeSymbolId?[symbolOf.Length];
-        for (int i = 0; i < result.Length; i++)
-        {
-            if (symbolOf[i] is not { } key) continue;
-            if (!ids.TryGetValue(key, out var id))
-                ids[key] = id = builder.InternNativeSymbol(libOf(new ModuleId(key.Module))!.Value, lowest[key], tables.Function(key.Function).Name);
-            result[i] = id;
-        }
-        return result;
-    }
-
-    /// <summary>Breakpad's id for an ELF: the first 16 build-id bytes as a little-endian GUID, plus age 0.</summary>
     static bool IsWindows(RecordingInfo info) => info.Collector == "windows-etw";
 
     /// <summary>Breakpad's id: an ELF build id's first 16 bytes as a GUID in little-endian

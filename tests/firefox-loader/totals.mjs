@@ -1,7 +1,10 @@
 // Asks the Firefox Profiler's own loader (profiler-cli) what a profile holds and prints
-// one "name value" line per total:
-//   retained_bytes N   bytes allocated and never freed, over all threads with allocations
-//   allocated_bytes N  bytes allocated, frees ignored
+// one "name value" line per total, over all threads with allocations:
+//   retained_bytes N            bytes allocated and never freed (Retained Memory)
+//   allocated_bytes N           bytes allocated, frees ignored (Allocated Memory)
+//   deallocation_sites_bytes N  bytes freed, under the frees' own stacks (Deallocation Sites)
+//   deallocated_bytes N         bytes freed, under the stacks of their allocations (Deallocated Memory)
+// Frees are negative weights to the profiler; the last two are printed as positive numbers.
 // Usage: node totals.mjs PROFILER_CLI_JS PROFILE
 import { execFileSync } from 'node:child_process';
 
@@ -35,6 +38,16 @@ function totalBytes(thread, strategy) {
   return samples.categoryBreakdown.totalSamples;
 }
 
+// Bytes freed in a deallocation view. Its totalSamples is a magnitude; the categories carry the
+// profiler's own signed sums, negative for frees.
+function freedBytes(thread, strategy) {
+  const samples = query('thread', 'samples', '--thread', thread, '--strategy', strategy, '--limit', '1');
+  if (samples.weightType !== 'bytes') {
+    throw new Error(`${thread} ${strategy}: weights are ${samples.weightType}, not bytes`);
+  }
+  return -samples.categoryBreakdown.categories.reduce((sum, category) => sum + category.samples, 0);
+}
+
 // On a busy machine the CLI's daemon can take longer to start than the CLI waits for; it keeps
 // starting, and loading again then succeeds.
 function load() {
@@ -52,6 +65,8 @@ function main() {
   process.stderr.write(load());
   let retained = 0;
   let allocated = 0;
+  let deallocationSites = 0;
+  let deallocated = 0;
   let threadsWithAllocations = 0;
   for (const { threadHandle } of query('thread', 'list', '--sort', 'index').threads) {
     const strategies = query('thread', 'info', '--thread', threadHandle).availableStrategies;
@@ -60,12 +75,19 @@ function main() {
       throw new Error(`${threadHandle} has allocations but no retained memory (is memoryAddress missing?)`);
     }
     threadsWithAllocations++;
+    for (const strategy of ['native-deallocations-sites', 'native-deallocations-memory']) {
+      if (!strategies.includes(strategy)) throw new Error(`${threadHandle} has allocations but no ${strategy}`);
+    }
     retained += totalBytes(threadHandle, 'native-retained-allocations');
     allocated += totalBytes(threadHandle, 'native-allocations');
+    deallocationSites += freedBytes(threadHandle, 'native-deallocations-sites');
+    deallocated += freedBytes(threadHandle, 'native-deallocations-memory');
   }
   if (threadsWithAllocations === 0) throw new Error('no thread has native allocations');
   console.log(`retained_bytes ${retained}`);
   console.log(`allocated_bytes ${allocated}`);
+  console.log(`deallocation_sites_bytes ${deallocationSites}`);
+  console.log(`deallocated_bytes ${deallocated}`);
 }
 
 try {

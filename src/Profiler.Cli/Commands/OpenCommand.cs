@@ -9,6 +9,8 @@ namespace Profiler.Cli.Commands;
 public sealed record OpenOptions(string Input, bool NoOpen, int Port)
 {
     public string? SymbolPath { get; init; }
+    /// <summary>Stop once the profile has been fetched, instead of at Ctrl-C.</summary>
+    public bool Once { get; init; }
 }
 
 public static class OpenCommand
@@ -18,14 +20,15 @@ public static class OpenCommand
         var input = new Argument<string>("profile") { Description = "A .memprof recording or a Firefox profile (.json.gz / .json)." };
         var noOpen = new Option<bool>("--no-open") { Description = "Only print the link; do not start a browser." };
         var port = new Option<int>("--port") { Description = "Serve on this port of 127.0.0.1. Default: a free port.", DefaultValueFactory = _ => 0 };
+        var once = new Option<bool>("--once") { Description = "Stop serving once the profile has been fetched (a reload of the tab then fails)." };
         var symbolPath = RecordingInput.SymbolPathOption();
         var command = new Command("open",
-            "Open a recording in the Firefox Profiler: serve it once on 127.0.0.1 (random port and path, only the Firefox " +
+            "Open a recording in the Firefox Profiler: serve it on 127.0.0.1 (random port and path, only the Firefox " +
             "Profiler's origin may fetch it) and print, and open where a desktop is available, the profiler.firefox.com link. " +
-            "Stops after the profile has been fetched, or on Ctrl-C.")
-        { input, noOpen, port, symbolPath };
+            "Serves until Ctrl-C, so the tab can be reloaded and the link opened again; --once stops after the first fetch.")
+        { input, noOpen, port, once, symbolPath };
         command.SetAction((parse, cancel) => Run(new OpenOptions(parse.GetValue(input)!, parse.GetValue(noOpen), parse.GetValue(port))
-        { SymbolPath = parse.GetValue(symbolPath) }, stdout, stderr, cancel));
+        { SymbolPath = parse.GetValue(symbolPath), Once = parse.GetValue(once) }, stdout, stderr, cancel));
         return command;
     }
 
@@ -47,11 +50,17 @@ public static class OpenCommand
         {
             stdout.WriteLine(server.FirefoxUrl);
             stdout.Flush();
-            stderr.WriteLine($"memprof: serving {fileName} on 127.0.0.1:{server.Port} until the Firefox Profiler has fetched it (Ctrl-C to stop)");
+            stderr.WriteLine(options.Once
+                ? $"memprof: serving {fileName} on 127.0.0.1:{server.Port} until the Firefox Profiler has fetched it (Ctrl-C to stop)"
+                : $"memprof: serving {fileName} on 127.0.0.1:{server.Port} until Ctrl-C; reloading the profiler's tab fetches it again");
+            // Chrome asks before a public page may reach a local address; refused, the profiler
+            // only says it cannot import the profile.
+            stderr.WriteLine("memprof: the browser may ask whether profiler.firefox.com may access devices on your local network " +
+                "(127.0.0.1): allow it, or the profile cannot load");
             if (!options.NoOpen) TryOpenBrowser(server.FirefoxUrl, stderr);
-            await server.ServeUntilFetchedAsync(stderr, cancel);
+            await server.ServeAsync(stderr, options.Once, cancel);
         }
-        stderr.WriteLine("memprof: profile fetched; stopped serving");
+        stderr.WriteLine(cancel.IsCancellationRequested ? "memprof: stopped serving" : "memprof: profile fetched; stopped serving");
         return (int)ExitCode.Success;
     }
 

@@ -8,7 +8,8 @@ namespace Profiler.Export.Checks;
 /// <summary>
 /// Serves one profile to the Firefox Profiler, as samply does: on 127.0.0.1 only, under a path
 /// with 128 random bits (another local user or web page cannot guess it), answering cross-origin
-/// requests only from the Firefox Profiler's origin. Stops once the profile has been fetched.
+/// requests only from the Firefox Profiler's origin. It answers every fetch until stopped, since
+/// the profiler fetches the profile again whenever its tab is reloaded or the link opened anew.
 /// </summary>
 public sealed class ProfileServer : IDisposable
 {
@@ -39,15 +40,21 @@ public sealed class ProfileServer : IDisposable
     public string ProfileUrl => $"http://127.0.0.1:{Port}{ProfilePath}";
     public string FirefoxUrl => $"{FirefoxOrigin}/from-url/{Uri.EscapeDataString(ProfileUrl)}";
 
-    /// <summary>Answers requests until the profile has been sent once, or <paramref name="cancel"/>.</summary>
-    public async Task ServeUntilFetchedAsync(TextWriter log, CancellationToken cancel)
+    /// <summary>
+    /// Answers requests until <paramref name="cancel"/> (then returns normally: it is how serving
+    /// ends), or with <paramref name="once"/> until the profile has been sent once. Stops listening
+    /// before it returns, so the port is free again.
+    /// </summary>
+    public async Task ServeAsync(TextWriter log, bool once, CancellationToken cancel)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         var accepting = AcceptLoop(log, stop.Token);
         try
         {
-            await _fetched.Task.WaitAsync(cancel);
+            var end = once ? _fetched.Task : Task.Delay(Timeout.Infinite, CancellationToken.None);
+            await end.WaitAsync(cancel);
         }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested) { }
         finally
         {
             stop.Cancel();
@@ -83,7 +90,9 @@ public sealed class ProfileServer : IDisposable
         catch (Exception e) when (e is IOException or OperationCanceledException or SocketException) { }
     }
 
-    public sealed record Request(string Method, string Path, string? Origin);
+    /// <param name="PrivateNetworkAccess">The browser asked, in a preflight, whether a public
+    /// page may reach this private address (Chrome's Private Network Access).</param>
+    public sealed record Request(string Method, string Path, string? Origin, bool PrivateNetworkAccess = false);
 
     /// <summary>The response to a request: the profile, a CORS preflight answer, or a refusal.</summary>
     public (int Status, Dictionary<string, string> Headers, byte[] Body) Respond(Request request)
@@ -98,6 +107,7 @@ public sealed class ProfileServer : IDisposable
         {
             headers["Access-Control-Allow-Methods"] = "GET";
             headers["Access-Control-Max-Age"] = "600";
+            if (request.PrivateNetworkAccess) headers["Access-Control-Allow-Private-Network"] = "true";
             return (204, headers, []);
         }
         if (request.Method != "GET") return (405, headers, []);
@@ -127,12 +137,13 @@ public sealed class ProfileServer : IDisposable
         var lines = head.Split("\r\n");
         var parts = lines[0].Split(' ');
         if (parts.Length != 3) return null;
-        string? origin = lines.Skip(1).Select(l => l.Split(':', 2))
-            .Where(kv => kv.Length == 2 && kv[0].Trim().Equals("Origin", StringComparison.OrdinalIgnoreCase))
+        var fields = lines.Skip(1).Select(l => l.Split(':', 2)).Where(kv => kv.Length == 2).ToList();
+        string? Field(string name) => fields.Where(kv => kv[0].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
             .Select(kv => kv[1].Trim()).FirstOrDefault();
         string path = parts[1];
         int query = path.IndexOf('?');
-        return new Request(parts[0], query >= 0 ? path[..query] : path, origin);
+        bool privateNetwork = string.Equals(Field("Access-Control-Request-Private-Network"), "true", StringComparison.OrdinalIgnoreCase);
+        return new Request(parts[0], query >= 0 ? path[..query] : path, Field("Origin"), privateNetwork);
     }
 
     static async Task Write(NetworkStream stream, int status, Dictionary<string, string> headers, byte[] body, CancellationToken cancel)

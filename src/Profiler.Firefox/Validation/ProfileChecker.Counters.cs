@@ -40,7 +40,12 @@ sealed partial class ProfileChecker
         samples.Numbers("time");
         samples.Ascending("time");
         samples.Numbers("count");
-        if (samples.Optional(counter.GetProperty("samples"), "number")) samples.Integers("number", 0, MaxSafeInteger);
+        if (!samples.Optional(counter.GetProperty("samples"), "number")) return;
+        samples.Integers("number", 0, MaxSafeInteger);
+        // The tooltip would say "0 allocations and deallocations" beside a change in bytes.
+        var counts = samples.Values("count").Select(count => count.IsNumber() && count.GetDouble() != 0).ToArray();
+        samples.Each("number", "at least 1 where count is not 0", (number, row) =>
+            row >= counts.Length || !counts[row] || !number.IsNumber() || number.GetDouble() != 0);
     }
 
     // Both are required since versions 62 and 63; without them the profiler shows an error screen.

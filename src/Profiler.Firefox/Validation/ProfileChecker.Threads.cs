@@ -87,5 +87,16 @@ sealed partial class ProfileChecker
         allocations.Integers("memoryAddress", 0, MaxSafeInteger);
         if (table.Property("threadId") is null) _problems.Add($"{path}.nativeAllocations.threadId: missing beside memoryAddress");
         else if (allocations.Optional(table, "threadId")) allocations.Integers("threadId", long.MinValue, long.MaxValue);
+        if (rules.DeallocationViewsAgree) CheckDeallocationViewsAgree(table, $"{path}.nativeAllocations");
+    }
+
+    /// <summary>The profiler's two views of frees count different rows when a free has no stack,
+    /// releases no earlier allocation, or releases one without a stack; their totals then disagree.</summary>
+    void CheckDeallocationViewsAgree(JsonElement table, string path)
+    {
+        if (NativeAllocationViews.Of(table) is not { } views || views.DeallocationSitesBytes == views.DeallocatedBytes) return;
+        _problems.Add($"{path}: Deallocation Sites sum to {views.DeallocationSitesBytes} bytes but Deallocated Memory to " +
+            $"{views.DeallocatedBytes} ({views.FreesWithoutStack} free(s) without a stack, {views.UnpairedFrees} with no earlier " +
+            $"allocation at their address, {views.FreesOfStacklessAllocations} of an allocation without a stack)");
     }
 }

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Profiler.Firefox;
 
 /// <summary>One validation run; the partial files check one part of the profile each.</summary>
-sealed partial class ProfileChecker(JsonElement root)
+sealed partial class ProfileChecker(JsonElement root, ValidationRules rules)
 {
     const int ProcessedVersion = 70;
     const int GeckoVersion = 36;
@@ -32,6 +32,7 @@ sealed partial class ProfileChecker(JsonElement root)
         CheckThreads();
         CheckInitialThreads();
         CheckCounters();
+        CheckForbiddenNames();
         return _problems.Items;
     }
 

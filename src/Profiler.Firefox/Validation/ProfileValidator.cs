@@ -5,14 +5,17 @@ namespace Profiler.Firefox;
 
 /// <summary>
 /// Structural checks of a processed-format (v70) profile. The Firefox Profiler does not check
-/// processed profiles on load; its mistakes surface as blank panels or an error screen.
+/// processed profiles on load; its mistakes surface as blank panels or an error screen. Beyond
+/// the format, a Memory track must count a call wherever its bytes change (its tooltip would
+/// say "0 allocations and deallocations"), and <see cref="ValidationRules"/> can ask for more.
 /// </summary>
 public static class ProfileValidator
 {
-    public static IReadOnlyList<string> Validate(JsonDocument profile) => new ProfileChecker(profile.RootElement).Run();
+    public static IReadOnlyList<string> Validate(JsonDocument profile, ValidationRules? rules = null) =>
+        new ProfileChecker(profile.RootElement, rules ?? new ValidationRules()).Run();
 
     /// <summary>Validates JSON, or gzip-compressed JSON, read from <paramref name="profile"/>; leaves the stream open.</summary>
-    public static IReadOnlyList<string> Validate(Stream profile)
+    public static IReadOnlyList<string> Validate(Stream profile, ValidationRules? rules = null)
     {
         if (!profile.CanSeek)
         {
@@ -20,11 +23,11 @@ public static class ProfileValidator
             using var copy = new MemoryStream();
             profile.CopyTo(copy);
             copy.Position = 0;
-            return Validate(copy);
+            return Validate(copy, rules);
         }
-        if (!StartsWithGzipMagic(profile)) return Parse(profile);
+        if (!StartsWithGzipMagic(profile)) return Parse(profile, rules);
         using var json = new GZipStream(profile, CompressionMode.Decompress, leaveOpen: true);
-        return Parse(json);
+        return Parse(json, rules);
     }
 
     static bool StartsWithGzipMagic(Stream profile)
@@ -36,12 +39,12 @@ public static class ProfileValidator
         return read == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
     }
 
-    static IReadOnlyList<string> Parse(Stream json)
+    static IReadOnlyList<string> Parse(Stream json, ValidationRules? rules)
     {
         try
         {
             using var document = JsonDocument.Parse(json);
-            return Validate(document);
+            return Validate(document, rules);
         }
         catch (Exception error) when (error is JsonException or InvalidDataException)
         {

@@ -6,6 +6,13 @@ namespace Profiler.Tests.Firefox;
 /// <summary>What the Firefox Profiler itself computes for a profile's native allocations.</summary>
 public sealed record LoaderResult(long RetainedBytes, long AllocatedBytes);
 
+/// <summary>The totals of all four views of native allocations, as the Firefox Profiler computes them
+/// (bytes freed as positive numbers).</summary>
+public sealed record LoaderTotals(long RetainedBytes, long AllocatedBytes, long DeallocationSitesBytes, long DeallocatedBytes)
+{
+    public LoaderResult Memory => new(RetainedBytes, AllocatedBytes);
+}
+
 /// <summary>
 /// Runs tests/firefox-loader/retained.sh, which loads a profile with the Firefox Profiler's
 /// own code. The first run installs it from npm, so allow for a download.
@@ -15,7 +22,10 @@ public static class FirefoxLoader
     static readonly TimeSpan Timeout = TimeSpan.FromMinutes(10);
 
     /// <exception cref="InvalidOperationException">The loader cannot run here or ran and failed; the message says why.</exception>
-    public static LoaderResult Run(string profilePath)
+    public static LoaderResult Run(string profilePath) => Totals(profilePath).Memory;
+
+    /// <inheritdoc cref="Run"/>
+    public static LoaderTotals Totals(string profilePath)
     {
         // The oracle is part of the test suite: a machine without it fails rather than skips.
         if (!OperatingSystem.IsLinux() || FindOnPath("bash") is null)
@@ -44,7 +54,7 @@ public static class FirefoxLoader
         return Parse(stdout.Result, stderr.Result);
     }
 
-    static LoaderResult Parse(string stdout, string stderr)
+    static LoaderTotals Parse(string stdout, string stderr)
     {
         var totals = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(line => line.Split(' ', 2))
@@ -54,7 +64,7 @@ public static class FirefoxLoader
             totals.TryGetValue(name, out var text) && long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var bytes)
                 ? bytes
                 : throw new InvalidOperationException($"the Firefox Profiler loader printed no {name}:\n{stdout}\n{stderr}");
-        return new LoaderResult(Total("retained_bytes"), Total("allocated_bytes"));
+        return new LoaderTotals(Total("retained_bytes"), Total("allocated_bytes"), Total("deallocation_sites_bytes"), Total("deallocated_bytes"));
     }
 
     static bool IsInstalled()
