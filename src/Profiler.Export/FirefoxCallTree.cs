@@ -14,11 +14,6 @@ namespace Profiler.Export;
 /// </summary>
 sealed class FirefoxCallTree
 {
-    /// <summary>The one frame of the stack an event without a recorded stack gets: a row without
-    /// a stack would drop out of some of the profiler's views and not others (a free without a
-    /// stack counts in Deallocated Memory but not in Deallocation Sites).</summary>
-    public const string NoStackFrame = "[stack not recorded]";
-
     readonly CallTreeTables _tables;
     readonly ProfileBuilder _builder;
     readonly FxStackId?[] _stacks;
@@ -41,7 +36,7 @@ sealed class FirefoxCallTree
 
     public FxStackId Of(StackId stack) => stack.IsNone ? NoStack() : Map(stack);
 
-    FxStackId NoStack() => _noStack ??= _builder.InternStack(null, _builder.InternFrame(_builder.InternFunc(NoStackFrame)));
+    FxStackId NoStack() => _noStack ??= _builder.InternStack(null, _builder.InternFrame(_builder.InternFunc(FirefoxExporter.NoStackFrame)));
 
     FxStackId Map(StackId stack)
     {

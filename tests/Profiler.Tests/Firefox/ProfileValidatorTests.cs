@@ -51,6 +51,7 @@ public class ProfileValidatorTests
         { "counterWithoutTooltipRows", "counters[0].display.tooltipRows: missing" },
         { "counterOfUnknownPid", "counters[0].pid: \"1\" matches no thread's pid" },
         { "counterThreadOutOfRange", "counters[0].mainThreadIndex: 3 is not a thread index" },
+        { "counterChangeWithoutCalls", "counters[0].samples.number: 1 value(s) not at least 1 where count is not 0; first at [2]" },
         { "olderVersion", "meta.preprocessedProfileVersion: 69 is not 70" },
         { "noGeckoVersion", "meta.version: missing" },
         { "noGreyCategory", "meta.categories: none is grey" },
@@ -99,6 +100,7 @@ public class ProfileValidatorTests
             case "counterWithoutTooltipRows": counter["display"]!.AsObject().Remove("tooltipRows"); break;
             case "counterOfUnknownPid": counter["pid"] = "1"; break;
             case "counterThreadOutOfRange": counter["mainThreadIndex"] = 3; break;
+            case "counterChangeWithoutCalls": counter["samples"]!["number"]![2] = 0; break;
             case "olderVersion": meta["preprocessedProfileVersion"] = 69; break;
             case "noGeckoVersion": meta.Remove("version"); break;
             case "noGreyCategory": meta["categories"]![0]!["color"] = "blue"; break;
@@ -108,6 +110,61 @@ public class ProfileValidatorTests
             case "noShared": profile.Remove("shared"); break;
             default: throw new ArgumentException(breakage);
         }
+    }
+
+    [Fact]
+    public void Names_like_a_forbidden_pattern_are_problems_only_when_asked_for()
+    {
+        var builder = ExampleProfiles.LikeTheFixture();
+        var preload = builder.AddLib(new LibInfo("libmemprof_preload.so", "/opt/memprof/libmemprof_preload.so", "libmemprof_preload.so",
+            "/opt/memprof/libmemprof_preload.so", "", null, "x86_64"));
+        // The preload library's malloc: a name of the program's, in memprof's library.
+        var malloc = builder.InternFrame(builder.InternFunc("malloc", preload), 0x1000);
+        var sampled = builder.InternFrame(builder.InternFunc("memprof_preload_sampled_alloc", preload), 0x1100);
+        var process = builder.AddProcess(7, "other", 0);
+        builder.AddAllocation(builder.AddThread(process, 7, "other", isMain: true), 1, 10, builder.InternStack(malloc, sampled), 0x10, 7);
+        using var profile = ProfileJson.Parse(builder);
+        var rules = new ValidationRules { ForbiddenNames = ["memprof_*", "libmemprof*"] };
+
+        var problems = ProfileValidator.Validate(profile, rules);
+
+        Assert.Equal([
+            "shared.funcTable.name: 1 function(s) named like a forbidden pattern; first at [7] = \"memprof_preload_sampled_alloc\" (memprof_*)",
+            "shared.resourceTable.name: 1 resource(s) named like a forbidden pattern; first at [2] = \"libmemprof_preload.so\" (libmemprof*)",
+            "libs[].name: 1 library(s) named like a forbidden pattern; first at [2] = \"libmemprof_preload.so\" (libmemprof*)",
+            "libs[].path: 1 library(s) named like a forbidden pattern; first at [2] = \"/opt/memprof/libmemprof_preload.so\" (libmemprof*)",
+            "libs[].debugName: 1 library(s) named like a forbidden pattern; first at [2] = \"libmemprof_preload.so\" (libmemprof*)",
+            "libs[].debugPath: 1 library(s) named like a forbidden pattern; first at [2] = \"/opt/memprof/libmemprof_preload.so\" (libmemprof*)"],
+            problems);
+        Assert.Empty(ProfileValidator.Validate(profile));
+    }
+
+    [Theory]
+    [InlineData("memprof_preload_resize.constprop.0", "memprof_*")]
+    [InlineData("/usr/lib/memprof/libmemprof_preload.so", "libmemprof*")]
+    [InlineData(@"C:\memprof\libmemprof_preload.so", "libmemprof*")]
+    [InlineData("app::memprof_like", null)]
+    [InlineData("/opt/memprof/bin/app", null)]
+    [InlineData("libmemprof", "libmemprof*")]
+    public void A_pattern_matches_a_whole_name_or_a_paths_last_part(string name, string? pattern)
+    {
+        var rules = new ValidationRules { ForbiddenNames = ["memprof_*", "libmemprof*"] };
+        Assert.Equal(pattern, rules.ForbiddenPatternOf(name));
+    }
+
+    [Fact]
+    public void Deallocation_views_that_disagree_are_a_problem_when_asked_for()
+    {
+        var (builder, _) = ExampleProfiles.TwoThreads();
+        using var profile = ProfileJson.Parse(builder);
+        var rules = new ValidationRules { DeallocationViewsAgree = true };
+
+        Assert.Equal(["threads[0].nativeAllocations: Deallocation Sites sum to 1413 bytes but Deallocated Memory to 414 " +
+            "(0 free(s) without a stack, 1 with no earlier allocation at their address, 0 of an allocation without a stack)"],
+            ProfileValidator.Validate(profile, rules));
+        Assert.Empty(ProfileValidator.Validate(profile));
+        using var fixture = ProfileJson.Load(FirefoxTestFiles.ExampleProfile);
+        Assert.Empty(ProfileValidator.Validate(fixture, rules));
     }
 
     static void AddMarker(JsonObject thread, JsonObject data)
