@@ -87,7 +87,7 @@ public static class FirefoxExporter
             // A free of a block allocated before recording began (or not sampled) says nothing of the recorded heap.
             else if (ev.Kind[i] == EventKind.Free && heap.Releases[i] is int a and >= 0) bytes = -(long)ev.Weight[a];
             else continue;
-            if (bytes == 0) continue; // and so is its free: both weigh nothing
+            if (bytes == 0) continue; // a block that weighs nothing, or its free: both would read as allocations
             builder.AddAllocation(main, ev.TimeNanos[i] / 1e6, bytes, callTree.Of(ev.Stack[i]), ev.Address[i], ev.Tid[i]);
         }
     }
