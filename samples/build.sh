@@ -13,8 +13,9 @@ set -euo pipefail
 SAMPLES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BIN_DIR="$SAMPLES_DIR/bin"
 ALLOCS_DIR="$SAMPLES_DIR/rust/allocs"
+IDIOMS_DIR="$SAMPLES_DIR/rust/idioms"
 
-VARIANTS=(allocs-fp allocs-nofp allocs-nofp-nodebug workload allocs-jemalloc allocs-jemalloc-prof allocs-jemalloc-dyn stress)
+VARIANTS=(allocs-fp allocs-nofp allocs-nofp-nodebug idioms-fp idioms-nofp workload allocs-jemalloc allocs-jemalloc-prof allocs-jemalloc-dyn stress)
 
 # build_rust CRATE_DIR BIN_NAME VARIANT RUSTFLAGS [extra cargo args...]
 # Release-builds BIN_NAME of the crate at CRATE_DIR with RUSTFLAGS into
@@ -57,6 +58,22 @@ variant_allocs_nofp() {
 # allocs without frame pointers and without any DWARF (debug = 0): symbols and CFI only.
 variant_allocs_nofp_nodebug() {
     CARGO_PROFILE_RELEASE_DEBUG=0 build_rust "$ALLOCS_DIR" allocs allocs-nofp-nodebug ""
+}
+
+# idioms (rust/idioms, std collections as programs use them) with and without frame pointers,
+# each with its calibrating twin bin/VARIANT-calibrate, which `idioms --manifest` runs.
+build_idioms() {
+    local variant="$1" rustflags="$2"
+    build_rust "$IDIOMS_DIR" idioms "$variant" "$rustflags" --bin idioms-calibrate
+    install_bin "$IDIOMS_DIR/target/$variant/release/idioms-calibrate" "$variant-calibrate"
+}
+
+variant_idioms_fp() {
+    build_idioms idioms-fp "-C force-frame-pointers=yes"
+}
+
+variant_idioms_nofp() {
+    build_idioms idioms-nofp ""
 }
 
 # workload (rust/workload, the overhead benchmark's realistic program) with frame pointers.
