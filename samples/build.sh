@@ -15,7 +15,7 @@ BIN_DIR="$SAMPLES_DIR/bin"
 ALLOCS_DIR="$SAMPLES_DIR/rust/allocs"
 IDIOMS_DIR="$SAMPLES_DIR/rust/idioms"
 
-VARIANTS=(allocs-fp allocs-nofp allocs-nofp-nodebug idioms-fp idioms-nofp workload allocs-jemalloc allocs-jemalloc-prof allocs-jemalloc-dyn stress)
+VARIANTS=(allocs-fp allocs-nofp allocs-nofp-nodebug idioms-fp idioms-nofp workload allocs-jemalloc allocs-jemalloc-prof allocs-jemalloc-dyn stress ripgrep)
 
 # build_rust CRATE_DIR BIN_NAME VARIANT RUSTFLAGS [extra cargo args...]
 # Release-builds BIN_NAME of the crate at CRATE_DIR with RUSTFLAGS into
@@ -107,6 +107,12 @@ variant_stress() {
     mkdir -p "$out"
     cc -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o "$out/stress" "$SAMPLES_DIR/c/stress.c" -ldl -lpthread
     install_bin "$out/stress" stress
+}
+
+# ripgrep 13 from Debian's source package with symbols and line tables (build-ripgrep.sh): a
+# real program nobody here wrote. Cached: a few minutes the first time, instant after.
+variant_ripgrep() {
+    "$SAMPLES_DIR/build-ripgrep.sh"
 }
 
 # -------------------------------------------------------------------------------------------
