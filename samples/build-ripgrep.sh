@@ -35,7 +35,7 @@ Suites: $suite
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
-    $SUDO apt-get update -qq
+    $SUDO apt-get update -qq >&2
 }
 
 # Unpacks the source package once; prints the source directory.
@@ -73,8 +73,8 @@ install_crates() {
         sed -E 's/\(.*\)//; s/\[.*\]//; s/:native//; s/[[:space:]]//g' | grep '^librust-' || true)
     [[ -n "$crates" ]] || { log "no librust build dependencies found in $dsc"; exit 1; }
     # shellcheck disable=SC2086
-    if ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $crates >/dev/null; then
-        $SUDO apt-get update -qq
+    if ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $crates >/dev/null 2>&1; then
+        $SUDO apt-get update -qq >&2
         # shellcheck disable=SC2086
         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $crates >/dev/null
     fi
