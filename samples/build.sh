@@ -13,8 +13,9 @@ set -euo pipefail
 SAMPLES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BIN_DIR="$SAMPLES_DIR/bin"
 ALLOCS_DIR="$SAMPLES_DIR/rust/allocs"
+IDIOMS_DIR="$SAMPLES_DIR/rust/idioms"
 
-VARIANTS=(allocs-fp allocs-nofp allocs-nofp-nodebug workload allocs-jemalloc allocs-jemalloc-prof allocs-jemalloc-dyn stress)
+VARIANTS=(allocs-fp allocs-nofp allocs-nofp-nodebug idioms-fp idioms-nofp workload allocs-jemalloc allocs-jemalloc-prof allocs-jemalloc-dyn stress ripgrep)
 
 # build_rust CRATE_DIR BIN_NAME VARIANT RUSTFLAGS [extra cargo args...]
 # Release-builds BIN_NAME of the crate at CRATE_DIR with RUSTFLAGS into
@@ -59,6 +60,22 @@ variant_allocs_nofp_nodebug() {
     CARGO_PROFILE_RELEASE_DEBUG=0 build_rust "$ALLOCS_DIR" allocs allocs-nofp-nodebug ""
 }
 
+# idioms (rust/idioms, std collections as programs use them) with and without frame pointers,
+# each with its calibrating twin bin/VARIANT-calibrate, which `idioms --manifest` runs.
+build_idioms() {
+    local variant="$1" rustflags="$2"
+    build_rust "$IDIOMS_DIR" idioms "$variant" "$rustflags" --bin idioms-calibrate
+    install_bin "$IDIOMS_DIR/target/$variant/release/idioms-calibrate" "$variant-calibrate"
+}
+
+variant_idioms_fp() {
+    build_idioms idioms-fp "-C force-frame-pointers=yes"
+}
+
+variant_idioms_nofp() {
+    build_idioms idioms-nofp ""
+}
+
 # workload (rust/workload, the overhead benchmark's realistic program) with frame pointers.
 variant_workload() {
     build_rust "$SAMPLES_DIR/rust/workload" workload workload "-C force-frame-pointers=yes"
@@ -90,6 +107,12 @@ variant_stress() {
     mkdir -p "$out"
     cc -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o "$out/stress" "$SAMPLES_DIR/c/stress.c" -ldl -lpthread
     install_bin "$out/stress" stress
+}
+
+# ripgrep 13 from Debian's source package with symbols and line tables (build-ripgrep.sh): a
+# real program nobody here wrote. Cached: a few minutes the first time, instant after.
+variant_ripgrep() {
+    "$SAMPLES_DIR/build-ripgrep.sh"
 }
 
 # -------------------------------------------------------------------------------------------

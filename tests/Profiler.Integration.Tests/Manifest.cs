@@ -10,11 +10,15 @@ sealed record ManifestSite(string Function, string[] Chain, string Api, long All
 static class Manifest
 {
     /// <param name="mode">A mode with its own manifest (`allocs --manifest MODE`), or the default run.</param>
-    public static IReadOnlyList<ManifestSite> Read(string sample, string? mode = null)
+    public static IReadOnlyList<ManifestSite> Read(string sample, string? mode = null) =>
+        ReadFor(sample, mode is null ? [] : [mode]);
+
+    /// <summary>The manifest of the run with these arguments (`SAMPLE --manifest ARGS…`).</summary>
+    public static IReadOnlyList<ManifestSite> ReadFor(string sample, params string[] arguments)
     {
         var psi = new ProcessStartInfo(sample) { RedirectStandardOutput = true };
         psi.ArgumentList.Add("--manifest");
-        if (mode is not null) psi.ArgumentList.Add(mode);
+        foreach (var argument in arguments) psi.ArgumentList.Add(argument);
         using var p = Process.Start(psi)!;
         string json = p.StandardOutput.ReadToEnd();
         p.WaitForExit();

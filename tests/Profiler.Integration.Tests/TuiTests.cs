@@ -62,7 +62,7 @@ public sealed class TuiTests
     }
 
     /// <summary>A detached tmux session running one command, then printing its exit code.</summary>
-    sealed class Tmux : IDisposable
+    internal sealed class Tmux : IDisposable
     {
         readonly string _name = $"memprof-{Guid.NewGuid():N}";
 
