@@ -34,6 +34,8 @@ public static class AllocatorFrames
         "__rustc::", "_rjem_", "<tikv_jemallocator::Jemalloc",
         "RtlpLogHeap", "EtwpLog",
         "<rjem::Jemalloc", "prof_backtrace_impl", "_Unwind_Backtrace",
+        // C++'s allocation functions, as the Itanium demangler names them.
+        "operator new(", "operator new[](", "operator delete(", "operator delete[](",
         // memprof's own preload library (in-process sampling).
         "memprof_preload_",
         // Frames without a symbol are named module+offset: a stripped allocator library's
