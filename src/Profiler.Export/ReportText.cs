@@ -29,24 +29,35 @@ static class ReportText
                $"estimated from {Counted(total.Samples, "sample")}; freed {Bytes(total.FreedBytes)}";
     }
 
+    /// <summary>What the events attribute, beside an exact figure: "sampled: 1,234 B ± 1.00 KiB in ~3 blocks".</summary>
+    static string Attributed(long bytes, double blocks, double standardError, bool sampled) =>
+        !sampled ? $"recorded: {ExactBytes(bytes)} in {Counted(blocks, "block")}"
+        : blocks == 0 ? "sampled: none"
+        : $"sampled: {ExactBytes(bytes)}{PlusMinus(standardError)} in ~{Counted(blocks, "block")}";
+
     /// <param name="countedLive">The counters' live bytes at the end, when they know them.</param>
     public static string AtEnd(in AllocationMetrics total, in SamplingError error, bool sampled, long? countedLive)
     {
-        string events = sampled
-            ? $"{ExactBytes(total.RetainedBytes)}{PlusMinus(error.RetainedBytes)} in ~{Counted(total.RetainedBlocks, "block")}"
-            : $"{ExactBytes(total.RetainedBytes)} in {Counted(total.RetainedBlocks, "block")}";
         if (countedLive is { } live)
             return $"At end:     {ExactBytes(live)} live, usable size (exact, allocator counters); " +
-                   $"{(sampled ? "sampled" : "recorded")}: {events}";
+                   Attributed(total.RetainedBytes, total.RetainedBlocks, error.RetainedBytes, sampled);
         return sampled
             ? $"At end:     {ExactBytes(total.RetainedBytes)} live{PlusMinus(error.RetainedBytes)} in ~{Counted(total.RetainedBlocks, "block")} (estimate)"
             : $"At end:     {ExactBytes(total.RetainedBytes)} live in {Counted(total.RetainedBlocks, "block")}";
     }
 
-    public static string Leaked(in AllocationMetrics total, in SamplingError error, bool sampled) => sampled
-        ? $"Leaked:     {ExactBytes(total.LeakedBytes)}{PlusMinus(error.LeakedBytes)} in ~{Counted(total.LeakedBlocks, "block")} " +
-          "still live when their process exited (estimate)"
-        : $"Leaked:     {ExactBytes(total.LeakedBytes)} in {Counted(total.LeakedBlocks, "block")} still live when their process exited";
+    /// <param name="countedLeak">The counters' live bytes at the end when every process shown
+    /// exited: then that is exactly what leaked.</param>
+    public static string Leaked(in AllocationMetrics total, in SamplingError error, bool sampled, long? countedLeak)
+    {
+        if (countedLeak is { } leak)
+            return $"Leaked:     {ExactBytes(leak)} still live at exit, usable size (exact, allocator counters); " +
+                   Attributed(total.LeakedBytes, total.LeakedBlocks, error.LeakedBytes, sampled);
+        return sampled
+            ? $"Leaked:     {ExactBytes(total.LeakedBytes)}{PlusMinus(error.LeakedBytes)} in ~{Counted(total.LeakedBlocks, "block")} " +
+              "still live when their process exited (estimate)"
+            : $"Leaked:     {ExactBytes(total.LeakedBytes)} in {Counted(total.LeakedBlocks, "block")} still live when their process exited";
+    }
 
     /// <summary>
     /// Frees whose allocation is not in the recording. Attached: blocks allocated before recording
@@ -136,20 +147,20 @@ static class ReportText
                   (sampled ? $" ({rate})." : ".")
                 : "No allocation was recorded.";
         string recorded = $"the {Counted(total.Samples, sampled ? "sampled allocation" : "recorded allocation")}";
-        string others = order is SiteOrder.Allocated or SiteOrder.Count ? "" : " (see --by allocated)";
+        string unsampled = overall.Source == HeapSource.Counters && overall.FinalLiveBytes > 0
+            ? $" The {ExactBytes(overall.FinalLiveBytes)} the counters show live at the end were " +
+              (sampled ? $"never sampled ({rate})." : "not among the recorded events.")
+            : "";
+        string others = order is SiteOrder.Allocated or SiteOrder.Count ? "" : " --by allocated lists where allocations were made.";
         return order switch
         {
-            SiteOrder.Retained when overall.Source == HeapSource.Counters && overall.FinalLiveBytes > 0 =>
-                $"No site has bytes live at the end: none of {recorded} is still live, so the " +
-                $"{ExactBytes(overall.FinalLiveBytes)} the counters show live were not among them" +
-                (sampled ? $" ({rate})" : "") + others + ".",
-            SiteOrder.Retained => $"No site has bytes live at the end: every one of {recorded} was freed{others}.",
+            SiteOrder.Retained => $"No site has bytes live at the end: every one of {recorded} was freed.{unsampled}{others}",
             SiteOrder.Leaked when !model.Processes.Any(p => p.EndNanos is not null) =>
-                $"No site leaked: no process exit was recorded, so nothing counts as leaked (see --by retained).",
-            SiteOrder.Leaked => $"No site leaked: none of {recorded} was live when its process exited{others}.",
-            SiteOrder.Peak => $"No site had bytes live at the heap's peak: none of {recorded} was live then{others}.",
-            SiteOrder.ShortLived => $"No site has short-lived blocks: none of {recorded} was freed that soon{others}.",
-            _ => $"No site has a non-zero figure in this column{others}.",
+                "No site leaked: no process exit was recorded, so nothing counts as leaked (--by retained: live at the end).",
+            SiteOrder.Leaked => $"No site leaked: every one of {recorded} was freed before its process exited.{unsampled}{others}",
+            SiteOrder.Peak => $"No site had bytes live at the heap's peak: none of {recorded} was live then.{others}",
+            SiteOrder.ShortLived => $"No site has short-lived blocks: none of {recorded} was freed that soon.{others}",
+            _ => $"No site has a non-zero figure in this column.{others}",
         };
     }
 

@@ -55,8 +55,13 @@ public static class TextReport
         output.WriteLine(ReportText.Allocated(total, error, sampled, counted));
         output.WriteLine($"Peak heap:  {ExactBytes(heapOf.PeakBytes)} at {Time(heapOf.PeakTimeNanos)} ({SourceOf(heapOf.Source, sampled)})");
         output.WriteLine(ReportText.AtEnd(total, error, sampled, heapOf.Source == HeapSource.Counters ? heapOf.FinalLiveBytes : null));
-        if (model.Processes.Any(p => p.EndNanos is not null && (pid ?? p.Pid) == p.Pid))
-            output.WriteLine(ReportText.Leaked(total, error, sampled));
+        var shown = model.Processes.Where(p => (pid ?? p.Pid) == p.Pid).ToList();
+        if (shown.Any(p => p.EndNanos is not null))
+        {
+            bool allExited = shown.All(p => p.EndNanos is not null);
+            output.WriteLine(ReportText.Leaked(total, error, sampled,
+                allExited && heapOf.Source == HeapSource.Counters ? heapOf.FinalLiveBytes : null));
+        }
         foreach (var line in ReportText.Unpaired(model, heap, pid)) output.WriteLine(line);
         foreach (var line in ReportText.Lost(model, heap)) output.WriteLine(line);
         if (ReportText.Stacks(model, pid) is { } stacks) output.WriteLine(stacks);
