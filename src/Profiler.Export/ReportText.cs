@@ -146,7 +146,10 @@ static class ReportText
                 ? $"No allocation was {(sampled ? "sampled" : "recorded")}: the counters saw {exact.Allocations:N0} calls" +
                   (sampled ? $" ({rate})." : ".")
                 : "No allocation was recorded.";
-        string recorded = $"the {Counted(total.Samples, sampled ? "sampled allocation" : "recorded allocation")}";
+        string noun = sampled ? "sampled allocation" : "recorded allocation";
+        bool one = total.Samples == 1;
+        string all = one ? $"the one {noun} was" : $"all {total.Samples:N0} {noun}s were";
+        string none = one ? $"the one {noun} was not" : $"none of the {total.Samples:N0} {noun}s was";
         string unsampled = overall.Source == HeapSource.Counters && overall.FinalLiveBytes > 0
             ? $" The {ExactBytes(overall.FinalLiveBytes)} the counters show live at the end were " +
               (sampled ? $"never sampled ({rate})." : "not among the recorded events.")
@@ -154,12 +157,12 @@ static class ReportText
         string others = order is SiteOrder.Allocated or SiteOrder.Count ? "" : " --by allocated lists where allocations were made.";
         return order switch
         {
-            SiteOrder.Retained => $"No site has bytes live at the end: every one of {recorded} was freed.{unsampled}{others}",
+            SiteOrder.Retained => $"No site has bytes live at the end: {all} freed.{unsampled}{others}",
             SiteOrder.Leaked when !model.Processes.Any(p => p.EndNanos is not null) =>
                 "No site leaked: no process exit was recorded, so nothing counts as leaked (--by retained: live at the end).",
-            SiteOrder.Leaked => $"No site leaked: every one of {recorded} was freed before its process exited.{unsampled}{others}",
-            SiteOrder.Peak => $"No site had bytes live at the heap's peak: none of {recorded} was live then.{others}",
-            SiteOrder.ShortLived => $"No site has short-lived blocks: none of {recorded} was freed that soon.{others}",
+            SiteOrder.Leaked => $"No site leaked: {all} freed before {(one ? "its" : "their")} process exited.{unsampled}{others}",
+            SiteOrder.Peak => $"No site had bytes live at the heap's peak: {none} live then.{others}",
+            SiteOrder.ShortLived => $"No site has short-lived blocks: {none} freed that soon.{others}",
             _ => $"No site has a non-zero figure in this column.{others}",
         };
     }

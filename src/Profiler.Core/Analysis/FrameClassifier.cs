@@ -43,6 +43,15 @@ public static class FrameClassifier
         return IsStandardLibraryName(function) ? FrameKind.Library : FrameKind.Program;
     }
 
+    /// <summary>
+    /// rustc's generated C <c>main</c>, which only calls <c>std::rt::lang_start</c> with the
+    /// program's own <c>crate::main</c>: it has the program's module and no source, like a C
+    /// program's main built without debug info, so only its callee tells them apart. The runtime's
+    /// start-up allocations below it are std's own, not the program's.
+    /// </summary>
+    public static bool IsRustRuntimeEntry(string function, string callee) =>
+        function == "main" && callee.StartsWith("std::rt::lang_start", StringComparison.Ordinal);
+
     static string ModuleName(string path)
     {
         int slash = Math.Max(path.LastIndexOf('/'), path.LastIndexOf('\\'));

@@ -76,9 +76,12 @@ public static class SiteAnalysis
         List<FrameId>? via = null;
         foreach (var frame in tables.FramesLeafFirst(stack))
         {
+            var callee = outermost;
             outermost = frame;
             var kind = KindOf(tables, frame);
             if (kind == FrameKind.Allocator) continue;
+            if (kind == FrameKind.Program && callee is { } c && FrameClassifier.IsRustRuntimeEntry(tables.FunctionName(frame), tables.FunctionName(c)))
+                kind = FrameKind.Library;
             innermostOutsideAllocator ??= frame;
             if (mode == SiteMode.Innermost || kind == FrameKind.Program)
             {

@@ -107,7 +107,9 @@ sealed class TestModel
         return this;
     }
 
-    public ProfileModel Build(long durationNanos = 10_000_000_000)
+    /// <param name="launched">Launched by memprof (else attached to a running process).</param>
+    /// <param name="lostEvents">Events the collector reported lost.</param>
+    public ProfileModel Build(long durationNanos = 10_000_000_000, bool launched = true, ulong lostEvents = 0, ulong untrackedSamples = 0)
     {
         var events = _events.OrderBy(e => e.Time).ToList(); // stable, as the model builder sorts
         var processes = _processes.Count > 0 ? _processes
@@ -116,7 +118,7 @@ sealed class TestModel
         return new ProfileModel
         {
             Info = new RecordingInfo(["app", "--flag"], Pid, DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000), durationNanos,
-                "test", "test-mode", _samplingRate, true, 0, []),
+                "test", "test-mode", _samplingRate, launched, lostEvents, []) { UntrackedSamples = untrackedSamples },
             Tables = _tables,
             Processes = processes,
             Events = new AllocationTable
