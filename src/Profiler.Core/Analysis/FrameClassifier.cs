@@ -220,14 +220,22 @@ public static class FrameClassifier
                 if (name[i] == ' ') chars[i++] = '_'; // operator new, operator delete[], operator int
                 if (string.CompareOrdinal(name, i, "()", 0, 2) == 0 || string.CompareOrdinal(name, i, "[]", 0, 2) == 0)
                     chars[i] = chars[i + 1] = '_';
-                else
-                    while (i < name.Length && "<>=!+-*/%&|^~,".Contains(name[i])) chars[i++] = '_';
+                else if (Operators.FirstOrDefault(o => string.CompareOrdinal(name, i, o, 0, o.Length) == 0) is { } op)
+                    for (int end = i + op.Length; i < end; i++) chars[i] = '_';
                 if (i + 1 < name.Length && name[i] == ' ' && name[i + 1] == '<') chars[i] = '_'; // operator<< <T>
             }
             at = name.IndexOf(Operator, at + Operator.Length, StringComparison.Ordinal);
         }
         return new string(chars);
     }
+
+    /// <summary>C++'s operator tokens, longest first: "operator+&lt;char&gt;" is operator+ with a
+    /// template argument, not an operator "+&lt;".</summary>
+    static readonly string[] Operators =
+    [
+        "<=>", "<<=", ">>=", "->*", "<<", ">>", "<=", ">=", "==", "!=", "&&", "||", "++", "--", "+=", "-=", "*=", "/=", "%=",
+        "^=", "&=", "|=", "->", "<", ">", "=", "!", "+", "-", "*", "/", "%", "&", "|", "^", "~", ",",
+    ];
 
     static int MatchingClose(string text, int open)
     {

@@ -52,7 +52,7 @@ public sealed class FrameClassifierTests
           "char const*, unsigned long)", "../../../../../libstdc++-v3/include/bits/basic_string.tcc", LibStdCxx, FrameKind.Library },
         { "std::__1::vector<int, std::__1::allocator<int> >::__push_back_slow_path<int>(int&&)",
             "/usr/lib/llvm-14/bin/../include/c++/v1/vector", App, FrameKind.Library },
-        { "__gnu_cxx::new_allocator<char>::allocate(unsigned long, void const*)", null, App, FrameKind.Library },
+        { "__gnu_cxx::new_allocator<char>::construct(char*, char const&)", null, App, FrameKind.Library },
         { "std::basic_ostream<char, std::char_traits<char> >& std::operator<< <std::char_traits<char> >(std::basic_ostream<char, " +
           "std::char_traits<char> >&, char const*)", null, App, FrameKind.Library },
         // A user's specialization of a std template is in the user's file.
@@ -62,6 +62,9 @@ public sealed class FrameClassifierTests
         { "void app::load<std::vector<int, std::allocator<int> > >(std::vector<int, std::allocator<int> >&)", null, App, FrameKind.Program },
         { "main::{lambda()#1}::operator()() const", null, App, FrameKind.Program },
         { "operator new(unsigned long)", null, LibStdCxx, FrameKind.Allocator },
+        { "std::__new_allocator<int>::allocate(unsigned long, void const*)", "/usr/include/c++/12/bits/new_allocator.h", App, FrameKind.Allocator },
+        { "std::allocator_traits<std::allocator<int> >::allocate(std::allocator<int>&, unsigned long)", null, App, FrameKind.Allocator },
+        { "std::allocator<int>::allocator()", null, App, FrameKind.Library },
         // libc allocating for its caller: in libc.so.6 whatever the name, and by name when linked in.
         { "__alloc_dir", "./dirent/../sysdeps/unix/sysv/linux/opendir.c", Libc, FrameKind.Library },
         { "opendir", null, Libc, FrameKind.Library },
@@ -101,6 +104,15 @@ public sealed class FrameClassifierTests
         { "__GI___strdup", "__strdup" },
         { "opendir", "opendir" },
         { "_IO_file_doallocate.cold", "_IO_file_doallocate" },
+        // DWARF names an inlined template instance without its namespace.
+        { "operator+<char, std::char_traits<char>, std::allocator<char> >", "operator+" },
+        { "std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> > std::operator+<char, std::char_traits<char>, " +
+          "std::allocator<char> >(char const*, std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >&&)", "std::operator+" },
+        { "std::map<std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >, int, std::less<std::__cxx11::basic_string<" +
+          "char, std::char_traits<char>, std::allocator<char> > >, std::allocator<std::pair<std::__cxx11::basic_string<char, " +
+          "std::char_traits<char>, std::allocator<char> > const, int> > >::operator[](std::__cxx11::basic_string<char, " +
+          "std::char_traits<char>, std::allocator<char> >&&)", "map::operator[]" },
+        { "bool std::operator< <char>(std::basic_string<char> const&, std::basic_string<char> const&)", "std::operator<" },
     };
 
     [Theory]

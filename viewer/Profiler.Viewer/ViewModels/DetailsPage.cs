@@ -10,6 +10,9 @@ public sealed class DetailsPage(Func<ViewerData> data, Func<FunctionMetrics?> si
 {
     int _stack;
     int _top;
+    IReadOnlyList<(StackId Stack, AllocationMetrics Metrics)> _stacks = [];
+    ViewerData? _stacksData;
+    FunctionMetrics? _stacksSite;
 
     public string Title => "Details";
     public string Help => "n/p next/previous stack  ↑↓ scroll";
@@ -42,7 +45,9 @@ public sealed class DetailsPage(Func<ViewerData> data, Func<FunctionMetrics?> si
         lines.Add(Text.Fit($"  allocated {ReportFormat.Bytes(m.AllocatedBytes)} in {ReportFormat.Counted(m.AllocatedBlocks, "block")}   " +
                            $"freed {ReportFormat.Bytes(m.FreedBytes)}   avg life {ReportFormat.Duration(m.AverageLifetimeNanos)}   " +
                            $"short-lived {ReportFormat.Percent(m.ShortLivedShare)}", width));
-        var stacks = StacksOf(d, s);
+        // Finding a site's stacks walks every allocating stack: once per site and data, not per key press.
+        if (!ReferenceEquals(_stacksData, d) || !ReferenceEquals(_stacksSite, s)) (_stacks, _stacksData, _stacksSite) = (StacksOf(d, s), d, s);
+        var stacks = _stacks;
         if (stacks.Count == 0)
         {
             lines.Add(Text.Fit("  (no stack recorded)", width));
