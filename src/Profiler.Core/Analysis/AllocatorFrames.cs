@@ -31,6 +31,8 @@ public static class AllocatorFrames
     [
         "alloc::alloc::", "<alloc::alloc::Global", "alloc::raw_vec::", "<alloc::raw_vec::",
         "std::alloc::", "<std::alloc::System", "std::sys::alloc::", "std::sys::pal::unix::alloc::",
+        // hashbrown's allocation helper (std's HashMap): RawVec's counterpart.
+        "hashbrown::raw::alloc::",
         "__rustc::", "_rjem_", "<tikv_jemallocator::Jemalloc",
         "RtlpLogHeap", "EtwpLog",
         "<rjem::Jemalloc", "prof_backtrace_impl", "_Unwind_Backtrace",

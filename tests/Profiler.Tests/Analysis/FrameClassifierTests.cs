@@ -75,6 +75,7 @@ public sealed class FrameClassifierTests
         { "_IO_file_doallocate.cold", null, App, FrameKind.Library },
         { "malloc", null, Libc, FrameKind.Allocator },
         { "alloc::raw_vec::finish_grow", $"{RustcLibrary}/alloc/src/raw_vec/mod.rs", App, FrameKind.Allocator },
+        { "hashbrown::raw::alloc::inner::do_alloc", "/rust/deps/hashbrown-0.16.1/src/raw/alloc.rs", App, FrameKind.Allocator },
         // The root of a cut stack is no one's code.
         { "[truncated]", null, null, FrameKind.Library },
     };
