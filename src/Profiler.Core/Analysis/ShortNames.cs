@@ -10,7 +10,7 @@ public static class ShortNames
     public static string Of(string function)
     {
         string name = function.StartsWith("__GI_", StringComparison.Ordinal) ? function[5..] : function;
-        name = FrameClassifier.QualifiedName(name);
+        name = DemangledNames.QualifiedName(name);
         int dot = name.IndexOf('.');
         if (dot > 0 && !name.StartsWith('<')) name = name[..dot];
         string? type = null;
