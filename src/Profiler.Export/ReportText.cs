@@ -113,8 +113,9 @@ static class ReportText
                          "was full): their frees were not recorded, so retained and leaked are too HIGH";
     }
 
-    /// <summary>"Stacks: 99.6% complete (12 of 3,104 sampled stacks cut short, …)"; null when none was cut.</summary>
-    public static string? Stacks(ProfileModel model, uint? pid)
+    /// <summary>"Stacks: 99.6% complete (12 of 3,104 sampled stacks cut short, …)" and why stacks
+    /// are cut with the way they were taken; nothing when none was cut.</summary>
+    public static IEnumerable<string> Stacks(ProfileModel model, uint? pid)
     {
         var ev = model.Events;
         var tables = model.Tables;
@@ -127,11 +128,18 @@ static class ReportText
             if (!truncated.TryGetValue(ev.Stack[i], out bool isCut)) truncated[ev.Stack[i]] = isCut = tables.IsTruncated(ev.Stack[i]);
             if (isCut) cut++;
         }
-        if (cut == 0) return null;
+        if (cut == 0) yield break;
         double complete = 100.0 * (withStack - cut) / withStack;
         string share = complete.ToString(complete >= 99.95 && cut > 0 ? "F2" : "F1", System.Globalization.CultureInfo.InvariantCulture);
-        return $"Stacks:     {share}% complete ({cut:N0} of {withStack:N0} sampled stacks cut short: their outer frames are " +
-               $"missing, shown as {CallTreeTables.TruncatedFunction})";
+        yield return $"Stacks:     {share}% complete ({cut:N0} of {withStack:N0} sampled stacks cut short: their outer frames are " +
+                     $"missing, shown as {CallTreeTables.TruncatedFunction})";
+        string? why = model.Info.Stacks switch
+        {
+            "frame-pointer" => "a frame-pointer walk stops at code built without frame pointers; --unwind dwarf gets past it",
+            "dwarf" => "a stack is unwound from a copy of its top (--stack-size, 16 KiB at most): frames beyond it are cut",
+            _ => null,
+        };
+        if (why is not null) yield return Continued + why;
     }
 
     /// <summary>Why a site table is empty, said instead of "Top 0 sites".</summary>

@@ -64,7 +64,7 @@ public static class TextReport
         }
         foreach (var line in ReportText.Unpaired(model, heap, pid)) output.WriteLine(line);
         foreach (var line in ReportText.Lost(model, heap)) output.WriteLine(line);
-        if (ReportText.Stacks(model, pid) is { } stacks) output.WriteLine(stacks);
+        foreach (var line in ReportText.Stacks(model, pid)) output.WriteLine(line);
         WriteProcesses(model, metrics, output);
     }
 

@@ -176,6 +176,7 @@ public static class ProfileModelBuilder
             end, h.Collector, h.Mode, h.SamplingRateBytes, h.Launched, r.LostEvents, r.Warnings)
         {
             UntrackedSamples = r.LastStats?.UntrackedSamples ?? 0,
+            Stacks = h.Stacks,
         };
     }
 

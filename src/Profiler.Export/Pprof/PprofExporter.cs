@@ -173,7 +173,9 @@ public static class PprofExporter
         yield return string.Join(' ', info.Command.Select(QuoteForShell));
         string rate = info.SamplingRateBytes <= 1 ? "every allocation" : $"allocations sampled every {info.SamplingRateBytes} bytes on average";
         yield return $"memprof: {info.Collector} ({info.Mode}), {rate}";
-        if (info.LostEvents > 0) yield return $"memprof: {info.LostEvents} events were lost while recording; totals are low";
+        if (info.LostEvents > 0)
+            yield return $"memprof: {info.LostEvents} events were lost while recording: lost allocations make alloc_* too low, " +
+                         "lost frees make inuse_* too high";
         foreach (var warning in info.Warnings) yield return $"memprof: warning: {warning}";
     }
 

@@ -79,8 +79,17 @@ public sealed class ReportWordingTests
         // A stack of the same frames under the [truncated] root.
         var cut = model.Tables.InternStack(model.Tables.InternStack(StackId.None, model.Tables.TruncatedFrame()), model.Tables.Stack(whole).Frame);
         model.Events.Stack[2] = cut;
-        Assert.Contains("Stacks:     66.7% complete (1 of 3 sampled stacks cut short: their outer frames are missing, shown as [truncated])",
-            Lines(model));
+        var lines = Lines(model);
+        int stacks = lines.IndexOf("Stacks:     66.7% complete (1 of 3 sampled stacks cut short: their outer frames are missing, shown as [truncated])");
+        Assert.True(stacks > 0, string.Join('\n', lines));
+        // Why, when the recording says how its stacks were taken.
+        Assert.False(lines[stacks + 1].StartsWith("            ", StringComparison.Ordinal));
+        var framePointers = new ProfileModel
+        {
+            Info = model.Info with { Stacks = "frame-pointer" }, Tables = model.Tables, Processes = model.Processes, Events = model.Events,
+        };
+        Assert.Contains("            a frame-pointer walk stops at code built without frame pointers; --unwind dwarf gets past it",
+            Lines(framePointers));
         Assert.DoesNotContain(Lines(WithUnpairedFree(true)), l => l.StartsWith("Stacks:", StringComparison.Ordinal));
     }
 
