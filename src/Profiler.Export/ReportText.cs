@@ -136,7 +136,7 @@ static class ReportText
         string? why = model.Info.Stacks switch
         {
             "frame-pointer" => "a frame-pointer walk stops at code built without frame pointers; --unwind dwarf gets past it",
-            "dwarf" => "a stack is unwound from a copy of its top (--stack-size, 16 KiB at most): frames beyond it are cut",
+            "dwarf" => "stacks are unwound from a copy of their top (--stack-size, 16 KiB at most): deeper frames are cut",
             _ => null,
         };
         if (why is not null) yield return Continued + why;
