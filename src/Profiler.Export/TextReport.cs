@@ -8,10 +8,13 @@ namespace Profiler.Export;
 
 /// <param name="Pid">Only this process, when given.</param>
 /// <param name="ShortLivedNanos">Blocks freed sooner than this after allocation are short-lived.</param>
+/// <param name="Sites">Which frame of a stack is its allocation's site.</param>
 public sealed record TextReportOptions(
-    SiteOrder By = SiteOrder.Retained, int Top = 10, uint? Pid = null, long ShortLivedNanos = MetricsOptions.DefaultShortLivedNanos);
+    SiteOrder By = SiteOrder.Retained, int Top = 10, uint? Pid = null, long ShortLivedNanos = MetricsOptions.DefaultShortLivedNanos,
+    SiteMode Sites = SiteMode.Program);
 
-/// <summary>`memprof report`: what was recorded and the heap's totals, then the top sites.</summary>
+/// <summary>`memprof report`: what was recorded and the heap's totals — exact figures first where
+/// the collector counted every call, estimates labelled with their standard error — then the top sites.</summary>
 public static class TextReport
 {
     public static void Write(ProfileModel model, TextReportOptions options, TextWriter output)
@@ -20,11 +23,12 @@ public static class TextReport
             throw new ProfilerException(ExitCode.TargetNotFound,
                 $"no process {pid} in the recording; it has {string.Join(", ", model.Processes.Select(p => p.Pid))}");
         var heap = HeapAnalysis.Compute(model);
-        var metrics = HeapMetrics.Compute(model, heap, new MetricsOptions(options.Pid, options.ShortLivedNanos));
+        var metrics = HeapMetrics.Compute(model, heap, new MetricsOptions(options.Pid, options.ShortLivedNanos, options.Sites));
         WriteHeader(model, heap, metrics, output);
         output.WriteLine();
         var rows = SiteRanking.Top(metrics.Sites(model.Tables), options.By, options.Top);
-        SiteTable.Write(output, options.By, rows, options.Pid, options.ShortLivedNanos);
+        string? none = rows.Count == 0 ? ReportText.WhyNoSite(model, metrics, options.By) : null;
+        SiteTable.Write(output, options.By, rows, options.Pid, options.ShortLivedNanos, none);
     }
 
     static void WriteHeader(ProfileModel model, HeapAnalysis heap, HeapMetrics metrics, TextWriter output)
@@ -32,46 +36,44 @@ public static class TextReport
         var info = model.Info;
         var heapOf = metrics.Timelines.Overall;
         var total = metrics.Total;
-        bool everyAllocation = Core.Sampling.PoissonSampling.RecordsEverything(info.SamplingRateBytes);
+        uint? pid = metrics.Options.Pid;
+        bool sampled = !Core.Sampling.PoissonSampling.RecordsEverything(info.SamplingRateBytes);
+        var error = sampled ? SamplingError.Of(model, heap, pid) : default;
+        bool counted = heapOf.Exact is not null;
 
         output.WriteLine($"Command:    {string.Join(' ', info.Command)}");
         output.WriteLine($"Recording:  pid {info.TargetPid}, {(info.Launched ? "launched" : "attached")}, {info.DurationNanos / 1e9:F2} s, " +
                          $"{model.Events.Count:N0} events; {info.Collector}, {info.Mode}");
-        output.WriteLine(everyAllocation
-            ? "Sampling:   every allocation recorded (rate 1): the figures from events are exact"
-            : $"Sampling:   one sample per {Bytes((long)info.SamplingRateBytes)} allocated on average: figures from events are estimates");
+        // Exact figures come first: the counters saw every call, the events only the samples.
         if (heapOf.Exact is { } exact)
             output.WriteLine($"Counters:   {ExactBytes((long)exact.AllocatedBytes)} in {exact.Allocations:N0} calls; " +
                              $"freed {ExactBytes((long)exact.FreedBytes)} usable in {exact.Frees:N0} calls; exact");
-        output.WriteLine($"Allocated:  {ExactBytes(total.AllocatedBytes)} in {Counted(total.AllocatedBlocks, "block")}; " +
-                         $"freed {ExactBytes(total.FreedBytes)} in {Counted(total.FreedBlocks, "block")}; {Counted(total.Samples, "event")}");
-        output.WriteLine($"Peak heap:  {ExactBytes(heapOf.PeakBytes)} at {Time(heapOf.PeakTimeNanos)} ({SourceOf(heapOf.Source)})");
-        output.WriteLine($"At end:     {ExactBytes(total.RetainedBytes)} live in {Counted(total.RetainedBlocks, "block")}" +
-                         (heapOf.Source == HeapSource.Counters ? $" (counters: {ExactBytes(heapOf.FinalLiveBytes)} usable)" : ""));
-        if (model.Processes.Any(p => p.EndNanos is not null && (metrics.Options.Pid ?? p.Pid) == p.Pid))
-            output.WriteLine($"Leaked:     {ExactBytes(total.LeakedBytes)} in {Counted(total.LeakedBlocks, "block")} still live when their process exited");
-        long unpaired = UnpairedFrees(model.Events, heap, metrics.Options.Pid);
-        if (unpaired > 0)
-            output.WriteLine($"Unpaired:   {Counted(unpaired, "free")} of blocks allocated before recording began (not attributed)");
-        if (info.LostEvents > 0)
-            output.WriteLine($"Lost:       {info.LostEvents:N0} events (ring buffer full): the figures from events are low");
+        output.WriteLine(sampled
+            ? $"Sampling:   one sample per {Bytes((long)info.SamplingRateBytes)} allocated on average: figures from events are " +
+              "estimates (± one standard error)"
+            : "Sampling:   every allocation recorded (rate 1): the figures from events are exact");
+        output.WriteLine(ReportText.Allocated(total, error, sampled, counted));
+        output.WriteLine($"Peak heap:  {ExactBytes(heapOf.PeakBytes)} at {Time(heapOf.PeakTimeNanos)} ({SourceOf(heapOf.Source, sampled)})");
+        output.WriteLine(ReportText.AtEnd(total, error, sampled, heapOf.Source == HeapSource.Counters ? heapOf.FinalLiveBytes : null));
+        var shown = model.Processes.Where(p => (pid ?? p.Pid) == p.Pid).ToList();
+        if (shown.Any(p => p.EndNanos is not null))
+        {
+            bool allExited = shown.All(p => p.EndNanos is not null);
+            output.WriteLine(ReportText.Leaked(total, error, sampled,
+                allExited && heapOf.Source == HeapSource.Counters ? heapOf.FinalLiveBytes : null));
+        }
+        foreach (var line in ReportText.Unpaired(model, heap, pid)) output.WriteLine(line);
+        foreach (var line in ReportText.Lost(model, heap)) output.WriteLine(line);
+        foreach (var line in ReportText.Stacks(model, pid)) output.WriteLine(line);
         WriteProcesses(model, metrics, output);
     }
 
-    static string SourceOf(HeapSource source) => source switch
+    static string SourceOf(HeapSource source, bool sampled) => source switch
     {
         HeapSource.Counters => "exact, allocator counters",
-        HeapSource.Events => "from the events",
+        HeapSource.Events => sampled ? "estimated from the sampled events" : "from the events",
         _ => "counters and events summed over processes",
     };
-
-    static long UnpairedFrees(AllocationTable ev, HeapAnalysis heap, uint? pid)
-    {
-        long count = 0;
-        for (int i = 0; i < ev.Count; i++)
-            if (ev.Kind[i] == EventKind.Free && heap.Releases[i] < 0 && (pid is null || ev.Pid[i] == pid)) count++;
-        return count;
-    }
 
     static void WriteProcesses(ProfileModel model, HeapMetrics metrics, TextWriter output)
     {

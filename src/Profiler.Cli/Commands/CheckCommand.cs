@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Profiler.Core;
+using Profiler.Core.Analysis;
 using Profiler.Core.Model;
 using Profiler.Export.Checks;
 
@@ -7,7 +8,8 @@ namespace Profiler.Cli.Commands;
 
 /// <summary>Budgets to check and where to report them; <see cref="Budgets"/> already merges the
 /// --budgets file under the command-line limits.</summary>
-public sealed record BudgetRequest(Budgets Budgets, CiEnvironment Ci, string? JUnitPath)
+/// <param name="Sites">Which frame names a site in the verdict's lists of sites.</param>
+public sealed record BudgetRequest(Budgets Budgets, CiEnvironment Ci, string? JUnitPath, SiteMode Sites = SiteMode.Program)
 {
     public bool Requested => Budgets.Any;
 }
@@ -28,8 +30,9 @@ public sealed class BudgetOptionSet
     readonly Option<string?> _budgets = new("--budgets") { Description = "A budgets file (key = value lines: max-peak, max-leaked, max-allocated, max-allocs, fail-on-leak, ignore); options given here win." };
     readonly Option<bool> _ci = new("--ci") { Description = "CI mode (also when CI=true): no interactive output, a compact summary, Markdown to $GITHUB_STEP_SUMMARY when set." };
     readonly Option<string?> _junit = new("--junit") { Description = "Write JUnit XML with one test case per budget to this file." };
+    readonly Option<SiteMode> _sites = SiteModeOption.Create();
 
-    public IEnumerable<Option> All => [_maxPeak, _maxLeaked, _maxAllocated, _maxAllocs, _failOnLeak, _ignore, _budgets, _ci, _junit];
+    public IEnumerable<Option> All => [_maxPeak, _maxLeaked, _maxAllocated, _maxAllocs, _failOnLeak, _ignore, _budgets, _ci, _junit, _sites];
 
     public BudgetRequest Read(ParseResult parse)
     {
@@ -40,7 +43,7 @@ public sealed class BudgetOptionSet
             if (!File.Exists(file)) throw new ProfilerException(ExitCode.FileNotFound, $"budgets file {file} not found");
             budgets = budgets.Over(BudgetFile.Parse(File.ReadAllText(file), file, SizeParser.Parse));
         }
-        return new BudgetRequest(budgets, CiEnvironment.Current(parse.GetValue(_ci)), parse.GetValue(_junit));
+        return new BudgetRequest(budgets, CiEnvironment.Current(parse.GetValue(_ci)), parse.GetValue(_junit), parse.GetValue(_sites));
     }
 }
 
@@ -81,7 +84,7 @@ public static class CheckCommand
     /// files asked for, and returns 0 or <see cref="ExitCode.BudgetExceeded"/>.</summary>
     public static int Apply(ProfileModel model, BudgetRequest request, string title, TextWriter output)
     {
-        var figures = RecordingFigures.From(model);
+        var figures = RecordingFigures.From(model, request.Sites);
         var outcome = BudgetCheck.Evaluate(figures, request.Budgets);
         CheckText.Write(outcome, output);
         if (request.Ci.StepSummaryPath is { } summary)

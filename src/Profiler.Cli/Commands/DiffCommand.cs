@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Profiler.Core;
+using Profiler.Core.Analysis;
 using Profiler.Export.Checks;
 
 namespace Profiler.Cli.Commands;
@@ -8,6 +9,7 @@ namespace Profiler.Cli.Commands;
 public sealed record DiffCommandOptions(string Base, string New, DiffOptions Diff, bool FailOnRegression, int Top)
 {
     public string? SymbolPath { get; init; }
+    public SiteMode Sites { get; init; } = SiteMode.Program;
 }
 
 public static class DiffCommand
@@ -35,13 +37,15 @@ public static class DiffCommand
         };
         var top = new Option<int>("--top", "-n") { Description = "How many changed sites to list. Default: 20.", DefaultValueFactory = _ => 20 };
         var symbolPath = RecordingInput.SymbolPathOption();
+        var sites = SiteModeOption.Create();
         var command = new Command("diff",
             "Compare two recordings: per-site and total changes of allocated, peak and leaked bytes and counts, largest first.")
-        { baseline, current, threshold, minChange, fail, top, symbolPath };
+        { baseline, current, threshold, minChange, fail, top, symbolPath, sites };
         command.SetAction((parse, cancel) => Task.FromResult(Run(new DiffCommandOptions(
             parse.GetValue(baseline)!, parse.GetValue(current)!,
             new DiffOptions(parse.GetValue(threshold), (long)parse.GetValue(minChange)),
-            parse.GetValue(fail), parse.GetValue(top)) { SymbolPath = parse.GetValue(symbolPath) }, stdout, stderr, cancel)));
+            parse.GetValue(fail), parse.GetValue(top)) { SymbolPath = parse.GetValue(symbolPath), Sites = parse.GetValue(sites) },
+            stdout, stderr, cancel)));
         return command;
     }
 
@@ -59,8 +63,8 @@ public static class DiffCommand
     public static int Run(DiffCommandOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
     {
         if (options.Top <= 0) throw new ProfilerException(ExitCode.UsageError, "--top must be positive");
-        var baseline = RecordingFigures.From(RecordingInput.Load(options.Base, stderr, options.SymbolPath));
-        var current = RecordingFigures.From(RecordingInput.Load(options.New, stderr, options.SymbolPath));
+        var baseline = RecordingFigures.From(RecordingInput.Load(options.Base, stderr, options.SymbolPath), options.Sites);
+        var current = RecordingFigures.From(RecordingInput.Load(options.New, stderr, options.SymbolPath), options.Sites);
         var diff = ProfileDiff.Compute(baseline, current, options.Diff);
         DiffText.Write(diff, Path.GetFileName(options.Base), Path.GetFileName(options.New), options.Top, stdout);
         var regressions = diff.Regressions.ToList();

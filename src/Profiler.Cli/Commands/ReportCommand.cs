@@ -11,6 +11,7 @@ public sealed record ReportOptions(string Input, int Top)
     public uint? Pid { get; init; }
     public TimeSpan ShortLived { get; init; } = TimeSpan.FromTicks(MetricsOptions.DefaultShortLivedNanos / 100);
     public string? SymbolPath { get; init; }
+    public SiteMode Sites { get; init; } = SiteMode.Program;
 }
 
 public static class ReportCommand
@@ -36,14 +37,15 @@ public static class ReportCommand
             CustomParser = r => DurationParser.Parse(r.Tokens[0].Value),
         };
         var symbolPath = RecordingInput.SymbolPathOption();
+        var sites = SiteModeOption.Create();
         var command = new Command("report",
             "Print what was recorded, the heap's totals and peak, and the top allocation sites with DHAT-style metrics.")
-        { input, top, by, pid, shortLived, symbolPath };
+        { input, top, by, pid, shortLived, symbolPath, sites };
         command.SetAction((parse, cancel) => Task.FromResult(Run(
             new ReportOptions(parse.GetValue(input)!, parse.GetValue(top))
             {
                 By = parse.GetValue(by), Pid = parse.GetValue(pid), ShortLived = parse.GetValue(shortLived),
-                SymbolPath = parse.GetValue(symbolPath),
+                SymbolPath = parse.GetValue(symbolPath), Sites = parse.GetValue(sites),
             }, stdout, stderr, cancel)));
         return command;
     }
@@ -57,7 +59,7 @@ public static class ReportCommand
         if (options.Top <= 0) throw new ProfilerException(ExitCode.UsageError, "--top must be positive");
         var model = RecordingInput.Load(options.Input, stderr, options.SymbolPath);
         long shortLivedNanos = options.ShortLived.Ticks * 100;
-        TextReport.Write(model, new TextReportOptions(options.By, options.Top, options.Pid, shortLivedNanos), stdout);
+        TextReport.Write(model, new TextReportOptions(options.By, options.Top, options.Pid, shortLivedNanos, options.Sites), stdout);
         return (int)ExitCode.Success;
     }
 }

@@ -11,6 +11,7 @@ public sealed record ViewOptions(string Input)
     public uint? Pid { get; init; }
     public TimeSpan ShortLived { get; init; } = TimeSpan.FromTicks(MetricsOptions.DefaultShortLivedNanos / 100);
     public string? SymbolPath { get; init; }
+    public SiteMode Sites { get; init; } = SiteMode.Program;
 }
 
 /// <summary>`memprof view FILE.memprof`: the recording in the terminal UI.</summary>
@@ -27,14 +28,16 @@ public static class ViewCommand
             CustomParser = r => DurationParser.Parse(r.Tokens[0].Value),
         };
         var symbolPath = RecordingInput.SymbolPathOption();
+        var sites = SiteModeOption.Create();
         var command = new Command("view",
             "Explore a recording in the terminal: top sites, call tree (top-down and inverted), heap timeline with range " +
             "selection, and the full stacks of a site. Keyboard driven; works over SSH.")
-        { input, pid, shortLived, symbolPath };
+        { input, pid, shortLived, symbolPath, sites };
         command.SetAction((parse, cancel) => Task.FromResult(Run(
             new ViewOptions(parse.GetValue(input)!)
             {
                 Pid = parse.GetValue(pid), ShortLived = parse.GetValue(shortLived), SymbolPath = parse.GetValue(symbolPath),
+                Sites = parse.GetValue(sites),
             }, stdout, stderr, cancel)));
         return command;
     }
@@ -46,7 +49,7 @@ public static class ViewCommand
         if (options.Pid is { } p && !model.Processes.Any(x => x.Pid == p) && !model.Counters.Any(c => c.Pid == p))
             throw new ProfilerException(ExitCode.TargetNotFound,
                 $"no process {p} in the recording; it has {string.Join(", ", model.Processes.Select(x => x.Pid))}");
-        var state = new ViewerState(model, MetricsOptionsOf(options.Pid, options.ShortLived));
+        var state = new ViewerState(model, MetricsOptionsOf(options.Pid, options.ShortLived) with { SiteMode = options.Sites });
         ViewerApp.RunInTerminal(state);
         return (int)ExitCode.Success;
     }

@@ -51,7 +51,9 @@ public readonly record struct AllocationMetrics(
 /// short-lived. A lifetime is measured per recorded event, so the definition holds for sampled
 /// recordings too: a sampled event's lifetime is that of a real object, and it counts for the
 /// objects it stands for.</param>
-public sealed record MetricsOptions(uint? Pid = null, long ShortLivedNanos = MetricsOptions.DefaultShortLivedNanos)
+/// <param name="SiteMode">Which frame of a stack is its allocation's site.</param>
+public sealed record MetricsOptions(uint? Pid = null, long ShortLivedNanos = MetricsOptions.DefaultShortLivedNanos,
+    SiteMode SiteMode = SiteMode.Program)
 {
     public const long DefaultShortLivedNanos = 1_000_000;
 }

@@ -31,9 +31,13 @@ public static class AllocatorFrames
     [
         "alloc::alloc::", "<alloc::alloc::Global", "alloc::raw_vec::", "<alloc::raw_vec::",
         "std::alloc::", "<std::alloc::System", "std::sys::alloc::", "std::sys::pal::unix::alloc::",
+        // hashbrown's allocation helper (std's HashMap): RawVec's counterpart.
+        "hashbrown::raw::alloc::",
         "__rustc::", "_rjem_", "<tikv_jemallocator::Jemalloc",
         "RtlpLogHeap", "EtwpLog",
         "<rjem::Jemalloc", "prof_backtrace_impl", "_Unwind_Backtrace",
+        // C++'s allocation functions, as the Itanium demangler names them.
+        "operator new(", "operator new[](", "operator delete(", "operator delete[](",
         // memprof's own preload library (in-process sampling).
         "memprof_preload_",
         // Frames without a symbol are named module+offset: a stripped allocator library's
@@ -71,12 +75,33 @@ public static class AllocatorFrames
 
     static readonly string[] CloneSuffixes = [".cold", ".part.", ".constprop.", ".isra."];
 
+    /// <summary>C++'s allocator classes, whose allocate/deallocate only call operator new/delete:
+    /// the container above them is what allocated, as RawVec's caller is in Rust.</summary>
+    static readonly string[] CxxAllocatorClasses =
+    [
+        "std::__new_allocator<", "__gnu_cxx::new_allocator<", "std::allocator<", "std::allocator_traits<",
+        "std::__1::allocator<", "std::__1::allocator_traits<",
+    ];
+
+    static bool IsCxxAllocatorMember(string function)
+    {
+        foreach (var prefix in CxxAllocatorClasses)
+        {
+            if (!function.StartsWith(prefix, StringComparison.Ordinal)) continue;
+            int paren = function.IndexOf('(', prefix.Length);
+            string name = paren > 0 ? function[..paren] : function;
+            return name.EndsWith(">::allocate", StringComparison.Ordinal) || name.EndsWith(">::deallocate", StringComparison.Ordinal);
+        }
+        return false;
+    }
+
     public static bool IsAllocator(string function)
     {
         if (function.StartsWith(GlibcInternalAlias, StringComparison.Ordinal)) function = function[GlibcInternalAlias.Length..];
         function = WithoutCompilerClone(function);
         if (Exact.Contains(function)) return true;
         if (function.Contains(GlobalAllocImpl, StringComparison.Ordinal)) return true;
+        if (IsCxxAllocatorMember(function)) return true;
         foreach (var prefix in Prefixes)
             if (function.StartsWith(prefix, StringComparison.Ordinal)) return true;
         return false;

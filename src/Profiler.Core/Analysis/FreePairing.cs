@@ -14,7 +14,10 @@ static class FreePairing
     /// <summary>How many events ahead to prefetch: enough to cover a miss, few enough to stay cached.</summary>
     const int PrefetchDistance = 16;
 
-    public sealed record Result(int[] FreedBy, int[] Releases, long Frees, long FreedBytes, long UnmatchedFrees, long LiveBlocks);
+    /// <param name="ReplacedLive">Allocations at the address of a block still live, whose free
+    /// was therefore not recorded (lost); that block stays counted as live.</param>
+    public sealed record Result(int[] FreedBy, int[] Releases, long Frees, long FreedBytes, long UnmatchedFrees, long LiveBlocks,
+        long ReplacedLive);
 
     public static Result Pair(AllocationTable ev)
     {
@@ -28,7 +31,7 @@ static class FreePairing
         var pids = ev.Pid;
         var addresses = ev.Address;
         var weights = ev.Weight;
-        long frees = 0, freed = 0, unmatched = 0;
+        long frees = 0, freed = 0, unmatched = 0, replaced = 0;
         for (int i = 0; i < n; i++)
         {
             if (i + PrefetchDistance < n) live.Prefetch(pids[i + PrefetchDistance], addresses[i + PrefetchDistance]);
@@ -36,7 +39,7 @@ static class FreePairing
             if (kind == EventKind.Alloc)
             {
                 // An address handed out again without a recorded free: the earlier free was lost.
-                live.Set(pids[i], addresses[i], i);
+                if (live.Set(pids[i], addresses[i], i)) replaced++;
                 continue;
             }
             if (kind != EventKind.Free) continue;
@@ -46,6 +49,6 @@ static class FreePairing
             freed += (long)weights[a];
             frees++;
         }
-        return new Result(freedBy, releases, frees, freed, unmatched, live.Count);
+        return new Result(freedBy, releases, frees, freed, unmatched, live.Count, replaced);
     }
 }

@@ -66,7 +66,7 @@ public sealed class HeapAnalysis
             FreedBy = paired.FreedBy,
             Releases = releases,
             Totals = new HeapTotals(allocated, allocations, paired.FreedBytes, paired.Frees, liveBytes, paired.LiveBlocks,
-                peakBytes, peakTime, paired.UnmatchedFrees),
+                peakBytes, peakTime, paired.UnmatchedFrees) { ReplacedLive = paired.ReplacedLive },
         };
     }
 
@@ -87,4 +87,9 @@ public sealed class HeapAnalysis
 
 public sealed record HeapTotals(
     long AllocatedBytes, long Allocations, long FreedBytes, long Frees,
-    long LiveBytes, long LiveBlocks, long PeakBytes, long PeakTimeNanos, long UnmatchedFrees);
+    long LiveBytes, long LiveBlocks, long PeakBytes, long PeakTimeNanos, long UnmatchedFrees)
+{
+    /// <summary>Allocations at the address of a block still live: that block's free was not
+    /// recorded, so it stays counted as live (retained and leaked figures are high).</summary>
+    public long ReplacedLive { get; init; }
+}

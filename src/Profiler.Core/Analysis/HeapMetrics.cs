@@ -93,8 +93,8 @@ public sealed class HeapMetrics
         return (0, 0);
     }
 
-    /// <summary>Per allocation site: the innermost function outside the allocator.</summary>
-    public IReadOnlyList<FunctionMetrics> Sites(CallTreeTables tables) => SiteAnalysis.Sites(tables, ByStack);
+    /// <summary>Per allocation site (see <see cref="SiteMode"/>; <see cref="MetricsOptions.SiteMode"/> chooses).</summary>
+    public IReadOnlyList<FunctionMetrics> Sites(CallTreeTables tables) => SiteAnalysis.Sites(tables, ByStack, Options.SiteMode);
 
     /// <summary>Per function, inclusive: every function on an allocating stack, counted once per stack.</summary>
     public IReadOnlyList<FunctionMetrics> Functions(CallTreeTables tables) => SiteAnalysis.FunctionsInclusive(tables, ByStack);

@@ -43,7 +43,8 @@ sealed class LiveBlockMap
     }
 
     /// <summary>Adds or replaces the block's allocation.</summary>
-    public void Set(uint pid, ulong address, int value)
+    /// <returns>Whether a live block at that address was replaced.</returns>
+    public bool Set(uint pid, ulong address, int value)
     {
         if (Count >= (_entries.Length >> 1)) Grow();
         var entries = _entries;
@@ -57,12 +58,12 @@ sealed class LiveBlockMap
                 e.Pid = pid;
                 e.ValuePlusOne = value + 1;
                 Count++;
-                return;
+                return false;
             }
             if (e.Address == address && e.Pid == pid)
             {
                 e.ValuePlusOne = value + 1;
-                return;
+                return true;
             }
             slot = (slot + 1) & _mask;
         }

@@ -69,4 +69,33 @@ public sealed class CallTreeTables
     }
 
     public string FunctionName(FrameId frame) => _functions[_frames[frame.Index].Function.Index].Name;
+
+    /// <summary>The name of the synthetic frame at the root of a stack whose outer frames were not
+    /// captured (the stack copy ran out, or the frame-pointer chain broke): every output shows the
+    /// stack as cut rather than as if it began where the capture stopped.</summary>
+    public const string TruncatedFunction = "[truncated]";
+
+    FrameId? _truncated;
+
+    /// <summary>The <see cref="TruncatedFunction"/> frame, interned on first use. No module and an
+    /// address no code has, so it never merges with a real frame.</summary>
+    public FrameId TruncatedFrame()
+    {
+        if (_truncated is { } frame) return frame;
+        var function = InternFunction(TruncatedFunction, null, null, null);
+        frame = InternFrame(function, null, ulong.MaxValue, null, 0);
+        _truncated = frame;
+        return frame;
+    }
+
+    public bool IsTruncatedFrame(FrameId frame) => _truncated == frame;
+
+    /// <summary>Whether the stack's outer frames were not captured (its root is <see cref="TruncatedFrame"/>).</summary>
+    public bool IsTruncated(StackId stack)
+    {
+        if (_truncated is null || stack.IsNone) return false;
+        var s = stack;
+        while (!_stacks[s.Index].Parent.IsNone) s = _stacks[s.Index].Parent;
+        return _stacks[s.Index].Frame == _truncated;
+    }
 }

@@ -12,7 +12,15 @@ public sealed record RecordingInfo(
     ulong SamplingRateBytes,
     bool Launched,
     ulong LostEvents,
-    IReadOnlyList<string> Warnings);
+    IReadOnlyList<string> Warnings)
+{
+    /// <summary>Sampled blocks the collector could not remember (its table was full): their frees
+    /// were not recorded, so they look live to the end.</summary>
+    public ulong UntrackedSamples { get; init; }
+
+    /// <summary>How stacks were taken: "frame-pointer", "dwarf", or empty when not recorded.</summary>
+    public string Stacks { get; init; } = "";
+}
 
 /// <summary>Allocations and frees in time order with symbolized stacks.</summary>
 public sealed class AllocationTable

@@ -6,6 +6,9 @@ namespace Profiler.Core.Model;
 /// <summary>The symbolization pass: raw recording + a frame resolver → the model.</summary>
 public static class ProfileModelBuilder
 {
+    /// <summary>The file name of memprof's in-process sampling library (collectors/preload).</summary>
+    public const string MemprofPreloadLibrary = "libmemprof_preload.so";
+
     /// <param name="eventsReady">Called with the events in time order before their stacks are
     /// symbolized (their <see cref="AllocationTable.Stack"/> is filled in afterwards), so
     /// analyses that need no stacks can start on another thread meanwhile.</param>
@@ -43,20 +46,31 @@ public static class ProfileModelBuilder
             return frames;
         }
 
+        // memprof's in-process sampler is on the stack of every sample it takes: its marker
+        // (memprof_preload_sampled_alloc), its realloc helper and the malloc/realloc/… it
+        // interposes. None of it is the program's, so it is left out: the stack then ends where
+        // the program (or its language's allocation shim) called malloc, as without memprof.
+        bool IsMemprofFrame(uint pid, ulong address) =>
+            maps.Find(pid, address) is { } module && Path.GetFileName(module.Path) == MemprofPreloadLibrary;
+
         StackId StackFor(uint pid, ulong rawId)
         {
             if (rawId == 0 || !recording.Stacks.TryGetValue(rawId, out var raw)) return StackId.None;
             if (stackCache.TryGetValue((pid, rawId), out var id)) return id;
-            var stack = StackId.None;
             // A frame-pointer walk through code built without frame pointers reads data as
             // return addresses; the first one outside every mapped file ends the stack.
             int depth = 1;
             while (depth < raw.Addresses.Count && maps.Find(pid, raw.Addresses[depth]) is not null) depth++;
+            bool cut = raw.Truncated || depth < raw.Addresses.Count;
+            var stack = cut ? tables.InternStack(StackId.None, tables.TruncatedFrame()) : StackId.None;
             // Raw stacks are leaf first; the tree is built from the root. Only the leaf is an
             // exact instruction address, the rest are return addresses.
             for (int i = depth - 1; i >= 0; i--)
+            {
+                if (IsMemprofFrame(pid, raw.Addresses[i])) continue;
                 foreach (var frame in FramesFor(pid, raw.Addresses[i], isReturn: i > 0))
                     stack = tables.InternStack(stack, frame);
+            }
             stackCache[(pid, rawId)] = stack;
             return stack;
         }
@@ -159,7 +173,11 @@ public static class ProfileModelBuilder
         foreach (var exit in r.Exits) end = Math.Max(end, exit.TimeNanos);
         return new RecordingInfo(h.Command.ToArray(), h.TargetPid,
             DateTimeOffset.FromUnixTimeMilliseconds(h.StartUnixNanos / 1_000_000).AddTicks(h.StartUnixNanos % 1_000_000 / 100),
-            end, h.Collector, h.Mode, h.SamplingRateBytes, h.Launched, r.LostEvents, r.Warnings);
+            end, h.Collector, h.Mode, h.SamplingRateBytes, h.Launched, r.LostEvents, r.Warnings)
+        {
+            UntrackedSamples = r.LastStats?.UntrackedSamples ?? 0,
+            Stacks = h.Stacks,
+        };
     }
 
     static IReadOnlyList<ProcessInfo> ProcessesOf(RawRecording r, AllocationTable events)

@@ -4,11 +4,12 @@ using Profiler.Core.Sampling;
 
 namespace Profiler.Export.Checks;
 
-/// <summary>One allocation site (the innermost function outside the allocator) and its metrics.</summary>
-public sealed record SiteFigures(string Function, string? Module, AllocationMetrics Metrics)
+/// <summary>One allocation site (see <see cref="SiteMode"/>) and its metrics.</summary>
+/// <param name="Via">The standard-library path the site allocated through, shortened; null for none.</param>
+public sealed record SiteFigures(string Function, string? Module, AllocationMetrics Metrics, string? Via = null)
 {
-    /// <summary>How sites of two recordings are matched: function and module file name.</summary>
-    public string Key => Module is null ? Function : $"{Function} ({Module})";
+    /// <summary>How sites of two recordings are matched and named: function, path and module file name.</summary>
+    public string Key => (Via is null ? Function : $"{Function} via {Via}") + (Module is null ? "" : $" ({Module})");
 }
 
 /// <summary>
@@ -24,11 +25,11 @@ public sealed record RecordingFigures(
 {
     public bool EveryAllocation => PoissonSampling.RecordsEverything(SamplingRateBytes);
 
-    public static RecordingFigures From(ProfileModel model)
+    public static RecordingFigures From(ProfileModel model, SiteMode siteMode = SiteMode.Program)
     {
         var heap = HeapAnalysis.Compute(model);
-        var metrics = HeapMetrics.Compute(model, heap);
-        var sites = metrics.Sites(model.Tables).Select(s => new SiteFigures(s.Name, s.Module, s.Metrics)).ToList();
+        var metrics = HeapMetrics.Compute(model, heap, new MetricsOptions(SiteMode: siteMode));
+        var sites = metrics.Sites(model.Tables).Select(s => new SiteFigures(s.Name, s.Module, s.Metrics, s.Via)).ToList();
         var processes = metrics.Timelines.Processes;
         var exact = processes.Count > 0 && processes.All(p => p.Exact is not null)
             ? processes.Select(p => p.Exact!).Aggregate((a, b) => a + b)

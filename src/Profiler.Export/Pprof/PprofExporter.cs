@@ -14,9 +14,9 @@ namespace Profiler.Export.Pprof;
 /// shown by default. Values are the bytes and objects the sampled events stand for, so they are
 /// estimates of the real totals, exact at sampling rate 1. One sample per stack, process and
 /// thread name, labelled pid, comm (process name) and thread_comm (thread name) as Linux
-/// perf_to_profile does. Stacks are kept whole; drop_frames names the allocator's functions, so
-/// pprof shows each allocation at its innermost frame outside the allocator, as in Go's and
-/// gperftools' heap profiles.
+/// perf_to_profile does. Stacks are kept whole; drop_frames names the allocator's functions and
+/// the standard-library functions allocations went through, so pprof shows each allocation at its
+/// site (<see cref="SiteMode"/>), as Go's and gperftools' heap profiles show the caller of malloc.
 /// </summary>
 public static class PprofExporter
 {
@@ -30,20 +30,23 @@ public static class PprofExporter
     /// <param name="segmentsOf">The loadable segments of a module's file, for mapping address ranges
     /// (e.g. <see cref="ElfModuleSegments.Read"/>); null or a null result: the ranges are those of
     /// the module's addresses.</param>
-    public static void Write(ProfileModel model, Stream output, Func<ModuleInfo, IReadOnlyList<ModuleSegment>?>? segmentsOf = null)
+    public static void Write(ProfileModel model, Stream output, Func<ModuleInfo, IReadOnlyList<ModuleSegment>?>? segmentsOf = null,
+        SiteMode siteMode = SiteMode.Program)
     {
-        var profile = Build(model, segmentsOf);
+        var profile = Build(model, segmentsOf, siteMode);
         using var gzip = new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true);
         profile.WriteTo(gzip);
     }
 
-    public static void Write(ProfileModel model, string path, Func<ModuleInfo, IReadOnlyList<ModuleSegment>?>? segmentsOf = null)
+    public static void Write(ProfileModel model, string path, Func<ModuleInfo, IReadOnlyList<ModuleSegment>?>? segmentsOf = null,
+        SiteMode siteMode = SiteMode.Program)
     {
         using var file = new FileStream(path, FileMode.Create, FileAccess.Write);
-        Write(model, file, segmentsOf);
+        Write(model, file, segmentsOf, siteMode);
     }
 
-    public static Profile Build(ProfileModel model, Func<ModuleInfo, IReadOnlyList<ModuleSegment>?>? segmentsOf = null)
+    public static Profile Build(ProfileModel model, Func<ModuleInfo, IReadOnlyList<ModuleSegment>?>? segmentsOf = null,
+        SiteMode siteMode = SiteMode.Program)
     {
         var profile = new Profile();
         var strings = new StringTable();
@@ -80,9 +83,7 @@ public static class PprofExporter
         }
 
         mappings.AddTo(profile);
-        profile.DropFrames = strings.Intern(PatternOf(profile.Function
-            .Where(f => AllocatorFrames.IsAllocator(strings.Strings[(int)f.Name], strings.Strings[(int)f.Filename]))
-            .Select(f => strings.Strings[(int)f.Name])));
+        profile.DropFrames = strings.Intern(DropFramesPattern(model, siteMode));
         profile.StringTable.AddRange(strings.Strings);
         return profile;
     }
@@ -120,14 +121,43 @@ public static class PprofExporter
         return samples;
     }
 
-    /// <summary>An RE2 alternation of the allocator functions among <paramref name="functions"/>,
-    /// which pprof matches against whole names cut at their first '(' (its simplifyFunc).</summary>
-    public static string DropFramesPattern(IEnumerable<string> functions) => PatternOf(functions.Where(AllocatorFrames.IsAllocator));
+    /// <summary>
+    /// drop_frames for the model's allocating stacks: an RE2 alternation of the functions between
+    /// each stack's site and its leaf — the allocator's, and the standard-library path the site
+    /// allocated through — which pprof matches against whole names cut at their first '(' (its
+    /// simplifyFunc). pprof cuts a stack at the first matching frame below (towards the leaf) a
+    /// frame that does not match, so a library function that is also found at or above some
+    /// stack's site (<c>Iterator::fold</c> calling the program's closure, libc's
+    /// <c>__libc_start_call_main</c> calling main) is left out: naming it would cut those stacks
+    /// above their site. Allocations made through such a function then show at that function.
+    /// </summary>
+    public static string DropFramesPattern(ProfileModel model, SiteMode siteMode = SiteMode.Program)
+    {
+        var tables = model.Tables;
+        var below = new HashSet<string>(StringComparer.Ordinal);
+        var atOrAbove = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new HashSet<StackId>();
+        var ev = model.Events;
+        for (int i = 0; i < ev.Count; i++)
+        {
+            if (ev.Kind[i] != EventKind.Alloc || !seen.Add(ev.Stack[i])) continue;
+            if (SiteAnalysis.SiteFrameOf(tables, ev.Stack[i], siteMode) is not { } site) continue;
+            bool reachedSite = false;
+            foreach (var frame in tables.FramesLeafFirst(ev.Stack[i]))
+            {
+                reachedSite |= frame == site;
+                string name = tables.FunctionName(frame);
+                if (SiteAnalysis.KindOf(tables, frame) == FrameKind.Allocator) below.Add(name);
+                else (reachedSite ? atOrAbove : below).Add(name);
+            }
+        }
+        return PatternOf(below.Where(name => !atOrAbove.Contains(name)));
+    }
 
-    static string PatternOf(IEnumerable<string> allocatorFunctions)
+    static string PatternOf(IEnumerable<string> functions)
     {
         var names = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var name in allocatorFunctions)
+        foreach (var name in functions)
         {
             names.Add(name);
             if (name.IndexOf('(') is int paren and > 0) names.Add(name[..paren]);
@@ -143,7 +173,9 @@ public static class PprofExporter
         yield return string.Join(' ', info.Command.Select(QuoteForShell));
         string rate = info.SamplingRateBytes <= 1 ? "every allocation" : $"allocations sampled every {info.SamplingRateBytes} bytes on average";
         yield return $"memprof: {info.Collector} ({info.Mode}), {rate}";
-        if (info.LostEvents > 0) yield return $"memprof: {info.LostEvents} events were lost while recording; totals are low";
+        if (info.LostEvents > 0)
+            yield return $"memprof: {info.LostEvents} events were lost while recording: lost allocations make alloc_* too low, " +
+                         "lost frees make inuse_* too high";
         foreach (var warning in info.Warnings) yield return $"memprof: warning: {warning}";
     }
 

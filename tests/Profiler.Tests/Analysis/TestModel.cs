@@ -14,6 +14,7 @@ sealed class TestModel
     readonly List<ProcessInfo> _processes = [];
     readonly ModuleId _module;
     readonly Dictionary<string, ulong> _addresses = [];
+    readonly Dictionary<string, ModuleId> _modules = [];
 
     public CallTreeTables Tables => _tables;
 
@@ -32,6 +33,16 @@ sealed class TestModel
         return this;
     }
 
+    /// <summary>Puts a function in another module (a shared library) with the file debug info gave
+    /// it, or none (null: symbols without debug info); call before a stack uses it.</summary>
+    public TestModel Library(string name, string? file, string modulePath = "/opt/app/bin/app")
+    {
+        var module = modulePath == "/opt/app/bin/app" ? _module : _tables.InternModule(modulePath, "");
+        _modules[name] = module;
+        _tables.InternFunction(name, module, file, null);
+        return this;
+    }
+
     /// <summary>A stack from the root to the leaf. A frame is "name", "name:line" or "name:line@depth"
     /// (an inlined frame: depth > 0 shares the address of the frame before it).</summary>
     public StackId Stack(params string[] rootToLeaf)
@@ -43,8 +54,9 @@ sealed class TestModel
             var (name, line, depth) = Parse(spec);
             // Frames are interned by address: each distinct real frame gets its own.
             if (depth == 0 && !_addresses.TryGetValue(spec, out address)) _addresses[spec] = address = 0x1000 + 0x40 * (ulong)_addresses.Count;
-            var function = _tables.InternFunction(name, _module, $"src/{name.Split("::")[^1]}.rs", null);
-            stack = _tables.InternStack(stack, _tables.InternFrame(function, _module, address, line, depth));
+            var module = _modules.GetValueOrDefault(name, _module);
+            var function = _tables.InternFunction(name, module, $"src/{name.Split("::")[^1]}.rs", null);
+            stack = _tables.InternStack(stack, _tables.InternFrame(function, module, address, line, depth));
         }
         return stack;
     }
@@ -95,7 +107,9 @@ sealed class TestModel
         return this;
     }
 
-    public ProfileModel Build(long durationNanos = 10_000_000_000)
+    /// <param name="launched">Launched by memprof (else attached to a running process).</param>
+    /// <param name="lostEvents">Events the collector reported lost.</param>
+    public ProfileModel Build(long durationNanos = 10_000_000_000, bool launched = true, ulong lostEvents = 0, ulong untrackedSamples = 0)
     {
         var events = _events.OrderBy(e => e.Time).ToList(); // stable, as the model builder sorts
         var processes = _processes.Count > 0 ? _processes
@@ -104,7 +118,7 @@ sealed class TestModel
         return new ProfileModel
         {
             Info = new RecordingInfo(["app", "--flag"], Pid, DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000), durationNanos,
-                "test", "test-mode", _samplingRate, true, 0, []),
+                "test", "test-mode", _samplingRate, launched, lostEvents, []) { UntrackedSamples = untrackedSamples },
             Tables = _tables,
             Processes = processes,
             Events = new AllocationTable

@@ -72,6 +72,7 @@ public sealed class ReportCommandTests : IDisposable
     [Theory]
     [InlineData(ExitCode.UsageError, "is not a site order", "--by", "biggest")]
     [InlineData(ExitCode.UsageError, "--top must be positive", "--top", "0")]
+    [InlineData(ExitCode.UsageError, "'deepest' is not a site choice (use program or innermost)", "--sites", "deepest")]
     [InlineData(ExitCode.TargetNotFound, "no process 7 in the recording", "--pid", "7")]
     public void Bad_options_are_one_line_errors(ExitCode code, string message, params string[] options)
     {
@@ -79,5 +80,13 @@ public sealed class ReportCommandTests : IDisposable
         Assert.Equal(code, error.ExitCode);
         Assert.Contains(message, error.Message);
         Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [Fact]
+    public void Sites_can_be_the_innermost_frame()
+    {
+        var (code, output) = Run("report", _recording, "--sites", "innermost", "--by", "allocated");
+        Assert.Equal(0, code);
+        Assert.Equal(["0x2100", "0x1100"], output.Split('\n').Where(l => l.StartsWith("      0x", StringComparison.Ordinal)).Select(l => l.Trim()));
     }
 }

@@ -104,11 +104,19 @@ public sealed class TextReportTests
         var lines = Lines(Report(FirefoxExportTests.Model()));
         Assert.Contains("Counters:   0 B in 20 calls; freed 0 B usable in 15 calls; exact", lines);
         Assert.Contains("Peak heap:  2,000 B at 150.0 ms (exact, allocator counters)", lines);
-        Assert.Contains("At end:     50 B live in 1 block (counters: 800 B usable)", lines);
+        // The counters' exact figure first, then what the events attribute to sites.
+        Assert.Contains("At end:     800 B live, usable size (exact, allocator counters); recorded: 50 B in 1 block", lines);
+        Assert.Contains("Attributed: 358 B in 4 blocks; freed 308 B in 3 blocks; 4 events", lines);
+        Assert.True(lines.FindIndex(l => l.StartsWith("Counters:", StringComparison.Ordinal)) <
+                    lines.FindIndex(l => l.StartsWith("Attributed:", StringComparison.Ordinal)));
 
+        // A sampled event of 100 B standing for 300 B: the standard error is √(w(w − s)) = √(300·200) ≈ 245 B.
         var m = new TestModel(samplingRate: 512 * 1024);
         var model = m.Alloc(0, 0x10, 100, m.Stack("app::f"), weight: 300).Build();
-        Assert.Contains("Sampling:   one sample per 512 KiB allocated on average: figures from events are estimates", Lines(Report(model)));
+        var sampled = Lines(Report(model));
+        Assert.Contains("Sampling:   one sample per 512 KiB allocated on average: figures from events are estimates (± one standard error)", sampled);
+        Assert.Contains("Allocated:  300 B ± 245 B in ~3 blocks, estimated from 1 sample; freed 0 B", sampled);
+        Assert.Contains("At end:     300 B live ± 245 B in ~3 blocks (estimate)", sampled);
     }
 
     [Fact]
@@ -127,7 +135,7 @@ public sealed class TextReportTests
         var shown = Report(model, new TextReportOptions(By: Core.Analysis.SiteOrder.Allocated));
         // The location is cut from the left at a directory, to the 92 columns left after the indent.
         Assert.Contains("\n        …/index.crates.io-6f17d22bba15001f/some-crate-1.2.3/src/deeply/nested/module.rs:4242  [app]\n", shown);
-        Assert.Contains("Unpaired:   1 free of blocks allocated before recording began (not attributed)", shown);
+        Assert.Contains("Unpaired:   1 free whose allocation event was lost (not attributed): allocated figures are too LOW", shown);
     }
 
     [Fact]

@@ -170,4 +170,38 @@ public sealed class GoPprofAgreementTests
         Assert.Null(unmapped.Mapping);
         Assert.Equal("0x7f0000001234", unmapped.Lines.Single().Function);
     }
+
+    /// <summary>
+    /// Standard-library frames between the program's code and the allocator are dropped like the
+    /// allocator's, so -top shows the program's functions: Vec::with_capacity and libc's opendir are
+    /// passed through to their callers. Iterator::fold also calls the program's closure in another
+    /// stack, so it cannot be dropped (pprof would cut that stack at main): allocations made through
+    /// it stay at fold. A std thread's own allocation, all library code, stays at its innermost frame.
+    /// </summary>
+    [Fact]
+    public void Top_shows_the_programs_functions_through_standard_library_frames()
+    {
+        const string rustc = "/rustc/59807616e1fa2b0b1bd9a8fa3fb55e0c59a5bf46/library";
+        var s = new HeapScenario();
+        var b = s.Builder;
+        b.Process(100, "app");
+        var startMain = new TestFrame("__libc_start_call_main", s.Libc, 0x29d10);
+        var main = new TestFrame("main", s.App, 0x1100, File: "src/main.rs");
+        TestFrame App(string name, ulong address) => new(name, s.App, address, File: "src/lib.rs");
+        TestFrame Std(string name, ulong address, string file) => new(name, s.App, address, File: $"{rustc}/{file}");
+        TestFrame Libc(string name, ulong address) => new(name, s.Libc, address);
+        var fold = Std("core::iter::traits::iterator::Iterator::fold", 0x3000, "core/src/iter/traits/iterator.rs");
+        var rawVec = Std("alloc::raw_vec::RawVecInner::try_allocate_in", 0x3100, "alloc/src/raw_vec/mod.rs");
+
+        s.Alloc("app::load_index", b.Stack(startMain, main, App("app::load_index", 0x1200),
+            Std("<alloc::vec::Vec<u8>>::with_capacity", 0x3200, "alloc/src/vec/mod.rs"), rawVec, s.Malloc), 4096);
+        s.Alloc("app::scan", b.Stack(startMain, main, App("app::scan", 0x1300), Libc("opendir", 0xd4a0), Libc("__alloc_dir", 0xd3c0), s.Malloc), 32816);
+        s.Alloc("app::visit::{{closure}}", b.Stack(startMain, main, fold, App("app::visit::{{closure}}", 0x1400), s.Malloc), 24);
+        s.Alloc("core::iter::traits::iterator::Iterator::fold", b.Stack(startMain, main, App("app::collect", 0x1500), fold, s.Malloc), 64);
+        s.Alloc("std::sys::pal::unix::thread::Thread::new::thread_start", b.Stack(Libc("clone3", 0xfd9f0), Libc("start_thread", 0x8aff0),
+            Std("std::sys::pal::unix::thread::Thread::new::thread_start", 0x3300, "std/src/sys/pal/unix/thread.rs"), s.Malloc), 48);
+        using var file = new ProfileFile(s.Build());
+
+        AssertTopMatches(s, file.Path);
+    }
 }

@@ -89,16 +89,24 @@ public sealed class PprofStructureTests
     }
 
     [Fact]
-    public void Drop_frames_lists_only_allocator_functions_quoted_as_regex_literals()
+    public void Drop_frames_lists_the_frames_below_each_site_quoted_as_regex_literals()
     {
-        string pattern = PprofExporter.DropFramesPattern(
-            ["main", "malloc", "<alloc::alloc::Global as core::alloc::Allocator>::allocate", "app::run"]);
-        Assert.DoesNotContain("main", pattern.Split('|'));
+        var s = new HeapScenario();
+        var allocate = new TestFrame("<alloc::alloc::Global as core::alloc::Allocator>::allocate", s.App, 0x1500);
+        var clone = new TestFrame("<alloc::string::String as core::clone::Clone>::clone", s.App, 0x1600);
+        s.Alloc("app::run", s.Builder.Stack(s.Main, s.In("app::run", 0x1200), clone, allocate, s.Malloc), 10);
+        s.Alloc("mallocx_wrapper", s.Builder.Stack(s.Main, s.In("mallocx_wrapper", 0x1300), s.Malloc), 10);
+        string pattern = PprofExporter.DropFramesPattern(s.Build());
+
+        Assert.Equal(["<alloc::alloc::Global as core::alloc::Allocator>::allocate", "<alloc::string::String as core::clone::Clone>::clone",
+            "malloc"], pattern.Split('|').Select(p => System.Text.RegularExpressions.Regex.Unescape(p)));
         var regex = new System.Text.RegularExpressions.Regex($"^({pattern})$");
         Assert.Matches(regex, "<alloc::alloc::Global as core::alloc::Allocator>::allocate");
-        Assert.Matches(regex, "malloc");
         Assert.DoesNotMatch(regex, "app::run");
         Assert.DoesNotMatch(regex, "mallocx_wrapper");
+        // Asked for the innermost frame, only the allocator's frames are dropped.
+        Assert.Equal("<alloc::alloc::Global as core::alloc::Allocator>::allocate|malloc",
+            PprofExporter.DropFramesPattern(s.Build(), Core.Analysis.SiteMode.Innermost));
     }
 
     [Fact]

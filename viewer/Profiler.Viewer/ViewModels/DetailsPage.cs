@@ -10,19 +10,23 @@ public sealed class DetailsPage(Func<ViewerData> data, Func<FunctionMetrics?> si
 {
     int _stack;
     int _top;
+    IReadOnlyList<(StackId Stack, AllocationMetrics Metrics)> _stacks = [];
+    ViewerData? _stacksData;
+    FunctionMetrics? _stacksSite;
 
     public string Title => "Details";
     public string Help => "n/p next/previous stack  ↑↓ scroll";
 
-    /// <summary>The stacks whose site is this function, most allocated bytes first.</summary>
+    /// <summary>The stacks whose site is this one (function and path), most allocated bytes first.</summary>
     public static IReadOnlyList<(StackId Stack, AllocationMetrics Metrics)> StacksOf(ViewerData d, FunctionMetrics s) =>
         d.Selected.ByStack
-            .Where(kv => s.Function is { } f ? !kv.Key.IsNone && SiteFunction(d.Tables, kv.Key) == f : kv.Key.IsNone)
+            .Where(kv => s.Function is { } f ? !kv.Key.IsNone && IsSiteOf(d, kv.Key, f, s.Via) : kv.Key.IsNone)
             .OrderByDescending(kv => kv.Value.AllocatedBytes).ThenBy(kv => kv.Key.Index)
             .Select(kv => (kv.Key, kv.Value)).ToList();
 
-    static FunctionId? SiteFunction(CallTreeTables tables, StackId stack) =>
-        SiteAnalysis.SiteFrameOf(tables, stack) is { } frame ? tables.Frame(frame).Function : null;
+    static bool IsSiteOf(ViewerData d, StackId stack, FunctionId function, string? via) =>
+        SiteAnalysis.SiteOfStack(d.Tables, stack, d.Selected.Options.SiteMode) is { } site &&
+        d.Tables.Frame(site.Frame).Function == function && site.ViaText(d.Tables) == via;
 
     public PageScreen Render(int width, int height)
     {
@@ -34,14 +38,16 @@ public sealed class DetailsPage(Func<ViewerData> data, Func<FunctionMetrics?> si
         }
         var d = data();
         var m = s.Metrics;
-        lines.Add(Text.Fit(s.Name, width));
+        lines.Add(Text.Fit(s.Label, width));
         lines.Add(Text.Fit("  " + SitesPage.Where(s), width));
         lines.Add(Text.Fit($"  retained {ReportFormat.Bytes(m.RetainedBytes)} in {ReportFormat.Counted(m.RetainedBlocks, "block")}   " +
                            $"at peak {ReportFormat.Bytes(m.PeakBytes)}   leaked {ReportFormat.Bytes(m.LeakedBytes)}", width));
         lines.Add(Text.Fit($"  allocated {ReportFormat.Bytes(m.AllocatedBytes)} in {ReportFormat.Counted(m.AllocatedBlocks, "block")}   " +
                            $"freed {ReportFormat.Bytes(m.FreedBytes)}   avg life {ReportFormat.Duration(m.AverageLifetimeNanos)}   " +
                            $"short-lived {ReportFormat.Percent(m.ShortLivedShare)}", width));
-        var stacks = StacksOf(d, s);
+        // Finding a site's stacks walks every allocating stack: once per site and data, not per key press.
+        if (!ReferenceEquals(_stacksData, d) || !ReferenceEquals(_stacksSite, s)) (_stacks, _stacksData, _stacksSite) = (StacksOf(d, s), d, s);
+        var stacks = _stacks;
         if (stacks.Count == 0)
         {
             lines.Add(Text.Fit("  (no stack recorded)", width));
@@ -65,8 +71,13 @@ public sealed class DetailsPage(Func<ViewerData> data, Func<FunctionMetrics?> si
         string where = function.File is null ? (frame.Line is { } l ? $"line {l}" : "") : frame.Line is { } line ? $"{function.File}:{line}" : function.File;
         string module = frame.Module is { } m ? $"[{tables.Module(m).Name}]" : "";
         string inlined = frame.InlineDepth > 0 ? " (inlined)" : "";
-        string allocator = AllocatorFrames.IsAllocator(function.Name, function.File) ? " ·alloc" : "";
-        return $"{index,3} {function.Name}{inlined}{allocator}  {where}  {module}".TrimEnd();
+        string kind = SiteAnalysis.KindOf(tables, id) switch
+        {
+            FrameKind.Allocator => " ·alloc",
+            FrameKind.Library => " ·lib",
+            _ => "",
+        };
+        return $"{index,3} {function.Name}{inlined}{kind}  {where}  {module}".TrimEnd();
     }
 
     public bool Handle(PageKey key)

@@ -50,7 +50,7 @@ public sealed class SitesPage(Func<ViewerData> data) : IPage
         int visible = Math.Max(1, height - 3);
         _top = Math.Clamp(_top, Math.Max(0, SelectedIndex - visible + 1), SelectedIndex);
         for (int i = _top; i < Math.Min(rows.Count, _top + visible); i++)
-            lines.Add(Text.Fit($"{Text.Fit(rows[i].Name, nameWidth)}  {Figures(rows[i].Metrics)}", width));
+            lines.Add(Text.Fit($"{Text.Fit(rows[i].Label, nameWidth)}  {Figures(rows[i].Metrics)}", width));
         if (rows.Count == 0) lines.Add(Text.Fit("(no allocation sites with a non-zero figure in this column)", width));
         while (lines.Count < height - 2) lines.Add(new string(' ', width));
         lines.Add(new string('─', width));

@@ -67,11 +67,12 @@ public sealed class ViewerState
         Version++;
     }
 
-    /// <summary>The site Details shows: the call tree's node when it was the last list used, else Top sites' row.</summary>
+    /// <summary>The site Details shows: the call tree's node when it was the last list used (its
+    /// function's largest site, when it allocated through several paths), else Top sites' row.</summary>
     FunctionMetrics? SelectedSite()
     {
         if (_siteSource == Tree && Tree.Selected is { } node)
-            return _data.Sites.FirstOrDefault(s => s.Function == node.Function);
+            return _data.Sites.Where(s => s.Function == node.Function).OrderByDescending(s => s.Metrics.AllocatedBytes).FirstOrDefault();
         return Sites.Selected;
     }
 
