@@ -73,7 +73,7 @@ public static class SiteTable
     /// location on a line of its own.</summary>
     static void WriteSite(TextWriter output, FunctionMetrics site)
     {
-        string name = Fit(site.Via is null ? site.Name : $"{site.Name}  via {site.Via}", Width - Indent.Length);
+        string name = Fit(site.Via is null ? site.Name : $"{site.Name}  via {site.Via}{site.OtherPathsText}", Width - Indent.Length);
         string where = string.Join("  ", new[] { Location(site), site.Module is null ? null : $"[{site.Module}]" }.OfType<string>());
         if (where.Length == 0) output.WriteLine(Indent + name);
         else if (Indent.Length + name.Length + 2 + where.Length <= Width) output.WriteLine($"{Indent}{name}  {where}");

@@ -58,6 +58,8 @@ sealed class FirefoxStacks
     static int[] Ints(JsonElement table, string column) =>
         table.GetProperty(column).EnumerateArray().Select(v => v.GetInt32()).ToArray();
 
+    /// <summary>An optional index: null, or -1 as the processed format writes "none" for a resource.</summary>
     static int?[] NullableInts(JsonElement table, string column) =>
-        table.GetProperty(column).EnumerateArray().Select(v => v.ValueKind == JsonValueKind.Null ? (int?)null : v.GetInt32()).ToArray();
+        table.GetProperty(column).EnumerateArray()
+            .Select(v => v.ValueKind == JsonValueKind.Null || v.GetInt32() < 0 ? (int?)null : v.GetInt32()).ToArray();
 }

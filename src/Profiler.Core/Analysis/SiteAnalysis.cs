@@ -16,11 +16,18 @@ public sealed record FunctionMetrics(
     public const string NoStack = "(no stack)";
 
     /// <summary>The standard-library calls the site's allocations went through, shortened
-    /// ("Vec::reserve", "opendir → __alloc_dir"); null when the site called the allocator itself.</summary>
+    /// ("Vec::reserve", "opendir → __alloc_dir"); the path with the most bytes when there are
+    /// several; null when the site called the allocator itself.</summary>
     public string? Via { get; init; }
 
+    /// <summary>How many other standard-library paths the site also allocated through.</summary>
+    public int OtherPaths { get; init; }
+
     /// <summary>The site as one line names it: "load_index via Vec::with_capacity".</summary>
-    public string Label => Via is null ? Name : $"{Name} via {Via}";
+    public string Label => Via is null ? Name : $"{Name} via {Via}{OtherPathsText}";
+
+    /// <summary>" (+2 other paths)", or empty.</summary>
+    public string OtherPathsText => OtherPaths switch { 0 => "", 1 => " (+1 other path)", _ => $" (+{OtherPaths} other paths)" };
 }
 
 /// <summary>Which frame of a stack is its allocation's site.</summary>
@@ -133,7 +140,9 @@ public static class SiteAnalysis
     public static IReadOnlyList<FunctionMetrics> Sites(CallTreeTables tables, IReadOnlyDictionary<StackId, AllocationMetrics> byStack,
         SiteMode mode = SiteMode.Program)
     {
-        var groups = new Dictionary<(int, string?), Group>();
+        // One row per function: a user asks what their function allocated, whichever std calls it
+        // went through; the path with the most bytes is shown.
+        var groups = new Dictionary<int, Group>();
         foreach (var (stack, metrics) in byStack)
         {
             var site = SiteOfStack(tables, stack, mode);
@@ -144,7 +153,7 @@ public static class SiteAnalysis
 
     public static IReadOnlyList<FunctionMetrics> FunctionsInclusive(CallTreeTables tables, IReadOnlyDictionary<StackId, AllocationMetrics> byStack)
     {
-        var groups = new Dictionary<(int, string?), Group>();
+        var groups = new Dictionary<int, Group>();
         var seen = new HashSet<FunctionId>();
         foreach (var (stack, metrics) in byStack)
         {
@@ -165,28 +174,33 @@ public static class SiteAnalysis
     {
         public AllocationMetrics Metrics;
         public readonly Dictionary<int, long> BytesByLine = [];
+        public readonly Dictionary<string, long> BytesByVia = [];
+        public bool Direct;
     }
 
-    static void Add(Dictionary<(int, string?), Group> groups, CallTreeTables tables, FrameId? frame, string? via, in AllocationMetrics metrics)
+    static void Add(Dictionary<int, Group> groups, CallTreeTables tables, FrameId? frame, string? via, in AllocationMetrics metrics)
     {
         var info = frame is { } f ? tables.Frame(f) : null;
-        var key = (info?.Function.Index ?? -1, via);
-        ref var group = ref CollectionsMarshal.GetValueRefOrAddDefault(groups, key, out _);
+        ref var group = ref CollectionsMarshal.GetValueRefOrAddDefault(groups, info?.Function.Index ?? -1, out _);
         group ??= new Group();
         group.Metrics += metrics;
+        if (via is null) group.Direct = true;
+        else group.BytesByVia[via] = group.BytesByVia.GetValueOrDefault(via) + metrics.AllocatedBytes;
         if (info?.Line is { } line) group.BytesByLine[line] = group.BytesByLine.GetValueOrDefault(line) + metrics.AllocatedBytes;
     }
 
-    static List<FunctionMetrics> Finish(Dictionary<(int Function, string? Via), Group> groups, CallTreeTables tables) =>
+    static List<FunctionMetrics> Finish(Dictionary<int, Group> groups, CallTreeTables tables) =>
         groups.Select(kv =>
         {
             var lines = kv.Value.BytesByLine.OrderByDescending(l => l.Value).ThenBy(l => l.Key).Select(l => l.Key).ToList();
-            if (kv.Key.Function < 0) return new FunctionMetrics(null, FunctionMetrics.NoStack, null, null, lines, null, kv.Value.Metrics);
-            var id = new FunctionId(kv.Key.Function);
+            if (kv.Key < 0) return new FunctionMetrics(null, FunctionMetrics.NoStack, null, null, lines, null, kv.Value.Metrics);
+            var id = new FunctionId(kv.Key);
+            var vias = kv.Value.BytesByVia.OrderByDescending(v => v.Value).ThenBy(v => v.Key, StringComparer.Ordinal).Select(v => v.Key).ToList();
             var f = tables.Function(id);
             return new FunctionMetrics(id, f.Name, f.Module is { } m ? tables.Module(m).Name : null, f.File, lines, f.Line, kv.Value.Metrics)
             {
-                Via = kv.Key.Via,
+                Via = vias.Count > 0 ? vias[0] : null,
+                OtherPaths = Math.Max(0, vias.Count - 1) + (kv.Value.Direct && vias.Count > 0 ? 1 : 0),
             };
         }).ToList();
 }

@@ -20,7 +20,7 @@ public static class CheckText
             output.WriteLine($"  {(r.Passed ? "ok  " : "FAIL")} {Describe(r)}");
             if (r.Passed) continue;
             foreach (var share in r.TopSites)
-                output.WriteLine($"       {approx + Figure(r.Kind, share.Value),11}  {share.Site.Key}");
+                output.WriteLine($"       {approx + Figure(r.Kind, share.Value),11}  {share.Site.Label}");
         }
     }
 

@@ -22,7 +22,7 @@ public static class GitHubSummary
             output.WriteLine("|---|---|---:|---:|---|");
             foreach (var r in outcome.Results)
             {
-                string top = r.TopSites.Count > 0 ? $"`{Escape(r.TopSites[0].Site.Key)}`" : "";
+                string top = r.TopSites.Count > 0 ? $"`{Escape(r.TopSites[0].Site.Label)}`" : "";
                 output.WriteLine($"| {r.Kind.OptionName()} | {(r.Passed ? "✅ held" : "❌ broken")} | " +
                                  $"{CheckText.Figure(r.Kind, r.Limit)} | {(r.Exact ? "" : "~")}{CheckText.Figure(r.Kind, r.Actual)} | {top} |");
             }
@@ -32,7 +32,7 @@ public static class GitHubSummary
         output.WriteLine("| Site | Allocated | Allocations | Peak | Leaked |");
         output.WriteLine("|---|---:|---:|---:|---:|");
         foreach (var s in topSites)
-            output.WriteLine($"| `{Escape(s.Key)}` | {Bytes(s.Metrics.AllocatedBytes)} | {Count(s.Metrics.AllocatedBlocks)} | " +
+            output.WriteLine($"| `{Escape(s.Label)}` | {Bytes(s.Metrics.AllocatedBytes)} | {Count(s.Metrics.AllocatedBlocks)} | " +
                              $"{Bytes(s.Metrics.PeakBytes)} | {Bytes(s.Metrics.LeakedBytes)} |");
         output.WriteLine();
     }

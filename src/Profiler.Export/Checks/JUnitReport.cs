@@ -31,7 +31,7 @@ public static class JUnitReport
                 xml.WriteStartElement("failure");
                 xml.WriteAttributeString("message", CheckText.Describe(r));
                 xml.WriteAttributeString("type", "BudgetExceeded");
-                var sites = r.TopSites.Select(s => $"{CheckText.Figure(r.Kind, s.Value)}  {s.Site.Key}");
+                var sites = r.TopSites.Select(s => $"{CheckText.Figure(r.Kind, s.Value)}  {s.Site.Label}");
                 xml.WriteString(string.Join("\n", ["top sites:", .. sites]));
                 xml.WriteEndElement();
             }

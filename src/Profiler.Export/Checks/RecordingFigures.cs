@@ -8,8 +8,12 @@ namespace Profiler.Export.Checks;
 /// <param name="Via">The standard-library path the site allocated through, shortened; null for none.</param>
 public sealed record SiteFigures(string Function, string? Module, AllocationMetrics Metrics, string? Via = null)
 {
-    /// <summary>How sites of two recordings are matched and named: function, path and module file name.</summary>
-    public string Key => (Via is null ? Function : $"{Function} via {Via}") + (Module is null ? "" : $" ({Module})");
+    /// <summary>How sites of two recordings are matched: function and module file name (the path
+    /// through the standard library may differ between runs; the function is what the user owns).</summary>
+    public string Key => Function + (Module is null ? "" : $" ({Module})");
+
+    /// <summary>How a site is named to the user: function, the path it allocated through, module.</summary>
+    public string Label => (Via is null ? Function : $"{Function} via {Via}") + (Module is null ? "" : $" ({Module})");
 }
 
 /// <summary>
@@ -29,7 +33,7 @@ public sealed record RecordingFigures(
     {
         var heap = HeapAnalysis.Compute(model);
         var metrics = HeapMetrics.Compute(model, heap, new MetricsOptions(SiteMode: siteMode));
-        var sites = metrics.Sites(model.Tables).Select(s => new SiteFigures(s.Name, s.Module, s.Metrics, s.Via)).ToList();
+        var sites = metrics.Sites(model.Tables).Select(s => new SiteFigures(s.Name, s.Module, s.Metrics, s.Via is null ? null : s.Via + s.OtherPathsText)).ToList();
         var processes = metrics.Timelines.Processes;
         var exact = processes.Count > 0 && processes.All(p => p.Exact is not null)
             ? processes.Select(p => p.Exact!).Aggregate((a, b) => a + b)

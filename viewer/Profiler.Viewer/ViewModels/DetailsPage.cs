@@ -17,16 +17,16 @@ public sealed class DetailsPage(Func<ViewerData> data, Func<FunctionMetrics?> si
     public string Title => "Details";
     public string Help => "n/p next/previous stack  ↑↓ scroll";
 
-    /// <summary>The stacks whose site is this one (function and path), most allocated bytes first.</summary>
+    /// <summary>The stacks whose site is this one, most allocated bytes first.</summary>
     public static IReadOnlyList<(StackId Stack, AllocationMetrics Metrics)> StacksOf(ViewerData d, FunctionMetrics s) =>
         d.Selected.ByStack
-            .Where(kv => s.Function is { } f ? !kv.Key.IsNone && IsSiteOf(d, kv.Key, f, s.Via) : kv.Key.IsNone)
+            .Where(kv => s.Function is { } f ? !kv.Key.IsNone && IsSiteOf(d, kv.Key, f) : kv.Key.IsNone)
             .OrderByDescending(kv => kv.Value.AllocatedBytes).ThenBy(kv => kv.Key.Index)
             .Select(kv => (kv.Key, kv.Value)).ToList();
 
-    static bool IsSiteOf(ViewerData d, StackId stack, FunctionId function, string? via) =>
+    static bool IsSiteOf(ViewerData d, StackId stack, FunctionId function) =>
         SiteAnalysis.SiteOfStack(d.Tables, stack, d.Selected.Options.SiteMode) is { } site &&
-        d.Tables.Frame(site.Frame).Function == function && site.ViaText(d.Tables) == via;
+        d.Tables.Frame(site.Frame).Function == function;
 
     public PageScreen Render(int width, int height)
     {
