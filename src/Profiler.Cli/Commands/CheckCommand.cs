@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Profiler.Core;
+using Profiler.Core.Files;
 using Profiler.Core.Model;
 using Profiler.Export.Checks;
 
@@ -86,14 +87,16 @@ public static class CheckCommand
         CheckText.Write(outcome, output);
         if (request.Ci.StepSummaryPath is { } summary)
         {
-            using var writer = File.AppendText(summary);
-            GitHubSummary.Write(title, outcome, GitHubSummary.TopSites(figures), writer);
+            // GitHub's step summary is appended to, by each step: not ours to replace.
+            try
+            {
+                using var writer = File.AppendText(summary);
+                GitHubSummary.Write(title, outcome, GitHubSummary.TopSites(figures), writer);
+            }
+            catch (Exception e) when (OutputFile.IsWriteFailure(e)) { throw OutputFile.Failed(summary, e); }
         }
         if (request.JUnitPath is { } junit)
-        {
-            using var file = File.Create(junit);
-            JUnitReport.Write(title, outcome, file);
-        }
+            OutputFile.Write(junit, file => JUnitReport.Write(title, outcome, file));
         return outcome.Passed ? (int)ExitCode.Success : (int)ExitCode.BudgetExceeded;
     }
 }

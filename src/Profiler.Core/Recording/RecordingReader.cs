@@ -11,10 +11,8 @@ public static class RecordingReader
 {
     public static RawRecording Read(string path)
     {
-        if (Directory.Exists(path))
-            throw new ProfilerException(ExitCode.WrongFileType, $"{path} is a directory, not a recording");
-        if (!File.Exists(path))
-            throw new ProfilerException(ExitCode.FileNotFound, $"{path}: no such file");
+        // A device or FIFO is refused before it is opened: /dev/zero never ends, a FIFO may never open.
+        Files.FileProbe.RequireRegularFile(path, "a recording");
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16);
         return Read(stream, path);
     }
