@@ -48,6 +48,7 @@ public sealed class BudgetOptionSet
 public sealed record CheckOptions(string Input, BudgetRequest Request)
 {
     public string? SymbolPath { get; init; }
+    public bool AllowIncomplete { get; init; }
 }
 
 public static class CheckCommand
@@ -57,14 +58,19 @@ public static class CheckCommand
         var input = new Argument<string>("recording") { Description = "The .memprof recording to check." };
         var budgets = new BudgetOptionSet();
         var symbolPath = RecordingInput.SymbolPathOption();
+        var allowIncomplete = RecordingInput.AllowIncompleteOption();
         var command = new Command("check",
             $"Check a recording against memory budgets. Exits {(int)ExitCode.BudgetExceeded} when one is broken, " +
             "naming the budget, by how much, and the top sites responsible.");
         command.Arguments.Add(input);
         foreach (var option in budgets.All) command.Options.Add(option);
         command.Options.Add(symbolPath);
+        command.Options.Add(allowIncomplete);
         command.SetAction((parse, cancel) => Task.FromResult(Run(
-            new CheckOptions(parse.GetValue(input)!, budgets.Read(parse)) { SymbolPath = parse.GetValue(symbolPath) },
+            new CheckOptions(parse.GetValue(input)!, budgets.Read(parse))
+            {
+                SymbolPath = parse.GetValue(symbolPath), AllowIncomplete = parse.GetValue(allowIncomplete),
+            },
             stdout, stderr, cancel)));
         return command;
     }
@@ -74,7 +80,7 @@ public static class CheckCommand
         if (!options.Request.Requested)
             throw new ProfilerException(ExitCode.UsageError,
                 "no budget to check: give --max-peak, --max-leaked, --max-allocated, --max-allocs, --fail-on-leak or --budgets FILE");
-        var model = RecordingInput.Load(options.Input, stderr, options.SymbolPath);
+        var model = RecordingInput.LoadForVerdict(options.Input, stderr, options.SymbolPath, options.AllowIncomplete);
         return Apply(model, options.Request, Path.GetFileName(options.Input), stdout);
     }
 

@@ -8,6 +8,7 @@ namespace Profiler.Cli.Commands;
 public sealed record DiffCommandOptions(string Base, string New, DiffOptions Diff, bool FailOnRegression, int Top)
 {
     public string? SymbolPath { get; init; }
+    public bool AllowIncomplete { get; init; }
 }
 
 public static class DiffCommand
@@ -35,13 +36,17 @@ public static class DiffCommand
         };
         var top = new Option<int>("--top", "-n") { Description = "How many changed sites to list. Default: 20.", DefaultValueFactory = _ => 20 };
         var symbolPath = RecordingInput.SymbolPathOption();
+        var allowIncomplete = RecordingInput.AllowIncompleteOption();
         var command = new Command("diff",
             "Compare two recordings: per-site and total changes of allocated, peak and leaked bytes and counts, largest first.")
-        { baseline, current, threshold, minChange, fail, top, symbolPath };
+        { baseline, current, threshold, minChange, fail, top, symbolPath, allowIncomplete };
         command.SetAction((parse, cancel) => Task.FromResult(Run(new DiffCommandOptions(
             parse.GetValue(baseline)!, parse.GetValue(current)!,
             new DiffOptions(parse.GetValue(threshold), (long)parse.GetValue(minChange)),
-            parse.GetValue(fail), parse.GetValue(top)) { SymbolPath = parse.GetValue(symbolPath) }, stdout, stderr, cancel)));
+            parse.GetValue(fail), parse.GetValue(top))
+        {
+            SymbolPath = parse.GetValue(symbolPath), AllowIncomplete = parse.GetValue(allowIncomplete),
+        }, stdout, stderr, cancel)));
         return command;
     }
 
@@ -59,8 +64,8 @@ public static class DiffCommand
     public static int Run(DiffCommandOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
     {
         if (options.Top <= 0) throw new ProfilerException(ExitCode.UsageError, "--top must be positive");
-        var baseline = RecordingFigures.From(RecordingInput.Load(options.Base, stderr, options.SymbolPath));
-        var current = RecordingFigures.From(RecordingInput.Load(options.New, stderr, options.SymbolPath));
+        var baseline = RecordingFigures.From(RecordingInput.LoadForVerdict(options.Base, stderr, options.SymbolPath, options.AllowIncomplete));
+        var current = RecordingFigures.From(RecordingInput.LoadForVerdict(options.New, stderr, options.SymbolPath, options.AllowIncomplete));
         var diff = ProfileDiff.Compute(baseline, current, options.Diff);
         DiffText.Write(diff, Path.GetFileName(options.Base), Path.GetFileName(options.New), options.Top, stdout);
         var regressions = diff.Regressions.ToList();

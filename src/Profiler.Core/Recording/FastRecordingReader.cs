@@ -40,6 +40,7 @@ static unsafe class FastRecordingReader
                 // As the reference reader words it: the record's position in the stream, plus the magic's length.
                 warnings.Add($"{name}: the recording ends in the middle of a record at byte {origin + start + magic.Length}" +
                              " (the recorder was probably stopped abruptly); reading what came before it");
+                records.CutShort = true;
                 break;
             }
             var body = new ReadOnlySpan<byte>(data + position, frame.Value);

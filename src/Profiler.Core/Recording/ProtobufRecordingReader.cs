@@ -40,6 +40,7 @@ public static class ProtobufRecordingReader
             {
                 warnings.Add($"{name}: the recording ends in the middle of a record at byte {start + magic.Length}" +
                              " (the recorder was probably stopped abruptly); reading what came before it");
+                records.CutShort = true;
                 break;
             }
             catch (InvalidProtocolBufferException ex)
