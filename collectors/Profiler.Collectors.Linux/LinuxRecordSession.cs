@@ -49,8 +49,8 @@ public static class LinuxRecordSession
             if (options.AllocatorMode == AllocatorMode.Preload)
                 throw new ProfilerException(ExitCode.UsageError,
                     "--mode preload samples inside a program memprof launches; to attach, use --mode auto or probe");
-            if (ProcessState.Read(attachPid) is null)
-                throw new ProfilerException(ExitCode.TargetNotFound, $"no process with pid {attachPid}");
+            if (ProcessState.WhyNotAttachable(attachPid) is { } why)
+                throw new ProfilerException(ExitCode.TargetNotFound, why);
             pid = attachPid;
         }
         else
@@ -166,6 +166,10 @@ public static class LinuxRecordSession
                 writer = null;
                 try { File.Delete(options.OutputPath); } catch (Exception ex) when (Core.Files.OutputFile.IsWriteFailure(ex)) { }
             }
+            // Gone (or a zombie) between the first look and the attach: not a collector failure.
+            if (e is ProfilerException { ExitCode: ExitCode.CollectorFailed } && options.Pid is { } gonePid &&
+                ProcessState.WhyNotAttachable(gonePid) is { } why)
+                throw new ProfilerException(ExitCode.TargetNotFound, why);
             if (e is ProfilerException known)
                 throw new ProfilerException(known.ExitCode, known.Message, known.InnerException) { CommandExitCode = exitCode };
             if (exitCode is null) throw;

@@ -30,6 +30,8 @@ public sealed class BudgetOptionSet
     readonly Option<bool> _ci = new("--ci") { Description = "CI mode (also when CI=true): no interactive output, a compact summary, Markdown to $GITHUB_STEP_SUMMARY when set." };
     readonly Option<string?> _junit = new("--junit") { Description = "Write JUnit XML with one test case per budget to this file." };
 
+    const long MaxBudgetFileBytes = 1 << 20;
+
     public IEnumerable<Option> All => [_maxPeak, _maxLeaked, _maxAllocated, _maxAllocs, _failOnLeak, _ignore, _budgets, _ci, _junit];
 
     public BudgetRequest Read(ParseResult parse)
@@ -38,7 +40,9 @@ public sealed class BudgetOptionSet
             parse.GetValue(_maxAllocs), parse.GetValue(_failOnLeak), parse.GetValue(_ignore) ?? []);
         if (parse.GetValue(_budgets) is { } file)
         {
-            if (!File.Exists(file)) throw new ProfilerException(ExitCode.FileNotFound, $"budgets file {file} not found");
+            FileProbe.RequireRegularFile(file, "a budgets file");
+            if (new FileInfo(file).Length > MaxBudgetFileBytes)
+                throw new ProfilerException(ExitCode.UsageError, $"{file} is too large for a budgets file ({new FileInfo(file).Length:N0} bytes)");
             budgets = budgets.Over(BudgetFile.Parse(File.ReadAllText(file), file, SizeParser.Parse));
         }
         return new BudgetRequest(budgets, CiEnvironment.Current(parse.GetValue(_ci)), parse.GetValue(_junit));

@@ -61,11 +61,21 @@ public static class DiffCommand
         return percent ? value / 100 : value;
     }
 
+    /// <summary>The program a recording ran (its command's file name), if it names one; an
+    /// attached process's command is its whole command line in one string.</summary>
+    static string? ProgramName(IReadOnlyList<string> command) =>
+        command.Count > 0 && command[0].Trim().Length > 0 ? Path.GetFileName(command[0].Trim().Split(' ')[0]) : null;
+
     public static int Run(DiffCommandOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
     {
         if (options.Top <= 0) throw new ProfilerException(ExitCode.UsageError, "--top must be positive");
-        var baseline = RecordingFigures.From(RecordingInput.LoadForVerdict(options.Base, stderr, options.SymbolPath, options.AllowIncomplete));
-        var current = RecordingFigures.From(RecordingInput.LoadForVerdict(options.New, stderr, options.SymbolPath, options.AllowIncomplete));
+        var baseModel = RecordingInput.LoadForVerdict(options.Base, stderr, options.SymbolPath, options.AllowIncomplete);
+        var newModel = RecordingInput.LoadForVerdict(options.New, stderr, options.SymbolPath, options.AllowIncomplete);
+        if (ProgramName(baseModel.Info.Command) is { } a && ProgramName(newModel.Info.Command) is { } b && a != b)
+            stderr.WriteLine($"memprof: warning: the recordings are of different programs ({a} and {b}): their sites are not comparable, " +
+                             "so changes below may not be regressions");
+        var baseline = RecordingFigures.From(baseModel);
+        var current = RecordingFigures.From(newModel);
         var diff = ProfileDiff.Compute(baseline, current, options.Diff);
         DiffText.Write(diff, Path.GetFileName(options.Base), Path.GetFileName(options.New), options.Top, stdout);
         var regressions = diff.Regressions.ToList();

@@ -45,13 +45,14 @@ public static class ImportCommand
         if (options.Dumps.Count == 0) throw new ProfilerException(ExitCode.UsageError, "name at least one heap profile to import");
         uint pid = DumpFiles.CommonPid(options.Dumps);
         var ordered = DumpFiles.InDumpOrder(options.Dumps);
+        string output = options.Output ?? Path.ChangeExtension(ordered[0], ".memprof");
+        OutputFile.Prepare(output, options.Dumps);
         var dumps = new List<HeapDump>(ordered.Count);
         foreach (var path in ordered)
         {
             cancel.ThrowIfCancellationRequested();
             dumps.Add(Read(path));
         }
-        string output = options.Output ?? Path.ChangeExtension(ordered[0], ".memprof");
         // Written aside and renamed when complete, so a failed import leaves no half recording.
         ImportSummary summary = default!;
         OutputFile.Write(output,

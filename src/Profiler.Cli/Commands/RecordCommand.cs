@@ -26,13 +26,22 @@ public sealed record RecordOptions(string? Output, int? Pid, TimeSpan? Duration,
 
 public static class RecordCommand
 {
+    /// <summary>A mean of one sample per GiB already leaves most programs with none.</summary>
+    public const ulong MaxRateBytes = 1UL << 30;
+
     public static Command Build(TextWriter stdout, TextWriter stderr)
     {
         var output = new Option<string?>("--output", "-o")
         {
             Description = "Recording file to write (default: NAME.memprof in the current directory, NAME being the command or process name).",
         };
-        var pid = new Option<int?>("--pid", "-p") { Description = "Attach to this running process instead of launching a command." };
+        var pid = new Option<int?>("--pid", "-p")
+        {
+            Description = "Attach to this running process instead of launching a command.",
+            CustomParser = r => int.TryParse(r.Tokens[0].Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int value) && value > 0
+                ? value
+                : throw new ProfilerException(ExitCode.UsageError, $"--pid takes a process id (a positive number), not '{r.Tokens[0].Value}'"),
+        };
         var duration = new Option<TimeSpan?>("--duration", "-d")
         {
             Description = "Stop after this long (e.g. 30s, 2m, 500ms). Default: until the target exits or Ctrl-C.",
@@ -112,6 +121,9 @@ public static class RecordCommand
             throw new ProfilerException(ExitCode.UsageError, $"--pid must be a positive process id, not {options.Pid}");
         if (options.SampleRateBytes == 0)
             throw new ProfilerException(ExitCode.UsageError, "--rate must be at least 1 byte (1 records every allocation)");
+        if (options.SampleRateBytes > MaxRateBytes)
+            throw new ProfilerException(ExitCode.UsageError,
+                $"--rate {SizeParser.Format(options.SampleRateBytes)} would sample almost nothing; the largest is {SizeParser.Format(MaxRateBytes)} (default 512KiB)");
         if (options.StackSizeBytes is < 256 or > 16 * 1024)
             throw new ProfilerException(ExitCode.UsageError, "--stack-size must be between 256 B and 16KiB");
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsWindows())

@@ -9,14 +9,14 @@ sealed class CompiledC : IDisposable
 {
     readonly DirectoryInfo _dir;
 
-    public CompiledC(string name, string source)
+    public CompiledC(string name, string source, params string[] flags)
     {
         _dir = Directory.CreateTempSubdirectory("memprof-c-");
         string file = Path.Combine(_dir.FullName, name + ".c");
         File.WriteAllText(file, source);
         Path_ = Path.Combine(_dir.FullName, name);
         var psi = new ProcessStartInfo("cc") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in new[] { "-O1", "-g", "-fno-builtin", "-o", Path_, file }) psi.ArgumentList.Add(arg);
+        foreach (var arg in (string[])["-O1", "-g", "-fno-builtin", .. flags, "-o", Path_, file]) psi.ArgumentList.Add(arg);
         using var cc = Process.Start(psi)!;
         string errors = cc.StandardError.ReadToEnd();
         cc.WaitForExit();
