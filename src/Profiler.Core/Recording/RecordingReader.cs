@@ -28,7 +28,13 @@ public static class RecordingReader
             fast = ReadBytes(buffer.Array!, buffer.Offset + (int)origin, (int)(memory.Length - origin), origin, name);
         else
         {
+            // Nothing but a recording is read to its end: anything else is refused after its first bytes.
+            var head = new byte[RecordingFormat.Magic.Length];
+            int got = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+            if (got < head.Length || !head.AsSpan().SequenceEqual(RecordingFormat.Magic))
+                throw new ProfilerException(ExitCode.WrongFileType, $"{name} is not a memprof recording (wrong file type)");
             var copy = new MemoryStream();
+            copy.Write(head);
             stream.CopyTo(copy);
             fast = ReadBytes(copy.GetBuffer(), 0, (int)copy.Length, origin, name);
             if (fast is null && !stream.CanSeek) return ProtobufRecordingReader.Read(new MemoryStream(copy.GetBuffer(), 0, (int)copy.Length), name);

@@ -32,7 +32,7 @@ public sealed class RecordingWriter : IDisposable
         _clockMs = clockMs ?? (() => Environment.TickCount64);
         Guarded(() => _stream.Write(RecordingFormat.Magic));
         header.FormatVersion = RecordingFormat.Version;
-        Write(new Record { Header = header });
+        Write(new Record { Header = header }, isHeader: true);
         _lastFlushMs = _clockMs();
     }
 
@@ -132,7 +132,9 @@ public sealed class RecordingWriter : IDisposable
         _batch = new EventBatch();
     }
 
-    void Write(Record record) => Guarded(() => record.WriteDelimitedTo(_stream));
+    byte[] _frame = [];
+
+    void Write(Record record, bool isHeader = false) => Guarded(() => RecordFraming.Write(_stream, record, isHeader, ref _frame));
 
     void Guarded(Action write)
     {
