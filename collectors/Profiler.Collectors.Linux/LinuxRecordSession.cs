@@ -52,6 +52,14 @@ public static class LinuxRecordSession
             if (ProcessState.WhyNotAttachable(attachPid) is { } why)
                 throw new ProfilerException(ExitCode.TargetNotFound, why);
             pid = attachPid;
+            // A preload library already in the process samples at its own rate: that rate is the
+            // recording's (weights computed at --rate would be wrong by their ratio).
+            if (Preload.ResidentPreload.SamplingRate(attachPid) is { } resident)
+            {
+                preloadNote = $"{Preload.ResidentPreload.Note}: it samples every {resident:N0} B whatever --rate says, " +
+                              "and its counters run from the process's start";
+                options = options with { SampleRateBytes = resident };
+            }
         }
         else
         {

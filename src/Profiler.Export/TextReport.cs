@@ -42,10 +42,10 @@ public static class TextReport
             : $"Sampling:   one sample per {Bytes((long)info.SamplingRateBytes)} allocated on average: figures from events are estimates");
         if (heapOf.Exact is { } exact)
             output.WriteLine($"Counters:   {ExactBytes((long)exact.AllocatedBytes)} in {exact.Allocations:N0} calls; " +
-                             $"freed {ExactBytes((long)exact.FreedBytes)} usable in {exact.Frees:N0} calls; exact");
+                             $"freed {ExactBytes((long)exact.FreedBytes)} usable in {exact.Frees:N0} calls; {CounterCoverage.Of(model).Qualifier}");
         output.WriteLine($"Allocated:  {ExactBytes(total.AllocatedBytes)} in {Counted(total.AllocatedBlocks, "block")}; " +
                          $"freed {ExactBytes(total.FreedBytes)} in {Counted(total.FreedBlocks, "block")}; {Counted(total.Samples, "event")}");
-        output.WriteLine($"Peak heap:  {ExactBytes(heapOf.PeakBytes)} at {Time(heapOf.PeakTimeNanos)} ({SourceOf(heapOf.Source)})");
+        output.WriteLine($"Peak heap:  {ExactBytes(heapOf.PeakBytes)} at {Time(heapOf.PeakTimeNanos)} ({SourceOf(heapOf.Source, CounterCoverage.Of(model))})");
         output.WriteLine($"At end:     {ExactBytes(total.RetainedBytes)} live in {Counted(total.RetainedBlocks, "block")}" +
                          (heapOf.Source == HeapSource.Counters ? $" (counters: {ExactBytes(heapOf.FinalLiveBytes)} usable)" : ""));
         if (model.Processes.Any(p => p.EndNanos is not null && (metrics.Options.Pid ?? p.Pid) == p.Pid))
@@ -58,9 +58,9 @@ public static class TextReport
         WriteProcesses(model, metrics, output);
     }
 
-    static string SourceOf(HeapSource source) => source switch
+    static string SourceOf(HeapSource source, CounterCoverage coverage) => source switch
     {
-        HeapSource.Counters => "exact, allocator counters",
+        HeapSource.Counters => coverage.Complete ? "exact, allocator counters" : "allocator counters, not exact: see Counters",
         HeapSource.Events => "from the events",
         _ => "counters and events summed over processes",
     };
@@ -82,7 +82,7 @@ public static class TextReport
         {
             var timeline = metrics.Timelines.Of(process.Pid);
             string peak = timeline is null || timeline.PeakBytes == 0 ? "no allocations"
-                : $"peak {Bytes(timeline.PeakBytes)} at {Time(timeline.PeakTimeNanos)} ({(timeline.Source == HeapSource.Counters ? "exact" : "events")})";
+                : $"peak {Bytes(timeline.PeakBytes)} at {Time(timeline.PeakTimeNanos)} ({(timeline.Source == HeapSource.Counters ? (CounterCoverage.Of(model).Complete ? "exact" : "counted") : "events")})";
             string end = process.EndNanos is null ? "running at the end" : process.ExitCode is { } code ? $"exited {code}" : "exited";
             string parent = process.ParentPid is { } ppid ? $", child of {ppid}" : "";
             output.WriteLine($"  {process.Pid,7}  {Fit(process.Name, 20),-20} {peak}; {end}{parent}");

@@ -42,11 +42,15 @@ public sealed partial class SignalTests : IDisposable
         while (!FaultPrograms.AnyProcessRuns(_busy.Path_) && started.Elapsed < TimeSpan.FromSeconds(60)) Thread.Sleep(50);
         Assert.True(FaultPrograms.AnyProcessRuns(_busy.Path_), "the command never started");
         Thread.Sleep(500);
-        for (int i = 0; i < count; i++)
+        // The later ones arrive while memprof finishes (the command stops at the first); once
+        // memprof and the command are gone, there is no group left to signal.
+        int delivered = 0;
+        for (int i = 0; i < count && Kill(-memprof.Id, signal) == 0; i++)
         {
-            Assert.Equal(0, Kill(-memprof.Id, signal));
-            Thread.Sleep(200);
+            delivered++;
+            Thread.Sleep(count > 2 ? 50 : 200);
         }
+        Assert.True(delivered >= 2, $"only {delivered} signal(s) reached memprof");
         Assert.True(memprof.WaitForExit(TimeSpan.FromSeconds(60)), "memprof did not end");
         string err = await stderr;
         Assert.True(memprof.ExitCode == 7, $"exit {memprof.ExitCode}: {err}");

@@ -9,8 +9,8 @@ namespace Profiler.Tests.Fuzz;
 
 /// <summary>The same damage (<see cref="Mutator"/>) done to the other files memprof reads: a jemalloc
 /// heap profile and a budgets file. Each mutant is refused with one line of the reader's own error,
-/// or read; a heap profile read from a mutant has the intact figures or smaller ones (its totals
-/// must add up, and its sample period be a power of two, so a changed count or period is caught).
+/// or read; a heap profile read from a mutant has the intact figures or smaller ones (each backtrace
+/// must add up to its threads, and the sample period be a power of two, so a changed count or period is caught).
 /// A budgets file has no redundancy to catch a changed limit: there, only the error's form and the
 /// reader's bounds are checked.</summary>
 public sealed class TextReaderFuzzTests(ITestOutputHelper output)

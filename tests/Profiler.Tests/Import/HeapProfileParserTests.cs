@@ -58,10 +58,10 @@ public sealed class HeapProfileParserTests
     [Fact]
     public void Windows_line_ends_an_empty_backtrace_and_an_empty_map_are_accepted()
     {
-        var p = Parse("heap_v2/1\r\n  t*: 1: 16 [0: 0]\r\n@\r\n  t*: 1: 16 [0: 0]\r\n\r\nMAPPED_LIBRARIES:\r\n");
+        var p = Parse("heap_v2/1\r\n  t*: 1: 16 [0: 0]\r\n@\r\n  t*: 1: 16 [0: 0]\r\n  t0: 1: 16 [0: 0]\r\n\r\nMAPPED_LIBRARIES:\r\n");
         Assert.Equal(1UL, p.SamplePeriod);
         Assert.Empty(p.Stacks.Single().Addresses);
-        Assert.Empty(p.Stacks.Single().Threads);
+        Assert.Single(p.Stacks.Single().Threads);
         Assert.Empty(p.Mappings);
     }
 
