@@ -71,6 +71,14 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
         return n;
     }
 
+    /// <summary>Lets every traced process run: after a failure none may stay stopped at a fork,
+    /// exec or exit hook, waiting for a recorder that is gone.</summary>
+    public void ResumeAll()
+    {
+        foreach (var (pid, process) in _processes)
+            if (!process.Exited) Native.Kill(pid, Native.SIGCONT);
+    }
+
     /// <summary>Keeps the maps of processes that may exit before their libraries are seen current.</summary>
     public void RefreshMaps(bool force)
     {

@@ -49,9 +49,17 @@ public static class LinuxRecordSession
             if (options.AllocatorMode == AllocatorMode.Preload)
                 throw new ProfilerException(ExitCode.UsageError,
                     "--mode preload samples inside a program memprof launches; to attach, use --mode auto or probe");
-            if (ProcessState.Read(attachPid) is null)
-                throw new ProfilerException(ExitCode.TargetNotFound, $"no process with pid {attachPid}");
+            if (ProcessState.WhyNotAttachable(attachPid) is { } why)
+                throw new ProfilerException(ExitCode.TargetNotFound, why);
             pid = attachPid;
+            // A preload library already in the process samples at its own rate: that rate is the
+            // recording's (weights computed at --rate would be wrong by their ratio).
+            if (Preload.ResidentPreload.SamplingRate(attachPid) is { } resident)
+            {
+                preloadNote = $"{Preload.ResidentPreload.Note}: it samples every {resident:N0} B whatever --rate says, " +
+                              "and its counters run from the process's start";
+                options = options with { SampleRateBytes = resident };
+            }
         }
         else
         {
@@ -61,10 +69,14 @@ public static class LinuxRecordSession
             pid = launcher.Pid;
         }
 
+        IKernelTracer? tracer = null;
+        RecordingWriter? writer = null;
+        AllocationRecorder? recorder = null;
+        bool resumed = false;
         try
         {
             bool dwarf = UsesDwarf(options.Unwind, launcher?.Executable ?? $"/proc/{pid}/exe");
-            using var tracer = tracerFactory(options.TracerSettings(dwarf));
+            tracer = tracerFactory(options.TracerSettings(dwarf));
             var header = new Header
             {
                 StartUnixNanos = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000,
@@ -90,21 +102,23 @@ public static class LinuxRecordSession
             else if (options.AllocatorMode == AllocatorMode.JemallocProf)
                 header.Mode += $"; {Path.GetFileName(executable)} has no jemalloc with profiling compiled in: probing every call";
             foreach (var note in jemalloc.Notes) header.Mode += "; " + note;
-            using var writer = RecordingWriter.Create(options.OutputPath, header);
+            writer = RecordingWriter.Create(options.OutputPath, header);
             long origin = MonotonicNanos();
-            var recorder = new AllocationRecorder(tracer, writer, header.SamplingRateBytes, () => MonotonicNanos(),
+            recorder = new AllocationRecorder(tracer, writer, header.SamplingRateBytes, () => MonotonicNanos(),
                 dwarf ? new Unwinding.DwarfStackUnwinder() : null, jemalloc);
             int? rootExit = null;
             recorder.ProcessExited += (exited, code) => { if (exited == pid) rootExit = code; };
             recorder.Start(pid, origin, launched: launcher is not null, launcher is not null ? [launcher.Executable] : null);
             started?.Invoke(header.Mode + (dwarf ? $", DWARF stacks ({options.StackCopyBytes / 1024} KiB copies)" : ", frame-pointer stacks"));
             launcher?.Resume();
+            resumed = true;
             var lastTotals = TimeSpan.Zero;
 
             var sw = Stopwatch.StartNew();
             var lastStatus = TimeSpan.Zero;
             long lastEvents = 0;
-            while (!cancel.IsCancellationRequested)
+            // A failed write (full disk) ends the recording, not the target: it runs on unrecorded.
+            while (!cancel.IsCancellationRequested && writer.Failure is null)
             {
                 // A launched program may load its libraries and exit within milliseconds: for its
                 // first seconds, poll briefly and keep its module maps current (at most every 10 ms)
@@ -140,29 +154,79 @@ public static class LinuxRecordSession
             int? exitCode = null;
             if (launcher is not null)
             {
-                if (!launcher.HasExited && cancel.IsCancellationRequested)
-                    Native.Kill(pid, Native.SIGTERM);
+                if (cancel.IsCancellationRequested && writer.Failure is null) StopCommand(launcher);
                 exitCode = launcher.WaitForExit();
                 if (rootExit is null)
                     writer.WriteProcessExit(new ProcessExit { Pid = (uint)pid, TimeNanos = MonotonicNanos() - origin, ExitCode = exitCode.Value });
             }
-            writer.Complete(new Footer { EndTimeNanos = MonotonicNanos() - origin, Events = stats.Events, LostEvents = stats.LostEvents });
+            try { writer.Complete(new Footer { EndTimeNanos = MonotonicNanos() - origin, Events = stats.Events, LostEvents = stats.LostEvents }); }
+            catch (ProfilerException failed) { throw new ProfilerException(failed.ExitCode, failed.Message, failed.InnerException) { CommandExitCode = exitCode }; }
             return new RecordSessionResult(pid, exitCode, recorder.Events, stats.LostEvents, recorder.Sites.Count, tracer.Mode, recorder.ProcessCount);
         }
-        catch
+        catch (ProfilerException e) when (e.CommandExitCode is not null) { throw; }
+        catch (Exception e)
         {
-            if (launcher is not null && !launcher.HasExited)
+            int? exitCode = Abandon(launcher, tracer, recorder, resumed);
+            if (!resumed && writer is not null)
             {
-                // Never leave a launched command stopped behind us.
-                Native.Kill(pid, Native.SIGCONT);
+                // Nothing was recorded: no empty recording is left behind.
+                writer.Dispose();
+                writer = null;
+                try { File.Delete(options.OutputPath); } catch (Exception ex) when (Core.Files.OutputFile.IsWriteFailure(ex)) { }
             }
-            throw;
+            // Gone (or a zombie) between the first look and the attach: not a collector failure.
+            if (e is ProfilerException { ExitCode: ExitCode.CollectorFailed } && options.Pid is { } gonePid &&
+                ProcessState.WhyNotAttachable(gonePid) is { } why)
+                throw new ProfilerException(ExitCode.TargetNotFound, why);
+            if (e is ProfilerException known)
+                throw new ProfilerException(known.ExitCode, known.Message, known.InnerException) { CommandExitCode = exitCode };
+            if (exitCode is null) throw;
+            throw new ProfilerException(ExitCode.CollectorFailed, $"recording failed: {e.Message}", e) { CommandExitCode = exitCode };
         }
         finally
         {
+            writer?.Dispose();
+            tracer?.Dispose();
             launcher?.Dispose();
         }
     }
+
+    /// <summary>After a failure: no probe stays behind, no traced process stays stopped (at a fork,
+    /// exec or exit, waiting for us), and a launched command is never left behind: one that never
+    /// started is killed, one that runs is let run to its end, and its exit code is returned.</summary>
+    static int? Abandon(TargetLauncher? launcher, IKernelTracer? tracer, AllocationRecorder? recorder, bool resumed)
+    {
+        try { tracer?.DetachAll(); } catch (Exception) { /* best effort: disposing detaches too */ }
+        try
+        {
+            // Queued forks and execs stopped their processes: handling them lets them go.
+            if (recorder is not null) while (recorder.Poll(0) > 0) { }
+        }
+        catch (Exception) { /* the failure being reported may be this very one */ }
+        recorder?.ResumeAll();
+        if (launcher is null || launcher.HasExited) return launcher?.WaitForExit();
+        if (!resumed)
+        {
+            // Still the stopped shell: the command has not run, and must not run unrecorded unasked.
+            Native.Kill(launcher.Pid, Native.SIGKILL);
+            launcher.WaitForExit();
+            return null;
+        }
+        Native.Kill(launcher.Pid, Native.SIGCONT);
+        return launcher.WaitForExit();
+    }
+
+    /// <summary>Recording was stopped (Ctrl-C, SIGTERM, the terminal UI): a signal from the
+    /// terminal or `timeout` reached the command too, so it is given a moment to end as it
+    /// chooses before it is asked to terminate.</summary>
+    static void StopCommand(TargetLauncher launcher)
+    {
+        var grace = Stopwatch.StartNew();
+        while (!launcher.HasExited && grace.Elapsed < StopGrace) System.Threading.Thread.Sleep(10);
+        if (!launcher.HasExited) Native.Kill(launcher.Pid, Native.SIGTERM);
+    }
+
+    static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(1);
 
     static Probes.JemallocProfSymbols? ProbePlannerJemalloc(string path) => Probes.ProbePlanner.PlanFile(path).Jemalloc?.Symbols;
 

@@ -16,6 +16,11 @@ static partial class Native
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     public static partial int Kill(int pid, int signal);
 
+    [LibraryImport("libc", EntryPoint = "access", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Access(string path, int mode);
+
+    public const int X_OK = 1;
+
     [LibraryImport("libc", EntryPoint = "geteuid")]
     public static partial uint GetEuid();
 
@@ -33,6 +38,21 @@ static partial class Native
         if (resolved == 0) return path;
         try { return Marshal.PtrToStringUTF8(resolved) ?? path; }
         finally { Free(resolved); }
+    }
+
+    [LibraryImport("libc", EntryPoint = "vsnprintf")]
+    private static unsafe partial int VsnPrintf(byte* buffer, nuint size, nint format, nint args);
+
+    /// <summary>A C library's printf-style message (format and va_list, as libbpf's print
+    /// callback gets them) as text. On x86-64 a va_list argument is a pointer, so it is passed on
+    /// as is; elsewhere only the format's text is kept, its conversions dropped.</summary>
+    public static unsafe string FormatVaList(nint format, nint args)
+    {
+        if (RuntimeInformation.ProcessArchitecture != Architecture.X64)
+            return System.Text.RegularExpressions.Regex.Replace(Marshal.PtrToStringUTF8(format) ?? "", "'?%[-+ #0-9.]*[a-z]+'?", "…");
+        var buffer = stackalloc byte[1024];
+        int length = VsnPrintf(buffer, 1024, format, args);
+        return length < 0 ? "" : Marshal.PtrToStringUTF8((nint)buffer, Math.Min(length, 1023));
     }
 
     public const int SIGCONT = 18, SIGSTOP = 19, SIGTERM = 15, SIGKILL = 9;

@@ -55,19 +55,47 @@ public sealed class TargetLauncher : IDisposable
         return new TargetLauncher(process, executable);
     }
 
+    /// <summary>The file a command names, checked as exec would check it, so a command that cannot
+    /// run is refused with its reason instead of being handed to the shell (which would answer 126
+    /// or run a data file as a script).</summary>
     public static string ResolveExecutable(string name)
     {
-        if (name.Contains('/'))
-        {
-            if (!File.Exists(name)) throw new ProfilerException(ExitCode.FileNotFound, $"{name}: no such file");
-            return Path.GetFullPath(name);
-        }
+        if (name.Length == 0) throw new ProfilerException(ExitCode.UsageError, "the command is empty");
+        if (name.Contains('/')) return Checked(name, Path.GetFullPath(name));
         foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':'))
         {
-            var candidate = Path.Combine(dir.Length == 0 ? "." : dir, name);
-            if (File.Exists(candidate)) return Path.GetFullPath(candidate);
+            // As the shell searches: the first executable regular file of that name.
+            var candidate = Path.GetFullPath(Path.Combine(dir.Length == 0 ? "." : dir, name));
+            if (Core.Files.FileProbe.Stat(candidate).Type == Core.Files.FileType.Regular && Native.Access(candidate, Native.X_OK) == 0)
+                return Checked(name, candidate);
         }
         throw new ProfilerException(ExitCode.FileNotFound, $"{name}: command not found");
+    }
+
+    static string Checked(string name, string path)
+    {
+        switch (Core.Files.FileProbe.Stat(path).Type)
+        {
+            case Core.Files.FileType.Missing: throw new ProfilerException(ExitCode.FileNotFound, $"{name}: no such file");
+            case Core.Files.FileType.Directory: throw new ProfilerException(ExitCode.WrongFileType, $"{name} is a directory, not a command");
+            case Core.Files.FileType.Other: throw new ProfilerException(ExitCode.WrongFileType, $"{name} is not a regular file, not a command");
+        }
+        if (Native.Access(path, Native.X_OK) != 0)
+            throw new ProfilerException(ExitCode.PermissionDenied, $"{name} is not executable (no execute permission)");
+        Span<byte> start = stackalloc byte[4];
+        int read;
+        try
+        {
+            using var file = File.OpenRead(path);
+            read = file.ReadAtLeast(start, 4, throwOnEndOfStream: false);
+        }
+        catch (UnauthorizedAccessException) { return path; /* executable but unreadable: exec decides */ }
+        bool elf = read == 4 && start.SequenceEqual("\u007fELF"u8);
+        bool script = read >= 2 && start[..2].SequenceEqual("#!"u8);
+        if (!elf && !script)
+            throw new ProfilerException(ExitCode.WrongFileType,
+                $"{name} is neither an ELF executable nor a script starting with #! (to run it as a shell script: memprof record -- sh {name})");
+        return path;
     }
 
     public void Resume() => Native.Kill(_process.Id, Native.SIGCONT);

@@ -99,6 +99,9 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
         // before it runs (a program linked against libjemalloc.so, a dlopen'ed one).
         if (launched && (sites.Count > 0 || interposed) && plan.ExitHook is { } exitOffset)
             targets.Add(new UprobeTarget(exitOffset, BpfCookie.Make(BpfFunction.Exit, 0), WithReturn: false));
+        // …and again at _exit, after the exit handlers' frees (their counters are the last word).
+        if (launched && (sites.Count > 0 || interposed) && plan.FinalExitHook is { } finalExitOffset)
+            targets.Add(new UprobeTarget(finalExitOffset, BpfCookie.Make(BpfFunction.Exit, 0), WithReturn: false));
         if (launched && plan.LibraryHook is { } hookOffset)
             targets.Add(new UprobeTarget(hookOffset, BpfCookie.Make(BpfFunction.Libraries, 0), WithReturn: false));
         if (targets.Count == 0) return;

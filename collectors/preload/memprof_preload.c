@@ -321,10 +321,48 @@ static void memprof_preload_fork_parent(void)
         memprof_preload_unlock(&shards[i].lock);
 }
 
+/* Kernels from 6.18 turn a probed marker's nop5 into a call to a trampoline page they map into
+ * the process. fork copies the rewritten code but not that page (it is never inherited), so a
+ * child memprof does not follow would jump to an unmapped address at its first sample. A marker
+ * whose call leads nowhere in this process gets its nop back. A followed child is stopped at
+ * fork and re-probed before this runs: its marker then traps or calls a page it has, and stays.
+ * Only syscalls here: this runs in the child of a possibly multi-threaded fork. */
+static void memprof_preload_unhook_marker(uint8_t *marker)
+{
+    static const uint8_t nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+    if (marker[0] != 0xe8)
+        return;
+    int32_t displacement;
+    memcpy(&displacement, marker + 1, sizeof(displacement));
+    uintptr_t page_size = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t target = (uintptr_t)marker + 5 + (intptr_t)displacement;
+    /* msync fails with ENOMEM exactly when nothing is mapped there. */
+    if (msync((void *)(target & ~(page_size - 1)), page_size, MS_ASYNC) == 0 || errno != ENOMEM)
+        return;
+    /* /proc/self/mem writes through the code's protection, as the kernel's own probe writes do. */
+    int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t written = pwrite(fd, nop5, sizeof(nop5), (off_t)(uintptr_t)marker);
+        close(fd);
+        if (written == (ssize_t)sizeof(nop5))
+            return;
+    }
+    void *page = (void *)((uintptr_t)marker & ~(page_size - 1));
+    size_t span = ((uintptr_t)marker + sizeof(nop5) > (uintptr_t)page + page_size) ? 2 * page_size : page_size;
+    if (mprotect(page, span, PROT_READ | PROT_WRITE | PROT_EXEC) == 0) {
+        memcpy(marker, nop5, sizeof(nop5));
+        mprotect(page, span, PROT_READ | PROT_EXEC);
+    }
+}
+
 /* The child is a new process to memprof: its counters start at zero (its inherited heap is
  * carried as base_live), it has no sampled blocks, and only the forking thread survives. */
 static void memprof_preload_fork_child(void)
 {
+    int saved_errno = errno;
+    memprof_preload_unhook_marker((uint8_t *)(uintptr_t)memprof_preload_sampled_alloc);
+    memprof_preload_unhook_marker((uint8_t *)(uintptr_t)memprof_preload_sampled_free);
+    errno = saved_errno;
     struct memprof_preload_state *st = &memprof_preload_state;
     int64_t live = st->base_live;
     for (int i = 0; i < MEMPROF_PRELOAD_SLOTS; i++) {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Profiler.Cli.Commands;
 using Profiler.Core;
+using Profiler.Core.Files;
 
 namespace Profiler.Cli;
 
@@ -25,7 +26,12 @@ public static class MemprofCli
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var root = BuildRoot(stdout, stderr);
-        var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        // Signals are ours (TerminationSignals): System.CommandLine's handler throws on a second one.
+        var config = new InvocationConfiguration
+        {
+            Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null,
+        };
+        TerminationSignals.Install();
         try
         {
             var parsed = root.Parse(args);
@@ -40,7 +46,7 @@ public static class MemprofCli
         catch (ProfilerException e)
         {
             await stderr.WriteLineAsync($"memprof: {e.Message}");
-            return (int)e.ExitCode;
+            return e.ProcessExitCode;
         }
         catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException)
         {
@@ -52,6 +58,13 @@ public static class MemprofCli
         {
             await stderr.WriteLineAsync($"memprof: {e.Message}");
             return (int)ExitCode.PermissionDenied;
+        }
+        catch (IOException e)
+        {
+            // Outputs report their own failures (OutputFile); this is the last line of defence:
+            // one line, never a stack trace.
+            await stderr.WriteLineAsync($"memprof: {OutputFile.Reason(e)}");
+            return (int)ExitCode.OutputFailed;
         }
         catch (OperationCanceledException)
         {

@@ -24,7 +24,11 @@ public static class SizeParser
         if (!double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value < 0 ||
             double.IsInfinity(value) || value * scale >= ulong.MaxValue)
             throw new ProfilerException(ExitCode.UsageError, $"'{text}' is not a size (examples: 4096, 64KiB, 1MiB, 2GB)");
-        return (ulong)Math.Round(value * scale);
+        double bytes = value * scale;
+        // 1.5MiB is a whole number of bytes; 1.5 is not, and is not silently rounded to 2.
+        if (Math.Abs(bytes - Math.Round(bytes)) > 1e-6 * Math.Max(1, bytes))
+            throw new ProfilerException(ExitCode.UsageError, $"'{text}' is not a whole number of bytes (examples: 4096, 64KiB, 1.5MiB)");
+        return (ulong)Math.Round(bytes);
     }
 
     /// <summary>A short human form: 512 KiB, 1.5 MiB, 100 B.</summary>

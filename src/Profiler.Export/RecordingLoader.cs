@@ -10,10 +10,13 @@ public static class RecordingLoader
 {
     /// <param name="resolverFor">Picks a resolver for recordings whose modules are not ELF files
     /// (Windows); null from it, or no function, means the ELF resolver.</param>
+    /// <param name="inspect">Sees the recording as read, before anything is printed or symbolized
+    /// (it may refuse it by throwing).</param>
     public static ProfileModel Load(string path, TextWriter warnings, SymbolOptions? symbols = null,
-        Func<RawRecording, IFrameResolver?>? resolverFor = null)
+        Func<RawRecording, IFrameResolver?>? resolverFor = null, Action<RawRecording>? inspect = null)
     {
         var raw = RecordingReader.Read(path);
+        inspect?.Invoke(raw);
         foreach (var w in raw.Warnings) warnings.WriteLine($"memprof: warning: {w}");
         var resolver = resolverFor?.Invoke(raw) ?? new ElfFrameResolver(symbols ?? SymbolOptions.Default);
         ProfileModel model;

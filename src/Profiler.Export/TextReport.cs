@@ -40,6 +40,9 @@ public static class TextReport
         bool sampled = !Core.Sampling.PoissonSampling.RecordsEverything(info.SamplingRateBytes);
         var error = sampled ? SamplingError.Of(model, heap, pid) : default;
         bool counted = heapOf.Exact is not null;
+        var coverage = CounterCoverage.Of(model);
+        // "exact" only where the counters saw every call of every process shown.
+        bool exactCounters = heapOf.Source == HeapSource.Counters && coverage.Complete;
 
         output.WriteLine($"Command:    {string.Join(' ', info.Command)}");
         output.WriteLine($"Recording:  pid {info.TargetPid}, {(info.Launched ? "launched" : "attached")}, {info.DurationNanos / 1e9:F2} s, " +
@@ -47,20 +50,20 @@ public static class TextReport
         // Exact figures come first: the counters saw every call, the events only the samples.
         if (heapOf.Exact is { } exact)
             output.WriteLine($"Counters:   {ExactBytes((long)exact.AllocatedBytes)} in {exact.Allocations:N0} calls; " +
-                             $"freed {ExactBytes((long)exact.FreedBytes)} usable in {exact.Frees:N0} calls; exact");
+                             $"freed {ExactBytes((long)exact.FreedBytes)} usable in {exact.Frees:N0} calls; {coverage.Qualifier}");
         output.WriteLine(sampled
             ? $"Sampling:   one sample per {Bytes((long)info.SamplingRateBytes)} allocated on average: figures from events are " +
               "estimates (± one standard error)"
             : "Sampling:   every allocation recorded (rate 1): the figures from events are exact");
         output.WriteLine(ReportText.Allocated(total, error, sampled, counted));
-        output.WriteLine($"Peak heap:  {ExactBytes(heapOf.PeakBytes)} at {Time(heapOf.PeakTimeNanos)} ({SourceOf(heapOf.Source, sampled)})");
-        output.WriteLine(ReportText.AtEnd(total, error, sampled, heapOf.Source == HeapSource.Counters ? heapOf.FinalLiveBytes : null));
+        output.WriteLine($"Peak heap:  {ExactBytes(heapOf.PeakBytes)} at {Time(heapOf.PeakTimeNanos)} ({SourceOf(heapOf.Source, sampled, coverage)})");
+        output.WriteLine(ReportText.AtEnd(total, error, sampled, exactCounters ? heapOf.FinalLiveBytes : null));
         var shown = model.Processes.Where(p => (pid ?? p.Pid) == p.Pid).ToList();
         if (shown.Any(p => p.EndNanos is not null))
         {
             bool allExited = shown.All(p => p.EndNanos is not null);
             output.WriteLine(ReportText.Leaked(total, error, sampled,
-                allExited && heapOf.Source == HeapSource.Counters ? heapOf.FinalLiveBytes : null));
+                allExited && exactCounters ? heapOf.FinalLiveBytes : null));
         }
         foreach (var line in ReportText.Unpaired(model, heap, pid)) output.WriteLine(line);
         foreach (var line in ReportText.Lost(model, heap)) output.WriteLine(line);
@@ -68,9 +71,9 @@ public static class TextReport
         WriteProcesses(model, metrics, output);
     }
 
-    static string SourceOf(HeapSource source, bool sampled) => source switch
+    static string SourceOf(HeapSource source, bool sampled, CounterCoverage coverage) => source switch
     {
-        HeapSource.Counters => "exact, allocator counters",
+        HeapSource.Counters => coverage.Complete ? "exact, allocator counters" : "allocator counters, not exact: see Counters",
         HeapSource.Events => sampled ? "estimated from the sampled events" : "from the events",
         _ => "counters and events summed over processes",
     };
@@ -84,7 +87,7 @@ public static class TextReport
         {
             var timeline = metrics.Timelines.Of(process.Pid);
             string peak = timeline is null || timeline.PeakBytes == 0 ? "no allocations"
-                : $"peak {Bytes(timeline.PeakBytes)} at {Time(timeline.PeakTimeNanos)} ({(timeline.Source == HeapSource.Counters ? "exact" : "events")})";
+                : $"peak {Bytes(timeline.PeakBytes)} at {Time(timeline.PeakTimeNanos)} ({(timeline.Source == HeapSource.Counters ? (CounterCoverage.Of(model).Complete ? "exact" : "counted") : "events")})";
             string end = process.EndNanos is null ? "running at the end" : process.ExitCode is { } code ? $"exited {code}" : "exited";
             string parent = process.ParentPid is { } ppid ? $", child of {ppid}" : "";
             output.WriteLine($"  {process.Pid,7}  {Fit(process.Name, 20),-20} {peak}; {end}{parent}");

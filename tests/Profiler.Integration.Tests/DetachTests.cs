@@ -44,7 +44,8 @@ public sealed class DetachTests
         try
         {
             using var memprof = StartMemprof("record", "--rate", "1", "--pid", target.Id.ToString(), "-o", output);
-            WaitForFile(output, memprof);
+            // Written aside while it grows, renamed once complete.
+            WaitForFile(output + ".partial", memprof);
             Thread.Sleep(1000);
             Process.Start("kill", ["-TERM", memprof.Id.ToString()])!.WaitForExit();
             Assert.True(memprof.WaitForExit(30_000), "memprof did not stop on SIGTERM");
@@ -54,6 +55,7 @@ public sealed class DetachTests
             var recording = RecordingReader.Read(output);
             Assert.NotNull(recording.Footer);
             Assert.True(recording.Events.Count > 50);
+            Assert.False(File.Exists(output + ".partial"));
         }
         finally
         {
@@ -72,14 +74,17 @@ public sealed class DetachTests
         try
         {
             using var memprof = StartMemprof("record", "--rate", "1", "--pid", target.Id.ToString(), "-o", output);
-            WaitForFile(output, memprof);
+            WaitForFile(output + ".partial", memprof);
             Thread.Sleep(1500);
             memprof.Kill();
             memprof.WaitForExit();
             Thread.Sleep(300);
             Assert.False(target.HasExited, "the target died");
             ProbeChecks.AssertCodeUnpatched(target.Id);
-            var recording = RecordingReader.Read(output);
+            // Killed, memprof leaves what it flushed under the partial name, never an incomplete
+            // file under the recording's own.
+            Assert.False(File.Exists(output));
+            var recording = RecordingReader.Read(output + ".partial");
             Assert.True(recording.Events.Count > 50, $"{recording.Events.Count} events survived");
             Assert.NotEmpty(recording.Warnings);
         }

@@ -62,8 +62,10 @@ public sealed unsafe class BpfTracer : IKernelTracer
         if (err != 0)
         {
             LibBpf.ObjectClose(_obj);
-            throw new ProfilerException(err == -1 || err == -13 ? ExitCode.PermissionDenied : ExitCode.CollectorFailed,
-                $"cannot load the BPF programs ({Native.ErrorText(-err)}); memprof needs root or CAP_BPF+CAP_PERFMON{LastLibbpfMessage()}");
+            bool denied = err == -1 || err == -13;
+            // Denied, libbpf's own words (about its in-memory object) add nothing.
+            throw new ProfilerException(denied ? ExitCode.PermissionDenied : ExitCode.CollectorFailed,
+                $"cannot load the BPF programs ({Native.ErrorText(-err)}); memprof needs root or CAP_BPF+CAP_PERFMON{(denied ? "" : LastLibbpfMessage())}");
         }
         _countersFd = MapFd("counters");
         _targetsFd = MapFd("targets");
@@ -265,13 +267,13 @@ public sealed unsafe class BpfTracer : IKernelTracer
 
     static string? _lastLibbpfMessage;
 
-    static string LastLibbpfMessage() => _lastLibbpfMessage is { } m ? $" — libbpf: {m.Trim()}" : "";
+    static string LastLibbpfMessage() =>
+        _lastLibbpfMessage is { } m ? $" — libbpf: {(m.StartsWith("libbpf: ", StringComparison.Ordinal) ? m[8..] : m).Trim()}" : "";
 
     [UnmanagedCallersOnly]
     static int OnLibbpfMessage(int level, nint format, nint args)
     {
-        // Formatting a va_list from managed code is not portable; keep the format text only.
-        if (level == 0) _lastLibbpfMessage = Marshal.PtrToStringUTF8(format);
+        if (level == 0) _lastLibbpfMessage = Native.FormatVaList(format, args);
         return 0;
     }
 

@@ -19,6 +19,8 @@ public sealed record ProbeSite(string Path, string Symbol, BpfFunction Function,
 public sealed record ProbePlan(IReadOnlyList<ProbeSite> Sites, ulong? ExitHook, JemallocProfPlan? Jemalloc = null)
 {
     public ulong? LibraryHook { get; init; }
+    /// <summary>_exit: the counters read there include the frees made while exiting.</summary>
+    public ulong? FinalExitHook { get; init; }
     /// <summary>The file is memprof's preload library: its markers replace the API it interposes.</summary>
     public PreloadPlan? Preload { get; init; }
 }
@@ -34,6 +36,9 @@ public sealed record JemallocProfPlan(JemallocProfSymbols Symbols, IReadOnlyList
 public static class ProbePlanner
 {
     const string ExitSymbol = "exit";
+    /// <summary>exit() calls _exit only after the atexit handlers and static destructors ran:
+    /// their frees belong to the recording, so a launched process is stopped there too.</summary>
+    const string FinalExitSymbol = "_exit";
     const string LibraryHookSymbol = "_dl_debug_state";
     /// <summary>Defined by glibc's libc.so.6 only.</summary>
     const string GlibcMarker = "gnu_get_libc_version";
@@ -62,7 +67,7 @@ public static class ProbePlanner
         {
             var functions = new List<FunctionSymbol>();
             var objects = new List<(string, ulong)>();
-            ulong? exitAddress = null, libraryHookAddress = null;
+            ulong? exitAddress = null, finalExitAddress = null, libraryHookAddress = null;
             bool glibc = false;
             foreach (var sym in elf.ReadSymbols())
             {
@@ -74,6 +79,7 @@ public static class ProbePlanner
                 functions.Add(new FunctionSymbol(name, sym.Value, local));
                 if (local) continue;
                 if (name == ExitSymbol) exitAddress ??= sym.Value;
+                if (name == FinalExitSymbol) finalExitAddress ??= sym.Value;
                 if (name == LibraryHookSymbol) libraryHookAddress ??= sym.Value;
                 if (name == GlibcMarker) glibc = true;
             }
@@ -97,10 +103,13 @@ public static class ProbePlanner
             ulong? exitHook = null;
             if (exitAddress is { } exitVa && elf.VirtualAddressToFileOffset(exitVa) is { } exitOffset)
                 exitHook = exitOffset + (ulong)ChooseAt(file, exitOffset, argumentCount: 1, returnProbe: false).Offset;
+            ulong? finalExitHook = null;
+            if (finalExitAddress is { } finalVa && elf.VirtualAddressToFileOffset(finalVa) is { } finalOffset)
+                finalExitHook = finalOffset + (ulong)ChooseAt(file, finalOffset, argumentCount: 1, returnProbe: false).Offset;
             ulong? libraryHook = null;
             if (libraryHookAddress is { } hookVa && elf.VirtualAddressToFileOffset(hookVa) is { } hookOffset)
                 libraryHook = hookOffset + (ulong)ChooseAt(file, hookOffset, argumentCount: 0, returnProbe: false).Offset;
-            return new ProbePlan(sites, exitHook, PlanJemalloc(path, elf, file, found.Jemalloc)) { LibraryHook = libraryHook };
+            return new ProbePlan(sites, exitHook, PlanJemalloc(path, elf, file, found.Jemalloc)) { LibraryHook = libraryHook, FinalExitHook = finalExitHook };
         }
     }
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Profiler.Core;
 using Profiler.Core.Analysis;
+using Profiler.Core.Files;
 using Profiler.Core.Model;
 using Profiler.Export.Checks;
 
@@ -32,6 +33,8 @@ public sealed class BudgetOptionSet
     readonly Option<string?> _junit = new("--junit") { Description = "Write JUnit XML with one test case per budget to this file." };
     readonly Option<SiteMode> _sites = SiteModeOption.Create();
 
+    const long MaxBudgetFileBytes = 1 << 20;
+
     public IEnumerable<Option> All => [_maxPeak, _maxLeaked, _maxAllocated, _maxAllocs, _failOnLeak, _ignore, _budgets, _ci, _junit, _sites];
 
     public BudgetRequest Read(ParseResult parse)
@@ -40,7 +43,9 @@ public sealed class BudgetOptionSet
             parse.GetValue(_maxAllocs), parse.GetValue(_failOnLeak), parse.GetValue(_ignore) ?? []);
         if (parse.GetValue(_budgets) is { } file)
         {
-            if (!File.Exists(file)) throw new ProfilerException(ExitCode.FileNotFound, $"budgets file {file} not found");
+            FileProbe.RequireRegularFile(file, "a budgets file");
+            if (new FileInfo(file).Length > MaxBudgetFileBytes)
+                throw new ProfilerException(ExitCode.UsageError, $"{file} is too large for a budgets file ({new FileInfo(file).Length:N0} bytes)");
             budgets = budgets.Over(BudgetFile.Parse(File.ReadAllText(file), file, SizeParser.Parse));
         }
         return new BudgetRequest(budgets, CiEnvironment.Current(parse.GetValue(_ci)), parse.GetValue(_junit), parse.GetValue(_sites));
@@ -50,6 +55,7 @@ public sealed class BudgetOptionSet
 public sealed record CheckOptions(string Input, BudgetRequest Request)
 {
     public string? SymbolPath { get; init; }
+    public bool AllowIncomplete { get; init; }
 }
 
 public static class CheckCommand
@@ -59,14 +65,19 @@ public static class CheckCommand
         var input = new Argument<string>("recording") { Description = "The .memprof recording to check." };
         var budgets = new BudgetOptionSet();
         var symbolPath = RecordingInput.SymbolPathOption();
+        var allowIncomplete = RecordingInput.AllowIncompleteOption();
         var command = new Command("check",
             $"Check a recording against memory budgets. Exits {(int)ExitCode.BudgetExceeded} when one is broken, " +
             "naming the budget, by how much, and the top sites responsible.");
         command.Arguments.Add(input);
         foreach (var option in budgets.All) command.Options.Add(option);
         command.Options.Add(symbolPath);
+        command.Options.Add(allowIncomplete);
         command.SetAction((parse, cancel) => Task.FromResult(Run(
-            new CheckOptions(parse.GetValue(input)!, budgets.Read(parse)) { SymbolPath = parse.GetValue(symbolPath) },
+            new CheckOptions(parse.GetValue(input)!, budgets.Read(parse))
+            {
+                SymbolPath = parse.GetValue(symbolPath), AllowIncomplete = parse.GetValue(allowIncomplete),
+            },
             stdout, stderr, cancel)));
         return command;
     }
@@ -76,7 +87,7 @@ public static class CheckCommand
         if (!options.Request.Requested)
             throw new ProfilerException(ExitCode.UsageError,
                 "no budget to check: give --max-peak, --max-leaked, --max-allocated, --max-allocs, --fail-on-leak or --budgets FILE");
-        var model = RecordingInput.Load(options.Input, stderr, options.SymbolPath);
+        var model = RecordingInput.LoadForVerdict(options.Input, stderr, options.SymbolPath, options.AllowIncomplete);
         return Apply(model, options.Request, Path.GetFileName(options.Input), stdout);
     }
 
@@ -89,14 +100,16 @@ public static class CheckCommand
         CheckText.Write(outcome, output);
         if (request.Ci.StepSummaryPath is { } summary)
         {
-            using var writer = File.AppendText(summary);
-            GitHubSummary.Write(title, outcome, GitHubSummary.TopSites(figures), writer);
+            // GitHub's step summary is appended to, by each step: not ours to replace.
+            try
+            {
+                using var writer = File.AppendText(summary);
+                GitHubSummary.Write(title, outcome, GitHubSummary.TopSites(figures), writer);
+            }
+            catch (Exception e) when (OutputFile.IsWriteFailure(e)) { throw OutputFile.Failed(summary, e); }
         }
         if (request.JUnitPath is { } junit)
-        {
-            using var file = File.Create(junit);
-            JUnitReport.Write(title, outcome, file);
-        }
+            OutputFile.Write(junit, file => JUnitReport.Write(title, outcome, file));
         return outcome.Passed ? (int)ExitCode.Success : (int)ExitCode.BudgetExceeded;
     }
 }

@@ -10,6 +10,7 @@ public sealed record DiffCommandOptions(string Base, string New, DiffOptions Dif
 {
     public string? SymbolPath { get; init; }
     public SiteMode Sites { get; init; } = SiteMode.Program;
+    public bool AllowIncomplete { get; init; }
 }
 
 public static class DiffCommand
@@ -38,14 +39,17 @@ public static class DiffCommand
         var top = new Option<int>("--top", "-n") { Description = "How many changed sites to list. Default: 20.", DefaultValueFactory = _ => 20 };
         var symbolPath = RecordingInput.SymbolPathOption();
         var sites = SiteModeOption.Create();
+        var allowIncomplete = RecordingInput.AllowIncompleteOption();
         var command = new Command("diff",
             "Compare two recordings: per-site and total changes of allocated, peak and leaked bytes and counts, largest first.")
-        { baseline, current, threshold, minChange, fail, top, symbolPath, sites };
+        { baseline, current, threshold, minChange, fail, top, symbolPath, sites, allowIncomplete };
         command.SetAction((parse, cancel) => Task.FromResult(Run(new DiffCommandOptions(
             parse.GetValue(baseline)!, parse.GetValue(current)!,
             new DiffOptions(parse.GetValue(threshold), (long)parse.GetValue(minChange)),
-            parse.GetValue(fail), parse.GetValue(top)) { SymbolPath = parse.GetValue(symbolPath), Sites = parse.GetValue(sites) },
-            stdout, stderr, cancel)));
+            parse.GetValue(fail), parse.GetValue(top))
+        {
+            SymbolPath = parse.GetValue(symbolPath), Sites = parse.GetValue(sites), AllowIncomplete = parse.GetValue(allowIncomplete),
+        }, stdout, stderr, cancel)));
         return command;
     }
 
@@ -60,11 +64,21 @@ public static class DiffCommand
         return percent ? value / 100 : value;
     }
 
+    /// <summary>The program a recording ran (its command's file name), if it names one; an
+    /// attached process's command is its whole command line in one string.</summary>
+    static string? ProgramName(IReadOnlyList<string> command) =>
+        command.Count > 0 && command[0].Trim().Length > 0 ? Path.GetFileName(command[0].Trim().Split(' ')[0]) : null;
+
     public static int Run(DiffCommandOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
     {
         if (options.Top <= 0) throw new ProfilerException(ExitCode.UsageError, "--top must be positive");
-        var baseline = RecordingFigures.From(RecordingInput.Load(options.Base, stderr, options.SymbolPath), options.Sites);
-        var current = RecordingFigures.From(RecordingInput.Load(options.New, stderr, options.SymbolPath), options.Sites);
+        var baseModel = RecordingInput.LoadForVerdict(options.Base, stderr, options.SymbolPath, options.AllowIncomplete);
+        var newModel = RecordingInput.LoadForVerdict(options.New, stderr, options.SymbolPath, options.AllowIncomplete);
+        if (ProgramName(baseModel.Info.Command) is { } a && ProgramName(newModel.Info.Command) is { } b && a != b)
+            stderr.WriteLine($"memprof: warning: the recordings are of different programs ({a} and {b}): their sites are not comparable, " +
+                             "so changes below may not be regressions");
+        var baseline = RecordingFigures.From(baseModel, options.Sites);
+        var current = RecordingFigures.From(newModel, options.Sites);
         var diff = ProfileDiff.Compute(baseline, current, options.Diff);
         DiffText.Write(diff, Path.GetFileName(options.Base), Path.GetFileName(options.New), options.Top, stdout);
         var regressions = diff.Regressions.ToList();

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Profiler.Core;
+using Profiler.Core.Files;
+using Profiler.Core.Model;
 using Profiler.Export;
 using Profiler.Export.Pprof;
 
@@ -39,12 +41,21 @@ public static class ExportCommand
             "pprof" => true,
             _ => throw new ProfilerException(ExitCode.UsageError, $"unknown export format '{options.Format}' (use firefox or pprof)"),
         };
-        var model = RecordingInput.Load(options.Input, stderr, options.SymbolPath);
         string output = options.Output ?? (pprof ? DefaultPprofPath(options.Input) : DefaultFirefoxPath(options.Input));
-        if (pprof) PprofExporter.Write(model, output, ElfModuleSegments.Read);
-        else FirefoxExporter.Write(model, output);
+        // Checked before the (long) load: an output that is the recording itself would destroy it.
+        OutputFile.Prepare(output, [options.Input]);
+        var model = RecordingInput.Load(options.Input, stderr, options.SymbolPath);
+        if (pprof) OutputFile.Write(output, stream => PprofExporter.Write(model, stream, ElfModuleSegments.Read), [options.Input]);
+        else WriteFirefox(model, output, [options.Input]);
         stdout.WriteLine($"wrote {output}");
         return (int)ExitCode.Success;
+    }
+
+    /// <summary>The Firefox profile, gzipped when the name ends in .gz, written whole or not at all.</summary>
+    public static void WriteFirefox(ProfileModel model, string output, IEnumerable<string> inputs)
+    {
+        var builder = FirefoxExporter.Build(model);
+        OutputFile.Write(output, stream => builder.WriteTo(stream, gzip: output.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)), inputs);
     }
 
     public static string DefaultFirefoxPath(string recording) =>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text;
 using Profiler.Core;
+using Profiler.Core.Files;
 using Profiler.Core.Import;
 using Profiler.Symbols.Elf;
 
@@ -44,33 +45,19 @@ public static class ImportCommand
         if (options.Dumps.Count == 0) throw new ProfilerException(ExitCode.UsageError, "name at least one heap profile to import");
         uint pid = DumpFiles.CommonPid(options.Dumps);
         var ordered = DumpFiles.InDumpOrder(options.Dumps);
+        string output = options.Output ?? Path.ChangeExtension(ordered[0], ".memprof");
+        OutputFile.Prepare(output, options.Dumps);
         var dumps = new List<HeapDump>(ordered.Count);
         foreach (var path in ordered)
         {
             cancel.ThrowIfCancellationRequested();
             dumps.Add(Read(path));
         }
-        string output = options.Output ?? Path.ChangeExtension(ordered[0], ".memprof");
-        if (options.Dumps.Any(d => Path.GetFullPath(d) == Path.GetFullPath(output)))
-            throw new ProfilerException(ExitCode.UsageError, $"{output} is one of the dumps; choose another output with -o");
-
         // Written aside and renamed when complete, so a failed import leaves no half recording.
-        string partial = output + ".partial";
-        ImportSummary summary;
-        try
-        {
-            using (var stream = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
-                summary = JemallocImporter.Write(dumps, stream, new JemallocImportOptions(pid, BuildIdOf, MemprofCli.Version), cancel);
-            File.Move(partial, output, overwrite: true);
-        }
-        catch (Exception e)
-        {
-            if (File.Exists(partial)) File.Delete(partial);
-            if (e is IOException or UnauthorizedAccessException)
-                throw new ProfilerException(e is UnauthorizedAccessException ? ExitCode.PermissionDenied : ExitCode.FileNotFound,
-                    $"cannot write {output}: {e.Message}", e);
-            throw;
-        }
+        ImportSummary summary = default!;
+        OutputFile.Write(output,
+            stream => summary = JemallocImporter.Write(dumps, stream, new JemallocImportOptions(pid, BuildIdOf, MemprofCli.Version), cancel),
+            options.Dumps);
         stdout.WriteLine($"wrote {output}: {summary.Dumps} dump{(summary.Dumps == 1 ? "" : "s")} of pid {pid}, {summary.Stacks:N0} backtraces, " +
                          $"{summary.Allocations:N0} allocations and {summary.Frees:N0} frees, {summary.RetainedBytes:N0} B live at the last dump");
         return (int)ExitCode.Success;
@@ -78,8 +65,7 @@ public static class ImportCommand
 
     static HeapDump Read(string path)
     {
-        if (Directory.Exists(path)) throw new ProfilerException(ExitCode.WrongFileType, $"{path} is a directory, not a heap profile");
-        if (!File.Exists(path)) throw new ProfilerException(ExitCode.FileNotFound, $"{path}: no such file");
+        FileProbe.RequireRegularFile(path, "a heap profile");
         try
         {
             using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16);

@@ -70,8 +70,8 @@ static class TargetProcess
     {
         if (OperatingSystem.IsLinux())
         {
-            if (Collectors.Linux.Procfs.ProcessState.Read(pid) is null)
-                throw new ProfilerException(ExitCode.TargetNotFound, $"no process with pid {pid}");
+            if (Collectors.Linux.Procfs.ProcessState.WhyNotAttachable(pid) is { } why)
+                throw new ProfilerException(ExitCode.TargetNotFound, why);
             return File.ReadAllText($"/proc/{pid}/comm").Trim();
         }
         try

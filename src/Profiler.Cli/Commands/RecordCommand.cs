@@ -1,8 +1,8 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using Profiler.Collectors.Linux;
 using Profiler.Collectors.Linux.Bpf;
 using Profiler.Core;
+using Profiler.Core.Files;
 using Profiler.Core.Sampling;
 using Profiler.Export;
 
@@ -26,13 +26,22 @@ public sealed record RecordOptions(string? Output, int? Pid, TimeSpan? Duration,
 
 public static class RecordCommand
 {
+    /// <summary>A mean of one sample per GiB already leaves most programs with none.</summary>
+    public const ulong MaxRateBytes = 1UL << 30;
+
     public static Command Build(TextWriter stdout, TextWriter stderr)
     {
         var output = new Option<string?>("--output", "-o")
         {
             Description = "Recording file to write (default: NAME.memprof in the current directory, NAME being the command or process name).",
         };
-        var pid = new Option<int?>("--pid", "-p") { Description = "Attach to this running process instead of launching a command." };
+        var pid = new Option<int?>("--pid", "-p")
+        {
+            Description = "Attach to this running process instead of launching a command.",
+            CustomParser = r => int.TryParse(r.Tokens[0].Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int value) && value > 0
+                ? value
+                : throw new ProfilerException(ExitCode.UsageError, $"--pid takes a process id (a positive number), not '{r.Tokens[0].Value}'"),
+        };
         var duration = new Option<TimeSpan?>("--duration", "-d")
         {
             Description = "Stop after this long (e.g. 30s, 2m, 500ms). Default: until the target exits or Ctrl-C.",
@@ -112,6 +121,9 @@ public static class RecordCommand
             throw new ProfilerException(ExitCode.UsageError, $"--pid must be a positive process id, not {options.Pid}");
         if (options.SampleRateBytes == 0)
             throw new ProfilerException(ExitCode.UsageError, "--rate must be at least 1 byte (1 records every allocation)");
+        if (options.SampleRateBytes > MaxRateBytes)
+            throw new ProfilerException(ExitCode.UsageError,
+                $"--rate {SizeParser.Format(options.SampleRateBytes)} would sample almost nothing; the largest is {SizeParser.Format(MaxRateBytes)} (default 512KiB)");
         if (options.StackSizeBytes is < 256 or > 16 * 1024)
             throw new ProfilerException(ExitCode.UsageError, "--stack-size must be between 256 B and 16KiB");
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsWindows())
@@ -121,40 +133,66 @@ public static class RecordCommand
             ? Path.GetFileName(options.Command[0])
             : TargetProcess.Name(options.Pid!.Value);
         string output = options.Output ?? $"{name}.memprof";
+        // Written aside (NAME.memprof.partial, readable while it grows) and renamed when complete:
+        // a recording that fails leaves the previous one of that name intact.
+        string staging = OutputFile.StagingPath(output);
+        string? firefox = options.Firefox ? ExportCommand.DefaultFirefoxPath(output) : null;
+        if (firefox is not null) OutputFile.Prepare(firefox);
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        // Ctrl-C also reaches a launched command (same process group): let it end, then finish.
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+        // Every Ctrl-C or SIGTERM only asks to stop (a second one is no different): the recording
+        // and the Firefox profile are finished, and a launched command's exit code passed through.
+        // Ctrl-C also reaches a launched command (same process group): it ends as it chooses.
+        using var signals = TerminationSignals.Claim(() => { try { stop.Cancel(); } catch (ObjectDisposedException) { } });
 
         // The terminal UI owns the terminal: a launched command writes to a file beside the recording.
         if (options.Tui && options.Command.Count > 0 && options.TargetOutput is null)
             options = options with { TargetOutput = Path.ChangeExtension(output, ".out") };
         var status = new StatusLine(stderr, enabled: !Console.IsErrorRedirected && options.Checks?.Ci.IsCi != true);
-        var outcome = options.Tui
-            ? LiveView.Run(output, stop, stderr, messages => OperatingSystem.IsWindows()
-                ? PlatformRecorders.OnWindows(options, output, new StatusLine(messages, false), stop.Token)
-                : PlatformRecorders.OnLinux(options, output, name, new StatusLine(messages, false), messages, stop.Token))
-            : OperatingSystem.IsWindows()
-                ? PlatformRecorders.OnWindows(options, output, status, stop.Token)
-                : PlatformRecorders.OnLinux(options, output, name, status, stderr, stop.Token);
+        RecordOutcome outcome;
+        try
+        {
+            outcome = options.Tui
+                ? LiveView.Run(staging, stop, stderr, messages => OperatingSystem.IsWindows()
+                    ? PlatformRecorders.OnWindows(options, staging, new StatusLine(messages, false), stop.Token)
+                    : PlatformRecorders.OnLinux(options, staging, name, new StatusLine(messages, false), messages, stop.Token))
+                : OperatingSystem.IsWindows()
+                    ? PlatformRecorders.OnWindows(options, staging, status, stop.Token)
+                    : PlatformRecorders.OnLinux(options, staging, name, status, stderr, stop.Token);
+        }
+        catch (ProfilerException e) when (staging != output && File.Exists(staging))
+        {
+            status.Clear();
+            throw new ProfilerException(e.ExitCode, $"{e.Message.Replace(staging, output)} (what was recorded before it is kept in {staging})", e.InnerException)
+            {
+                CommandExitCode = e.CommandExitCode,
+            };
+        }
         status.Clear();
+        OutputFile.Commit(staging, output);
         stderr.WriteLine($"memprof: {outcome.Summary} → {output}");
         if (options.TargetOutput is not null) stderr.WriteLine($"memprof: the command's output → {options.TargetOutput}");
-        var model = options.Firefox || options.Checks?.Requested == true ? RecordingInput.Load(output, stderr, symbolPath: null) : null;
-        if (options.Firefox && model is not null)
+        try
         {
-            string firefox = ExportCommand.DefaultFirefoxPath(output);
-            FirefoxExporter.Write(model, firefox);
-            stderr.WriteLine($"memprof: Firefox profile → {firefox} (open it at https://profiler.firefox.com/ with \"Load a profile from file\")");
+            var model = firefox is not null || options.Checks?.Requested == true ? RecordingInput.Load(output, stderr, symbolPath: null) : null;
+            if (firefox is not null && model is not null)
+            {
+                ExportCommand.WriteFirefox(model, firefox, inputs: [output]);
+                stderr.WriteLine($"memprof: Firefox profile → {firefox} (open it at https://profiler.firefox.com/ with \"Load a profile from file\")");
+            }
+            using (var self = System.Diagnostics.Process.GetCurrentProcess())
+                stderr.WriteLine($"memprof used {self.TotalProcessorTime.TotalSeconds.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)} s CPU " +
+                                 $"and {self.PeakWorkingSet64 / (1024 * 1024)} MB of memory");
+            int budgetCode = options.Checks is { Requested: true } checks && model is not null
+                ? CheckCommand.Apply(model, checks, string.Join(' ', options.Command.DefaultIfEmpty(name)), stderr)
+                : (int)ExitCode.Success;
+            // The command's own failure wins over a broken budget (see ExitCode.BudgetExceeded).
+            return outcome.CommandExitCode is { } code and not 0 ? code : budgetCode;
         }
-        using (var self = System.Diagnostics.Process.GetCurrentProcess())
-            stderr.WriteLine($"memprof used {self.TotalProcessorTime.TotalSeconds.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)} s CPU " +
-                             $"and {self.PeakWorkingSet64 / (1024 * 1024)} MB of memory");
-        // The command's own failure wins over a broken budget (see ExitCode.BudgetExceeded).
-        int budgetCode = options.Checks is { Requested: true } checks && model is not null
-            ? CheckCommand.Apply(model, checks, string.Join(' ', options.Command.DefaultIfEmpty(name)), stderr)
-            : (int)ExitCode.Success;
-        return outcome.CommandExitCode is { } code and not 0 ? code : budgetCode;
+        catch (ProfilerException e) when (e.CommandExitCode is null && outcome.CommandExitCode is not null)
+        {
+            // The command has ended: its failure still wins over memprof's.
+            throw new ProfilerException(e.ExitCode, e.Message, e.InnerException) { CommandExitCode = outcome.CommandExitCode };
+        }
     }
 }

@@ -67,8 +67,46 @@ public static partial class HeapProfileParser
         }
         if (lines.LastLineCut)
             throw Truncated(name, lines, $"the profile ends in the middle of a {MapsSection} line (the dump was cut short)");
+        CheckSums(name, stacks);
         return new HeapProfile(period, total, threads, stacks, mappings);
     }
+
+    /// <summary>jemalloc writes each backtrace's t* as the sum of its tN lines (the same
+    /// per-thread counts, merged; a backtrace it writes has live or counted objects, so at least
+    /// one thread line), so a backtrace without them or whose lines disagree was damaged (a changed
+    /// digit, a lost line): its figures would be wrong, so the dump is refused. (The profile's own
+    /// t* is not checked: in jemalloc 5.3's dumps it is not the sum of the backtraces'.)</summary>
+    static void CheckSums(string name, List<HeapStackRecord> stacks)
+    {
+        foreach (var stack in stacks)
+            if (stack.Threads.Count == 0)
+                throw Damaged(name, $"the backtrace on line {stack.Line} has no per-thread counts ('tN:' lines)");
+            else if (Sum(stack.Threads.Select(t => t.Counts)) is var perThread && perThread != stack.Total)
+                throw Damaged(name, $"the backtrace on line {stack.Line} counts {Describe(stack.Total)} in all, but its threads {Describe(perThread)}");
+    }
+
+    static HeapCounts Sum(IEnumerable<HeapCounts> counts)
+    {
+        ulong objects = 0, bytes = 0, accObjects = 0, accBytes = 0;
+        foreach (var c in counts)
+            checked
+            {
+                try
+                {
+                    objects += c.Objects;
+                    bytes += c.Bytes;
+                    accObjects += c.AccumulatedObjects;
+                    accBytes += c.AccumulatedBytes;
+                }
+                catch (OverflowException) { return new HeapCounts(ulong.MaxValue, ulong.MaxValue, ulong.MaxValue, ulong.MaxValue); }
+            }
+        return new HeapCounts(objects, bytes, accObjects, accBytes);
+    }
+
+    static string Describe(HeapCounts c) => $"{c.Objects} objects of {c.Bytes} bytes [{c.AccumulatedObjects}: {c.AccumulatedBytes}]";
+
+    static ProfilerException Damaged(string name, string what) =>
+        new(ExitCode.CorruptRecording, $"{name}: the counts do not add up — {what}; the dump is damaged");
 
     static ulong ParseHeader(LineCursor lines, string name)
     {
@@ -83,6 +121,9 @@ public static partial class HeapProfileParser
         string period = first[HeaderPrefix.Length..];
         if (!ulong.TryParse(period, NumberStyles.None, CultureInfo.InvariantCulture, out ulong value) || value == 0)
             throw Malformed(name, lines, $"'{Shorten(first)}' has no valid sample period (a positive number of bytes)");
+        // jemalloc samples every 2^lg_prof_sample bytes: any other period is a damaged one.
+        if ((value & (value - 1)) != 0)
+            throw Malformed(name, lines, $"the sample period {value} is not a power of two, as jemalloc's always is (2^lg_prof_sample)");
         return value;
     }
 

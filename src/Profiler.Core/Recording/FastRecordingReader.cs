@@ -16,7 +16,8 @@ static unsafe class FastRecordingReader
     /// <summary>Below this many events a second thread costs more than it saves.</summary>
     const int ParallelThreshold = 200_000;
 
-    /// <param name="origin">Where the bytes start in their stream: positions in messages count from the stream's start.</param>
+    /// <param name="origin">Where the bytes start in their stream (kept for callers; messages count
+    /// bytes from the recording's first byte).</param>
     /// <returns>The recording, or null when the bytes need the reference reader.</returns>
     public static RawRecording? TryRead(byte* data, long length, long origin, string name)
     {
@@ -28,23 +29,37 @@ static unsafe class FastRecordingReader
         Header? header = null;
         var batches = new List<EventBatchSlice>();
         int index = 0;
+        CheckedFrames? frames = null;
 
         long position = magic.Length;
-        while (position < length)
+        while (true)
         {
-            long start = position;
-            var frame = ReadLength(data, length, ref position);
-            if (frame == FrameLength.Malformed) return null;
-            if (frame == FrameLength.CutOff || length - position < frame.Value)
+            long start, bodyStart;
+            int bodyLength;
+            if (frames is not null)
             {
-                // As the reference reader words it: the record's position in the stream, plus the magic's length.
-                warnings.Add($"{name}: the recording ends in the middle of a record at byte {origin + start + magic.Length}" +
-                             " (the recorder was probably stopped abruptly); reading what came before it");
-                break;
+                if (!frames.Next(out bodyStart, out bodyLength)) break;
+                start = bodyStart;
             }
-            var body = new ReadOnlySpan<byte>(data + position, frame.Value);
-            long bodyStart = position;
-            position += frame.Value;
+            else
+            {
+                if (position >= length) break;
+                start = position;
+                var frame = ReadLength(data, length, ref position);
+                if (frame == FrameLength.Malformed) return null;
+                if (frame == FrameLength.CutOff || length - position < frame.Value)
+                {
+                    // As the reference reader words it: the record's position from the recording's first byte.
+                    warnings.Add($"{name}: the recording ends in the middle of a record at byte {start}" +
+                                 " (the recorder was probably stopped abruptly); reading what came before it");
+                    records.CutShort = true;
+                    break;
+                }
+                bodyStart = position;
+                bodyLength = frame.Value;
+                position += frame.Value;
+            }
+            var body = new ReadOnlySpan<byte>(data + bodyStart, bodyLength);
 
             if (index++ > 0 && EventBatchSlice.TryLocate(body, bodyStart) is { } located)
             {
@@ -60,6 +75,12 @@ static unsafe class FastRecordingReader
                 case Record.KindOneofCase.Header:
                     if (record.Header.FormatVersion > RecordingFormat.Version) return null;
                     header = record.Header;
+                    if (index == 1 && CheckedFrames.Follow(data, length, position, header.FormatVersion))
+                    {
+                        // Format 2: the header's own check, then every record is checked.
+                        frames = new CheckedFrames(data, length, 0, name, records);
+                        if (!frames.CheckHeader(start, position, out _)) return null;
+                    }
                     break;
                 case Record.KindOneofCase.Events:
                     if (EventBatchSlice.Parsed(record.Events) is not { } parsed) return null;

@@ -10,7 +10,7 @@ namespace Profiler.Core.Recording;
 /// not a well-formed recording; this reader gives the verdict on those, and is the oracle the
 /// fast path is tested against.
 /// </summary>
-public static class ProtobufRecordingReader
+public static unsafe class ProtobufRecordingReader
 {
     public static RawRecording Read(Stream stream, string name)
     {
@@ -19,7 +19,12 @@ public static class ProtobufRecordingReader
         if (got < magic.Length || !magic.AsSpan().SequenceEqual(RecordingFormat.Magic))
             throw new ProfilerException(ExitCode.WrongFileType, $"{name} is not a memprof recording (wrong file type)");
 
-        var input = new CodedInputStream(stream, leaveOpen: true);
+        // The rest in memory: format 2's checks and resynchronisation need the bytes themselves.
+        var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        var bytes = copy.GetBuffer();
+        int length = (int)copy.Length;
+        var input = new CodedInputStream(bytes, 0, length);
         var records = new RecordCollector();
         var warnings = records.Warnings;
         Header? header = null;
@@ -36,10 +41,11 @@ public static class ProtobufRecordingReader
                 record = new Record();
                 input.ReadMessage(record);
             }
-            catch (InvalidProtocolBufferException ex) when (IsTruncation(ex, input, stream))
+            catch (InvalidProtocolBufferException ex) when (IsTruncation(ex, input, length))
             {
                 warnings.Add($"{name}: the recording ends in the middle of a record at byte {start + magic.Length}" +
                              " (the recorder was probably stopped abruptly); reading what came before it");
+                records.CutShort = true;
                 break;
             }
             catch (InvalidProtocolBufferException ex)
@@ -51,22 +57,20 @@ public static class ProtobufRecordingReader
             if (index == 0 && record.KindCase != Record.KindOneofCase.Header)
                 throw new ProfilerException(ExitCode.CorruptRecording, $"{name} is corrupt: it does not start with a header");
             index++;
-            switch (record.KindCase)
+            if (index == 1 && record.Header.FormatVersion > RecordingFormat.Version)
+                throw new ProfilerException(ExitCode.WrongFileType,
+                    $"{name} has recording format {record.Header.FormatVersion}; this memprof reads up to {RecordingFormat.Version}");
+            bool followsChecked;
+            fixed (byte* data = bytes)
+                followsChecked = index == 1 && CheckedFrames.Follow(data, length, input.Position, record.Header.FormatVersion);
+            if (followsChecked)
             {
-                case Record.KindOneofCase.Header:
-                    if (record.Header.FormatVersion > RecordingFormat.Version)
-                        throw new ProfilerException(ExitCode.WrongFileType,
-                            $"{name} has recording format {record.Header.FormatVersion}; this memprof reads up to {RecordingFormat.Version}");
-                    header = record.Header;
-                    break;
-                case Record.KindOneofCase.Events:
-                    time = AppendBatch(record.Events, events, time, name);
-                    break;
-                default:
-                    // Records of a newer minor revision are skipped: what we do not know.
-                    records.Add(record);
-                    break;
+                fixed (byte* data = bytes)
+                    time = ReadChecked(data, length, start, input.Position, magic.Length, name, records, record.Header, events);
+                header = record.Header;
+                break;
             }
+            time = Apply(record, ref header, events, time, records, name);
         }
 
         events.TrimExcess();
@@ -76,9 +80,56 @@ public static class ProtobufRecordingReader
         return records.Build(header, events, name);
     }
 
-    static bool IsTruncation(InvalidProtocolBufferException ex, CodedInputStream input, Stream stream) =>
-        ex.Message.Contains("truncated", StringComparison.OrdinalIgnoreCase) || input.IsAtEnd ||
-        (stream.CanSeek && stream.Position >= stream.Length);
+    /// <summary>Format 2: the header's check, then every intact record (damaged ones skipped, counted).</summary>
+    static long ReadChecked(byte* data, int length, long headerStart, long headerEnd, int displayOffset, string name,
+        RecordCollector records, Header header, EventColumns events)
+    {
+        var frames = new CheckedFrames(data, length, displayOffset, name, records);
+        if (!frames.CheckHeader(headerStart, headerEnd, out bool cut))
+        {
+            if (!cut) throw new ProfilerException(ExitCode.CorruptRecording, $"{name} is corrupt: its header fails its integrity check");
+            records.Warnings.Add($"{name}: the recording ends in the middle of a record at byte {headerEnd + displayOffset}" +
+                                 " (the recorder was probably stopped abruptly); reading what came before it");
+            records.CutShort = true;
+            return 0;
+        }
+        long time = 0;
+        Header? current = header;
+        while (frames.Next(out long bodyStart, out int bodyLength))
+        {
+            Record record;
+            try { record = Record.Parser.ParseFrom(new ReadOnlySpan<byte>(data + bodyStart, bodyLength)); }
+            catch (InvalidProtocolBufferException ex)
+            {
+                // Intact but unreadable: not damage on the way, a writer's fault; nothing can be trusted.
+                throw new ProfilerException(ExitCode.CorruptRecording, $"{name} is corrupt at byte {bodyStart + displayOffset}: {ex.Message}");
+            }
+            time = Apply(record, ref current, events, time, records, name);
+        }
+        return time;
+    }
+
+    static long Apply(Record record, ref Header? header, EventColumns events, long time, RecordCollector records, string name)
+    {
+        switch (record.KindCase)
+        {
+            case Record.KindOneofCase.Header:
+                if (record.Header.FormatVersion > RecordingFormat.Version)
+                    throw new ProfilerException(ExitCode.WrongFileType,
+                        $"{name} has recording format {record.Header.FormatVersion}; this memprof reads up to {RecordingFormat.Version}");
+                header = record.Header;
+                return time;
+            case Record.KindOneofCase.Events:
+                return AppendBatch(record.Events, events, time, name);
+            default:
+                // Records of a newer minor revision are skipped: what we do not know.
+                records.Add(record);
+                return time;
+        }
+    }
+
+    static bool IsTruncation(InvalidProtocolBufferException ex, CodedInputStream input, int length) =>
+        ex.Message.Contains("truncated", StringComparison.OrdinalIgnoreCase) || input.IsAtEnd || input.Position >= length;
 
     static long AppendBatch(EventBatch batch, EventColumns events, long time, string name)
     {

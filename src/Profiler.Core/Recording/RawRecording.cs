@@ -19,6 +19,8 @@ public sealed class RawRecording
     public Footer? Footer { get; init; }
     /// <summary>Problems the reader tolerated, e.g. a truncated tail after a crash.</summary>
     public required IReadOnlyList<string> Warnings { get; init; }
+    /// <summary>Whether the recording is whole (recordings built in memory are).</summary>
+    public RecordingIntegrity Integrity { get; init; } = new(true, false, 0, 0);
 
     public ulong LostEvents => Math.Max(Footer?.LostEvents ?? 0, LastStats?.LostEvents ?? 0);
 }

@@ -17,6 +17,17 @@ sealed class RecordCollector
 
     public List<string> Warnings { get; } = [];
     public Footer? Footer { get; private set; }
+    /// <summary>The last record was cut off (the reader stopped there).</summary>
+    public bool CutShort { get; set; }
+    public int DamagedRecords { get; private set; }
+    public long DamagedBytes { get; private set; }
+
+    /// <summary>A record whose integrity check failed was skipped.</summary>
+    public void Damaged(long bytes)
+    {
+        DamagedRecords++;
+        DamagedBytes += bytes;
+    }
 
     /// <summary>Keeps a record that is neither the header nor events; false for those two (and
     /// for kinds of a newer revision, which are skipped).</summary>
@@ -45,6 +56,7 @@ sealed class RecordCollector
         {
             Header = header, Modules = _modules, Threads = _threads, Stacks = _stacks, Events = events,
             Exits = _exits, Execs = _execs, Forks = _forks, Counters = _counters, LastStats = _stats, Footer = Footer, Warnings = Warnings,
+            Integrity = new RecordingIntegrity(Footer is not null, CutShort, DamagedRecords, DamagedBytes),
         };
     }
 }

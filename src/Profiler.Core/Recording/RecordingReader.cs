@@ -11,10 +11,8 @@ public static class RecordingReader
 {
     public static RawRecording Read(string path)
     {
-        if (Directory.Exists(path))
-            throw new ProfilerException(ExitCode.WrongFileType, $"{path} is a directory, not a recording");
-        if (!File.Exists(path))
-            throw new ProfilerException(ExitCode.FileNotFound, $"{path}: no such file");
+        // A device or FIFO is refused before it is opened: /dev/zero never ends, a FIFO may never open.
+        Files.FileProbe.RequireRegularFile(path, "a recording");
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16);
         return Read(stream, path);
     }
@@ -30,7 +28,13 @@ public static class RecordingReader
             fast = ReadBytes(buffer.Array!, buffer.Offset + (int)origin, (int)(memory.Length - origin), origin, name);
         else
         {
+            // Nothing but a recording is read to its end: anything else is refused after its first bytes.
+            var head = new byte[RecordingFormat.Magic.Length];
+            int got = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+            if (got < head.Length || !head.AsSpan().SequenceEqual(RecordingFormat.Magic))
+                throw new ProfilerException(ExitCode.WrongFileType, $"{name} is not a memprof recording (wrong file type)");
             var copy = new MemoryStream();
+            copy.Write(head);
             stream.CopyTo(copy);
             fast = ReadBytes(copy.GetBuffer(), 0, (int)copy.Length, origin, name);
             if (fast is null && !stream.CanSeek) return ProtobufRecordingReader.Read(new MemoryStream(copy.GetBuffer(), 0, (int)copy.Length), name);

@@ -8,6 +8,9 @@ namespace Profiler.Core.Recording;
 /// written is handed to the operating system at least every <see cref="FlushInterval"/>, so a
 /// killed recorder leaves a file that reads up to its last flush. Not thread-safe: one writer
 /// thread (the collector's consumer) owns it.
+/// A failed write (full disk, I/O error) does not throw where it happens, in the middle of the
+/// collector's bookkeeping: the writer keeps the error in <see cref="Failure"/>, writes nothing
+/// more, and the owner ends the recording cleanly; <see cref="Complete"/> then reports it.
 /// </summary>
 public sealed class RecordingWriter : IDisposable
 {
@@ -16,27 +19,36 @@ public sealed class RecordingWriter : IDisposable
 
     readonly Stream _stream;
     readonly Func<long> _clockMs;
+    readonly string _name;
     EventBatch _batch = new();
     long _lastEventTime;
     long _lastFlushMs;
     bool _disposed;
 
-    public RecordingWriter(Stream stream, Header header, Func<long>? clockMs = null)
+    public RecordingWriter(Stream stream, Header header, Func<long>? clockMs = null, string name = "the recording")
     {
         _stream = stream;
+        _name = name;
         _clockMs = clockMs ?? (() => Environment.TickCount64);
-        _stream.Write(RecordingFormat.Magic);
+        Guarded(() => _stream.Write(RecordingFormat.Magic));
         header.FormatVersion = RecordingFormat.Version;
-        Write(new Record { Header = header });
+        Write(new Record { Header = header }, isHeader: true);
         _lastFlushMs = _clockMs();
     }
 
     public long EventCount { get; private set; }
 
+    /// <summary>The first write that failed; nothing is written after it.</summary>
+    public Exception? Failure { get; private set; }
+
     public static RecordingWriter Create(string path, Header header)
     {
-        var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
-        return new RecordingWriter(stream, header);
+        FileStream stream;
+        try { stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16); }
+        catch (Exception e) when (Files.OutputFile.IsWriteFailure(e)) { throw Files.OutputFile.Failed(path, e); }
+        var writer = new RecordingWriter(stream, header, name: path);
+        if (writer.Failure is { } failure) { writer.Dispose(); throw Files.OutputFile.Failed(path, failure); }
+        return writer;
     }
 
     public void WriteModule(Module module) => Write(new Record { Module = module });
@@ -99,15 +111,18 @@ public sealed class RecordingWriter : IDisposable
     public void Flush()
     {
         FlushBatch();
-        _stream.Flush();
+        Guarded(() => _stream.Flush());
         _lastFlushMs = _clockMs();
     }
 
+    /// <summary>Ends the recording with its footer; throws the write failure if there was one
+    /// (a recording without its footer reads as cut short).</summary>
     public void Complete(Footer footer)
     {
         FlushBatch();
         Write(new Record { Footer = footer });
         Flush();
+        if (Failure is { } failure) throw Files.OutputFile.Failed(_name, failure);
     }
 
     void FlushBatch()
@@ -117,14 +132,25 @@ public sealed class RecordingWriter : IDisposable
         _batch = new EventBatch();
     }
 
-    void Write(Record record) => record.WriteDelimitedTo(_stream);
+    byte[] _frame = [];
+
+    void Write(Record record, bool isHeader = false) => Guarded(() => RecordFraming.Write(_stream, record, isHeader, ref _frame));
+
+    void Guarded(Action write)
+    {
+        if (Failure is not null) return;
+        try { write(); }
+        catch (Exception e) when (Files.OutputFile.IsWriteFailure(e)) { Failure = e; }
+    }
 
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
         FlushBatch();
-        _stream.Flush();
-        _stream.Dispose();
+        Guarded(() => _stream.Flush());
+        // Closing flushes what the stream still buffers: a failure there is already recorded or moot.
+        try { _stream.Dispose(); }
+        catch (Exception e) when (Files.OutputFile.IsWriteFailure(e)) { Failure ??= e; }
     }
 }

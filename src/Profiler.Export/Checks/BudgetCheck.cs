@@ -50,6 +50,10 @@ public static class BudgetCheck
                 (Math.Max(0, e.AllocatedBytes - ignoredSum), noIgnored || figures.EveryAllocation),
             BudgetKind.Allocs when figures.Exact is { } e =>
                 (Math.Max(0, Math.Round(e.Allocations - ignoredSum)), noIgnored || figures.EveryAllocation),
+            // Leaks are judged on the counters when there are some: a sampled figure can be one
+            // block's weight. (Ignored sites' estimates are of requested bytes, the counters' of
+            // usable ones: with sites ignored, the sites' own figure is the fairer one.)
+            BudgetKind.Leaked or BudgetKind.NoLeak when figures.ExactLeakedBytes is { } leaked && ignored.Count == 0 => (leaked, true),
             _ => (kept.Sum(of), figures.EveryAllocation),
         };
         if (kind == BudgetKind.Allocs) actual = Math.Round(actual);

@@ -19,6 +19,7 @@ public static class BudgetFile
     {
         var budgets = new Budgets();
         var ignore = new List<string>();
+        var seen = new Dictionary<string, int>();
         var lines = text.Split('\n');
         for (int n = 0; n < lines.Length; n++)
         {
@@ -31,6 +32,9 @@ public static class BudgetFile
             if (eq <= 0) throw Error(fileName, n, $"expected 'key = value', not '{line}'");
             string key = line[..eq].Trim().TrimStart('-').ToLowerInvariant();
             string value = line[(eq + 1)..].Trim().Trim('"', '\'');
+            // Two limits of one kind are a mistake to point out, not a choice to make silently.
+            if (key != "ignore" && !seen.TryAdd(key, n))
+                throw Error(fileName, n, $"'{key}' is set twice (first on line {seen[key] + 1})");
             try
             {
                 budgets = key switch

@@ -29,6 +29,12 @@ public sealed record RecordingFigures(
 {
     public bool EveryAllocation => PoissonSampling.RecordsEverything(SamplingRateBytes);
 
+    /// <summary>Bytes still live when the process exited, from the allocator's exact counters
+    /// (usable bytes, read after its exit handlers and static destructors ran); null when the
+    /// recording has no such counters, or several processes (a forked child's counters include
+    /// the heap it inherited).</summary>
+    public long? ExactLeakedBytes { get; init; }
+
     public static RecordingFigures From(ProfileModel model, SiteMode siteMode = SiteMode.Program)
     {
         var heap = HeapAnalysis.Compute(model);
@@ -40,6 +46,19 @@ public sealed record RecordingFigures(
             : null;
         bool rateOne = PoissonSampling.RecordsEverything(model.Info.SamplingRateBytes);
         bool peakExact = rateOne || processes.All(p => p.Source == HeapSource.Counters);
-        return new RecordingFigures(sites, metrics.Timelines.Overall.PeakBytes, peakExact, exact, model.Info.SamplingRateBytes);
+        return new RecordingFigures(sites, metrics.Timelines.Overall.PeakBytes, peakExact, exact, model.Info.SamplingRateBytes)
+        {
+            ExactLeakedBytes = CountedLeak(model),
+        };
+    }
+
+    static long? CountedLeak(ProfileModel model)
+    {
+        if (model.Processes.Count != 1) return null;
+        var process = model.Processes[0];
+        var last = model.Counters.LastOrDefault(c => c.Pid == process.Pid);
+        if (last is not { LiveBytesKnown: true }) return null;
+        // Leaked means live when the process ended; one still running at the end has leaked nothing yet.
+        return process.ExitCode is null ? 0 : Math.Max(0, last.LiveBytes);
     }
 }

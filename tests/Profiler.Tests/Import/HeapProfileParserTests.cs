@@ -8,9 +8,9 @@ public sealed class HeapProfileParserTests
     /// <summary>A dump as jemalloc 5.3 writes it (two threads, one of them named, three backtraces).</summary>
     internal const string TwoThreads = """
         heap_v2/524288
-          t*: 510: 2082570 [0: 0]
-          t0: 500: 2000000 [0: 0]
-          t3: 10: 82570 [0: 0] worker
+          t*: 230: 233718297 [3: 7000]
+          t0: 227: 233716673 [2: 5000]
+          t3: 3: 1624 [1: 2000] worker
         @ 0x55e986382160 0x55e986382731 0x55e9862ee79a
           t*: 217: 233711793 [0: 0]
           t0: 217: 233711793 [0: 0]
@@ -39,8 +39,8 @@ public sealed class HeapProfileParserTests
     {
         var p = Parse(TwoThreads);
         Assert.Equal(524288UL, p.SamplePeriod);
-        Assert.Equal(new HeapCounts(510, 2082570, 0, 0), p.Total);
-        Assert.Equal([new HeapThreadCounts(0, new HeapCounts(500, 2000000, 0, 0)), new HeapThreadCounts(3, new HeapCounts(10, 82570, 0, 0), "worker")], p.Threads);
+        Assert.Equal(new HeapCounts(230, 233718297, 3, 7000), p.Total);
+        Assert.Equal([new HeapThreadCounts(0, new HeapCounts(227, 233716673, 2, 5000)), new HeapThreadCounts(3, new HeapCounts(3, 1624, 1, 2000), "worker")], p.Threads);
         Assert.Equal(3, p.Stacks.Count);
         Assert.Equal([0x55e986382160UL, 0x55e986382731UL, 0x55e9862ee79aUL], p.Stacks[0].Addresses);
         Assert.Equal(new HeapCounts(217, 233711793, 0, 0), p.Stacks[0].Total);
@@ -58,10 +58,10 @@ public sealed class HeapProfileParserTests
     [Fact]
     public void Windows_line_ends_an_empty_backtrace_and_an_empty_map_are_accepted()
     {
-        var p = Parse("heap_v2/1\r\n  t*: 1: 16 [0: 0]\r\n@\r\n  t*: 1: 16 [0: 0]\r\n\r\nMAPPED_LIBRARIES:\r\n");
+        var p = Parse("heap_v2/1\r\n  t*: 1: 16 [0: 0]\r\n@\r\n  t*: 1: 16 [0: 0]\r\n  t0: 1: 16 [0: 0]\r\n\r\nMAPPED_LIBRARIES:\r\n");
         Assert.Equal(1UL, p.SamplePeriod);
         Assert.Empty(p.Stacks.Single().Addresses);
-        Assert.Empty(p.Stacks.Single().Threads);
+        Assert.Single(p.Stacks.Single().Threads);
         Assert.Empty(p.Mappings);
     }
 

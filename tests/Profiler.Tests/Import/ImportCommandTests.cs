@@ -102,6 +102,6 @@ public sealed class ImportCommandTests : IDisposable
         string a = WriteDump("app.1.0.i0.heap", Dump(524288, ("0x401010", 1, 8)));
         var (code, _, err) = Run("import", "jemalloc", a, "-o", a);
         Assert.Equal(64, code);
-        AssertOneLineError(err, "is one of the dumps");
+        AssertOneLineError(err, "is also an input");
     }
 }

@@ -15,7 +15,8 @@ static class ImportedRecording
     /// allocated by jemalloc thread 0, with a two-module map.</summary>
     public static string Dump(ulong period, params (string Stack, ulong Objects, ulong Bytes)[] records)
     {
-        var text = new StringBuilder($"heap_v2/{period}\n  t*: 0: 0 [0: 0]\n");
+        // The totals add up, as jemalloc's always do.
+        var text = new StringBuilder($"heap_v2/{period}\n  t*: {records.Sum(r => (long)r.Objects)}: {records.Sum(r => (long)r.Bytes)} [0: 0]\n");
         foreach (var (stack, objects, bytes) in records)
             text.Append($"@ {stack}\n  t*: {objects}: {bytes} [0: 0]\n  t0: {objects}: {bytes} [0: 0]\n");
         text.Append("\nMAPPED_LIBRARIES:\n");

@@ -260,12 +260,7 @@ public sealed class FastReaderAgreementTests
         coded.WriteTag(5, WireFormat.WireType.LengthDelimited);
         coded.WriteBytes(ByteString.CopyFrom(batch));
         coded.Flush();
-        var framed = new MemoryStream();
-        var length = new CodedOutputStream(framed);
-        length.WriteLength((int)record.Length);
-        length.Flush();
-        framed.Write(record.ToArray());
-        stream.Write(framed.ToArray());
+        RecordFraming.WriteBytes(stream, record.ToArray());
         writer.Complete(new Footer { Events = 1 });
         return stream.ToArray();
     }

@@ -1,0 +1,37 @@
+using System.Buffers.Binary;
+using Profiler.Collectors.Linux.Probes;
+using Profiler.Collectors.Linux.Procfs;
+
+namespace Profiler.Collectors.Linux.Preload;
+
+/// <summary>
+/// A process memprof attaches to may already carry the preload library, from a launch recording
+/// that was killed (or runs still) or an LD_PRELOAD the user kept: it samples at the rate it was
+/// started with, whatever --rate says, and its counters run from the process's start. Found here
+/// so the recording states the rate that really applies, and says what the counters cover.
+/// </summary>
+public static class ResidentPreload
+{
+    /// <summary>The rate the library in the process samples at; null when it has none (or it has
+    /// not run yet, or it forwards to another allocator).</summary>
+    public static ulong? SamplingRate(int pid)
+    {
+        IReadOnlyList<MapEntry> maps;
+        try { maps = ProcMaps.Read(pid); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+        foreach (var path in maps.Where(m => m.IsFile && m.IsExecutable).Select(m => m.Path).Distinct())
+        {
+            if (ProbePlanner.PlanFile(Native.CanonicalPath(path)).Preload is not { } plan) continue;
+            if (ProcessMemory.LoadBias(maps, path) is not { } bias) return null;
+            var header = new byte[PreloadState.HeaderSize];
+            if (!ProcessMemory.TryRead(pid, plan.StateAddress + bias, header)) return null;
+            if (BinaryPrimitives.ReadUInt64LittleEndian(header) != PreloadState.Magic) return null;
+            ulong rate = BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(16));
+            return rate == 0 ? null : rate;
+        }
+        return null;
+    }
+
+    /// <summary>Said in the recording's mode, and read back by the reports.</summary>
+    public const string Note = Core.Analysis.CounterCoverage.ResidentPreloadNote;
+}

@@ -1,0 +1,34 @@
+using Profiler.Core.Model;
+
+namespace Profiler.Core.Analysis;
+
+/// <summary>
+/// What a recording's counters cover. The collector counts every call of the allocator functions
+/// it probes, and the glibc usable bytes of each block, from the moment it counts. That is the
+/// exact heap only when memprof counted from the process's start and the allocator is glibc's
+/// malloc; otherwise reports say what the counters cover instead of calling them exact.
+/// </summary>
+/// <param name="Gaps">Why the counters are not the whole heap, one reason each (empty: they are).</param>
+public sealed record CounterCoverage(IReadOnlyList<string> Gaps)
+{
+    /// <summary>Says that memprof's mode note comes from a preload library found at attach.</summary>
+    public const string ResidentPreloadNote = "preload library already in the process";
+
+    public bool Complete => Gaps.Count == 0;
+
+    /// <summary>"exact", or what the figures are and why, for a report's parenthesis.</summary>
+    public string Qualifier => Complete ? "exact" : "counted, not exact: " + string.Join("; ", Gaps);
+
+    public static CounterCoverage Of(ProfileModel model)
+    {
+        var gaps = new List<string>();
+        if (model.Counters.Count == 0) return new(gaps);
+        if (!model.Info.Launched)
+            gaps.Add(model.Info.Mode.Contains(ResidentPreloadNote, StringComparison.Ordinal)
+                ? "they run from the process's start (a preload library already in it counted), not from when memprof attached"
+                : "they run from when memprof attached: blocks allocated before it are freed uncounted");
+        if (model.Counters.Any(c => !c.LiveBytesKnown))
+            gaps.Add("live and freed bytes are unknown: calls went to an allocator other than glibc's malloc, whose block sizes memprof cannot read");
+        return new(gaps);
+    }
+}
