@@ -122,7 +122,7 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
         if (stackCopy.Length > 0 && unwinder is not null && Unwind(e, pid, stackCopy, out int unwound, out bool truncated) >= Math.Min(frames, 2))
             stackId = InternStack(pid, _unwound.AsSpan(0, unwound), truncated);
         else
-            stackId = frames > 0 ? InternStack(pid, _stackBuffer.AsSpan(0, frames), e.FrameCount >= BpfEventHeader.MaxFrames) : 0;
+            stackId = frames > 0 ? InternStack(pid, _stackBuffer.AsSpan(0, frames), (e.Flags & BpfEventHeader.StackComplete) == 0) : 0;
         long time = (long)e.TimeNanos - _origin;
         var function = (AllocFunction)e.Function;
         switch ((BpfFunction)e.Function)

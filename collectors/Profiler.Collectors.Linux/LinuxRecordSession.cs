@@ -18,7 +18,7 @@ public sealed record RecordSessionOptions(
     public bool FollowChildren { get; init; } = true;
     public UnwindMode Unwind { get; init; } = UnwindMode.Auto;
     /// <summary>User stack copied per sample when unwinding with DWARF.</summary>
-    public int StackCopyBytes { get; init; } = 16 * 1024;
+    public int StackCopyBytes { get; init; } = 64 * 1024;
     /// <summary>Whether jemalloc's own sampling replaces the probes on every call where it can.</summary>
     public AllocatorMode AllocatorMode { get; init; } = AllocatorMode.Auto;
     /// <summary>A launched command's stdout and stderr go to this file (null: inherited).</summary>
@@ -97,7 +97,7 @@ public static class LinuxRecordSession
             int? rootExit = null;
             recorder.ProcessExited += (exited, code) => { if (exited == pid) rootExit = code; };
             recorder.Start(pid, origin, launched: launcher is not null, launcher is not null ? [launcher.Executable] : null);
-            started?.Invoke(header.Mode + (dwarf ? $", DWARF stacks ({options.StackCopyBytes / 1024} KiB copies)" : ", frame-pointer stacks"));
+            started?.Invoke(header.Mode + (dwarf ? $", DWARF stacks (copies of up to {options.StackCopyBytes / 1024} KiB)" : ", frame-pointer stacks"));
             launcher?.Resume();
             var lastTotals = TimeSpan.Zero;
 

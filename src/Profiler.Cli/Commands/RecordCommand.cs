@@ -15,7 +15,7 @@ public sealed record RecordOptions(string? Output, int? Pid, TimeSpan? Duration,
     /// <summary>Show the terminal UI live while recording.</summary>
     public bool Tui { get; init; }
     public UnwindMode Unwind { get; init; } = UnwindMode.Auto;
-    public ulong StackSizeBytes { get; init; } = 16 * 1024;
+    public ulong StackSizeBytes { get; init; } = 64 * 1024;
     /// <summary>A launched command's stdout and stderr go to this file (the terminal UI owns the terminal).</summary>
     public string? TargetOutput { get; init; }
     /// <summary>How allocations are caught (Linux).</summary>
@@ -56,8 +56,8 @@ public static class RecordCommand
         unwind.AcceptOnlyFromAmong("auto", "fp", "dwarf");
         var stackSize = new Option<ulong>("--stack-size")
         {
-            Description = "Bytes of stack copied per sample for DWARF unwinding (up to 16KiB; deeper frames are cut). Default: 16KiB.",
-            DefaultValueFactory = _ => 16 * 1024,
+            Description = "Most bytes of stack copied per sample for DWARF unwinding (a copy stops at the top of the stack; deeper frames are cut and the stack marked truncated). Up to 64KiB. Default: 64KiB.",
+            DefaultValueFactory = _ => 64 * 1024,
             CustomParser = r => SizeParser.Parse(r.Tokens[0].Value),
         };
         var mode = new Option<string>("--mode")
@@ -112,8 +112,8 @@ public static class RecordCommand
             throw new ProfilerException(ExitCode.UsageError, $"--pid must be a positive process id, not {options.Pid}");
         if (options.SampleRateBytes == 0)
             throw new ProfilerException(ExitCode.UsageError, "--rate must be at least 1 byte (1 records every allocation)");
-        if (options.StackSizeBytes is < 256 or > 16 * 1024)
-            throw new ProfilerException(ExitCode.UsageError, "--stack-size must be between 256 B and 16KiB");
+        if (options.StackSizeBytes is < 256 or > 64 * 1024)
+            throw new ProfilerException(ExitCode.UsageError, "--stack-size must be between 256 B and 64KiB");
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsWindows())
             throw new ProfilerException(ExitCode.KernelUnsupported, "recording needs Linux (eBPF) or Windows (ETW)");
 
