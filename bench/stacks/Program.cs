@@ -19,14 +19,19 @@ foreach (var path in args)
     var resolver = new ElfFrameResolver(SymbolOptions.Default);
     var model = ProfileModelBuilder.Build(raw, resolver, HeapAnalysis.StartComputing);
     resolver.Dispose();
-    if (model.Events.Count != raw.Events.Count)
-        throw new InvalidOperationException($"{path}: the model has {model.Events.Count} events, the recording {raw.Events.Count}");
+    // The model leaves out what memprof's launcher shell did before it exec'd the command;
+    // otherwise its events are the recording's, in the same (time) order.
+    var exec = raw.Header.Launched ? raw.Execs.Where(x => x.Pid == raw.Header.TargetPid).MinBy(x => x.TimeNanos) : null;
     int total = 0, reach = 0, flaggedComplete = 0, completeButCut = 0, flaggedButReach = 0, frees = 0, freeReach = 0;
     var cutAt = new Dictionary<string, int>();
-    for (int i = 0; i < raw.Events.Count; i++)
+    for (int i = 0, m = -1; i < raw.Events.Count; i++)
     {
+        if (exec is not null && raw.Events.Pid[i] == exec.Pid && raw.Events.TimeNanos[i] < exec.TimeNanos) continue;
+        m++;
+        if (model.Events.Address[m] != raw.Events.Address[i] || model.Events.Kind[m] != raw.Events.Kind[i])
+            throw new InvalidOperationException($"{path}: event {i} of the recording is not the model's event {m}");
         if (raw.Events.StackId[i] == 0 || !raw.Stacks.TryGetValue(raw.Events.StackId[i], out var stack)) continue;
-        var names = model.Tables.FramesLeafFirst(model.Events.Stack[i]).Select(f => model.Tables.FunctionName(f)).ToList();
+        var names = model.Tables.FramesLeafFirst(model.Events.Stack[m]).Select(f => model.Tables.FunctionName(f)).ToList();
         bool reaches = names.Any(n => roots.Contains(n));
         if (raw.Events.Kind[i] == EventKind.Free) { frees++; if (reaches) freeReach++; continue; }
         total++;

@@ -63,7 +63,7 @@ public static class LinuxRecordSession
 
         try
         {
-            bool dwarf = UsesDwarf(options.Unwind, launcher?.Executable ?? $"/proc/{pid}/exe");
+            bool dwarf = UsesDwarf(options.Unwind);
             using var tracer = tracerFactory(options.TracerSettings(dwarf));
             var header = new Header
             {
@@ -200,14 +200,12 @@ public static class LinuxRecordSession
         return (environment, "in-process sampling (preload library, markers probed)");
     }
 
-    /// <summary>Auto: frame pointers when the executable's own code keeps them (a walk through it
-    /// is then complete and costs nothing extra), DWARF otherwise.</summary>
-    static bool UsesDwarf(UnwindMode mode, string executable) => mode switch
-    {
-        UnwindMode.Dwarf => true,
-        UnwindMode.FramePointer => false,
-        _ => !(Probes.FramePointerDetector.Share(executable) >= 0.5),
-    };
+    /// <summary>Auto is DWARF for every program: even an executable built with frame pointers
+    /// calls into libraries built without (Debian's glibc: fopen, getline, qsort, a thread's
+    /// start), where a frame-pointer walk breaks off or runs astray, so only unwinding a copy of
+    /// the stack reaches the outermost frame everywhere; where a module has no CFI the unwinder
+    /// follows the frame pointer anyway. A sample costs a few microseconds more.</summary>
+    static bool UsesDwarf(UnwindMode mode) => mode != UnwindMode.FramePointer;
 
     static readonly TimeSpan EarlyPhase = TimeSpan.FromSeconds(2);
     static readonly TimeSpan TotalsInterval = TimeSpan.FromMilliseconds(100);

@@ -26,17 +26,25 @@ static class StackEnds
         ProfileModel model;
         try { model = ProfileModelBuilder.Build(raw, resolver, HeapAnalysis.StartComputing); }
         finally { resolver.Dispose(); }
-        Assert.Equal(raw.Events.Count, model.Events.Count);
+        // The model leaves out what memprof's launcher shell did before it exec'd the command;
+        // otherwise its events are the recording's, in the same (time) order.
+        var exec = raw.Header.Launched ? raw.Execs.Where(x => x.Pid == raw.Header.TargetPid).MinBy(x => x.TimeNanos) : null;
         var stacks = new List<SampledStack>();
+        int m = 0;
         for (int i = 0; i < raw.Events.Count; i++)
         {
+            if (exec is not null && raw.Events.Pid[i] == exec.Pid && raw.Events.TimeNanos[i] < exec.TimeNanos) continue;
+            Assert.True(m < model.Events.Count && model.Events.Address[m] == raw.Events.Address[i] && model.Events.Kind[m] == raw.Events.Kind[i],
+                $"event {i} of the recording is not the model's event {m}");
             ulong id = raw.Events.StackId[i];
             bool known = raw.Stacks.TryGetValue(id, out var stack);
             var names = known
-                ? model.Tables.FramesLeafFirst(model.Events.Stack[i]).Select(f => model.Tables.FunctionName(f)).Reverse().ToList()
+                ? model.Tables.FramesLeafFirst(model.Events.Stack[m]).Select(f => model.Tables.FunctionName(f)).Reverse().ToList()
                 : [];
             stacks.Add(new SampledStack(raw.Events.Kind[i], raw.Events.Function[i], names, names.Any(Roots.Contains), !known || stack!.Truncated));
+            m++;
         }
+        Assert.Equal(model.Events.Count, m);
         return stacks;
     }
 

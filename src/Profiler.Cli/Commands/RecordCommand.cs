@@ -48,9 +48,9 @@ public static class RecordCommand
         var noFollow = new Option<bool>("--no-follow") { Description = "Record only the launched command's own process, not the children it forks." };
         var unwind = new Option<string>("--unwind")
         {
-            Description = "How sampled stacks are taken: fp (frame pointers, walked by the kernel), dwarf (copy the top of the " +
-                          "stack and unwind it with the binaries' CFI; works without frame pointers) or auto (fp when the " +
-                          "executable keeps frame pointers, else dwarf). Default: auto.",
+            Description = "How sampled stacks are taken: fp (frame pointers only: cheaper, but cut wherever a function, " +
+                          "such as Debian's glibc, keeps none), dwarf (copy the stack and unwind it with the binaries' CFI; " +
+                          "works without frame pointers) or auto (dwarf). Default: auto.",
             DefaultValueFactory = _ => "auto",
         };
         unwind.AcceptOnlyFromAmong("auto", "fp", "dwarf");
