@@ -15,9 +15,10 @@ sealed record SampledStack(EventKind Kind, AllocFunction Function, IReadOnlyList
 static class StackEnds
 {
     /// <summary>Functions only the start of a process or of a thread has below them (glibc's, by
-    /// the names libc6-dbg gives; _start also from the executable when it keeps its symbols).</summary>
+    /// the names libc6-dbg gives; _start also from the executable when it keeps its symbols;
+    /// _dl_start_user below the constructors the dynamic linker runs).</summary>
     static readonly HashSet<string> Roots =
-        ["_start", "__libc_start_main", "__libc_start_main_impl", "__libc_start_call_main", "start_thread", "clone3", "__clone3", "clone", "__clone"];
+        ["_dl_start_user", "_start", "__libc_start_main", "__libc_start_main_impl", "__libc_start_call_main", "start_thread", "clone3", "__clone3", "clone", "__clone"];
 
     public static List<SampledStack> Read(string recording)
     {
