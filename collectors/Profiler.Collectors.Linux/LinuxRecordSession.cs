@@ -93,7 +93,7 @@ public static class LinuxRecordSession
             using var writer = RecordingWriter.Create(options.OutputPath, header);
             long origin = MonotonicNanos();
             var recorder = new AllocationRecorder(tracer, writer, header.SamplingRateBytes, () => MonotonicNanos(),
-                dwarf ? new Unwinding.DwarfStackUnwinder() : null, jemalloc);
+                new Unwinding.DwarfStackUnwinder(), jemalloc);
             int? rootExit = null;
             recorder.ProcessExited += (exited, code) => { if (exited == pid) rootExit = code; };
             recorder.Start(pid, origin, launched: launcher is not null, launcher is not null ? [launcher.Executable] : null);

@@ -270,7 +270,10 @@ static __always_inline __u64 walk_frame_pointers(struct memprof_event *e, __u64 
     __u64 fp = e->bp, frames = 1;
     for (int i = 1; i < MEMPROF_MAX_FRAMES; i++) {
         if (fp == 0) {
-            e->flags |= MEMPROF_EVENT_STACK_COMPLETE;
+            /* Not at the leaf: the allocator's caller has a frame, so a zero frame pointer there
+             * is a register that code without frame pointers happened to clear. */
+            if (i > 1)
+                e->flags |= MEMPROF_EVENT_STACK_COMPLETE;
             break;
         }
         __u64 frame[2]; /* the caller's frame pointer, the return address */
@@ -338,7 +341,7 @@ static __always_inline __u64 submit_size(__u64 size)
     return size > largest ? largest : size;
 }
 
-static __always_inline void notify(__u32 pid, __u64 pid_tgid, __u32 func, __u64 old_address, __u64 size);
+static __always_inline bool notify(__u32 pid, __u64 pid_tgid, __u32 func, __u64 old_address, __u64 size);
 
 /* A launched program can load its libraries, run and exit between two reads of its maps.
  * Stopping it as it enters exit() lets user space read them; user space resumes it. */
@@ -349,8 +352,10 @@ static __always_inline void stop_for_user_space(__u32 func)
     __u8 *target = bpf_map_lookup_elem(&targets, &pid);
     if (!target || *target != MEMPROF_TARGET_LAUNCHED)
         return;
-    bpf_send_signal(SIGSTOP);
-    notify(pid, pid_tgid, func, 0, 0);
+    /* Stopped only once user space is sure to hear of it: a full ring buffer must not leave the
+     * process stopped for good. */
+    if (notify(pid, pid_tgid, func, 0, 0))
+        bpf_send_signal(SIGSTOP);
 }
 
 /* jemalloc's prof_bt_t and the head of prof_info_t (nstime_t alloc_time; prof_tctx_t *alloc_tctx;
@@ -764,15 +769,19 @@ int memprof_session(struct pt_regs *ctx)
     return on_entry(ctx) ? 0 : 1;
 }
 
-static __always_inline void notify(__u32 pid, __u64 pid_tgid, __u32 func, __u64 old_address, __u64 size)
+/* Returns whether the record reached the ring buffer (a lost one is counted). */
+static __always_inline bool notify(__u32 pid, __u64 pid_tgid, __u32 func, __u64 old_address, __u64 size)
 {
     struct scratch_buf *buf = fresh_event(pid_tgid, func);
     if (!buf)
-        return;
+        return false;
     buf->e.pid = pid;
     buf->e.old_address = old_address;
     buf->e.size = size;
-    bpf_ringbuf_output(&events, buf, MEMPROF_EVENT_HEADER_SIZE, BPF_RB_FORCE_WAKEUP);
+    if (bpf_ringbuf_output(&events, buf, MEMPROF_EVENT_HEADER_SIZE, BPF_RB_FORCE_WAKEUP) == 0)
+        return true;
+    count(MEMPROF_COUNTER_LOST_EVENTS);
+    return false;
 }
 
 /* exec replaces a traced process's image: what it allocated before is gone, and its module maps
@@ -786,9 +795,8 @@ int memprof_exec(__u64 *ctx)
     if (!bpf_map_lookup_elem(&targets, &pid))
         return 0;
     struct memprof_config *cfg = settings();
-    if (cfg && cfg->follow_children)
+    if (notify(pid, pid_tgid, MEMPROF_EXEC, 0, 0) && cfg && cfg->follow_children)
         bpf_send_signal(SIGSTOP);
-    notify(pid, pid_tgid, MEMPROF_EXEC, 0, 0);
     return 0;
 }
 
@@ -808,8 +816,8 @@ int BPF_PROG(memprof_fork, struct task_struct *parent, struct task_struct *child
         return 0; /* a new thread, not a new process */
     __u8 launched = MEMPROF_TARGET_LAUNCHED;
     bpf_map_update_elem(&targets, &pid, &launched, BPF_ANY);
-    bpf_send_signal_task(child, SIGSTOP, PIDTYPE_TGID, 0);
-    notify(pid, ((__u64)pid << 32) | pid, MEMPROF_FORK, parent_pid, 0);
+    if (notify(pid, ((__u64)pid << 32) | pid, MEMPROF_FORK, parent_pid, 0))
+        bpf_send_signal_task(child, SIGSTOP, PIDTYPE_TGID, 0);
     return 0;
 }
 

@@ -22,6 +22,22 @@ public sealed class StackCompletenessTests
         Assert.True(problems.Count == 0, string.Join("\n", problems.Distinct().Take(20)));
     }
 
+    [Theory]
+    [InlineData("allocs-fp")]
+    [InlineData("allocs-nofp")]
+    public void A_frame_pointer_walk_is_marked_complete_only_when_it_is(string variant)
+    {
+        // Debian's glibc keeps no frame pointers, so these walks end at main's caller at best; and
+        // without frame pointers in the program they end on whatever rbp holds, zero included.
+        var stacks = Record(["--rate", "1", "--unwind", "fp"], RepoPaths.Sample(variant));
+        var falselyComplete = stacks.Where(s => s.OutermostFirst.Count > 0 && !s.MarkedTruncated && !s.Reaches).ToList();
+        Assert.True(falselyComplete.Count == 0, $"{falselyComplete.Count} of {stacks.Count} cut stacks marked complete, e.g. " +
+            string.Join(" → ", falselyComplete.FirstOrDefault()?.OutermostFirst ?? []));
+        if (variant == "allocs-nofp")
+            Assert.All(stacks.Where(s => s.OutermostFirst.Any(f => f.StartsWith("allocs::", StringComparison.Ordinal))),
+                s => Assert.True(s.MarkedTruncated));
+    }
+
     [Fact]
     public void Ripgrep_stacks_are_complete_and_marked_so()
     {
