@@ -15,7 +15,8 @@ public sealed record RecorderStatus(TimeSpan Elapsed, long Events, double Events
 /// sampled allocation with the stack its entry captured), and keeps module maps, thread names and
 /// exact totals current.
 /// </summary>
-/// <param name="unwinder">Unwinds samples that carry a copy of their stack (DWARF mode).</param>
+/// <param name="unwinder">Unwinds samples that carry a copy of their stack (DWARF mode), and checks
+/// that frame-pointer walks went through frames that keep one.</param>
 /// <param name="jemalloc">Decides where jemalloc's own sampling replaces the probes (null: never).</param>
 public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter writer, ulong sampleRateBytes, Func<long>? clockNanos = null,
     Unwinding.IStackUnwinder? unwinder = null, Jemalloc.JemallocPolicy? jemalloc = null)
@@ -130,7 +131,7 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
         if (stackCopy.Length > 0 && unwinder is not null && Unwind(e, pid, stackCopy, out int unwound, out bool truncated) >= Math.Min(frames, 2))
             stackId = InternStack(pid, _unwound.AsSpan(0, unwound), truncated);
         else
-            stackId = frames > 0 ? InternStack(pid, _stackBuffer.AsSpan(0, frames), e.FrameCount >= BpfEventHeader.MaxFrames) : 0;
+            stackId = frames > 0 ? InternStack(pid, _stackBuffer.AsSpan(0, frames), !FramePointerWalkComplete(e, pid, frames)) : 0;
         long time = (long)e.TimeNanos - _origin;
         var function = (AllocFunction)e.Function;
         switch ((BpfFunction)e.Function)
@@ -186,6 +187,11 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
     }
 
     TracedProcess? Process(int pid) => _processes.GetValueOrDefault(pid);
+
+    /// <summary>The kernel-side walk ended on a zero frame pointer, through frames that keep one.</summary>
+    bool FramePointerWalkComplete(in BpfEventHeader e, int pid, int frames) =>
+        (e.Flags & BpfEventHeader.StackComplete) != 0 &&
+        (unwinder is null || unwinder.IsFramePointerChain(pid, _stackBuffer.AsSpan(0, frames)));
 
     /// <summary>DWARF-unwinds a copied stack; a walk that leaves every known mapping may have met a
     /// library loaded since the maps were read, so it is retried once with fresh maps.</summary>

@@ -18,7 +18,7 @@ public sealed record RecordSessionOptions(
     public bool FollowChildren { get; init; } = true;
     public UnwindMode Unwind { get; init; } = UnwindMode.Auto;
     /// <summary>User stack copied per sample when unwinding with DWARF.</summary>
-    public int StackCopyBytes { get; init; } = 16 * 1024;
+    public int StackCopyBytes { get; init; } = 64 * 1024;
     /// <summary>Whether jemalloc's own sampling replaces the probes on every call where it can.</summary>
     public AllocatorMode AllocatorMode { get; init; } = AllocatorMode.Auto;
     /// <summary>A launched command's stdout and stderr go to this file (null: inherited).</summary>
@@ -75,7 +75,7 @@ public static class LinuxRecordSession
         bool resumed = false;
         try
         {
-            bool dwarf = UsesDwarf(options.Unwind, launcher?.Executable ?? $"/proc/{pid}/exe");
+            bool dwarf = UsesDwarf(options.Unwind);
             tracer = tracerFactory(options.TracerSettings(dwarf));
             var header = new Header
             {
@@ -105,11 +105,11 @@ public static class LinuxRecordSession
             writer = RecordingWriter.Create(options.OutputPath, header);
             long origin = MonotonicNanos();
             recorder = new AllocationRecorder(tracer, writer, header.SamplingRateBytes, () => MonotonicNanos(),
-                dwarf ? new Unwinding.DwarfStackUnwinder() : null, jemalloc);
+                new Unwinding.DwarfStackUnwinder(), jemalloc);
             int? rootExit = null;
             recorder.ProcessExited += (exited, code) => { if (exited == pid) rootExit = code; };
             recorder.Start(pid, origin, launched: launcher is not null, launcher is not null ? [launcher.Executable] : null);
-            started?.Invoke(header.Mode + (dwarf ? $", DWARF stacks ({options.StackCopyBytes / 1024} KiB copies)" : ", frame-pointer stacks"));
+            started?.Invoke(header.Mode + (dwarf ? $", DWARF stacks (copies of up to {options.StackCopyBytes / 1024} KiB)" : ", frame-pointer stacks"));
             launcher?.Resume();
             resumed = true;
             var lastTotals = TimeSpan.Zero;
@@ -264,14 +264,12 @@ public static class LinuxRecordSession
         return (environment, "in-process sampling (preload library, markers probed)");
     }
 
-    /// <summary>Auto: frame pointers when the executable's own code keeps them (a walk through it
-    /// is then complete and costs nothing extra), DWARF otherwise.</summary>
-    static bool UsesDwarf(UnwindMode mode, string executable) => mode switch
-    {
-        UnwindMode.Dwarf => true,
-        UnwindMode.FramePointer => false,
-        _ => !(Probes.FramePointerDetector.Share(executable) >= 0.5),
-    };
+    /// <summary>Auto is DWARF for every program: even an executable built with frame pointers
+    /// calls into libraries built without (Debian's glibc: fopen, getline, qsort, a thread's
+    /// start), where a frame-pointer walk breaks off or runs astray, so only unwinding a copy of
+    /// the stack reaches the outermost frame everywhere; where a module has no CFI the unwinder
+    /// follows the frame pointer anyway. A sample costs a few microseconds more.</summary>
+    static bool UsesDwarf(UnwindMode mode) => mode != UnwindMode.FramePointer;
 
     static readonly TimeSpan EarlyPhase = TimeSpan.FromSeconds(2);
     static readonly TimeSpan TotalsInterval = TimeSpan.FromMilliseconds(100);

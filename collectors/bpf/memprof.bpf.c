@@ -38,7 +38,9 @@ extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type
 
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
-    __uint(max_entries, 16 * 1024 * 1024);
+    /* Room for a few thousand samples with their stack copies (up to 64 KiB each) while user
+     * space is slow to drain: at --rate 1 every call is one. */
+    __uint(max_entries, 64 * 1024 * 1024);
 } events SEC(".maps");
 
 /* The state of one allocation call between its entry and its return, per thread. */
@@ -69,13 +71,17 @@ struct {
     __type(value, __u64);
 } prof_seq SEC(".maps");
 
+#define MEMPROF_PAGE_SIZE 4096
+
 struct scratch_buf {
     struct memprof_event e;
-    __u8 data[MEMPROF_MAX_FRAMES * 8 + MEMPROF_MAX_STACK_COPY];
+    __u8 data[MEMPROF_MAX_FRAMES * 8 + MEMPROF_MAX_STACK_COPY + MEMPROF_PAGE_SIZE];
 };
 
+/* One buffer per CPU, indexed by CPU id: user space sets max_entries to the number of possible
+ * CPUs before load (a per-CPU array's value may not be this large). */
 struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(max_entries, 1);
     __type(key, __u32);
     __type(value, struct scratch_buf);
@@ -203,9 +209,14 @@ static __always_inline void add_live(struct memprof_totals *t, __s64 delta)
     }
 }
 
+/* heapprofd's rule: a block of at least the rate is always sampled and weighs its own size (no
+ * sampling error on large blocks). It leaves the countdown alone: the countdown is exponential,
+ * hence memoryless, so whatever the large blocks do each small allocation of s bytes still meets
+ * a fresh Exp(rate) gap and is sampled with probability 1 - e^(-s/rate), independently of the
+ * others, and its weight s / (1 - e^(-s/rate)) keeps the estimate unbiased. */
 static __always_inline bool take_sample(struct memprof_config *cfg, __u64 size)
 {
-    if (cfg->sample_rate <= 1)
+    if (cfg->sample_rate <= 1 || size >= cfg->sample_rate)
         return true;
     __u32 zero = 0;
     __s64 *left = bpf_map_lookup_elem(&countdown, &zero);
@@ -227,8 +238,8 @@ static __always_inline __u64 new_seq(void)
 
 static __always_inline struct scratch_buf *fresh_event(__u64 pid_tgid, __u32 func)
 {
-    __u32 zero = 0;
-    struct scratch_buf *buf = bpf_map_lookup_elem(&scratch, &zero);
+    __u32 cpu = bpf_get_smp_processor_id();
+    struct scratch_buf *buf = bpf_map_lookup_elem(&scratch, &cpu);
     if (!buf)
         return NULL;
     struct memprof_event *e = &buf->e;
@@ -251,6 +262,35 @@ static __always_inline struct scratch_buf *fresh_event(__u64 pid_tgid, __u32 fun
     return buf;
 }
 
+/* The frame-pointer chain from bp, leaf (ip) first, as the kernel's user stack walk does it, but
+ * telling whether the chain ended where the ABI ends it: a zero frame pointer, which _start and
+ * the thread-start code set up. A chain that breaks off before (a function without a frame
+ * pointer, an unreadable frame, the frame limit) leaves the flag unset: the stack is cut. */
+static __always_inline __u64 walk_frame_pointers(struct memprof_event *e, __u64 *pcs)
+{
+    pcs[0] = e->ip;
+    __u64 fp = e->bp, frames = 1;
+    for (int i = 1; i < MEMPROF_MAX_FRAMES; i++) {
+        if (fp == 0) {
+            /* Not at the leaf: the allocator's caller has a frame, so a zero frame pointer there
+             * is a register that code without frame pointers happened to clear. */
+            if (i > 1)
+                e->flags |= MEMPROF_EVENT_STACK_COMPLETE;
+            break;
+        }
+        __u64 frame[2]; /* the caller's frame pointer, the return address */
+        if (bpf_probe_read_user(frame, sizeof(frame), (void *)fp) != 0)
+            break;
+        pcs[i] = frame[1];
+        frames = i + 1;
+        /* Callers' frames lie higher up the stack; anything else is not a frame chain. */
+        if (frame[0] != 0 && frame[0] <= fp)
+            break;
+        fp = frame[0];
+    }
+    return frames;
+}
+
 /* Frame-pointer stack, the caller's return address and, when configured, a copy of the stack. */
 static __always_inline __u64 capture_stack(struct pt_regs *ctx, struct scratch_buf *buf, __u64 sp_offset, bool copy)
 {
@@ -259,42 +299,51 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx, struct scratch_b
     e->bp = PT_REGS_FP(ctx);
     e->ip = PT_REGS_IP(ctx);
     bpf_probe_read_user(&e->caller, sizeof(e->caller), (void *)(e->sp + sp_offset));
-    long bytes = bpf_get_stack(ctx, buf->data, MEMPROF_MAX_FRAMES * 8, BPF_F_USER_STACK);
-    if (bytes < 0) {
-        count(MEMPROF_COUNTER_STACK_ERRORS);
-        bytes = 0;
-    }
-    __u64 frames = (__u64)bytes / 8;
+    e->frame_count = walk_frame_pointers(e, (__u64 *)buf->data);
+    /* Read back through memory: the verifier then checks what follows once for any frame count,
+     * not once per way the walk can end. */
+    asm volatile("" ::: "memory");
+    __u64 frames = e->frame_count;
     if (frames > MEMPROF_MAX_FRAMES)
         frames = MEMPROF_MAX_FRAMES;
-    e->frame_count = frames;
     __u64 size = MEMPROF_EVENT_HEADER_SIZE + frames * 8;
     struct memprof_config *cfg = copy ? settings() : NULL;
     if (!cfg || cfg->stack_copy == 0)
         return size;
-    __u32 want = cfg->stack_copy;
+    __u64 want = cfg->stack_copy;
     if (want > MEMPROF_MAX_STACK_COPY)
         want = MEMPROF_MAX_STACK_COPY;
+    /* Page by page: the partial page at sp, then whole pages, up to the first that cannot be read
+     * (past the top of the stack). One long read would fail as a whole near the top and lose the
+     * outermost frames, the ones that reach main or the thread's start. */
     __u64 offset = frames * 8;
-    /* Near the top of the stack a long read fails as a whole: retry with shorter copies. */
-    for (int attempt = 0; attempt < 4 && want >= 256; attempt++) {
-        if (offset > MEMPROF_MAX_FRAMES * 8)
+    __u64 copied = 0;
+    for (int page = 0; page <= MEMPROF_MAX_STACK_COPY / MEMPROF_PAGE_SIZE; page++) {
+        __u64 chunk = MEMPROF_PAGE_SIZE - ((e->sp + copied) & (MEMPROF_PAGE_SIZE - 1));
+        if (chunk > want - copied)
+            chunk = want - copied;
+        __u64 at = offset + copied;
+        /* The bounds the verifier needs: the buffer has a page of room past the largest copy. */
+        if (chunk == 0 || chunk > MEMPROF_PAGE_SIZE || at > MEMPROF_MAX_FRAMES * 8 + MEMPROF_MAX_STACK_COPY)
             break;
-        if (bpf_probe_read_user(buf->data + offset, want, (void *)e->sp) == 0) {
-            e->stack_len = want;
-            return size + want;
-        }
-        want /= 4;
+        if (bpf_probe_read_user(buf->data + at, chunk, (void *)(e->sp + copied)) != 0)
+            break;
+        copied += chunk;
     }
-    return size;
+    /* Nothing readable at sp: this sample can only have its frame-pointer stack. */
+    if (copied == 0)
+        count(MEMPROF_COUNTER_STACK_ERRORS);
+    e->stack_len = copied;
+    return size + copied;
 }
 
 static __always_inline __u64 submit_size(__u64 size)
 {
-    return size > sizeof(struct scratch_buf) ? sizeof(struct scratch_buf) : size;
+    __u64 largest = MEMPROF_EVENT_HEADER_SIZE + MEMPROF_MAX_FRAMES * 8 + MEMPROF_MAX_STACK_COPY;
+    return size > largest ? largest : size;
 }
 
-static __always_inline void notify(__u32 pid, __u64 pid_tgid, __u32 func, __u64 old_address, __u64 size);
+static __always_inline bool notify(__u32 pid, __u64 pid_tgid, __u32 func, __u64 old_address, __u64 size);
 
 /* A launched program can load its libraries, run and exit between two reads of its maps.
  * Stopping it as it enters exit() lets user space read them; user space resumes it. */
@@ -305,8 +354,10 @@ static __always_inline void stop_for_user_space(__u32 func)
     __u8 *target = bpf_map_lookup_elem(&targets, &pid);
     if (!target || *target != MEMPROF_TARGET_LAUNCHED)
         return;
-    bpf_send_signal(SIGSTOP);
-    notify(pid, pid_tgid, func, 0, 0);
+    /* Stopped only once user space is sure to hear of it: a full ring buffer must not leave the
+     * process stopped for good. */
+    if (notify(pid, pid_tgid, func, 0, 0))
+        bpf_send_signal(SIGSTOP);
 }
 
 /* jemalloc's prof_bt_t and the head of prof_info_t (nstime_t alloc_time; prof_tctx_t *alloc_tctx;
@@ -396,8 +447,10 @@ static __always_inline void on_marker_alloc(struct pt_regs *ctx, __u64 pid_tgid)
     __u64 func_and_flags = PT_REGS_PARM4(ctx);
     __u32 flags = (func_and_flags >> 8) & (MEMPROF_EVENT_NEW_SAMPLED | MEMPROF_EVENT_OLD_SAMPLED);
     __u64 seq = 0;
-    if (flags & MEMPROF_EVENT_NEW_SAMPLED) {
+    if (flags & MEMPROF_EVENT_NEW_SAMPLED)
         count(MEMPROF_COUNTER_SAMPLES);
+    /* A realloc that frees a sampled block reports that free with the realloc's stack. */
+    if (flags) {
         struct scratch_buf *buf = fresh_event(pid_tgid, MEMPROF_STACK);
         if (buf) {
             seq = new_seq();
@@ -424,7 +477,7 @@ static __always_inline void on_marker_free(struct pt_regs *ctx, __u64 pid_tgid)
         return;
     buf->e.address = PT_REGS_PARM1(ctx);
     buf->e.flags = MEMPROF_EVENT_OLD_SAMPLED;
-    output(buf, submit_size(capture_stack(ctx, buf, 0, false)));
+    output(buf, submit_size(capture_stack(ctx, buf, 0, true)));
 }
 
 /* Returns whether the call's return must be seen. */
@@ -496,7 +549,7 @@ static __always_inline bool on_entry(struct pt_regs *ctx)
             return false;
         buf->e.address = a1;
         buf->e.flags = MEMPROF_EVENT_OLD_SAMPLED;
-        output(buf, submit_size(capture_stack(ctx, buf, sp_offset, false)));
+        output(buf, submit_size(capture_stack(ctx, buf, sp_offset, true)));
         return false;
     }
     case MEMPROF_MALLOC:
@@ -562,11 +615,12 @@ static __always_inline bool on_entry(struct pt_regs *ctx)
     }
 
     bool sampled = take_sample(cfg, size);
-    if (old != 0 && !sampled && cfg->sample_rate > 1) {
+    bool old_sampled = false;
+    if (old != 0 && cfg->sample_rate > 1) {
         struct sampled_key key = { .pid = pid, .address = old };
-        /* The returned block replaces a sampled one: the return must report its free. */
-        if (bpf_map_lookup_elem(&sampled_blocks, &key))
-            need_usable = true;
+        /* The returned block replaces a sampled one: the return must report its free, with
+         * this call's stack. */
+        old_sampled = bpf_map_lookup_elem(&sampled_blocks, &key) != NULL;
     }
     if (!sampled && !need_usable && old == 0)
         return false;
@@ -594,8 +648,9 @@ static __always_inline bool on_entry(struct pt_regs *ctx)
     c->sampled = sampled;
     c->cookie = cookie;
     c->seq = 0;
-    if (sampled) {
+    if (sampled)
         count(MEMPROF_COUNTER_SAMPLES);
+    if (sampled || old_sampled) {
         struct scratch_buf *buf = fresh_event(pid_tgid, MEMPROF_STACK);
         if (buf) {
             c->seq = new_seq();
@@ -716,15 +771,19 @@ int memprof_session(struct pt_regs *ctx)
     return on_entry(ctx) ? 0 : 1;
 }
 
-static __always_inline void notify(__u32 pid, __u64 pid_tgid, __u32 func, __u64 old_address, __u64 size)
+/* Returns whether the record reached the ring buffer (a lost one is counted). */
+static __always_inline bool notify(__u32 pid, __u64 pid_tgid, __u32 func, __u64 old_address, __u64 size)
 {
     struct scratch_buf *buf = fresh_event(pid_tgid, func);
     if (!buf)
-        return;
+        return false;
     buf->e.pid = pid;
     buf->e.old_address = old_address;
     buf->e.size = size;
-    bpf_ringbuf_output(&events, buf, MEMPROF_EVENT_HEADER_SIZE, BPF_RB_FORCE_WAKEUP);
+    if (bpf_ringbuf_output(&events, buf, MEMPROF_EVENT_HEADER_SIZE, BPF_RB_FORCE_WAKEUP) == 0)
+        return true;
+    count(MEMPROF_COUNTER_LOST_EVENTS);
+    return false;
 }
 
 /* exec replaces a traced process's image: what it allocated before is gone, and its module maps
@@ -738,9 +797,8 @@ int memprof_exec(__u64 *ctx)
     if (!bpf_map_lookup_elem(&targets, &pid))
         return 0;
     struct memprof_config *cfg = settings();
-    if (cfg && cfg->follow_children)
+    if (notify(pid, pid_tgid, MEMPROF_EXEC, 0, 0) && cfg && cfg->follow_children)
         bpf_send_signal(SIGSTOP);
-    notify(pid, pid_tgid, MEMPROF_EXEC, 0, 0);
     return 0;
 }
 
@@ -760,8 +818,8 @@ int BPF_PROG(memprof_fork, struct task_struct *parent, struct task_struct *child
         return 0; /* a new thread, not a new process */
     __u8 launched = MEMPROF_TARGET_LAUNCHED;
     bpf_map_update_elem(&targets, &pid, &launched, BPF_ANY);
-    bpf_send_signal_task(child, SIGSTOP, PIDTYPE_TGID, 0);
-    notify(pid, ((__u64)pid << 32) | pid, MEMPROF_FORK, parent_pid, 0);
+    if (notify(pid, ((__u64)pid << 32) | pid, MEMPROF_FORK, parent_pid, 0))
+        bpf_send_signal_task(child, SIGSTOP, PIDTYPE_TGID, 0);
     return 0;
 }
 

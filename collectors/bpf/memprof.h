@@ -4,8 +4,9 @@
 #define MEMPROF_H
 
 #define MEMPROF_MAX_FRAMES 127
-/* Largest user-stack copy per sampled allocation (for DWARF unwinding in user space). */
-#define MEMPROF_MAX_STACK_COPY 16384
+/* Largest user-stack copy per sample (for DWARF unwinding in user space); a copy stops earlier
+ * at the top of the stack. Rust and C++ programs often sit 16-30 KiB deep when they allocate. */
+#define MEMPROF_MAX_STACK_COPY 65536
 #define MEMPROF_GAP_TABLE_SIZE 4096
 
 /* What the probe sits on; kept equal to AllocFunction in recording.proto. */
@@ -73,9 +74,10 @@ enum memprof_func {
 /* memprof_event.flags */
 #define MEMPROF_EVENT_NEW_SAMPLED 1  /* address is a sampled allocation */
 #define MEMPROF_EVENT_OLD_SAMPLED 2  /* old_address (realloc) was a sampled allocation, now freed */
+#define MEMPROF_EVENT_STACK_COMPLETE 4 /* the frame-pointer walk ended on a zero frame pointer (the outermost frame) */
 
 /* A ring-buffer record: this header, then frame_count return addresses (frame-pointer walk, leaf
- * first), then stack_len bytes of user stack copied from sp. */
+ * first), then stack_len bytes of user stack copied from sp (up to the top of the stack at most). */
 struct memprof_event {
     __u64 time_ns;      /* CLOCK_MONOTONIC */
     __u32 pid;

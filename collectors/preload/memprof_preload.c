@@ -574,8 +574,23 @@ __attribute__((noinline, cold)) static int memprof_preload_take(struct memprof_p
     return !t->busy;
 }
 
+/* A block of at least the rate is always sampled and weighs its own size (heapprofd's rule), and
+ * it does not touch the countdown. Why the estimate stays unbiased: the countdown is drawn from an
+ * exponential distribution, which is memoryless, so at every small allocation the bytes left to the
+ * next sample are Exp(rate) whatever came before — large blocks skipped or not. A small block of s
+ * bytes is thus sampled with probability 1 - e^(-s/rate), independently of the others, and its
+ * weight s / (1 - e^(-s/rate)) has expectation s; a large block is taken with probability 1 at
+ * weight s. Letting large blocks consume the countdown would be unbiased too, but would spend
+ * samples of small blocks on bytes already counted exactly. */
+__attribute__((noinline, cold)) static int memprof_preload_take_large(struct memprof_preload_thread *t)
+{
+    return t->initialized && !t->busy;
+}
+
 static inline int memprof_preload_sample(struct memprof_preload_thread *t, size_t size)
 {
+    if (UNLIKELY(size >= rate))
+        return memprof_preload_take_large(t);
     t->countdown -= (int64_t)size;
     return UNLIKELY(t->countdown <= 0) && memprof_preload_take(t);
 }
@@ -663,7 +678,7 @@ __attribute__((optimize("omit-frame-pointer"))) EXPORT void *malloc(size_t size)
 {
     struct memprof_preload_thread *t = &tls;
     struct memprof_preload_slot *s = t->slot;
-    if (UNLIKELY(!s))
+    if (UNLIKELY(!s || size >= rate))
         return memprof_preload_malloc_slow(size, 0);
     t->countdown -= (int64_t)size;
     if (UNLIKELY(t->countdown <= 0))

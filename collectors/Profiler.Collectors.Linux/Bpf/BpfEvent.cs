@@ -27,12 +27,14 @@ public struct BpfEventHeader
     /// <summary>MEMPROF_EVENT_HEADER_SIZE.</summary>
     public const int Size_ = 112;
     public const int MaxFrames = 127;
-    public const int MaxStackCopy = 16384;
+    public const int MaxStackCopy = 65536;
 
     /// <summary>MEMPROF_EVENT_NEW_SAMPLED: Address is a sampled allocation.</summary>
     public const uint NewSampled = 1;
     /// <summary>MEMPROF_EVENT_OLD_SAMPLED: the block freed (free's Address, realloc's OldAddress) was sampled.</summary>
     public const uint OldSampled = 2;
+    /// <summary>MEMPROF_EVENT_STACK_COMPLETE: the frame-pointer walk ended on a zero frame pointer.</summary>
+    public const uint StackComplete = 4;
 }
 
 [System.Runtime.CompilerServices.InlineArray(16)]

@@ -51,6 +51,8 @@ public sealed unsafe class BpfTracer : IKernelTracer
         LibBpf.SetAutoload(_sessionProg, session);
         LibBpf.SetAutoload(_entryProg, !session);
         LibBpf.SetAutoload(_returnProg, !session);
+        // The stack-copy buffers are one array entry per CPU (too large for a per-CPU map).
+        LibBpf.MapSetMaxEntries(LibBpf.FindMap(_obj, "scratch"), (uint)Math.Max(1, LibBpf.NumPossibleCpus()));
         if (session)
             LibBpf.SetExpectedAttachType(_sessionProg, UprobeMulti.SessionAttachType);
         else if (_kind == ProbeKind.Multi)

@@ -29,7 +29,7 @@ public static class JemallocProfiling
     public static ulong SampleWeight(ulong size, ulong usize, ulong rateBytes)
     {
         if (rateBytes <= 1) return size;
-        double p = Core.Sampling.PoissonSampling.Probability(Math.Max(usize, size), rateBytes);
+        double p = Core.Sampling.PoissonSampling.PoissonProbability(Math.Max(usize, size), rateBytes);
         return p <= 0 ? size : (ulong)Math.Round(size / p);
     }
 

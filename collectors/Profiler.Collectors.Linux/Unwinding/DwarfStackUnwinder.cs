@@ -17,6 +17,18 @@ public sealed class DwarfStackUnwinder : IStackUnwinder
     public void SetMaps(int pid, IReadOnlyList<MappedModule> modules, (ulong Start, ulong End)? uprobeTrampoline) =>
         _processes[pid] = (new SortedModuleLookup(modules), uprobeTrampoline);
 
+    public bool IsFramePointerChain(int pid, ReadOnlySpan<ulong> pcs)
+    {
+        if (!_processes.TryGetValue(pid, out var process) || pcs.Length < 2) return false;
+        // The leaf is the probed function (its rbp is still its caller's). Every frame between was
+        // walked through, so must keep a frame pointer; the outermost one had rbp = 0, which only
+        // _start and a thread's start set up (their CFI leaves the return address undefined).
+        for (int i = 1; i < pcs.Length - 1; i++)
+            if (_unwinder.RoleInFramePointerWalk(pcs[i], process.Modules) is FramePointerRole.NoFramePointer or FramePointerRole.Outermost)
+                return false;
+        return _unwinder.RoleInFramePointerWalk(pcs[^1], process.Modules) is FramePointerRole.Outermost or null;
+    }
+
     public int Unwind(int pid, ulong ip, ulong sp, ulong bp, ReadOnlySpan<byte> stack, Span<ulong> pcs, out bool truncated)
     {
         truncated = true;

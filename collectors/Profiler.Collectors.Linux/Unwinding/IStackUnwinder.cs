@@ -13,6 +13,12 @@ public interface IStackUnwinder
     /// <returns>The number of pcs written, leaf first.</returns>
     int Unwind(int pid, ulong ip, ulong sp, ulong bp, ReadOnlySpan<byte> stack, Span<ulong> pcs, out bool truncated);
 
+    /// <summary>Whether a frame-pointer walk that ended on a zero frame pointer went only through
+    /// frames that keep one (pcs leaf first, as the kernel walk gives them): a function without a
+    /// frame pointer leaves rbp to whatever it holds, and a walk through it reads no frame
+    /// records, so its end proves nothing.</summary>
+    bool IsFramePointerChain(int pid, ReadOnlySpan<ulong> pcs);
+
     /// <summary>Problems worth telling the user once (modules without unwind info…).</summary>
     IReadOnlyList<string> Warnings { get; }
 }

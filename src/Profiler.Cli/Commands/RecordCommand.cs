@@ -15,7 +15,7 @@ public sealed record RecordOptions(string? Output, int? Pid, TimeSpan? Duration,
     /// <summary>Show the terminal UI live while recording.</summary>
     public bool Tui { get; init; }
     public UnwindMode Unwind { get; init; } = UnwindMode.Auto;
-    public ulong StackSizeBytes { get; init; } = 16 * 1024;
+    public ulong StackSizeBytes { get; init; } = 64 * 1024;
     /// <summary>A launched command's stdout and stderr go to this file (the terminal UI owns the terminal).</summary>
     public string? TargetOutput { get; init; }
     /// <summary>How allocations are caught (Linux).</summary>
@@ -57,16 +57,16 @@ public static class RecordCommand
         var noFollow = new Option<bool>("--no-follow") { Description = "Record only the launched command's own process, not the children it forks." };
         var unwind = new Option<string>("--unwind")
         {
-            Description = "How sampled stacks are taken: fp (frame pointers, walked by the kernel), dwarf (copy the top of the " +
-                          "stack and unwind it with the binaries' CFI; works without frame pointers) or auto (fp when the " +
-                          "executable keeps frame pointers, else dwarf). Default: auto.",
+            Description = "How sampled stacks are taken: fp (frame pointers only: cheaper, but cut wherever a function, " +
+                          "such as Debian's glibc, keeps none), dwarf (copy the stack and unwind it with the binaries' CFI; " +
+                          "works without frame pointers) or auto (dwarf). Default: auto.",
             DefaultValueFactory = _ => "auto",
         };
         unwind.AcceptOnlyFromAmong("auto", "fp", "dwarf");
         var stackSize = new Option<ulong>("--stack-size")
         {
-            Description = "Bytes of stack copied per sample for DWARF unwinding (up to 16KiB; deeper frames are cut). Default: 16KiB.",
-            DefaultValueFactory = _ => 16 * 1024,
+            Description = "Most bytes of stack copied per sample for DWARF unwinding (a copy stops at the top of the stack; deeper frames are cut and the stack marked truncated). Up to 64KiB. Default: 64KiB.",
+            DefaultValueFactory = _ => 64 * 1024,
             CustomParser = r => SizeParser.Parse(r.Tokens[0].Value),
         };
         var mode = new Option<string>("--mode")
@@ -124,8 +124,8 @@ public static class RecordCommand
         if (options.SampleRateBytes > MaxRateBytes)
             throw new ProfilerException(ExitCode.UsageError,
                 $"--rate {SizeParser.Format(options.SampleRateBytes)} would sample almost nothing; the largest is {SizeParser.Format(MaxRateBytes)} (default 512KiB)");
-        if (options.StackSizeBytes is < 256 or > 16 * 1024)
-            throw new ProfilerException(ExitCode.UsageError, "--stack-size must be between 256 B and 16KiB");
+        if (options.StackSizeBytes is < 256 or > 64 * 1024)
+            throw new ProfilerException(ExitCode.UsageError, "--stack-size must be between 256 B and 64KiB");
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsWindows())
             throw new ProfilerException(ExitCode.KernelUnsupported, "recording needs Linux (eBPF) or Windows (ETW)");
 

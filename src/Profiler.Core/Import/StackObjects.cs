@@ -7,8 +7,9 @@ public readonly record struct ImportedObject(uint Thread, ulong Size, ulong Weig
 /// <summary>
 /// Turns a backtrace's counts into recording objects whose weights add up to what jeprof reports.
 /// jeprof unsamples each backtrace from its average object size: count and bytes are both scaled
-/// by 1/(1 − e^(−avg/R)), avg = bytes/count, R the sample period — exactly the weight
-/// <see cref="Sampling.PoissonSampling.Weight"/> gives one sampled object of the average size. So a
+/// by 1/(1 − e^(−avg/R)), avg = bytes/count, R the sample period — the pure Poisson weight of one
+/// sampled object of the average size (<see cref="Sampling.PoissonSampling.PoissonProbability"/>;
+/// jemalloc samples large objects too, so memprof's exact-large-block rule does not apply). So a
 /// backtrace becomes `count` objects of the average size, each standing for its share of the
 /// scaled bytes; the remainders of both divisions are spread one byte at a time, so sizes add up
 /// to the dumped bytes and weights to jeprof's total rounded to the byte.

@@ -93,6 +93,24 @@ public sealed class StackUnwinder(UnwindTableCache tables)
         }
     }
 
+    /// <summary>What the CFI says of the function at return address <paramref name="returnAddress"/>
+    /// for a frame-pointer walk: whether it keeps a frame pointer there (the CFA at rbp + 16, so the
+    /// rbp it saved in its callee's frame record really was its frame), or is the outermost frame
+    /// (its return address undefined, as at _start and a thread's start). Null when no CFI covers it.</summary>
+    public FramePointerRole? RoleInFramePointerWalk(ulong returnAddress, IModuleLookup modules)
+    {
+        if (modules.Find(returnAddress) is not { } module || Bind(module) is not { Tables: { } found } binding)
+            return null;
+        // A return address may follow a call that ends its function: look up the call itself.
+        if (!found.TryFindRow(returnAddress - binding.Bias - 1, out var row))
+            return null;
+        if (row.ReturnAddress.Kind == RegisterRuleKind.Undefined)
+            return FramePointerRole.Outermost;
+        return row.Cfa is { Kind: CfaRuleKind.RegisterOffset, Register: DwarfRegister.Rbp, Offset: 16 }
+            ? FramePointerRole.KeepsFramePointer
+            : FramePointerRole.NoFramePointer;
+    }
+
     /// <summary>Applies one row: computes the CFA, then the caller's registers. Null to go on.</summary>
     private static UnwindEnd? Step(in UnwindRow row, UnwindTables? tables, ref RegisterSet frame, ulong pc,
         in StackMemory memory, in ReturnProbes returnProbes, out ulong returnAddress, out bool replaced)
@@ -226,4 +244,12 @@ public sealed class StackUnwinder(UnwindTableCache tables)
         _lastBinding = binding;
         return binding;
     }
+}
+
+/// <summary>See <see cref="StackUnwinder.RoleInFramePointerWalk"/>.</summary>
+public enum FramePointerRole : byte
+{
+    KeepsFramePointer,
+    NoFramePointer,
+    Outermost,
 }

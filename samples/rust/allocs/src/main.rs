@@ -19,6 +19,9 @@
 //!   allocs --manifest leak-more  print the ground truth of `allocs leak-more`
 //!   allocs heavy              ~10 GiB in under a million calls, for sampling accuracy (heavy.rs)
 //!   allocs --manifest heavy   print the ground truth of `allocs heavy`
+//!   allocs large              blocks of at least the default sampling rate: leaked, freed and
+//!                             shrunk by realloc (large.rs)
+//!   allocs --manifest large   print the ground truth of `allocs large`
 //!   allocs heavy-dump PATH    the heavy workload, then jemalloc's heap profile written to PATH
 //!                             (allocs-jemalloc-prof with _RJEM_MALLOC_CONF=prof:true; dump.rs)
 //!
@@ -39,6 +42,7 @@
 
 mod dump;
 mod heavy;
+mod large;
 mod manifest;
 
 /// The jemalloc variants allocate through jemalloc the way tikv-jemallocator does: the same
@@ -421,7 +425,7 @@ fn bench(pairs: u64) {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: allocs [--manifest [serve|heavy|leak-more] | serve | heavy | leak | leak-more | churn | bench N | heavy-dump PATH]");
+    eprintln!("usage: allocs [--manifest [serve|heavy|large|leak-more] | serve | heavy | large | leak | leak-more | churn | bench N | heavy-dump PATH]");
     std::process::exit(2);
 }
 
@@ -437,6 +441,8 @@ fn main() {
         ["--manifest", "serve"] => print!("{}", manifest::serve_manifest()),
         ["--manifest", "heavy"] => print!("{}", manifest::heavy_manifest()),
         ["heavy"] => heavy::run(),
+        ["--manifest", "large"] => print!("{}", manifest::large_manifest()),
+        ["large"] => large::run(),
         ["heavy-dump", path] => dump::run(path),
         ["leak"] => {
             black_box(leak_outer());

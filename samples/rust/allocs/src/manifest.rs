@@ -257,3 +257,8 @@ pub fn leak_more_manifest() -> String {
 pub fn heavy_manifest() -> String {
     render("\"program\":\"allocs\",\"mode\":\"heavy\"", &crate::heavy::sites())
 }
+
+/// Ground truth of `allocs large`.
+pub fn large_manifest() -> String {
+    render("\"program\":\"allocs\",\"mode\":\"large\"", &crate::large::sites())
+}
