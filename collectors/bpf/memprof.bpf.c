@@ -38,9 +38,8 @@ extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type
 
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
-    /* Room for a few thousand samples with their stack copies (up to 64 KiB each) while user
-     * space is slow to drain: at --rate 1 every call is one. */
-    __uint(max_entries, 64 * 1024 * 1024);
+    /* User space makes it larger when every call is a sample with a stack copy (--rate 1). */
+    __uint(max_entries, 16 * 1024 * 1024);
 } events SEC(".maps");
 
 /* The state of one allocation call between its entry and its return, per thread. */

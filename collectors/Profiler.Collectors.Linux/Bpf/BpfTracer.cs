@@ -53,6 +53,10 @@ public sealed unsafe class BpfTracer : IKernelTracer
         LibBpf.SetAutoload(_returnProg, !session);
         // The stack-copy buffers are one array entry per CPU (too large for a per-CPU map).
         LibBpf.MapSetMaxEntries(LibBpf.FindMap(_obj, "scratch"), (uint)Math.Max(1, LibBpf.NumPossibleCpus()));
+        // Every call a sample with a copy of its stack (often 4-30 KiB): a slow reader lost records
+        // with 16 MiB. Sampled recordings keep 16 MiB (it is mapped twice into memprof).
+        if (settings.StackCopyBytes > 0 && PoissonSampling.RecordsEverything(settings.SampleRateBytes))
+            LibBpf.MapSetMaxEntries(LibBpf.FindMap(_obj, "events"), 64 << 20);
         if (session)
             LibBpf.SetExpectedAttachType(_sessionProg, UprobeMulti.SessionAttachType);
         else if (_kind == ProbeKind.Multi)
