@@ -77,9 +77,10 @@ check_memprof_report() {
         { echo "failed: memprof report cannot read the recording"; return; }
     # "Counters:   6,404,427 B in 200,018 calls; freed ..."   (exact allocator counters)
     counted=$(sed -nE 's/^Counters: *[0-9,]+ B in ([0-9,]+) calls.*/\1/p' "$tmp/report" | head -1)
-    # "Allocated:  6,403,887 B in 200,016 blocks; freed ..."   (from the recorded events)
+    # "Attributed: 6,403,887 B in 200,016 blocks; freed ..."   (from the recorded events; "Allocated:"
+    # without counters; sampled: "… B ± 1.00 MiB in ~1,234 blocks, estimated from …")
     # (large counts are shown rounded: "20.0 M blocks")
-    got=$(sed -nE 's/^Allocated: *([0-9,]+) B in ([0-9,.]+)( [KMG])? blocks.*/\1 \2\3/p' "$tmp/report" | head -1)
+    got=$(sed -nE 's/^(Allocated|Attributed): *([0-9,]+) B( ± [0-9.,]+ [KMGi]*B)? in ~?([0-9,.]+)( [KMG])? blocks.*/\2 \4\5/p' "$tmp/report" | head -1)
     read -r got_bytes got_allocs unit <<<"$(strip_number "$got")"
     case "${unit:-}" in
         K) got_allocs=$(awk -v n="$got_allocs" 'BEGIN {printf "%d", n * 1e3}') ;;
@@ -87,7 +88,7 @@ check_memprof_report() {
         G) got_allocs=$(awk -v n="$got_allocs" 'BEGIN {printf "%d", n * 1e9}') ;;
     esac
     [[ "${got_bytes:-}" =~ ^[0-9]+$ && "${got_allocs:-}" =~ ^[0-9]+$ ]] ||
-        { echo "failed: no Allocated line in memprof report"; return; }
+        { echo "failed: no Allocated/Attributed line in memprof report"; return; }
     counted=$(strip_number "$counted")
     if [[ -n "$counted" ]] && ((counted < allocs)); then
         echo "failed: counters saw $counted calls, expected >= $allocs"
