@@ -66,6 +66,7 @@ public static class TextReport
                 allExited && exactCounters ? heapOf.FinalLiveBytes : null));
         }
         foreach (var line in ReportText.Unpaired(model, heap, pid)) output.WriteLine(line);
+        foreach (var line in ReportText.ExecReleased(model, heap, pid)) output.WriteLine(line);
         foreach (var line in ReportText.Lost(model, heap)) output.WriteLine(line);
         foreach (var line in ReportText.Stacks(model, pid)) output.WriteLine(line);
         WriteProcesses(model, metrics, output);
