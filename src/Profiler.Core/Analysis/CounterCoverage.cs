@@ -27,6 +27,10 @@ public sealed record CounterCoverage(IReadOnlyList<string> Gaps)
             gaps.Add(model.Info.Mode.Contains(ResidentPreloadNote, StringComparison.Ordinal)
                 ? "they run from the process's start (a preload library already in it counted), not from when memprof attached"
                 : "they run from when memprof attached: blocks allocated before it are freed uncounted");
+        var replaced = model.ReplacedImages.Where(x => model.Counters.Any(c => c.Pid == x.Pid)).ToList();
+        if (replaced.Count > 0)
+            gaps.Add($"an exec replaced an image that had allocated ({string.Join(", ", replaced.Select(x => $"pid {x.Pid} at {x.ExecTimeNanos / 1e6:F1} ms"))}): " +
+                     "its calls after the last read of its counters (every 100 ms) are not counted");
         if (model.Counters.Any(c => !c.LiveBytesKnown))
             gaps.Add("live and freed bytes are unknown: calls went to an allocator other than glibc's malloc, whose block sizes memprof cannot read");
         return new(gaps);

@@ -108,6 +108,7 @@ public static class ProfileModelBuilder
             Processes = ProcessesOf(recording, events),
             Events = events,
             Counters = CounterImages.Join(recording.Counters, recording.Execs, cutoff),
+            ReplacedImages = ExecReleases.Replaced(events, recording.Execs),
         };
     }
 

@@ -75,6 +75,22 @@ public sealed class ExecImagesTests
     }
 
     [Fact]
+    public void Counters_across_an_exec_of_an_image_that_allocated_are_not_called_exact()
+    {
+        HeapCounters[] counters = [Counters(100, 3, 150, 1, 100, 50, 150, 20), Counters(200, 2, 100, 1, 30, 70, 100, 60)];
+        var replaced = ProfileModelBuilder.Build(Recording(TwoImages, [5, 40], counters), new NoSymbols());
+        Assert.Equal([new ReplacedImage(Pid, 40)], replaced.ReplacedImages);
+        var coverage = CounterCoverage.Of(replaced);
+        Assert.False(coverage.Complete);
+        Assert.Contains($"an exec replaced an image that had allocated (pid {Pid} at 0.0 ms): its calls after the last read", coverage.Qualifier);
+
+        // memprof's launcher exec'ing the command replaces nothing of the command's.
+        var launched = ProfileModelBuilder.Build(Recording(TwoImages, [5], counters), new NoSymbols());
+        Assert.Empty(launched.ReplacedImages);
+        Assert.True(CounterCoverage.Of(launched).Complete);
+    }
+
+    [Fact]
     public void The_launchers_exec_releases_nothing()
     {
         var model = ProfileModelBuilder.Build(Recording(TwoImages, [5]), new NoSymbols());
