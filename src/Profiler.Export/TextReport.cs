@@ -54,7 +54,7 @@ public static class TextReport
         output.WriteLine(sampled
             ? $"Sampling:   one sample per {Bytes((long)info.SamplingRateBytes)} allocated on average: figures from events are " +
               "estimates (± one standard error)"
-            : info.Mode.Contains(CounterCoverage.AllocatorNotFoundNote, StringComparison.Ordinal)
+            : CounterCoverage.MissesProgramAllocator(model)
                 ? "Sampling:   every allocation recorded (rate 1) of the allocators found: the executable's own was not found, its calls are missing"
                 : "Sampling:   every allocation recorded (rate 1): the figures from events are exact");
         output.WriteLine(ReportText.Allocated(total, error, sampled, counted));

@@ -20,6 +20,11 @@ public sealed record CounterCoverage(IReadOnlyList<string> Gaps)
 
     public bool Complete => Gaps.Count == 0;
 
+    /// <summary>The program's own allocator was not probed: neither counters nor events hold its
+    /// calls, so no figure of the recording is exact.</summary>
+    public static bool MissesProgramAllocator(ProfileModel model) =>
+        model.Info.Mode.Contains(AllocatorNotFoundNote, StringComparison.Ordinal);
+
     /// <summary>"exact", or what the figures are and why, for a report's parenthesis.</summary>
     public string Qualifier => Complete ? "exact" : "counted, not exact: " + string.Join("; ", Gaps);
 

@@ -77,5 +77,13 @@ public sealed class CounterCoverageTests
         var lines = output.ToString().Split('\n');
         Assert.EndsWith(coverage.Qualifier, lines.Single(l => l.StartsWith("Counters:")));
         Assert.Contains("the executable's own was not found", lines.Single(l => l.StartsWith("Sampling:")));
+
+        // Budgets are not judged on those counters as if exact.
+        var figures = Profiler.Export.Checks.RecordingFigures.From(model);
+        Assert.Null(figures.Exact);
+        Assert.Null(figures.ExactLeakedBytes);
+        Assert.False(figures.PeakExact);
+        var exactFigures = Profiler.Export.Checks.RecordingFigures.From(Model(launched: true, liveKnown: true));
+        Assert.NotNull(exactFigures.Exact);
     }
 }
