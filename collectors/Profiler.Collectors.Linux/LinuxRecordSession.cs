@@ -102,6 +102,7 @@ public static class LinuxRecordSession
             else if (options.AllocatorMode == AllocatorMode.JemallocProf)
                 header.Mode += $"; {Path.GetFileName(executable)} has no jemalloc with profiling compiled in: probing every call";
             foreach (var note in jemalloc.Notes) header.Mode += "; " + note;
+            if (launcher is not null && Probes.StaticAllocator.NotFoundNote(executable) is { } notFound) header.Mode += "; " + notFound;
             writer = RecordingWriter.Create(options.OutputPath, header);
             long origin = MonotonicNanos();
             recorder = new AllocationRecorder(tracer, writer, header.SamplingRateBytes, () => MonotonicNanos(),

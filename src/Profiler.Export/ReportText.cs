@@ -90,6 +90,23 @@ static class ReportText
                          "allocated before their fork, or lost (not attributed)";
     }
 
+    /// <summary>Blocks still live when their process exec'd: the new image replaced the heap, so
+    /// they were released then (counted as freed), neither leaked nor retained.</summary>
+    public static IEnumerable<string> ExecReleased(ProfileModel model, HeapAnalysis heap, uint? pid)
+    {
+        long blocks = 0, bytes = 0;
+        var ev = model.Events;
+        for (int i = 0; i < ev.Count; i++)
+        {
+            if (ev.Function[i] != AllocFunction.ExecRelease || heap.Releases[i] < 0 || (pid is { } p && ev.Pid[i] != p)) continue;
+            blocks++;
+            bytes += (long)ev.Weight[heap.Releases[i]];
+        }
+        if (blocks > 0)
+            yield return $"Exec:       {Counted(blocks, "block")} ({Bytes(bytes)}) still live when their process exec'd " +
+                         "were released by the exec: counted as freed, not leaked";
+    }
+
     /// <summary>
     /// Events the collector could not deliver or blocks it could not follow, and which way each
     /// pushes the figures: a lost allocation is missing from what was allocated (too low); a lost

@@ -54,7 +54,9 @@ public static class TextReport
         output.WriteLine(sampled
             ? $"Sampling:   one sample per {Bytes((long)info.SamplingRateBytes)} allocated on average: figures from events are " +
               "estimates (± one standard error)"
-            : "Sampling:   every allocation recorded (rate 1): the figures from events are exact");
+            : CounterCoverage.MissesProgramAllocator(model)
+                ? "Sampling:   every allocation recorded (rate 1) of the allocators found: the executable's own was not found, its calls are missing"
+                : "Sampling:   every allocation recorded (rate 1): the figures from events are exact");
         output.WriteLine(ReportText.Allocated(total, error, sampled, counted));
         output.WriteLine($"Peak heap:  {ExactBytes(heapOf.PeakBytes)} at {Time(heapOf.PeakTimeNanos)} ({SourceOf(heapOf.Source, sampled, coverage)})");
         output.WriteLine(ReportText.AtEnd(total, error, sampled, exactCounters ? heapOf.FinalLiveBytes : null));
@@ -66,6 +68,7 @@ public static class TextReport
                 allExited && exactCounters ? heapOf.FinalLiveBytes : null));
         }
         foreach (var line in ReportText.Unpaired(model, heap, pid)) output.WriteLine(line);
+        foreach (var line in ReportText.ExecReleased(model, heap, pid)) output.WriteLine(line);
         foreach (var line in ReportText.Lost(model, heap)) output.WriteLine(line);
         foreach (var line in ReportText.Stacks(model, pid)) output.WriteLine(line);
         WriteProcesses(model, metrics, output);

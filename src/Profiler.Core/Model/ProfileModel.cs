@@ -47,7 +47,13 @@ public sealed class ProfileModel
     /// <summary>Exact per-process totals over every call, in time order; empty for recordings
     /// whose collector did not count (then the events are the only source).</summary>
     public IReadOnlyList<HeapCounterSample> Counters { get; init; } = [];
+    /// <summary>Execs that replaced an image which had allocated (memprof's launcher's not among
+    /// them): the counters lose that image's calls after their last read before the exec.</summary>
+    public IReadOnlyList<ReplacedImage> ReplacedImages { get; init; } = [];
 }
+
+/// <summary>Process <paramref name="Pid"/> exec'd at <paramref name="ExecTimeNanos"/>, replacing an image that had allocated.</summary>
+public sealed record ReplacedImage(uint Pid, long ExecTimeNanos);
 
 /// <summary>Cumulative exact totals of one process at one time (see the recording's HeapCounters).</summary>
 public sealed record HeapCounterSample(

@@ -76,7 +76,14 @@ public static class ProfileModelBuilder
         }
 
         var ev = recording.Events;
-        var (order, inRecordingOrder) = SortedByTime(ev, LauncherCutoff(recording));
+        var cutoff = LauncherCutoff(recording);
+        var (order, inRecordingOrder) = SortedByTime(ev, cutoff);
+        var released = ExecReleases.Find(ev, order, recording.Execs);
+        if (released.Count > 0)
+        {
+            (ev, order) = ExecReleases.Insert(ev, order, released);
+            inRecordingOrder = false;
+        }
         var stacks = new StackId[order?.Length ?? ev.Count];
 
         var events = new AllocationTable
@@ -100,10 +107,8 @@ public static class ProfileModelBuilder
             Tables = tables,
             Processes = ProcessesOf(recording, events),
             Events = events,
-            Counters = recording.Counters
-                .Select(c => new HeapCounterSample(c.Pid, c.TimeNanos, c.Allocations, c.AllocatedBytes, c.Frees,
-                    c.FreedBytes, c.LiveBytesKnown, c.LiveBytes, c.PeakLiveBytes, c.PeakTimeNanos))
-                .OrderBy(c => c.TimeNanos).ToList(),
+            Counters = CounterImages.Join(recording.Counters, recording.Execs, cutoff),
+            ReplacedImages = ExecReleases.Replaced(events, recording.Execs),
         };
     }
 

@@ -41,11 +41,12 @@ public sealed record RecordingFigures(
         var metrics = HeapMetrics.Compute(model, heap, new MetricsOptions(SiteMode: siteMode));
         var sites = metrics.Sites(model.Tables).Select(s => new SiteFigures(s.Name, s.Module, s.Metrics, s.Via is null ? null : s.Via + s.OtherPathsText)).ToList();
         var processes = metrics.Timelines.Processes;
-        var exact = processes.Count > 0 && processes.All(p => p.Exact is not null)
+        bool missing = CounterCoverage.MissesProgramAllocator(model);
+        var exact = !missing && processes.Count > 0 && processes.All(p => p.Exact is not null)
             ? processes.Select(p => p.Exact!).Aggregate((a, b) => a + b)
             : null;
         bool rateOne = PoissonSampling.RecordsEverything(model.Info.SamplingRateBytes);
-        bool peakExact = rateOne || processes.All(p => p.Source == HeapSource.Counters);
+        bool peakExact = !missing && (rateOne || processes.All(p => p.Source == HeapSource.Counters));
         return new RecordingFigures(sites, metrics.Timelines.Overall.PeakBytes, peakExact, exact, model.Info.SamplingRateBytes)
         {
             ExactLeakedBytes = CountedLeak(model),
@@ -54,7 +55,7 @@ public sealed record RecordingFigures(
 
     static long? CountedLeak(ProfileModel model)
     {
-        if (model.Processes.Count != 1) return null;
+        if (model.Processes.Count != 1 || CounterCoverage.MissesProgramAllocator(model)) return null;
         var process = model.Processes[0];
         var last = model.Counters.LastOrDefault(c => c.Pid == process.Pid);
         if (last is not { LiveBytesKnown: true }) return null;

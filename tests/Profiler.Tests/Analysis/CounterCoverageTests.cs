@@ -62,4 +62,28 @@ public sealed class CounterCoverageTests
             Assert.Equal(!exact, counters.Contains("counted, not exact"));
         }
     }
+
+    [Fact]
+    public void A_static_executable_whose_allocator_was_not_found_is_not_counted_exactly()
+    {
+        const string note = "st is statically linked and stripped: " + CounterCoverage.AllocatorNotFoundNote +
+                            ", so only calls through the allocators found in other files were counted";
+        var model = Model(launched: true, liveKnown: true, mode: "in-process sampling unavailable (st is statically linked); uprobe-session; " + note);
+        var coverage = CounterCoverage.Of(model);
+        Assert.Equal("counted, not exact: " + note, coverage.Qualifier);
+
+        var output = new StringWriter();
+        Profiler.Export.TextReport.Write(model, new Profiler.Export.TextReportOptions(), output);
+        var lines = output.ToString().Split('\n');
+        Assert.EndsWith(coverage.Qualifier, lines.Single(l => l.StartsWith("Counters:")));
+        Assert.Contains("the executable's own was not found", lines.Single(l => l.StartsWith("Sampling:")));
+
+        // Budgets are not judged on those counters as if exact.
+        var figures = Profiler.Export.Checks.RecordingFigures.From(model);
+        Assert.Null(figures.Exact);
+        Assert.Null(figures.ExactLeakedBytes);
+        Assert.False(figures.PeakExact);
+        var exactFigures = Profiler.Export.Checks.RecordingFigures.From(Model(launched: true, liveKnown: true));
+        Assert.NotNull(exactFigures.Exact);
+    }
 }
