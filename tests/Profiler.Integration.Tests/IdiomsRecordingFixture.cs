@@ -37,7 +37,7 @@ public sealed class IdiomsRecordingFixture : IDisposable
         Manifest = Integration.Tests.Manifest.Read(sample);
         Functions = IdiomsFunction.Of(Manifest);
         Assert.Equal(10, Functions.Count);
-        var result = CliRunner.Run("record", "--rate", "1", "--mode", "preload", "-o", Recording, "--", sample);
+        var result = ExactRecording.Run(Recording, "record", "--rate", "1", "--mode", "preload", "-o", Recording, "--", sample);
         Assert.True(result.ExitCode == 0, $"record failed ({result.ExitCode}): {result.Stderr}");
         Assert.Contains("in-process sampling (preload library", result.Stderr);
         Model = RecordingLoader.Load(Recording, TextWriter.Null);

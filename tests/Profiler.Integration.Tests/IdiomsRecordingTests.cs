@@ -24,7 +24,7 @@ public sealed class IdiomsRecordingTests : IDisposable
         RootRequired.Check();
         var sample = RepoPaths.Sample(variant);
         var manifest = Manifest.Read(sample);
-        var result = CliRunner.Run("record", "--rate", "1", "--mode", mode, "--no-firefox", "-o", Out("idioms.memprof"), "--", sample);
+        var result = ExactRecording.Run(Out("idioms.memprof"), "record", "--rate", "1", "--mode", mode, "--no-firefox", "-o", Out("idioms.memprof"), "--", sample);
         Assert.True(result.ExitCode == 0, result.Stderr);
         var sites = SiteTotals.Of(RecordingLoader.Load(Out("idioms.memprof"), TextWriter.Null));
         var problems = SiteTotals.Mismatches(manifest, sites).ToList();
@@ -43,8 +43,8 @@ public sealed class IdiomsRecordingTests : IDisposable
         var moreIndex = IdiomsFunction.Of(Manifest.ReadFor(sample, moreArgs)).Single(f => f.Name == "idioms::build_index");
         Assert.True(moreIndex.AllocatedBytes > baseIndex.AllocatedBytes * 3 / 2, "the bigger index must grow the table");
 
-        Assert.Equal(0, CliRunner.Run(["record", "--rate", "1", "--no-firefox", "-o", Out("base.memprof"), "--", sample, .. baseArgs]).ExitCode);
-        Assert.Equal(0, CliRunner.Run(["record", "--rate", "1", "--no-firefox", "-o", Out("more.memprof"), "--", sample, .. moreArgs]).ExitCode);
+        Assert.Equal(0, ExactRecording.Run(Out("base.memprof"), ["record", "--rate", "1", "--no-firefox", "-o", Out("base.memprof"), "--", sample, .. baseArgs]).ExitCode);
+        Assert.Equal(0, ExactRecording.Run(Out("more.memprof"), ["record", "--rate", "1", "--no-firefox", "-o", Out("more.memprof"), "--", sample, .. moreArgs]).ExitCode);
         var diff = CliRunner.Run("diff", Out("base.memprof"), Out("more.memprof"), "--fail-on-regression");
         Assert.True(diff.ExitCode == (int)ExitCode.RegressionFound, $"exit {diff.ExitCode}:\n{diff.Stdout}\n{diff.Stderr}");
 

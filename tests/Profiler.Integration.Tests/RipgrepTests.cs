@@ -27,7 +27,7 @@ public sealed class RipgrepTests : IDisposable
         string recording = Path.Combine(_dir.FullName, "rg.memprof");
         // exec: the shell only sends rg's output away; the recorded process is rg itself. One
         // thread (-j1): ripgrep's sequential walker, and a pace the ring buffer keeps up with.
-        var result = CliRunner.Run("record", "--rate", "1", "--no-firefox", "-o", recording, "--",
+        var result = ExactRecording.Run(recording, "record", "--rate", "1", "--no-firefox", "-o", recording, "--",
             "/bin/sh", "-c", $"exec '{rg}' --no-config -j1 -c 'fn [a-z_]+\\(|Copyright' /usr/share/doc > /dev/null");
         Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.Stderr}");
 
