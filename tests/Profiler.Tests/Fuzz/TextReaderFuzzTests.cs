@@ -17,28 +17,8 @@ public sealed class TextReaderFuzzTests(ITestOutputHelper output)
 {
     public const int Mutants = 3000;
 
-    const string Dump = """
-        heap_v2/524288
-          t*: 230: 233718297 [3: 7000]
-          t0: 227: 233716673 [2: 5000]
-          t3: 3: 1624 [1: 2000] worker
-        @ 0x55e986382160 0x55e986382731 0x55e9862ee79a
-          t*: 217: 233711793 [0: 0]
-          t0: 217: 233711793 [0: 0]
-        @ 0x55e986382160 0x55e9863c3af8
-          t*: 1: 8 [0: 0]
-          t0: 1: 8 [0: 0]
-        @ 0x55e986382160 0x55e9862ee000 0
-          t*: 12: 6496 [3: 7000]
-          t0: 9: 4872 [2: 5000]
-          t3: 3: 1624 [1: 2000]
-
-        MAPPED_LIBRARIES:
-        55e9862b5000-55e9862eb000 r--p 00000000 fe:00 11674290                   /opt/app/bin/program
-        55e9862eb000-55e9863e0000 r-xp 00035000 fe:00 11674290                   /opt/app/bin/program
-        7f3da345c000-7f3da35b2000 r-xp 00026000 fe:00 332096                     /usr/lib/x86_64-linux-gnu/libc.so.6
-
-        """;
+    /// <summary>The parser tests' dump as jemalloc 5.3 writes it: two threads, three backtraces.</summary>
+    const string Dump = Profiler.Tests.Import.HeapProfileParserTests.TwoThreads;
 
     const string Budgets = """
         # memory budgets of the test suite
