@@ -15,7 +15,6 @@ set -euo pipefail
 SAMPLES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BIN_DIR="$SAMPLES_DIR/bin"
 WORK="$BIN_DIR/ripgrep-build"
-SOURCES_LIST=/etc/apt/sources.list.d/memprof-deb-src.sources
 REGISTRY=/usr/share/cargo/registry
 
 SUDO=""
@@ -23,27 +22,15 @@ SUDO=""
 
 log() { echo "build-ripgrep: $*" >&2; }
 
-# deb-src for the running suite, so `apt-get source` reaches the ripgrep Debian ships.
-ensure_deb_src() {
-    apt-get source --print-uris ripgrep >/dev/null 2>&1 && return
-    local suite
-    suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
-    $SUDO tee "$SOURCES_LIST" >/dev/null <<SRC
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: $suite
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-    $SUDO apt-get update -qq >&2
-}
+# shellcheck source=samples/deb-src.sh
+. "$(dirname "${BASH_SOURCE[0]}")/deb-src.sh"
 
 # Unpacks the source package once; prints the source directory.
 ensure_source() {
     local dsc
     dsc=$(ls "$WORK"/rust-ripgrep_*.dsc 2>/dev/null | head -1 || true)
     if [[ -z "$dsc" ]]; then
-        ensure_deb_src
+        ensure_deb_src ripgrep
         mkdir -p "$WORK"
         local out
         out=$(cd "$WORK" && apt-get source --download-only ripgrep 2>&1) || { log "apt-get source ripgrep failed:"; echo "$out" >&2; exit 1; }

@@ -9,14 +9,16 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BUILD="$HERE/build"
-SOURCES_LIST=/etc/apt/sources.list.d/memprof-deb-src.sources
 
 if [[ "${1:-}" == "--print-dir" ]]; then
     echo "$BUILD/${2:?flavor}"
     exit 0
 fi
 
-# deb-src for the running suite, so `apt-get source` reaches the same jemalloc Debian ships.
+# shellcheck source=samples/deb-src.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../deb-src.sh"
+
+# The sources of the jemalloc Debian ships, fetched once.
 ensure_source() {
     local src
     src=$(ls -d "$BUILD"/src/jemalloc-*/ 2>/dev/null | head -1 || true)
@@ -24,18 +26,7 @@ ensure_source() {
         echo "${src%/}"
         return
     fi
-    if ! apt-get source --print-uris jemalloc >/dev/null 2>&1; then
-        local suite
-        suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
-        cat > "$SOURCES_LIST" <<SRC
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: $suite
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-        apt-get update -qq >&2
-    fi
+    ensure_deb_src jemalloc
     mkdir -p "$BUILD/src"
     (cd "$BUILD/src" && apt-get source --download-only jemalloc >&2 && dpkg-source -x --no-check ./jemalloc_*.dsc >&2)
     src=$(ls -d "$BUILD"/src/jemalloc-*/ | head -1)
