@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Profiler.Collectors.Linux.Bpf;
 using Profiler.Collectors.Linux.Procfs;
+using Profiler.Collectors.Linux.Session;
 using Profiler.Core;
 using Profiler.Core.Recording;
 using Profiler.Core.Recording.Proto;
@@ -31,12 +32,20 @@ public sealed record RecordSessionOptions(
 /// with DWARF CFI in user space, or whichever suits the target's executable.</summary>
 public enum UnwindMode { Auto, FramePointer, Dwarf }
 
+public sealed record RecorderStatus(TimeSpan Elapsed, long Events, double EventsPerSecond, ulong Lost, int Processes);
+
 public sealed record RecordSessionResult(int TargetPid, int? CommandExitCode, long Events, ulong LostEvents, int Probes, string Mode, int Processes);
 
 /// <summary>One `memprof record`: launch or attach, record until the target exits, the duration
-/// ends or the user cancels, then detach every probe.</summary>
+/// ends or the user cancels, then detach every probe. The shell around <see cref="SessionCore"/>:
+/// it owns the loop, the clock, the launcher and the recording file, and carries out the core's
+/// commands on the kernel tracer and the processes.</summary>
 public static class LinuxRecordSession
 {
+    static readonly IProcessView Processes = new LiveProcessView();
+    static readonly IBinaryCatalog Files = new ElfBinaryCatalog();
+    static readonly IProcessControl Signals = new SignalProcessControl();
+
     /// <param name="started">Called once probes are attached, with the probing mode.</param>
     public static RecordSessionResult Run(RecordSessionOptions options, Func<TracerSettings, IKernelTracer> tracerFactory,
         Action<RecorderStatus>? status, CancellationToken cancel, Action<string>? started = null)
@@ -54,7 +63,7 @@ public static class LinuxRecordSession
             pid = attachPid;
             // A preload library already in the process samples at its own rate: that rate is the
             // recording's (weights computed at --rate would be wrong by their ratio).
-            if (Preload.ResidentPreload.SamplingRate(attachPid) is { } resident)
+            if (Preload.ResidentPreload.SamplingRate(Processes, Files, attachPid) is { } resident)
             {
                 preloadNote = $"{Preload.ResidentPreload.Note}: it samples every {resident:N0} B whatever --rate says, " +
                               "and its counters run from the process's start";
@@ -63,15 +72,15 @@ public static class LinuxRecordSession
         }
         else
         {
-            var environment = JemallocEnvironment(options);
-            if (environment is null) (environment, preloadNote) = PreloadEnvironment(options);
-            launcher = TargetLauncher.StartStopped(options.Command, environment, options.TargetOutputPath);
+            var choice = ChooseLaunch(options);
+            preloadNote = choice.Note;
+            launcher = TargetLauncher.StartStopped(options.Command, choice.Environment, options.TargetOutputPath);
             pid = launcher.Pid;
         }
 
         IKernelTracer? tracer = null;
         RecordingWriter? writer = null;
-        AllocationRecorder? recorder = null;
+        SessionCore? recorder = null;
         bool resumed = false;
         try
         {
@@ -98,15 +107,18 @@ public static class LinuxRecordSession
             var jemalloc = new Jemalloc.JemallocPolicy(options.AllocatorMode, options.SampleRateBytes);
             string executable = launcher?.Executable ?? ProcessState.ExecutablePath(pid);
             if (ProbePlannerJemalloc(executable) is { } prof)
-                jemalloc.Decide(pid, executable, prof, fresh: launcher is not null);
+                jemalloc.Decide(pid, executable, () => launcher is not null
+                    ? Jemalloc.JemallocProfiling.FromEnvironment(Processes, pid, prof)
+                    : Jemalloc.JemallocProfiling.FromMemory(Processes, pid, Files.LoadBias(Processes.Maps(pid), executable), prof));
             else if (options.AllocatorMode == AllocatorMode.JemallocProf)
                 header.Mode += $"; {Path.GetFileName(executable)} has no jemalloc with profiling compiled in: probing every call";
             foreach (var note in jemalloc.Notes) header.Mode += "; " + note;
             if (launcher is not null && Probes.StaticAllocator.NotFoundNote(executable) is { } notFound) header.Mode += "; " + notFound;
             writer = RecordingWriter.Create(options.OutputPath, header);
             long origin = MonotonicNanos();
-            recorder = new AllocationRecorder(tracer, writer, header.SamplingRateBytes, () => MonotonicNanos(),
+            var ports = new SessionPorts(new WriterRecordSink(writer), new KernelCommandSink(tracer, Signals, Processes), Processes, Files, tracer,
                 new Unwinding.DwarfStackUnwinder(), jemalloc);
+            recorder = new SessionCore(ports, header.SamplingRateBytes, MonotonicNanos);
             int? rootExit = null;
             recorder.ProcessExited += (exited, code) => { if (exited == pid) rootExit = code; };
             recorder.Start(pid, origin, launched: launcher is not null, launcher is not null ? [launcher.Executable] : null);
@@ -125,7 +137,7 @@ public static class LinuxRecordSession
                 // first seconds, poll briefly and keep its module maps current (at most every 10 ms)
                 // so they are read while it still lives.
                 bool early = launcher is not null && sw.Elapsed < EarlyPhase;
-                recorder.Poll(early ? 2 : 50);
+                Poll(tracer, recorder, writer, early ? 2 : 50);
                 if (early) recorder.RefreshMaps(force: false);
                 if (sw.Elapsed - lastTotals >= TotalsInterval)
                 {
@@ -147,9 +159,9 @@ public static class LinuxRecordSession
 
             // Whatever the kernel already queued belongs to the recording; then no probe stays behind.
             tracer.DetachAll();
-            while (recorder.Poll(0) > 0) { }
+            while (Poll(tracer, recorder, writer, 0) > 0) { }
             recorder.WriteTotals();
-            if (launcher is not null && !launcher.HasExited) Native.Kill(pid, Native.SIGCONT);
+            if (launcher is not null && !launcher.HasExited) Signals.Resume(pid);
             var stats = recorder.Stats();
             writer.WriteStats(stats);
             int? exitCode = null;
@@ -167,7 +179,7 @@ public static class LinuxRecordSession
         catch (ProfilerException e) when (e.CommandExitCode is not null) { throw; }
         catch (Exception e)
         {
-            int? exitCode = Abandon(launcher, tracer, recorder, resumed);
+            int? exitCode = Abandon(launcher, tracer, recorder, writer, resumed);
             if (!resumed && writer is not null)
             {
                 // Nothing was recorded: no empty recording is left behind.
@@ -195,13 +207,13 @@ public static class LinuxRecordSession
     /// <summary>After a failure: no probe stays behind, no traced process stays stopped (at a fork,
     /// exec or exit, waiting for us), and a launched command is never left behind: one that never
     /// started is killed, one that runs is let run to its end, and its exit code is returned.</summary>
-    static int? Abandon(TargetLauncher? launcher, IKernelTracer? tracer, AllocationRecorder? recorder, bool resumed)
+    static int? Abandon(TargetLauncher? launcher, IKernelTracer? tracer, SessionCore? recorder, RecordingWriter? writer, bool resumed)
     {
         try { tracer?.DetachAll(); } catch (Exception) { /* best effort: disposing detaches too */ }
         try
         {
             // Queued forks and execs stopped their processes: handling them lets them go.
-            if (recorder is not null) while (recorder.Poll(0) > 0) { }
+            if (recorder is not null && tracer is not null && writer is not null) while (Poll(tracer, recorder, writer, 0) > 0) { }
         }
         catch (Exception) { /* the failure being reported may be this very one */ }
         recorder?.ResumeAll();
@@ -209,11 +221,11 @@ public static class LinuxRecordSession
         if (!resumed)
         {
             // Still the stopped shell: the command has not run, and must not run unrecorded unasked.
-            Native.Kill(launcher.Pid, Native.SIGKILL);
+            Signals.Kill(launcher.Pid);
             launcher.WaitForExit();
             return null;
         }
-        Native.Kill(launcher.Pid, Native.SIGCONT);
+        Signals.Resume(launcher.Pid);
         return launcher.WaitForExit();
     }
 
@@ -224,45 +236,33 @@ public static class LinuxRecordSession
     {
         var grace = Stopwatch.StartNew();
         while (!launcher.HasExited && grace.Elapsed < StopGrace) System.Threading.Thread.Sleep(10);
-        if (!launcher.HasExited) Native.Kill(launcher.Pid, Native.SIGTERM);
+        if (!launcher.HasExited) Signals.Terminate(launcher.Pid);
+    }
+
+    /// <summary>Hands what the kernel has queued to the core; returns the number of records read.</summary>
+    static int Poll(IKernelTracer tracer, SessionCore core, RecordingWriter writer, int timeoutMs)
+    {
+        int n = tracer.Drain(core.OnRecord, timeoutMs);
+        writer.Tick();
+        return n;
     }
 
     static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(1);
 
     static Probes.JemallocProfSymbols? ProbePlannerJemalloc(string path) => Probes.ProbePlanner.PlanFile(path).Jemalloc?.Symbols;
 
-    /// <summary>At launch, a command whose executable has jemalloc with profiling compiled in gets
-    /// jemalloc's configuration variable (for its prefix) turning sampling on at the --rate.</summary>
-    static Dictionary<string, string>? JemallocEnvironment(RecordSessionOptions options)
+    /// <summary>What a launched command runs with (<see cref="LaunchChoice"/>); nothing when its
+    /// executable cannot be found, which launching it then reports.</summary>
+    static LaunchChoice ChooseLaunch(RecordSessionOptions options)
     {
-        if (!Jemalloc.JemallocProfiling.TurnOnAtLaunch(options.AllocatorMode, options.SampleRateBytes)) return null;
         string executable;
         try { executable = TargetLauncher.ResolveExecutable(options.Command[0]); }
-        catch (ProfilerException) { return null; }
-        if (ProbePlannerJemalloc(executable) is not { } prof) return null;
-        string conf = Jemalloc.JemallocProfiling.Conf(options.SampleRateBytes);
-        string? existing = Environment.GetEnvironmentVariable(prof.ConfVariable);
-        return new() { [prof.ConfVariable] = string.IsNullOrEmpty(existing) ? conf : conf + "," + existing };
-    }
-
-    /// <summary>Auto and preload: a launched, dynamically linked command samples in-process
-    /// through the preload library. Returns its environment (null when it cannot be used) and what
-    /// to say about it either way.</summary>
-    static (Dictionary<string, string>? Environment, string? Note) PreloadEnvironment(RecordSessionOptions options)
-    {
-        if (options.AllocatorMode is not (AllocatorMode.Auto or AllocatorMode.Preload)) return (null, null);
-        string? reason;
+        catch (ProfilerException) { return new(null, null); }
         string? library = Preload.PreloadLibrary.Locate();
-        if (library is null) reason = $"{Preload.PreloadLibrary.FileName} is missing beside memprof (it is built with the C compiler)";
-        else
-        {
-            try { reason = Preload.PreloadLibrary.Unsuitable(TargetLauncher.ResolveExecutable(options.Command[0]), Environment.GetEnvironmentVariable("LD_PRELOAD")); }
-            catch (ProfilerException) { return (null, null); }
-        }
-        if (reason is not null)
-            return (null, $"in-process sampling unavailable ({reason}): probing every allocator call");
-        var environment = Preload.PreloadLibrary.Environment(library!, options.SampleRateBytes, Environment.GetEnvironmentVariable("LD_PRELOAD"));
-        return (environment, "in-process sampling (preload library, markers probed)");
+        var facts = new LaunchFacts(ProbePlannerJemalloc(executable), library,
+            () => Preload.PreloadLibrary.Unsuitable(executable, Environment.GetEnvironmentVariable("LD_PRELOAD")),
+            Environment.GetEnvironmentVariable);
+        return LaunchChoice.Decide(options.AllocatorMode, options.SampleRateBytes, facts);
     }
 
     /// <summary>Auto is DWARF for every program: even an executable built with frame pointers

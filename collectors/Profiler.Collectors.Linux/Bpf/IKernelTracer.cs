@@ -13,8 +13,9 @@ public sealed record TracerSettings(ulong SampleRateBytes, int StackCopyBytes, b
 /// <summary>Kernel counters: drops and errors, summed over CPUs.</summary>
 public readonly record struct TracerCounters(ulong LostEvents, ulong StackErrors, ulong SampledMapFull, ulong Samples);
 
-/// <summary>The kernel side of a session, behind a seam so the session logic can be tested without BPF.</summary>
-public interface IKernelTracer : IDisposable
+/// <summary>The kernel side of a session (BPF in production); the session core only reads its
+/// counters, the shell carries out its commands through the rest.</summary>
+public interface IKernelTracer : Session.IKernelCounters, IDisposable
 {
     /// <summary>How calls are probed, e.g. "uprobe-session" or "uprobe+uretprobe".</summary>
     string Mode { get; }
@@ -27,8 +28,5 @@ public interface IKernelTracer : IDisposable
     /// <summary>Starts releasing one process's probes (it has exited).</summary>
     void Detach(int pid);
     int Drain(BpfEventSink sink, int timeoutMs);
-    TracerCounters ReadCounters();
-    /// <summary>Exact totals of one process's calls so far, if it made any.</summary>
-    BpfTotals? ReadTotals(int pid);
     void DetachAll();
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Profiler.Collectors.Linux.Probes;
-using Profiler.Collectors.Linux.Procfs;
 
 namespace Profiler.Collectors.Linux.Jemalloc;
 
@@ -59,41 +58,24 @@ public static class JemallocProfiling
     }
 
     /// <summary>A process that has not run jemalloc yet (stopped at launch or exec): its environment decides.</summary>
-    public static JemallocProfState FromEnvironment(int pid, JemallocProfSymbols symbols)
-    {
-        string? conf = null;
-        try
-        {
-            foreach (var entry in File.ReadAllText($"/proc/{pid}/environ").Split('\0'))
-                if (entry.StartsWith(symbols.ConfVariable + "=", StringComparison.Ordinal))
-                    conf = entry[(symbols.ConfVariable.Length + 1)..];
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-        return ParseConf(conf);
-    }
+    public static JemallocProfState FromEnvironment(Session.IProcessView processes, int pid, JemallocProfSymbols symbols) =>
+        ParseConf(processes.EnvironmentVariable(pid, symbols.ConfVariable));
 
     /// <summary>A running process: jemalloc's own globals (opt_prof, prof_active_state,
-    /// opt_lg_prof_sample) read from its memory; null when they cannot be read (not initialized).</summary>
-    public static JemallocProfState? FromMemory(int pid, string path, JemallocProfSymbols symbols)
+    /// opt_lg_prof_sample) read from its memory, where the file is loaded at bias; null when they
+    /// cannot be read (not initialized).</summary>
+    public static JemallocProfState? FromMemory(Session.IProcessView processes, int pid, ulong? bias, JemallocProfSymbols symbols)
     {
-        if (symbols.OptProf is not { } optProf || symbols.ProfActive is not { } profActive) return null;
-        if (ProcessMemory.LoadBias(pid, path) is not { } bias) return null;
-        try
+        if (symbols.OptProf is not { } optProf || symbols.ProfActive is not { } profActive || bias is not { } b) return null;
+        Span<byte> prof = stackalloc byte[1], active = stackalloc byte[1], lgWord = stackalloc byte[8];
+        if (!processes.TryRead(pid, optProf + b, prof) || !processes.TryRead(pid, profActive + b, active)) return null;
+        int lg = DefaultLgSample;
+        if (symbols.OptLgProfSample is { } lgAddress)
         {
-            using var mem = File.OpenRead($"/proc/{pid}/mem");
-            byte Byte(ulong va) { var b = new byte[1]; mem.Position = (long)(va + bias); mem.ReadExactly(b); return b[0]; }
-            bool on = Byte(optProf) != 0 && Byte(profActive) != 0;
-            int lg = DefaultLgSample;
-            if (symbols.OptLgProfSample is { } lgAddress)
-            {
-                var word = new byte[8];
-                mem.Position = (long)(lgAddress + bias);
-                mem.ReadExactly(word);
-                lg = (int)Math.Min(BitConverter.ToUInt64(word), 62);
-            }
-            return new JemallocProfState(on, lg);
+            if (!processes.TryRead(pid, lgAddress + b, lgWord)) return null;
+            lg = (int)Math.Min(System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(lgWord), 62);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or EndOfStreamException) { return null; }
+        return new JemallocProfState(prof[0] != 0 && active[0] != 0, lg);
     }
 }
 
@@ -108,15 +90,16 @@ public sealed class JemallocPolicy(AllocatorMode mode, ulong? rateBytes = null)
     public AllocatorMode Mode => mode;
     public IReadOnlyList<string> Notes => _notes;
 
-    /// <param name="fresh">The process has not started its image yet (launched, or stopped at exec).</param>
+    /// <param name="readState">Reads the process's profiling state (from its environment when it has
+    /// not started its image yet, else from its memory); called only when the mode leaves it to that.</param>
     /// <returns>The sampling state to use jemalloc's path with, or null to probe every call.</returns>
-    public JemallocProfState? Decide(int pid, string path, JemallocProfSymbols symbols, bool fresh)
+    public JemallocProfState? Decide(int pid, string path, Func<JemallocProfState?> readState)
     {
         if (mode is AllocatorMode.Probe or AllocatorMode.Preload)
             return Note(null, $"{Path.GetFileName(path)}: jemalloc profiling not used (--mode {(mode == AllocatorMode.Probe ? "probe" : "preload")}), probing every call");
         if (mode == AllocatorMode.Auto && rateBytes <= 1)
             return Note(null, $"{Path.GetFileName(path)}: jemalloc profiling not used (--rate 1 records every allocation), probing every call");
-        var state = fresh ? JemallocProfiling.FromEnvironment(pid, symbols) : JemallocProfiling.FromMemory(pid, path, symbols);
+        var state = readState();
         if (state is { Active: true } s)
             return Note(s, $"{Path.GetFileName(path)}: jemalloc profiling (lg_prof_sample {s.LgSample})");
         return Note(null, $"{Path.GetFileName(path)}: jemalloc profiling {(state is null ? "state unreadable" : "inactive")} in pid {pid}, falling back to probing every call");

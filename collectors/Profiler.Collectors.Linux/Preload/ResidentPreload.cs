@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
-using Profiler.Collectors.Linux.Probes;
-using Profiler.Collectors.Linux.Procfs;
+using Profiler.Collectors.Linux.Session;
 
 namespace Profiler.Collectors.Linux.Preload;
 
@@ -14,17 +13,15 @@ public static class ResidentPreload
 {
     /// <summary>The rate the library in the process samples at; null when it has none (or it has
     /// not run yet, or it forwards to another allocator).</summary>
-    public static ulong? SamplingRate(int pid)
+    public static ulong? SamplingRate(Session.IProcessView processes, Session.IBinaryCatalog files, int pid)
     {
-        IReadOnlyList<MapEntry> maps;
-        try { maps = ProcMaps.Read(pid); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+        var maps = processes.Maps(pid);
         foreach (var path in maps.Where(m => m.IsFile && m.IsExecutable).Select(m => m.Path).Distinct())
         {
-            if (ProbePlanner.PlanFile(Native.CanonicalPath(path)).Preload is not { } plan) continue;
-            if (ProcessMemory.LoadBias(maps, path) is not { } bias) return null;
+            if (files.Plan(files.Canonical(path)).Preload is not { } plan) continue;
+            if (files.LoadBias(maps, path) is not { } bias) return null;
             var header = new byte[PreloadState.HeaderSize];
-            if (!ProcessMemory.TryRead(pid, plan.StateAddress + bias, header)) return null;
+            if (!processes.TryRead(pid, plan.StateAddress + bias, header)) return null;
             if (BinaryPrimitives.ReadUInt64LittleEndian(header) != PreloadState.Magic) return null;
             ulong rate = BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(16));
             return rate == 0 ? null : rate;

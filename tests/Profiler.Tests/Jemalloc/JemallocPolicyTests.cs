@@ -13,7 +13,7 @@ public sealed class JemallocPolicyTests
     {
         var policy = new JemallocPolicy(AllocatorMode.Auto, rateBytes: 1);
         // Decided before the process is looked at: no /proc read can make it sample.
-        Assert.Null(policy.Decide(Environment.ProcessId, "/bin/app", Symbols, fresh: false));
+        Assert.Null(policy.Decide(Environment.ProcessId, "/bin/app", () => throw new InvalidOperationException("the process was looked at")));
         Assert.Contains("app: jemalloc profiling not used (--rate 1 records every allocation), probing every call", policy.Notes);
     }
 
@@ -21,7 +21,7 @@ public sealed class JemallocPolicyTests
     public void Asking_for_jemalloc_profiling_keeps_it_at_rate_one()
     {
         var policy = new JemallocPolicy(AllocatorMode.JemallocProf, rateBytes: 1);
-        policy.Decide(Environment.ProcessId, "/bin/app", Symbols, fresh: true);
+        policy.Decide(Environment.ProcessId, "/bin/app", () => new JemallocProfState(true, 19));
         Assert.DoesNotContain(policy.Notes, n => n.Contains("--rate 1"));
     }
 

@@ -1,75 +1,66 @@
-using System.Diagnostics;
 using Profiler.Collectors.Linux.Bpf;
 using Profiler.Collectors.Linux.Probes;
 using Profiler.Core.Recording;
 using Profiler.Core.Recording.Proto;
 using Profiler.Core.Sampling;
 
-namespace Profiler.Collectors.Linux;
-
-public sealed record RecorderStatus(TimeSpan Elapsed, long Events, double EventsPerSecond, ulong Lost, int Processes);
+namespace Profiler.Collectors.Linux.Session;
 
 /// <summary>
-/// Records a process and, when followed, its children: attaches probes to every mapped ELF that
-/// defines the allocation API, turns the kernel's records into recording events (joining each
-/// sampled allocation with the stack its entry captured), and keeps module maps, thread names and
+/// The recording session's decisions, free of effects: takes the kernel's records one by one and
+/// snapshots of the processes (through <see cref="SessionPorts"/>), and emits recording records
+/// plus commands for the shell to carry out — track this process, probe these offsets of this
+/// file, resume this pid. It joins each sampled allocation with the stack its entry captured,
+/// follows fork, exec and exit, decides per file between the preload library's markers, the
+/// allocator's entry points and jemalloc's own sampling, and keeps module maps, thread names and
 /// exact totals current.
 /// </summary>
-/// <param name="unwinder">Unwinds samples that carry a copy of their stack (DWARF mode), and checks
-/// that frame-pointer walks went through frames that keep one.</param>
-/// <param name="jemalloc">Decides where jemalloc's own sampling replaces the probes (null: never).</param>
-public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter writer, ulong sampleRateBytes, Func<long>? clockNanos = null,
-    Unwinding.IStackUnwinder? unwinder = null, Jemalloc.JemallocPolicy? jemalloc = null)
+public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<long> clockNanos)
 {
     readonly Jemalloc.SampledObjects _jemallocLive = new();
     const int MaxUnwoundFrames = 256;
     readonly ulong[] _unwound = new ulong[MaxUnwoundFrames];
-    readonly Func<long> _clock = clockNanos ?? (() => (long)Stopwatch.GetElapsedTime(0).TotalNanoseconds);
     readonly StackInterner _stacks = new();
     readonly Dictionary<uint, byte[]> _threadNames = [];
-    readonly Dictionary<int, TracedProcess> _processes = [];
+    readonly Dictionary<int, ProcessRecord> _processes = [];
     readonly Dictionary<uint, (ulong Sequence, ulong StackId)> _pendingStacks = [];
     readonly ulong[] _stackBuffer = new ulong[BpfEventHeader.MaxFrames + 1];
     long _origin;
 
+    IRecordSink Records => ports.Records;
+
     public IReadOnlyList<ProbeSite> Sites => _processes.Values.SelectMany(p => p.Sites).ToList();
-    public long Events => writer.EventCount;
+    /// <summary>Allocation and free events written so far.</summary>
+    public long Events { get; private set; }
     public int ProcessCount => _processes.Count;
     public int LiveProcessCount => _processes.Values.Count(p => !p.Exited);
 
     /// <summary>Reports a traced process's end: pid and exit code (128 + signal when killed).</summary>
     public event Action<int, int>? ProcessExited;
 
-    long SinceOrigin() => _clock() - _origin;
+    long SinceOrigin() => clockNanos() - _origin;
 
     /// <param name="originMonotonicNanos">The monotonic clock (bpf_ktime_get_ns) at the recording origin.</param>
     /// <param name="launched">The target is still the launcher shell: its maps are about to be
     /// replaced by exec, so they are not recorded yet.</param>
+    /// <param name="extraFiles">Files to probe before they are mapped (a launched command's executable).</param>
     public void Start(int pid, long originMonotonicNanos, bool launched, IEnumerable<string>? extraFiles = null)
     {
         _origin = originMonotonicNanos;
-        var process = Add(pid, launched);
+        var process = Add(pid, launched, mayVanish: false);
         if (!launched) process.RefreshMaps(force: true);
         process.AttachMappedFiles(extraFiles, fresh: launched);
         if (process.Sites.Count == 0)
-            throw new Profiler.Core.ProfilerException(Profiler.Core.ExitCode.CollectorFailed,
+            throw new Core.ProfilerException(Core.ExitCode.CollectorFailed,
                 $"pid {pid} maps no file that defines malloc/free; nothing to probe");
     }
 
-    TracedProcess Add(int pid, bool launched)
+    ProcessRecord Add(int pid, bool launched, bool mayVanish)
     {
-        tracer.Track(pid, launched);
-        var process = new TracedProcess(pid, launched, tracer, writer, SinceOrigin, unwinder, jemalloc);
+        ports.Commands.Execute(new TrackProcess(pid, launched));
+        var process = new ProcessRecord(pid, launched, mayVanish, ports, SinceOrigin);
         _processes[pid] = process;
         return process;
-    }
-
-    /// <summary>Drains what the kernel has; returns the number of records read.</summary>
-    public int Poll(int timeoutMs)
-    {
-        int n = tracer.Drain(OnRecord, timeoutMs);
-        writer.Tick();
-        return n;
     }
 
     /// <summary>Lets every traced process run: after a failure none may stay stopped at a fork,
@@ -77,8 +68,10 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
     public void ResumeAll()
     {
         foreach (var (pid, process) in _processes)
-            if (!process.Exited) Native.Kill(pid, Native.SIGCONT);
+            if (!process.Exited) Resume(pid);
     }
+
+    void Resume(int pid) => ports.Commands.Execute(new ResumeProcess(pid));
 
     /// <summary>Keeps the maps of processes that may exit before their libraries are seen current.</summary>
     public void RefreshMaps(bool force)
@@ -93,7 +86,8 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
         foreach (var p in _processes.Values) p.WriteTotals(now, t => t - _origin);
     }
 
-    void OnRecord(ReadOnlySpan<byte> record)
+    /// <summary>One record of the kernel's ring buffer (a struct memprof_event and what follows it).</summary>
+    public void OnRecord(ReadOnlySpan<byte> record)
     {
         if (!EventDecoder.TryDecode(record, out var e, _stackBuffer, out int frames, out var stackCopy)) return;
         int pid = (int)e.Pid;
@@ -104,7 +98,7 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
                 // library's counters, which go with the process), then let it go.
                 Process(pid)?.RefreshMaps(force: true);
                 Process(pid)?.WriteTotals(SinceOrigin(), t => t - _origin);
-                Native.Kill(pid, Native.SIGCONT);
+                Resume(pid);
                 return;
             case BpfFunction.Libraries:
                 // Stopped by the dynamic linker's hook: probe what the new libraries bring.
@@ -113,7 +107,7 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
                     loading.RefreshMaps(force: true);
                     loading.AttachMappedFiles();
                 }
-                Native.Kill(pid, Native.SIGCONT);
+                Resume(pid);
                 return;
             case BpfFunction.Exec:
                 OnExec(e, pid);
@@ -128,7 +122,7 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
 
         NoteThread(e.Pid, e.Tid, e.Comm);
         ulong stackId;
-        if (stackCopy.Length > 0 && unwinder is not null && Unwind(e, pid, stackCopy, out int unwound, out bool truncated) >= Math.Min(frames, 2))
+        if (stackCopy.Length > 0 && ports.Unwinder is not null && Unwind(e, pid, stackCopy, out int unwound, out bool truncated) >= Math.Min(frames, 2))
             stackId = InternStack(pid, _unwound.AsSpan(0, unwound), truncated);
         else
             stackId = frames > 0 ? InternStack(pid, _stackBuffer.AsSpan(0, frames), !FramePointerWalkComplete(e, pid, frames)) : 0;
@@ -140,7 +134,7 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
                 _pendingStacks[e.Tid] = (e.Sequence, stackId);
                 return;
             case BpfFunction.Free:
-                writer.WriteEvent(new RawEvent(EventKind.Free, time, e.Pid, e.Tid, e.Address, 0, 0, stackId, function));
+                Write(new RawEvent(EventKind.Free, time, e.Pid, e.Tid, e.Address, 0, 0, stackId, function));
                 return;
             case BpfFunction.ProfMalloc:
                 OnJemallocSample(e, pid, time);
@@ -148,16 +142,24 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
             case BpfFunction.ProfFree:
                 // 5.3.0 does not pass the pointer: any live sample of the same backtrace and size stands for it.
                 if (_jemallocLive.Remove(e.Pid, e.Tid, e.OldAddress, e.Size, e.Address) is { } freed)
-                    writer.WriteEvent(new RawEvent(EventKind.Free, time, e.Pid, e.Tid, freed, 0, 0, 0, AllocFunction.FreeFunction));
+                    Write(new RawEvent(EventKind.Free, time, e.Pid, e.Tid, freed, 0, 0, 0, AllocFunction.FreeFunction));
                 return;
         }
+        // A stack is joined only with the allocation its entry numbered: a stack whose allocation
+        // record was lost must not lend itself to the thread's next one.
         if (_pendingStacks.Remove(e.Tid, out var pending) && pending.Sequence == e.Sequence)
             stackId = pending.StackId;
         if ((e.Flags & BpfEventHeader.OldSampled) != 0 && e.OldAddress != 0)
-            writer.WriteEvent(new RawEvent(EventKind.Free, time, e.Pid, e.Tid, e.OldAddress, 0, 0, stackId, function));
+            Write(new RawEvent(EventKind.Free, time, e.Pid, e.Tid, e.OldAddress, 0, 0, stackId, function));
         if ((e.Flags & BpfEventHeader.NewSampled) != 0 && e.Address != 0)
-            writer.WriteEvent(new RawEvent(EventKind.Alloc, time, e.Pid, e.Tid, e.Address, e.Size,
+            Write(new RawEvent(EventKind.Alloc, time, e.Pid, e.Tid, e.Address, e.Size,
                 PoissonSampling.Weight(e.Size, sampleRateBytes), stackId, function));
+    }
+
+    void Write(in RawEvent e)
+    {
+        Records.Event(e);
+        Events++;
     }
 
     /// <summary>An allocation jemalloc sampled (Caller = usize, OldAddress = its backtrace's tctx);
@@ -168,8 +170,8 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
         ulong rate = Process(pid)?.JemallocRateBytes ?? sampleRateBytes;
         // rallocx resized a sampled block in place: the old object goes first (prof_realloc frees it after).
         if (_jemallocLive.Add(e.Pid, e.Tid, e.OldAddress, e.Size, e.Address) is { } replaced)
-            writer.WriteEvent(new RawEvent(EventKind.Free, time, e.Pid, e.Tid, replaced, 0, 0, 0, AllocFunction.FreeFunction));
-        writer.WriteEvent(new RawEvent(EventKind.Alloc, time, e.Pid, e.Tid, e.Address, e.Size,
+            Write(new RawEvent(EventKind.Free, time, e.Pid, e.Tid, replaced, 0, 0, 0, AllocFunction.FreeFunction));
+        Write(new RawEvent(EventKind.Alloc, time, e.Pid, e.Tid, e.Address, e.Size,
             Jemalloc.JemallocProfiling.SampleWeight(e.Size, e.Caller, rate), stackId, AllocFunction.Unspecified));
     }
 
@@ -179,25 +181,26 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
         if (!isNew) return id;
         var s = new Stack { Id = id, Truncated = truncated };
         s.Addresses.Add(stack.ToArray());
-        writer.WriteStack(s);
+        Records.Stack(s);
         if (Process(pid) is { } process)
             foreach (var address in stack)
                 if (!process.IsKnown(address)) { process.RefreshMaps(force: false); break; }
         return id;
     }
 
-    TracedProcess? Process(int pid) => _processes.GetValueOrDefault(pid);
+    ProcessRecord? Process(int pid) => _processes.GetValueOrDefault(pid);
 
     /// <summary>The kernel-side walk ended on a zero frame pointer, through frames that keep one.</summary>
     bool FramePointerWalkComplete(in BpfEventHeader e, int pid, int frames) =>
         (e.Flags & BpfEventHeader.StackComplete) != 0 &&
-        (unwinder is null || unwinder.IsFramePointerChain(pid, _stackBuffer.AsSpan(0, frames)));
+        (ports.Unwinder is null || ports.Unwinder.IsFramePointerChain(pid, _stackBuffer.AsSpan(0, frames)));
 
     /// <summary>DWARF-unwinds a copied stack; a walk that leaves every known mapping may have met a
     /// library loaded since the maps were read, so it is retried once with fresh maps.</summary>
     int Unwind(in BpfEventHeader e, int pid, ReadOnlySpan<byte> stack, out int count, out bool truncated)
     {
-        count = unwinder!.Unwind(pid, e.Ip, e.Sp, e.Bp, stack, _unwound, out truncated);
+        var unwinder = ports.Unwinder!;
+        count = unwinder.Unwind(pid, e.Ip, e.Sp, e.Bp, stack, _unwound, out truncated);
         if (truncated && count > 0 && Process(pid) is { } process && !process.IsKnown(_unwound[count - 1]))
         {
             // Samples are rare enough to afford a fresh read each time this happens.
@@ -209,7 +212,7 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
 
     void OnExec(in BpfEventHeader e, int pid)
     {
-        writer.WriteProcessExec(new ProcessExec { Pid = e.Pid, TimeNanos = (long)e.TimeNanos - _origin, Name = e.Comm.ToString() });
+        Records.Exec(new ProcessExec { Pid = e.Pid, TimeNanos = (long)e.TimeNanos - _origin, Name = e.Comm.ToString() });
         NoteThread(e.Pid, e.Tid, e.Comm);
         if (Process(pid) is { } process)
         {
@@ -218,29 +221,23 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
             process.AttachMappedFiles(fresh: true);
         }
         // Stopped by the exec hook when children are followed; harmless otherwise.
-        Native.Kill(pid, Native.SIGCONT);
+        Resume(pid);
     }
 
     void OnFork(in BpfEventHeader e, int pid)
     {
-        writer.WriteProcessFork(new ProcessFork
+        Records.Fork(new ProcessFork
         {
             Pid = e.Pid, ParentPid = (uint)e.OldAddress, TimeNanos = (long)e.TimeNanos - _origin, Name = e.Comm.ToString(),
         });
-        if (!_processes.ContainsKey(pid))
+        // A child that is gone before its maps are read maps nothing: nothing of it to record.
+        if (!_processes.ContainsKey(pid) && ports.Processes.Exists(pid))
         {
-            try
-            {
-                var child = Add(pid, launched: true);
-                child.RefreshMaps(force: true);
-                child.AttachMappedFiles();
-            }
-            catch (Profiler.Core.ProfilerException) when (!ProcessExists(pid))
-            {
-                // Gone before we could attach: nothing of it to record.
-            }
+            var child = Add(pid, launched: true, mayVanish: true);
+            child.RefreshMaps(force: true);
+            child.AttachMappedFiles();
         }
-        Native.Kill(pid, Native.SIGCONT);
+        Resume(pid);
     }
 
     void OnProcessExit(in BpfEventHeader e, int pid)
@@ -252,11 +249,9 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
             process.WriteTotals((long)e.TimeNanos - _origin, t => t - _origin);
             process.Exited = true;
         }
-        writer.WriteProcessExit(new ProcessExit { Pid = e.Pid, TimeNanos = (long)e.TimeNanos - _origin, ExitCode = code });
+        Records.Exit(new ProcessExit { Pid = e.Pid, TimeNanos = (long)e.TimeNanos - _origin, ExitCode = code });
         ProcessExited?.Invoke(pid, code);
     }
-
-    static bool ProcessExists(int pid) => Directory.Exists($"/proc/{pid}");
 
     /// <summary>Records a thread's name when first seen and whenever it changes (exec, prctl).</summary>
     void NoteThread(uint pid, uint tid, in ThreadName comm)
@@ -264,16 +259,17 @@ public sealed class AllocationRecorder(IKernelTracer tracer, RecordingWriter wri
         ReadOnlySpan<byte> bytes = comm;
         if (_threadNames.TryGetValue(tid, out var known) && bytes.SequenceEqual(known)) return;
         _threadNames[tid] = bytes.ToArray();
-        writer.WriteThread(new Core.Recording.Proto.Thread { Pid = pid, Tid = tid, Name = comm.ToString() });
+        Records.Thread(new Core.Recording.Proto.Thread { Pid = pid, Tid = tid, Name = comm.ToString() });
     }
 
     public Stats Stats()
     {
-        var counters = tracer.ReadCounters();
+        var counters = ports.Kernel.ReadCounters();
         return new Stats
         {
-            TimeNanos = SinceOrigin(), Events = (ulong)writer.EventCount, LostEvents = counters.LostEvents,
-            LostStacks = counters.StackErrors, Samples = counters.Samples, UntrackedSamples = counters.SampledMapFull + _processes.Values.Aggregate(0UL, (sum, p) => sum + p.PreloadUntrackedSamples),
+            TimeNanos = SinceOrigin(), Events = (ulong)Events, LostEvents = counters.LostEvents,
+            LostStacks = counters.StackErrors, Samples = counters.Samples,
+            UntrackedSamples = counters.SampledMapFull + _processes.Values.Aggregate(0UL, (sum, p) => sum + p.PreloadUntrackedSamples),
         };
     }
 }

@@ -2,19 +2,21 @@ using Profiler.Collectors.Linux.Bpf;
 using Profiler.Collectors.Linux.Preload;
 using Profiler.Collectors.Linux.Probes;
 using Profiler.Collectors.Linux.Procfs;
-using Profiler.Core.Recording;
 using Profiler.Core.Recording.Proto;
 
-namespace Profiler.Collectors.Linux;
+namespace Profiler.Collectors.Linux.Session;
 
 /// <summary>One recorded process: which of its files carry probes, which of its mappings are
 /// recorded, and its last exact totals.</summary>
-sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, RecordingWriter writer, Func<long> sinceOrigin,
-    Unwinding.IStackUnwinder? unwinder, Jemalloc.JemallocPolicy? jemalloc = null)
+/// <param name="launched">memprof started the process (or it descends from one memprof follows):
+/// it gets the hooks that stop it at exit and whenever the dynamic linker maps libraries.</param>
+/// <param name="mayVanish">The process may die before its probes are in (a forked child).</param>
+sealed class ProcessRecord(int pid, bool launched, bool mayVanish, SessionPorts ports, Func<long> sinceOrigin)
 {
     readonly HashSet<string> _probedFiles = [];
     readonly List<(ulong Start, ulong End)> _knownRanges = [];
     readonly HashSet<(ulong, ulong, string)> _writtenMaps = [];
+    readonly Dictionary<string, string> _buildIds = [];
     long? _lastMapsRead;
     BpfTotals? _lastTotals;
     PreloadTotals? _lastPreloadTotals;
@@ -38,21 +40,20 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
     /// profiling state comes from its environment rather than its memory.</param>
     public void AttachMappedFiles(IEnumerable<string>? extraFiles = null, bool fresh = false)
     {
+        var files = ports.Files;
         foreach (var path in extraFiles ?? []) AttachFile(path, fresh);
-        IReadOnlyList<MapEntry> maps;
-        try { maps = ProcMaps.Read(pid); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; }
-        var files = maps.Where(m => m.IsFile && m.IsExecutable).Select(m => m.Path).Distinct().ToList();
+        var maps = ports.Processes.Maps(pid);
+        var mapped = maps.Where(m => m.IsFile && m.IsExecutable).Select(m => m.Path).Distinct().ToList();
         // Decided before any file is probed: with the preload library mapped, glibc's malloc
         // family is reached only through it, and probing glibc too would trap every call again.
-        string? preloadFile = files.FirstOrDefault(f => ProbePlanner.PlanFile(Native.CanonicalPath(f)).Preload is not null);
+        string? preloadFile = mapped.FirstOrDefault(f => files.Plan(files.Canonical(f)).Preload is not null);
         _preloaded = preloadFile is not null;
         // The library maps at a new address after each exec: its state is found from these maps.
-        _preloadState = preloadFile is not null && ProcessMemory.LoadBias(maps, preloadFile) is { } bias
-            ? ProbePlanner.PlanFile(Native.CanonicalPath(preloadFile)).Preload!.StateAddress + bias
+        _preloadState = preloadFile is not null && ports.Files.LoadBias(maps, preloadFile) is { } bias
+            ? files.Plan(files.Canonical(preloadFile)).Preload!.StateAddress + bias
             : null;
-        foreach (var path in files) AttachFile(path, fresh);
-        if (!_preloaded) ProbeInterposedGlibc(files);
+        foreach (var path in mapped) AttachFile(path, fresh);
+        if (!_preloaded) ProbeInterposedGlibc(mapped);
     }
 
     /// <summary>glibc files whose allocator was left to the preload library, kept for an exec into
@@ -65,11 +66,11 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
     {
         foreach (var mapped in mappedFiles)
         {
-            string path = Native.CanonicalPath(mapped);
+            string path = ports.Files.Canonical(mapped);
             if (!_leftToPreload.Remove(path)) continue;
-            var sites = ProbePlanner.PlanFile(path).Sites.Where(s => s.Glibc).ToList();
+            var sites = ports.Files.Plan(path).Sites.Where(s => s.Glibc).ToList();
             if (sites.Count == 0) continue;
-            tracer.Attach(pid, path, [.. sites.Select(s => new UprobeTarget(s.FileOffset, s.Cookie, s.NeedsReturn))]);
+            Attach(path, [.. sites.Select(s => new UprobeTarget(s.FileOffset, s.Cookie, s.NeedsReturn))]);
             Sites.AddRange(sites);
         }
     }
@@ -77,9 +78,9 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
     void AttachFile(string path, bool fresh)
     {
         // One file reached by two paths (a symlink) must be probed once, or each call counts twice.
-        path = Native.CanonicalPath(path);
-        if (!_probedFiles.Add(path) || !File.Exists(path)) return;
-        var plan = ProbePlanner.PlanFile(path);
+        path = ports.Files.Canonical(path);
+        if (!_probedFiles.Add(path) || !ports.Files.Exists(path)) return;
+        var plan = ports.Files.Plan(path);
         IReadOnlyList<ProbeSite> sites = plan.Sites;
         bool interposed = _preloaded && PreloadLibrary.IsGlibcLibrary(path);
         if (interposed && sites.Any(s => s.Glibc))
@@ -88,7 +89,7 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
             _leftToPreload.Add(path);
         }
         // jemalloc sampling itself: only its sampled path is probed, its allocation calls run untouched.
-        if (plan.Jemalloc is { } prof && jemalloc?.Decide(pid, path, prof.Symbols, fresh) is { } state)
+        if (plan.Jemalloc is { } prof && ports.Jemalloc?.Decide(pid, path, () => JemallocState(path, prof.Symbols, fresh)) is { } state)
         {
             sites = prof.Sites;
             JemallocRateBytes = state.RateBytes;
@@ -105,9 +106,17 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
         if (launched && plan.LibraryHook is { } hookOffset)
             targets.Add(new UprobeTarget(hookOffset, BpfCookie.Make(BpfFunction.Libraries, 0), WithReturn: false));
         if (targets.Count == 0) return;
-        tracer.Attach(pid, path, targets);
+        Attach(path, targets);
         Sites.AddRange(sites);
     }
+
+    void Attach(string path, IReadOnlyList<UprobeTarget> targets) =>
+        ports.Commands.Execute(new AttachProbes(pid, path, targets, mayVanish));
+
+    Jemalloc.JemallocProfState? JemallocState(string path, JemallocProfSymbols symbols, bool fresh) =>
+        fresh
+            ? Jemalloc.JemallocProfiling.FromEnvironment(ports.Processes, pid, symbols)
+            : Jemalloc.JemallocProfiling.FromMemory(ports.Processes, pid, ports.Files.LoadBias(ports.Processes.Maps(pid), path), symbols);
 
     public bool IsKnown(ulong address)
     {
@@ -116,16 +125,14 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
         return false;
     }
 
-    /// <summary>Reads /proc/PID/maps and records mappings not written before.</summary>
+    /// <summary>Reads the process's maps and records mappings not written before.</summary>
     public void RefreshMaps(bool force)
     {
         long now = sinceOrigin();
         // Unknown addresses can come in bursts (a library loaded late); re-read at most every 10 ms.
         if (!force && _lastMapsRead is { } last && now - last < 10_000_000) return;
         _lastMapsRead = now;
-        IReadOnlyList<MapEntry> maps;
-        try { maps = ProcMaps.Read(pid); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; }
+        var maps = ports.Processes.Maps(pid);
         var current = new List<Core.Model.MappedModule>();
         foreach (var m in maps)
         {
@@ -134,21 +141,19 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
             current.Add(new Core.Model.MappedModule(m.Path, buildId, m.Start, m.End, m.FileOffset));
             if (!_writtenMaps.Add((m.Start, m.End, m.Path))) continue;
             _knownRanges.Add((m.Start, m.End));
-            writer.WriteModule(new Module
+            ports.Records.Module(new Module
             {
                 Pid = (uint)pid, Path = m.Path, BuildId = buildId, Start = m.Start, End = m.End,
                 FileOffset = m.FileOffset, TimeNanos = now,
             });
         }
         var trampoline = maps.FirstOrDefault(m => m.Path == "[uprobes]");
-        unwinder?.SetMaps(pid, current, trampoline is null ? null : (trampoline.Start, trampoline.End));
+        ports.Unwinder?.SetMaps(pid, current, trampoline is null ? null : (trampoline.Start, trampoline.End));
     }
-
-    readonly Dictionary<string, string> _buildIds = [];
 
     string BuildIdOf(string path)
     {
-        if (!_buildIds.TryGetValue(path, out var id)) _buildIds[path] = id = ReadBuildId(path);
+        if (!_buildIds.TryGetValue(path, out var id)) _buildIds[path] = id = ports.Files.BuildId(path);
         return id;
     }
 
@@ -165,10 +170,10 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
             WritePreloadTotals(preloaded, timeNanos, toRecordingTime);
             return;
         }
-        if (tracer.ReadTotals(pid) is not { } t) return;
+        if (ports.Kernel.ReadTotals(pid) is not { } t) return;
         if (_lastTotals is { } previous && previous.Equals(t)) return;
         _lastTotals = t;
-        writer.WriteHeapCounters(new HeapCounters
+        ports.Records.Counters(new HeapCounters
         {
             Pid = (uint)pid, TimeNanos = timeNanos,
             Allocations = t.Allocations, AllocatedBytes = t.AllocatedBytes, Frees = t.Frees,
@@ -182,7 +187,7 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
 
     /// <summary>Null until the library has run its first call (or when it forwards every call).</summary>
     PreloadTotals? ReadPreloadState() =>
-        _preloadState is { } address && ProcessMemory.TryRead(pid, address, _preloadBuffer) ? PreloadState.Decode(_preloadBuffer) : null;
+        _preloadState is { } address && ports.Processes.TryRead(pid, address, _preloadBuffer) ? PreloadState.Decode(_preloadBuffer) : null;
 
     /// <summary>Samples the preload library could not remember (its address set had no room).</summary>
     public ulong PreloadUntrackedSamples => _lastPreloadTotals?.UntrackedSamples ?? 0;
@@ -191,7 +196,7 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
     /// on other allocators counted, whose blocks have no glibc usable size).</summary>
     void WritePreloadTotals(PreloadTotals p, long timeNanos, Func<long, long> toRecordingTime)
     {
-        var probed = tracer.ReadTotals(pid);
+        var probed = ports.Kernel.ReadTotals(pid);
         if (_lastPreloadTotals is { } previous && previous.Equals(p) && (probed is null || probed.Equals(_lastTotals))) return;
         _lastPreloadTotals = p;
         _lastTotals = probed;
@@ -199,7 +204,7 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
         // The library's own peak, or a higher live figure this read saw.
         if (p.PeakTimeNanos != 0 && p.FlushedPeakUsable > _peak.Bytes) _peak = (p.FlushedPeakUsable, toRecordingTime((long)p.PeakTimeNanos));
         if (p.LiveUsable > _peak.Bytes) _peak = (p.LiveUsable, timeNanos);
-        writer.WriteHeapCounters(new HeapCounters
+        ports.Records.Counters(new HeapCounters
         {
             Pid = (uint)pid, TimeNanos = timeNanos,
             Allocations = p.Allocations + other.Allocations, AllocatedBytes = p.AllocatedBytes + other.AllocatedBytes,
@@ -207,15 +212,5 @@ sealed class TracedProcess(int pid, bool launched, IKernelTracer tracer, Recordi
             LiveBytesKnown = probed is null || probed.Value.Allocations + probed.Value.Frees == 0,
             LiveBytes = p.LiveUsable, PeakLiveBytes = _peak.Bytes, PeakTimeNanos = _peak.Time,
         });
-    }
-
-    static string ReadBuildId(string path)
-    {
-        try
-        {
-            using var elf = Symbols.Elf.ElfFile.Open(path);
-            return elf.BuildId ?? "";
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Symbols.Elf.ElfFormatException) { return ""; }
     }
 }
