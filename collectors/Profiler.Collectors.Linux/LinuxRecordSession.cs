@@ -42,15 +42,15 @@ public sealed record RecordSessionResult(int TargetPid, int? CommandExitCode, lo
 /// commands on the kernel tracer and the processes.</summary>
 public static class LinuxRecordSession
 {
-    static readonly IProcessView Processes = new LiveProcessView();
-    static readonly IBinaryCatalog Files = new ElfBinaryCatalog();
-    static readonly IProcessControl Signals = new SignalProcessControl();
-
     /// <param name="started">Called once probes are attached, with the probing mode.</param>
+    /// <param name="host">The machine acted on (<see cref="SessionHost.Live"/> unless testing).</param>
     public static RecordSessionResult Run(RecordSessionOptions options, Func<TracerSettings, IKernelTracer> tracerFactory,
-        Action<RecorderStatus>? status, CancellationToken cancel, Action<string>? started = null)
+        Action<RecorderStatus>? status, CancellationToken cancel, Action<string>? started = null, SessionHost? host = null)
     {
-        TargetLauncher? launcher = null;
+        host ??= SessionHost.Live;
+        var (processes, files, signals, targets) = (host.Processes, host.Files, host.Signals, host.Targets);
+        var monotonicNanos = host.MonotonicNanos;
+        ILaunchedCommand? launcher = null;
         int pid;
         string? preloadNote = null;
         if (options.Pid is { } attachPid)
@@ -58,12 +58,12 @@ public static class LinuxRecordSession
             if (options.AllocatorMode == AllocatorMode.Preload)
                 throw new ProfilerException(ExitCode.UsageError,
                     "--mode preload samples inside a program memprof launches; to attach, use --mode auto or probe");
-            if (ProcessState.WhyNotAttachable(attachPid) is { } why)
+            if (targets.WhyNotAttachable(attachPid) is { } why)
                 throw new ProfilerException(ExitCode.TargetNotFound, why);
             pid = attachPid;
             // A preload library already in the process samples at its own rate: that rate is the
             // recording's (weights computed at --rate would be wrong by their ratio).
-            if (Preload.ResidentPreload.SamplingRate(Processes, Files, attachPid) is { } resident)
+            if (Preload.ResidentPreload.SamplingRate(processes, files, attachPid) is { } resident)
             {
                 preloadNote = $"{Preload.ResidentPreload.Note}: it samples every {resident:N0} B whatever --rate says, " +
                               "and its counters run from the process's start";
@@ -72,9 +72,9 @@ public static class LinuxRecordSession
         }
         else
         {
-            var choice = ChooseLaunch(options);
+            var choice = ChooseLaunch(options, targets);
             preloadNote = choice.Note;
-            launcher = TargetLauncher.StartStopped(options.Command, choice.Environment, options.TargetOutputPath);
+            launcher = targets.StartStopped(options.Command, choice.Environment, options.TargetOutputPath);
             pid = launcher.Pid;
         }
 
@@ -100,30 +100,30 @@ public static class LinuxRecordSession
                 MemprofVersion = options.MemprofVersion,
                 Launched = launcher is not null,
             };
-            header.Command.AddRange(launcher is not null ? options.Command : [ProcessState.Command(pid) ?? $"pid {pid}"]);
+            header.Command.AddRange(launcher is not null ? options.Command : [targets.CommandLine(pid) ?? $"pid {pid}"]);
             if (preloadNote is not null) header.Mode = preloadNote + "; " + header.Mode;
             // The executable's own jemalloc decides the mode the header names; other files and
             // children are decided as they are probed (said on screen at the end of recording).
             var jemalloc = new Jemalloc.JemallocPolicy(options.AllocatorMode, options.SampleRateBytes);
-            string executable = launcher?.Executable ?? ProcessState.ExecutablePath(pid);
-            if (ProbePlannerJemalloc(executable) is { } prof)
+            string executable = launcher?.Executable ?? targets.ExecutablePath(pid);
+            if (files.Plan(executable).Jemalloc?.Symbols is { } prof)
                 jemalloc.Decide(pid, executable, () => launcher is not null
-                    ? Jemalloc.JemallocProfiling.FromEnvironment(Processes, pid, prof)
-                    : Jemalloc.JemallocProfiling.FromMemory(Processes, pid, Files.LoadBias(Processes.Maps(pid), executable), prof));
+                    ? Jemalloc.JemallocProfiling.FromEnvironment(processes, pid, prof)
+                    : Jemalloc.JemallocProfiling.FromMemory(processes, pid, files.LoadBias(processes.Maps(pid), executable), prof));
             else if (options.AllocatorMode == AllocatorMode.JemallocProf)
                 header.Mode += $"; {Path.GetFileName(executable)} has no jemalloc with profiling compiled in: probing every call";
             foreach (var note in jemalloc.Notes) header.Mode += "; " + note;
-            if (launcher is not null && Probes.StaticAllocator.NotFoundNote(executable) is { } notFound) header.Mode += "; " + notFound;
+            if (launcher is not null && targets.AllocatorNotFoundNote(executable) is { } notFound) header.Mode += "; " + notFound;
             writer = RecordingWriter.Create(options.OutputPath, header);
-            long origin = MonotonicNanos();
-            var ports = new SessionPorts(new WriterRecordSink(writer), new KernelCommandSink(tracer, Signals, Processes), Processes, Files, tracer,
+            long origin = monotonicNanos();
+            var ports = new SessionPorts(new WriterRecordSink(writer), new KernelCommandSink(tracer, signals, processes), processes, files, tracer,
                 new Unwinding.DwarfStackUnwinder(), jemalloc);
-            recorder = new SessionCore(ports, header.SamplingRateBytes, MonotonicNanos);
+            recorder = new SessionCore(ports, header.SamplingRateBytes, monotonicNanos);
             int? rootExit = null;
             recorder.ProcessExited += (exited, code) => { if (exited == pid) rootExit = code; };
             recorder.Start(pid, origin, launched: launcher is not null, launcher is not null ? [launcher.Executable] : null);
             started?.Invoke(header.Mode + (dwarf ? $", DWARF stacks (copies of up to {options.StackCopyBytes / 1024} KiB)" : ", frame-pointer stacks"));
-            launcher?.Resume();
+            if (launcher is not null) signals.Resume(launcher.Pid);
             resumed = true;
             var lastTotals = TimeSpan.Zero;
 
@@ -144,7 +144,7 @@ public static class LinuxRecordSession
                     recorder.WriteTotals();
                     lastTotals = sw.Elapsed;
                 }
-                if (launcher is not null ? launcher.HasExited : !ProcessState.IsAlive(pid)) break;
+                if (launcher is not null ? launcher.HasExited : !targets.IsAlive(pid)) break;
                 if (options.Duration is { } d && sw.Elapsed >= d) break;
                 if (status is not null && sw.Elapsed - lastStatus >= TimeSpan.FromSeconds(1))
                 {
@@ -161,25 +161,25 @@ public static class LinuxRecordSession
             tracer.DetachAll();
             while (Poll(tracer, recorder, writer, 0) > 0) { }
             recorder.WriteTotals();
-            if (launcher is not null && !launcher.HasExited) Signals.Resume(pid);
+            if (launcher is not null && !launcher.HasExited) signals.Resume(pid);
             var stats = recorder.Stats();
             writer.WriteStats(stats);
             int? exitCode = null;
             if (launcher is not null)
             {
-                if (cancel.IsCancellationRequested && writer.Failure is null) StopCommand(launcher);
+                if (cancel.IsCancellationRequested && writer.Failure is null) StopCommand(launcher, host);
                 exitCode = launcher.WaitForExit();
                 if (rootExit is null)
-                    writer.WriteProcessExit(new ProcessExit { Pid = (uint)pid, TimeNanos = MonotonicNanos() - origin, ExitCode = exitCode.Value });
+                    writer.WriteProcessExit(new ProcessExit { Pid = (uint)pid, TimeNanos = monotonicNanos() - origin, ExitCode = exitCode.Value });
             }
-            try { writer.Complete(new Footer { EndTimeNanos = MonotonicNanos() - origin, Events = stats.Events, LostEvents = stats.LostEvents }); }
+            try { writer.Complete(new Footer { EndTimeNanos = monotonicNanos() - origin, Events = stats.Events, LostEvents = stats.LostEvents }); }
             catch (ProfilerException failed) { throw new ProfilerException(failed.ExitCode, failed.Message, failed.InnerException) { CommandExitCode = exitCode }; }
             return new RecordSessionResult(pid, exitCode, recorder.Events, stats.LostEvents, recorder.Sites.Count, tracer.Mode, recorder.ProcessCount);
         }
         catch (ProfilerException e) when (e.CommandExitCode is not null) { throw; }
         catch (Exception e)
         {
-            int? exitCode = Abandon(launcher, tracer, recorder, writer, resumed);
+            int? exitCode = Abandon(launcher, tracer, recorder, writer, resumed, signals);
             if (!resumed && writer is not null)
             {
                 // Nothing was recorded: no empty recording is left behind.
@@ -189,7 +189,7 @@ public static class LinuxRecordSession
             }
             // Gone (or a zombie) between the first look and the attach: not a collector failure.
             if (e is ProfilerException { ExitCode: ExitCode.CollectorFailed } && options.Pid is { } gonePid &&
-                ProcessState.WhyNotAttachable(gonePid) is { } why)
+                targets.WhyNotAttachable(gonePid) is { } why)
                 throw new ProfilerException(ExitCode.TargetNotFound, why);
             if (e is ProfilerException known)
                 throw new ProfilerException(known.ExitCode, known.Message, known.InnerException) { CommandExitCode = exitCode };
@@ -207,7 +207,8 @@ public static class LinuxRecordSession
     /// <summary>After a failure: no probe stays behind, no traced process stays stopped (at a fork,
     /// exec or exit, waiting for us), and a launched command is never left behind: one that never
     /// started is killed, one that runs is let run to its end, and its exit code is returned.</summary>
-    static int? Abandon(TargetLauncher? launcher, IKernelTracer? tracer, SessionCore? recorder, RecordingWriter? writer, bool resumed)
+    static int? Abandon(ILaunchedCommand? launcher, IKernelTracer? tracer, SessionCore? recorder, RecordingWriter? writer, bool resumed,
+        IProcessControl signals)
     {
         try { tracer?.DetachAll(); } catch (Exception) { /* best effort: disposing detaches too */ }
         try
@@ -216,27 +217,29 @@ public static class LinuxRecordSession
             if (recorder is not null && tracer is not null && writer is not null) while (Poll(tracer, recorder, writer, 0) > 0) { }
         }
         catch (Exception) { /* the failure being reported may be this very one */ }
-        recorder?.ResumeAll();
-        if (launcher is null || launcher.HasExited) return launcher?.WaitForExit();
-        if (!resumed)
+        // Still the stopped shell: the command has not run, and must not run unrecorded unasked —
+        // killed before anything is resumed (a SIGCONT first would let it exec the command).
+        bool unstarted = launcher is not null && !launcher.HasExited && !resumed;
+        if (unstarted) signals.Kill(launcher!.Pid);
+        recorder?.ResumeAll(except: unstarted ? launcher!.Pid : null);
+        if (launcher is null || launcher.HasExited && !unstarted) return launcher?.WaitForExit();
+        if (unstarted)
         {
-            // Still the stopped shell: the command has not run, and must not run unrecorded unasked.
-            Signals.Kill(launcher.Pid);
             launcher.WaitForExit();
             return null;
         }
-        Signals.Resume(launcher.Pid);
+        signals.Resume(launcher.Pid);
         return launcher.WaitForExit();
     }
 
     /// <summary>Recording was stopped (Ctrl-C, SIGTERM, the terminal UI): a signal from the
     /// terminal or `timeout` reached the command too, so it is given a moment to end as it
     /// chooses before it is asked to terminate.</summary>
-    static void StopCommand(TargetLauncher launcher)
+    static void StopCommand(ILaunchedCommand launcher, SessionHost host)
     {
         var grace = Stopwatch.StartNew();
-        while (!launcher.HasExited && grace.Elapsed < StopGrace) System.Threading.Thread.Sleep(10);
-        if (!launcher.HasExited) Signals.Terminate(launcher.Pid);
+        while (!launcher.HasExited && grace.Elapsed < host.StopGrace) System.Threading.Thread.Sleep(10);
+        if (!launcher.HasExited) host.Signals.Terminate(launcher.Pid);
     }
 
     /// <summary>Hands what the kernel has queued to the core; returns the number of records read.</summary>
@@ -247,22 +250,14 @@ public static class LinuxRecordSession
         return n;
     }
 
-    static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(1);
-
-    static Probes.JemallocProfSymbols? ProbePlannerJemalloc(string path) => Probes.ProbePlanner.PlanFile(path).Jemalloc?.Symbols;
-
     /// <summary>What a launched command runs with (<see cref="LaunchChoice"/>); nothing when its
     /// executable cannot be found, which launching it then reports.</summary>
-    static LaunchChoice ChooseLaunch(RecordSessionOptions options)
+    static LaunchChoice ChooseLaunch(RecordSessionOptions options, ITargetHost targets)
     {
         string executable;
-        try { executable = TargetLauncher.ResolveExecutable(options.Command[0]); }
+        try { executable = targets.ResolveExecutable(options.Command[0]); }
         catch (ProfilerException) { return new(null, null); }
-        string? library = Preload.PreloadLibrary.Locate();
-        var facts = new LaunchFacts(ProbePlannerJemalloc(executable), library,
-            () => Preload.PreloadLibrary.Unsuitable(executable, Environment.GetEnvironmentVariable("LD_PRELOAD")),
-            Environment.GetEnvironmentVariable);
-        return LaunchChoice.Decide(options.AllocatorMode, options.SampleRateBytes, facts);
+        return LaunchChoice.Decide(options.AllocatorMode, options.SampleRateBytes, targets.LaunchFacts(executable));
     }
 
     /// <summary>Auto is DWARF for every program: even an executable built with frame pointers
@@ -275,6 +270,4 @@ public static class LinuxRecordSession
     static readonly TimeSpan EarlyPhase = TimeSpan.FromSeconds(2);
     static readonly TimeSpan TotalsInterval = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>CLOCK_MONOTONIC in nanoseconds, the clock bpf_ktime_get_ns reads.</summary>
-    static long MonotonicNanos() => (long)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));
 }

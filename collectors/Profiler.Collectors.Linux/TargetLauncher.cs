@@ -9,7 +9,7 @@ namespace Profiler.Collectors.Linux;
 /// its per-process probes (they follow the task across exec), then lets it exec the command.
 /// stdin, stdout and stderr are inherited.
 /// </summary>
-public sealed class TargetLauncher : IDisposable
+public sealed class TargetLauncher : Session.ILaunchedCommand
 {
     readonly Process _process;
 
@@ -97,8 +97,6 @@ public sealed class TargetLauncher : IDisposable
                 $"{name} is neither an ELF executable nor a script starting with #! (to run it as a shell script: memprof record -- sh {name})");
         return path;
     }
-
-    public void Resume() => Native.Kill(_process.Id, Native.SIGCONT);
 
     public int WaitForExit()
     {

@@ -65,10 +65,11 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
 
     /// <summary>Lets every traced process run: after a failure none may stay stopped at a fork,
     /// exec or exit hook, waiting for a recorder that is gone.</summary>
-    public void ResumeAll()
+    /// <param name="except">A process that must not run (the launcher of a command that never started).</param>
+    public void ResumeAll(int? except = null)
     {
         foreach (var (pid, process) in _processes)
-            if (!process.Exited) Resume(pid);
+            if (!process.Exited && pid != except) Resume(pid);
     }
 
     void Resume(int pid) => ports.Commands.Execute(new ResumeProcess(pid));

@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using Profiler.Collectors.Linux.Procfs;
+
+namespace Profiler.Collectors.Linux.Session;
+
+/// <summary>A command memprof started, stopped before its first instruction until resumed.</summary>
+public interface ILaunchedCommand : IDisposable
+{
+    int Pid { get; }
+    /// <summary>The executable the command names, resolved as exec would.</summary>
+    string Executable { get; }
+    bool HasExited { get; }
+    int WaitForExit();
+}
+
+/// <summary>Starting commands and looking at processes to attach to.</summary>
+public interface ITargetHost
+{
+    ILaunchedCommand StartStopped(IReadOnlyList<string> command, IReadOnlyDictionary<string, string>? environment, string? outputPath);
+    /// <summary>The file a command names; a ProfilerException says why it cannot run.</summary>
+    string ResolveExecutable(string name);
+    /// <summary>Why pid cannot be attached to (gone, a zombie, a kernel thread), or null.</summary>
+    string? WhyNotAttachable(int pid);
+    bool IsAlive(int pid);
+    string? CommandLine(int pid);
+    string ExecutablePath(int pid);
+    /// <summary>What is known of a command's executable before launching it.</summary>
+    LaunchFacts LaunchFacts(string executable);
+    /// <summary>The mode note for a static executable whose allocator could not be found, or null.</summary>
+    string? AllocatorNotFoundNote(string executable);
+}
+
+/// <summary>Everything the recording shell acts on, so that its loop and its cleanup can run
+/// against fakes: processes and files (read), signals, launching, the monotonic clock.</summary>
+/// <param name="StopGrace">How long a command stopped by Ctrl-C may take to end by itself before
+/// it is asked to terminate.</param>
+public sealed record SessionHost(
+    IProcessView Processes,
+    IBinaryCatalog Files,
+    IProcessControl Signals,
+    ITargetHost Targets,
+    Func<long> MonotonicNanos,
+    TimeSpan StopGrace)
+{
+    public static SessionHost Live { get; } = new(new LiveProcessView(), new ElfBinaryCatalog(), new SignalProcessControl(),
+        new LiveTargetHost(), LiveMonotonicNanos, TimeSpan.FromSeconds(1));
+
+    /// <summary>CLOCK_MONOTONIC in nanoseconds, the clock bpf_ktime_get_ns reads.</summary>
+    static long LiveMonotonicNanos() => (long)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));
+}
+
+/// <summary>This machine's processes and files.</summary>
+public sealed class LiveTargetHost : ITargetHost
+{
+    public ILaunchedCommand StartStopped(IReadOnlyList<string> command, IReadOnlyDictionary<string, string>? environment, string? outputPath) =>
+        TargetLauncher.StartStopped(command, environment, outputPath);
+
+    public string ResolveExecutable(string name) => TargetLauncher.ResolveExecutable(name);
+    public string? WhyNotAttachable(int pid) => ProcessState.WhyNotAttachable(pid);
+    public bool IsAlive(int pid) => ProcessState.IsAlive(pid);
+    public string? CommandLine(int pid) => ProcessState.Command(pid);
+    public string ExecutablePath(int pid) => ProcessState.ExecutablePath(pid);
+
+    public LaunchFacts LaunchFacts(string executable) =>
+        new(Probes.ProbePlanner.PlanFile(executable).Jemalloc?.Symbols, Preload.PreloadLibrary.Locate(),
+            () => Preload.PreloadLibrary.Unsuitable(executable, Environment.GetEnvironmentVariable("LD_PRELOAD")),
+            Environment.GetEnvironmentVariable);
+
+    public string? AllocatorNotFoundNote(string executable) => Probes.StaticAllocator.NotFoundNote(executable);
+}

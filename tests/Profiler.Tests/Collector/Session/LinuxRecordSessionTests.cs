@@ -1,0 +1,129 @@
+using Profiler.Collectors.Linux;
+using Profiler.Collectors.Linux.Bpf;
+using Profiler.Core;
+using Profiler.Core.Recording;
+using static Profiler.Tests.Collector.Session.FakeWorld;
+
+namespace Profiler.Tests.Collector.Session;
+
+/// <summary>The recording shell against a fake machine: what reaches the file, and what every
+/// way of ending leaves behind (no probe, no stopped process, no unrecorded command).</summary>
+public sealed class LinuxRecordSessionTests : IDisposable
+{
+    const int Pid = 4242;
+    readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("memprof-shell");
+    string Output => Path.Combine(_dir.FullName, "r.memprof");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    RecordSessionOptions Launch() => new(Output, ["app"], null, null, "test");
+    RecordSessionOptions Attach() => new(Output, [], Pid, null, "test");
+
+    static FakeHost Host()
+    {
+        var host = new FakeHost(Pid);
+        host.World.MapFiles(Pid, App, Libc);
+        return host;
+    }
+
+    static RecordSessionResult Run(FakeHost host, RecordSessionOptions options, CancellationToken cancel = default) =>
+        LinuxRecordSession.Run(options, _ => host.Tracer, null, cancel, host: host.Session);
+
+    [Fact]
+    public void A_launched_command_is_probed_before_it_is_resumed_and_recorded_to_its_end()
+    {
+        var host = Host();
+        host.Tracer.Batches.Enqueue([KernelRecord.Malloc(Pid, Pid, 0xa000, 100, 1, [LibcBase + 0x1000, AppBase + 0x1234])]);
+        host.Tracer.Batches.Enqueue([KernelRecord.Exited(Pid, 3 << 8)]);
+        host.Tracer.WhenDrained = () => host.Command.ExitCode = 3;
+
+        var result = Run(host, Launch());
+
+        Assert.Equal(3, result.CommandExitCode);
+        Assert.Equal(["launch app", "attach 4242 libc.so.6", "resume 4242", "detach all", "wait", "dispose"], host.Log);
+        var recording = RecordingReader.Read(Output);
+        Assert.NotNull(recording.Footer);
+        Assert.Equal(1, recording.Events.Count);
+        Assert.Equal(3, Assert.Single(recording.Exits).ExitCode);
+        Assert.True(recording.Header.Launched);
+    }
+
+    [Fact]
+    public void A_command_with_nothing_to_probe_is_killed_before_it_runs_and_leaves_no_recording()
+    {
+        var host = new FakeHost(Pid);
+        host.World.MapFiles(Pid, App);
+
+        var e = Assert.Throws<ProfilerException>(() => Run(host, Launch()));
+
+        Assert.Equal(ExitCode.CollectorFailed, e.ExitCode);
+        Assert.Null(e.CommandExitCode);
+        Assert.Equal(["launch app", "detach all", "kill 4242", "wait", "dispose"], host.Log);
+        Assert.False(File.Exists(Output));
+    }
+
+    [Fact]
+    public void A_failure_while_recording_detaches_lets_every_process_go_and_passes_the_exit_code_on()
+    {
+        var host = Host();
+        host.World.MapFiles(Pid + 1, App, Libc);
+        // A child stopped at its fork, then the tracer breaks.
+        host.Tracer.Batches.Enqueue([KernelRecord.Fork(Pid, Pid + 1)]);
+        host.Tracer.WhenDrained = () => throw new IOException("ring buffer gone");
+
+        var e = Assert.Throws<ProfilerException>(() => Run(host, Launch()));
+
+        Assert.Equal((ExitCode.CollectorFailed, 0), (e.ExitCode, e.CommandExitCode));
+        Assert.Contains("ring buffer gone", e.Message);
+        int detach = host.Log.IndexOf("detach all");
+        Assert.True(detach > 0, string.Join(", ", host.Log));
+        Assert.Contains($"resume {Pid + 1}", host.Log.Skip(detach));
+        Assert.Contains($"resume {Pid}", host.Log.Skip(detach));
+        Assert.True(File.Exists(Output), "what was recorded stays readable");
+        Assert.Single(RecordingReader.Read(Output).Forks);
+    }
+
+    [Fact]
+    public void Stopping_a_recording_gives_the_command_its_grace_then_terminates_it_and_completes_the_file()
+    {
+        var host = Host();
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+
+        var result = Run(host, Launch(), cancel.Token);
+
+        Assert.Equal(143, result.CommandExitCode);
+        Assert.Equal(["launch app", "attach 4242 libc.so.6", "resume 4242", "detach all", "resume 4242", "terminate 4242", "wait", "dispose"], host.Log);
+        Assert.NotNull(RecordingReader.Read(Output).Footer);
+    }
+
+    [Fact]
+    public void Attaching_to_a_process_that_is_gone_or_asking_preload_of_it_is_refused_before_anything_is_touched()
+    {
+        var host = Host();
+        host.Unattachable = "pid 4242 has exited (it is a zombie, waiting for its parent to reap it)";
+        Assert.Equal(ExitCode.TargetNotFound, Assert.Throws<ProfilerException>(() => Run(host, Attach())).ExitCode);
+
+        var preload = Assert.Throws<ProfilerException>(() => Run(host, Attach() with { AllocatorMode = AllocatorMode.Preload }));
+        Assert.Equal(ExitCode.UsageError, preload.ExitCode);
+        Assert.Empty(host.Log);
+        Assert.False(File.Exists(Output));
+    }
+
+    [Fact]
+    public void An_attached_process_is_recorded_until_it_exits_and_is_never_signalled()
+    {
+        var host = Host();
+        host.Tracer.Batches.Enqueue([KernelRecord.Make(BpfFunction.Free, Pid, address: 0xa000, frames: [LibcBase + 0x2000])]);
+        host.Tracer.WhenDrained = () => host.World.ProcessMaps.Remove(Pid);
+
+        var result = Run(host, Attach());
+
+        Assert.Null(result.CommandExitCode);
+        Assert.Equal(["attach 4242 libc.so.6", "detach all", "dispose"], host.Log);
+        var recording = RecordingReader.Read(Output);
+        Assert.Equal(["app --serve"], recording.Header.Command);
+        Assert.Equal(1, recording.Events.Count);
+        Assert.False(recording.Header.Launched);
+    }
+}
