@@ -29,16 +29,14 @@ public sealed class BtfTypes
     {
         if (btf.Length < 24 || BinaryPrimitives.ReadUInt16LittleEndian(btf) != Magic)
             throw new InvalidDataException("not a little-endian BTF blob");
-        int headerLength = checked((int)U32(btf, 4));
-        var types = Slice(btf, headerLength + (int)U32(btf, 8), U32(btf, 12), "type section");
-        var strings = Slice(btf, headerLength + (int)U32(btf, 16), U32(btf, 20), "string section");
+        // Header: magic, version, flags, then hdr_len, and offset and length of the type and the
+        // string sections (offsets from the end of the header).
+        long headerLength = U32(btf, 4);
+        var types = Slice(btf, headerLength + U32(btf, 8), U32(btf, 12), "type section");
+        var strings = Slice(btf, headerLength + U32(btf, 16), U32(btf, 20), "string section");
         var list = new List<RawType> { new(BtfKind.Void, "", 0, 0, 0, []) };
-        int at = 0;
-        while (at < types.Length)
-        {
-            var type = ReadType(types, ref at, strings);
-            list.Add(type);
-        }
+        for (int at = 0; at < types.Length;)
+            list.Add(ReadType(types, ref at, strings));
         return new BtfTypes(list);
     }
 
@@ -55,7 +53,7 @@ public sealed class BtfTypes
     {
         int id = Find(name, BtfKind.Struct, BtfKind.Union) ?? throw new KeyNotFoundException($"BTF has no struct {name}");
         var t = _types[id];
-        var members = t.Members.Select(m => m.BitfieldBits != 0
+        var members = t.Members.Select(m => m.BitfieldBits != 0 || m.BitOffset % 8 != 0
             ? throw new InvalidDataException($"{name}.{m.Name} is a bitfield, which this reader does not lay out")
             : new BtfMember(m.Name, checked((int)(m.BitOffset / 8)), SizeOf(m.Type))).ToList();
         return new BtfStruct(name, (int)t.SizeOrType, members);
@@ -66,7 +64,7 @@ public sealed class BtfTypes
         ToEnum(Find(name, BtfKind.Enum, BtfKind.Enum64) ?? throw new KeyNotFoundException($"BTF has no enum {name}"));
 
     /// <summary>Bytes an object of the type occupies (an array: all its elements).</summary>
-    public int SizeOf(uint id)
+    int SizeOf(uint id)
     {
         var t = Type(id);
         return t.Kind switch
@@ -151,10 +149,10 @@ public sealed class BtfTypes
 
     static uint U32(ReadOnlySpan<byte> bytes, int offset) => BinaryPrimitives.ReadUInt32LittleEndian(bytes[offset..]);
 
-    static ReadOnlySpan<byte> Slice(ReadOnlySpan<byte> bytes, int offset, uint length, string what) =>
-        offset < 0 || offset > bytes.Length || length > (uint)(bytes.Length - offset)
+    static ReadOnlySpan<byte> Slice(ReadOnlySpan<byte> bytes, long offset, uint length, string what) =>
+        offset < 0 || offset > bytes.Length || length > bytes.Length - offset
             ? throw new InvalidDataException($"BTF {what} runs past the end of its section")
-            : bytes.Slice(offset, (int)length);
+            : bytes.Slice((int)offset, (int)length);
 
     /// <summary>A type record. SizeOrType is the size of sized kinds and the referenced type of the
     /// others; ElementType and Count are an array's.</summary>
