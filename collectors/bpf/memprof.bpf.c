@@ -21,6 +21,20 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* Not data: a variable whose type names every enum of memprof.h, so that clang describes them in
+ * the object's BTF (an enum only used for its constants is left out), where the C# mirrors are
+ * checked (tests/Profiler.Tests/Collector/KernelInterfaceTests.cs). libbpf skips a section it does
+ * not know, so nothing is loaded for it. */
+struct memprof_enums {
+    enum memprof_func func;
+    enum memprof_event_flag event_flag;
+    enum memprof_limit limit;
+    enum memprof_target target;
+    enum memprof_cookie cookie;
+    enum memprof_counter counter;
+};
+struct memprof_enums memprof_enums SEC(".memprof.enums") __attribute__((used));
+
 /* Only the fields used; CO-RE finds their offsets in the running kernel. */
 struct task_struct {
     int pid;
@@ -444,7 +458,7 @@ static __always_inline void on_marker_alloc(struct pt_regs *ctx, __u64 pid_tgid)
 {
     __u64 block = PT_REGS_PARM1(ctx), size = PT_REGS_PARM2(ctx), old = PT_REGS_PARM3(ctx);
     __u64 func_and_flags = PT_REGS_PARM4(ctx);
-    __u32 flags = (func_and_flags >> 8) & (MEMPROF_EVENT_NEW_SAMPLED | MEMPROF_EVENT_OLD_SAMPLED);
+    __u32 flags = (func_and_flags >> MEMPROF_MARKER_FLAGS_SHIFT) & (MEMPROF_EVENT_NEW_SAMPLED | MEMPROF_EVENT_OLD_SAMPLED);
     __u64 seq = 0;
     if (flags & MEMPROF_EVENT_NEW_SAMPLED)
         count(MEMPROF_COUNTER_SAMPLES);
@@ -458,7 +472,7 @@ static __always_inline void on_marker_alloc(struct pt_regs *ctx, __u64 pid_tgid)
             output(buf, submit_size(capture_stack(ctx, buf, 0, true)));
         }
     }
-    struct scratch_buf *buf = fresh_event(pid_tgid, func_and_flags & 0xff);
+    struct scratch_buf *buf = fresh_event(pid_tgid, func_and_flags & ((1 << MEMPROF_MARKER_FLAGS_SHIFT) - 1));
     if (!buf)
         return;
     buf->e.address = block;
@@ -483,8 +497,8 @@ static __always_inline void on_marker_free(struct pt_regs *ctx, __u64 pid_tgid)
 static __always_inline bool on_entry(struct pt_regs *ctx)
 {
     __u64 cookie = bpf_get_attach_cookie(ctx);
-    __u32 func = (cookie >> 16) & 0xff;
-    __u64 sp_offset = cookie & 0xffff;
+    __u32 func = (cookie >> MEMPROF_COOKIE_FUNC_SHIFT) & MEMPROF_COOKIE_FUNC_MASK;
+    __u64 sp_offset = cookie & MEMPROF_COOKIE_SP_OFFSET_MASK;
     bool glibc = cookie & MEMPROF_COOKIE_GLIBC;
     __u64 pid_tgid = bpf_get_current_pid_tgid();
     __u32 pid = pid_tgid >> 32;

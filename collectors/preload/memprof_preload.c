@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "memprof_preload.h"
+#include "../bpf/memprof_shared.h" /* the function ids and flags the markers report */
 
 #define EXPORT __attribute__((visibility("default")))
 #define LIKELY(x) __builtin_expect(!!(x), 1)
@@ -40,10 +41,6 @@ extern void __libc_free(void *);
 extern void *__libc_memalign(size_t, size_t);
 extern void *__libc_valloc(size_t);
 extern void *__libc_pvalloc(size_t);
-
-/* enum memprof_func of the BPF program (collectors/bpf/memprof.h). */
-enum { F_MALLOC = 1, F_CALLOC, F_REALLOC, F_REALLOCARRAY, F_POSIX_MEMALIGN, F_ALIGNED_ALLOC, F_MEMALIGN,
-       F_VALLOC, F_PVALLOC };
 
 /* The markers: a 5-byte nop and a return. Protected, so the library's own calls bind locally
  * (no PLT) while memprof still finds them in the dynamic symbol table. */
@@ -598,13 +595,13 @@ static inline int memprof_preload_sample(struct memprof_preload_thread *t, size_
 __attribute__((noinline)) static void memprof_preload_report(struct memprof_preload_thread *t, void *block, size_t size,
                                                             void *old_block, unsigned func, unsigned flags)
 {
-    if ((flags & MEMPROF_PRELOAD_NEW_SAMPLED) && !every_allocation) {
+    if ((flags & MEMPROF_EVENT_NEW_SAMPLED) && !every_allocation) {
         t->busy = 1;
         if (!memprof_preload_insert((uintptr_t)block))
             __atomic_fetch_add(&memprof_preload_state.untracked_samples, 1, __ATOMIC_RELAXED);
         t->busy = 0;
     }
-    memprof_preload_sampled_alloc(block, size, old_block, func | ((unsigned long)flags << 8));
+    memprof_preload_sampled_alloc(block, size, old_block, func | ((unsigned long)flags << MEMPROF_MARKER_FLAGS_SHIFT));
 }
 
 /* Whether a block being freed was sampled (and forget it). */
@@ -627,7 +624,7 @@ static inline void *memprof_preload_allocated(void *block, size_t size, unsigned
     struct memprof_preload_thread *t = &tls;
     memprof_preload_count(t, 1, size, memprof_preload_usable(block), 0, 0);
     if (memprof_preload_sample(t, size))
-        memprof_preload_report(t, block, size, NULL, func, MEMPROF_PRELOAD_NEW_SAMPLED);
+        memprof_preload_report(t, block, size, NULL, func, MEMPROF_EVENT_NEW_SAMPLED);
     return block;
 }
 
@@ -658,7 +655,7 @@ __attribute__((noinline)) static void *memprof_preload_malloc_slow(size_t size, 
     memprof_preload_count(t, 1, size, memprof_preload_usable(block), 0, 0);
     int sampled = countdown_passed ? memprof_preload_take(t) : memprof_preload_sample(t, size);
     if (sampled)
-        memprof_preload_report(t, block, size, NULL, F_MALLOC, MEMPROF_PRELOAD_NEW_SAMPLED);
+        memprof_preload_report(t, block, size, NULL, MEMPROF_MALLOC, MEMPROF_EVENT_NEW_SAMPLED);
     return block;
 }
 
@@ -706,14 +703,14 @@ EXPORT void *calloc(size_t count, size_t size)
 {
     if (FORWARDING())
         return next.calloc(count, size);
-    return memprof_preload_allocated(__libc_calloc(count, size), count * size, F_CALLOC);
+    return memprof_preload_allocated(__libc_calloc(count, size), count * size, MEMPROF_CALLOC);
 }
 
 static void *memprof_preload_resize(void *old, size_t size, unsigned func)
 {
     /* glibc: realloc(NULL, n) is malloc(n) and realloc(p, 0) is free(p). */
     if (!old)
-        return memprof_preload_allocated(__libc_malloc(size), size, F_MALLOC);
+        return memprof_preload_allocated(__libc_malloc(size), size, MEMPROF_MALLOC);
     if (size == 0) {
         memprof_preload_freeing(old);
         return __libc_realloc(old, 0);
@@ -733,9 +730,9 @@ static void *memprof_preload_resize(void *old, size_t size, unsigned func)
         return NULL;
     }
     memprof_preload_count(t, 1, size, memprof_preload_usable(block), 1, old_usable);
-    unsigned flags = memprof_preload_sample(t, size) ? MEMPROF_PRELOAD_NEW_SAMPLED : 0;
+    unsigned flags = memprof_preload_sample(t, size) ? MEMPROF_EVENT_NEW_SAMPLED : 0;
     if (old_sampled)
-        flags |= MEMPROF_PRELOAD_OLD_SAMPLED;
+        flags |= MEMPROF_EVENT_OLD_SAMPLED;
     if (UNLIKELY(flags))
         memprof_preload_report(t, block, size, old, func, flags);
     return block;
@@ -745,7 +742,7 @@ EXPORT void *realloc(void *old, size_t size)
 {
     if (FORWARDING())
         return next.realloc(old, size);
-    return memprof_preload_resize(old, size, F_REALLOC);
+    return memprof_preload_resize(old, size, MEMPROF_REALLOC);
 }
 
 EXPORT void *reallocarray(void *old, size_t count, size_t size)
@@ -758,7 +755,7 @@ EXPORT void *reallocarray(void *old, size_t count, size_t size)
     /* glibc's own reallocarray would call glibc's realloc, whatever the process's allocator is. */
     if (FORWARDING())
         return next.realloc(old, total);
-    return memprof_preload_resize(old, total, F_REALLOC);
+    return memprof_preload_resize(old, total, MEMPROF_REALLOC);
 }
 
 EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
@@ -770,7 +767,7 @@ EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
     void *block = __libc_memalign(alignment, size);
     if (!block)
         return ENOMEM;
-    *out = memprof_preload_allocated(block, size, F_POSIX_MEMALIGN);
+    *out = memprof_preload_allocated(block, size, MEMPROF_POSIX_MEMALIGN);
     return 0;
 }
 
@@ -782,21 +779,21 @@ EXPORT void *aligned_alloc(size_t alignment, size_t size)
         errno = EINVAL;
         return NULL;
     }
-    return memprof_preload_allocated(__libc_memalign(alignment, size), size, F_ALIGNED_ALLOC);
+    return memprof_preload_allocated(__libc_memalign(alignment, size), size, MEMPROF_ALIGNED_ALLOC);
 }
 
 EXPORT void *memalign(size_t alignment, size_t size)
 {
     if (FORWARDING())
         return next.memalign(alignment, size);
-    return memprof_preload_allocated(__libc_memalign(alignment, size), size, F_MEMALIGN);
+    return memprof_preload_allocated(__libc_memalign(alignment, size), size, MEMPROF_MEMALIGN);
 }
 
 EXPORT void *valloc(size_t size)
 {
     if (FORWARDING())
         return next.valloc ? next.valloc(size) : next.memalign((size_t)sysconf(_SC_PAGESIZE), size);
-    return memprof_preload_allocated(__libc_valloc(size), size, F_VALLOC);
+    return memprof_preload_allocated(__libc_valloc(size), size, MEMPROF_VALLOC);
 }
 
 EXPORT void *pvalloc(size_t size)
@@ -805,5 +802,5 @@ EXPORT void *pvalloc(size_t size)
         size_t page = (size_t)sysconf(_SC_PAGESIZE);
         return next.pvalloc ? next.pvalloc(size) : next.memalign(page, (size + page - 1) & ~(page - 1));
     }
-    return memprof_preload_allocated(__libc_pvalloc(size), size, F_PVALLOC);
+    return memprof_preload_allocated(__libc_pvalloc(size), size, MEMPROF_PVALLOC);
 }

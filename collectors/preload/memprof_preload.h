@@ -39,8 +39,4 @@ struct memprof_preload_state {
     struct memprof_preload_slot slots[MEMPROF_PRELOAD_SLOTS];
 };
 
-/* Values of the marker's flags argument (bits 8..): as struct memprof_event's flags. */
-#define MEMPROF_PRELOAD_NEW_SAMPLED 1
-#define MEMPROF_PRELOAD_OLD_SAMPLED 2
-
 #endif

@@ -2,8 +2,11 @@ using System.Runtime.InteropServices;
 
 namespace Profiler.Collectors.Linux.Bpf;
 
-/// <summary>Mirror of struct memprof_event in collectors/bpf/memprof.h: a record's header; the
-/// frame-pointer stack (FrameCount addresses) and StackLength bytes of copied stack follow.</summary>
+// Mirrors of collectors/bpf/memprof.h (and memprof_shared.h). KernelInterfaceTests checks every
+// struct member and enum constant here against the BTF of the committed BPF object.
+
+/// <summary>Mirror of struct memprof_event: a record's header; the frame-pointer stack
+/// (FrameCount addresses) and StackLength bytes of copied stack follow.</summary>
 [StructLayout(LayoutKind.Sequential, Pack = 8)]
 public struct BpfEventHeader
 {
@@ -26,7 +29,9 @@ public struct BpfEventHeader
 
     /// <summary>MEMPROF_EVENT_HEADER_SIZE.</summary>
     public const int Size_ = 112;
+    /// <summary>MEMPROF_MAX_FRAMES.</summary>
     public const int MaxFrames = 127;
+    /// <summary>MEMPROF_MAX_STACK_COPY.</summary>
     public const int MaxStackCopy = 65536;
 
     /// <summary>MEMPROF_EVENT_NEW_SAMPLED: Address is a sampled allocation.</summary>
@@ -81,13 +86,40 @@ public enum BpfFunction : uint
     MarkerFree = 26,
 }
 
+/// <summary>The attach cookie of a probe (enum memprof_cookie): what it sits on and where the
+/// caller's return address is.</summary>
 public static class BpfCookie
 {
     /// <summary>MEMPROF_COOKIE_GLIBC: the probed allocator is glibc's; chunk headers are readable.</summary>
     public const ulong Glibc = 1UL << 24;
+    /// <summary>MEMPROF_COOKIE_SP_OFFSET_MASK: bits of the byte offset from %rsp to the return address.</summary>
+    public const ulong SpOffsetMask = 0xffff;
+    /// <summary>MEMPROF_COOKIE_FUNC_SHIFT and MEMPROF_COOKIE_FUNC_MASK: where the <see cref="BpfFunction"/> sits.</summary>
+    public const int FunctionShift = 16;
+    public const ulong FunctionMask = 0xff;
 
     public static ulong Make(BpfFunction function, int spOffset, bool glibc = false) =>
-        ((ulong)function << 16) | ((ulong)spOffset & 0xffff) | (glibc ? Glibc : 0);
+        (((ulong)function & FunctionMask) << FunctionShift) | ((ulong)spOffset & SpOffsetMask) | (glibc ? Glibc : 0);
+}
+
+/// <summary>Values of the targets map (enum memprof_target).</summary>
+public enum BpfTarget : byte
+{
+    /// <summary>An existing process memprof attached to.</summary>
+    Attached = 1,
+    /// <summary>A process memprof launched (or a forked child of one): stopped at exit() and library loads until resumed.</summary>
+    Launched = 2,
+}
+
+/// <summary>Indexes of the per-CPU counters map (enum memprof_counter).</summary>
+public enum BpfCounter : uint
+{
+    LostEvents = 0,
+    StackErrors = 1,
+    SampledMapFull = 2,
+    Samples = 3,
+    /// <summary>Entries of the map.</summary>
+    Count = 4,
 }
 
 /// <summary>Mirror of struct memprof_config.</summary>

@@ -127,7 +127,8 @@ public sealed unsafe class BpfTracer : IKernelTracer
         fixed (long* values = start) Update(MapFd("countdown"), zero, values);
     }
 
-    const int GapTableSize = 4096; // MEMPROF_GAP_TABLE_SIZE
+    /// <summary>MEMPROF_GAP_TABLE_SIZE: entries of the gaps map.</summary>
+    public const int GapTableSize = 4096;
 
     static void Update(int fd, uint key, void* value)
     {
@@ -155,7 +156,7 @@ public sealed unsafe class BpfTracer : IKernelTracer
 
     public void Track(int pid, bool launched)
     {
-        byte kind = launched ? (byte)2 : (byte)1; // MEMPROF_TARGET_LAUNCHED / _ATTACHED
+        var kind = launched ? BpfTarget.Launched : BpfTarget.Attached;
         if (LibBpf.MapUpdate(_targetsFd, &pid, &kind, 0) != 0)
             throw new ProfilerException(ExitCode.CollectorFailed, $"cannot track pid {pid}: {Native.LastErrorText()}");
     }
@@ -221,10 +222,12 @@ public sealed unsafe class BpfTracer : IKernelTracer
         finally { _sink = null; }
     }
 
-    public TracerCounters ReadCounters() => new(SumCounter(0), SumCounter(1), SumCounter(2), SumCounter(3));
+    public TracerCounters ReadCounters() => new(SumCounter(BpfCounter.LostEvents), SumCounter(BpfCounter.StackErrors),
+        SumCounter(BpfCounter.SampledMapFull), SumCounter(BpfCounter.Samples));
 
-    ulong SumCounter(uint index)
+    ulong SumCounter(BpfCounter counter)
     {
+        uint index = (uint)counter;
         int cpus = LibBpf.NumPossibleCpus();
         var values = stackalloc ulong[Math.Max(cpus, 1)];
         if (LibBpf.MapLookup(_countersFd, &index, values) != 0) return 0;

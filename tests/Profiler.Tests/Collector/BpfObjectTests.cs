@@ -9,7 +9,7 @@ public sealed class BpfObjectTests
     {
         var src = Path.Combine(RepoRoot.Path, "collectors", "bpf");
         var tmp = Directory.CreateTempSubdirectory("memprof-bpf");
-        foreach (var f in new[] { "memprof.bpf.c", "memprof.h", "Makefile" })
+        foreach (var f in new[] { "memprof.bpf.c", "memprof.h", "memprof_shared.h", "Makefile" })
             File.Copy(Path.Combine(src, f), Path.Combine(tmp.FullName, f));
         var psi = new ProcessStartInfo("make", ["-s", "-C", tmp.FullName, "memprof.bpf.o"]) { RedirectStandardError = true, RedirectStandardOutput = true };
         using var make = Process.Start(psi)!;
