@@ -29,7 +29,7 @@ public sealed record StackWalk(long TimeNanos, uint Pid, uint Tid, long EventTim
     : TraceRecord(TimeNanos, Pid, Tid);
 
 /// <summary>A PE image mapped at [<paramref name="Base"/>, Base + Size). <paramref name="BuildId"/>
-/// identifies its PDB (see <see cref="PeBuildId"/>), or is empty when unknown.</summary>
+/// identifies its PDB (Profiler.Symbols.Pe.PeBuildId's form), or is empty when unknown.</summary>
 public sealed record ImageLoad(long TimeNanos, uint Pid, ulong Base, ulong Size, string Path, string BuildId)
     : TraceRecord(TimeNanos, Pid, 0);
 

@@ -2,6 +2,7 @@ using Microsoft.Diagnostics.Tracing;
 using Microsoft.Diagnostics.Tracing.Parsers;
 using Microsoft.Diagnostics.Tracing.Parsers.Kernel;
 using Profiler.Collectors.HeapTrace;
+using Profiler.Symbols.Pe;
 
 namespace Profiler.Collectors.Windows;
 

@@ -1,4 +1,3 @@
-using Profiler.Collectors.Windows;
 using Profiler.Core;
 using Profiler.Core.Model;
 using Profiler.Core.Recording;
@@ -7,15 +6,18 @@ using Profiler.Symbols.Resolution;
 
 namespace Profiler.Cli;
 
-/// <summary>Loads and symbolizes a recording for any command: ELF/DWARF symbols for Linux
-/// recordings, PDBs for Windows ones, both searching the user's --symbol-path first.</summary>
+/// <summary>Loads and symbolizes a recording for any command: ELF/DWARF symbols for ELF modules,
+/// PDBs for PE images (Windows), both searching the user's --symbol-path first.</summary>
 static class RecordingInput
 {
     public static ProfileModel Load(string path, TextWriter stderr, string? symbolPath, Action<RawRecording>? inspect = null)
     {
-        var symbols = new SymbolOptions { SymbolPaths = symbolPath is null ? [] : SymbolOptions.SplitPathList(symbolPath) };
-        return RecordingLoader.Load(path, stderr, symbols,
-            raw => raw.Header.Collector == WindowsRecordSession.Collector ? new PdbFrameResolver(symbolPath) : null, inspect);
+        var symbols = new SymbolOptions
+        {
+            SymbolPaths = symbolPath is null ? [] : SymbolOptions.SplitPathList(symbolPath),
+            WindowsSymbolPath = symbolPath,
+        };
+        return RecordingLoader.Load(path, stderr, symbols, inspect);
     }
 
     /// <summary>For a verdict (check, diff): a recording cut short or damaged could pass falsely —

@@ -1,6 +1,7 @@
 using Profiler.Core.Analysis;
 using Profiler.Core.Model;
 using Profiler.Core.Recording;
+using Profiler.Symbols.Pdb;
 using Profiler.Symbols.Resolution;
 
 namespace Profiler.Export;
@@ -8,17 +9,15 @@ namespace Profiler.Export;
 /// <summary>Reads a recording and runs the symbolization pass; warnings go to the given writer.</summary>
 public static class RecordingLoader
 {
-    /// <param name="resolverFor">Picks a resolver for recordings whose modules are not ELF files
-    /// (Windows); null from it, or no function, means the ELF resolver.</param>
     /// <param name="inspect">Sees the recording as read, before anything is printed or symbolized
     /// (it may refuse it by throwing).</param>
     public static ProfileModel Load(string path, TextWriter warnings, SymbolOptions? symbols = null,
-        Func<RawRecording, IFrameResolver?>? resolverFor = null, Action<RawRecording>? inspect = null)
+        Action<RawRecording>? inspect = null)
     {
         var raw = RecordingReader.Read(path);
         inspect?.Invoke(raw);
         foreach (var w in raw.Warnings) warnings.WriteLine($"memprof: warning: {w}");
-        var resolver = resolverFor?.Invoke(raw) ?? new ElfFrameResolver(symbols ?? SymbolOptions.Default);
+        var resolver = Resolver(symbols ?? SymbolOptions.Default);
         ProfileModel model;
         // Pairing frees with allocations needs no symbols: it runs while the stacks are resolved.
         try { model = ProfileModelBuilder.Build(raw, resolver, HeapAnalysis.StartComputing); }
@@ -32,4 +31,12 @@ public static class RecordingLoader
             warnings.WriteLine($"memprof: warning: {raw.LostEvents:N0} events were lost while recording (ring buffer full); totals are low by that much");
         return model;
     }
+
+    /// <summary>Each module is named by the resolver for its format: ELF files from their symbol
+    /// tables and DWARF, PE images from their PDBs.</summary>
+    public static ModuleFormatResolver Resolver(SymbolOptions symbols) => new(format => format switch
+    {
+        ModuleFormat.Pe => new PdbFrameResolver(symbols.WindowsSymbolPath),
+        _ => new ElfFrameResolver(symbols),
+    });
 }

@@ -1,5 +1,6 @@
 using Profiler.Core.Analysis;
-using static Profiler.Export.ReportFormat;
+using Profiler.Formatting;
+using static Profiler.Formatting.ReportFormat;
 
 namespace Profiler.Export;
 
@@ -74,7 +75,7 @@ public static class SiteTable
     static void WriteSite(TextWriter output, FunctionMetrics site)
     {
         string name = Fit(site.Via is null ? site.Name : $"{site.Name}  via {site.Via}{site.OtherPathsText}", Width - Indent.Length);
-        string where = string.Join("  ", new[] { Location(site), site.Module is null ? null : $"[{site.Module}]" }.OfType<string>());
+        string where = SiteLabel.Where(site);
         if (where.Length == 0) output.WriteLine(Indent + name);
         else if (Indent.Length + name.Length + 2 + where.Length <= Width) output.WriteLine($"{Indent}{name}  {where}");
         else
@@ -82,16 +83,5 @@ public static class SiteTable
             output.WriteLine(Indent + name);
             output.WriteLine($"{Indent}  {Fit(where, Width - Indent.Length - 2, keepEnd: true)}");
         }
-    }
-
-    /// <summary>"src/cache.rs:42,57,+2 more": the site's call lines, most allocated bytes first.</summary>
-    public static string? Location(FunctionMetrics site)
-    {
-        const int shownLines = 3;
-        string lines = site.Lines.Count > 0
-            ? string.Join(",", site.Lines.Take(shownLines)) + (site.Lines.Count > shownLines ? $",+{site.Lines.Count - shownLines} more" : "")
-            : site.FunctionLine?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "";
-        if (site.File is null) return lines.Length == 0 ? null : $"line {lines}";
-        return lines.Length == 0 ? site.File : $"{site.File}:{lines}";
     }
 }

@@ -2,7 +2,7 @@ using Profiler.Core;
 using Profiler.Core.Analysis;
 using Profiler.Core.Model;
 using Profiler.Core.Recording.Proto;
-using static Profiler.Export.ReportFormat;
+using static Profiler.Formatting.ReportFormat;
 
 namespace Profiler.Export;
 

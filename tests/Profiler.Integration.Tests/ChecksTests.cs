@@ -36,7 +36,7 @@ public sealed class ChecksTests : IDisposable
         // The sample's leak site is listed first under the broken budget, with its exact bytes.
         var firstSite = broken.Stderr.Split('\n').SkipWhile(l => !l.Contains("FAIL")).ElementAt(1);
         Assert.Contains("allocs::leak_leaf", firstSite);
-        Assert.Contains(Profiler.Export.ReportFormat.Bytes(leak), firstSite);
+        Assert.Contains(Profiler.Formatting.ReportFormat.Bytes(leak), firstSite);
 
         var cases = XDocument.Load(junit).Descendants("testcase").ToList();
         Assert.Equal(["max-peak", "max-leaked"], cases.Select(c => (string)c.Attribute("name")!));
@@ -78,7 +78,7 @@ public sealed class ChecksTests : IDisposable
         Assert.Equal("REGRESSION total", flagged[0]);
         flagged.RemoveAt(0);
         Assert.True(flagged.Count == 1 && flagged[0].StartsWith("REGRESSION allocs::leak_leaf"), diff.Stdout);
-        string leaked = Profiler.Export.ReportFormat.Bytes(moreLeak - baseLeak);
+        string leaked = Profiler.Formatting.ReportFormat.Bytes(moreLeak - baseLeak);
         Assert.Matches(new Regex($@"^\s+leaked\s.*\+{Regex.Escape(leaked)}\s+\+20%", RegexOptions.Multiline), diff.Stdout);
     }
 

@@ -1,7 +1,7 @@
 using Profiler.Core.Analysis;
 using Profiler.Core.Model;
 using Profiler.Core.Recording.Proto;
-using Profiler.Export;
+using Profiler.Formatting;
 
 namespace Profiler.Integration.Tests;
 

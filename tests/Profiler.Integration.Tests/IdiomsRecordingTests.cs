@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Profiler.Core;
 using Profiler.Export;
+using Profiler.Formatting;
 
 namespace Profiler.Integration.Tests;
 

@@ -2,7 +2,7 @@ using System.IO.Compression;
 using System.Text.Json;
 using System.Xml.Linq;
 using Profiler.Core;
-using Profiler.Export;
+using Profiler.Formatting;
 using Profiler.Tests.Pprof;
 
 namespace Profiler.Integration.Tests;

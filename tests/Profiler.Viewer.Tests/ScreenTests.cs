@@ -1,4 +1,4 @@
-using Profiler.Export;
+using Profiler.Formatting;
 using Terminal.Gui.Input;
 
 namespace Profiler.Viewer.Tests;

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Text;
+using Profiler.Collectors.JemallocImport;
 using Profiler.Core;
 using Profiler.Core.Files;
-using Profiler.Core.Import;
 using Profiler.Symbols.Elf;
 
 namespace Profiler.Cli.Commands;

@@ -3,7 +3,7 @@ namespace Profiler.Core.Model;
 public sealed record ModuleInfo(string Path, string BuildId)
 {
     /// <summary>A module recorded on Windows (C:\…\x.dll), whatever system reads the recording.</summary>
-    public bool IsWindowsPath => Path.Length > 2 && (Path[1] == ':' || Path.StartsWith(@"\\", StringComparison.Ordinal));
+    public bool IsWindowsPath => ModulePath.IsWindows(Path);
 
     public string Name => IsWindowsPath ? Path[(Path.LastIndexOf('\\') + 1)..] : System.IO.Path.GetFileName(Path);
 }

@@ -1,5 +1,5 @@
 using System.Globalization;
-using static Profiler.Export.ReportFormat;
+using static Profiler.Formatting.ReportFormat;
 
 namespace Profiler.Export.Checks;
 

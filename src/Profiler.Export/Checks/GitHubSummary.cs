@@ -1,5 +1,5 @@
 using Profiler.Core.Sampling;
-using static Profiler.Export.ReportFormat;
+using static Profiler.Formatting.ReportFormat;
 
 namespace Profiler.Export.Checks;
 

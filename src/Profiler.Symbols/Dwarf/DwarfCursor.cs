@@ -3,8 +3,10 @@ using Profiler.Symbols.Elf;
 
 namespace Profiler.Symbols.Dwarf;
 
-/// <summary>A bounds-checked little-endian cursor over one DWARF section. Every read past the end
-/// throws <see cref="DwarfFormatException"/>, so decoders need not check each field.</summary>
+/// <summary>A bounds-checked little-endian cursor over DWARF bytes: a .debug_* section, call frame
+/// information (.eh_frame, .debug_frame) or a DWARF expression. Every read past the end throws
+/// <see cref="DwarfFormatException"/>, so decoders need not check each field. A ref struct over a
+/// span: the unwinder reads call frame information with it for every sample, without allocating.</summary>
 internal ref struct DwarfCursor
 {
     private readonly ReadOnlySpan<byte> _data;
@@ -93,6 +95,13 @@ internal ref struct DwarfCursor
         }
         _position += length;
         return value;
+    }
+
+    /// <summary>A ULEB128 that must fit an int, as lengths and register numbers do.</summary>
+    public int UlebInt()
+    {
+        ulong value = Uleb();
+        return value <= int.MaxValue ? (int)value : throw new DwarfFormatException($"value 0x{value:x} is out of range");
     }
 
     /// <summary>The bytes up to the next NUL (which is consumed but not returned).</summary>

@@ -1,6 +1,7 @@
 namespace Profiler.Symbols.Resolution;
 
-/// <summary>Where <see cref="ElfFrameResolver"/> looks for separate debug files.</summary>
+/// <summary>Where the resolvers look for symbols: <see cref="ElfFrameResolver"/> for separate debug
+/// files, the PDB resolver (Profiler.Symbols.Pdb) for PDBs.</summary>
 public sealed record SymbolOptions
 {
     public static SymbolOptions Default { get; } = new();
@@ -14,6 +15,11 @@ public sealed record SymbolOptions
     /// <summary>The system's global debug directories (gdb's debug-file-directory), searched by
     /// build id and by debug link below the module's directory.</summary>
     public IReadOnlyList<string> DebugDirectories { get; init; } = ["/usr/lib/debug"];
+
+    /// <summary>Where PDBs of Windows modules are looked for after the image's own directory: a
+    /// symbol path in symbol-server syntax (<c>SRV*C:\symbols*https://…</c>); null for
+    /// _NT_SYMBOL_PATH, else Microsoft's symbol server.</summary>
+    public string? WindowsSymbolPath { get; init; }
 
     /// <summary>Splits a --symbol-path value: directories separated by ':' (empty parts ignored).</summary>
     public static IReadOnlyList<string> SplitPathList(string value) =>

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Profiler.Symbols.Dwarf;
 
 namespace Profiler.Symbols.Unwinding;
 
@@ -21,7 +22,7 @@ internal static class CfaProgram
     {
         var cie = fde.Cie;
         if (cie.ReturnAddressRegister != DwarfRegister.ReturnAddress)
-            throw new CfiFormatException($"CIE at 0x{cie.Offset:x} names return address column {cie.ReturnAddressRegister}");
+            throw new DwarfFormatException($"CIE at 0x{cie.Offset:x} names return address column {cie.ReturnAddressRegister}");
         var initial = cie.InitialRow ??= Run(section, cie, cie.InstructionsStart, cie.InstructionsEnd,
             startAddress: 0, targetAddress: ulong.MaxValue, initial: default, isCie: true);
         var row = Run(section, cie, fde.InstructionsStart, fde.InstructionsEnd, fde.PcBegin, address, initial, isCie: false);
@@ -38,7 +39,7 @@ internal static class CfaProgram
         var stack = new RowStack();
         int depth = 0;
         ulong location = startAddress;
-        var reader = new DwarfReader(section.Data.AsSpan(0, end), start);
+        var reader = new DwarfCursor(section.Data.AsSpan(0, end), (ulong)start);
         while (!reader.AtEnd)
         {
             byte opcode = reader.U8();
@@ -116,13 +117,13 @@ internal static class CfaProgram
                 }
                 case 0x0a: // DW_CFA_remember_state
                     if (depth == MaxRememberedStates)
-                        throw new CfiFormatException("DW_CFA_remember_state nested too deeply");
+                        throw new DwarfFormatException("DW_CFA_remember_state nested too deeply");
                     stack[depth++] = row;
                     break;
                 case 0x0b: // DW_CFA_restore_state
                 {
                     if (depth == 0)
-                        throw new CfiFormatException("DW_CFA_restore_state without DW_CFA_remember_state");
+                        throw new DwarfFormatException("DW_CFA_restore_state without DW_CFA_remember_state");
                     // The CFA is part of the remembered state too (DWARF 5 §6.4.2.4).
                     row = stack[--depth];
                     break;
@@ -176,7 +177,7 @@ internal static class CfaProgram
                     reader.Uleb();
                     break;
                 default:
-                    throw new CfiFormatException($"unknown call frame instruction 0x{opcode:x2} at 0x{reader.Position - 1:x}");
+                    throw new DwarfFormatException($"unknown call frame instruction 0x{opcode:x2} at 0x{reader.Position - 1:x}");
             }
         }
         return row;
@@ -198,7 +199,7 @@ internal static class CfaProgram
     private static RegisterRule Saved(RegisterRuleKind kind, ulong factored, CommonInformationEntry cie) =>
         factored <= int.MaxValue
             ? Saved(kind, (long)factored, cie)
-            : throw new CfiFormatException($"offset 0x{factored:x} is out of range");
+            : throw new DwarfFormatException($"offset 0x{factored:x} is out of range");
 
     private static RegisterRule Saved(RegisterRuleKind kind, long factored, CommonInformationEntry cie) =>
         new(kind, 0, Factored(factored, cie.DataAlignment));
@@ -207,21 +208,21 @@ internal static class CfaProgram
     {
         long product = value * factor;
         if (Math.Abs(value) > int.MaxValue || Math.Abs(factor) > int.MaxValue || product is > int.MaxValue or < int.MinValue)
-            throw new CfiFormatException($"offset {value} × {factor} is out of range");
+            throw new DwarfFormatException($"offset {value} × {factor} is out of range");
         return (int)product;
     }
 
     private static int CheckedOffset(ulong value) =>
-        value <= int.MaxValue ? (int)value : throw new CfiFormatException($"CFA offset 0x{value:x} is out of range");
+        value <= int.MaxValue ? (int)value : throw new DwarfFormatException($"CFA offset 0x{value:x} is out of range");
 
     /// <summary>Register numbers past 255 cannot be x86-64 integer registers; 255 marks them unusable.</summary>
     private static byte RegisterByte(int register) => register < byte.MaxValue ? (byte)register : byte.MaxValue;
 
     /// <summary>Skips a ULEB128-length-prefixed block; returns where its length starts.</summary>
-    private static int SkipBlock(ref DwarfReader reader)
+    private static int SkipBlock(ref DwarfCursor reader)
     {
-        int position = reader.Position;
-        reader.Skip(reader.UlebInt());
+        int position = (int)reader.Position;
+        reader.Skip(reader.Uleb());
         return position;
     }
 }

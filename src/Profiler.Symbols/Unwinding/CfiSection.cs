@@ -1,3 +1,5 @@
+using Profiler.Symbols.Dwarf;
+
 namespace Profiler.Symbols.Unwinding;
 
 /// <summary>One .eh_frame or .debug_frame section, copied out of its file: parses CIEs and FDEs on
@@ -31,16 +33,16 @@ internal sealed class CfiSection
         entry = default;
         if (offset < 0 || offset > Data.Length - 4)
             return false;
-        var reader = new DwarfReader(Data, offset);
+        var reader = new DwarfCursor(Data, (ulong)offset);
         ulong length = reader.U32();
         if (length == 0)
             return false;
         bool is64 = length == 0xffffffff;
         if (is64)
             length = reader.U64();
-        int contentStart = reader.Position;
+        int contentStart = (int)reader.Position;
         if (length > (ulong)(Data.Length - contentStart))
-            throw new CfiFormatException($"entry at 0x{offset:x} is 0x{length:x} bytes long, past the section's end");
+            throw new DwarfFormatException($"entry at 0x{offset:x} is 0x{length:x} bytes long, past the section's end");
         int end = contentStart + (int)length;
         // .eh_frame keeps a 4-byte CIE id/pointer even after a 64-bit length (LSB 5.0 §10.6.1).
         ulong id = is64 && Kind == CfiSectionKind.DebugFrame ? reader.U64() : reader.U32();
@@ -48,16 +50,16 @@ internal sealed class CfiSection
             ? id == 0
             : id == (is64 ? ulong.MaxValue : 0xffffffff);
         long cieOffset = Kind == CfiSectionKind.EhFrame ? contentStart - (long)id : (long)id;
-        if (reader.Position > end)
-            throw new CfiFormatException($"entry at 0x{offset:x} is too short for its id");
-        entry = new CfiEntry(offset, isCie, isCie ? offset : cieOffset, reader.Position, end);
+        if ((int)reader.Position > end)
+            throw new DwarfFormatException($"entry at 0x{offset:x} is too short for its id");
+        entry = new CfiEntry(offset, isCie, isCie ? offset : cieOffset, (int)reader.Position, end);
         return true;
     }
 
     public CommonInformationEntry? Cie(long offset)
     {
         if (offset < 0 || offset >= Data.Length)
-            throw new CfiFormatException($"CIE pointer 0x{offset:x} is outside the section");
+            throw new DwarfFormatException($"CIE pointer 0x{offset:x} is outside the section");
         int key = (int)offset;
         if (_cies.TryGetValue(key, out var cached))
             return cached;
@@ -67,7 +69,7 @@ internal sealed class CfiSection
             if (TryReadEntry(key, out var entry) && entry.IsCie)
                 cie = ParseCie(entry);
         }
-        catch (CfiFormatException)
+        catch (DwarfFormatException)
         {
         }
         _cies[key] = cie;
@@ -84,24 +86,24 @@ internal sealed class CfiSection
         var cie = Cie(entry.CieOffset);
         if (cie is null)
             return false;
-        var reader = new DwarfReader(Data.AsSpan(0, entry.End), entry.ContentStart);
+        var reader = new DwarfCursor(Data.AsSpan(0, entry.End), (ulong)entry.ContentStart);
         ulong pcBegin = PointerEncoding.Read(ref reader, cie.FdeEncoding, Address, Bases);
         ulong pcRange = PointerEncoding.Read(ref reader, (byte)(cie.FdeEncoding & 0x0f), Address, Bases);
         if (cie.HasAugmentationData)
-            reader.Skip(reader.UlebInt());
+            reader.Skip(reader.Uleb());
         ulong pcEnd = pcBegin + pcRange;
         if (pcEnd < pcBegin)
-            throw new CfiFormatException($"FDE at 0x{offset:x} has a range past the end of the address space");
-        fde = new FrameDescriptionEntry(cie, pcBegin, pcEnd, reader.Position, entry.End);
+            throw new DwarfFormatException($"FDE at 0x{offset:x} has a range past the end of the address space");
+        fde = new FrameDescriptionEntry(cie, pcBegin, pcEnd, (int)reader.Position, entry.End);
         return true;
     }
 
     private CommonInformationEntry ParseCie(CfiEntry entry)
     {
-        var reader = new DwarfReader(Data.AsSpan(0, entry.End), entry.ContentStart);
+        var reader = new DwarfCursor(Data.AsSpan(0, entry.End), (ulong)entry.ContentStart);
         byte version = reader.U8();
         if (version is not (1 or 3 or 4))
-            throw new CfiFormatException($"CIE at 0x{entry.Offset:x} has unsupported version {version}");
+            throw new DwarfFormatException($"CIE at 0x{entry.Offset:x} has unsupported version {version}");
         var augmentation = reader.CString();
         byte addressSize = 8;
         if (version >= 4)
@@ -109,7 +111,7 @@ internal sealed class CfiSection
             addressSize = reader.U8();
             byte segmentSize = reader.U8();
             if (segmentSize != 0 || addressSize is not (4 or 8))
-                throw new CfiFormatException($"CIE at 0x{entry.Offset:x} has address size {addressSize}, segment size {segmentSize}");
+                throw new DwarfFormatException($"CIE at 0x{entry.Offset:x} has address size {addressSize}, segment size {segmentSize}");
         }
         // GCC 2's "eh" augmentation: a pointer to exception tables follows the string.
         if (augmentation.StartsWith("eh"u8))
@@ -125,7 +127,7 @@ internal sealed class CfiSection
         if (hasData)
         {
             int dataLength = reader.UlebInt();
-            long dataEnd = reader.Position + (long)dataLength;
+            long dataEnd = (long)reader.Position + dataLength;
             for (int i = 1; i < augmentation.Length; i++)
             {
                 switch ((char)augmentation[i])
@@ -149,16 +151,16 @@ internal sealed class CfiSection
                         break;
                 }
             }
-            if (dataEnd > entry.End || reader.Position > dataEnd)
-                throw new CfiFormatException($"CIE at 0x{entry.Offset:x} has augmentation data past its end");
-            reader.Position = (int)dataEnd;
+            if (dataEnd > entry.End || (long)reader.Position > dataEnd)
+                throw new DwarfFormatException($"CIE at 0x{entry.Offset:x} has augmentation data past its end");
+            reader.Position = (ulong)dataEnd;
         }
         else if (augmentation.Length > 0 && !augmentation.SequenceEqual("eh"u8))
         {
-            throw new CfiFormatException($"CIE at 0x{entry.Offset:x} has an augmentation this reader cannot skip");
+            throw new DwarfFormatException($"CIE at 0x{entry.Offset:x} has an augmentation this reader cannot skip");
         }
-        if (reader.Position > entry.End)
-            throw new CfiFormatException($"CIE at 0x{entry.Offset:x} is longer than its length");
+        if ((int)reader.Position > entry.End)
+            throw new DwarfFormatException($"CIE at 0x{entry.Offset:x} is longer than its length");
         return new CommonInformationEntry
         {
             Offset = entry.Offset,
@@ -169,7 +171,7 @@ internal sealed class CfiSection
             FdeEncoding = fdeEncoding,
             HasAugmentationData = hasData,
             IsSignalFrame = signal,
-            InstructionsStart = reader.Position,
+            InstructionsStart = (int)reader.Position,
             InstructionsEnd = entry.End,
         };
     }

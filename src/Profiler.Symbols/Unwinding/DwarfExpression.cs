@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Profiler.Symbols.Dwarf;
 
 namespace Profiler.Symbols.Unwinding;
 
@@ -33,7 +34,7 @@ public static class DwarfExpression
         {
             return Evaluate(expression, registers, memory, initial, cfa, out result);
         }
-        catch (CfiFormatException)
+        catch (DwarfFormatException)
         {
             return false;
         }
@@ -47,7 +48,7 @@ public static class DwarfExpression
         int depth = 0;
         if (initial is { } first)
             stack[depth++] = first;
-        var reader = new DwarfReader(expression);
+        var reader = new DwarfCursor(expression);
         for (int operations = 0; !reader.AtEnd; operations++)
         {
             if (operations == MaxOperations)
@@ -227,12 +228,12 @@ public static class DwarfExpression
         return true;
     }
 
-    private static bool Jump(ref DwarfReader reader, short delta)
+    private static bool Jump(ref DwarfCursor reader, short delta)
     {
-        int target = reader.Position + delta;
+        int target = (int)reader.Position + delta;
         if (target < 0 || target > reader.Length)
             return false;
-        reader.Position = target;
+        reader.Position = (ulong)target;
         return true;
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Profiler.Symbols.Dwarf;
 
 namespace Profiler.Symbols.Unwinding;
 
@@ -28,7 +29,7 @@ internal sealed class EhFrameHeader
     {
         try
         {
-            var reader = new DwarfReader(data);
+            var reader = new DwarfCursor(data);
             byte version = reader.U8();
             byte framePointerEncoding = reader.U8();
             byte countEncoding = reader.U8();
@@ -39,10 +40,10 @@ internal sealed class EhFrameHeader
             PointerEncoding.Read(ref reader, framePointerEncoding, address, bases);
             ulong count = PointerEncoding.Read(ref reader, countEncoding, address, bases);
             // A count larger than the bytes present is corrupt; search only the entries that exist.
-            ulong present = (ulong)(data.Length - reader.Position) / EntrySize;
-            return new EhFrameHeader(data, address, reader.Position, (int)Math.Min(count, present));
+            ulong present = ((ulong)data.Length - reader.Position) / EntrySize;
+            return new EhFrameHeader(data, address, (int)reader.Position, (int)Math.Min(count, present));
         }
-        catch (CfiFormatException)
+        catch (DwarfFormatException)
         {
             return null;
         }

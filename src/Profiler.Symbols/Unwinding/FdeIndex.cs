@@ -1,3 +1,5 @@
+using Profiler.Symbols.Dwarf;
+
 namespace Profiler.Symbols.Unwinding;
 
 /// <summary>FDEs of a section sorted by start address, built by one scan of the section. Used for
@@ -35,7 +37,7 @@ internal sealed class FdeIndex
                 if (!section.TryReadEntry(offset, out entry))
                     break;
             }
-            catch (CfiFormatException)
+            catch (DwarfFormatException)
             {
                 break;
             }
@@ -47,7 +49,7 @@ internal sealed class FdeIndex
                     if (section.TryReadFde(offset, out var fde) && fde.PcEnd > fde.PcBegin && fde.PcBegin != 0)
                         entries.Add((fde.PcBegin, fde.PcEnd, offset));
                 }
-                catch (CfiFormatException)
+                catch (DwarfFormatException)
                 {
                 }
             }

@@ -1,3 +1,5 @@
+using Profiler.Symbols.Dwarf;
+
 namespace Profiler.Symbols.Unwinding;
 
 /// <summary>The DW_EH_PE_* pointer encodings of .eh_frame and .eh_frame_hdr: the low nibble says
@@ -30,17 +32,17 @@ internal static class PointerEncoding
     /// is the link-time address of the reader's byte 0 (for pc-relative values). An indirect pointer
     /// is returned as the address of the pointer: the unwinder never needs the pointed-to value
     /// (personality routines), and the file's copy of it would be unrelocated anyway.</summary>
-    public static ulong Read(ref DwarfReader reader, byte encoding, ulong positionAddress, in PointerBases bases)
+    public static ulong Read(ref DwarfCursor reader, byte encoding, ulong positionAddress, in PointerBases bases)
     {
         if (encoding == Omit)
             return 0;
-        ulong fieldAddress = positionAddress + (ulong)reader.Position;
+        ulong fieldAddress = positionAddress + reader.Position;
         if ((encoding & 0x70) == Aligned)
         {
-            int misalignment = reader.Position & 7;
+            int misalignment = (int)(reader.Position & 7);
             if (misalignment != 0)
-                reader.Skip(8 - misalignment);
-            fieldAddress = positionAddress + (ulong)reader.Position;
+                reader.Skip((ulong)(8 - misalignment));
+            fieldAddress = positionAddress + reader.Position;
         }
         ulong value = (encoding & 0x0f) switch
         {
@@ -51,7 +53,7 @@ internal static class PointerEncoding
             Sleb128 => (ulong)reader.Sleb(),
             Sdata2 => (ulong)(long)(short)reader.U16(),
             Sdata4 => (ulong)(long)(int)reader.U32(),
-            _ => throw new CfiFormatException($"unknown pointer format 0x{encoding:x2}"),
+            _ => throw new DwarfFormatException($"unknown pointer format 0x{encoding:x2}"),
         };
         ulong bias = (encoding & 0x70) switch
         {
@@ -60,7 +62,7 @@ internal static class PointerEncoding
             TextRelative => bases.Text,
             DataRelative => bases.Data,
             FunctionRelative => bases.Function,
-            _ => throw new CfiFormatException($"unknown pointer application 0x{encoding:x2}"),
+            _ => throw new DwarfFormatException($"unknown pointer application 0x{encoding:x2}"),
         };
         return unchecked(value + bias);
     }

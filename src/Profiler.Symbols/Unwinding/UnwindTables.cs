@@ -1,3 +1,4 @@
+using Profiler.Symbols.Dwarf;
 using Profiler.Symbols.Elf;
 
 namespace Profiler.Symbols.Unwinding;
@@ -99,11 +100,10 @@ public sealed class UnwindTables
             return [];
         try
         {
-            var reader = new DwarfReader(section.Data, position);
-            int length = reader.UlebInt();
-            return reader.Take(length);
+            var reader = new DwarfCursor(section.Data, (ulong)position);
+            return reader.Take(reader.Uleb());
         }
-        catch (CfiFormatException)
+        catch (DwarfFormatException)
         {
             return [];
         }
@@ -177,7 +177,7 @@ public sealed class UnwindTables
                 return row.Cfa.Kind != CfaRuleKind.Undefined;
             }
         }
-        catch (CfiFormatException)
+        catch (DwarfFormatException)
         {
             row = default;
         }

@@ -1,7 +1,7 @@
 using System.Text;
 using Profiler.Cli;
+using Profiler.Collectors.JemallocImport;
 using Profiler.Core;
-using Profiler.Core.Import;
 using Profiler.Export.Checks;
 using Xunit.Abstractions;
 

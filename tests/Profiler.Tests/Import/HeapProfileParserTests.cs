@@ -1,5 +1,5 @@
+using Profiler.Collectors.JemallocImport;
 using Profiler.Core;
-using Profiler.Core.Import;
 
 namespace Profiler.Tests.Import;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using Profiler.Core.Import;
+using Profiler.Collectors.JemallocImport;
 using Profiler.Core.Recording;
 using Profiler.Core.Recording.Proto;
 

@@ -1,6 +1,6 @@
+using Profiler.Collectors.JemallocImport;
 using Profiler.Core;
 using Profiler.Core.Analysis;
-using Profiler.Core.Import;
 using Profiler.Core.Model;
 using Profiler.Core.Recording.Proto;
 using Profiler.Core.Sampling;

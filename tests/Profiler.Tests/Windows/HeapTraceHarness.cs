@@ -2,6 +2,7 @@ using Profiler.Collectors.HeapTrace;
 using Profiler.Core.Model;
 using Profiler.Core.Recording;
 using Profiler.Core.Recording.Proto;
+using Profiler.Symbols.Pe;
 
 namespace Profiler.Tests.Windows;
 

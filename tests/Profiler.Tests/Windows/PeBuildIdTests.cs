@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Profiler.Collectors.HeapTrace;
+using Profiler.Symbols.Pe;
 
 namespace Profiler.Tests.Windows;
 

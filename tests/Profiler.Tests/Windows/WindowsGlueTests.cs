@@ -5,6 +5,7 @@ using Profiler.Collectors.Windows;
 using Profiler.Core;
 using Profiler.Core.Model;
 using Profiler.Core.Recording;
+using Profiler.Symbols.Pdb;
 using static Profiler.Tests.Windows.HeapTraceHarness;
 
 namespace Profiler.Tests.Windows;

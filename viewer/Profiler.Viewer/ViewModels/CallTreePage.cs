@@ -1,5 +1,5 @@
 using Profiler.Core.Analysis;
-using Profiler.Export;
+using Profiler.Formatting;
 
 namespace Profiler.Viewer.ViewModels;
 

@@ -1,6 +1,6 @@
 using Profiler.Core.Analysis;
 using Profiler.Core.Model;
-using Profiler.Export;
+using Profiler.Formatting;
 
 namespace Profiler.Viewer.ViewModels;
 

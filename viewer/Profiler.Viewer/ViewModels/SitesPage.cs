@@ -1,5 +1,5 @@
 using Profiler.Core.Analysis;
-using Profiler.Export;
+using Profiler.Formatting;
 
 namespace Profiler.Viewer.ViewModels;
 
@@ -65,7 +65,7 @@ public sealed class SitesPage(Func<ViewerData> data) : IPage
 
     /// <summary>"file:lines  [module]" of a site, as the report prints it.</summary>
     public static string Where(FunctionMetrics site) =>
-        string.Join("  ", new[] { SiteTable.Location(site) ?? "(no source location)", site.Module is null ? null : $"[{site.Module}]" }.OfType<string>());
+        SiteLabel.Where(site, noLocation: "(no source location)");
 
     public bool Handle(PageKey key)
     {

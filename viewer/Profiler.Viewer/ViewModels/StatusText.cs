@@ -1,6 +1,6 @@
 using System.Globalization;
 using Profiler.Core.Sampling;
-using Profiler.Export;
+using Profiler.Formatting;
 
 namespace Profiler.Viewer.ViewModels;
 

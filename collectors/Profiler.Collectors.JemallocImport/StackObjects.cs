@@ -1,4 +1,4 @@
-namespace Profiler.Core.Import;
+namespace Profiler.Collectors.JemallocImport;
 
 /// <summary>One object a stack's counts stand for in the recording: the jemalloc thread that
 /// allocated it, its size, and the bytes it stands for after unsampling.</summary>

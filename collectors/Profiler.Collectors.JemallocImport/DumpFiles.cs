@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Profiler.Core;
 
-namespace Profiler.Core.Import;
+namespace Profiler.Collectors.JemallocImport;
 
 /// <summary>A parsed heap profile and what its file says about it.</summary>
 /// <param name="Name">The file, as named in messages.</param>

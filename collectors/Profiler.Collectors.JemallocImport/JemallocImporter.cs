@@ -1,7 +1,8 @@
+using Profiler.Core;
 using Profiler.Core.Recording;
 using Profiler.Core.Recording.Proto;
 
-namespace Profiler.Core.Import;
+namespace Profiler.Collectors.JemallocImport;
 
 /// <param name="Pid">The process the dumps come from (0 when unknown).</param>
 /// <param name="BuildIdOf">A mapped file's build id (lowercase hex, "" when unknown), read when
@@ -172,7 +173,7 @@ public static class JemallocImporter
         {
             if (!_threads.Add(thread)) return;
             string? name = profile.Threads.FirstOrDefault(t => t.Thread == thread)?.Name;
-            writer.WriteThread(new Recording.Proto.Thread { Pid = options.Pid, Tid = thread, Name = name ?? $"jemalloc thread {thread}" });
+            writer.WriteThread(new Core.Recording.Proto.Thread { Pid = options.Pid, Tid = thread, Name = name ?? $"jemalloc thread {thread}" });
         }
     }
 

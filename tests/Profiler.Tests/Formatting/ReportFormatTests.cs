@@ -1,7 +1,7 @@
 using Profiler.Core.Analysis;
-using Profiler.Export;
+using Profiler.Formatting;
 
-namespace Profiler.Tests.Export;
+namespace Profiler.Tests.Formatting;
 
 public sealed class ReportFormatTests
 {
@@ -72,6 +72,18 @@ public sealed class ReportFormatTests
     public void A_site_location_lists_its_call_lines(string? file, int[] lines, int? functionLine, string? expected)
     {
         var site = new FunctionMetrics(null, "f", null, file, lines, functionLine, default);
-        Assert.Equal(expected, SiteTable.Location(site));
+        Assert.Equal(expected, SiteLabel.Location(site));
+    }
+
+    [Theory]
+    [InlineData("src/grow.rs", "libgrow.so", null, "src/grow.rs:9  [libgrow.so]")]
+    [InlineData("src/grow.rs", null, null, "src/grow.rs:9")]
+    [InlineData(null, "libgrow.so", null, "[libgrow.so]")]
+    [InlineData(null, "libgrow.so", "(no source location)", "(no source location)  [libgrow.so]")]
+    [InlineData(null, null, null, "")]
+    public void A_site_is_placed_by_location_and_module(string? file, string? module, string? noLocation, string expected)
+    {
+        var site = new FunctionMetrics(null, "f", module, file, file is null ? [] : [9], null, default);
+        Assert.Equal(expected, SiteLabel.Where(site, noLocation));
     }
 }

@@ -1,9 +1,9 @@
 using System.Runtime.Versioning;
 using Microsoft.Diagnostics.Symbols;
-using Profiler.Collectors.HeapTrace;
 using Profiler.Core.Model;
+using Profiler.Symbols.Pe;
 
-namespace Profiler.Collectors.Windows;
+namespace Profiler.Symbols.Pdb;
 
 /// <summary>
 /// Names addresses in PE images from their PDBs, through TraceEvent's SymbolReader: the PDB

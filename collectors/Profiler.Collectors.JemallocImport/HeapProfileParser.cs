@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using Profiler.Core;
 
-namespace Profiler.Core.Import;
+namespace Profiler.Collectors.JemallocImport;
 
 /// <summary>
 /// Reads jemalloc's heap profile text (`prof.dump`, what jeprof reads):

@@ -1,4 +1,4 @@
-namespace Profiler.Core.Import;
+namespace Profiler.Collectors.JemallocImport;
 
 /// <summary>One `t*:` or `tN:` line: objects and bytes live (in use) when the profile was dumped,
 /// and the cumulative ones (zero unless jemalloc runs with prof_accum). jemalloc 5.3 writes

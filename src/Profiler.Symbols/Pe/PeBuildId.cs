@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Reflection.PortableExecutable;
 
-namespace Profiler.Collectors.HeapTrace;
+namespace Profiler.Symbols.Pe;
 
 /// <summary>The PDB a PE image was linked with, from its CodeView (RSDS) debug record.</summary>
 public sealed record PdbSignature(Guid Guid, uint Age, string PdbPath)

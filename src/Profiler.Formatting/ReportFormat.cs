@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Profiler.Export;
+namespace Profiler.Formatting;
 
 /// <summary>Short, fixed-culture renderings of report figures.</summary>
 public static class ReportFormat
