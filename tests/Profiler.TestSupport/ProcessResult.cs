@@ -1,7 +1,7 @@
 namespace Profiler.TestSupport;
 
 /// <summary>How a finished process ended and everything it wrote.</summary>
-public sealed record ProcessResult(string CommandLine, int ExitCode, string Stdout, string Stderr)
+public sealed record ProcessResult(string CommandLine, int ProcessId, int ExitCode, string Stdout, string Stderr)
 {
     const int TailLines = 40;
 

@@ -93,7 +93,7 @@ public sealed class RunningProcess : IDisposable
                 $"exited with {_process.ExitCode} but its output stayed open (a process it started still holds it)",
                 _stdout.Text, _stderr.Text));
         ObserveInput();
-        return new ProcessResult(CommandLine, _process.ExitCode, _stdout.Text, _stderr.Text);
+        return new ProcessResult(CommandLine, _process.Id, _process.ExitCode, _stdout.Text, _stderr.Text);
     }
 
     /// <summary>Kills it and its children, and waits until they are gone.</summary>
