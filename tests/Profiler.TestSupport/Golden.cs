@@ -10,7 +10,7 @@ public static class Golden
     public const string AcceptVariable = "MEMPROF_ACCEPT";
 
     /// <summary>Compares <paramref name="actual"/> with the golden at <paramref name="relativePath"/>,
-    /// a path relative to the folder of the calling source file.</summary>
+    /// a path relative to the folder of the calling source file (or an absolute path).</summary>
     public static void Verify(string relativePath, string actual, [CallerFilePath] string caller = "")
     {
         string golden = Path.Combine(Path.GetDirectoryName(caller)!, relativePath);
