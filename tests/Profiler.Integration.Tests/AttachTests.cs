@@ -10,35 +10,26 @@ public sealed class AttachTests
     public void Attach_records_for_the_duration_and_leaves_the_target_running_without_probes()
     {
         RootRequired.Check();
-        var psi = new ProcessStartInfo(RepoPaths.Sample("allocs-fp"), "serve") { RedirectStandardOutput = true };
-        using var target = Process.Start(psi)!;
-        try
-        {
-            Assert.StartsWith("ready", target.StandardOutput.ReadLine());
-            var dir = Directory.CreateTempSubdirectory("memprof-attach");
-            var output = Path.Combine(dir.FullName, "serve.memprof");
-            int fdsBefore = BpfDescriptors();
+        using var target = ServeTarget.Start("allocs-fp");
+        var dir = Directory.CreateTempSubdirectory("memprof-attach");
+        var output = Path.Combine(dir.FullName, "serve.memprof");
+        int fdsBefore = BpfDescriptors();
 
-            var sw = Stopwatch.StartNew();
-            var result = CliRunner.Run("record", "--rate", "1", "--pid", target.Id.ToString(), "--duration", "3s", "-o", output);
-            Assert.True(result.ExitCode == 0, result.Stderr);
-            Assert.InRange(sw.Elapsed.TotalSeconds, 2.9, 30);
+        var sw = Stopwatch.StartNew();
+        var result = CliRunner.Run("record", "--rate", "1", "--pid", target.Id.ToString(), "--duration", "3s", "-o", output);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.InRange(sw.Elapsed.TotalSeconds, 2.9, 30);
 
-            var recording = RecordingReader.Read(output);
-            Assert.True(recording.Events.Count > 100, $"only {recording.Events.Count} events in 3 s");
-            Assert.NotNull(recording.Footer);
-            Assert.True(File.Exists(Path.Combine(dir.FullName, "serve.json.gz")));
+        var recording = RecordingReader.Read(output);
+        Assert.True(recording.Events.Count > 100, $"only {recording.Events.Count} events in 3 s");
+        Assert.NotNull(recording.Footer);
+        Assert.True(File.Exists(Path.Combine(dir.FullName, "serve.json.gz")));
 
-            Thread.Sleep(200);
-            Assert.False(target.HasExited, "the target died");
-            Assert.Equal(fdsBefore, BpfDescriptors());
-            ProbeChecks.AssertCodeUnpatched(target.Id);
-            dir.Delete(recursive: true);
-        }
-        finally
-        {
-            if (!target.HasExited) target.Kill();
-        }
+        Thread.Sleep(200);
+        Assert.False(target.HasExited, "the target died");
+        Assert.Equal(fdsBefore, BpfDescriptors());
+        ProbeChecks.AssertCodeUnpatched(target.Id);
+        dir.Delete(recursive: true);
     }
 
     [Fact]

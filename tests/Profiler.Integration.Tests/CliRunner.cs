@@ -14,4 +14,13 @@ static class CliRunner
         int code = MemprofCli.RunAsync(args, stdout, stderr).GetAwaiter().GetResult();
         return new CliResult(code, stdout.ToString(), stderr.ToString());
     }
+
+    static string Dll => Path.Combine(AppContext.BaseDirectory, "memprof.dll");
+
+    /// <summary>`dotnet memprof.dll ARGS…` as words, for a command that runs memprof as its own
+    /// process (setsid, runuser).</summary>
+    public static string[] OwnProcessWords(params string[] args) => ["dotnet", Dll, .. args];
+
+    /// <summary>Starts memprof as its own process, the way a user runs it.</summary>
+    public static RunningProcess StartOwnProcess(params string[] args) => ProcessRunner.Start("dotnet", [Dll, .. args]);
 }

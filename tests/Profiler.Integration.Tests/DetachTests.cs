@@ -6,29 +6,12 @@ namespace Profiler.Integration.Tests;
 /// <summary>However a recording ends, no probe stays behind and what was recorded is readable.</summary>
 public sealed class DetachTests
 {
-    static Process StartServe()
-    {
-        var target = Process.Start(new ProcessStartInfo(RepoPaths.Sample("allocs-fp"), "serve") { RedirectStandardOutput = true })!;
-        Assert.StartsWith("ready", target.StandardOutput.ReadLine());
-        return target;
-    }
-
-    /// <summary>memprof as its own process, the way a user runs it.</summary>
-    static Process StartMemprof(params string[] args)
-    {
-        var dll = Path.Combine(AppContext.BaseDirectory, "memprof.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        psi.ArgumentList.Add(dll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        return Process.Start(psi)!;
-    }
-
-    static void WaitForFile(string path, Process memprof)
+    static void WaitForFile(string path, RunningProcess memprof)
     {
         var sw = Stopwatch.StartNew();
         while (!(File.Exists(path) && new FileInfo(path).Length > 4096))
         {
-            if (memprof.HasExited) Assert.Fail($"memprof exited early: {memprof.StandardError.ReadToEnd()}");
+            if (memprof.HasExited) Assert.Fail(memprof.WaitForExit(TimeSpan.FromSeconds(10)).Describe("exited early"));
             Assert.True(sw.Elapsed < TimeSpan.FromSeconds(30), "no recording appeared");
             Thread.Sleep(50);
         }
@@ -38,18 +21,17 @@ public sealed class DetachTests
     public void SIGTERM_to_memprof_detaches_and_keeps_the_recording()
     {
         RootRequired.Check();
-        using var target = StartServe();
+        using var target = ServeTarget.Start("allocs-fp");
         var dir = Directory.CreateTempSubdirectory("memprof-term");
         var output = Path.Combine(dir.FullName, "t.memprof");
         try
         {
-            using var memprof = StartMemprof("record", "--rate", "1", "--pid", target.Id.ToString(), "-o", output);
+            using var memprof = CliRunner.StartOwnProcess("record", "--rate", "1", "--pid", target.Id.ToString(), "-o", output);
             // Written aside while it grows, renamed once complete.
             WaitForFile(output + ".partial", memprof);
             Thread.Sleep(1000);
-            Process.Start("kill", ["-TERM", memprof.Id.ToString()])!.WaitForExit();
-            Assert.True(memprof.WaitForExit(30_000), "memprof did not stop on SIGTERM");
-            Assert.Equal(0, memprof.ExitCode);
+            ProcessRunner.RunChecked("kill", ["-TERM", memprof.Id.ToString()]);
+            memprof.WaitForExit(TimeSpan.FromSeconds(30)).EnsureSuccess();
             Assert.False(target.HasExited, "the target died");
             ProbeChecks.AssertCodeUnpatched(target.Id);
             var recording = RecordingReader.Read(output);
@@ -59,7 +41,6 @@ public sealed class DetachTests
         }
         finally
         {
-            if (!target.HasExited) target.Kill();
             dir.Delete(recursive: true);
         }
     }
@@ -68,16 +49,15 @@ public sealed class DetachTests
     public void SIGKILL_of_memprof_leaves_no_probe_and_a_readable_recording()
     {
         RootRequired.Check();
-        using var target = StartServe();
+        using var target = ServeTarget.Start("allocs-fp");
         var dir = Directory.CreateTempSubdirectory("memprof-kill");
         var output = Path.Combine(dir.FullName, "k.memprof");
         try
         {
-            using var memprof = StartMemprof("record", "--rate", "1", "--pid", target.Id.ToString(), "-o", output);
+            using var memprof = CliRunner.StartOwnProcess("record", "--rate", "1", "--pid", target.Id.ToString(), "-o", output);
             WaitForFile(output + ".partial", memprof);
             Thread.Sleep(1500);
             memprof.Kill();
-            memprof.WaitForExit();
             Thread.Sleep(300);
             Assert.False(target.HasExited, "the target died");
             ProbeChecks.AssertCodeUnpatched(target.Id);
@@ -90,7 +70,6 @@ public sealed class DetachTests
         }
         finally
         {
-            if (!target.HasExited) target.Kill();
             dir.Delete(recursive: true);
         }
     }
@@ -99,7 +78,7 @@ public sealed class DetachTests
     public void A_target_killed_mid_recording_ends_the_recording_cleanly()
     {
         RootRequired.Check();
-        using var target = StartServe();
+        using var target = ServeTarget.Start("allocs-fp");
         var dir = Directory.CreateTempSubdirectory("memprof-victim");
         var output = Path.Combine(dir.FullName, "v.memprof");
         try

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Profiler.Core.Recording;
 using Profiler.Export;
 
@@ -72,13 +71,10 @@ public sealed class JemallocAttachTests
     /// by pid for the given time and checks it kept running.</summary>
     static (RawRecording Recording, Core.Model.ProfileModel Model) AttachToServe(string conf, int seconds, params string[] extra)
     {
-        var psi = new ProcessStartInfo(RepoPaths.Sample("allocs-jemalloc-prof"), "serve") { RedirectStandardOutput = true };
-        psi.Environment["_RJEM_MALLOC_CONF"] = conf;
-        using var target = Process.Start(psi)!;
+        using var target = ServeTarget.Start("allocs-jemalloc-prof", new ProcessOptions().WithEnvironment("_RJEM_MALLOC_CONF", conf));
         var dir = Directory.CreateTempSubdirectory("memprof-jeprof-attach");
         try
         {
-            Assert.StartsWith("ready", target.StandardOutput.ReadLine());
             var output = Path.Combine(dir.FullName, "serve.memprof");
             var result = CliRunner.Run(["record", "--pid", target.Id.ToString(), "--duration", $"{seconds}s", "--no-firefox", "-o", output, .. extra]);
             Assert.True(result.ExitCode == 0, result.Stderr);
@@ -88,7 +84,6 @@ public sealed class JemallocAttachTests
         }
         finally
         {
-            if (!target.HasExited) target.Kill();
             dir.Delete(recursive: true);
         }
     }

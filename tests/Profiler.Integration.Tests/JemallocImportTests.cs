@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Profiler.Core.Analysis;
@@ -28,7 +27,7 @@ public sealed partial class JemallocImportTests(Xunit.Abstractions.ITestOutputHe
         Assert.True(File.Exists(Jeprof), $"{Jeprof} is missing (Debian package libjemalloc-dev); run scripts/install-deps.sh");
         var sample = RepoPaths.Sample("allocs-jemalloc-prof");
         string dump = In("heavy.heap");
-        var run = RunSample(sample, dump, ("_RJEM_MALLOC_CONF", "prof:true,prof_active:true,lg_prof_sample:19"));
+        var run = RunSample(sample, dump, "prof:true,prof_active:true,lg_prof_sample:19");
         Assert.True(run.ExitCode == 0, run.Stderr);
 
         var jeprof = JeprofInUse(sample, dump);
@@ -92,7 +91,7 @@ public sealed partial class JemallocImportTests(Xunit.Abstractions.ITestOutputHe
         var sample = RepoPaths.Sample("allocs-jemalloc-prof");
         // A dump every 1 GiB allocated, and one at exit; jemalloc names them PREFIX.PID.SEQ.KIND.heap.
         string prefix = In("interval");
-        var run = RunSample(sample, In("last.heap"), ("_RJEM_MALLOC_CONF", $"prof:true,lg_prof_sample:19,lg_prof_interval:30,prof_final:true,prof_prefix:{prefix}"));
+        var run = RunSample(sample, In("last.heap"), $"prof:true,lg_prof_sample:19,lg_prof_interval:30,prof_final:true,prof_prefix:{prefix}");
         Assert.True(run.ExitCode == 0, run.Stderr);
         var dumps = Directory.GetFiles(_dir.FullName, "interval.*.heap");
         Assert.True(dumps.Length >= 5, $"only {dumps.Length} interval dumps");
@@ -103,7 +102,7 @@ public sealed partial class JemallocImportTests(Xunit.Abstractions.ITestOutputHe
         var import = CliRunner.Run(["import", "jemalloc", .. dumps, "-o", recording]);
         Assert.True(import.ExitCode == 0, import.Stderr);
         var raw = RecordingReader.Read(recording);
-        Assert.Equal((uint)run.Pid, raw.Header.TargetPid);
+        Assert.Equal((uint)run.ProcessId, raw.Header.TargetPid);
         var model = RecordingLoader.Load(recording, TextWriter.Null);
         // The live bytes once all events of a dump's instant are applied; a dump that changed
         // nothing adds no events, so equal neighbours are compared once.
@@ -178,18 +177,8 @@ public sealed partial class JemallocImportTests(Xunit.Abstractions.ITestOutputHe
         if (Math.Abs(error) > bound) problems.Add($"{what}: {estimate:N0} B against {expected:N0} B ({error:+0.0%;-0.0%})");
     }
 
-    static (int ExitCode, string Stderr, int Pid) RunSample(string sample, string dump, params (string Name, string Value)[] environment)
-    {
-        var start = new ProcessStartInfo(sample) { RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add("heavy-dump");
-        start.ArgumentList.Add(dump);
-        start.Environment.Remove("_RJEM_MALLOC_CONF");
-        foreach (var (name, value) in environment) start.Environment[name] = value;
-        using var process = Process.Start(start)!;
-        string stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, stderr, process.Id);
-    }
+    static ProcessResult RunSample(string sample, string dump, string? mallocConf = null) =>
+        ProcessRunner.Run(sample, ["heavy-dump", dump], new ProcessOptions().WithEnvironment("_RJEM_MALLOC_CONF", mallocConf));
 
     sealed record JeprofProfile(long Total, Dictionary<string, long> Cumulative, string Text);
 
@@ -197,16 +186,11 @@ public sealed partial class JemallocImportTests(Xunit.Abstractions.ITestOutputHe
     /// cumulative bytes (its own and its callees'), inlined functions under their plain names.</summary>
     static JeprofProfile JeprofInUse(string program, string dump)
     {
-        var start = new ProcessStartInfo(Jeprof) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "--text", "--inuse_space", "--show_bytes", "--nodecount=100000", "--nodefraction=0", "--edgefraction=0", program, dump })
-            start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var errors = process.StandardError.ReadToEndAsync();
-        string text = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"jeprof exited with {process.ExitCode}: {errors.Result}");
+        var run = ProcessRunner.RunChecked(Jeprof,
+            ["--text", "--inuse_space", "--show_bytes", "--nodecount=100000", "--nodefraction=0", "--edgefraction=0", program, dump]);
+        string text = run.Stdout;
         var total = JeprofTotal().Match(text);
-        Assert.True(total.Success, $"no total in jeprof's output:\n{text}\n{errors.Result}");
+        Assert.True(total.Success, run.Describe("printed no total"));
         var cumulative = new Dictionary<string, long>();
         foreach (Match row in JeprofRow().Matches(text))
         {

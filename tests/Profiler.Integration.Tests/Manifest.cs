@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace Profiler.Integration.Tests;
@@ -16,12 +15,7 @@ static class Manifest
     /// <summary>The manifest of the run with these arguments (`SAMPLE --manifest ARGS…`).</summary>
     public static IReadOnlyList<ManifestSite> ReadFor(string sample, params string[] arguments)
     {
-        var psi = new ProcessStartInfo(sample) { RedirectStandardOutput = true };
-        psi.ArgumentList.Add("--manifest");
-        foreach (var argument in arguments) psi.ArgumentList.Add(argument);
-        using var p = Process.Start(psi)!;
-        string json = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
+        string json = ProcessRunner.RunChecked(sample, ["--manifest", .. arguments]).Stdout;
         using var doc = JsonDocument.Parse(json);
         return doc.RootElement.GetProperty("sites").EnumerateArray().Select(s => new ManifestSite(
             s.GetProperty("function").GetString()!,

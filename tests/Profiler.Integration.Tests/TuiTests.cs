@@ -89,21 +89,9 @@ public sealed class TuiTests
             return screen;
         }
 
-        static string Run(params string[] args)
-        {
-            var info = new ProcessStartInfo("tmux") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in args) info.ArgumentList.Add(a);
-            using var p = Process.Start(info) ?? throw new InvalidOperationException("tmux did not start");
-            string output = p.StandardOutput.ReadToEnd();
-            string error = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            Assert.True(p.ExitCode == 0, $"tmux {string.Join(' ', args)} failed: {error}");
-            return output;
-        }
+        static string Run(params string[] args) => ProcessRunner.RunChecked("tmux", args).Stdout;
 
-        public void Dispose()
-        {
-            try { Run("kill-session", "-t", _name); } catch (Exception) { /* already gone */ }
-        }
+        // Not checked: the session may be gone already.
+        public void Dispose() => ProcessRunner.Run("tmux", ["kill-session", "-t", _name]);
     }
 }

@@ -20,7 +20,7 @@ public sealed class ScreenTests
         // The selected site's location, from the sample's source.
         Assert.Contains("samples/rust/allocs/src/main.rs:", lines[^2]);
         Assert.Contains("[allocs-fp]", lines[^2]);
-        Golden.Match("top-sites", ui.Screen);
+        Golden.Verify("golden/top-sites.txt", ui.Screen);
     }
 
     [Fact]
@@ -46,7 +46,7 @@ public sealed class ScreenTests
         int Indent(int row) => rows[row].IndexOf(Fixture.LeakChain[Array.IndexOf(at, row)], StringComparison.Ordinal);
         Assert.True(Indent(at[0]) < Indent(at[1]) && Indent(at[1]) < Indent(at[2]));
         Assert.Contains(ReportFormat.Bytes(Fixture.LeakedBytes), rows[at[2]]);
-        Golden.Match("call-tree", ui.Screen);
+        Golden.Verify("golden/call-tree.txt", ui.Screen);
     }
 
     [Fact]
@@ -91,7 +91,7 @@ public sealed class ScreenTests
         Assert.Contains(topRow[marker], "█▄");
         ui.Type("g");
         Assert.Equal(marker, ui.Lines.Single(l => l.Contains('▲')).IndexOf('▲'));
-        Golden.Match("timeline", ui.Screen);
+        Golden.Verify("golden/timeline.txt", ui.Screen);
     }
 
     [Fact]
@@ -136,7 +136,7 @@ public sealed class ScreenTests
         Assert.True(at[0] < at[1] && at[1] < at[2], screen);
         Assert.Matches(@"allocs::leak_leaf.*samples/rust/allocs/src/main\.rs:\d+\s+\[allocs-fp\]", lines[at[0]]);
         Assert.Contains("malloc", screen);
-        Golden.Match("details", screen);
+        Golden.Verify("golden/details.txt", screen);
     }
 
     [Fact]

@@ -24,7 +24,7 @@ public sealed class AttachRefusalTests : IDisposable
     {
         RootRequired.Check();
         // The shell's background child exits; the shell becomes `sleep`, which never reaps it.
-        using var parent = Process.Start("/bin/sh", ["-c", "sleep 0 & exec sleep 20"]);
+        using var parent = ProcessRunner.Start("/bin/sh", ["-c", "sleep 0 & exec sleep 20"]);
         int zombie = 0;
         var sw = Stopwatch.StartNew();
         while (zombie == 0 && sw.Elapsed < TimeSpan.FromSeconds(10))
@@ -35,17 +35,10 @@ public sealed class AttachRefusalTests : IDisposable
             Thread.Sleep(20);
         }
         Assert.True(zombie != 0, "no zombie appeared");
-        try
-        {
-            var result = CliRunner.Run("record", "--pid", zombie.ToString(), "-o", Output);
-            Assert.Equal((int)ExitCode.TargetNotFound, result.ExitCode);
-            Assert.Equal($"memprof: pid {zombie} has exited (it is a zombie, waiting for its parent to reap it)", result.Stderr.Trim());
-            AssertNoRecordingLeft();
-        }
-        finally
-        {
-            parent.Kill();
-        }
+        var result = CliRunner.Run("record", "--pid", zombie.ToString(), "-o", Output);
+        Assert.Equal((int)ExitCode.TargetNotFound, result.ExitCode);
+        Assert.Equal($"memprof: pid {zombie} has exited (it is a zombie, waiting for its parent to reap it)", result.Stderr.Trim());
+        AssertNoRecordingLeft();
     }
 
     [Fact]
@@ -59,36 +52,24 @@ public sealed class AttachRefusalTests : IDisposable
                 for (;;) __asm__ volatile("mov $34, %%eax; syscall" ::: "rax", "rcx", "r11", "memory"); /* pause() */
             }
             """, "-nostdlib", "-static");
-        using var target = Process.Start(program.Path_);
-        try
-        {
-            Thread.Sleep(200);
-            var result = CliRunner.Run("record", "--pid", target.Id.ToString(), "-o", Output);
-            Assert.Equal((int)ExitCode.CollectorFailed, result.ExitCode);
-            Assert.Contains("nothing to probe", result.Stderr.Trim().Split('\n')[^1]);
-            AssertNoRecordingLeft();
-            Assert.False(target.HasExited, "the target was harmed");
-        }
-        finally
-        {
-            target.Kill();
-        }
+        using var target = ProcessRunner.Start(program.Path_, []);
+        Thread.Sleep(200);
+        var result = CliRunner.Run("record", "--pid", target.Id.ToString(), "-o", Output);
+        Assert.Equal((int)ExitCode.CollectorFailed, result.ExitCode);
+        Assert.Contains("nothing to probe", result.Stderr.Trim().Split('\n')[^1]);
+        AssertNoRecordingLeft();
+        Assert.False(target.HasExited, "the target was harmed");
     }
 
     [Fact]
     public void Without_root_the_error_is_one_formatted_line()
     {
         RootRequired.Check();
-        var psi = new ProcessStartInfo("runuser") { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = "/tmp" };
-        foreach (var arg in new[] { "-u", "nobody", "--", "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", "dotnet",
-                     Path.Combine(AppContext.BaseDirectory, "memprof.dll"), "record", "-o", "/tmp/memprof-nobody-test.memprof", "--", "/bin/true" })
-            psi.ArgumentList.Add(arg);
-        using var process = Process.Start(psi)!;
-        string err = process.StandardError.ReadToEnd();
-        process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == (int)ExitCode.PermissionDenied, $"exit {process.ExitCode}: {err}");
-        var line = Assert.Single(err.Trim().Split('\n'));
+        var run = ProcessRunner.Run("runuser", ["-u", "nobody", "--", "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp",
+            .. CliRunner.OwnProcessWords("record", "-o", "/tmp/memprof-nobody-test.memprof", "--", "/bin/true")],
+            new ProcessOptions { WorkingDirectory = "/tmp" });
+        run.EnsureExitCode((int)ExitCode.PermissionDenied);
+        var line = Assert.Single(run.Stderr.Trim().Split('\n'));
         Assert.StartsWith("memprof: cannot load the BPF programs", line);
         Assert.DoesNotContain("%", line);
         Assert.False(File.Exists("/tmp/memprof-nobody-test.memprof"));

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Profiler.Integration.Tests.Faults;
 
 /// <summary>A C program compiled for a test into its own temporary folder (deleted on dispose).
@@ -15,12 +13,7 @@ sealed class CompiledC : IDisposable
         string file = Path.Combine(_dir.FullName, name + ".c");
         File.WriteAllText(file, source);
         Path_ = Path.Combine(_dir.FullName, name);
-        var psi = new ProcessStartInfo("cc") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in (string[])["-O1", "-g", "-fno-builtin", .. flags, "-o", Path_, file]) psi.ArgumentList.Add(arg);
-        using var cc = Process.Start(psi)!;
-        string errors = cc.StandardError.ReadToEnd();
-        cc.WaitForExit();
-        Assert.True(cc.ExitCode == 0, $"cc failed: {errors}");
+        ProcessRunner.RunChecked("cc", ["-O1", "-g", "-fno-builtin", .. flags, "-o", Path_, file]);
     }
 
     public string Path_ { get; }

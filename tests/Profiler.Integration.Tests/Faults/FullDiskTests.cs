@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Profiler.Core;
 
 namespace Profiler.Integration.Tests.Faults;
@@ -38,12 +37,7 @@ public sealed class FullDiskTests : IDisposable
         }
     }
 
-    static void Run(string program, params string[] args)
-    {
-        using var process = Process.Start(program, args);
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', args)} failed");
-    }
+    static void Run(string program, params string[] args) => ProcessRunner.RunChecked(program, args);
 
     [Theory]
     [InlineData(3, 3)]

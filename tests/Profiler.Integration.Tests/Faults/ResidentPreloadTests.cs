@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Profiler.Core.Analysis;
 using Profiler.Core.Recording;
 
@@ -15,31 +14,22 @@ public sealed class ResidentPreloadTests
     {
         RootRequired.Check();
         using var busy = new CompiledC("busy", FaultPrograms.Busy);
-        var psi = new ProcessStartInfo(busy.Path_) { RedirectStandardOutput = true };
-        foreach (var arg in new[] { "8", "0", Path.Combine(busy.Folder, "done") }) psi.ArgumentList.Add(arg);
-        psi.Environment["LD_PRELOAD"] = Path.Combine(AppContext.BaseDirectory, "libmemprof_preload.so");
-        psi.Environment["MEMPROF_PRELOAD_RATE"] = "65536";
-        using var target = Process.Start(psi)!;
-        try
-        {
-            Thread.Sleep(500);
-            string output = Path.Combine(busy.Folder, "attached.memprof");
-            var result = CliRunner.Run("record", "--pid", target.Id.ToString(), "--rate", "1", "--duration", "1500ms", "--no-firefox", "-o", output);
-            Assert.True(result.ExitCode == 0, result.Stderr);
-            Assert.Contains("samples every 65,536 B whatever --rate says", result.Stderr);
-            var recording = RecordingReader.Read(output);
-            Assert.Equal(65536UL, recording.Header.SamplingRateBytes);
-            Assert.True(recording.Events.Count > 0);
+        using var target = ProcessRunner.Start(busy.Path_, ["8", "0", Path.Combine(busy.Folder, "done")], new ProcessOptions()
+            .WithEnvironment("LD_PRELOAD", Path.Combine(AppContext.BaseDirectory, "libmemprof_preload.so"))
+            .WithEnvironment("MEMPROF_PRELOAD_RATE", "65536"));
+        Thread.Sleep(500);
+        string output = Path.Combine(busy.Folder, "attached.memprof");
+        var result = CliRunner.Run("record", "--pid", target.Id.ToString(), "--rate", "1", "--duration", "1500ms", "--no-firefox", "-o", output);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains("samples every 65,536 B whatever --rate says", result.Stderr);
+        var recording = RecordingReader.Read(output);
+        Assert.Equal(65536UL, recording.Header.SamplingRateBytes);
+        Assert.True(recording.Events.Count > 0);
 
-            var report = CliRunner.Run("report", output);
-            Assert.True(report.ExitCode == 0, report.Stderr);
-            var counters = report.Stdout.Split('\n').Single(l => l.StartsWith("Counters:"));
-            Assert.Contains("counted, not exact: they run from the process's start", counters);
-            Assert.DoesNotContain("(exact", report.Stdout);
-        }
-        finally
-        {
-            if (!target.HasExited) target.Kill();
-        }
+        var report = CliRunner.Run("report", output);
+        Assert.True(report.ExitCode == 0, report.Stderr);
+        var counters = report.Stdout.Split('\n').Single(l => l.StartsWith("Counters:"));
+        Assert.Contains("counted, not exact: they run from the process's start", counters);
+        Assert.DoesNotContain("(exact", report.Stdout);
     }
 }

@@ -26,17 +26,12 @@ public sealed partial class SignalTests : IDisposable
     [InlineData(SIGINT, 2)]
     [InlineData(SIGTERM, 2)]
     [InlineData(SIGINT, 5)]
-    public async Task Repeated_signals_end_cleanly_with_the_profile_written(int signal, int count)
+    public void Repeated_signals_end_cleanly_with_the_profile_written(int signal, int count)
     {
         RootRequired.Check();
         string output = Path.Combine(_dir.FullName, "busy.memprof");
         string done = Path.Combine(_dir.FullName, "done");
-        var psi = new ProcessStartInfo("setsid") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in new[] { "dotnet", Path.Combine(AppContext.BaseDirectory, "memprof.dll"), "record", "-o", output, "--", _busy.Path_, "30", "7", done })
-            psi.ArgumentList.Add(arg);
-        using var memprof = Process.Start(psi)!;
-        var stderr = memprof.StandardError.ReadToEndAsync();
-        var stdout = memprof.StandardOutput.ReadToEndAsync();
+        using var memprof = ProcessRunner.Start("setsid", CliRunner.OwnProcessWords("record", "-o", output, "--", _busy.Path_, "30", "7", done));
         // Recording has begun once the command runs (its allocations are being sampled).
         var started = Stopwatch.StartNew();
         while (!FaultPrograms.AnyProcessRuns(_busy.Path_) && started.Elapsed < TimeSpan.FromSeconds(60)) Thread.Sleep(50);
@@ -51,9 +46,8 @@ public sealed partial class SignalTests : IDisposable
             Thread.Sleep(count > 2 ? 50 : 200);
         }
         Assert.True(delivered >= 2, $"only {delivered} signal(s) reached memprof");
-        Assert.True(memprof.WaitForExit(TimeSpan.FromSeconds(60)), "memprof did not end");
-        string err = await stderr;
-        Assert.True(memprof.ExitCode == 7, $"exit {memprof.ExitCode}: {err}");
+        var ended = memprof.WaitForExit(TimeSpan.FromSeconds(60)).EnsureExitCode(7);
+        string err = ended.Stderr;
         Assert.DoesNotContain("Unhandled", err);
         Assert.DoesNotContain("   at ", err);
         Assert.True(File.Exists(done), "the command did not finish by itself");
@@ -66,6 +60,5 @@ public sealed partial class SignalTests : IDisposable
         using var gz = new System.IO.Compression.GZipStream(File.OpenRead(firefox), System.IO.Compression.CompressionMode.Decompress);
         using var profile = System.Text.Json.JsonDocument.Parse(gz);
         Assert.Empty(Firefox.ProfileValidator.Validate(profile));
-        await stdout;
     }
 }

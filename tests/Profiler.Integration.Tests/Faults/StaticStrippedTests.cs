@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Profiler.Core.Recording;
 
 namespace Profiler.Integration.Tests.Faults;
@@ -37,7 +36,7 @@ public sealed class StaticStrippedTests
     {
         RootRequired.Check();
         using var program = new CompiledC("static", Program, "-static");
-        using (var strip = Process.Start("strip", program.Path_)) { strip.WaitForExit(); Assert.Equal(0, strip.ExitCode); }
+        ProcessRunner.RunChecked("strip", [program.Path_]);
         var (recording, report) = Record(program);
 
         // The program's 5,000 calls went uncounted: what the counters hold is not its heap.

@@ -104,10 +104,10 @@ public sealed class BudgetCheckTests
             Ignore: ["test_harness::*"]));
         var markdown = new StringWriter { NewLine = "\n" };
         GitHubSummary.Write("cargo test", outcome, GitHubSummary.TopSites(figures), markdown);
-        Golden.Verify("github-summary.md", markdown.ToString());
+        Golden.Verify("Golden/github-summary.md", markdown.ToString());
 
         using var xml = new MemoryStream();
         JUnitReport.Write("cargo test", outcome, xml);
-        Golden.Verify("junit.xml", System.Text.Encoding.UTF8.GetString(xml.ToArray()));
+        Golden.Verify("Golden/junit.xml", System.Text.Encoding.UTF8.GetString(xml.ToArray()));
     }
 }

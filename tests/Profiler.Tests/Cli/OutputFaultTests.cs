@@ -79,8 +79,7 @@ public sealed class OutputFaultTests : IDisposable
         AssertOneLineError(err, "not a regular file");
 
         string fifo = Path.Combine(_dir.FullName, "fifo");
-        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo)!)
-            await mkfifo.WaitForExitAsync();
+        ProcessRunner.RunChecked("mkfifo", [fifo]);
         // A FIFO with no writer would block the open forever.
         var run = Task.Run(() => Run("report", fifo));
         var (fifoCode, _, fifoErr) = await run.WaitAsync(TimeSpan.FromSeconds(20));

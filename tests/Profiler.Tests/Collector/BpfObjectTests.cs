@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Profiler.Tests.Collector;
 
 public sealed class BpfObjectTests
@@ -11,11 +9,8 @@ public sealed class BpfObjectTests
         var tmp = Directory.CreateTempSubdirectory("memprof-bpf");
         foreach (var f in new[] { "memprof.bpf.c", "memprof.h", "memprof_shared.h", "Makefile" })
             File.Copy(Path.Combine(src, f), Path.Combine(tmp.FullName, f));
-        var psi = new ProcessStartInfo("make", ["-s", "-C", tmp.FullName, "memprof.bpf.o"]) { RedirectStandardError = true, RedirectStandardOutput = true };
-        using var make = Process.Start(psi)!;
-        string err = make.StandardError.ReadToEnd();
-        make.WaitForExit();
-        Assert.True(make.ExitCode == 0, $"make failed (is clang-14 installed? scripts/install-deps.sh installs it): {err}");
+        var make = ProcessRunner.Run("make", ["-s", "-C", tmp.FullName, "memprof.bpf.o"]);
+        Assert.True(make.ExitCode == 0, make.Describe("failed (is clang-14 installed? scripts/install-deps.sh installs it)"));
         var rebuilt = File.ReadAllBytes(Path.Combine(tmp.FullName, "memprof.bpf.o"));
         var committed = File.ReadAllBytes(Path.Combine(src, "memprof.bpf.o"));
         tmp.Delete(recursive: true);

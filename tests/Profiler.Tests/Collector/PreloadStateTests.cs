@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using Profiler.Collectors.Linux.Preload;
 
 namespace Profiler.Tests.Collector;
@@ -65,14 +64,5 @@ public sealed class PreloadStateTests
         Assert.Null(PreloadState.Decode(new byte[16]));
     }
 
-    static string Run(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(psi)!;
-        string output = process.StandardOutput.ReadToEnd();
-        string error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"{file} failed: {error}");
-        return output;
-    }
+    static string Run(string file, params string[] args) => ProcessRunner.RunChecked(file, args).Stdout;
 }

@@ -9,7 +9,7 @@ public sealed class CxxFiltAgreementTests(ITestOutputHelper output)
 {
     private const double RequiredAgreement = 0.99;
 
-    [CxxFiltFact]
+    [Fact]
     public void Agrees_with_cxxfilt_on_every_libstdcxx_export()
     {
         var symbols = ExternalTools.DynamicCppSymbols(ExternalTools.LibStdCxx);

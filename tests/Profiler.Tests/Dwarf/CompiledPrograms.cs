@@ -139,13 +139,10 @@ public sealed class CompiledPrograms : IDisposable
         string c = Write("program.c", CSource);
         string shapes = Write("shapes.cpp", CxxShapes);
         string main = Write("main.cpp", CxxMain);
-        foreach (var (name, compiler, options, sources) in Variants(c, [main, shapes]))
+        var variants = Variants(c, [main, shapes]).ToList();
+        SystemTools.Require([.. variants.Select(v => v.Compiler).Distinct()]);
+        foreach (var (name, compiler, options, sources) in variants)
         {
-            if (!SystemTools.IsInstalled(compiler))
-            {
-                Problems.Add($"{compiler} is not installed, so {name} cannot be built");
-                continue;
-            }
             string output = Path.Combine(WorkDirectory, name);
             SystemTools.Run(compiler, [.. options, "-o", output, .. sources]);
             Programs[name] = output;
@@ -154,9 +151,6 @@ public sealed class CompiledPrograms : IDisposable
 
     /// <summary>Built programs by variant name.</summary>
     public Dictionary<string, string> Programs { get; } = [];
-
-    /// <summary>Why a variant is missing (its compiler is not installed).</summary>
-    public List<string> Problems { get; } = [];
 
     public string WorkDirectory { get; }
 

@@ -1,6 +1,5 @@
 using Profiler.Symbols.Resolution;
 using Profiler.Tests.Elf;
-using Xunit.Abstractions;
 
 namespace Profiler.Tests.Dwarf;
 
@@ -10,7 +9,7 @@ namespace Profiler.Tests.Dwarf;
 /// table (written by the assembler from .loc) with MD5 checksums. Neither addr2line nor
 /// llvm-symbolizer 14 reads these units correctly, so the expected frames are the ones the
 /// assembly spells out, address by address.</summary>
-public sealed class HandWrittenDwarfTests(ITestOutputHelper output) : IDisposable
+public sealed class HandWrittenDwarfTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("dwarf-handwritten-").FullName;
 
@@ -21,8 +20,7 @@ public sealed class HandWrittenDwarfTests(ITestOutputHelper output) : IDisposabl
     [InlineData(true)]
     public void Every_byte_of_both_functions_resolves_as_written(bool dwarf64)
     {
-        if (SystemTools.Missing(output, ["gcc", "nm"]))
-            return;
+        SystemTools.Require(["gcc", "nm"]);
         string source = Path.Combine(_directory, "handwritten.s");
         File.WriteAllText(source, Assembly(dwarf64));
         string library = Path.Combine(_directory, "handwritten.so");

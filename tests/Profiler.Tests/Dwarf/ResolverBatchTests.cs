@@ -2,20 +2,18 @@ using Profiler.Core.Model;
 using Profiler.Symbols.Elf;
 using Profiler.Symbols.Resolution;
 using Profiler.Tests.Elf;
-using Xunit.Abstractions;
 
 namespace Profiler.Tests.Dwarf;
 
 /// <summary>The resolver shared between threads, and its batch API, answer exactly as one thread
 /// resolving one address at a time does, on a fresh resolver each (so that the lazily read units
 /// are read concurrently).</summary>
-public sealed class ResolverBatchTests(ITestOutputHelper output)
+public sealed class ResolverBatchTests
 {
     [Fact]
     public void ResolveMany_answers_each_request_as_Resolve_does()
     {
-        if (SystemTools.Missing(output, ["nm"]))
-            return;
+        SystemTools.Require(["nm"]);
         var requests = Requests(RustSampleSymbolizationTests.SamplePath("allocs-nofp"), 3000);
 
         var sequential = ResolveOneByOne(requests);
@@ -31,8 +29,7 @@ public sealed class ResolverBatchTests(ITestOutputHelper output)
     [Fact]
     public void Threads_racing_on_one_resolver_get_the_same_frames()
     {
-        if (SystemTools.Missing(output, ["nm"], SystemTools.Libc))
-            return;
+        SystemTools.Require(["nm"], SystemTools.Libc);
         var requests = Requests(RustSampleSymbolizationTests.SamplePath("allocs-fp"), 1500)
             .Concat(Requests(SystemTools.Libc, 1500, symbolFile: LibcSymbols())).ToList();
         var sequential = ResolveOneByOne(requests);

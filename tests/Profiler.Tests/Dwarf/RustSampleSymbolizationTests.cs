@@ -12,8 +12,7 @@ public sealed class RustSampleSymbolizationTests(ITestOutputHelper output)
     [InlineData("allocs-nofp")]
     public void Every_sampled_address_agrees_with_the_oracles(string sample)
     {
-        if (SystemTools.Missing(output, SymbolizerAgreement.Tools))
-            return;
+        SystemTools.Require(SymbolizerAgreement.Tools);
         string path = SamplePath(sample);
         SymbolizerAgreement.AssertAgree(path, SymbolizerAgreement.SampleAddresses(path, 400), output);
     }
@@ -21,8 +20,7 @@ public sealed class RustSampleSymbolizationTests(ITestOutputHelper output)
     [Fact]
     public void Sample_without_debug_information_is_named_from_its_symbols_alone()
     {
-        if (SystemTools.Missing(output, SymbolizerAgreement.Tools))
-            return;
+        SystemTools.Require(SymbolizerAgreement.Tools);
         string path = SamplePath("allocs-nofp-nodebug");
         SymbolizerAgreement.AssertAgree(path, SymbolizerAgreement.SampleAddresses(path, 300), output, expectDebugInfo: false);
     }

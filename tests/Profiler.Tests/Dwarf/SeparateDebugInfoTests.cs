@@ -20,8 +20,7 @@ public sealed class SeparateDebugInfoTests(CompiledPrograms programs, ITestOutpu
     [Fact]
     public void Debug_file_under_a_debug_directory_by_build_id()
     {
-        if (Original() is not { } original)
-            return;
+        string original = Original();
         string stripped = Strip(original, "bin", debugLink: null);
         string root = Path.Combine(_directory, "debug-root");
         string buildId = BuildId(original);
@@ -36,8 +35,7 @@ public sealed class SeparateDebugInfoTests(CompiledPrograms programs, ITestOutpu
     [InlineData("debug-directory")]
     public void Debug_file_named_by_the_debug_link(string where)
     {
-        if (Original() is not { } original)
-            return;
+        string original = Original();
         string debugFile = KeepOnlyDebug(original, Path.Combine(_directory, "staging", "program.debug"));
         string stripped = Strip(original, "bin", debugFile);
         string root = Path.Combine(_directory, "debug-root");
@@ -60,8 +58,7 @@ public sealed class SeparateDebugInfoTests(CompiledPrograms programs, ITestOutpu
     [InlineData("unstripped-copy")]
     public void Debug_file_in_a_symbol_path(string layout)
     {
-        if (Original() is not { } original)
-            return;
+        string original = Original();
         string debugFile = KeepOnlyDebug(original, Path.Combine(_directory, "staging", "program.debug"));
         string stripped = Strip(original, "bin", layout == "debug-link-name" ? debugFile : null);
         string symbols = Path.Combine(_directory, "symbols");
@@ -84,8 +81,7 @@ public sealed class SeparateDebugInfoTests(CompiledPrograms programs, ITestOutpu
     [Fact]
     public void Without_build_ids_the_debug_link_crc_decides()
     {
-        if (Original() is null)
-            return;
+        Original();
         string source = programs.Programs[CompiledPrograms.CDwarf5] + ".nobuildid";
         SystemTools.Run("gcc", ["-O2", "-g", "-Wl,--build-id=none", "-o", source, Path.Combine(programs.WorkDirectory, "program.c")]);
         Assert.Null(BuildIdOrNull(source));
@@ -105,9 +101,8 @@ public sealed class SeparateDebugInfoTests(CompiledPrograms programs, ITestOutpu
     [Fact]
     public void Debug_file_of_another_build_is_refused()
     {
-        if (Original() is not { } original)
-            return;
-        Assert.True(programs.Programs.TryGetValue(CompiledPrograms.CxxDwarf4, out var other), string.Join("; ", programs.Problems));
+        string original = Original();
+        string other = programs.Programs[CompiledPrograms.CxxDwarf4];
         Assert.NotEqual(BuildId(original), BuildId(other));
         string debugFile = KeepOnlyDebug(original, Path.Combine(_directory, "staging", "program.debug"));
         string stripped = Strip(original, "bin", debugFile);
@@ -117,11 +112,10 @@ public sealed class SeparateDebugInfoTests(CompiledPrograms programs, ITestOutpu
         AssertRefused(stripped, new SymbolOptions { DebugDirectories = [] });
     }
 
-    private string? Original()
+    private string Original()
     {
-        if (SystemTools.Missing(output, [.. SymbolizerAgreement.Tools, "objcopy", "strip", "gcc"]))
-            return null;
-        Assert.True(programs.Programs.TryGetValue(CompiledPrograms.CxxDwarf5, out var path), string.Join("; ", programs.Problems));
+        SystemTools.Require([.. SymbolizerAgreement.Tools, "objcopy", "strip", "gcc"]);
+        string path = programs.Programs[CompiledPrograms.CxxDwarf5];
         return path;
     }
 

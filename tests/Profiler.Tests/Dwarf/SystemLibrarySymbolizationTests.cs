@@ -13,8 +13,7 @@ public sealed class SystemLibrarySymbolizationTests(ITestOutputHelper output)
     [Fact]
     public void Glibc_resolves_through_its_build_id_debug_file_as_the_oracles_do()
     {
-        if (SystemTools.Missing(output, SymbolizerAgreement.Tools, SystemTools.Libc))
-            return;
+        SystemTools.Require(SymbolizerAgreement.Tools, SystemTools.Libc);
         string? buildId;
         using (var libc = Profiler.Symbols.Elf.ElfFile.Open(SystemTools.Libc))
             buildId = libc.BuildId;
@@ -31,8 +30,7 @@ public sealed class SystemLibrarySymbolizationTests(ITestOutputHelper output)
     [Fact]
     public void Debug_build_of_libstdcxx_agrees_with_the_oracles()
     {
-        if (SystemTools.Missing(output, SymbolizerAgreement.Tools))
-            return;
+        SystemTools.Require(SymbolizerAgreement.Tools);
         string? library = Directory.Exists(DebugLibStdCxxDirectory)
             ? Directory.GetFiles(DebugLibStdCxxDirectory, "libstdc++.so.6.*").Where(f => !f.EndsWith(".py", StringComparison.Ordinal))
                 .Order(StringComparer.Ordinal).LastOrDefault()

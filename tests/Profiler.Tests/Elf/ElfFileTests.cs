@@ -1,11 +1,10 @@
 using Profiler.Symbols.Elf;
-using Xunit.Abstractions;
 
 namespace Profiler.Tests.Elf;
 
 /// <summary>Headers, sections, segments and notes, checked against readelf.</summary>
 [Collection(TestProgramCollection.Name)]
-public sealed class ElfFileTests(TestProgram programs, ITestOutputHelper output)
+public sealed class ElfFileTests(TestProgram programs)
 {
     private const ushort X86_64 = 62;
 
@@ -17,8 +16,7 @@ public sealed class ElfFileTests(TestProgram programs, ITestOutputHelper output)
     [InlineData(ElfInputs.CompressedProgram)]
     public void Sections_match_readelf(string input)
     {
-        if (ElfInputs.Resolve(input, programs, output, "readelf") is not { } path)
-            return;
+        string path = ElfInputs.Resolve(input, programs, "readelf");
         var expected = Readelf.Sections(path);
         using var elf = ElfFile.Open(path);
 
@@ -46,8 +44,7 @@ public sealed class ElfFileTests(TestProgram programs, ITestOutputHelper output)
     [InlineData(ElfInputs.FixedAddressProgram, ElfKind.Executable)]
     public void Kind_and_machine_are_read_from_the_header(string input, ElfKind kind)
     {
-        if (ElfInputs.Resolve(input, programs, output) is not { } path)
-            return;
+        string path = ElfInputs.Resolve(input, programs);
         using var elf = ElfFile.Open(path);
 
         Assert.Equal(kind, elf.Kind);
@@ -61,8 +58,7 @@ public sealed class ElfFileTests(TestProgram programs, ITestOutputHelper output)
     [InlineData(ElfInputs.FixedAddressProgram)]
     public void Load_segments_match_readelf(string input)
     {
-        if (ElfInputs.Resolve(input, programs, output, "readelf") is not { } path)
-            return;
+        string path = ElfInputs.Resolve(input, programs, "readelf");
         var expected = Readelf.LoadSegments(path);
         using var elf = ElfFile.Open(path);
 
@@ -77,8 +73,7 @@ public sealed class ElfFileTests(TestProgram programs, ITestOutputHelper output)
     [InlineData(ElfInputs.FixedAddressProgram)]
     public void Addresses_and_file_offsets_translate_through_the_load_segments(string input)
     {
-        if (ElfInputs.Resolve(input, programs, output, "readelf") is not { } path)
-            return;
+        string path = ElfInputs.Resolve(input, programs, "readelf");
         var loads = Readelf.LoadSegments(path);
         using var elf = ElfFile.Open(path);
 
@@ -105,8 +100,7 @@ public sealed class ElfFileTests(TestProgram programs, ITestOutputHelper output)
     [InlineData(ElfInputs.Program)]
     public void Build_id_matches_readelf(string input)
     {
-        if (ElfInputs.Resolve(input, programs, output, "readelf") is not { } path)
-            return;
+        string path = ElfInputs.Resolve(input, programs, "readelf");
         string? expected = Readelf.BuildId(path);
         using var elf = ElfFile.Open(path);
 
@@ -120,8 +114,7 @@ public sealed class ElfFileTests(TestProgram programs, ITestOutputHelper output)
     [InlineData(ElfInputs.Program)]
     public void Debug_link_matches_readelf(string input)
     {
-        if (ElfInputs.Resolve(input, programs, output, "readelf") is not { } path)
-            return;
+        string path = ElfInputs.Resolve(input, programs, "readelf");
         var expected = Readelf.DebugLink(path);
         using var elf = ElfFile.Open(path);
 
@@ -132,8 +125,7 @@ public sealed class ElfFileTests(TestProgram programs, ITestOutputHelper output)
     [Fact]
     public void Uncompressed_section_is_the_file_bytes_at_its_offset()
     {
-        if (ElfInputs.Resolve(ElfInputs.Libc, programs, output) is not { } path)
-            return;
+        string path = ElfInputs.Resolve(ElfInputs.Libc, programs);
         using var elf = ElfFile.Open(path);
         var section = elf.FindSection(".rodata");
 

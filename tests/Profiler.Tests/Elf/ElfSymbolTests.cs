@@ -21,8 +21,7 @@ public sealed class ElfSymbolTests(TestProgram programs, ITestOutputHelper outpu
     [InlineData(ElfInputs.Program, false)]
     public void Defined_functions_match_nm(string input, bool dynamic)
     {
-        if (ElfInputs.Resolve(input, programs, output, "nm") is not { } path)
-            return;
+        string path = ElfInputs.Resolve(input, programs, "nm");
         var expected = Nm.DefinedFunctions(path, dynamic)
             .Select(f => (dynamic ? f.BaseName : f.Name, f.Address, f.Size)).ToHashSet();
         using var elf = ElfFile.Open(path);
@@ -37,8 +36,7 @@ public sealed class ElfSymbolTests(TestProgram programs, ITestOutputHelper outpu
     [Fact]
     public void Dynamic_symbol_versions_match_nm()
     {
-        if (ElfInputs.Resolve(ElfInputs.Libc, programs, output, "nm") is not { } path)
-            return;
+        string path = ElfInputs.Resolve(ElfInputs.Libc, programs, "nm");
         var expected = Nm.DefinedFunctions(path, dynamic: true)
             .Select(f => (f.BaseName, f.Address, f.Version, f.IsDefaultVersion)).ToHashSet();
         using var elf = ElfFile.Open(path);
@@ -53,8 +51,7 @@ public sealed class ElfSymbolTests(TestProgram programs, ITestOutputHelper outpu
     [Fact]
     public void Allocator_functions_are_found_in_libc_at_the_addresses_nm_reports()
     {
-        if (ElfInputs.Resolve(ElfInputs.Libc, programs, output, "nm") is not { } path)
-            return;
+        string path = ElfInputs.Resolve(ElfInputs.Libc, programs, "nm");
         var exported = Nm.DefinedFunctions(path, dynamic: true);
         using var elf = ElfFile.Open(path);
         var found = SymbolTable.Create(elf).FindFunctions(Allocators);
@@ -74,8 +71,7 @@ public sealed class ElfSymbolTests(TestProgram programs, ITestOutputHelper outpu
     [InlineData(ElfInputs.Program)]
     public void Lookup_just_inside_a_function_finds_that_function(string input)
     {
-        if (ElfInputs.Resolve(input, programs, output, "nm") is not { } path)
-            return;
+        string path = ElfInputs.Resolve(input, programs, "nm");
         var functions = Nm.DefinedFunctions(path, dynamic: false).Concat(Nm.DefinedFunctions(path, dynamic: true))
             .Where(f => f.Size >= 2).ToList();
         var aliases = functions.ToLookup(f => f.Address, f => f.BaseName);
@@ -100,8 +96,7 @@ public sealed class ElfSymbolTests(TestProgram programs, ITestOutputHelper outpu
     [InlineData(ElfInputs.FixedAddressProgram)]
     public void Function_file_offsets_agree_with_the_section_layout(string input)
     {
-        if (ElfInputs.Resolve(input, programs, output, "nm", "readelf") is not { } path)
-            return;
+        string path = ElfInputs.Resolve(input, programs, "nm", "readelf");
         var sections = Readelf.Sections(path).Where(s => s.Flags.Contains('X')).ToList();
         using var elf = ElfFile.Open(path);
 
@@ -116,8 +111,7 @@ public sealed class ElfSymbolTests(TestProgram programs, ITestOutputHelper outpu
     [Fact]
     public void Test_program_symbols_have_the_expected_shapes()
     {
-        if (ElfInputs.Resolve(ElfInputs.Program, programs, output) is not { } path)
-            return;
+        string path = ElfInputs.Resolve(ElfInputs.Program, programs);
         using var elf = ElfFile.Open(path);
         var symbols = elf.ReadSymbols().Where(s => !s.FromDynamic && s.IsDefined)
             .GroupBy(s => s.Name).ToDictionary(g => g.Key, g => g.First());
@@ -144,8 +138,7 @@ public sealed class ElfSymbolTests(TestProgram programs, ITestOutputHelper outpu
     [Fact]
     public void Opening_libc_and_building_its_symbol_table_takes_milliseconds()
     {
-        if (ElfInputs.Resolve(ElfInputs.Libc, programs, output) is not { } path)
-            return;
+        string path = ElfInputs.Resolve(ElfInputs.Libc, programs);
         using (var warmUp = ElfFile.Open(path))
             SymbolTable.Create(warmUp);
 

@@ -43,8 +43,7 @@ public sealed class MalformedElfTests(ITestOutputHelper output) : IDisposable
     [InlineData(-1)]
     public void Truncated_elf_file_says_it_is_truncated(int keep)
     {
-        if (SystemTools.Missing(output, [], SystemTools.StrippedPie))
-            return;
+        SystemTools.Require([], SystemTools.StrippedPie);
         var whole = File.ReadAllBytes(SystemTools.StrippedPie);
         string path = Write("truncated", whole[..(keep < 0 ? whole.Length + keep : keep)]);
 
@@ -60,8 +59,7 @@ public sealed class MalformedElfTests(ITestOutputHelper output) : IDisposable
     [InlineData(4, 9, "is corrupt: unknown ELF class 9")]
     public void Unsupported_elf_variant_is_named(int identByte, byte value, string message)
     {
-        if (SystemTools.Missing(output, [], SystemTools.StrippedPie))
-            return;
+        SystemTools.Require([], SystemTools.StrippedPie);
         var bytes = File.ReadAllBytes(SystemTools.StrippedPie);
         bytes[identByte] = value;
         string path = Write("variant", bytes);
@@ -86,8 +84,7 @@ public sealed class MalformedElfTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void TryOpen_opens_a_real_library()
     {
-        if (SystemTools.Missing(output, [], SystemTools.Libc))
-            return;
+        SystemTools.Require([], SystemTools.Libc);
 
         Assert.True(ElfFile.TryOpen(SystemTools.Libc, out var elf, out var error));
         using (elf)
@@ -100,8 +97,7 @@ public sealed class MalformedElfTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void Disposed_file_refuses_further_reads()
     {
-        if (SystemTools.Missing(output, [], SystemTools.Libc))
-            return;
+        SystemTools.Require([], SystemTools.Libc);
         var elf = ElfFile.Open(SystemTools.Libc);
         elf.Dispose();
 
@@ -111,8 +107,7 @@ public sealed class MalformedElfTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void Section_of_another_file_is_rejected()
     {
-        if (SystemTools.Missing(output, [], SystemTools.Libc, SystemTools.StrippedPie))
-            return;
+        SystemTools.Require([], SystemTools.Libc, SystemTools.StrippedPie);
         using var libc = ElfFile.Open(SystemTools.Libc);
         using var ls = ElfFile.Open(SystemTools.StrippedPie);
 

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using Xunit.Abstractions;
-
 namespace Profiler.Tests.Elf;
 
 /// <summary>Runs binutils and gcc, which serve as the reference the ELF reader is checked against.
@@ -11,46 +8,12 @@ internal static class SystemTools
     public const string Libc = "/lib/x86_64-linux-gnu/libc.so.6";
     public const string StrippedPie = "/usr/bin/ls";
 
-    public static bool IsInstalled(string tool) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "")
-            .Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Any(directory => File.Exists(Path.Combine(directory, tool)));
+    /// <summary>Fails the test, naming what is absent, unless every tool and file is there.</summary>
+    public static void Require(string[] tools, params string[] files) => Prerequisites.Require(tools, files);
 
-    /// <summary>Fails the test when a prerequisite is absent; false otherwise (kept as a guard
-    /// so call sites read `if (Missing(...)) return;`).</summary>
-    public static bool Missing(ITestOutputHelper output, string[] tools, params string[] files)
-    {
-        var absent = tools.Where(tool => !IsInstalled(tool)).Select(tool => $"tool '{tool}'")
-            .Concat(files.Where(file => !File.Exists(file)).Select(file => $"file {file}"))
-            .ToList();
-        if (absent.Count == 0)
-            return false;
-        output.WriteLine($"missing: {string.Join(", ", absent)}");
-        Assert.Fail($"{string.Join(", ", absent)} not available; run scripts/install-deps.sh");
-        return true;
-    }
-
-    public static string Run(string tool, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(tool)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        // Untranslated messages, so the parsers see the English text they expect.
-        start.Environment["LC_ALL"] = "C";
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {tool}");
-        var error = process.StandardError.ReadToEndAsync();
-        string text = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException(
-                $"{tool} {string.Join(' ', arguments)} exited with {process.ExitCode}: {error.Result}");
-        return text;
-    }
+    /// <summary>The tool's standard output; the test fails when it exits with an error.</summary>
+    public static string Run(string tool, params string[] arguments) =>
+        ProcessRunner.RunChecked(tool, arguments, ProcessOptions.CLocale).Stdout;
 
     public static IEnumerable<string> Lines(string text) => text.Split('\n');
 }

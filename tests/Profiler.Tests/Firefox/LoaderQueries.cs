@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace Profiler.Tests.Firefox;
@@ -30,19 +29,19 @@ public static class LoaderQueries
         var session = Directory.CreateTempSubdirectory("ffq");
         try
         {
-            string Cli(params string[] args) => RunCli(node, cli, session.FullName, args);
+            string Cli(params string[] args) => RunCli(node, cli, session.FullName, args).EnsureSuccess().Stdout;
             for (int attempt = 1; ; attempt++)
             {
-                try
+                var load = RunCli(node, cli, session.FullName, "load", Path.GetFullPath(profilePath));
+                // Its daemon gets half a second to start; on a busy machine the CLI says retrying often works.
+                bool daemonLate = (load.Stderr + load.Stdout).Contains("did not become ready", StringComparison.Ordinal);
+                if (load.ExitCode != 0 && daemonLate && attempt < Attempts)
                 {
-                    Cli("load", Path.GetFullPath(profilePath));
-                    break;
-                }
-                catch (InvalidOperationException e) when (attempt < Attempts && e.Message.Contains("did not become ready", StringComparison.Ordinal))
-                {
-                    // Its daemon gets half a second to start; on a busy machine the CLI says retrying often works.
                     Thread.Sleep(TimeSpan.FromSeconds(attempt));
+                    continue;
                 }
+                load.EnsureSuccess();
+                break;
             }
             JsonElement Json(params string[] args) => JsonDocument.Parse(Cli([.. args, "--json"])).RootElement.Clone();
             return new LoaderInspection(totals, Json("counter", "info", "c-0"), Json("thread", "markers"),
@@ -50,35 +49,15 @@ public static class LoaderQueries
         }
         finally
         {
-            try { RunCli(node, cli, session.FullName, "stop", "--all"); }
-            catch (InvalidOperationException) { /* nothing left to stop */ }
+            // Its exit code does not matter: it fails when nothing is left to stop.
+            RunCli(node, cli, session.FullName, "stop", "--all");
             session.Delete(recursive: true);
         }
     }
 
-    static string RunCli(string node, string cli, string sessionDirectory, params string[] args)
-    {
-        var start = new ProcessStartInfo(node)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(cli);
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        start.Environment["PROFILER_CLI_SESSION_DIR"] = sessionDirectory;
-        start.Environment["PROFILER_CLI_NO_SYMBOLICATE"] = "1";
-        start.Environment["PATH"] = Path.GetDirectoryName(node) + Path.PathSeparator + Environment.GetEnvironmentVariable("PATH");
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start node");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(Timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new InvalidOperationException($"profiler-cli {string.Join(' ', args)} took over {Timeout.TotalMinutes} minutes");
-        }
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"profiler-cli {string.Join(' ', args)} failed (exit {process.ExitCode}):\n{stderr.Result}{stdout.Result}");
-        return stdout.Result;
-    }
+    static ProcessResult RunCli(string node, string cli, string sessionDirectory, params string[] args) =>
+        ProcessRunner.Run(node, [cli, .. args], new ProcessOptions { Timeout = Timeout }
+            .WithEnvironment("PROFILER_CLI_SESSION_DIR", sessionDirectory)
+            .WithEnvironment("PROFILER_CLI_NO_SYMBOLICATE", "1")
+            .WithEnvironment("PATH", Path.GetDirectoryName(node) + Path.PathSeparator + Environment.GetEnvironmentVariable("PATH")));
 }

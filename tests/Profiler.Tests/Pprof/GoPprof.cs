@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 
@@ -18,22 +17,11 @@ static partial class GoPprof
     /// <summary>`go tool pprof ARGS… FILE`; its standard output and its warnings (standard error).</summary>
     public static (string Output, string Errors) Execute(string file, params string[] arguments)
     {
-        if (!Profiler.Tests.Elf.SystemTools.IsInstalled("go"))
-            Assert.Fail("'go' is not installed (Debian package golang-go); run scripts/install-deps.sh");
-        var start = new ProcessStartInfo("go") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add("tool");
-        start.ArgumentList.Add("pprof");
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        start.ArgumentList.Add(file);
-        start.Environment["LC_ALL"] = "C";
+        Prerequisites.Require(["go"]);
         // pprof also looks for binaries under $HOME/pprof; only the paths the profile names count here.
-        start.Environment["PPROF_BINARY_PATH"] = "/nonexistent";
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start go");
-        var error = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"go tool pprof {string.Join(' ', arguments)} {file} exited with {process.ExitCode}: {error.Result}");
-        return (output, error.Result);
+        var result = ProcessRunner.RunChecked("go", ["tool", "pprof", .. arguments, file],
+            ProcessOptions.CLocale.WithEnvironment("PPROF_BINARY_PATH", "/nonexistent"));
+        return (result.Stdout, result.Stderr);
     }
 
     /// <summary>The -top table for one sample type in raw units (bytes, counts): what the shown

@@ -5,7 +5,6 @@ using Profiler.Cli;
 using Profiler.Core.Recording;
 using Profiler.Core.Recording.Proto;
 using Profiler.Tests.Elf;
-using Xunit.Abstractions;
 
 namespace Profiler.Tests.Pprof;
 
@@ -15,7 +14,7 @@ namespace Profiler.Tests.Pprof;
 /// output is checked with `go tool pprof`, including pprof's own re-symbolization of our mappings
 /// and addresses with binutils, which must name the same functions as memprof did.
 /// </summary>
-public sealed class PprofExportCommandTests(ITestOutputHelper output) : IDisposable
+public sealed class PprofExportCommandTests : IDisposable
 {
     const string Source = """
         #include <stdlib.h>
@@ -55,7 +54,7 @@ public sealed class PprofExportCommandTests(ITestOutputHelper output) : IDisposa
     [InlineData(false, 0UL)]
     public async Task Export_writes_a_pprof_profile_that_go_tool_pprof_reads_and_resymbolizes_alike(bool pie, ulong loadBase)
     {
-        if (SystemTools.Missing(output, ["gcc", "nm", "readelf", "addr2line"])) return;
+        SystemTools.Require(["gcc", "nm", "readelf", "addr2line"]);
         string program = Path.Combine(_directory, "program");
         File.WriteAllText(program + ".c", Source);
         SystemTools.Run("gcc", "-g", "-O1", pie ? "-pie" : "-no-pie", "-o", program, program + ".c");

@@ -58,8 +58,7 @@ public sealed class CProgram : IDisposable
 
     public CProgram()
     {
-        if (!SystemTools.IsInstalled("gcc"))
-            return;
+        SystemTools.Require(["gcc"]);
         WorkDirectory = Directory.CreateTempSubdirectory("unwind-c-").FullName;
         string source = Path.Combine(WorkDirectory, "program.c");
         File.WriteAllText(source, Source);
@@ -74,16 +73,15 @@ public sealed class CProgram : IDisposable
             "-fno-asynchronous-unwind-tables", "-fno-unwind-tables");
     }
 
-    /// <summary>Null when gcc is not installed.</summary>
-    public string? WorkDirectory { get; }
+    public string WorkDirectory { get; }
 
-    public string? EhFrame { get; }
+    public string EhFrame { get; }
 
-    public string? DebugFrame { get; }
+    public string DebugFrame { get; }
 
-    public string? FramePointers { get; }
+    public string FramePointers { get; }
 
-    public string? NoPltCfi { get; }
+    public string NoPltCfi { get; }
 
     public string Variant(string name) => name switch
     {
@@ -92,17 +90,13 @@ public sealed class CProgram : IDisposable
         "frame-pointers" => FramePointers,
         "no-plt-cfi" => NoPltCfi,
         _ => throw new ArgumentException(name),
-    } ?? throw new InvalidOperationException("gcc is not installed; run scripts/install-deps.sh");
+    };
 
-    public void Dispose()
-    {
-        if (WorkDirectory is not null)
-            Directory.Delete(WorkDirectory, recursive: true);
-    }
+    public void Dispose() => Directory.Delete(WorkDirectory, recursive: true);
 
     private string Compile(string source, string name, params string[] options)
     {
-        string output = Path.Combine(WorkDirectory!, name);
+        string output = Path.Combine(WorkDirectory, name);
         SystemTools.Run("gcc", ["-O2", .. options, "-Wl,-z,lazy", "-o", output, source]);
         return output;
     }

@@ -1,13 +1,12 @@
 using Profiler.Symbols.Unwinding;
 using Profiler.Tests.Elf;
-using Xunit.Abstractions;
 
 namespace Profiler.Tests.Unwinding;
 
 /// <summary>gcc-compiled C stacks against gdb's backtraces: glibc's qsort in the middle, a signal
 /// frame in the middle, PLT stubs, CFI from .debug_frame, and frames with no CFI at all.</summary>
 [Collection(CProgramCollection.Name)]
-public sealed class CProgramUnwindTests(CProgram program, ITestOutputHelper output)
+public sealed class CProgramUnwindTests(CProgram program)
 {
     private static readonly string[] HandleSignal = ["handle SIGUSR1 nostop noprint pass"];
 
@@ -27,8 +26,7 @@ public sealed class CProgramUnwindTests(CProgram program, ITestOutputHelper outp
     [MemberData(nameof(Cases))]
     public void Matches_gdb(string variant, string point)
     {
-        if (SystemTools.Missing(output, ["gdb", "gcc"]))
-            return;
+        SystemTools.Require(["gdb", "gcc"]);
         var capture = Capture(program.Variant(variant), point);
         if (point.Contains("push"))
             Assert.Equal(["jmp", "push"], capture.SkippedInstructions.Select(i => i.Split(' ')[0]));
@@ -45,8 +43,7 @@ public sealed class CProgramUnwindTests(CProgram program, ITestOutputHelper outp
     [Fact]
     public void Signal_frame_unwinds_to_the_interrupted_instruction()
     {
-        if (SystemTools.Missing(output, ["gdb", "gcc"]))
-            return;
+        SystemTools.Require(["gdb", "gcc"]);
         var capture = Capture(program.Variant("eh-frame"), "signal handler");
         var outcome = UnwindCheck.Unwind(capture, withCalleeSaved: false);
         UnwindCheck.MatchesGdb(capture, outcome);
@@ -60,8 +57,7 @@ public sealed class CProgramUnwindTests(CProgram program, ITestOutputHelper outp
     [Fact]
     public void Plt_stub_without_cfi_at_its_entry_matches_gdb()
     {
-        if (SystemTools.Missing(output, ["gdb", "gcc"]))
-            return;
+        SystemTools.Require(["gdb", "gcc"]);
         var capture = Capture(program.Variant("no-plt-cfi"), "PLT entry");
         var outcome = UnwindCheck.Unwind(capture, withCalleeSaved: false);
         UnwindCheck.MatchesGdb(capture, outcome);
@@ -75,8 +71,7 @@ public sealed class CProgramUnwindTests(CProgram program, ITestOutputHelper outp
     [Fact]
     public void Plt_stub_without_cfi_after_its_push_matches_gdb_on_the_same_code_with_cfi()
     {
-        if (SystemTools.Missing(output, ["gdb", "gcc"]))
-            return;
+        SystemTools.Require(["gdb", "gcc"]);
         string withCfi = program.Variant("eh-frame"), withoutCfi = program.Variant("no-plt-cfi");
         Assert.Equal(CodeLayout(withCfi), CodeLayout(withoutCfi));
         var oracle = Capture(withCfi, "PLT entry after its push");

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace Profiler.Tests.Unwinding;
@@ -120,27 +119,10 @@ public static class GdbStackCapture
 
     private static void RunGdb(string script, string spec, string program, IReadOnlyList<string> arguments, string output)
     {
-        var start = new ProcessStartInfo("gdb")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in new[] { "-batch", "-nx", "-q", "-x", script, "--args", program }.Concat(arguments))
-            start.ArgumentList.Add(argument);
-        start.Environment["MEMPROF_CAPTURE_SPEC"] = spec;
-        start.Environment["LC_ALL"] = "C";
-        start.Environment.Remove("DEBUGINFOD_URLS");
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start gdb");
-        var error = process.StandardError.ReadToEndAsync();
-        string text = process.StandardOutput.ReadToEnd();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"gdb did not finish capturing {program}");
-        }
+        var options = ProcessOptions.CLocale with { Timeout = TimeSpan.FromMinutes(2) };
+        var result = ProcessRunner.Run("gdb", ["-batch", "-nx", "-q", "-x", script, "--args", program, .. arguments],
+            options.WithEnvironment("MEMPROF_CAPTURE_SPEC", spec).WithEnvironment("DEBUGINFOD_URLS", null));
         if (!File.Exists(output))
-            throw new InvalidOperationException(
-                $"gdb captured nothing from {program} {string.Join(' ', arguments)}:\n{text}\n{error.Result}");
+            Assert.Fail(result.Describe($"captured nothing from {program}"));
     }
 }

@@ -3,14 +3,13 @@ using Profiler.Core.Model;
 using Profiler.Symbols.Elf;
 using Profiler.Symbols.Unwinding;
 using Profiler.Tests.Elf;
-using Xunit.Abstractions;
 using static Profiler.Tests.Unwinding.Cfa;
 
 namespace Profiler.Tests.Unwinding;
 
 /// <summary>Corrupt call frame information must cost at most the entries it corrupts: no exception
 /// escapes, and intact entries before the damage keep working.</summary>
-public sealed class MalformedCfiTests(ITestOutputHelper output)
+public sealed class MalformedCfiTests
 {
     private const ulong Section = 0x2000;
     private const ulong Function = 0x1000;
@@ -111,8 +110,7 @@ public sealed class MalformedCfiTests(ITestOutputHelper output)
     [Fact]
     public void Random_corruption_of_a_real_eh_frame_and_header_is_survived()
     {
-        if (SystemTools.Missing(output, [], SystemTools.Libc))
-            return;
+        SystemTools.Require([], SystemTools.Libc);
         using var elf = ElfFile.Open(SystemTools.Libc);
         var eh = elf.FindSection(".eh_frame")!;
         var hdr = elf.FindSection(".eh_frame_hdr")!;
@@ -154,8 +152,7 @@ public sealed class MalformedCfiTests(ITestOutputHelper output)
     [Fact]
     public void Garbage_stacks_never_yield_frames_outside_the_modules()
     {
-        if (SystemTools.Missing(output, [], SystemTools.Libc))
-            return;
+        SystemTools.Require([], SystemTools.Libc);
         using var elf = ElfFile.Open(SystemTools.Libc);
         var load = elf.LoadSegments.First(s => (s.Flags & ElfSegmentFlags.Execute) != 0);
         const ulong bias = 0x7f00_0000_0000;

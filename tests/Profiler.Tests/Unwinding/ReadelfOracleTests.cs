@@ -24,8 +24,7 @@ public sealed class ReadelfOracleTests(CProgram program, ITestOutputHelper outpu
         string path = file == "allocs-nofp" ? Path.Combine(RepoRoot.Path, "samples", "bin", file) : file;
         if (file == "allocs-nofp" && !File.Exists(path))
             Assert.Fail($"{path} is missing: run samples/build.sh allocs-nofp");
-        if (SystemTools.Missing(output, ["readelf"], path))
-            return;
+        SystemTools.Require(["readelf"], path);
         var rows = ReadelfFrames.Read(path).Where(r => r.Section == ".eh_frame").ToList();
         Assert.True(rows.Count > 50, $"readelf printed only {rows.Count} rows for {path}");
         using var elf = ElfFile.Open(path);
@@ -41,8 +40,7 @@ public sealed class ReadelfOracleTests(CProgram program, ITestOutputHelper outpu
     [Fact]
     public void Debug_frame_rows_match_readelf()
     {
-        if (SystemTools.Missing(output, ["readelf", "gcc"]))
-            return;
+        SystemTools.Require(["readelf", "gcc"]);
         string path = program.Variant("debug-frame");
         var rows = ReadelfFrames.Read(path).Where(r => r.Section == ".debug_frame").ToList();
         Assert.NotEmpty(rows);

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using Profiler.Symbols.Unwinding;
 using Profiler.Tests.Elf;
-using Xunit.Abstractions;
 
 namespace Profiler.Tests.Unwinding;
 
@@ -11,7 +10,7 @@ namespace Profiler.Tests.Unwinding;
 /// slot where gdb itself found the return address, and check that the unwinder restores gdb's
 /// backtrace when told the original, and stops cleanly after the last good frame when not.
 /// </summary>
-public sealed class ReturnProbeTests(ITestOutputHelper output)
+public sealed class ReturnProbeTests
 {
     /// <summary>A page no module of the sample is mapped at, standing in for `[uprobes]`.</summary>
     private const ulong Trampoline = 0x7000;
@@ -22,7 +21,6 @@ public sealed class ReturnProbeTests(ITestOutputHelper output)
     public void Known_original_is_substituted(int frame)
     {
         var (capture, stack, slot) = HijackedStack(frame);
-        if (capture is null) return;
         ReadOnlySpan<ReturnAddressSubstitution> substitutions =
             [new(slot - 64, 0x1234), new(slot, capture.PhysicalFrames[frame + 1].Pc)];
         var outcome = UnwindCheck.Unwind(capture, withCalleeSaved: false, stack: stack,
@@ -37,7 +35,6 @@ public sealed class ReturnProbeTests(ITestOutputHelper output)
     public void Unknown_original_ends_the_stack_at_the_hijacked_frame(int frame)
     {
         var (capture, stack, slot) = HijackedStack(frame);
-        if (capture is null) return;
         ReadOnlySpan<ReturnAddressSubstitution> otherSlotOnly = [new(slot + 8, capture.PhysicalFrames[frame + 1].Pc)];
         var outcome = UnwindCheck.Unwind(capture, withCalleeSaved: false, stack: stack,
             returnProbes: new ReturnProbes(Trampoline, Trampoline + 0x1000, otherSlotOnly));
@@ -49,16 +46,14 @@ public sealed class ReturnProbeTests(ITestOutputHelper output)
     public void Without_the_trampoline_range_the_hijacked_address_is_not_a_frame()
     {
         var (capture, stack, _) = HijackedStack(2);
-        if (capture is null) return;
         var outcome = UnwindCheck.Unwind(capture, withCalleeSaved: false, stack: stack);
         Assert.Equal(UnwindEnd.OutsideModules, outcome.Result.End);
         Assert.Equal(capture.PhysicalFrames.Take(3).Select(f => f.Pc), outcome.Pcs);
     }
 
-    private (CapturedStack? Capture, byte[] Stack, ulong Slot) HijackedStack(int frame)
+    private static (CapturedStack Capture, byte[] Stack, ulong Slot) HijackedStack(int frame)
     {
-        if (SystemTools.Missing(output, ["gdb"]))
-            return (null, [], 0);
+        SystemTools.Require(["gdb"]);
         var capture = RustSampleUnwindTests.Capture("malloc+0 from leak_leaf");
         ulong slot = capture.PhysicalFrames[frame].ReturnSlot
             ?? throw new InvalidOperationException($"gdb reported no return address slot for frame {frame}");

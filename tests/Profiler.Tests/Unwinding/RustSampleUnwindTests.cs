@@ -1,6 +1,5 @@
 using Profiler.Symbols.Unwinding;
 using Profiler.Tests.Elf;
-using Xunit.Abstractions;
 
 namespace Profiler.Tests.Unwinding;
 
@@ -9,7 +8,7 @@ namespace Profiler.Tests.Unwinding;
 /// glibc's allocator: the unwinder, given only what a BPF sample holds, must produce exactly gdb's
 /// backtrace — through Rust frames, glibc, and down to _start or the thread's clone3.
 /// </summary>
-public sealed class RustSampleUnwindTests(ITestOutputHelper output)
+public sealed class RustSampleUnwindTests
 {
     private static string Sample => Path.Combine(RepoRoot.Path, "samples", "bin", "allocs-nofp");
 
@@ -28,8 +27,7 @@ public sealed class RustSampleUnwindTests(ITestOutputHelper output)
     [MemberData(nameof(Cases))]
     public void Matches_gdb(string point, bool withCalleeSaved)
     {
-        if (SystemTools.Missing(output, ["gdb"]))
-            return;
+        SystemTools.Require(["gdb"]);
         var capture = Capture(point);
         if (point.Contains("push"))
             Assert.All(capture.SkippedInstructions, instruction => Assert.StartsWith("push", instruction));

@@ -1,19 +1,17 @@
 using Profiler.Core.Model;
 using Profiler.Symbols.Unwinding;
 using Profiler.Tests.Elf;
-using Xunit.Abstractions;
 
 namespace Profiler.Tests.Unwinding;
 
 /// <summary>Stacks that cannot be recovered in full must come out as a correct prefix of gdb's
 /// backtrace, marked truncated with the reason — never with invented frames.</summary>
-public sealed class TruncationTests(ITestOutputHelper output)
+public sealed class TruncationTests
 {
     [Fact]
     public void A_short_stack_copy_gives_a_prefix_of_gdbs_backtrace()
     {
-        if (SystemTools.Missing(output, ["gdb"]))
-            return;
+        SystemTools.Require(["gdb"]);
         var capture = RustSampleUnwindTests.Capture("malloc+0 from leak_leaf");
         var expected = capture.PhysicalFrames.Select(f => f.Pc).ToArray();
         var unwinder = new StackUnwinder(new UnwindTableCache());
@@ -35,8 +33,7 @@ public sealed class TruncationTests(ITestOutputHelper output)
     [Fact]
     public void A_full_output_span_ends_with_frame_limit()
     {
-        if (SystemTools.Missing(output, ["gdb"]))
-            return;
+        SystemTools.Require(["gdb"]);
         var capture = RustSampleUnwindTests.Capture("malloc+0 from leak_leaf");
         var pcs = new ulong[3];
         var result = new StackUnwinder(new UnwindTableCache()).Unwind(capture.SampledRegisters(false), capture.Stack,
@@ -48,8 +45,7 @@ public sealed class TruncationTests(ITestOutputHelper output)
     [Fact]
     public void A_return_address_outside_every_module_ends_the_stack_before_it()
     {
-        if (SystemTools.Missing(output, ["gdb"]))
-            return;
+        SystemTools.Require(["gdb"]);
         var capture = RustSampleUnwindTests.Capture("malloc+0 from leak_leaf");
         // Without the executable's mapping, malloc's return address into it is not code we know.
         var libcOnly = capture.ExecutableModules().Where(m => m.Path.Contains("libc.so")).ToList();
@@ -63,8 +59,7 @@ public sealed class TruncationTests(ITestOutputHelper output)
     [Fact]
     public void A_changed_file_is_not_trusted()
     {
-        if (SystemTools.Missing(output, ["gdb"]))
-            return;
+        SystemTools.Require(["gdb"]);
         var capture = RustSampleUnwindTests.Capture("malloc+0 from leak_leaf");
         var modules = capture.ExecutableModules()
             .Select(m => m.Path.Contains("libc.so") ? m with { BuildId = "00112233" } : m).ToList();

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Profiler.Symbols.Pe;
@@ -54,12 +53,8 @@ public sealed partial class PeBuildIdTests
 
     static (string Signature, uint Age, string PdbPath) ObjdumpCodeView(string image)
     {
-        var start = new ProcessStartInfo("objdump", ["-p", image]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        Process process;
-        try { process = Process.Start(start)!; }
-        catch (System.ComponentModel.Win32Exception e) { throw new InvalidOperationException("objdump (binutils) is needed: run scripts/install-deps.sh", e); }
-        string output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
+        // Started by name, not looked up on PATH: on Windows it is objdump.exe.
+        string output = ProcessRunner.RunChecked("objdump", ["-p", image]).Stdout;
         var match = CodeViewLine().Match(output);
         Assert.True(match.Success, $"objdump printed no CodeView record for {image}:\n{output}");
         return (match.Groups[1].Value, uint.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture), match.Groups[3].Value);

@@ -112,19 +112,17 @@ public sealed class WindowsGlueTests
         Assert.All(new[] { denied, inUse, gone, other }, e => Assert.DoesNotContain('\n', e.Message));
     }
 
-    [Fact]
+    [NotOnWindowsFact]
     public void Recording_on_another_OS_fails_with_a_clear_error()
     {
-        if (OperatingSystem.IsWindows()) return;
         var e = Assert.Throws<ProfilerException>(() => WindowsRecordSession.Run(
             new WindowsRecordOptions("x.memprof", ["allocs.exe"], null, null, "test"), null, CancellationToken.None));
         Assert.Equal(ExitCode.KernelUnsupported, e.ExitCode);
     }
 
-    [Fact]
+    [NotOnWindowsFact]
     public void Without_Windows_the_resolver_names_frames_by_module_and_RVA_and_says_why_once()
     {
-        if (OperatingSystem.IsWindows()) return;
         using var resolver = new PdbFrameResolver();
         var module = new MappedModule(@"C:\app\allocs.exe", "", 0x7ff6_1000_0000, 0x7ff6_1010_0000, 0);
         var first = resolver.Resolve(module, 0x1233, 0x1234);
