@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Profiler.Collectors.Linux.Bpf;
 using Profiler.Symbols.Elf;
 
@@ -88,14 +87,5 @@ public sealed class BtfTypesTests
         Assert.Throws<InvalidDataException>(() => BtfTypes.Parse(blob));
     }
 
-    static string Run(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"{file} {string.Join(' ', args)} failed: {stderr.Result}");
-        return stdout;
-    }
+    static string Run(string file, params string[] args) => ProcessRunner.RunChecked(file, args).Stdout;
 }

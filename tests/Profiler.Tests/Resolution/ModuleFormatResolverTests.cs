@@ -9,7 +9,7 @@ namespace Profiler.Tests.Resolution;
 /// <summary>Which symbolizer names a module is decided by what the module is (its recorded path
 /// tells a Windows PE image from an ELF file), never by which collector made the recording.</summary>
 [Collection(TestProgramCollection.Name)]
-public sealed class ModuleFormatResolverTests(TestProgram programs, ITestOutputHelper output)
+public sealed class ModuleFormatResolverTests(TestProgram programs)
 {
     [Theory]
     [InlineData(@"C:\app\allocs.exe", ModuleFormat.Pe)]
@@ -28,11 +28,11 @@ public sealed class ModuleFormatResolverTests(TestProgram programs, ITestOutputH
         Assert.Equal(expected == ModuleFormat.Pe, new ModuleInfo(path, "").IsWindowsPath);
     }
 
-    [Fact]
+    /// <summary>Off Windows the PDB reader's answer is known exactly.</summary>
+    [Windows.NotOnWindowsFact]
     public void The_loaders_resolver_names_ELF_modules_from_their_symbols_and_PE_modules_through_the_PDB_reader()
     {
-        if (OperatingSystem.IsWindows()) return; // off Windows the PDB reader's answer is known exactly
-        if (SystemTools.Missing(output, ["gcc", "nm", "readelf"])) return;
+        SystemTools.Require(["gcc", "nm", "readelf"]);
         string program = programs.FixedAddress!;
         var function = Nm.DefinedFunctions(program, dynamic: false).Single(f => f.Name == "weak_function");
         var text = Readelf.LoadSegments(program).Single(l => l.Flags.Contains('E'));
