@@ -44,7 +44,7 @@ internal static class ElfSymbolReader
 
     /// <summary>One symbol table with everything needed to decode its entries; entry 0 is the
     /// reserved null symbol, so real entries run from 1 to Count - 1.</summary>
-    private sealed class Table
+    internal sealed class Table
     {
         private readonly MappedFile _file;
         private readonly ElfSection _symbols;

@@ -1,0 +1,71 @@
+using Profiler.Collectors.Linux.Procfs;
+
+namespace Profiler.Collectors.Linux.Inject;
+
+/// <summary>Decides which words of a process to rewrite so that its allocator calls go through the
+/// sampler: from the process's mappings and each mapped file's relocations, nothing else.</summary>
+public static class GotPlanner
+{
+    /// <param name="images">A mapped file's image, or null when it cannot be read (gone, not ELF).</param>
+    /// <param name="sampler">The sampler library's path as the maps name it (its file name is
+    /// recognised anywhere too, so that a copy left by another memprof is never patched).</param>
+    public static GotPlan Plan(IReadOnlyList<MapEntry> maps, Func<string, GotImage?> images, string? sampler)
+    {
+        var modules = new List<ModuleInstance>();
+        var skipped = new List<GotSkip>();
+        var frees = new List<GotSlot>();
+        var allocations = new List<GotSlot>();
+        var readable = new Dictionary<string, GotImage?>();
+        foreach (var start in maps.Where(m => m.IsFile && m.FileOffset == 0))
+        {
+            if (!readable.TryGetValue(start.Path, out var image))
+                readable[start.Path] = image = images(start.Path);
+            if (image is null)
+            {
+                // A data file mapped by the program is no concern; a code module we cannot read is.
+                if (maps.Any(m => m.Path == start.Path && m.IsExecutable) && !skipped.Any(s => s.Module == start.Path))
+                    skipped.Add(new GotSkip(start.Path, "its file cannot be read"));
+                continue;
+            }
+            var module = new ModuleInstance(start.Path, start.Start - image.FirstLoadAddress, RoleOf(start.Path, sampler), image);
+            var slots = image.References
+                .Select(r => new GotSlot(module, r, module.LoadBias + r.VirtualAddress))
+                .DistinctBy(s => s.Address)
+                .ToList();
+            var misplaced = slots.Where(s => !MappedAsInFile(maps, s)).Select(s => s.Address).ToHashSet();
+            // Not one slot where the file puts it: the file is mapped, not loaded (read by mmap).
+            if (slots.Count > 0 && misplaced.Count == slots.Count) continue;
+            modules.Add(module);
+            if (module.Role != ModuleRole.Patched) continue;
+            foreach (var slot in slots)
+            {
+                if (misplaced.Contains(slot.Address))
+                    skipped.Add(new GotSkip(start.Path, "the process does not map the file's bytes at this address", slot));
+                else if (slot.Address % 8 != 0)
+                    skipped.Add(new GotSkip(start.Path, "not 8-byte aligned, so it cannot be rewritten in one store", slot));
+                else
+                    (slot.OnlyFrees ? frees : allocations).Add(slot);
+            }
+        }
+        return new GotPlan([.. frees, .. allocations], skipped, modules, maps);
+    }
+
+    /// <summary>The vdso and vsyscall pages are not files, so they never get here.</summary>
+    public static ModuleRole RoleOf(string path, string? sampler)
+    {
+        string name = System.IO.Path.GetFileName(path);
+        if (path == sampler || name == Preload.PreloadLibrary.FileName) return ModuleRole.Sampler;
+        if (IsDynamicLinker(name)) return ModuleRole.DynamicLinker;
+        return ModuleRole.Patched;
+    }
+
+    /// <summary>glibc's ld-linux-x86-64.so.2 (ld-2.31.so before 2.34), musl's ld-musl-x86_64.so.1.</summary>
+    static bool IsDynamicLinker(string name) =>
+        name.StartsWith("ld-", StringComparison.Ordinal) && name.Contains(".so", StringComparison.Ordinal);
+
+    /// <summary>The slot's 8 bytes lie in a mapping of the same file, at the file offset the ELF
+    /// file gives them: never write where the file's bytes are not.</summary>
+    static bool MappedAsInFile(IReadOnlyList<MapEntry> maps, GotSlot slot) =>
+        maps.Any(m => m.Path == slot.Module.Path && slot.Address >= m.Start && slot.Address <= m.End - 8 &&
+                      m.FileOffset + (slot.Address - m.Start) == slot.Reference.FileOffset);
+}
