@@ -27,14 +27,18 @@ public static class GotPlanner
                     skipped.Add(new GotSkip(start.Path, "its file cannot be read"));
                 continue;
             }
+            // This copy's mappings run up to the next copy of the same file.
+            ulong end = maps.Where(m => m.Path == start.Path && m.FileOffset == 0 && m.Start > start.Start)
+                .Select(m => m.Start).DefaultIfEmpty(ulong.MaxValue).Min();
+            var own = maps.Where(m => m.Path == start.Path && m.Start >= start.Start && m.Start < end).ToList();
+            // No code mapped: the program mapped the file to read it, the dynamic linker did not load it.
+            if (!own.Any(m => m.IsExecutable)) continue;
             var module = new ModuleInstance(start.Path, start.Start - image.FirstLoadAddress, RoleOf(start.Path, sampler), image);
             var slots = image.References
                 .Select(r => new GotSlot(module, r, module.LoadBias + r.VirtualAddress))
                 .DistinctBy(s => s.Address)
                 .ToList();
-            var misplaced = slots.Where(s => !MappedAsInFile(maps, s)).Select(s => s.Address).ToHashSet();
-            // Not one slot where the file puts it: the file is mapped, not loaded (read by mmap).
-            if (slots.Count > 0 && misplaced.Count == slots.Count) continue;
+            var misplaced = slots.Where(s => !MappedAsInFile(own, s)).Select(s => s.Address).ToHashSet();
             modules.Add(module);
             if (module.Role != ModuleRole.Patched) continue;
             foreach (var slot in slots)
@@ -65,7 +69,7 @@ public static class GotPlanner
 
     /// <summary>The slot's 8 bytes lie in a mapping of the same file, at the file offset the ELF
     /// file gives them: never write where the file's bytes are not.</summary>
-    static bool MappedAsInFile(IReadOnlyList<MapEntry> maps, GotSlot slot) =>
-        maps.Any(m => m.Path == slot.Module.Path && slot.Address >= m.Start && slot.Address <= m.End - 8 &&
+    static bool MappedAsInFile(IReadOnlyList<MapEntry> own, GotSlot slot) =>
+        own.Any(m => slot.Address >= m.Start && slot.Address <= m.End - 8 &&
                       m.FileOffset + (slot.Address - m.Start) == slot.Reference.FileOffset);
 }
