@@ -72,6 +72,44 @@ public sealed partial class GotPatchTests(GotTargets targets, ITestOutputHelper 
         Assert.Contains("mallocx", inspection.Forwarding.Targets.Keys);
     }
 
+    /// <summary>Redirect and restore 100 times while the threads allocate (each time slots bound
+    /// lazily meanwhile are found again): the program never notices.</summary>
+    [Fact]
+    public void A_hundred_redirect_and_restore_cycles_leave_the_program_as_it_was()
+    {
+        RootRequired.Check();
+        using var target = Target.Start(targets.Lazy);
+        target.Send("late");
+        using var memory = ProcMemory.Open(target.Pid);
+        var patcher = new GotPatcher(memory);
+        var original = GotInspector.Inspect(target.Pid, memory).Forwarding.Apply.ToDictionary(s => s.Slot.Address, s => s.Target);
+        int changed = 0;
+        for (int cycle = 0; cycle < 100; cycle++)
+        {
+            target.Stop();
+            var forwarding = GotInspector.Inspect(target.Pid, memory).Forwarding;
+            Assert.Empty(forwarding.Skipped);
+            Assert.Equal(original, forwarding.Apply.ToDictionary(s => s.Slot.Address, s => s.Target));
+            var patch = patcher.Apply(forwarding, s => s.Target);
+            Assert.Null(patch.Failure);
+            changed += patch.Applied.Count(s => s.Found != s.Written);
+            target.Continue();
+            Thread.Sleep(5);
+            target.Stop();
+            Assert.Empty(patcher.Lost(patch));
+            var restore = patcher.Restore(patch);
+            Assert.Equal(patch.Applied.Count, restore.Restored.Count);
+            target.Continue();
+        }
+        output.WriteLine($"{changed} slot writes changed a value over 100 cycles");
+        Assert.True(changed > 0, "no write changed a slot: the lazy slots were all bound already");
+
+        var (exitCode, lastLine) = target.Finish();
+        output.WriteLine(lastLine);
+        Assert.Equal(0, exitCode);
+        Assert.Matches(@"^ok checks=[1-9]\d* late=[1-9]", lastLine);
+    }
+
     GotInspection Run(Target target, string expectedAllocator, bool stopWithSignal = false)
     {
         using var memory = ProcMemory.Open(target.Pid);
