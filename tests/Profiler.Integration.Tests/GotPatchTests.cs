@@ -48,6 +48,22 @@ public sealed partial class GotPatchTests(GotTargets targets, ITestOutputHelper 
         Assert.All(own, s => Assert.Equal("r--p", maps.Single(m => s.Slot.Address >= m.Start && s.Slot.Address < m.End).Permissions));
     }
 
+    /// <summary>A library deleted since it was loaded (a package upgraded under a running server)
+    /// is read through /proc/PID/map_files, so its slots are still found and redirected.</summary>
+    [Fact]
+    public void A_library_deleted_since_it_was_loaded_is_still_patched()
+    {
+        RootRequired.Check();
+        string copy = Path.Combine(targets.Directory, "libz-copy.so.1");
+        File.Copy("/usr/lib/x86_64-linux-gnu/libz.so.1", copy, overwrite: true);
+        using var target = Target.Start(targets.Lazy, new Dictionary<string, string> { ["LD_PRELOAD"] = copy });
+        File.Delete(copy);
+        var inspection = Run(target, expectedAllocator: Libc);
+
+        var deleted = inspection.Forwarding.Apply.Where(s => s.Slot.Module.Path == copy + " (deleted)").ToList();
+        Assert.Equal(["free", "malloc"], deleted.Select(s => s.Slot.Symbol).Order());
+    }
+
     [Fact]
     public void Python_not_being_pie_has_libcs_slots_bound_to_its_plt_and_they_forward_to_libc()
     {
@@ -181,10 +197,13 @@ public sealed partial class GotPatchTests(GotTargets targets, ITestOutputHelper 
         public required Process Process { get; init; }
         public int Pid => Process.Id;
 
-        public static Target Start(string program, params string[] arguments)
+        public static Target Start(string program, params string[] arguments) => Start(program, [], arguments);
+
+        public static Target Start(string program, Dictionary<string, string> environment, params string[] arguments)
         {
             var psi = new ProcessStartInfo(program) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
             foreach (var argument in arguments) psi.ArgumentList.Add(argument);
+            foreach (var (name, value) in environment) psi.Environment[name] = value;
             var target = new Target { Process = Process.Start(psi)! };
             Assert.StartsWith("ready", target.Process.StandardOutput.ReadLine());
             return target;

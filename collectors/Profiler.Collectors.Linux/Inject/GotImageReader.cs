@@ -31,7 +31,7 @@ public static class GotImageReader
         }
         // An IFUNC's value is its resolver, not the function a slot is bound to: left out, so a
         // slot bound through one is never mistaken for one bound to something known.
-        var dynamic = elf.ReadSymbols().Where(s => s.FromDynamic && s.IsDefined && s.Binding != ElfSymbolBinding.Local).ToList();
+        var dynamic = elf.ReadDynamicSymbols().Where(s => s.IsDefined && s.Binding != ElfSymbolBinding.Local).ToList();
         var exports = dynamic
             .Where(s => s.Type == ElfSymbolType.Func && GotFamily.Find(s.Name) is not null)
             .Select(s => new GotExport(GotFamily.WithoutVersion(s.Name), s.Value, s.Version is null || !s.IsHiddenVersion))

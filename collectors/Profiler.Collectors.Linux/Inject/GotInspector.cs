@@ -10,14 +10,12 @@ public sealed record GotInspection(GotPlan Plan, GotForwarding Forwarding, LinkM
 /// memory); decides nothing itself.</summary>
 public static class GotInspector
 {
-    static readonly Dictionary<(string Path, long Length, DateTime Modified), GotImage?> Cache = [];
-
     /// <param name="sampler">The sampler's path as the maps name it, when it is loaded.</param>
     public static GotInspection Inspect(int pid, IProcessMemory memory, string? sampler = null)
     {
         var maps = ProcMaps.Read(pid);
         string executable = ExecutableOf(pid);
-        var plan = GotPlanner.Plan(maps, Image, sampler);
+        var plan = GotPlanner.Plan(maps, path => Image(pid, maps, path), sampler);
         var linkMap = plan.Modules
             .Where(m => m.Role == ModuleRole.DynamicLinker && m.Image.RDebug is not null)
             .Select(m => LinkMap.Read(memory, m.LoadBias + m.Image.RDebug!.Value))
@@ -33,16 +31,13 @@ public static class GotInspector
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return ""; }
     }
 
-    /// <summary>Images are cached per file version: every process maps the same libc.</summary>
-    static GotImage? Image(string path)
+    /// <summary>The file the process really maps, through /proc/PID/map_files: the same bytes even
+    /// when the path now names another file (a library upgraded since, shown "(deleted)") or
+    /// another root (a container). Falls back to the path where map_files is closed (not root).</summary>
+    static GotImage? Image(int pid, IReadOnlyList<MapEntry> maps, string path)
     {
-        var info = new FileInfo(path);
-        if (!info.Exists) return null;
-        var key = (path, info.Length, info.LastWriteTimeUtc);
-        lock (Cache)
-            if (Cache.TryGetValue(key, out var cached)) return cached;
-        var image = GotImageReader.Read(path, out _);
-        lock (Cache) Cache[key] = image;
-        return image;
+        var first = maps.First(m => m.Path == path && m.FileOffset == 0);
+        string mapped = $"/proc/{pid}/map_files/{first.Start:x}-{first.End:x}";
+        return GotImageReader.Read(mapped, out _) ?? GotImageReader.Read(path, out _);
     }
 }

@@ -15,18 +15,17 @@ public static class GotPlanner
         var skipped = new List<GotSkip>();
         var frees = new List<GotSlot>();
         var allocations = new List<GotSlot>();
+        // Only files with code mapped can be loaded modules: data files and devices are never opened.
+        var code = maps.Where(m => m.IsFile && m.IsExecutable).Select(m => m.Path).ToHashSet();
         var readable = new Dictionary<string, GotImage?>();
-        foreach (var start in maps.Where(m => m.IsFile && m.FileOffset == 0))
+        foreach (var start in maps.Where(m => m.FileOffset == 0 && code.Contains(m.Path)))
         {
             if (!readable.TryGetValue(start.Path, out var image))
-                readable[start.Path] = image = images(start.Path);
-            if (image is null)
             {
-                // A data file mapped by the program is no concern; a code module we cannot read is.
-                if (maps.Any(m => m.Path == start.Path && m.IsExecutable) && !skipped.Any(s => s.Module == start.Path))
-                    skipped.Add(new GotSkip(start.Path, "its file cannot be read"));
-                continue;
+                readable[start.Path] = image = images(start.Path);
+                if (image is null) skipped.Add(new GotSkip(start.Path, "its file cannot be read"));
             }
+            if (image is null) continue;
             // This copy's mappings run up to the next copy of the same file.
             ulong end = maps.Where(m => m.Path == start.Path && m.FileOffset == 0 && m.Start > start.Start)
                 .Select(m => m.Start).DefaultIfEmpty(ulong.MaxValue).Min();
