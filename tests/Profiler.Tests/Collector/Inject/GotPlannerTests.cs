@@ -155,5 +155,7 @@ public sealed class GotPlannerTests
 
         Assert.Equal("/usr/lib/libgone.so (deleted): its file cannot be read", Assert.Single(plan.Skipped).ToString());
         Assert.Equal(2, plan.Apply.Count);
+        // A mapped data file (or a device) is not even opened.
+        Assert.Equal([App, "/usr/lib/libgone.so (deleted)"], world.Opened);
     }
 }

@@ -44,7 +44,11 @@ sealed class GotWorld : IProcessMemory
         Maps.Sort((a, b) => a.Start.CompareTo(b.Start));
     }
 
-    public GotPlan Plan(string? sampler = Sampler) => GotPlanner.Plan(Maps, path => Images.GetValueOrDefault(path), sampler);
+    /// <summary>The files the planner asked to read, in order.</summary>
+    public readonly List<string> Opened = [];
+
+    public GotPlan Plan(string? sampler = Sampler) =>
+        GotPlanner.Plan(Maps, path => { Opened.Add(path); return Images.GetValueOrDefault(path); }, sampler);
 
     public bool TryRead(ulong address, Span<byte> buffer)
     {
