@@ -99,6 +99,13 @@ public sealed class ElfFile : IDisposable
     /// each enumeration reads the tables again.</summary>
     public IEnumerable<ElfSymbol> ReadSymbols() => ElfSymbolReader.Read(_file, _layout.Sections);
 
+    /// <summary>Every entry of .dynsym only: what the dynamic linker sees, without reading a large .symtab.</summary>
+    public IEnumerable<ElfSymbol> ReadDynamicSymbols() => ElfSymbolReader.Read(_file, _layout.Sections, dynamicOnly: true);
+
+    /// <summary>The dynamic relocations that name a symbol (.rela.dyn, .rela.plt), in file order;
+    /// each enumeration reads them again.</summary>
+    public IEnumerable<ElfRelocation> ReadDynamicRelocations() => ElfRelocationReader.Read(_file, _layout.Sections);
+
     internal void VisitSymbols(RawSymbolVisitor visitor) => ElfSymbolReader.Visit(_file, _layout.Sections, visitor);
 
     /// <summary>Size of the string tables behind the symbol tables: room enough for every name.</summary>

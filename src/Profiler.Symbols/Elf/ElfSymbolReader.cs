@@ -6,10 +6,12 @@ namespace Profiler.Symbols.Elf;
 /// nothing is materialised beyond what the caller keeps.</summary>
 internal static class ElfSymbolReader
 {
-    public static IEnumerable<ElfSymbol> Read(MappedFile file, IReadOnlyList<ElfSection> sections)
+    public static IEnumerable<ElfSymbol> Read(MappedFile file, IReadOnlyList<ElfSection> sections, bool dynamicOnly = false)
     {
         foreach (var table in SymbolTables(file, sections))
         {
+            if (dynamicOnly && !table.IsDynamic)
+                continue;
             for (ulong index = 1; index < table.Count; index++)
                 yield return table.Entry(index).ToSymbol();
         }
@@ -44,7 +46,7 @@ internal static class ElfSymbolReader
 
     /// <summary>One symbol table with everything needed to decode its entries; entry 0 is the
     /// reserved null symbol, so real entries run from 1 to Count - 1.</summary>
-    private sealed class Table
+    internal sealed class Table
     {
         private readonly MappedFile _file;
         private readonly ElfSection _symbols;
@@ -72,6 +74,8 @@ internal static class ElfSymbolReader
         }
 
         public ulong Count { get; }
+
+        public bool IsDynamic => _dynamic;
 
         public RawSymbol Entry(ulong index)
         {

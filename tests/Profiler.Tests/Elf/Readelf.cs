@@ -51,6 +51,33 @@ internal static partial class Readelf
                 string.Concat(fields[6..^1])))
             .ToList();
 
+    public sealed record Relocation(string Section, ulong Offset, uint Type, string TypeName, ulong SymbolIndex,
+        string Name, string? Version, long Addend);
+
+    /// <summary>`readelf -r -W` rows that name a symbol: "Offset Info Type Value Name[@[@]Version] + Addend"
+    /// under "Relocation section '.rela.dyn'" headers (the .relr.dyn table is not rows of this shape).</summary>
+    public static List<Relocation> DynamicRelocations(string path)
+    {
+        var relocations = new List<Relocation>();
+        string? section = null;
+        foreach (var line in SystemTools.Lines(SystemTools.Run("readelf", "-r", "-W", path)))
+        {
+            var header = Regex.Match(line, @"^Relocation section '([^']+)'");
+            if (header.Success)
+                section = header.Groups[1].Value;
+            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (section is null || !section.StartsWith(".rela", StringComparison.Ordinal) || fields.Length != 7 ||
+                fields[0].Length != 16 || !IsHex(fields[0]) || fields[5] is not ("+" or "-"))
+                continue;
+            ulong info = Hex(fields[1]);
+            string[] name = fields[4].Split('@', StringSplitOptions.RemoveEmptyEntries);
+            long addend = (long)Hex(fields[6]);
+            relocations.Add(new Relocation(section, Hex(fields[0]), (uint)info, fields[2], info >> 32, name[0],
+                name.Length > 1 ? name[1] : null, fields[5] == "-" ? -addend : addend));
+        }
+        return relocations;
+    }
+
     public static string? BuildId(string path) =>
         SystemTools.Lines(SystemTools.Run("readelf", "-n", path))
             .Select(line => line.Trim())
