@@ -191,29 +191,24 @@ public sealed partial class GotPatchTests(GotTargets targets, ITestOutputHelper 
             Assert.True(exports.GetValueOrDefault(symbol) == address, $"{symbol} forwards to 0x{address:x}, {allocator} defines it at 0x{exports.GetValueOrDefault(symbol):x}");
     }
 
-    /// <summary>A program under test, its stdin and stdout piped; killed if a test leaves it running.</summary>
+    /// <summary>A program under test driven line by line; killed if a test leaves it running.</summary>
     sealed partial class Target : IDisposable
     {
-        public required Process Process { get; init; }
+        public required RunningProcess Process { get; init; }
         public int Pid => Process.Id;
 
         public static Target Start(string program, params string[] arguments) => Start(program, [], arguments);
 
         public static Target Start(string program, Dictionary<string, string> environment, params string[] arguments)
         {
-            var psi = new ProcessStartInfo(program) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
-            foreach (var argument in arguments) psi.ArgumentList.Add(argument);
-            foreach (var (name, value) in environment) psi.Environment[name] = value;
-            var target = new Target { Process = Process.Start(psi)! };
-            Assert.StartsWith("ready", target.Process.StandardOutput.ReadLine());
+            var options = new ProcessOptions { Interactive = true };
+            foreach (var (name, value) in environment) options = options.WithEnvironment(name, value);
+            var target = new Target { Process = RunningProcess.Start(program, arguments, options) };
+            Assert.StartsWith("ready", target.Process.ReadLine(TimeSpan.FromSeconds(30)));
             return target;
         }
 
-        public void Send(string line)
-        {
-            Process.StandardInput.WriteLine(line);
-            Process.StandardInput.Flush();
-        }
+        public void Send(string line) => Process.Send(line);
 
         /// <summary>SIGSTOP, then wait until every thread shows it (state T).</summary>
         public void Stop()
@@ -232,17 +227,15 @@ public sealed partial class GotPatchTests(GotTargets targets, ITestOutputHelper 
         public (int ExitCode, string LastLine) Finish()
         {
             Send("stop");
-            string all = Process.StandardOutput.ReadToEnd();
-            Assert.True(Process.WaitForExit(30_000), "the program did not finish");
-            return (Process.ExitCode, all.Trim().Split('\n')[^1]);
+            var result = Process.WaitForExit(TimeSpan.FromSeconds(30));
+            return (result.ExitCode, result.Stdout.Trim().Split('\n')[^1]);
         }
 
         public (int ExitCode, string LastLine) Terminate()
         {
             Assert.False(Process.HasExited, "the program died");
             Assert.Equal(0, Kill(Pid, 15));
-            Assert.True(Process.WaitForExit(30_000), "the program did not end on SIGTERM");
-            return (Process.ExitCode, "");
+            return (Process.WaitForExit(TimeSpan.FromSeconds(30)).ExitCode, "");
         }
 
         static char State(string task)
@@ -258,10 +251,6 @@ public sealed partial class GotPatchTests(GotTargets targets, ITestOutputHelper 
         [LibraryImport("libc", EntryPoint = "kill")]
         private static partial int Kill(int pid, int signal);
 
-        public void Dispose()
-        {
-            if (!Process.HasExited) { Process.Kill(); Process.WaitForExit(); }
-            Process.Dispose();
-        }
+        public void Dispose() => Process.Dispose();
     }
 }

@@ -13,6 +13,9 @@ public sealed record ProcessOptions
     /// <summary>Lines for its standard input, each followed by "\n"; without any, it reads end of file at once.</summary>
     public IEnumerable<string>? InputLines { get; init; }
 
+    /// <summary>Its standard input stays open for <see cref="RunningProcess.Send"/> (a program driven line by line).</summary>
+    public bool Interactive { get; init; }
+
     /// <summary>How long <see cref="ProcessRunner.Run"/> waits before killing the process and its children.</summary>
     public TimeSpan Timeout { get; init; } = DefaultTimeout;
 

@@ -11,15 +11,25 @@ public sealed class RunningProcess : IDisposable
     readonly CapturedOutput _stdout;
     readonly CapturedOutput _stderr;
     readonly Task _input;
+    readonly bool _interactive;
 
-    RunningProcess(Process process, string commandLine, IEnumerable<string>? inputLines)
+    RunningProcess(Process process, string commandLine, IEnumerable<string>? inputLines, bool interactive)
     {
         _process = process;
         CommandLine = commandLine;
+        _interactive = interactive;
         _stdout = new CapturedOutput(process.StandardOutput);
         _stderr = new CapturedOutput(process.StandardError);
         // Fed while the outputs are read, so neither side can block on a full pipe.
-        _input = WriteAsync(process.StandardInput, inputLines ?? []);
+        _input = interactive ? Task.CompletedTask : WriteAsync(process.StandardInput, inputLines ?? []);
+    }
+
+    /// <summary>Writes one line to its standard input (started with <see cref="ProcessOptions.Interactive"/>).</summary>
+    public void Send(string line)
+    {
+        if (!_interactive) throw new InvalidOperationException($"{CommandLine} was not started interactive");
+        _process.StandardInput.Write(line + "\n");
+        _process.StandardInput.Flush();
     }
 
     /// <summary>The command as a shell would take it, for messages.</summary>
@@ -55,7 +65,7 @@ public sealed class RunningProcess : IDisposable
         try
         {
             var process = Process.Start(start) ?? throw new InvalidOperationException($"{commandLine} did not start");
-            return new RunningProcess(process, commandLine, options.InputLines);
+            return new RunningProcess(process, commandLine, options.InputLines, options.Interactive);
         }
         catch (Win32Exception e)
         {

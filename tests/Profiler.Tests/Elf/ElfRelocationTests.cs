@@ -23,8 +23,7 @@ public sealed class ElfRelocationTests(ITestOutputHelper output)
     public void Symbol_relocations_match_readelf(string file)
     {
         string path = PathOf(file);
-        if (SystemTools.Missing(output, ["readelf"], path))
-            return;
+        SystemTools.Require(["readelf"], path);
         var expected = Readelf.DynamicRelocations(path)
             .Select(r => (r.Section, r.Offset, r.Type, r.Name, r.Version, r.Addend)).ToList();
         using var elf = ElfFile.Open(path);
@@ -39,8 +38,7 @@ public sealed class ElfRelocationTests(ITestOutputHelper output)
     [Fact]
     public void Relocations_against_a_defined_symbol_carry_its_default_version()
     {
-        if (SystemTools.Missing(output, ["readelf"], SystemTools.Libc))
-            return;
+        SystemTools.Require(["readelf"], SystemTools.Libc);
         using var elf = ElfFile.Open(SystemTools.Libc);
         var free = elf.ReadDynamicRelocations().Single(r => r.Symbol.Name == "free");
 
