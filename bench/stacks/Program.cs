@@ -6,7 +6,6 @@
 using Profiler.Core.Analysis;
 using Profiler.Core.Model;
 using Profiler.Core.Recording;
-using Profiler.Core.Recording.Proto;
 using Profiler.Symbols.Resolution;
 
 // Frames only the start of a process or of a thread has below them (glibc's names, resolved from

@@ -5,7 +5,6 @@
 //   protobuf reference reader on the same file, the way every recording used to be read).
 using System.Diagnostics;
 using Profiler.Core.Recording;
-using Profiler.Core.Recording.Proto;
 using Profiler.Export;
 using Profiler.Viewer.Ui;
 using Profiler.Viewer.ViewModels;

@@ -189,7 +189,7 @@ public sealed class FastReaderAgreementTests
         for (int i = 0; i < events; i++)
         {
             var e = RandomEvent(rng, 0);
-            batch.Kind.Add(e.Kind);
+            batch.Kind.Add((Profiler.Core.Recording.Proto.EventKind)e.Kind);
             batch.TimeDeltaNanos.Add((ulong)rng.Next(1000));
             batch.Pid.Add(e.Pid);
             batch.Tid.Add(e.Tid);
@@ -197,7 +197,7 @@ public sealed class FastReaderAgreementTests
             batch.Size.Add(e.Size);
             batch.Weight.Add(e.Weight);
             batch.StackId.Add(e.StackId);
-            batch.Function.Add(e.Function);
+            batch.Function.Add((Profiler.Core.Recording.Proto.AllocFunction)e.Function);
         }
         return batch;
     }
