@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 namespace Profiler.Core.Recording;
 
 /// <summary>How a column's values travel in an EventBatch: as protobuf writes the field's type.</summary>
-enum ColumnWire
+public enum ColumnWire
 {
     /// <summary>A protobuf enum (int32): a negative value takes ten bytes, sign-extended.</summary>
     Int32,
@@ -24,7 +24,7 @@ delegate T EventValue<T>(in RawEvent e);
 /// <see cref="RawEvent"/>. What is done to every column — growing, adding an event, permuting,
 /// encoding, decoding — is written once, here, for any column.
 /// </summary>
-abstract unsafe class EventColumn(string name, int fieldNumber, ColumnWire wire)
+public abstract unsafe class EventColumn(string name, int fieldNumber, ColumnWire wire)
 {
     /// <summary>The member's name in <see cref="RawEvent"/> and <see cref="EventColumns"/>.</summary>
     public string Name => name;
@@ -36,32 +36,32 @@ abstract unsafe class EventColumn(string name, int fieldNumber, ColumnWire wire)
 
     public abstract Type Type { get; }
 
-    public abstract void Resize(EventColumns columns, int length);
+    internal abstract void Resize(EventColumns columns, int length);
 
-    public abstract void Set(EventColumns columns, int index, in RawEvent e);
+    internal abstract void Set(EventColumns columns, int index, in RawEvent e);
 
     /// <summary>Gives <paramref name="to"/> this column of <paramref name="from"/>'s events at
     /// <paramref name="order"/>; null: the first <paramref name="count"/>, sharing the array when exact.</summary>
-    public abstract void Select(EventColumns from, int[]? order, int count, EventColumns to);
+    internal abstract void Select(EventColumns from, int[]? order, int count, EventColumns to);
 
     /// <summary>The most bytes <see cref="Encode"/> writes for <paramref name="count"/> values.</summary>
-    public int MaxEncodedLength(int count) => PackedVarints.Size(Tag) + 5 + 10 * count;
+    internal int MaxEncodedLength(int count) => PackedVarints.Size(Tag) + 5 + 10 * count;
 
     /// <summary>Writes the first <paramref name="count"/> values as protobuf writes a packed field:
     /// tag, length, varints; nothing when there are none.</summary>
     /// <param name="timeBefore">The time of the event before the first (times are deltas).</param>
     /// <returns>The bytes written.</returns>
-    public abstract int Encode(EventColumns from, int count, long timeBefore, Span<byte> to);
+    internal abstract int Encode(EventColumns from, int count, long timeBefore, Span<byte> to);
 
     /// <summary>Decodes a packed field's bytes into <paramref name="count"/> events from <paramref name="at"/>.</summary>
     /// <param name="time">The time before the first event; becomes the last one's (times only).</param>
     /// <returns>False unless the bytes are exactly <paramref name="count"/> varints.</returns>
-    public abstract bool Decode(byte* bytes, int length, EventColumns into, int at, int count, ref long time);
+    internal abstract bool Decode(byte* bytes, int length, EventColumns into, int at, int count, ref long time);
 
     /// <summary>Takes the values of a batch the protobuf parser read (its field, boxed) from <paramref name="at"/>.</summary>
-    public abstract void Decode(IList parsed, EventColumns into, int at, ref long time);
+    internal abstract void Decode(IList parsed, EventColumns into, int at, ref long time);
 
-    protected ulong Tag => (ulong)(Field << 3 | 2); // length-delimited
+    private protected ulong Tag => (ulong)(Field << 3 | 2); // length-delimited
 }
 
 sealed unsafe class EventColumn<T> : EventColumn where T : unmanaged
@@ -80,11 +80,11 @@ sealed unsafe class EventColumn<T> : EventColumn where T : unmanaged
 
     public override Type Type => typeof(T);
 
-    public override void Resize(EventColumns columns, int length) => Array.Resize(ref _array(columns), length);
+    internal override void Resize(EventColumns columns, int length) => Array.Resize(ref _array(columns), length);
 
-    public override void Set(EventColumns columns, int index, in RawEvent e) => _array(columns)[index] = _value(e);
+    internal override void Set(EventColumns columns, int index, in RawEvent e) => _array(columns)[index] = _value(e);
 
-    public override void Select(EventColumns from, int[]? order, int count, EventColumns to)
+    internal override void Select(EventColumns from, int[]? order, int count, EventColumns to)
     {
         var source = _array(from);
         if (order is null)
@@ -97,7 +97,7 @@ sealed unsafe class EventColumn<T> : EventColumn where T : unmanaged
         _array(to) = result;
     }
 
-    public override int Encode(EventColumns from, int count, long timeBefore, Span<byte> to)
+    internal override int Encode(EventColumns from, int count, long timeBefore, Span<byte> to)
     {
         if (count == 0) return 0;
         var values = _array(from).AsSpan(0, count);
@@ -127,7 +127,7 @@ sealed unsafe class EventColumn<T> : EventColumn where T : unmanaged
         }
     }
 
-    public override bool Decode(byte* bytes, int length, EventColumns into, int at, int count, ref long time)
+    internal override bool Decode(byte* bytes, int length, EventColumns into, int at, int count, ref long time)
     {
         if (count == 0) return length == 0;
         fixed (T* to = &_array(into)[at])
@@ -146,7 +146,7 @@ sealed unsafe class EventColumn<T> : EventColumn where T : unmanaged
         }
     }
 
-    public override void Decode(IList parsed, EventColumns into, int at, ref long time)
+    internal override void Decode(IList parsed, EventColumns into, int at, ref long time)
     {
         if (parsed.Count == 0) return;
         fixed (T* to = &_array(into)[at])

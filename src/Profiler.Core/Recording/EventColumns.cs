@@ -21,6 +21,8 @@ public sealed class EventColumns
     public AllocFunction[] Function = [];
 
     /// <summary>The columns in EventBatch field order.</summary>
+    public static IReadOnlyList<EventColumn> Columns => Schema;
+
     internal static readonly EventColumn[] Schema =
     [
         new EventColumn<EventKind>(nameof(Kind), 1, ColumnWire.Int32, c => ref c.Kind, (in e) => e.Kind),
