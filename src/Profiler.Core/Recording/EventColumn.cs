@@ -166,18 +166,20 @@ sealed unsafe class EventColumn<T> : EventColumn where T : unmanaged
     }
 
     /// <summary>The parsed values as their varints carried them, into the sinks the bytes go to, so
-    /// both readers convert alike. A boxed protobuf enum unboxes as its int.</summary>
+    /// both readers convert alike. Only enums are taken boxed (a boxed protobuf enum unboxes as its int).</summary>
     void Feed<TSink>(IList parsed, TSink sink) where TSink : struct, PackedVarints.ISink
     {
-        for (int i = 0; i < parsed.Count; i++)
+        switch (parsed)
         {
-            object value = parsed[i]!;
-            sink.Put(i, Wire switch
-            {
-                ColumnWire.Int32 => (ulong)(long)(int)value,
-                ColumnWire.UInt32 => (uint)value,
-                _ => (ulong)value,
-            });
+            case IReadOnlyList<ulong> values:
+                for (int i = 0; i < values.Count; i++) sink.Put(i, values[i]);
+                break;
+            case IReadOnlyList<uint> values:
+                for (int i = 0; i < values.Count; i++) sink.Put(i, values[i]);
+                break;
+            default:
+                for (int i = 0; i < parsed.Count; i++) sink.Put(i, (ulong)(long)(int)parsed[i]!);
+                break;
         }
     }
 }

@@ -1,7 +1,6 @@
 using System.Text;
 using Profiler.Core.Import;
 using Profiler.Core.Recording;
-using Profiler.Core.Recording.Proto;
 
 namespace Profiler.Tests.Import;
 
