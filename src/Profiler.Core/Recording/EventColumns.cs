@@ -1,6 +1,6 @@
 namespace Profiler.Core.Recording;
 
-/// <summary>Events one array per column, in recording order.</summary>
+/// <summary>Events, one array per column, in recording order.</summary>
 /// <remarks>
 /// <see cref="Schema"/> is the one list of the event columns: the writer, both readers and the
 /// model's permutation go through it. Adding a column is a member of <see cref="RawEvent"/>, an
