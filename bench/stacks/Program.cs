@@ -3,10 +3,10 @@
 // the program's entry or a thread's start by their symbols (an independent check), the share the
 // collector marked complete (Stack.truncated unset), and how often the two disagree; then the
 // outermost functions of the cut stacks, most frequent first.
+using Profiler;
 using Profiler.Core.Analysis;
 using Profiler.Core.Model;
 using Profiler.Core.Recording;
-using Profiler.Core.Recording.Proto;
 using Profiler.Symbols.Resolution;
 
 // Frames only the start of a process or of a thread has below them (glibc's names, resolved from

@@ -4,12 +4,13 @@
 //   (default 10,000,000 events; BINARY gives real symbols; --reader-baseline also times the
 //   protobuf reference reader on the same file, the way every recording used to be read).
 using System.Diagnostics;
+using Profiler;
 using Profiler.Core.Recording;
-using Profiler.Core.Recording.Proto;
 using Profiler.Export;
 using Profiler.Viewer.Ui;
 using Profiler.Viewer.ViewModels;
 using Terminal.Gui.Time;
+using Proto = Profiler.Core.Recording.Proto;
 
 bool readerBaseline = args.Contains("--reader-baseline");
 args = args.Where(a => a != "--reader-baseline").ToArray();
@@ -62,15 +63,15 @@ static void Generate(string path, long count, string binary)
     const ulong start = 0x400000;
     ulong size = (ulong)Math.Max(0x10000, new FileInfo(binary).Length);
     var rng = new Random(1);
-    using var writer = RecordingWriter.Create(path, new Header
+    using var writer = RecordingWriter.Create(path, new Proto.Header
     {
         TargetPid = pid, Collector = "linux-ebpf", Mode = "bench", SamplingRateBytes = 1, Launched = true, Command = { binary },
     });
-    writer.WriteModule(new Module { Pid = pid, Path = binary, Start = start, End = start + size });
+    writer.WriteModule(new Proto.Module { Pid = pid, Path = binary, Start = start, End = start + size });
     var code = Enumerable.Range(0, 5000).Select(_ => start + (ulong)rng.NextInt64(0, (long)size)).ToArray();
     for (ulong id = 1; id <= 2000; id++)
     {
-        var stack = new Stack { Id = id };
+        var stack = new Proto.Stack { Id = id };
         for (int d = 0; d < 16; d++) stack.Addresses.Add(code[rng.Next(code.Length)]);
         writer.WriteStack(stack);
     }
@@ -88,5 +89,5 @@ static void Generate(string path, long count, string binary)
         if (rng.Next(10) != 0) pending.Enqueue(address);
         writer.WriteEvent(new RawEvent(EventKind.Alloc, t, pid, pid, address, bytes, bytes, (ulong)rng.Next(1, 2001), AllocFunction.Malloc));
     }
-    writer.Complete(new Footer());
+    writer.Complete(new Proto.Footer());
 }

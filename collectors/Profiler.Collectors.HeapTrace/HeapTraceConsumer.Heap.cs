@@ -11,7 +11,7 @@ public sealed partial class HeapTraceConsumer
         _heapEvents++;
         var stack = StackOf(a, a.Stack);
         if (stack is null) _withoutStack++;
-        Allocate(a.TimeNanos, a.Pid, a.Tid, a.Heap, a.Address, a.Size, stack, Proto.AllocFunction.Malloc);
+        Allocate(a.TimeNanos, a.Pid, a.Tid, a.Heap, a.Address, a.Size, stack, AllocFunction.Malloc);
     }
 
     /// <summary>A reallocation is the free of the old block and the allocation of the new one,
@@ -23,15 +23,15 @@ public sealed partial class HeapTraceConsumer
         var stack = StackOf(r, r.Stack);
         if (r.NewAddress == 0) return; // failed: the old block stays as it was
         if (stack is null) _withoutStack++;
-        Release(r.TimeNanos, r.Pid, r.Tid, r.Heap, r.OldAddress, stack, Proto.AllocFunction.Realloc);
-        Allocate(r.TimeNanos, r.Pid, r.Tid, r.Heap, r.NewAddress, r.NewSize, stack, Proto.AllocFunction.Realloc);
+        Release(r.TimeNanos, r.Pid, r.Tid, r.Heap, r.OldAddress, stack, AllocFunction.Realloc);
+        Allocate(r.TimeNanos, r.Pid, r.Tid, r.Heap, r.NewAddress, r.NewSize, stack, AllocFunction.Realloc);
     }
 
     void OnFree(HeapFree f)
     {
         _heapEvents++;
         var stack = StackOf(f, f.Stack);
-        Release(f.TimeNanos, f.Pid, f.Tid, f.Heap, f.Address, stack, Proto.AllocFunction.FreeFunction);
+        Release(f.TimeNanos, f.Pid, f.Tid, f.Heap, f.Address, stack, AllocFunction.FreeFunction);
     }
 
     /// <summary>Destroying a heap frees every block it still holds, at the time of the destroy.</summary>
@@ -42,12 +42,12 @@ public sealed partial class HeapTraceConsumer
         foreach (var (address, block) in _blocks.RemoveHeap(d.Pid, d.Heap))
         {
             totals.Freed(block.Size);
-            if (block.Sampled) WriteFree(d.TimeNanos, d.Pid, d.Tid, address, block, null, Proto.AllocFunction.FreeFunction);
+            if (block.Sampled) WriteFree(d.TimeNanos, d.Pid, d.Tid, address, block, null, AllocFunction.FreeFunction);
         }
     }
 
     void Allocate(long time, uint pid, uint tid, ulong heap, ulong address, ulong size, ulong[]? stack,
-        Proto.AllocFunction function)
+        AllocFunction function)
     {
         var totals = TotalsFor(pid);
         bool sampled = _sampler.Sample(size, out ulong weight);
@@ -58,16 +58,16 @@ public sealed partial class HeapTraceConsumer
             // free arrived (a lost event): free it here, so it does not look live forever.
             _implicitFrees++;
             totals.Freed(displaced.Size);
-            if (displaced.Sampled) WriteFree(time, pid, tid, address, displaced, null, Proto.AllocFunction.FreeFunction);
+            if (displaced.Sampled) WriteFree(time, pid, tid, address, displaced, null, AllocFunction.FreeFunction);
         }
         totals.Allocated(size, time);
         if (!sampled) return;
         _sampled++;
-        writer.WriteEvent(new RawEvent(Proto.EventKind.Alloc, time, pid, tid, address, size, weight, StackIdOf(stack), function));
+        writer.WriteEvent(new RawEvent(EventKind.Alloc, time, pid, tid, address, size, weight, StackIdOf(stack), function));
         _written++;
     }
 
-    void Release(long time, uint pid, uint tid, ulong heap, ulong address, ulong[]? stack, Proto.AllocFunction function)
+    void Release(long time, uint pid, uint tid, ulong heap, ulong address, ulong[]? stack, AllocFunction function)
     {
         var totals = TotalsFor(pid);
         if (!_blocks.Remove(pid, heap, address, out var block))
@@ -81,9 +81,9 @@ public sealed partial class HeapTraceConsumer
     }
 
     /// <summary>A free carries the weight of the block it releases, so sampled totals balance.</summary>
-    void WriteFree(long time, uint pid, uint tid, ulong address, Block block, ulong[]? stack, Proto.AllocFunction function)
+    void WriteFree(long time, uint pid, uint tid, ulong address, Block block, ulong[]? stack, AllocFunction function)
     {
-        writer.WriteEvent(new RawEvent(Proto.EventKind.Free, time, pid, tid, address, 0, block.Weight, StackIdOf(stack), function));
+        writer.WriteEvent(new RawEvent(EventKind.Free, time, pid, tid, address, 0, block.Weight, StackIdOf(stack), function));
         _written++;
     }
 

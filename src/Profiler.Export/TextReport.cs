@@ -1,7 +1,6 @@
 using Profiler.Core;
 using Profiler.Core.Analysis;
 using Profiler.Core.Model;
-using Profiler.Core.Recording.Proto;
 using static Profiler.Formatting.ReportFormat;
 
 namespace Profiler.Export;

@@ -1,7 +1,6 @@
 using Profiler.Core.Analysis;
 using Profiler.Core.Model;
 using Profiler.Core.Recording;
-using Profiler.Core.Recording.Proto;
 using Profiler.Export;
 
 namespace Profiler.Integration.Tests;

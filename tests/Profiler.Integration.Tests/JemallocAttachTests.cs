@@ -22,7 +22,7 @@ public sealed class JemallocAttachTests
         Assert.Contains($"jemalloc profiling (lg_prof_sample {lgSample})", recording.Header.Mode);
 
         var ev = recording.Events;
-        var samples = Enumerable.Range(0, ev.Count).Where(i => ev.Kind[i] == Core.Recording.Proto.EventKind.Alloc).ToList();
+        var samples = Enumerable.Range(0, ev.Count).Where(i => ev.Kind[i] == EventKind.Alloc).ToList();
         // About 0.4 MB/s at 2^19 gives ~9 samples in 12 s (Poisson: 5 or more only 94 % of the time);
         // at 2^13 ~150 in 3 s.
         int minimum = lgSample >= 19 ? 1 : 20;

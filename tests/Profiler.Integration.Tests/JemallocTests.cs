@@ -24,7 +24,7 @@ public sealed class JemallocTests
 
         var recording = RecordingReader.Read(output);
         Assert.Contains(recording.Events.Function.Take(recording.Events.Count),
-            f => f is Core.Recording.Proto.AllocFunction.Sdallocx or Core.Recording.Proto.AllocFunction.Mallocx);
+            f => f is AllocFunction.Sdallocx or AllocFunction.Mallocx);
         var model = RecordingLoader.Load(output, TextWriter.Null);
         var sites = SiteTotals.Of(model);
         var problems = SiteTotals.Mismatches(manifest, sites).ToList();
@@ -113,8 +113,8 @@ public sealed class JemallocProfilingTests
         int unpaired = 0;
         for (int i = 0; i < ev.Count; i++)
         {
-            if (ev.Kind[i] == Core.Recording.Proto.EventKind.Alloc) live.Add((ev.Pid[i], ev.Address[i]));
-            else if (ev.Kind[i] == Core.Recording.Proto.EventKind.Free && !live.Remove((ev.Pid[i], ev.Address[i]))) unpaired++;
+            if (ev.Kind[i] == EventKind.Alloc) live.Add((ev.Pid[i], ev.Address[i]));
+            else if (ev.Kind[i] == EventKind.Free && !live.Remove((ev.Pid[i], ev.Address[i]))) unpaired++;
         }
         return unpaired;
     }

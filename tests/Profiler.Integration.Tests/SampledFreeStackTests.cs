@@ -1,4 +1,3 @@
-using Profiler.Core.Recording.Proto;
 
 namespace Profiler.Integration.Tests;
 

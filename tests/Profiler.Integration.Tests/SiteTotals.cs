@@ -1,6 +1,5 @@
 using Profiler.Core.Analysis;
 using Profiler.Core.Model;
-using Profiler.Core.Recording.Proto;
 
 namespace Profiler.Integration.Tests;
 

@@ -1,6 +1,6 @@
 using Profiler.Core.Analysis;
 using Profiler.Core.Model;
-using Profiler.Core.Recording.Proto;
+using Profiler.Core.Recording;
 using Profiler.Viewer.ViewModels;
 
 namespace Profiler.Viewer.Tests;
@@ -40,19 +40,17 @@ public sealed class ProgramSiteScreenTests
             Info = new RecordingInfo(["app"], 1, DateTimeOffset.UnixEpoch, 1_000_000, "test", "test", 1, true, 0, []),
             Tables = t,
             Processes = [new ProcessInfo(1, "app", 0, null, null, [new ThreadInfo(1, "app")])],
-            Events = new AllocationTable
-            {
-                Kind = [.. events.Select(e => e.Item1)],
-                TimeNanos = [.. events.Select((_, i) => 1000L * i)],
-                Pid = [.. events.Select(_ => 1u)],
-                Tid = [.. events.Select(_ => 1u)],
-                Address = [.. events.Select(e => e.Item2)],
-                Size = [.. events.Select(e => e.Item3)],
-                Weight = [.. events.Select(e => e.Item3)],
-                Stack = [.. events.Select(e => e.Item4)],
-                Function = [.. events.Select(e => e.Item1 == EventKind.Alloc ? AllocFunction.Malloc : AllocFunction.FreeFunction)],
-            },
+            Events = new AllocationTable(Columns(events), [.. events.Select(e => e.Item4)]),
         };
+    }
+
+    static EventColumns Columns((EventKind Kind, ulong Address, ulong Size, StackId)[] events)
+    {
+        var columns = new EventColumns();
+        foreach (var (e, i) in events.Select((e, i) => (e, i)))
+            columns.Add(new RawEvent(e.Kind, 1000L * i, 1, 1, e.Address, e.Size, e.Size, 0,
+                e.Kind == EventKind.Alloc ? AllocFunction.Malloc : AllocFunction.FreeFunction));
+        return columns;
     }
 
     [Fact]

@@ -118,7 +118,7 @@ public sealed class ScreenTests
         var m = Fixture.Leak;
         var t = m.Tables;
         return [.. Enumerable.Range(0, m.Events.Count)
-            .Where(i => m.Events.Kind[i] == Core.Recording.Proto.EventKind.Alloc && !m.Events.Stack[i].IsNone &&
+            .Where(i => m.Events.Kind[i] == EventKind.Alloc && !m.Events.Stack[i].IsNone &&
                         t.FramesLeafFirst(m.Events.Stack[i]).Any(f => t.FunctionName(f) == Fixture.LeakSite))
             .Select(i => m.Events.TimeNanos[i])];
     }

@@ -1,6 +1,5 @@
 using System.Collections;
 using Profiler.Core.Model;
-using Profiler.Core.Recording.Proto;
 
 namespace Profiler.Core.Analysis;
 

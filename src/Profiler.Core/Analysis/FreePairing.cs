@@ -1,5 +1,4 @@
 using Profiler.Core.Model;
-using Profiler.Core.Recording.Proto;
 
 namespace Profiler.Core.Analysis;
 

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using Profiler.Core.Model;
-using Profiler.Core.Recording.Proto;
 
 namespace Profiler.Core.Analysis;
 

@@ -84,8 +84,8 @@ static class ExecReleases
     /// <summary>The events with the releases' frees added after them, and the new time order.</summary>
     public static (EventColumns Events, int[] Order) Insert(EventColumns ev, int[]? order, List<Release> releases)
     {
-        var all = new EventColumns();
-        for (int i = 0; i < ev.Count; i++) all.Add(ev[i]);
+        // A selection is exactly full, so the first event added moves it to new arrays: ev stays as it is.
+        var all = ev.Select(null);
         int n = order?.Length ?? ev.Count;
         var merged = new int[n + releases.Count];
         int r = 0, m = 0;

@@ -1,5 +1,3 @@
-using Profiler.Core.Recording.Proto;
-
 namespace Profiler.Core.Model;
 
 public sealed record RecordingInfo(
@@ -20,21 +18,6 @@ public sealed record RecordingInfo(
 
     /// <summary>How stacks were taken: "frame-pointer", "dwarf", or empty when not recorded.</summary>
     public string Stacks { get; init; } = "";
-}
-
-/// <summary>Allocations and frees in time order with symbolized stacks.</summary>
-public sealed class AllocationTable
-{
-    public required EventKind[] Kind { get; init; }
-    public required long[] TimeNanos { get; init; }
-    public required uint[] Pid { get; init; }
-    public required uint[] Tid { get; init; }
-    public required ulong[] Address { get; init; }
-    public required ulong[] Size { get; init; }
-    public required ulong[] Weight { get; init; }
-    public required StackId[] Stack { get; init; }
-    public required AllocFunction[] Function { get; init; }
-    public int Count => Kind.Length;
 }
 
 /// <summary>The symbolized model every analysis and exporter reads.</summary>

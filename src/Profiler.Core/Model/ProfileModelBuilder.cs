@@ -1,5 +1,4 @@
 using Profiler.Core.Recording;
-using Profiler.Core.Recording.Proto;
 
 namespace Profiler.Core.Model;
 
@@ -85,19 +84,7 @@ public static class ProfileModelBuilder
             inRecordingOrder = false;
         }
         var stacks = new StackId[order?.Length ?? ev.Count];
-
-        var events = new AllocationTable
-        {
-            Kind = Permute(ev.Kind, order, inRecordingOrder, ev.Count),
-            TimeNanos = Permute(ev.TimeNanos, order, inRecordingOrder, ev.Count),
-            Pid = Permute(ev.Pid, order, inRecordingOrder, ev.Count),
-            Tid = Permute(ev.Tid, order, inRecordingOrder, ev.Count),
-            Address = Permute(ev.Address, order, inRecordingOrder, ev.Count),
-            Size = Permute(ev.Size, order, inRecordingOrder, ev.Count),
-            Weight = Permute(ev.Weight, order, inRecordingOrder, ev.Count),
-            Stack = stacks,
-            Function = Permute(ev.Function, order, inRecordingOrder, ev.Count),
-        };
+        var events = new AllocationTable(ev.Select(inRecordingOrder ? null : order), stacks);
         eventsReady?.Invoke(events);
         StackLookup.Resolve(ev.Pid, ev.StackId, order, recording.Stacks, StackFor, stacks);
 
@@ -158,16 +145,6 @@ public static class ProfileModelBuilder
             if (i > 0 && times[i] < times[i - 1]) return false;
         }
         return true;
-    }
-
-    /// <param name="order">Null: every event, in recording order.</param>
-    static T[] Permute<T>(T[] column, int[]? order, bool inRecordingOrder, int count)
-    {
-        if (order is null) return column.Length == count ? column : column[..count];
-        if (inRecordingOrder && column.Length == order.Length) return column;
-        var result = new T[order.Length];
-        for (int i = 0; i < order.Length; i++) result[i] = column[order[i]];
-        return result;
     }
 
     static RecordingInfo InfoOf(RawRecording r, AllocationTable events)

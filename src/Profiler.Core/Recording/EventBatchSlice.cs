@@ -1,23 +1,23 @@
-using Profiler.Core.Recording.Proto;
-
 namespace Profiler.Core.Recording;
 
 /// <summary>
-/// One event batch waiting to be decoded: where its nine packed columns lie in the recording's
-/// bytes, or a batch the protobuf parser already read (one with an unusual encoding). Decoding
-/// accepts exactly what the protobuf parser would read the same way and reports anything else,
-/// which sends the whole recording to the reference reader.
+/// One event batch waiting to be decoded: where its packed columns lie in the recording's bytes,
+/// or a batch the protobuf parser already read (one with an unusual encoding). Decoding accepts
+/// exactly what the protobuf parser would read the same way and reports anything else, which sends
+/// the whole recording to the reference reader.
 /// </summary>
 sealed unsafe class EventBatchSlice
 {
-    const int Columns = 9;
-    const byte EventsTag = (5 << 3) | 2; // Record.events, length-delimited
+    static readonly EventColumn[] Columns = EventColumns.Schema;
 
-    readonly long[] _offsets = new long[Columns];
-    readonly int[] _lengths = new int[Columns];
-    readonly EventBatch? _parsed;
+    /// <summary>The schema index of each EventBatch field number; -1 for none.</summary>
+    static readonly int[] ColumnOfField = IndexFields();
 
-    EventBatchSlice(int count, EventBatch? parsed) => (Count, _parsed) = (count, parsed);
+    readonly long[] _offsets = new long[Columns.Length];
+    readonly int[] _lengths = new int[Columns.Length];
+    readonly Proto.EventBatch? _parsed;
+
+    EventBatchSlice(int count, Proto.EventBatch? parsed) => (Count, _parsed) = (count, parsed);
 
     public int Count { get; }
 
@@ -26,30 +26,32 @@ sealed unsafe class EventBatchSlice
     /// <param name="bodyStart">Where <paramref name="body"/> starts in the recording.</param>
     public static EventBatchSlice? TryLocate(ReadOnlySpan<byte> body, long bodyStart)
     {
-        if (body.Length < 2 || body[0] != EventsTag) return null;
+        if (body.Length < 2 || body[0] != EventBatchCodec.RecordTag) return null;
         int pos = 1;
         if (!TryReadLength(body, ref pos, out int batchLength) || batchLength != body.Length - pos) return null;
-        var offsets = new long[Columns];
-        var lengths = new int[Columns];
+        var offsets = new long[Columns.Length];
+        var lengths = new int[Columns.Length];
         int lastField = 0;
         while (pos < body.Length)
         {
             int tag = body[pos++];
             int field = tag >> 3;
-            // Tags of fields 1-9 are single bytes; a repeated, unknown or unpacked field is not ours.
-            if ((tag & 7) != 2 || field <= lastField || field > Columns) return null;
+            // Tags of fields 1-15 are single bytes; a repeated, unknown or unpacked field is not ours.
+            if (tag >= 0x80 || (tag & 7) != 2 || field <= lastField || field >= ColumnOfField.Length || ColumnOfField[field] < 0)
+                return null;
             lastField = field;
             if (!TryReadLength(body, ref pos, out int length) || length > body.Length - pos) return null;
-            offsets[field - 1] = bodyStart + pos;
-            lengths[field - 1] = length;
+            offsets[ColumnOfField[field]] = bodyStart + pos;
+            lengths[ColumnOfField[field]] = length;
             pos += length;
         }
-        var kinds = body.Slice((int)(offsets[0] - bodyStart), lengths[0]);
-        if (kinds.Length > 0 && kinds[^1] >= 0x80) return null;
-        // One varint ends at each byte below 0x80; event kinds are almost always single bytes.
-        int count = kinds.Length;
-        if (kinds.IndexOfAnyInRange((byte)0x80, (byte)0xff) >= 0)
-            foreach (byte b in kinds)
+        // The first column (kinds) gives the count: one varint ends at each byte below 0x80, and
+        // kinds are almost always single bytes.
+        var first = body.Slice((int)(offsets[0] - bodyStart), lengths[0]);
+        if (first.Length > 0 && first[^1] >= 0x80) return null;
+        int count = first.Length;
+        if (first.IndexOfAnyInRange((byte)0x80, (byte)0xff) >= 0)
+            foreach (byte b in first)
                 if (b >= 0x80) count--;
         var slice = new EventBatchSlice(count, null);
         offsets.CopyTo(slice._offsets, 0);
@@ -58,14 +60,10 @@ sealed unsafe class EventBatchSlice
     }
 
     /// <summary>A batch the protobuf parser read; null when its columns differ in length.</summary>
-    public static EventBatchSlice? Parsed(EventBatch batch)
+    public static EventBatchSlice? Parsed(Proto.EventBatch batch)
     {
-        int n = batch.Kind.Count;
-        if (batch.TimeDeltaNanos.Count != n || batch.Pid.Count != n || batch.Tid.Count != n ||
-            batch.Address.Count != n || batch.Size.Count != n || batch.Weight.Count != n ||
-            batch.StackId.Count != n || batch.Function.Count != n)
-            return null;
-        return new EventBatchSlice(n, batch);
+        int count = EventBatchCodec.Count(batch);
+        return count < 0 ? null : new EventBatchSlice(count, batch);
     }
 
     /// <summary>Writes the batch's events at <paramref name="at"/>; <paramref name="time"/> is the
@@ -75,75 +73,21 @@ sealed unsafe class EventBatchSlice
     {
         if (_parsed is { } batch)
         {
-            for (int i = 0; i < Count; i++)
-            {
-                time += (long)batch.TimeDeltaNanos[i];
-                int e = at + i;
-                (events.Kind[e], events.TimeNanos[e], events.Pid[e], events.Tid[e]) = (batch.Kind[i], time, batch.Pid[i], batch.Tid[i]);
-                (events.Address[e], events.Size[e], events.Weight[e]) = (batch.Address[i], batch.Size[i], batch.Weight[i]);
-                (events.StackId[e], events.Function[e]) = (batch.StackId[i], batch.Function[i]);
-            }
+            EventBatchCodec.Decode(batch, events, at, ref time);
             return true;
         }
-        if (Count == 0)
-        {
-            foreach (int length in _lengths)
-                if (length != 0) return false;
-            return true;
-        }
-        fixed (EventKind* kind = &events.Kind[at])
-        fixed (long* times = &events.TimeNanos[at])
-        fixed (uint* pid = &events.Pid[at])
-        fixed (uint* tid = &events.Tid[at])
-        fixed (ulong* address = &events.Address[at])
-        fixed (ulong* size = &events.Size[at])
-        fixed (ulong* weight = &events.Weight[at])
-        fixed (ulong* stack = &events.StackId[at])
-        fixed (AllocFunction* function = &events.Function[at])
-        {
-            long last = time;
-            bool ok =
-                Decode(data, 0, new Int32Sink((int*)kind)) &&
-                Decode(data, 1, new TimeSink(times, &last)) &&
-                Decode(data, 2, new UInt32Sink(pid)) &&
-                Decode(data, 3, new UInt32Sink(tid)) &&
-                Decode(data, 4, new UInt64Sink(address)) &&
-                Decode(data, 5, new UInt64Sink(size)) &&
-                Decode(data, 6, new UInt64Sink(weight)) &&
-                Decode(data, 7, new UInt64Sink(stack)) &&
-                Decode(data, 8, new Int32Sink((int*)function));
-            time = last;
-            return ok;
-        }
+        for (int k = 0; k < Columns.Length; k++)
+            if (!Columns[k].Decode(data + _offsets[k], _lengths[k], events, at, Count, ref time))
+                return false;
+        return true;
     }
 
-    /// <summary>Decodes exactly <see cref="Count"/> varints filling the column's bytes exactly.</summary>
-    bool Decode<TSink>(byte* data, int column, TSink sink) where TSink : struct, IVarintSink
+    static int[] IndexFields()
     {
-        byte* p = data + _offsets[column];
-        byte* end = p + _lengths[column];
-        int n = Count;
-        for (int i = 0; i < n; i++)
-        {
-            if (p >= end) return false;
-            ulong b = *p++;
-            if (b >= 0x80)
-            {
-                // As protobuf reads varints: at most ten bytes; 32-bit fields keep the low 32 bits.
-                ulong value = b & 0x7f;
-                int shift = 7;
-                do
-                {
-                    if (p >= end || shift > 63) return false;
-                    b = *p++;
-                    value |= (b & 0x7f) << shift;
-                    shift += 7;
-                } while (b >= 0x80);
-                b = value;
-            }
-            sink.Put(i, b);
-        }
-        return p == end;
+        var index = new int[Columns.Max(c => c.Field) + 1];
+        Array.Fill(index, -1);
+        for (int k = 0; k < Columns.Length; k++) index[Columns[k].Field] = k;
+        return index;
     }
 
     static bool TryReadLength(ReadOnlySpan<byte> bytes, ref int pos, out int value)
@@ -160,32 +104,5 @@ sealed unsafe class EventBatchSlice
             return true;
         }
         return false;
-    }
-
-    interface IVarintSink
-    {
-        void Put(int i, ulong value);
-    }
-
-    readonly struct UInt64Sink(ulong* to) : IVarintSink
-    {
-        public void Put(int i, ulong value) => to[i] = value;
-    }
-
-    readonly struct UInt32Sink(uint* to) : IVarintSink
-    {
-        public void Put(int i, ulong value) => to[i] = (uint)value;
-    }
-
-    /// <summary>Enums are int32 on the wire.</summary>
-    readonly struct Int32Sink(int* to) : IVarintSink
-    {
-        public void Put(int i, ulong value) => to[i] = (int)value;
-    }
-
-    /// <summary>Delta-encoded times: each value is added to the running time.</summary>
-    readonly struct TimeSink(long* to, long* time) : IVarintSink
-    {
-        public void Put(int i, ulong value) => to[i] = *time += (long)value;
     }
 }

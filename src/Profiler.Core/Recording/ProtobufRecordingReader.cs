@@ -133,17 +133,10 @@ public static unsafe class ProtobufRecordingReader
 
     static long AppendBatch(EventBatch batch, EventColumns events, long time, string name)
     {
-        int n = batch.Kind.Count;
-        if (batch.TimeDeltaNanos.Count != n || batch.Pid.Count != n || batch.Tid.Count != n ||
-            batch.Address.Count != n || batch.Size.Count != n || batch.Weight.Count != n ||
-            batch.StackId.Count != n || batch.Function.Count != n)
+        int count = EventBatchCodec.Count(batch);
+        if (count < 0)
             throw new ProfilerException(ExitCode.CorruptRecording, $"{name} is corrupt: an event batch has columns of different lengths");
-        for (int i = 0; i < n; i++)
-        {
-            time += (long)batch.TimeDeltaNanos[i];
-            events.Add(new RawEvent(batch.Kind[i], time, batch.Pid[i], batch.Tid[i], batch.Address[i],
-                batch.Size[i], batch.Weight[i], batch.StackId[i], batch.Function[i]));
-        }
+        EventBatchCodec.Decode(batch, events, events.Extend(count), ref time);
         return time;
     }
 }

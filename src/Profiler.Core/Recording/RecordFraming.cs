@@ -36,6 +36,10 @@ public static class RecordFraming
     public static void Write(Stream stream, IMessage record, bool header, ref byte[] buffer) =>
         Write(stream, record.CalculateSize(), span => record.WriteTo(span), header, ref buffer);
 
+    /// <summary>Writes a record already encoded, the first <paramref name="length"/> bytes of <paramref name="body"/>.</summary>
+    internal static void Write(Stream stream, byte[] body, int length, ref byte[] buffer) =>
+        Write(stream, length, span => body.AsSpan(0, length).CopyTo(span), false, ref buffer);
+
     /// <summary>Writes a record's bytes as they are (tests build unusual records this way).</summary>
     public static void WriteBytes(Stream stream, ReadOnlySpan<byte> body, bool header = false)
     {

@@ -20,8 +20,11 @@ public sealed class RecordingWriter : IDisposable
     readonly Stream _stream;
     readonly Func<long> _clockMs;
     readonly string _name;
-    EventBatch _batch = new();
+    readonly EventColumns _batch = new();
     long _lastEventTime;
+    /// <summary>The time of the event before the batch: the batch's first time is a delta from it.</summary>
+    long _batchTimeBefore;
+    byte[] _encoded = [];
     long _lastFlushMs;
     bool _disposed;
 
@@ -87,17 +90,9 @@ public sealed class RecordingWriter : IDisposable
         // clamping, which moves such an event to its predecessor's time.
         if (delta < 0) delta = 0;
         _lastEventTime += delta;
-        _batch.Kind.Add(e.Kind);
-        _batch.TimeDeltaNanos.Add((ulong)delta);
-        _batch.Pid.Add(e.Pid);
-        _batch.Tid.Add(e.Tid);
-        _batch.Address.Add(e.Address);
-        _batch.Size.Add(e.Size);
-        _batch.Weight.Add(e.Weight);
-        _batch.StackId.Add(e.StackId);
-        _batch.Function.Add(e.Function);
+        _batch.Add(e with { TimeNanos = _lastEventTime });
         EventCount++;
-        if (_batch.Kind.Count >= BatchCapacity) FlushBatch();
+        if (_batch.Count >= BatchCapacity) FlushBatch();
     }
 
     /// <summary>Called periodically by the owner; hands buffered data to the OS when due.</summary>
@@ -127,9 +122,11 @@ public sealed class RecordingWriter : IDisposable
 
     void FlushBatch()
     {
-        if (_batch.Kind.Count == 0) return;
-        Write(new Record { Events = _batch });
-        _batch = new EventBatch();
+        if (_batch.Count == 0) return;
+        int length = EventBatchCodec.EncodeRecord(_batch, _batchTimeBefore, ref _encoded);
+        Guarded(() => RecordFraming.Write(_stream, _encoded, length, ref _frame));
+        _batch.Clear();
+        _batchTimeBefore = _lastEventTime;
     }
 
     byte[] _frame = [];

@@ -3,7 +3,6 @@ using Google.Protobuf;
 using Perftools.Profiles;
 using Profiler.Core.Analysis;
 using Profiler.Core.Model;
-using Profiler.Core.Recording.Proto;
 using PprofValueType = Perftools.Profiles.ValueType;
 
 namespace Profiler.Export.Pprof;

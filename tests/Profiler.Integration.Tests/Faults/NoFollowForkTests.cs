@@ -83,7 +83,7 @@ public sealed class NoFollowForkTests
         foreach (var child in childPids)
         {
             int allocations = Enumerable.Range(0, recording.Events.Count)
-                .Count(i => recording.Events.Pid[i] == child && recording.Events.Kind[i] == Profiler.Core.Recording.Proto.EventKind.Alloc && recording.Events.Size[i] == 64 * 1024);
+                .Count(i => recording.Events.Pid[i] == child && recording.Events.Kind[i] == EventKind.Alloc && recording.Events.Size[i] == 64 * 1024);
             Assert.Equal(64, allocations);
         }
     }

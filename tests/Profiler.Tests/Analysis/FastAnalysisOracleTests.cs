@@ -1,6 +1,5 @@
 using Profiler.Core.Analysis;
 using Profiler.Core.Model;
-using Profiler.Core.Recording.Proto;
 
 namespace Profiler.Tests.Analysis;
 
@@ -151,11 +150,7 @@ public sealed class FastAnalysisOracleTests
         return (byStack, total);
     }
 
-    static AllocationTable Copy(AllocationTable e) => new()
-    {
-        Kind = [.. e.Kind], TimeNanos = [.. e.TimeNanos], Pid = [.. e.Pid], Tid = [.. e.Tid], Address = [.. e.Address],
-        Size = [.. e.Size], Weight = [.. e.Weight], Stack = [.. e.Stack], Function = [.. e.Function],
-    };
+    static AllocationTable Copy(AllocationTable e) => e.Select([.. Enumerable.Range(0, e.Count)]);
 
     /// <summary>Three processes (2 exits), sampled weights, addresses from small pools so blocks are
     /// reused and frees get lost, frees of blocks never recorded, reallocs, and a long-lived half.</summary>

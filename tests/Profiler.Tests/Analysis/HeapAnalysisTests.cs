@@ -1,6 +1,7 @@
 using Profiler.Core.Analysis;
 using Profiler.Core.Model;
-using Profiler.Core.Recording.Proto;
+using Profiler.Core.Recording;
+using Profiler.Tests.Model;
 
 namespace Profiler.Tests.Analysis;
 
@@ -16,18 +17,8 @@ public sealed class HeapAnalysisTests
             Info = new RecordingInfo(["app"], 1, DateTimeOffset.UnixEpoch, n, "test", "test", 1, true, 0, []),
             Tables = tables,
             Processes = [new ProcessInfo(1, "app", 0, null, null, [new ThreadInfo(1, "app")])],
-            Events = new AllocationTable
-            {
-                Kind = events.Select(e => e.Kind).ToArray(),
-                TimeNanos = Enumerable.Range(0, n).Select(i => (long)i).ToArray(),
-                Pid = new uint[n].Select(_ => 1u).ToArray(),
-                Tid = new uint[n].Select(_ => 1u).ToArray(),
-                Address = events.Select(e => e.Address).ToArray(),
-                Size = events.Select(e => e.Size).ToArray(),
-                Weight = events.Select(e => e.Size).ToArray(),
-                Stack = Enumerable.Repeat(leaf, n).ToArray(),
-                Function = Enumerable.Repeat(AllocFunction.Malloc, n).ToArray(),
-            },
+            Events = TestTables.Of(events.Select((e, i) =>
+                (new RawEvent(e.Kind, i, 1, 1, e.Address, e.Size, e.Size, 0, AllocFunction.Malloc), leaf))),
         };
     }
 

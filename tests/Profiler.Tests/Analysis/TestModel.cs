@@ -1,5 +1,6 @@
 using Profiler.Core.Model;
-using Profiler.Core.Recording.Proto;
+using Profiler.Core.Recording;
+using Profiler.Tests.Model;
 
 namespace Profiler.Tests.Analysis;
 
@@ -121,18 +122,8 @@ sealed class TestModel
                 "test", "test-mode", _samplingRate, launched, lostEvents, []) { UntrackedSamples = untrackedSamples },
             Tables = _tables,
             Processes = processes,
-            Events = new AllocationTable
-            {
-                Kind = events.Select(e => e.Kind).ToArray(),
-                TimeNanos = events.Select(e => e.Time).ToArray(),
-                Pid = events.Select(e => e.Pid).ToArray(),
-                Tid = events.Select(e => e.Tid).ToArray(),
-                Address = events.Select(e => e.Address).ToArray(),
-                Size = events.Select(e => e.Size).ToArray(),
-                Weight = events.Select(e => e.Weight).ToArray(),
-                Stack = events.Select(e => e.Stack).ToArray(),
-                Function = events.Select(e => e.Function).ToArray(),
-            },
+            Events = TestTables.Of(events.Select(e =>
+                (new RawEvent(e.Kind, e.Time, e.Pid, e.Tid, e.Address, e.Size, e.Weight, 0, e.Function), e.Stack))),
             Counters = _counters.OrderBy(c => c.TimeNanos).ToList(),
         };
     }

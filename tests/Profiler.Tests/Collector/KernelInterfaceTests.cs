@@ -72,7 +72,7 @@ public sealed class KernelInterfaceTests
         // recording.proto's FREE_FUNCTION is memprof_func's MEMPROF_FREE.
         static string CName(string protoName) => "MEMPROF_" + (protoName == "FREE_FUNCTION" ? "FREE" : protoName);
         var kernel = Btf.Value.Enum("memprof_func").Values.ToDictionary(v => v.Name, v => v.Value);
-        var recording = typeof(AllocFunction).GetFields(BindingFlags.Public | BindingFlags.Static)
+        var recording = typeof(Profiler.Core.Recording.Proto.AllocFunction).GetFields(BindingFlags.Public | BindingFlags.Static)
             .ToDictionary(f => f.GetCustomAttribute<OriginalNameAttribute>()!.Name, f => (long)(int)f.GetValue(null)!);
         var problems = new List<string>();
         foreach (var (name, value) in recording.Where(r => !RecordingOnly.Contains(r.Key)))

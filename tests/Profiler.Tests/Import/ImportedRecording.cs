@@ -1,7 +1,6 @@
 using System.Text;
 using Profiler.Collectors.JemallocImport;
 using Profiler.Core.Recording;
-using Profiler.Core.Recording.Proto;
 
 namespace Profiler.Tests.Import;
 

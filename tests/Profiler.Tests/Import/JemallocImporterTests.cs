@@ -2,7 +2,6 @@ using Profiler.Collectors.JemallocImport;
 using Profiler.Core;
 using Profiler.Core.Analysis;
 using Profiler.Core.Model;
-using Profiler.Core.Recording.Proto;
 using Profiler.Core.Sampling;
 using static Profiler.Tests.Import.ImportedRecording;
 

@@ -1,5 +1,6 @@
 using Profiler.Core.Model;
-using Profiler.Core.Recording.Proto;
+using Profiler.Core.Recording;
+using Profiler.Tests.Model;
 
 namespace Profiler.Tests.Pprof;
 
@@ -51,18 +52,8 @@ sealed class ModelBuilder
                 samplingRate, true, 0, []),
             Tables = Tables,
             Processes = _processes,
-            Events = new AllocationTable
-            {
-                Kind = _events.Select(e => e.Kind).ToArray(),
-                TimeNanos = Enumerable.Range(0, n).Select(i => 1000L * i).ToArray(),
-                Pid = _events.Select(e => e.Pid).ToArray(),
-                Tid = _events.Select(e => e.Tid).ToArray(),
-                Address = _events.Select(e => e.Address).ToArray(),
-                Size = _events.Select(e => e.Size).ToArray(),
-                Weight = _events.Select(e => e.Weight).ToArray(),
-                Stack = _events.Select(e => e.Stack).ToArray(),
-                Function = _events.Select(e => e.Kind == EventKind.Free ? AllocFunction.FreeFunction : AllocFunction.Malloc).ToArray(),
-            },
+            Events = TestTables.Of(_events.Select((e, i) => (new RawEvent(e.Kind, 1000L * i, e.Pid, e.Tid, e.Address, e.Size, e.Weight, 0,
+                e.Kind == EventKind.Free ? AllocFunction.FreeFunction : AllocFunction.Malloc), e.Stack))),
         };
     }
 }

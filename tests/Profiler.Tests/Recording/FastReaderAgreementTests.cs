@@ -15,6 +15,12 @@ public sealed class FastReaderAgreementTests
 {
     const uint Pid = 4242;
 
+    /// <summary>The EventBatch fields of the event columns, in order.</summary>
+    static readonly int[] Fields = [.. EventColumns.Columns.Select(c => c.Field)];
+
+    /// <summary>A field no column has.</summary>
+    static readonly int UnknownField = Fields.Max() + 3;
+
     [Fact]
     public void A_real_recording_reads_the_same()
     {
@@ -79,11 +85,11 @@ public sealed class FastReaderAgreementTests
         var batch = RandomBatch(new Random(6), 500);
         foreach (var (name, encoded) in new[]
                  {
-                     ("fields in reverse order", Encode(batch, order: [9, 8, 7, 6, 5, 4, 3, 2, 1], packed: true)),
-                     ("unpacked columns", Encode(batch, order: [1, 2, 3, 4, 5, 6, 7, 8, 9], packed: false)),
-                     ("a column split in two", Encode(batch, order: [1, 2, 3, 4, 5, 6, 7, 8, 9, 5], packed: true)),
-                     ("an unknown field", Encode(batch, order: [1, 2, 3, 4, 5, 6, 7, 8, 9, 12], packed: true)),
-                     ("a column missing", Encode(batch, order: [1, 2, 3, 5, 6, 7, 8, 9], packed: true)),
+                     ("fields in reverse order", Encode(batch, order: [.. Fields.Reverse()], packed: true)),
+                     ("unpacked columns", Encode(batch, order: Fields, packed: false)),
+                     ("a column split in two", Encode(batch, order: [.. Fields, Fields[4]], packed: true)),
+                     ("an unknown field", Encode(batch, order: [.. Fields, UnknownField], packed: true)),
+                     ("a column missing", Encode(batch, order: [.. Fields.Where(f => f != Fields[3])], packed: true)),
                  })
         {
             var bytes = WithBatchRecord(encoded);
@@ -186,24 +192,12 @@ public sealed class FastReaderAgreementTests
     static EventBatch RandomBatch(Random rng, int events)
     {
         var batch = new EventBatch();
-        for (int i = 0; i < events; i++)
-        {
-            var e = RandomEvent(rng, 0);
-            batch.Kind.Add(e.Kind);
-            batch.TimeDeltaNanos.Add((ulong)rng.Next(1000));
-            batch.Pid.Add(e.Pid);
-            batch.Tid.Add(e.Tid);
-            batch.Address.Add(e.Address);
-            batch.Size.Add(e.Size);
-            batch.Weight.Add(e.Weight);
-            batch.StackId.Add(e.StackId);
-            batch.Function.Add(e.Function);
-        }
+        for (int i = 0; i < events; i++) GeneratedBatches.Append(batch, RandomEvent(rng, 0), (ulong)rng.Next(1000));
         return batch;
     }
 
     /// <summary>An EventBatch's bytes with its fields in the given order (a field named twice is
-    /// split between its two occurrences; field 12 is unknown), packed or one value per tag.</summary>
+    /// split between its two occurrences), packed or one value per tag.</summary>
     static byte[] Encode(EventBatch batch, int[] order, bool packed)
     {
         var output = new MemoryStream();
@@ -212,7 +206,7 @@ public sealed class FastReaderAgreementTests
         var seen = new Dictionary<int, int>();
         foreach (int field in order)
         {
-            var values = Column(batch, field);
+            var values = field == UnknownField ? [1, 2, 3] : GeneratedBatches.WireValues(batch, field);
             int part = seen[field] = seen.GetValueOrDefault(field) + 1;
             int half = values.Count / 2;
             var slice = occurrences[field] == 1 ? values : part == 1 ? values.Take(half).ToList() : values.Skip(half).ToList();
@@ -232,21 +226,6 @@ public sealed class FastReaderAgreementTests
         coded.Flush();
         return output.ToArray();
     }
-
-    /// <summary>A column's values as their varints carry them (enums and 32-bit fields sign-extended as protobuf writes them).</summary>
-    static List<ulong> Column(EventBatch b, int field) => field switch
-    {
-        1 => b.Kind.Select(k => (ulong)(long)(int)k).ToList(),
-        2 => [.. b.TimeDeltaNanos],
-        3 => b.Pid.Select(p => (ulong)p).ToList(),
-        4 => b.Tid.Select(t => (ulong)t).ToList(),
-        5 => [.. b.Address],
-        6 => [.. b.Size],
-        7 => [.. b.Weight],
-        8 => [.. b.StackId],
-        9 => b.Function.Select(f => (ulong)(long)(int)f).ToList(),
-        _ => [1, 2, 3],
-    };
 
     /// <summary>A small recording with one event record holding the given EventBatch bytes.</summary>
     static byte[] WithBatchRecord(byte[] batch)

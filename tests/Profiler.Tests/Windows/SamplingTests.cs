@@ -77,7 +77,7 @@ public sealed class SamplingTests(ITestOutputHelper output)
         double allocated = 0;
         for (int i = 0; i < ev.Count; i++)
         {
-            if (ev.Kind[i] == Profiler.Core.Recording.Proto.EventKind.Free) { Assert.True(live.Remove(ev.Address[i])); continue; }
+            if (ev.Kind[i] == EventKind.Free) { Assert.True(live.Remove(ev.Address[i])); continue; }
             live.Add(ev.Address[i], ev.Weight[i]);
             allocated += ev.Weight[i];
             string site = r.Stacks[ev.StackId[i]].Addresses.Select(a => FakeSymbols.NameOf(a)).First(n => n.StartsWith("allocs::site_"));

@@ -149,6 +149,6 @@ public sealed class WindowsGlueTests
 
         var recording = RecordingReader.Read(new MemoryStream(stream.ToArray()), "gate.memprof");
         Assert.Single(recording.Modules);
-        Assert.Equal([Core.Recording.Proto.EventKind.Alloc, Core.Recording.Proto.EventKind.Free], recording.Events.Kind);
+        Assert.Equal([EventKind.Alloc, EventKind.Free], recording.Events.Kind);
     }
 }

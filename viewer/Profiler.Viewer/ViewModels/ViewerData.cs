@@ -1,6 +1,5 @@
 using Profiler.Core.Analysis;
 using Profiler.Core.Model;
-using Profiler.Core.Recording.Proto;
 
 namespace Profiler.Viewer.ViewModels;
 
@@ -53,18 +52,7 @@ public sealed class ViewerData
             bool freesOne = ev.Kind[i] == EventKind.Free && heap.Releases[i] >= 0 && range.Contains(ev.TimeNanos[heap.Releases[i]]);
             if (allocInRange || freesOne) keep.Add(i);
         }
-        var events = new AllocationTable
-        {
-            Kind = [.. keep.Select(i => ev.Kind[i])],
-            TimeNanos = [.. keep.Select(i => ev.TimeNanos[i])],
-            Pid = [.. keep.Select(i => ev.Pid[i])],
-            Tid = [.. keep.Select(i => ev.Tid[i])],
-            Address = [.. keep.Select(i => ev.Address[i])],
-            Size = [.. keep.Select(i => ev.Size[i])],
-            Weight = [.. keep.Select(i => ev.Weight[i])],
-            Stack = [.. keep.Select(i => ev.Stack[i])],
-            Function = [.. keep.Select(i => ev.Function[i])],
-        };
+        var events = ev.Select([.. keep]);
         return new ProfileModel { Info = model.Info, Tables = model.Tables, Processes = model.Processes, Events = events };
     }
 }

@@ -1,0 +1,94 @@
+namespace Profiler.Core.Recording;
+
+/// <summary>Events, one array per column, in recording order.</summary>
+/// <remarks>
+/// <see cref="Schema"/> is the one list of the event columns: the writer, both readers and the
+/// model's permutation go through it. Adding a column is a member of <see cref="RawEvent"/>, an
+/// array here with its line in the schema (and in the indexer, which the compiler checks), the
+/// EventBatch field in recording.proto and, for analyses to read it, a property of
+/// <see cref="Model.AllocationTable"/>; the event schema tests fail until all of them agree.
+/// </remarks>
+public sealed class EventColumns
+{
+    public EventKind[] Kind = [];
+    public long[] TimeNanos = [];
+    public uint[] Pid = [];
+    public uint[] Tid = [];
+    public ulong[] Address = [];
+    public ulong[] Size = [];
+    public ulong[] Weight = [];
+    public ulong[] StackId = [];
+    public AllocFunction[] Function = [];
+
+    /// <summary>The columns in EventBatch field order.</summary>
+    public static IReadOnlyList<EventColumn> Columns => Schema;
+
+    internal static readonly EventColumn[] Schema =
+    [
+        new EventColumn<EventKind>(nameof(Kind), 1, ColumnWire.Int32, c => ref c.Kind, (in e) => e.Kind),
+        new EventColumn<long>(nameof(TimeNanos), 2, ColumnWire.TimeDelta, c => ref c.TimeNanos, (in e) => e.TimeNanos),
+        new EventColumn<uint>(nameof(Pid), 3, ColumnWire.UInt32, c => ref c.Pid, (in e) => e.Pid),
+        new EventColumn<uint>(nameof(Tid), 4, ColumnWire.UInt32, c => ref c.Tid, (in e) => e.Tid),
+        new EventColumn<ulong>(nameof(Address), 5, ColumnWire.UInt64, c => ref c.Address, (in e) => e.Address),
+        new EventColumn<ulong>(nameof(Size), 6, ColumnWire.UInt64, c => ref c.Size, (in e) => e.Size),
+        new EventColumn<ulong>(nameof(Weight), 7, ColumnWire.UInt64, c => ref c.Weight, (in e) => e.Weight),
+        new EventColumn<ulong>(nameof(StackId), 8, ColumnWire.UInt64, c => ref c.StackId, (in e) => e.StackId),
+        new EventColumn<AllocFunction>(nameof(Function), 9, ColumnWire.Int32, c => ref c.Function, (in e) => e.Function),
+    ];
+
+    int _capacity;
+
+    public int Count { get; private set; }
+
+    public RawEvent this[int i] => new(Kind[i], TimeNanos[i], Pid[i], Tid[i], Address[i], Size[i], Weight[i], StackId[i], Function[i]);
+
+    public void Add(in RawEvent e)
+    {
+        if (Count == _capacity) Grow(Count + 1);
+        foreach (var column in Schema) column.Set(this, Count, e);
+        Count++;
+    }
+
+    /// <summary>Makes room for <paramref name="count"/> more events, for a reader to fill in place.</summary>
+    /// <returns>The index of the first.</returns>
+    internal int Extend(int count)
+    {
+        int at = Count;
+        if (at + count > _capacity) Grow(at + count);
+        Count += count;
+        return at;
+    }
+
+    /// <summary>Forgets the events but keeps the arrays, to be filled again.</summary>
+    public void Clear() => Count = 0;
+
+    /// <summary>Shrinks the columns to <see cref="Count"/>, so each array holds exactly the events.</summary>
+    public void TrimExcess() => Resize(Count);
+
+    /// <summary>Columns of exactly <paramref name="count"/> events, zero, for a reader to fill in place.</summary>
+    public static EventColumns OfLength(int count)
+    {
+        var columns = new EventColumns();
+        columns.Resize(count);
+        columns.Count = count;
+        return columns;
+    }
+
+    /// <summary>The events at <paramref name="order"/>, in that order, in arrays of exactly their
+    /// number; null: every event in recording order (then the arrays are shared when exact).</summary>
+    public EventColumns Select(int[]? order)
+    {
+        var selected = new EventColumns();
+        foreach (var column in Schema) column.Select(this, order, Count, selected);
+        selected.Count = selected._capacity = order?.Length ?? Count;
+        return selected;
+    }
+
+    void Grow(int needed) => Resize(Math.Max(needed, (int)Math.Min(Array.MaxLength, Math.Max(1024L, 2L * _capacity))));
+
+    void Resize(int capacity)
+    {
+        foreach (var column in Schema) column.Resize(this, capacity);
+        _capacity = capacity;
+    }
+}
