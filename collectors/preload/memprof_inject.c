@@ -113,13 +113,15 @@ static int memprof_inject_jemalloc_live(const struct memprof_forward_table *tabl
     return 1;
 }
 
-/* The sum of every filled table's allocator's live heap. A table whose allocator cannot tell
- * leaves its heap out (BASE_UNKNOWN); with no table able to tell, what the library counted so
- * far goes on. */
-static int64_t memprof_front_base_live(int64_t counted, uint32_t *flags)
+/* At a safe point: the sum of every filled table's allocator's live heap. A table whose allocator
+ * cannot tell leaves its heap out (BASE_UNKNOWN); with no table able to tell, what the library
+ * counted so far goes on. Elsewhere the counted live heap goes on, and so does whether the base
+ * it grew from was measured. */
+static int64_t memprof_front_base_live(int64_t counted, uint32_t *flags, int measure)
 {
+    *flags &= ~(uint32_t)MEMPROF_STATE_USABLE_UNKNOWN;
     int64_t base = 0;
-    int known = 0;
+    int known = 0, unknown = 0;
     for (int i = 0; i < MEMPROF_FORWARD_TABLES; i++) {
         const struct memprof_forward_table *table = &memprof_state.tables[i];
         uint32_t kind = __atomic_load_n(&table->kind, __ATOMIC_ACQUIRE);
@@ -127,6 +129,8 @@ static int64_t memprof_front_base_live(int64_t counted, uint32_t *flags)
             continue;
         if (kind != MEMPROF_ALLOCATOR_GLIBC && !table->usable_size)
             *flags |= MEMPROF_STATE_USABLE_UNKNOWN;
+        if (!measure)
+            continue;
         int64_t live = 0;
         if (kind == MEMPROF_ALLOCATOR_GLIBC && table->mallinfo2) {
             base += memprof_inject_glibc_live(table);
@@ -135,13 +139,15 @@ static int64_t memprof_front_base_live(int64_t counted, uint32_t *flags)
             base += live;
             known++;
         } else {
-            *flags |= MEMPROF_STATE_BASE_UNKNOWN;
+            unknown++;
         }
     }
-    if (known == 0) {
-        *flags |= MEMPROF_STATE_BASE_UNKNOWN;
+    if (!measure || known == 0)
         return counted;
-    }
+    if (unknown)
+        *flags |= MEMPROF_STATE_BASE_UNKNOWN;
+    else
+        *flags &= ~(uint32_t)MEMPROF_STATE_BASE_UNKNOWN;
     return base;
 }
 
@@ -149,10 +155,10 @@ static int64_t memprof_front_base_live(int64_t counted, uint32_t *flags)
 
 /* At dlopen, in whichever thread memprof's loader runs it, with the program's threads running.
  * Sampling starts at the default rate; memprof's first request sets its own before any slot
- * points here. */
+ * points here. The base is unknown until memprof_preload_apply measures it. */
 __attribute__((constructor)) static void memprof_inject_init(void)
 {
-    memprof_preload_setup_state(DEFAULT_RATE, MEMPROF_STATE_INJECTED, MEMPROF_FORWARD_TABLES);
+    memprof_preload_setup_state(DEFAULT_RATE, MEMPROF_STATE_INJECTED | MEMPROF_STATE_BASE_UNKNOWN, MEMPROF_FORWARD_TABLES);
 }
 
 /* ---- forwarding ---- */

@@ -71,10 +71,11 @@ struct memprof_forward_table {
     uint64_t pad[5];
 };
 
-/* flags: set when a request is carried out, from the tables then filled. */
+/* flags: set up at load, updated when a request is carried out (from the tables then filled). */
 #define MEMPROF_STATE_INJECTED 1        /* the injectable build */
 #define MEMPROF_STATE_USABLE_UNKNOWN 2  /* a table has no usable size: live bytes are not exact */
-#define MEMPROF_STATE_BASE_UNKNOWN 4    /* a table's allocator could not tell its live heap */
+#define MEMPROF_STATE_BASE_UNKNOWN 4    /* base_live lacks (some of) the heap from before counting:
+                                         * not measured yet, or an allocator could not tell */
 
 struct memprof_preload_state {
     uint64_t magic;              /* written last when the library is set up */
@@ -87,10 +88,12 @@ struct memprof_preload_state {
     uint64_t peak_time_ns;       /* CLOCK_MONOTONIC */
     uint64_t untracked_samples;  /* sampled blocks the address set had no room for */
     /* The attach protocol. memprof writes requested_rate, then requested_generation (different
-     * from applied_generation); the library's next allocation call in any thread (or a call of
-     * memprof_preload_apply) carries it out: sampling at that rate (0 keeps the rate), with
-     * no sampled block remembered, base_live from the allocators, start_* = the slots' sums
-     * then, and applied_generation = requested_generation last. */
+     * from applied_generation); the library's next allocation call in any thread carries it out:
+     * sampling at that rate (0 keeps the rate), no sampled block remembered, start_* = the slots'
+     * sums then (counting starts there), base_live = the live heap counted so far, and
+     * applied_generation = requested_generation last. memprof_preload_apply(), called by memprof
+     * at a safe point, does the same at once and takes base_live from the allocators' own
+     * statistics (mallinfo2, mallctl): only there, as they take the allocators' locks. */
     uint64_t requested_rate;
     uint64_t requested_generation;
     uint64_t applied_generation;

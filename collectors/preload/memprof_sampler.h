@@ -83,8 +83,9 @@ struct memprof_preload_thread {
 /* What each build provides. */
 static inline struct memprof_preload_thread *memprof_self(void);
 /* The live heap to start counting from when an attach request is carried out; `counted` is the
- * live heap by the library's own counts. Sets MEMPROF_STATE_* flags it learns. */
-static int64_t memprof_front_base_live(int64_t counted, uint32_t *flags);
+ * live heap by the library's own counts; `measure`: the allocators may be asked (a safe point).
+ * Updates the MEMPROF_STATE_* flags. */
+static int64_t memprof_front_base_live(int64_t counted, uint32_t *flags, int measure);
 /* A thread's state is done with (its key's destructor ran). */
 static void memprof_front_thread_exit(struct memprof_preload_thread *t);
 /* In a fork child, before the counters restart. */
@@ -367,37 +368,45 @@ static void memprof_preload_restart_counting(const struct memprof_preload_sums *
 
 static int applying;  /* a thread is carrying out a request: others go on without waiting */
 
-/* Carries out memprof's latest request (memprof_preload.h): the rate, an empty address set,
- * counting from now with the allocators' live heap as the base. Never waits for another thread:
- * calls made meanwhile, and this thread's own re-entrant ones (the allocator's statistics may
- * call back), go on at the old rate. */
-__attribute__((noinline, cold)) static void memprof_preload_apply_request(struct memprof_preload_thread *t)
+/* Carries out memprof's latest request (memprof_preload.h): the rate and an empty address set
+ * when one is pending, and counting from now. `measure`: the base is the allocators' own live
+ * heap (only at a safe point: their statistics take their locks, which a signal handler's call
+ * may interrupt); else what the library counted goes on as the base. Returns whether it ran:
+ * it never waits for another thread, and calls made meanwhile (this thread's re-entrant ones
+ * included) go on at the old rate. 1: done; 0: another thread is applying; -1: this thread is
+ * inside the address set (a signal handler interrupted it there). */
+__attribute__((noinline, cold)) static int memprof_preload_apply_request(struct memprof_preload_thread *t, int measure)
 {
     struct memprof_preload_state *st = &memprof_state;
     int expected = 0;
     if (!__atomic_compare_exchange_n(&applying, &expected, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-        return;
+        return 0;
     /* A thread without state of its own (initialized == 0) is never written to. */
-    int own = t->initialized, was_busy = t->busy;
+    int own = t->initialized, was_busy = t->busy, done = 1;
     if (own)
         t->busy = 1;
     uint64_t requested = __atomic_load_n(&st->requested_generation, __ATOMIC_ACQUIRE);
+    int pending = requested != __atomic_load_n(&st->applied_generation, __ATOMIC_ACQUIRE);
     /* Under every shard's lock no thread is inside the set; a free that read the filter before
      * it is cleared finds nothing, an insert waits and lands in the empty set. */
-    if (requested != __atomic_load_n(&st->applied_generation, __ATOMIC_ACQUIRE) && memprof_preload_lock_all()) {
-        uint64_t new_rate = __atomic_load_n(&st->requested_rate, __ATOMIC_RELAXED);
-        if (new_rate == 0)
-            new_rate = rate;
-        __atomic_store_n(&every_allocation, new_rate <= 1, __ATOMIC_RELAXED);
-        __atomic_store_n(&rate, new_rate, __ATOMIC_RELAXED);
-        memprof_preload_forget_all(1);
-        memprof_preload_unlock_all();
-        st->rate = new_rate;
+    if (pending && !memprof_preload_lock_all()) {
+        done = -1;
+    } else if (pending || measure) {
+        if (pending) {
+            uint64_t new_rate = __atomic_load_n(&st->requested_rate, __ATOMIC_RELAXED);
+            if (new_rate == 0)
+                new_rate = rate;
+            __atomic_store_n(&every_allocation, new_rate <= 1, __ATOMIC_RELAXED);
+            __atomic_store_n(&rate, new_rate, __ATOMIC_RELAXED);
+            memprof_preload_forget_all(1);
+            memprof_preload_unlock_all();
+            st->rate = new_rate;
+        }
         /* The allocators' statistics before the sums: an allocation in between is then in
          * neither (lost) rather than in both. */
         struct memprof_preload_sums before = memprof_preload_sum_slots();
-        uint32_t flags = st->flags & MEMPROF_STATE_INJECTED;
-        int64_t base = memprof_front_base_live(memprof_preload_counted_live(&before), &flags);
+        uint32_t flags = st->flags;
+        int64_t base = memprof_front_base_live(memprof_preload_counted_live(&before), &flags, measure);
         struct memprof_preload_sums sum = memprof_preload_sum_slots();
         base += (int64_t)(sum.allocated_usable - before.allocated_usable) - (int64_t)(sum.freed_usable - before.freed_usable);
         memprof_preload_restart_counting(&sum, base);
@@ -407,6 +416,7 @@ __attribute__((noinline, cold)) static void memprof_preload_apply_request(struct
     if (own)
         t->busy = was_busy;
     __atomic_store_n(&applying, 0, __ATOMIC_RELEASE);
+    return done;
 }
 
 /* The thread saw a request it has not drawn its countdown for. */
@@ -415,7 +425,7 @@ __attribute__((noinline, cold)) static void memprof_preload_sync(struct memprof_
     struct memprof_preload_state *st = &memprof_state;
     if (__atomic_load_n(&st->requested_generation, __ATOMIC_ACQUIRE) != __atomic_load_n(&st->applied_generation, __ATOMIC_ACQUIRE) &&
         !t->busy)
-        memprof_preload_apply_request(t);
+        memprof_preload_apply_request(t, 0);
     uint64_t applied = __atomic_load_n(&st->applied_generation, __ATOMIC_ACQUIRE);
     /* A thread without state of its own (initialized == 0) is never written to. */
     if (t->initialized && t->generation != applied) {
@@ -430,11 +440,26 @@ static inline int memprof_preload_stale(const struct memprof_preload_thread *t)
     return UNLIKELY(t->generation != __atomic_load_n(&memprof_state.requested_generation, __ATOMIC_RELAXED));
 }
 
-/* For a remote call at a safe point (ptrace), rather than waiting for the next allocation:
- * carries out a pending request; returns the generation applied. */
+/* For memprof's remote call at a safe point (a thread stopped at an allocator's entry holds none
+ * of its locks): carries out a pending request, and starts counting again from now with the
+ * allocators' live heap as the base (MEMPROF_STATE_BASE_UNKNOWN cleared if they could tell).
+ * Waits (boundedly) for another thread that is applying. Returns the generation applied, or 0
+ * when it could not run. */
 EXPORT uint64_t memprof_preload_apply(void)
 {
+    if (__atomic_load_n(&memprof_state.magic, __ATOMIC_ACQUIRE) != MEMPROF_PRELOAD_MAGIC)
+        return 0;
     struct memprof_preload_thread *t = memprof_self();
+    if (t->busy)
+        return 0;
+    int done;
+    for (long tries = 0; (done = memprof_preload_apply_request(t, 1)) == 0; tries++) {
+        if (tries > 10000000L)
+            return 0;
+        __builtin_ia32_pause();
+    }
+    if (done < 0)
+        return 0;
     memprof_preload_sync(t);
     return __atomic_load_n(&memprof_state.applied_generation, __ATOMIC_ACQUIRE);
 }

@@ -746,21 +746,46 @@ static void load_for_glibc(const char *lib)
     glibc_entries = entry_points(0, &glibc);
 }
 
-/* The first allocation through an entry point carries the request out; what the check expects
- * starts after it (the block is in the base). Returns the base the library took. */
-static int64_t apply_with_first_call(uint64_t generation, uint64_t rate, int64_t allocator_live, void **first)
+static int64_t jemalloc_live(void)
 {
+    if (!jemalloc_ctl)
+        return 0;
+    uint64_t epoch = 1;
+    size_t size = sizeof(epoch), allocated = 0;
+    jemalloc_ctl("epoch", &epoch, &size, &epoch, size);
+    size = sizeof(allocated);
+    jemalloc_ctl("stats.allocated", &allocated, &size, NULL, 0);
+    return (int64_t)allocated;
+}
+
+/* The first allocation through an entry point carries the request out (counting starts, the
+ * base is what the library counted); then the harness, as memprof would at a safe point, calls
+ * memprof_preload_apply, which takes the base from the allocators. What the checks expect starts
+ * after that (the first block is in the base). Returns the base. */
+static int64_t apply_with_first_call(uint64_t generation, uint64_t rate, void **first)
+{
+    int64_t counted = decode().live;
     *first = glibc_entries.malloc(1);
-    reset_marks();
     check("request-applied", state->applied_generation == generation && state->rate == rate, "applied %llu of %llu, rate %llu",
           (unsigned long long)state->applied_generation, (unsigned long long)generation, (unsigned long long)state->rate);
-    int64_t base = state->base_live;
-    /* tcache may hand out a chunk mallinfo2 already counted as in use. */
-    check("base-is-the-allocators", base >= allocator_live && base <= allocator_live + 32, "base %lld, allocator says %lld",
-          (long long)base, (long long)allocator_live);
     struct totals d = decode();
-    check("counting-starts-at-the-attach", d.allocations == 0 && d.frees == 0 && d.live == base, "%llu calls, %llu frees",
+    check("counting-starts-at-the-request", d.allocations == 0 && d.frees == 0 && d.live == state->base_live,
+          "%llu calls, %llu frees", (unsigned long long)d.allocations, (unsigned long long)d.frees);
+    /* An allocation call never asks the allocators (their locks may be held by the code a
+     * signal handler interrupted). */
+    check("no-allocator-statistics-in-a-call", state->base_live == counted + (int64_t)malloc_usable_size(*first) &&
+                                                   (state->flags & MEMPROF_STATE_BASE_UNKNOWN),
+          "base %lld, counted %lld, flags %u", (long long)state->base_live, (long long)counted, state->flags);
+    uint64_t (*apply)(void) = dlsym(library, "memprof_preload_apply");
+    int64_t allocator_live = glibc_live() + jemalloc_live();
+    uint64_t applied = apply();
+    int64_t base = state->base_live;
+    check("base-is-the-allocators", applied == generation && base == allocator_live, "applied %llu, base %lld, allocators say %lld",
+          (unsigned long long)applied, (long long)base, (long long)allocator_live);
+    d = decode();
+    check("counting-starts-at-the-safe-point", d.allocations == 0 && d.frees == 0 && d.live == base, "%llu calls, %llu frees",
           (unsigned long long)d.allocations, (unsigned long long)d.frees);
+    reset_marks();
     return base;
 }
 
@@ -812,7 +837,8 @@ static int run(const char *lib, uint64_t rate, int threads, int ops, const char 
     crew.api_count = 1;
     uint64_t generation = request(rate);
     void *first;
-    int64_t base = apply_with_first_call(generation, rate, glibc_live(), &first);
+    int64_t base = apply_with_first_call(generation, rate, &first);
+    check("base-measured", !(state->flags & MEMPROF_STATE_BASE_UNKNOWN), "flags %u", state->flags);
     /* mallinfo2 counts chunks with their 8-byte headers (16 mmapped) and blocks parked in the
      * threads' tcaches (at most 7 per size class of up to 1 KiB each: ~240 KiB a thread). */
     int64_t slack = 16 * (BEFORE + threads * KEPT) + (threads + 1) * 245000 + 256 * 1024;
@@ -875,21 +901,15 @@ static int tables(const char *lib, int threads, int ops, const char *jemalloc_pa
     crew.apis[0] = &glibc_entries;
     crew.apis[1] = &bump_entries;
     crew.api_count = 2;
-    size_t je_before = 0;
     if (with_jemalloc) {
         fill_table(1, &jemalloc, MEMPROF_ALLOCATOR_JEMALLOC, NULL, jemalloc_ctl, 1);
         jemalloc_entries = entry_points(1, &jemalloc);
         crew.apis[crew.api_count++] = &jemalloc_entries;
         jemalloc_checks = 1;
-        uint64_t epoch = 1;
-        size_t size = sizeof(epoch);
-        jemalloc_ctl("epoch", &epoch, &size, &epoch, size);
-        size = sizeof(je_before);
-        jemalloc_ctl("stats.allocated", &je_before, &size, NULL, 0);
     }
     uint64_t generation = request(1);
     void *first;
-    int64_t base = apply_with_first_call(generation, 1, glibc_live() + (int64_t)je_before, &first);
+    int64_t base = apply_with_first_call(generation, 1, &first);
     uint32_t want = MEMPROF_STATE_INJECTED | MEMPROF_STATE_BASE_UNKNOWN | MEMPROF_STATE_USABLE_UNKNOWN;
     check("flags-say-what-is-unknown", state->flags == want, "flags %u, expected %u", state->flags, want);
     struct tally main_tally;
@@ -921,7 +941,7 @@ static int again(const char *lib, int threads, int ops)
     crew.apis[0] = &glibc_entries;
     crew.api_count = 1;
     void *first;
-    int64_t base = apply_with_first_call(request(1), 1, glibc_live(), &first);
+    int64_t base = apply_with_first_call(request(1), 1, &first);
     struct tally first_tally;
     memset(&first_tally, 0, sizeof(first_tally));
     tally_free(&first_tally, first);
@@ -1065,7 +1085,7 @@ static int forked(const char *lib, int ops)
     sample_rate = 1;
     load_for_glibc(lib);
     void *first;
-    apply_with_first_call(request(1), 1, glibc_live(), &first);
+    apply_with_first_call(request(1), 1, &first);
     glibc_entries.free(first);
     pid_t child = fork();
     if (child == 0) {
@@ -1107,7 +1127,7 @@ static int bench(const char *lib, long pairs)
 {
     load_for_glibc(lib);
     void *first;
-    apply_with_first_call(request(512 * 1024), 512 * 1024, glibc_live(), &first);
+    apply_with_first_call(request(512 * 1024), 512 * 1024, &first);
     glibc_entries.free(first);
     double native = 1e9, injected = 1e9;
     for (int i = 0; i < 5; i++) {
