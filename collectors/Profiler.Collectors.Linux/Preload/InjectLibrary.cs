@@ -30,14 +30,16 @@ public readonly record struct StateWrite(int Offset, ulong Value);
 /// it exports memprof_preload_state like the launch library, and the entry points of four
 /// forwarding tables, memprof_inject&lt;k&gt;_&lt;function&gt;, to point the program's GOT slots at.
 /// The writes that attach it are pure: <see cref="FillTable"/> before any slot points at table k,
-/// then <see cref="Request"/> (rate, then generation); the library applies the request at its
-/// next allocation call, or at once through <see cref="ApplySymbol"/> called at a safe point.
+/// then <see cref="Request"/> (rate, then generation). The library applies the request at its next
+/// allocation call (counting from the live heap it counted), or at once when memprof calls
+/// <see cref="ApplySymbol"/> at a safe point, which also takes the base from the allocators.
 /// </summary>
 public static class InjectLibrary
 {
     public const string FileName = "libmemprof_inject.so";
-    /// <summary>uint64_t memprof_preload_apply(void): carries a pending request out in the calling
-    /// thread and returns the generation applied.</summary>
+    /// <summary>uint64_t memprof_preload_apply(void), for a remote call at a safe point: carries a
+    /// pending request out and restarts counting with the allocators' live heap as the base;
+    /// returns the generation applied, 0 when it could not run.</summary>
     public const string ApplySymbol = "memprof_preload_apply";
 
     /// <summary>The functions of a table, in the order of its pointers (struct memprof_forward_table).</summary>
