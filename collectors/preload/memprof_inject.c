@@ -384,67 +384,67 @@ static inline size_t memprof_inject_xallocx(table_t *table, void *block, size_t 
 }
 
 /* The entry points of table k. */
-#define MEMPROF_INJECT_TABLE(k)                                                                                               \
-    __attribute__((optimize("omit-frame-pointer"))) EXPORT void *memprof_inject##k##_malloc(size_t size)                 \
-    {                                                                                                                    \
-        return memprof_inject_malloc(&memprof_state.tables[k], size);                                           \
-    }                                                                                                                    \
-    __attribute__((optimize("omit-frame-pointer"))) EXPORT void memprof_inject##k##_free(void *block)                    \
-    {                                                                                                                    \
-        memprof_inject_free(&memprof_state.tables[k], RELEASE_FREE, block, 0, 0);                              \
-    }                                                                                                                    \
-    EXPORT void *memprof_inject##k##_calloc(size_t count, size_t size)                                                  \
-    {                                                                                                                    \
-        return memprof_inject_calloc(&memprof_state.tables[k], count, size);                                    \
-    }                                                                                                                    \
-    EXPORT void *memprof_inject##k##_realloc(void *old, size_t size)                                                    \
-    {                                                                                                                    \
-        return memprof_inject_resize(&memprof_state.tables[k], RESIZE_REALLOC, old, size, 0, 0, NULL);          \
-    }                                                                                                                    \
-    EXPORT void *memprof_inject##k##_reallocarray(void *old, size_t count, size_t size)                                 \
-    {                                                                                                                    \
-        return memprof_inject_reallocarray(&memprof_state.tables[k], old, count, size);                         \
-    }                                                                                                                    \
-    EXPORT int memprof_inject##k##_posix_memalign(void **out, size_t alignment, size_t size)                            \
-    {                                                                                                                    \
-        return memprof_inject_posix_memalign(&memprof_state.tables[k], out, alignment, size);                   \
-    }                                                                                                                    \
-    EXPORT void *memprof_inject##k##_aligned_alloc(size_t alignment, size_t size)                                       \
-    {                                                                                                                    \
-        return memprof_inject_aligned(&memprof_state.tables[k], alignment, size, MEMPROF_ALIGNED_ALLOC);        \
-    }                                                                                                                    \
-    EXPORT void *memprof_inject##k##_memalign(size_t alignment, size_t size)                                            \
-    {                                                                                                                    \
-        return memprof_inject_aligned(&memprof_state.tables[k], alignment, size, MEMPROF_MEMALIGN);             \
-    }                                                                                                                    \
-    EXPORT void *memprof_inject##k##_valloc(size_t size)                                                                 \
-    {                                                                                                                    \
-        return memprof_inject_aligned(&memprof_state.tables[k], 0, size, MEMPROF_VALLOC);                       \
-    }                                                                                                                    \
-    EXPORT void *memprof_inject##k##_pvalloc(size_t size)                                                                \
-    {                                                                                                                    \
-        return memprof_inject_aligned(&memprof_state.tables[k], 0, size, MEMPROF_PVALLOC);                      \
-    }                                                                                                                    \
-    EXPORT void *memprof_inject##k##_mallocx(size_t size, int flags)                                                     \
-    {                                                                                                                    \
-        return memprof_inject_mallocx(&memprof_state.tables[k], size, flags);                                   \
-    }                                                                                                                    \
-    EXPORT void *memprof_inject##k##_rallocx(void *old, size_t size, int flags)                                         \
-    {                                                                                                                    \
-        return memprof_inject_resize(&memprof_state.tables[k], RESIZE_RALLOCX, old, size, 0, flags, NULL);      \
-    }                                                                                                                    \
-    EXPORT size_t memprof_inject##k##_xallocx(void *block, size_t size, size_t extra, int flags)                        \
-    {                                                                                                                    \
-        return memprof_inject_xallocx(&memprof_state.tables[k], block, size, extra, flags);                     \
-    }                                                                                                                    \
-    __attribute__((optimize("omit-frame-pointer"))) EXPORT void memprof_inject##k##_sdallocx(void *block, size_t size,  \
-                                                                                              int flags)                 \
-    {                                                                                                                    \
-        memprof_inject_free(&memprof_state.tables[k], RELEASE_SDALLOCX, block, size, flags);                    \
-    }                                                                                                                    \
-    __attribute__((optimize("omit-frame-pointer"))) EXPORT void memprof_inject##k##_dallocx(void *block, int flags)      \
-    {                                                                                                                    \
-        memprof_inject_free(&memprof_state.tables[k], RELEASE_DALLOCX, block, 0, flags);                        \
+#define MEMPROF_INJECT_TABLE(k)                                                                                             \
+    __attribute__((optimize("omit-frame-pointer"))) EXPORT void *memprof_inject##k##_malloc(size_t size)                    \
+    {                                                                                                                       \
+        return memprof_inject_malloc(&memprof_state.tables[k], size);                                                       \
+    }                                                                                                                       \
+    __attribute__((optimize("omit-frame-pointer"))) EXPORT void memprof_inject##k##_free(void *block)                       \
+    {                                                                                                                       \
+        memprof_inject_free(&memprof_state.tables[k], RELEASE_FREE, block, 0, 0);                                           \
+    }                                                                                                                       \
+    EXPORT void *memprof_inject##k##_calloc(size_t count, size_t size)                                                      \
+    {                                                                                                                       \
+        return memprof_inject_calloc(&memprof_state.tables[k], count, size);                                                \
+    }                                                                                                                       \
+    EXPORT void *memprof_inject##k##_realloc(void *old, size_t size)                                                        \
+    {                                                                                                                       \
+        return memprof_inject_resize(&memprof_state.tables[k], RESIZE_REALLOC, old, size, 0, 0, NULL);                      \
+    }                                                                                                                       \
+    EXPORT void *memprof_inject##k##_reallocarray(void *old, size_t count, size_t size)                                     \
+    {                                                                                                                       \
+        return memprof_inject_reallocarray(&memprof_state.tables[k], old, count, size);                                     \
+    }                                                                                                                       \
+    EXPORT int memprof_inject##k##_posix_memalign(void **out, size_t alignment, size_t size)                                \
+    {                                                                                                                       \
+        return memprof_inject_posix_memalign(&memprof_state.tables[k], out, alignment, size);                               \
+    }                                                                                                                       \
+    EXPORT void *memprof_inject##k##_aligned_alloc(size_t alignment, size_t size)                                           \
+    {                                                                                                                       \
+        return memprof_inject_aligned(&memprof_state.tables[k], alignment, size, MEMPROF_ALIGNED_ALLOC);                    \
+    }                                                                                                                       \
+    EXPORT void *memprof_inject##k##_memalign(size_t alignment, size_t size)                                                \
+    {                                                                                                                       \
+        return memprof_inject_aligned(&memprof_state.tables[k], alignment, size, MEMPROF_MEMALIGN);                         \
+    }                                                                                                                       \
+    EXPORT void *memprof_inject##k##_valloc(size_t size)                                                                    \
+    {                                                                                                                       \
+        return memprof_inject_aligned(&memprof_state.tables[k], 0, size, MEMPROF_VALLOC);                                   \
+    }                                                                                                                       \
+    EXPORT void *memprof_inject##k##_pvalloc(size_t size)                                                                   \
+    {                                                                                                                       \
+        return memprof_inject_aligned(&memprof_state.tables[k], 0, size, MEMPROF_PVALLOC);                                  \
+    }                                                                                                                       \
+    EXPORT void *memprof_inject##k##_mallocx(size_t size, int flags)                                                        \
+    {                                                                                                                       \
+        return memprof_inject_mallocx(&memprof_state.tables[k], size, flags);                                               \
+    }                                                                                                                       \
+    EXPORT void *memprof_inject##k##_rallocx(void *old, size_t size, int flags)                                             \
+    {                                                                                                                       \
+        return memprof_inject_resize(&memprof_state.tables[k], RESIZE_RALLOCX, old, size, 0, flags, NULL);                  \
+    }                                                                                                                       \
+    EXPORT size_t memprof_inject##k##_xallocx(void *block, size_t size, size_t extra, int flags)                            \
+    {                                                                                                                       \
+        return memprof_inject_xallocx(&memprof_state.tables[k], block, size, extra, flags);                                 \
+    }                                                                                                                       \
+    __attribute__((optimize("omit-frame-pointer"))) EXPORT void memprof_inject##k##_sdallocx(void *block, size_t size,      \
+                                                                                              int flags)                    \
+    {                                                                                                                       \
+        memprof_inject_free(&memprof_state.tables[k], RELEASE_SDALLOCX, block, size, flags);                                \
+    }                                                                                                                       \
+    __attribute__((optimize("omit-frame-pointer"))) EXPORT void memprof_inject##k##_dallocx(void *block, int flags)         \
+    {                                                                                                                       \
+        memprof_inject_free(&memprof_state.tables[k], RELEASE_DALLOCX, block, 0, flags);                                    \
     }
 
 MEMPROF_INJECT_TABLE(0)
