@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Profiler.Collectors.Linux.Session;
 
 namespace Profiler.Collectors.Linux.Preload;
@@ -13,7 +12,13 @@ public static class ResidentPreload
 {
     /// <summary>The rate the library in the process samples at; null when it has none (or it has
     /// not run yet, or it forwards to another allocator).</summary>
-    public static ulong? SamplingRate(Session.IProcessView processes, Session.IBinaryCatalog files, int pid)
+    public static ulong? SamplingRate(Session.IProcessView processes, Session.IBinaryCatalog files, int pid) =>
+        Find(processes, files, pid) is { Header.Rate: not 0 and var rate } ? rate : null;
+
+    /// <summary>Where the sampler's state lies in the process (launch or injected build), and its
+    /// header: what an attach needs to reset it to its own rate (<see cref="InjectLibrary.Request"/>).
+    /// Null when no mapped file has the state or the library has not set itself up.</summary>
+    public static (ulong StateAddress, PreloadHeader Header)? Find(Session.IProcessView processes, Session.IBinaryCatalog files, int pid)
     {
         var maps = processes.Maps(pid);
         foreach (var path in maps.Where(m => m.IsFile && m.IsExecutable).Select(m => m.Path).Distinct())
@@ -22,9 +27,7 @@ public static class ResidentPreload
             if (files.LoadBias(maps, path) is not { } bias) return null;
             var header = new byte[PreloadState.HeaderSize];
             if (!processes.TryRead(pid, plan.StateAddress + bias, header)) return null;
-            if (BinaryPrimitives.ReadUInt64LittleEndian(header) != PreloadState.Magic) return null;
-            ulong rate = BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(16));
-            return rate == 0 ? null : rate;
+            return PreloadState.DecodeHeader(header) is { } decoded ? (plan.StateAddress + bias, decoded) : null;
         }
         return null;
     }

@@ -38,11 +38,11 @@ public static class AllocatorFrames
         "<rjem::Jemalloc", "prof_backtrace_impl", "_Unwind_Backtrace",
         // C++'s allocation functions, as the Itanium demangler names them.
         "operator new(", "operator new[](", "operator delete(", "operator delete[](",
-        // memprof's own preload library (in-process sampling).
-        "memprof_preload_",
+        // memprof's own sampler (in-process sampling), launched or injected.
+        "memprof_preload_", "memprof_inject",
         // Frames without a symbol are named module+offset: a stripped allocator library's
         // internals (Debian's libjemalloc.so.2) are still the allocator.
-        "libjemalloc.so", "libtcmalloc", "libmemprof_preload.so",
+        "libjemalloc.so", "libtcmalloc", "libmemprof_preload.so", "libmemprof_inject.so",
     ];
 
     /// <summary>Any global allocator's methods (`<X as core::alloc::global::GlobalAlloc>::alloc`).</summary>

@@ -7,6 +7,8 @@ public static class ProfileModelBuilder
 {
     /// <summary>The file name of memprof's in-process sampling library (collectors/preload).</summary>
     public const string MemprofPreloadLibrary = "libmemprof_preload.so";
+    /// <summary>Its build for attaching, dlopen'ed into a running process.</summary>
+    public const string MemprofInjectLibrary = "libmemprof_inject.so";
 
     /// <param name="eventsReady">Called with the events in time order before their stacks are
     /// symbolized (their <see cref="AllocationTable.Stack"/> is filled in afterwards), so
@@ -50,7 +52,7 @@ public static class ProfileModelBuilder
         // interposes. None of it is the program's, so it is left out: the stack then ends where
         // the program (or its language's allocation shim) called malloc, as without memprof.
         bool IsMemprofFrame(uint pid, ulong address) =>
-            maps.Find(pid, address) is { } module && Path.GetFileName(module.Path) == MemprofPreloadLibrary;
+            maps.Find(pid, address) is { } module && Path.GetFileName(module.Path) is MemprofPreloadLibrary or MemprofInjectLibrary;
 
         StackId StackFor(uint pid, ulong rawId)
         {
