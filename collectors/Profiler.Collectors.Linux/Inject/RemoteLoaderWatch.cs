@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using Profiler.Collectors.Linux.Procfs;
+
+namespace Profiler.Collectors.Linux.Inject;
+
+/// <summary>Watches a few threads for a safe point with their debug registers: each one set on
+/// the allocator's entries traps that thread alone, when it gets there, and costs the others
+/// nothing. A thread is stopped only while its registers are set and cleared.</summary>
+sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int pid, RemoteLoaderPlan plan)
+{
+    const int TRAP_HWBKPT = 4;
+    static readonly TimeSpan StopBound = TimeSpan.FromSeconds(1);
+
+    /// <summary>The armed threads, with their blocked signals when first stopped.</summary>
+    readonly Dictionary<int, ulong> _armed = [];
+    /// <summary>Seized threads that did not stop when interrupted (in an uninterruptible wait):
+    /// nothing was set on them, but they are let go only once they stop.</summary>
+    readonly List<int> _stragglers = [];
+
+    public int Armed => _armed.Count;
+    public int Watched { get; private set; }
+
+    /// <summary>Seizes and arms the threads; null when at least one is armed, else why none could be.</summary>
+    public string? Arm(IReadOnlyList<int> tids)
+    {
+        string? failure = null;
+        foreach (int tid in tids)
+        {
+            int errno = ptrace.Seize(tid);
+            if (errno != 0)
+            {
+                failure = RemoteLoaderReasons.PtraceRefused(pid, errno, Native.ErrorText(errno), target.YamaScope(), target.TracerOf(pid, tid), target.Privileged());
+                continue;
+            }
+            bool gone = ptrace.Interrupt(tid) != 0;
+            int pending = 0;
+            if (gone || !StopQuietly(tid, out pending, out gone))
+            {
+                if (!gone) _stragglers.Add(tid);
+                failure ??= RemoteLoaderReasons.Gone(pid);
+                continue;
+            }
+            errno = SetEntries(tid);
+            if (errno != 0)
+            {
+                ptrace.Detach(tid, pending);
+                failure = $"the debug registers of thread {tid} cannot be set ({Native.ErrorText(errno)})";
+                continue;
+            }
+            _armed[tid] = target.BlockedSignals(pid, tid) ?? 0;
+            ptrace.Continue(tid, pending);
+        }
+        Watched = _armed.Count;
+        return _armed.Count > 0 ? null : failure ?? RemoteLoaderReasons.Gone(pid);
+    }
+
+    /// <summary>Waits for an armed thread to stop at a safe point; it is left stopped there, its
+    /// debug registers still set. Threads caught elsewhere are let go on, and noted.</summary>
+    public RemoteLoaderHit? WaitForSafePoint(TimeSpan bound, List<string> rejected, IReadOnlyList<MapEntry> maps)
+    {
+        var clock = Stopwatch.StartNew();
+        while (_armed.Count > 0 && clock.Elapsed < bound)
+        {
+            bool any = false;
+            foreach (int tid in _armed.Keys.ToList())
+            {
+                if (ptrace.Poll(tid) is not { } status) continue;
+                any = true;
+                switch (status.Kind)
+                {
+                    case PtraceStopKind.Gone:
+                        _armed.Remove(tid);
+                        break;
+                    case PtraceStopKind.Signal when status.Signal == PtraceStatus.SIGTRAP && IsOurTrap(tid):
+                        if (Judge(tid, maps) is { } hit) return hit;
+                        // The kernel sets the resume flag: the thread does not trap on the same instruction again.
+                        ptrace.Continue(tid, 0);
+                        break;
+                    case PtraceStopKind.Signal:
+                        ptrace.Continue(tid, status.Signal);
+                        break;
+                    case PtraceStopKind.GroupStop:
+                        // Stopped by job control: it will not allocate until continued.
+                        Release(tid, 0);
+                        break;
+                    default:
+                        ptrace.Continue(tid, 0);
+                        break;
+                }
+            }
+            if (!any)
+            {
+                if (clock.ElapsedMilliseconds < 2) Thread.SpinWait(50);
+                else Thread.Sleep(1);
+            }
+        }
+        return null;
+
+        RemoteLoaderHit? Judge(int tid, IReadOnlyList<MapEntry> maps)
+        {
+            if (ptrace.GetRegisters(tid, out var regs) != 0 || ptrace.ReadWord(tid, regs.Rsp, out var returnAddress) != 0) return null;
+            var hit = new RemoteLoaderHit(tid, regs, returnAddress, target.BlockedSignals(pid, tid) ?? 0, _armed[tid]);
+            if (RemoteLoaderSafePoint.Judge(hit, plan, maps) is not { } why) return hit;
+            if (rejected.Count < 100) rejected.Add(why);
+            return null;
+        }
+    }
+
+    bool IsOurTrap(int tid) => ptrace.GetSignalCode(tid, out int code) == 0 && code == TRAP_HWBKPT;
+
+    /// <summary>Clears the debug registers of every armed thread but <paramref name="keep"/> and lets them go.</summary>
+    public void DisarmAllBut(int? keep)
+    {
+        foreach (int tid in _armed.Keys.Where(t => t != keep).ToList())
+        {
+            if (ptrace.Interrupt(tid) == 0 && StopQuietly(tid, out int pending, out _)) Release(tid, pending);
+            _armed.Remove(tid);
+        }
+        foreach (int tid in _stragglers)
+            if (StopQuietly(tid, out int pending, out _)) ptrace.Detach(tid, pending);
+        _stragglers.Clear();
+    }
+
+    void Release(int tid, int signal)
+    {
+        ptrace.SetDebugRegister(tid, 7, 0);
+        for (int i = 0; i < plan.Entries.Count; i++) ptrace.SetDebugRegister(tid, i, 0);
+        ptrace.Detach(tid, signal);
+        _armed.Remove(tid);
+    }
+
+    int SetEntries(int tid)
+    {
+        ulong control = 0;
+        for (int i = 0; i < plan.Entries.Count && i < 4; i++)
+        {
+            if (ptrace.SetDebugRegister(tid, i, plan.Entries[i].Address) is int e and not 0) return e;
+            control |= 1UL << (2 * i); // local enable; length and type 0: execution of that byte
+        }
+        return ptrace.SetDebugRegister(tid, 7, control);
+    }
+
+    /// <summary>Waits for the thread to stop after an interrupt. A signal that arrives first is
+    /// kept for delivery (in <paramref name="pending"/>), except our own debug trap, which is dropped.</summary>
+    bool StopQuietly(int tid, out int pending, out bool gone)
+    {
+        pending = 0;
+        var waited = ptrace.Wait(tid, StopBound);
+        gone = waited?.Kind == PtraceStopKind.Gone;
+        if (waited is not { } status || gone) return false;
+        if (status.Kind == PtraceStopKind.Signal && !(status.Signal == PtraceStatus.SIGTRAP && IsOurTrap(tid)))
+            pending = status.Signal;
+        return true;
+    }
+}

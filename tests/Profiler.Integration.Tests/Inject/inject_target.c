@@ -1,0 +1,127 @@
+/* A program that allocates without pause on several threads and checks its own data: every
+ * block is filled with a pattern derived from its thread, slot and size, and verified before
+ * it is freed or resized. A call whose arguments or registers were disturbed shows up as a
+ * block of the wrong size or contents (or a crash).
+ *
+ *   inject_target THREADS STOPFILE   prints "ready", allocates until STOPFILE exists, then prints
+ *                                    "ok threads=THREADS" and exits 0 (3 on corrupt data).
+ *   THREADS = 0 allocates on the main thread alone. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define KEEP 64
+
+static atomic_int stop;
+static atomic_int corrupt;
+static const char *stop_file;
+
+static unsigned char pattern(unsigned id, unsigned slot, size_t size, size_t i)
+{
+    return (unsigned char)(id * 31u + slot * 7u + (unsigned)size + (unsigned)i * 13u);
+}
+
+static void fill(unsigned char *p, unsigned id, unsigned slot, size_t size)
+{
+    for (size_t i = 0; i < size; i++)
+        p[i] = pattern(id, slot, size, i);
+}
+
+/* The first `length` bytes of a block filled for `size` bytes. */
+static int check(const unsigned char *p, unsigned id, unsigned slot, size_t size, size_t length)
+{
+    for (size_t i = 0; i < length; i++)
+        if (p[i] != pattern(id, slot, size, i))
+            return 0;
+    return 1;
+}
+
+static void *allocate(void *arg)
+{
+    unsigned id = (unsigned)(uintptr_t)arg;
+    unsigned seed = id * 2654435761u + 1;
+    unsigned char *block[KEEP] = { 0 };
+    size_t size[KEEP] = { 0 };
+    for (unsigned long n = 0;; n++) {
+        if ((n & 1023) == 0) {
+            if (atomic_load(&stop))
+                break;
+            if (id == 0 && access(stop_file, F_OK) == 0)
+                atomic_store(&stop, 1);
+        }
+        unsigned r = (unsigned)rand_r(&seed);
+        unsigned slot = r % KEEP;
+        size_t want = (r >> 8) % 2048 + 1;
+        if (block[slot] && !check(block[slot], id, slot, size[slot], size[slot])) {
+            atomic_store(&corrupt, 1);
+            atomic_store(&stop, 1);
+            break;
+        }
+        switch ((r >> 20) % 4) {
+        case 0:
+        case 1:
+            free(block[slot]);
+            block[slot] = malloc(want);
+            break;
+        case 2:
+            free(block[slot]);
+            block[slot] = calloc(1, want);
+            for (size_t i = 0; block[slot] && i < want; i++)
+                if (block[slot][i] != 0) { atomic_store(&corrupt, 1); atomic_store(&stop, 1); }
+            break;
+        case 3: {
+            /* realloc keeps the old contents up to the smaller size. */
+            size_t old = block[slot] ? size[slot] : 0;
+            unsigned char *p = realloc(block[slot], want);
+            if (p && old && !check(p, id, slot, old, old < want ? old : want)) {
+                atomic_store(&corrupt, 1);
+                atomic_store(&stop, 1);
+            }
+            block[slot] = p;
+            break;
+        }
+        }
+        if (!block[slot]) {
+            atomic_store(&corrupt, 1);
+            atomic_store(&stop, 1);
+            break;
+        }
+        size[slot] = want;
+        fill(block[slot], id, slot, want);
+    }
+    for (int i = 0; i < KEEP; i++)
+        free(block[i]);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: inject_target THREADS STOPFILE\n");
+        return 2;
+    }
+    int threads = atoi(argv[1]);
+    stop_file = argv[2];
+    printf("ready\n");
+    fflush(stdout);
+    if (threads == 0) {
+        allocate((void *)0);
+    } else {
+        pthread_t t[threads];
+        for (int i = 0; i < threads; i++)
+            pthread_create(&t[i], NULL, allocate, (void *)(uintptr_t)i);
+        for (int i = 0; i < threads; i++)
+            pthread_join(t[i], NULL);
+    }
+    if (atomic_load(&corrupt)) {
+        printf("corrupt\n");
+        return 3;
+    }
+    printf("ok threads=%d\n", threads);
+    return 0;
+}
