@@ -106,7 +106,7 @@ public sealed class Ptrace : IPtrace
         {
             if (Poll(tid) is { } status) return status;
             if (clock.Elapsed > timeout) return null;
-            if (clock.Elapsed < TimeSpan.FromMilliseconds(2)) Thread.SpinWait(50);
+            if (clock.Elapsed < TimeSpan.FromMilliseconds(200)) Thread.Yield();
             else Thread.Sleep(1);
         }
     }

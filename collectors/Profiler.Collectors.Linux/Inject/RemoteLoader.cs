@@ -49,6 +49,7 @@ sealed class RemoteLoaderRun(IPtrace ptrace, IRemoteLoaderTarget target, int pid
 {
     readonly Stopwatch _clock = Stopwatch.StartNew();
     readonly List<string> _rejected = [];
+    readonly List<string> _notes = [];
 
     public RemoteLoadResult Run()
     {
@@ -68,16 +69,17 @@ sealed class RemoteLoaderRun(IPtrace ptrace, IRemoteLoaderTarget target, int pid
         if (watch.Arm(candidates) is { } refused) return RemoteLoadResult.Failed(refused);
         var hit = watch.WaitForSafePoint(options.SafePointTimeout, _rejected, maps);
         var toSafePoint = _clock.Elapsed - start;
-        watch.DisarmAllBut(hit?.Tid);
+        bool allEnded = watch.Armed == 0;
+        watch.DisarmAllBut(hit?.Tid, _notes);
         if (hit is null)
-            return RemoteLoadResult.Failed(watch.Armed == 0 && _rejected.Count == 0
+            return RemoteLoadResult.Failed(allEnded && _rejected.Count == 0
                 ? RemoteLoaderReasons.Gone(pid)
                 : RemoteLoaderReasons.NoSafePoint(pid, options.SafePointTimeout, watch.Watched, _rejected), _rejected);
 
         var entry = plan.Entries.First(e => e.Address == hit.Registers.Rip).Name;
         string caller = maps.FirstOrDefault(m => m.Start <= hit.ReturnAddress && hit.ReturnAddress < m.End)?.Path is { } path ? Path.GetFileName(path) : "?";
-        var call = new RemoteLoaderCall(ptrace, hit.Tid, plan, library).Run(hit.Registers, options.CallTimeout);
+        var call = new RemoteLoaderCall(ptrace, pid, hit.Tid, plan, library).Run(hit.Registers, RemoteLoaderSignals.Marker(hit.Signals), options.CallTimeout);
         return new RemoteLoadResult(call.Handle != 0, false, call.Failure, call.Handle, hit.Tid, $"{entry} called from {caller}",
-            toSafePoint, call.Duration, _clock.Elapsed, _rejected);
+            toSafePoint, call.Duration, _clock.Elapsed, _rejected, call.Stops, _notes);
     }
 }

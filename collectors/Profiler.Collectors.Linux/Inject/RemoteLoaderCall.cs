@@ -6,19 +6,24 @@ namespace Profiler.Collectors.Linux.Inject;
 /// <summary>Runs dlopen on the thread caught at a safe point, then puts it back. From the moment
 /// the thread runs the stub, memprof may disappear at any time: the stub then finishes and
 /// restores the thread itself.</summary>
-sealed class RemoteLoaderCall(IPtrace ptrace, int tid, RemoteLoaderPlan plan, string library)
+sealed class RemoteLoaderCall(IPtrace ptrace, int pid, int tid, RemoteLoaderPlan plan, string library)
 {
-    public sealed record Outcome(ulong Handle, string? Failure, TimeSpan Duration);
+    public sealed record Outcome(ulong Handle, string? Failure, TimeSpan Duration, int Stops = 0);
 
     static readonly TimeSpan StopBound = TimeSpan.FromSeconds(1);
+    int _signal;
+    ulong _marker;
+    readonly List<string> _signals = [];
 
-    public Outcome Run(PtraceRegisters saved, TimeSpan bound)
+    /// <param name="signal">The stub's marker signal (0: watch system calls instead).</param>
+    public Outcome Run(PtraceRegisters saved, int signal, TimeSpan bound)
     {
         // Stop this thread's own traps first: dlopen calls malloc too.
         ptrace.SetDebugRegister(tid, 7, 0);
         bool hasExtended = ptrace.GetExtendedState(tid, out var extended, out int extendedKind) == 0;
         var frame = RemoteLoaderFrame.Build(saved, library, plan.StubAddress);
-        var (stub, marker) = RemoteLoaderStub.Assemble(plan.StubAddress, plan.DlOpen, plan.DlError, saved.Rip);
+        var (stub, marker) = RemoteLoaderStub.Assemble(plan.StubAddress, plan.DlOpen, plan.DlError, saved.Rip, pid, tid, signal);
+        (_signal, _marker) = (signal, marker);
 
         if (ReadBytes(frame.Base, frame.Bytes.Length) is not { } stackWas || ReadBytes(plan.StubAddress, stub.Length) is not { } stubWas)
             return Abandon("the thread's stack or the stub's place cannot be read");
@@ -27,7 +32,8 @@ sealed class RemoteLoaderCall(IPtrace ptrace, int tid, RemoteLoaderPlan plan, st
             WriteBytes(plan.StubAddress, stubWas);
             return Abandon("the stub or its frame cannot be written into the process");
         }
-        if (ptrace.SetRegisters(tid, frame.CallRegisters) != 0 || ptrace.ContinueToSystemCall(tid, 0) != 0)
+        int Resume(int deliver) => signal != 0 ? ptrace.Continue(tid, deliver) : ptrace.ContinueToSystemCall(tid, deliver);
+        if (ptrace.SetRegisters(tid, frame.CallRegisters) != 0 || Resume(0) != 0)
         {
             // Back as it was, if the thread is still there to be put back.
             ptrace.SetRegisters(tid, saved);
@@ -37,8 +43,10 @@ sealed class RemoteLoaderCall(IPtrace ptrace, int tid, RemoteLoaderPlan plan, st
         }
 
         var clock = Stopwatch.StartNew();
+        int stops = 0;
         while (true)
         {
+            stops++;
             var left = bound - clock.Elapsed;
             var status = left > TimeSpan.Zero ? ptrace.Wait(tid, left) : null;
             if (status is null)
@@ -50,32 +58,41 @@ sealed class RemoteLoaderCall(IPtrace ptrace, int tid, RemoteLoaderPlan plan, st
             switch (status.Value.Kind)
             {
                 case PtraceStopKind.Gone:
-                    return new Outcome(0, "the process ended during the load", clock.Elapsed);
-                case PtraceStopKind.SystemCall:
-                    if (ptrace.GetRegisters(tid, out var regs) == 0 && regs.Rip == marker && regs.OrigRax == RemoteLoaderStub.GetPid)
-                        return Finish(regs, saved, hasExtended ? extended : null, extendedKind, stubWas, stackWas, frame.Base, clock.Elapsed);
-                    ptrace.ContinueToSystemCall(tid, 0);
-                    break;
+                    return new Outcome(0, $"the process ended during the load{(status.Value.Signal != 0 ? $" (signal {status.Value.Signal})" : "")}{string.Concat(_signals)}", clock.Elapsed);
+                case PtraceStopKind.SystemCall or PtraceStopKind.Signal when AtMarker(status.Value, out var regs):
+                    return Finish(regs, saved, hasExtended ? extended : null, extendedKind, stubWas, stackWas, frame.Base, clock.Elapsed) with { Stops = stops };
                 case PtraceStopKind.Signal:
                     // A signal for the thread during the load: delivered, its handler runs below the frame.
-                    ptrace.ContinueToSystemCall(tid, status.Value.Signal);
+                    ptrace.GetSignalCode(tid, out int code);
+                    ptrace.GetRegisters(tid, out var at);
+                    _signals.Add($"; signal {status.Value.Signal} (code {code}) at 0x{at.Rip:x}");
+                    Resume(status.Value.Signal);
                     break;
                 default:
-                    // An interrupt, or job control stopping the process: the load goes on regardless,
-                    // the thread stops once it is back where it was.
-                    ptrace.ContinueToSystemCall(tid, 0);
+                    // A system call of dlopen's, an interrupt, or job control stopping the process:
+                    // the load goes on regardless, the thread stops once it is back where it was.
+                    Resume(0);
                     break;
             }
         }
     }
 
-    /// <summary>At the stub's marker system call: reads dlopen's result, then restores the
-    /// registers (the kernel skips the call: orig_rax is no system call again), the vector
-    /// state, the stub's place and the stack, and lets the thread go on into the allocator.</summary>
+    /// <summary>The thread stopped just past the stub's tgkill: for its signal, or (with no
+    /// signal) at the system call's entry.</summary>
+    bool AtMarker(PtraceStatus status, out PtraceRegisters regs)
+    {
+        bool ours = status.Kind == PtraceStopKind.Signal ? _signal != 0 && status.Signal == _signal : _signal == 0;
+        return ptrace.GetRegisters(tid, out regs) == 0 && ours && regs.Rip == _marker &&
+               (status.Kind == PtraceStopKind.Signal || regs.OrigRax == RemoteLoaderStub.TgKill);
+    }
+
+    /// <summary>At the stub's marker: reads dlopen's result, then restores the registers (no
+    /// system call to restart or finish: orig_rax says none), the vector state, the stub's place
+    /// and the stack, and lets the thread go on into the allocator, the marker signal dropped.</summary>
     Outcome Finish(PtraceRegisters atMarker, PtraceRegisters saved, byte[]? extended, int extendedKind, byte[] stubWas, byte[] stackWas, ulong frameBase, TimeSpan duration)
     {
-        ulong handle = atMarker.Rdi;
-        string? failure = handle != 0 ? null : "dlopen failed: " + (atMarker.Rsi != 0 ? ReadString(atMarker.Rsi) : "(no message)");
+        ulong handle = atMarker.R12;
+        string? failure = handle != 0 ? null : "dlopen failed: " + (atMarker.R13 != 0 ? ReadString(atMarker.R13) : "(no message)");
         ptrace.SetRegisters(tid, saved);
         if (extended is not null) ptrace.SetExtendedState(tid, extended, extendedKind);
         WriteBytes(plan.StubAddress, stubWas);

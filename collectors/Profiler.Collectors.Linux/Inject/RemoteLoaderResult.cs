@@ -16,6 +16,8 @@ public sealed record RemoteLoaderOptions(TimeSpan SafePointTimeout, TimeSpan Cal
 /// <param name="ToSafePoint">From the start of the watch to the safe point.</param>
 /// <param name="Call">From the thread's resumption into the stub to dlopen's return.</param>
 /// <param name="Rejected">Threads caught at an allocator's entry that were not safe points, and why.</param>
+/// <param name="CallStops">How often the thread stopped during the call (1: only at the stub's marker).</param>
+/// <param name="Notes">Anything unusual on the way (a thread slow to stop).</param>
 public sealed record RemoteLoadResult(
     bool Loaded,
     bool AlreadyLoaded,
@@ -26,7 +28,9 @@ public sealed record RemoteLoadResult(
     TimeSpan ToSafePoint = default,
     TimeSpan Call = default,
     TimeSpan Total = default,
-    IReadOnlyList<string>? Rejected = null)
+    IReadOnlyList<string>? Rejected = null,
+    int CallStops = 0,
+    IReadOnlyList<string>? Notes = null)
 {
     public static RemoteLoadResult Failed(string reason, IReadOnlyList<string>? rejected = null) => new(false, false, reason, Rejected: rejected);
 }

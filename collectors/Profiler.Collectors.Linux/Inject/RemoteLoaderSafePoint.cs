@@ -4,9 +4,9 @@ namespace Profiler.Collectors.Linux.Inject;
 
 /// <summary>A thread stopped by one of its debug registers at an allocator's entry.</summary>
 /// <param name="ReturnAddress">The word at the stack pointer: the caller's return address when the thread arrived by a call.</param>
-/// <param name="SignalMask">The thread's blocked signals now (SigBlk in /proc/PID/task/TID/status).</param>
-/// <param name="UsualSignalMask">Its blocked signals when memprof first stopped it.</param>
-public sealed record RemoteLoaderHit(int Tid, PtraceRegisters Registers, ulong ReturnAddress, ulong SignalMask, ulong UsualSignalMask);
+/// <param name="Signals">The thread's signal state now.</param>
+/// <param name="UsualBlocked">The signals it blocked when memprof first stopped it.</param>
+public sealed record RemoteLoaderHit(int Tid, PtraceRegisters Registers, ulong ReturnAddress, RemoteLoaderSignalState Signals, ulong UsualBlocked);
 
 /// <summary>Whether a thread caught at an allocator's entry may run the dynamic loader. The load
 /// takes the loader's lock and allocates; the thread must hold neither that lock nor one of
@@ -33,7 +33,7 @@ public static class RemoteLoaderSafePoint
             return $"thread {hit.Tid} reached {entry.Name} from 0x{hit.ReturnAddress:x}, outside the program's code";
         if (plan.LockHolders.Contains(caller.Path))
             return $"thread {hit.Tid} called {entry.Name} from {Path.GetFileName(caller.Path)}, which may hold one of its locks";
-        if (hit.SignalMask != hit.UsualSignalMask)
+        if (hit.Signals.Blocked != hit.UsualBlocked)
             return $"thread {hit.Tid} blocks other signals than usual (a signal handler may be running)";
         var stack = Containing(maps, regs.Rsp);
         if (stack is null) return $"thread {hit.Tid}'s stack pointer 0x{regs.Rsp:x} is not in its memory";

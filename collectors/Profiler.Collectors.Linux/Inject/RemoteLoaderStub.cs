@@ -3,8 +3,9 @@ using static Iced.Intel.AssemblerRegisters;
 
 namespace Profiler.Collectors.Linux.Inject;
 
-/// <summary>The code the hijacked thread runs: dlopen(path, flags), dlerror() when that failed,
-/// a getpid system call where memprof reads the results (a system-call stop), then it restores
+/// <summary>The code the hijacked thread runs: dlopen(path, flags), dlerror() when that failed
+/// (results in r12 and r13), a tgkill of its own thread where memprof reads them (the signal's
+/// stop, or the system call's with no signal: see <see cref="RemoteLoaderSignals"/>), then it restores
 /// every general register, the flags and the stack pointer from the frame and jumps back to
 /// where the thread was. memprof restores the thread itself at the system-call stop; the stub's
 /// own restore is for when memprof dies mid-way: the thread then finishes the load and carries
@@ -13,7 +14,7 @@ public static class RemoteLoaderStub
 {
     /// <summary>The room the stub needs (its length is a little less).</summary>
     public const int MaxLength = 128;
-    public const int GetPid = 39;
+    public const int TgKill = 234;
 
     /// <summary>The general registers in the frame's order, lowest address first: the stub pops
     /// them in this order, then the flags, then the stack pointer.</summary>
@@ -25,9 +26,10 @@ public static class RemoteLoaderStub
 
     /// <param name="address">Where the stub is placed in the target.</param>
     /// <param name="resumeAt">Where the thread was (the stub's last jump).</param>
-    /// <returns>The code and the address the thread is at when it stops for the marker system
-    /// call (just past the syscall instruction).</returns>
-    public static (byte[] Code, ulong Marker) Assemble(ulong address, ulong dlopen, ulong dlerror, ulong resumeAt)
+    /// <param name="signal">The signal the thread sends itself when done (0: none).</param>
+    /// <returns>The code and the address the thread is at when it stops for the marker (just
+    /// past the syscall instruction).</returns>
+    public static (byte[] Code, ulong Marker) Assemble(ulong address, ulong dlopen, ulong dlerror, ulong resumeAt, int tgid, int tid, int signal)
     {
         var a = new Assembler(64);
         var marker = a.CreateLabel("marker");
@@ -36,16 +38,18 @@ public static class RemoteLoaderStub
         // rdi (the path) and rsi (the flags) are set by memprof; rsp is 16-byte aligned here.
         a.mov(rax, dlopen);
         a.call(rax);
-        a.mov(rdi, rax);
-        a.xor(esi, esi);
-        a.test(rdi, rdi);
+        a.mov(r12, rax);
+        a.xor(r13d, r13d);
+        a.test(r12, r12);
         a.jne(marker);
         a.mov(rax, dlerror);
         a.call(rax);
-        a.mov(rsi, rax);
-        a.xor(edi, edi);
+        a.mov(r13, rax);
         a.Label(ref marker);
-        a.mov(eax, GetPid);
+        a.mov(edi, tgid);
+        a.mov(esi, tid);
+        a.mov(edx, signal);
+        a.mov(eax, TgKill);
         a.syscall();
         a.Label(ref after);
         a.pop(r15); a.pop(r14); a.pop(r13); a.pop(r12); a.pop(r11); a.pop(r10); a.pop(r9); a.pop(r8);

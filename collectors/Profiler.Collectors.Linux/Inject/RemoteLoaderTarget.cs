@@ -10,8 +10,8 @@ public interface IRemoteLoaderTarget
     IReadOnlyList<MapEntry> Maps(int pid);
     string Executable(int pid);
     IReadOnlyList<RemoteLoaderThread> Threads(int pid);
-    /// <summary>SigBlk of the thread, or null when it is gone.</summary>
-    ulong? BlockedSignals(int pid, int tid);
+    /// <summary>The thread's blocked, ignored, caught and pending signals, or null when it is gone.</summary>
+    RemoteLoaderSignalState? Signals(int pid, int tid);
     int TracerOf(int pid, int tid);
     int? YamaScope();
     bool Privileged();
@@ -41,8 +41,13 @@ public sealed class ProcfsRemoteLoaderTarget : IRemoteLoaderTarget
         return threads;
     }
 
-    public ulong? BlockedSignals(int pid, int tid) =>
-        StatusField(pid, tid, "SigBlk") is { } hex && ulong.TryParse(hex, NumberStyles.HexNumber, null, out var mask) ? mask : null;
+    public RemoteLoaderSignalState? Signals(int pid, int tid)
+    {
+        ulong? Mask(string name) => StatusField(pid, tid, name) is { } hex && ulong.TryParse(hex, NumberStyles.HexNumber, null, out var mask) ? mask : null;
+        return Mask("SigBlk") is { } blocked && Mask("SigIgn") is { } ignored && Mask("SigCgt") is { } caught && Mask("SigPnd") is { } pending
+            ? new RemoteLoaderSignalState(blocked, ignored, caught, pending)
+            : null;
+    }
 
     public int TracerOf(int pid, int tid) =>
         StatusField(pid, tid, "TracerPid") is { } text && int.TryParse(text, out var tracer) ? tracer : 0;

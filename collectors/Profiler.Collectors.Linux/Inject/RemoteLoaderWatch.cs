@@ -47,7 +47,7 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
                 failure = $"the debug registers of thread {tid} cannot be set ({Native.ErrorText(errno)})";
                 continue;
             }
-            _armed[tid] = target.BlockedSignals(pid, tid) ?? 0;
+            _armed[tid] = target.Signals(pid, tid)?.Blocked ?? 0;
             ptrace.Continue(tid, pending);
         }
         Watched = _armed.Count;
@@ -90,7 +90,7 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
             }
             if (!any)
             {
-                if (clock.ElapsedMilliseconds < 2) Thread.SpinWait(50);
+                if (clock.ElapsedMilliseconds < 200) Thread.Yield();
                 else Thread.Sleep(1);
             }
         }
@@ -99,21 +99,36 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
         RemoteLoaderHit? Judge(int tid, IReadOnlyList<MapEntry> maps)
         {
             if (ptrace.GetRegisters(tid, out var regs) != 0 || ptrace.ReadWord(tid, regs.Rsp, out var returnAddress) != 0) return null;
-            var hit = new RemoteLoaderHit(tid, regs, returnAddress, target.BlockedSignals(pid, tid) ?? 0, _armed[tid]);
+            if (target.Signals(pid, tid) is not { } signals) return null;
+            var hit = new RemoteLoaderHit(tid, regs, returnAddress, signals, _armed[tid]);
             if (RemoteLoaderSafePoint.Judge(hit, plan, maps) is not { } why) return hit;
             if (rejected.Count < 100) rejected.Add(why);
             return null;
         }
     }
 
+    /// <summary>A trap from a debug register (the program's own SIGTRAPs, sent or from an int3, have other codes).</summary>
     bool IsOurTrap(int tid) => ptrace.GetSignalCode(tid, out int code) == 0 && code == TRAP_HWBKPT;
 
-    /// <summary>Clears the debug registers of every armed thread but <paramref name="keep"/> and lets them go.</summary>
-    public void DisarmAllBut(int? keep)
+    /// <summary>Clears the debug registers of every armed thread but <paramref name="keep"/> and
+    /// lets them go. An armed thread is never let go armed (its next trap, untraced, would kill
+    /// the process): one slow to stop is waited for, as long as it takes.</summary>
+    public void DisarmAllBut(int? keep, List<string> notes)
     {
         foreach (int tid in _armed.Keys.Where(t => t != keep).ToList())
         {
-            if (ptrace.Interrupt(tid) == 0 && StopQuietly(tid, out int pending, out _)) Release(tid, pending);
+            if (ptrace.Interrupt(tid) != 0)
+            {
+                notes.Add($"thread {tid} could not be interrupted to clear its debug registers");
+                _armed.Remove(tid);
+                continue;
+            }
+            var clock = Stopwatch.StartNew();
+            bool stopped, gone;
+            int pending;
+            while (!(stopped = StopQuietly(tid, out pending, out gone)) && !gone)
+                notes.Add($"thread {tid} has not stopped {clock.Elapsed.TotalSeconds:0.#} s after its interrupt");
+            if (stopped) Release(tid, pending);
             _armed.Remove(tid);
         }
         foreach (int tid in _stragglers)
@@ -121,10 +136,32 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
         _stragglers.Clear();
     }
 
+    /// <summary>Clears the thread's debug registers and detaches, delivering <paramref name="signal"/>.
+    /// A trap the thread took just before its interrupt may still be queued (the interrupt's stop
+    /// is reported before signals are dequeued): untraced, it would kill the process, so the
+    /// thread is let run until the trap comes out, and the trap is dropped.</summary>
     void Release(int tid, int signal)
     {
         ptrace.SetDebugRegister(tid, 7, 0);
         for (int i = 0; i < plan.Entries.Count; i++) ptrace.SetDebugRegister(tid, i, 0);
+        for (int round = 0; round < 8 && target.Signals(pid, tid) is { } state && state.IsPending(PtraceStatus.SIGTRAP); round++)
+        {
+            ptrace.Continue(tid, signal);
+            signal = 0;
+            var status = ptrace.Wait(tid, StopBound);
+            if (status is null)
+            {
+                ptrace.Interrupt(tid);
+                status = ptrace.Wait(tid, StopBound);
+            }
+            if (status is not { Kind: not PtraceStopKind.Gone } stop)
+            {
+                _armed.Remove(tid);
+                return;
+            }
+            if (stop.Kind == PtraceStopKind.Signal && !(stop.Signal == PtraceStatus.SIGTRAP && IsOurTrap(tid)))
+                signal = stop.Signal;
+        }
         ptrace.Detach(tid, signal);
         _armed.Remove(tid);
     }

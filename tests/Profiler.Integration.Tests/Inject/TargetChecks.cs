@@ -11,6 +11,9 @@ static partial class TargetChecks
     [LibraryImport("libc", EntryPoint = "kill")]
     public static partial int Kill(int pid, int signal);
 
+    [LibraryImport("libc", EntryPoint = "gettid")]
+    public static partial int GetTid();
+
     public static IReadOnlyList<int> Threads(int pid) =>
         Directory.GetDirectories($"/proc/{pid}/task").Select(d => int.Parse(Path.GetFileName(d))).ToList();
 
@@ -42,6 +45,14 @@ static partial class TargetChecks
                 if (errno != 0) { problems.Add($"thread {tid} cannot be seized (errno {errno})"); continue; }
                 ptrace.Interrupt(tid);
                 if (ptrace.Wait(tid, TimeSpan.FromSeconds(2)) is not { Kind: not PtraceStopKind.Gone } stop) continue;
+                if (stop is { Kind: PtraceStopKind.Signal, Signal: PtraceStatus.SIGTRAP })
+                {
+                    // A trap while untraced would have killed the program: this one is a leftover breakpoint.
+                    ptrace.GetSignalCode(tid, out int code);
+                    ptrace.GetRegisters(tid, out var regs);
+                    problems.Add($"thread {tid} trapped (si_code {code}) at 0x{regs.Rip:x}");
+                    stop = stop with { Signal = 0 };
+                }
                 if (ptrace.GetDebugRegister(tid, 7, out var dr7) == 0)
                 {
                     read++;
