@@ -67,6 +67,7 @@ sealed class RemoteLoaderRun(IPtrace ptrace, IRemoteLoaderTarget target, int pid
         var watch = new RemoteLoaderWatch(ptrace, target, pid, plan);
         var start = _clock.Elapsed;
         if (watch.Arm(candidates) is { } refused) return RemoteLoadResult.Failed(refused);
+        var arming = _clock.Elapsed - start;
         var hit = watch.WaitForSafePoint(options.SafePointTimeout, _rejected, maps);
         var toSafePoint = _clock.Elapsed - start;
         bool allEnded = watch.Armed == 0;
@@ -80,6 +81,6 @@ sealed class RemoteLoaderRun(IPtrace ptrace, IRemoteLoaderTarget target, int pid
         string caller = maps.FirstOrDefault(m => m.Start <= hit.ReturnAddress && hit.ReturnAddress < m.End)?.Path is { } path ? Path.GetFileName(path) : "?";
         var call = new RemoteLoaderCall(ptrace, pid, hit.Tid, plan, library).Run(hit.Registers, RemoteLoaderSignals.Marker(hit.Signals), options.CallTimeout);
         return new RemoteLoadResult(call.Handle != 0, false, call.Failure, call.Handle, hit.Tid, $"{entry} called from {caller}",
-            toSafePoint, call.Duration, _clock.Elapsed, _rejected, call.Stops, _notes);
+            toSafePoint, call.Duration, _clock.Elapsed, _rejected, call.Stops, _notes, arming);
     }
 }

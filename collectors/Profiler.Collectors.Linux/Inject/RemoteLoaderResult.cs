@@ -13,7 +13,8 @@ public sealed record RemoteLoaderOptions(TimeSpan SafePointTimeout, TimeSpan Cal
 /// <param name="Handle">dlopen's handle (0 when not loaded now).</param>
 /// <param name="Tid">The thread that ran the load.</param>
 /// <param name="SafePoint">Where that thread was caught ("malloc called from app").</param>
-/// <param name="ToSafePoint">From the start of the watch to the safe point.</param>
+/// <param name="ToSafePoint">From the start of the watch (arming included) to the safe point.</param>
+/// <param name="Arming">Setting the watched threads' debug registers.</param>
 /// <param name="Call">From the thread's resumption into the stub to dlopen's return.</param>
 /// <param name="Rejected">Threads caught at an allocator's entry that were not safe points, and why.</param>
 /// <param name="CallStops">How often the thread stopped during the call (1: only at the stub's marker).</param>
@@ -30,7 +31,8 @@ public sealed record RemoteLoadResult(
     TimeSpan Total = default,
     IReadOnlyList<string>? Rejected = null,
     int CallStops = 0,
-    IReadOnlyList<string>? Notes = null)
+    IReadOnlyList<string>? Notes = null,
+    TimeSpan Arming = default)
 {
     public static RemoteLoadResult Failed(string reason, IReadOnlyList<string>? rejected = null) => new(false, false, reason, Rejected: rejected);
 }

@@ -195,7 +195,7 @@ public sealed class RemoteLoaderTests(InjectPrograms programs, ITestOutputHelper
             var sorted = values.Order().ToList();
             return $"median {sorted[sorted.Count / 2]:0.###} ms, max {sorted[^1]:0.###} ms";
         }
-        output.WriteLine($"{results.Count} loads: safe point {Stats(results.Select(r => r.ToSafePoint.TotalMilliseconds))}; " +
+        output.WriteLine($"{results.Count} loads: safe point {Stats(results.Select(r => r.ToSafePoint.TotalMilliseconds))} (arming {Stats(results.Select(r => r.Arming.TotalMilliseconds))}); " +
                          $"dlopen {Stats(results.Select(r => r.Call.TotalMilliseconds))}; whole load {Stats(results.Select(r => r.Total.TotalMilliseconds))}; " +
                          $"{results.Sum(r => r.Rejected?.Count ?? 0)} rejected hits");
         foreach (var why in results.SelectMany(r => r.Rejected ?? []).Take(5)) output.WriteLine("  rejected: " + why);
@@ -203,7 +203,7 @@ public sealed class RemoteLoaderTests(InjectPrograms programs, ITestOutputHelper
 
     void AssertLoaded(RemoteLoadResult result, int pid, string library)
     {
-        output.WriteLine($"{Path.GetFileName(library)}: thread {result.Tid} at {result.SafePoint}; safe point after {result.ToSafePoint.TotalMilliseconds:0.###} ms, " +
+        output.WriteLine($"{Path.GetFileName(library)}: thread {result.Tid} at {result.SafePoint}; safe point after {result.ToSafePoint.TotalMilliseconds:0.###} ms (arming {result.Arming.TotalMilliseconds:0.###} ms), " +
                          $"dlopen {result.Call.TotalMilliseconds:0.###} ms ({result.CallStops} stops), total {result.Total.TotalMilliseconds:0.###} ms, {result.Rejected?.Count ?? 0} rejected" +
                          string.Concat((result.Notes ?? []).Select(n => "; " + n)));
         Assert.True(result.Loaded, result.Failure);
