@@ -33,6 +33,7 @@ sealed class RemoteLoaderCall(IPtrace ptrace, int pid, int tid, RemoteLoaderPlan
             return Abandon("the stub or its frame cannot be written into the process");
         }
         int Resume(int deliver) => signal != 0 ? ptrace.Continue(tid, deliver) : ptrace.ContinueToSystemCall(tid, deliver);
+        var clock = Stopwatch.StartNew();
         if (ptrace.SetRegisters(tid, frame.CallRegisters) != 0 || Resume(0) != 0)
         {
             // Back as it was, if the thread is still there to be put back.
@@ -42,7 +43,6 @@ sealed class RemoteLoaderCall(IPtrace ptrace, int pid, int tid, RemoteLoaderPlan
             return Abandon("the thread could not be started on the stub");
         }
 
-        var clock = Stopwatch.StartNew();
         int stops = 0;
         while (true)
         {

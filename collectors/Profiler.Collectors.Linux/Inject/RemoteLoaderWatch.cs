@@ -24,23 +24,26 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
     public string? Arm(IReadOnlyList<int> tids)
     {
         string? failure = null;
+        // Every thread is interrupted first, then each one's stop is waited for: they stop together,
+        // rather than one after the other (each stop costs the tracee a turn on a CPU).
+        var interrupted = new List<int>();
         foreach (int tid in tids)
         {
             int errno = ptrace.Seize(tid);
             if (errno != 0)
-            {
                 failure = RemoteLoaderReasons.PtraceRefused(pid, errno, Native.ErrorText(errno), target.YamaScope(), target.TracerOf(pid, tid), target.Privileged());
-                continue;
-            }
-            bool gone = ptrace.Interrupt(tid) != 0;
-            int pending = 0;
-            if (gone || !StopQuietly(tid, out pending, out gone))
+            else if (ptrace.Interrupt(tid) == 0)
+                interrupted.Add(tid);
+        }
+        foreach (int tid in interrupted)
+        {
+            if (!StopQuietly(tid, out int pending, out bool gone))
             {
                 if (!gone) _stragglers.Add(tid);
                 failure ??= RemoteLoaderReasons.Gone(pid);
                 continue;
             }
-            errno = SetEntries(tid);
+            int errno = SetEntries(tid);
             if (errno != 0)
             {
                 ptrace.Detach(tid, pending);
