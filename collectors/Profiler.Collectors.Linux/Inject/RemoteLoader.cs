@@ -56,6 +56,8 @@ sealed class RemoteLoaderRun(IPtrace ptrace, IRemoteLoaderTarget target, int pid
         var maps = target.Maps(pid);
         if (maps.Count == 0) return RemoteLoadResult.Failed(RemoteLoaderReasons.Gone(pid));
         if (maps.Any(m => m.Path == library)) return new RemoteLoadResult(true, true, null);
+        if (RemoteLoaderReasons.Seccomp(pid, target.SeccompMode(pid), options.UnderSeccompFilter) is { } sandboxed)
+            return RemoteLoadResult.Failed(sandboxed);
         var (plan, failure) = RemoteLoaderPlanner.Plan(maps, target.Modules(pid, maps), target.Executable(pid), library);
         if (plan is null) return RemoteLoadResult.Failed(failure!);
 

@@ -37,6 +37,8 @@ public static class RemoteLoaderPlanner
     {
         if (modules.FirstOrDefault(m => IsLibc(m.Path)) is not { } libc)
             return (null, IsStatic(maps, executable) ? "the program is statically linked (no dynamic linker to load a library)" : "the process has no glibc (libc.so.6) mapped");
+        if (libc.Machine != RemoteLoaderModule.X86_64)
+            return (null, $"the process is not an x86-64 one ({libc.FileName} is for ELF machine {libc.Machine})");
         var loader = modules.FirstOrDefault(m => IsDynamicLinker(m.Path));
 
         // glibc 2.34 moved dlopen into libc.so.6; before, it is in libdl.so.2 when the program links it.

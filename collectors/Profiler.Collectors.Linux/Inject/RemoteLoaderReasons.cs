@@ -25,6 +25,14 @@ public static class RemoteLoaderReasons
 
     public static string Gone(int pid) => $"process {pid} is gone";
 
+    /// <summary>Why a process under seccomp is not loaded into, or null when it may be.</summary>
+    public static string? Seccomp(int pid, int mode, bool allowFilter) => mode switch
+    {
+        1 => $"process {pid} runs in seccomp's strict mode: it may make no system call a load needs",
+        2 when !allowFilter => $"process {pid} runs under a seccomp filter: a system call of the load it forbids could kill it",
+        _ => null,
+    };
+
     public static string NoSafePoint(int pid, TimeSpan bound, int watched, IReadOnlyCollection<string> rejected)
     {
         string line = $"no thread of process {pid} reached an allocator's entry at a safe point within {bound.TotalSeconds:0.#} s ({watched} thread{(watched == 1 ? "" : "s")} watched";

@@ -1,6 +1,8 @@
 namespace Profiler.Collectors.Linux.Inject;
 
-public sealed record RemoteLoaderOptions(TimeSpan SafePointTimeout, TimeSpan CallTimeout, int Threads)
+/// <param name="UnderSeccompFilter">Load into a process that runs under a seccomp filter. The
+/// filter is not read: a system call of the load it forbids could kill the process.</param>
+public sealed record RemoteLoaderOptions(TimeSpan SafePointTimeout, TimeSpan CallTimeout, int Threads, bool UnderSeccompFilter = false)
 {
     /// <summary>2 s for a thread to reach a safe point, 10 s for dlopen to return, four threads watched.</summary>
     public static readonly RemoteLoaderOptions Default = new(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(10), 4);

@@ -14,6 +14,8 @@ public interface IRemoteLoaderTarget
     RemoteLoaderSignalState? Signals(int pid, int tid);
     int TracerOf(int pid, int tid);
     int? YamaScope();
+    /// <summary>Seccomp in /proc/PID/status: 0 none, 1 strict, 2 filter.</summary>
+    int SeccompMode(int pid);
     bool Privileged();
     /// <summary>The mapped files the planner needs, described from their ELF headers and symbols.</summary>
     IReadOnlyList<RemoteLoaderModule> Modules(int pid, IReadOnlyList<MapEntry> maps);
@@ -55,6 +57,9 @@ public sealed class ProcfsRemoteLoaderTarget : IRemoteLoaderTarget
     public int? YamaScope() =>
         Read("/proc/sys/kernel/yama/ptrace_scope") is { } text && int.TryParse(text.Trim(), out var scope) ? scope : null;
 
+    public int SeccompMode(int pid) =>
+        StatusField(pid, pid, "Seccomp") is { } text && int.TryParse(text, out var mode) ? mode : 0;
+
     public bool Privileged() => Native.GetEuid() == 0;
 
     public IReadOnlyList<RemoteLoaderModule> Modules(int pid, IReadOnlyList<MapEntry> maps)
@@ -67,7 +72,7 @@ public sealed class ProcfsRemoteLoaderTarget : IRemoteLoaderTarget
             if (!ElfFile.TryOpen(file, out var elf, out _)) continue;
             using (elf)
             {
-                var module = RemoteLoaderModule.From(first.Path, first.Start, (ulong)new FileInfo(file).Length, elf.LoadSegments, elf.ReadSymbols());
+                var module = RemoteLoaderModule.From(first.Path, first.Start, (ulong)new FileInfo(file).Length, elf.Machine, elf.LoadSegments, elf.ReadSymbols());
                 if (module is not null) modules.Add(module);
             }
         }

@@ -182,6 +182,25 @@ public sealed class RemoteLoaderTests(InjectPrograms programs, ITestOutputHelper
     }
 
     [Fact]
+    public void A_process_under_a_seccomp_filter_is_refused_unless_allowed()
+    {
+        RootRequired.Check();
+        using var target = new DetachedTarget(programs.Target, "4", DetachedTarget.Stop, "seccomp");
+        target.WaitReady();
+        var library = programs.CopyOfLibrary("libseccomp.so");
+
+        var refused = new RemoteLoader().Load(target.Pid, library);
+        Assert.Equal($"process {target.Pid} runs under a seccomp filter: a system call of the load it forbids could kill it", refused.Failure);
+        Assert.Null(InjectPrograms.RanFile(library));
+
+        // This filter allows everything: told so, the loader goes ahead.
+        var result = new RemoteLoader().Load(target.Pid, library, RemoteLoaderOptions.Default with { UnderSeccompFilter = true });
+        AssertLoaded(result, target.Pid, library);
+        TargetChecks.AssertLeftClean(target.Pid);
+        Assert.Equal((0, "ready\nok threads=4\n"), target.Finish());
+    }
+
+    [Fact]
     public void A_process_that_is_gone_is_said_so()
     {
         var result = new RemoteLoader().Load(2147480000, programs.Library);

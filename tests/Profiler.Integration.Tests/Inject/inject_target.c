@@ -5,9 +5,13 @@
  *
  *   inject_target THREADS STOPFILE   prints "ready", allocates until STOPFILE exists, then prints
  *                                    "ok threads=THREADS" and exits 0 (3 on corrupt data).
- *   THREADS = 0 allocates on the main thread alone. */
+ *   THREADS = 0 allocates on the main thread alone. A third argument "seccomp" first puts the
+ *   process under a seccomp filter that allows everything. */
 #define _GNU_SOURCE
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -101,9 +105,17 @@ static void *allocate(void *arg)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: inject_target THREADS STOPFILE\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: inject_target THREADS STOPFILE [seccomp]\n");
         return 2;
+    }
+    if (argc == 4) {
+        struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+        struct sock_fprog program = { 1, &allow };
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) {
+            perror("seccomp");
+            return 2;
+        }
     }
     int threads = atoi(argv[1]);
     stop_file = argv[2];

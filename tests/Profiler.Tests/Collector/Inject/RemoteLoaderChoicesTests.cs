@@ -62,6 +62,10 @@ public sealed class RemoteLoaderChoicesTests
         Assert.Equal("ptrace refused to attach to process 321: it belongs to another user or is not dumpable; run memprof as root", Refused(1, null, root: false));
         Assert.Equal("ptrace refused to attach to process 321 (a seccomp filter or a security module forbids it)", Refused(1, 1));
         Assert.Equal("process 321 is gone", Refused(3, 1));
+        Assert.Equal("process 321 runs in seccomp's strict mode: it may make no system call a load needs", RemoteLoaderReasons.Seccomp(321, 1, allowFilter: true));
+        Assert.Equal("process 321 runs under a seccomp filter: a system call of the load it forbids could kill it", RemoteLoaderReasons.Seccomp(321, 2, allowFilter: false));
+        Assert.Null(RemoteLoaderReasons.Seccomp(321, 2, allowFilter: true));
+        Assert.Null(RemoteLoaderReasons.Seccomp(321, 0, allowFilter: false));
         Assert.Equal("no thread of process 321 reached an allocator's entry at a safe point within 2 s (4 threads watched; 2 rejected, last: why)",
             RemoteLoaderReasons.NoSafePoint(321, TimeSpan.FromSeconds(2), 4, ["because", "why"]));
     }

@@ -139,6 +139,14 @@ public sealed class RemoteLoaderPlannerTests
     }
 
     [Fact]
+    public void A_32_bit_process_is_refused()
+    {
+        var (plan, failure) = RemoteLoaderPlanner.Plan(Maps(), [LibcModule() with { Machine = 3 }], Exe, Library);
+        Assert.Null(plan);
+        Assert.Equal("the process is not an x86-64 one (libc.so.6 is for ELF machine 3)", failure);
+    }
+
+    [Fact]
     public void A_static_program_and_one_without_glibc_are_told_apart()
     {
         var staticMaps = Maps().Where(m => m.Path == Exe).ToList();
