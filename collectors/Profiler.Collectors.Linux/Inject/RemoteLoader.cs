@@ -70,7 +70,8 @@ sealed class RemoteLoaderRun(IPtrace ptrace, IRemoteLoaderTarget target, int pid
         var start = _clock.Elapsed;
         if (watch.Arm(candidates) is { } refused) return RemoteLoadResult.Failed(refused);
         var arming = _clock.Elapsed - start;
-        var hit = watch.WaitForSafePoint(options.SafePointTimeout, _rejected, maps);
+        var caught = watch.WaitForSafePoint(options.SafePointTimeout, _rejected);
+        var hit = caught?.Hit;
         var toSafePoint = _clock.Elapsed - start;
         bool allEnded = watch.Armed == 0;
         watch.DisarmAllBut(hit?.Tid, _notes);
@@ -80,7 +81,7 @@ sealed class RemoteLoaderRun(IPtrace ptrace, IRemoteLoaderTarget target, int pid
                 : RemoteLoaderReasons.NoSafePoint(pid, options.SafePointTimeout, watch.Watched, _rejected), _rejected);
 
         var entry = plan.Entries.First(e => e.Address == hit.Registers.Rip).Name;
-        string caller = maps.FirstOrDefault(m => m.Start <= hit.ReturnAddress && hit.ReturnAddress < m.End)?.Path is { } path ? Path.GetFileName(path) : "?";
+        string caller = caught!.Value.Maps.FirstOrDefault(m => m.Start <= hit.ReturnAddress && hit.ReturnAddress < m.End)?.Path is { } path ? Path.GetFileName(path) : "?";
         var call = new RemoteLoaderCall(ptrace, pid, hit.Tid, plan, library).Run(hit.Registers, RemoteLoaderSignals.Marker(hit.Signals), options.CallTimeout);
         return new RemoteLoadResult(call.Handle != 0, false, call.Failure, call.Handle, hit.Tid, $"{entry} called from {caller}",
             toSafePoint, call.Duration, _clock.Elapsed, _rejected, call.Stops, _notes, arming);

@@ -58,8 +58,9 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
     }
 
     /// <summary>Waits for an armed thread to stop at a safe point; it is left stopped there, its
-    /// debug registers still set. Threads caught elsewhere are let go on, and noted.</summary>
-    public RemoteLoaderHit? WaitForSafePoint(TimeSpan bound, List<string> rejected, IReadOnlyList<MapEntry> maps)
+    /// debug registers still set. Threads caught elsewhere are let go on, and noted. The maps
+    /// are read again at each trap: threads started and libraries loaded since count.</summary>
+    public (RemoteLoaderHit Hit, IReadOnlyList<MapEntry> Maps)? WaitForSafePoint(TimeSpan bound, List<string> rejected)
     {
         var clock = Stopwatch.StartNew();
         while (_armed.Count > 0 && clock.Elapsed < bound)
@@ -75,7 +76,8 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
                         _armed.Remove(tid);
                         break;
                     case PtraceStopKind.Signal when status.Signal == PtraceStatus.SIGTRAP && IsOurTrap(tid):
-                        if (Judge(tid, maps) is { } hit) return hit;
+                        var maps = target.Maps(pid);
+                        if (Judge(tid, maps) is { } hit) return (hit, maps);
                         // The kernel sets the resume flag: the thread does not trap on the same instruction again.
                         ptrace.Continue(tid, 0);
                         break;

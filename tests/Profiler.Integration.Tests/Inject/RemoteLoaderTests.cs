@@ -65,6 +65,41 @@ public sealed class RemoteLoaderTests(InjectPrograms programs, ITestOutputHelper
         Assert.DoesNotContain(results, r => r.Tid == target.Pid);
     }
 
+    /// <summary>The stress sample forks (with and without exec), dlopens and dlcloses libm, creates
+    /// and ends threads each round, and allocates in a SIGALRM handler every 100 µs: threads inside
+    /// the dynamic linker or a handler reach malloc too, and must not be taken.</summary>
+    [Fact]
+    public void Loads_into_the_stress_program_while_it_forks_dlopens_and_allocates_in_signal_handlers()
+    {
+        RootRequired.Check();
+        using var target = new DetachedTarget(RepoPaths.Sample("stress"), "60");
+        Thread.Sleep(50);
+        var loader = new RemoteLoader();
+        var results = new List<RemoteLoadResult>();
+        var failures = new List<string>();
+        for (int i = 0; target.Running && i < 200; i++)
+        {
+            var library = programs.CopyOfLibrary($"libstress{i}.so");
+            var result = loader.Load(target.Pid, library, RemoteLoaderOptions.Default with { SafePointTimeout = TimeSpan.FromMilliseconds(500) });
+            if (result.Loaded)
+            {
+                Assert.Equal($"{target.Pid} {result.Tid}\n", InjectPrograms.RanFile(library));
+                results.Add(result);
+            }
+            // Between rounds every worker may have ended, and at the end the process goes.
+            else if (!(result.Failure!.StartsWith("no thread of process") || result.Failure == $"process {target.Pid} is gone" || !target.Running))
+                failures.Add(result.Failure);
+        }
+
+        var (code, text) = target.Finish(signal: 0);
+        Report(results);
+        foreach (var why in results.SelectMany(r => r.Rejected ?? []).Distinct().Take(10)) output.WriteLine("  rejected: " + why);
+        Assert.True(code == 0, $"exit {code}: {text} {target.Errors}");
+        Assert.StartsWith("ok allocations=", text);
+        Assert.Empty(failures);
+        Assert.True(results.Count >= 5, $"only {results.Count} loads while it ran");
+    }
+
     [Fact]
     public void Loads_the_preload_library_as_it_is_built()
     {
