@@ -235,6 +235,25 @@ public sealed class RemoteLoaderTests(InjectPrograms programs, ITestOutputHelper
         Assert.Equal((0, "ready\nok threads=4\n"), target.Finish());
     }
 
+    /// <summary>A program that catches every signal the stub could mark its end with: the loader
+    /// watches the stub's system call instead (dozens of stops rather than one), and the program
+    /// never sees a signal it did not ask for.</summary>
+    [Fact]
+    public void Loads_into_a_program_that_catches_the_quiet_signals()
+    {
+        RootRequired.Check();
+        using var target = new DetachedTarget(programs.Target, "4", DetachedTarget.Stop, "signals");
+        target.WaitReady();
+        var library = programs.CopyOfLibrary("libsignals.so");
+
+        var result = new RemoteLoader().Load(target.Pid, library);
+
+        AssertLoaded(result, target.Pid, library);
+        Assert.True(result.CallStops > 10, $"{result.CallStops} stops: the system calls were not watched");
+        TargetChecks.AssertLeftClean(target.Pid);
+        Assert.Equal((0, "ready\nok threads=4\n"), target.Finish());
+    }
+
     [Fact]
     public void A_process_that_is_gone_is_said_so()
     {

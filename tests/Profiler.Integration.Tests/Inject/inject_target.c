@@ -6,11 +6,14 @@
  *   inject_target THREADS STOPFILE   prints "ready", allocates until STOPFILE exists, then prints
  *                                    "ok threads=THREADS" and exits 0 (3 on corrupt data).
  *   THREADS = 0 allocates on the main thread alone. A third argument "seccomp" first puts the
- *   process under a seccomp filter that allows everything. */
+ *   process under a seccomp filter that allows everything; "signals" catches SIGURG, SIGWINCH
+ *   and SIGCHLD (counting them, and printing the count if any came) and ignores no signal (a
+ *   shell ignores SIGINT and SIGQUIT for a background job). */
 #define _GNU_SOURCE
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -24,6 +27,13 @@
 static atomic_int stop;
 static atomic_int corrupt;
 static const char *stop_file;
+static atomic_int quiet_signals;
+
+static void count_signal(int sig)
+{
+    (void)sig;
+    atomic_fetch_add(&quiet_signals, 1);
+}
 
 static unsigned char pattern(unsigned id, unsigned slot, size_t size, size_t i)
 {
@@ -109,7 +119,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: inject_target THREADS STOPFILE [seccomp]\n");
         return 2;
     }
-    if (argc == 4) {
+    if (argc == 4 && strcmp(argv[3], "signals") == 0) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = count_signal;
+        sa.sa_flags = SA_RESTART;
+        sigaction(SIGURG, &sa, NULL);
+        sigaction(SIGWINCH, &sa, NULL);
+        sigaction(SIGCHLD, &sa, NULL);
+        for (int sig = 1; sig < 32; sig++) {
+            struct sigaction old;
+            if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+                signal(sig, SIG_DFL);
+        }
+    } else if (argc == 4) {
         struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
         struct sock_fprog program = { 1, &allow };
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) {
@@ -134,6 +157,8 @@ int main(int argc, char **argv)
         printf("corrupt\n");
         return 3;
     }
+    if (atomic_load(&quiet_signals))
+        printf("signals=%d\n", atomic_load(&quiet_signals));
     printf("ok threads=%d\n", threads);
     return 0;
 }
