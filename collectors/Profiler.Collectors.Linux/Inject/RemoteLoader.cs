@@ -26,7 +26,8 @@ public sealed class RemoteLoader(IPtrace ptrace, IRemoteLoaderTarget target)
         // to finish: leaving mid-way would leave debug registers set, whose next hit kills the target.
         RemoteLoadResult? result = null;
         ExceptionDispatchInfo? error = null;
-        using var done = new ManualResetEventSlim();
+        // Not disposed: the exit handler may still be running when the load returns.
+        var done = new ManualResetEventSlim();
         var bound = options.SafePointTimeout + options.CallTimeout + TimeSpan.FromSeconds(5);
         EventHandler waitForLoad = (_, _) => done.Wait(bound);
         AppDomain.CurrentDomain.ProcessExit += waitForLoad;
