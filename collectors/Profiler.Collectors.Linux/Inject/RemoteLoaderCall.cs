@@ -93,10 +93,13 @@ sealed class RemoteLoaderCall(IPtrace ptrace, int pid, int tid, RemoteLoaderPlan
     {
         ulong handle = atMarker.R12;
         string? failure = handle != 0 ? null : "dlopen failed: " + (atMarker.R13 != 0 ? ReadString(atMarker.R13) : "(no message)");
-        ptrace.SetRegisters(tid, saved);
-        if (extended is not null) ptrace.SetExtendedState(tid, extended, extendedKind);
-        WriteBytes(plan.StubAddress, stubWas);
-        WriteBytes(frameBase, stackWas);
+        // Were the registers not taken back, the thread would still run the stub's tail: it stays.
+        if (ptrace.SetRegisters(tid, saved) == 0)
+        {
+            if (extended is not null) ptrace.SetExtendedState(tid, extended, extendedKind);
+            WriteBytes(plan.StubAddress, stubWas);
+            WriteBytes(frameBase, stackWas);
+        }
         ptrace.Detach(tid, 0);
         return new Outcome(handle, failure, duration);
     }
