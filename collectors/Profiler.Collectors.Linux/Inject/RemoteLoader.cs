@@ -71,7 +71,14 @@ sealed class RemoteLoaderRun(IPtrace ptrace, IRemoteLoaderTarget target, int pid
         var start = _clock.Elapsed;
         if (watch.Arm(candidates) is { } refused) return RemoteLoadResult.Failed(refused);
         var arming = _clock.Elapsed - start;
-        var caught = watch.WaitForSafePoint(options.SafePointTimeout, _rejected);
+        (RemoteLoaderHit Hit, IReadOnlyList<Procfs.MapEntry> Maps)? caught;
+        try { caught = watch.WaitForSafePoint(options.SafePointTimeout, _rejected); }
+        catch
+        {
+            // Whatever went wrong, no thread may be left armed: untraced, its next trap kills the process.
+            watch.DisarmAllBut(null, _notes);
+            throw;
+        }
         var hit = caught?.Hit;
         var toSafePoint = _clock.Elapsed - start;
         bool allEnded = watch.Armed == 0;
