@@ -7,7 +7,7 @@ namespace Profiler.Integration.Tests.Inject;
 /// also swallow the ptrace stops of a child this process traces.</summary>
 sealed class DetachedTarget : IDisposable
 {
-    readonly Process _shell;
+    readonly RunningProcess _shell;
     readonly string _dir;
 
     /// <summary>The argument that stands for <see cref="StopFile"/>.</summary>
@@ -19,8 +19,8 @@ sealed class DetachedTarget : IDisposable
         StopFile = Path.Combine(_dir, "stop");
         string quoted = string.Join(' ', new[] { program }.Concat(args.Select(a => a == Stop ? StopFile : a)).Select(a => "'" + a.Replace("'", "'\\''") + "'"));
         string script = $"{quoted} > '{_dir}/out' 2> '{_dir}/err' & echo $!; wait $!; echo $? > '{_dir}/rc'";
-        _shell = Process.Start(new ProcessStartInfo("/bin/sh") { ArgumentList = { "-c", script }, RedirectStandardOutput = true })!;
-        Pid = int.Parse(_shell.StandardOutput.ReadLine()!);
+        _shell = RunningProcess.Start("/bin/sh", ["-c", script]);
+        Pid = int.Parse(_shell.ReadLine(TimeSpan.FromSeconds(30))!);
     }
 
     public int Pid { get; }
@@ -52,7 +52,7 @@ sealed class DetachedTarget : IDisposable
     {
         if (signal is { } s) TargetChecks.Kill(Pid, s);
         else File.WriteAllText(StopFile, "");
-        Assert.True(_shell.WaitForExit(30_000), "the target did not end within 30 s");
+        _shell.WaitForExit(TimeSpan.FromSeconds(30));
         return (int.Parse(File.ReadAllText(Path.Combine(_dir, "rc")).Trim()), Output);
     }
 
@@ -61,7 +61,7 @@ sealed class DetachedTarget : IDisposable
         if (!_shell.HasExited)
         {
             TargetChecks.Kill(Pid, 9);
-            _shell.WaitForExit(10_000);
+            _shell.WaitForExit(TimeSpan.FromSeconds(10));
         }
         _shell.Dispose();
         Directory.Delete(_dir, recursive: true);

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Profiler.Integration.Tests.Inject;
 
 /// <summary>The programs and libraries of the remote loader's tests, compiled into a temporary
@@ -40,15 +38,7 @@ public sealed class InjectPrograms : IDisposable
 
     public static string? RanFile(string library) => File.Exists(library + ".ran") ? File.ReadAllText(library + ".ran") : null;
 
-    static void Compile(params string[] args)
-    {
-        var psi = new ProcessStartInfo("cc") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in (string[])["-Wall", "-Wextra", "-Werror", .. args]) psi.ArgumentList.Add(arg);
-        using var cc = Process.Start(psi)!;
-        string errors = cc.StandardError.ReadToEnd();
-        cc.WaitForExit();
-        Assert.True(cc.ExitCode == 0, $"cc failed: {errors}");
-    }
+    static void Compile(params string[] args) => ProcessRunner.RunChecked("cc", ["-Wall", "-Wextra", "-Werror", .. args]);
 
     public void Dispose() => _dir.Delete(recursive: true);
 }

@@ -21,11 +21,9 @@ public static class InjectorProcess
     }
 
     /// <summary>Starts the stand-in on this assembly, with the host that runs the tests.</summary>
-    public static System.Diagnostics.Process Start(int pid, string library)
+    public static RunningProcess Start(int pid, string library)
     {
         string host = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
-        var psi = new System.Diagnostics.ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in (string[])["exec", typeof(InjectorProcess).Assembly.Location, "inject", pid.ToString(), library]) psi.ArgumentList.Add(arg);
-        return System.Diagnostics.Process.Start(psi)!;
+        return RunningProcess.Start(host, ["exec", typeof(InjectorProcess).Assembly.Location, "inject", pid.ToString(), library]);
     }
 }

@@ -15,10 +15,9 @@ public sealed class LoaderKilledTests(InjectPrograms programs) : IClassFixture<I
         var library = programs.CopyOfLibrary("libkilled-after.so");
 
         using var loader = InjectorProcess.Start(target.Pid, library);
-        Assert.Equal("started", loader.StandardOutput.ReadLine());
-        string line = loader.StandardOutput.ReadLine() ?? loader.StandardError.ReadToEnd();
+        Assert.Equal("started", loader.ReadLine(TimeSpan.FromSeconds(60)));
+        string line = loader.ReadLine(TimeSpan.FromSeconds(60)) ?? loader.StandardErrorSoFar;
         loader.Kill();
-        loader.WaitForExit();
 
         Assert.StartsWith("loaded ", line);
         Assert.Equal($"{target.Pid} {line["loaded ".Length..]}\n", InjectPrograms.RanFile(library));
@@ -36,7 +35,7 @@ public sealed class LoaderKilledTests(InjectPrograms programs) : IClassFixture<I
         target.WaitReady();
 
         using var loader = InjectorProcess.Start(target.Pid, programs.SlowLibrary);
-        Assert.Equal("started", loader.StandardOutput.ReadLine());
+        Assert.Equal("started", loader.ReadLine(TimeSpan.FromSeconds(60)));
         // The constructor creates its file, then sleeps 0.8 s before writing it: dlopen is running.
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (!File.Exists(programs.SlowLibrary + ".ran"))
@@ -46,7 +45,6 @@ public sealed class LoaderKilledTests(InjectPrograms programs) : IClassFixture<I
         }
         Assert.Equal("", InjectPrograms.RanFile(programs.SlowLibrary));
         loader.Kill();
-        loader.WaitForExit();
 
         while (InjectPrograms.RanFile(programs.SlowLibrary) is not { Length: > 0 })
         {
