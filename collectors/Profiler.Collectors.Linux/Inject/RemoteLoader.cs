@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
+
+namespace Profiler.Collectors.Linux.Inject;
+
+/// <summary>Loads a shared library into a running process: catches one of its threads at an
+/// allocator's entry (a safe point: it holds no allocator or loader lock), makes it call
+/// dlopen through a stub, and puts it back as it was. No other thread is ever stopped for
+/// longer than it takes to set or clear its debug registers.</summary>
+public sealed class RemoteLoader(IPtrace ptrace, IRemoteLoaderTarget target)
+{
+    public RemoteLoader() : this(new Ptrace(), new ProcfsRemoteLoaderTarget()) { }
+
+    /// <summary>Loads <paramref name="library"/> (an absolute path, as the target sees it) into
+    /// process <paramref name="pid"/>. Never throws for an expected failure: the result says why.</summary>
+    public RemoteLoadResult Load(int pid, string library, RemoteLoaderOptions? options = null)
+    {
+        options ??= RemoteLoaderOptions.Default;
+        library = Native.CanonicalPath(library);
+        if (RuntimeInformation.ProcessArchitecture != Architecture.X64)
+            return RemoteLoadResult.Failed($"loading into a running process is implemented for x86-64 only, not {RuntimeInformation.ProcessArchitecture}");
+
+        // ptrace binds a tracee to the OS thread that seized it, so the whole load runs on one
+        // thread of its own. If memprof is asked to exit meanwhile, the exit waits for the load
+        // to finish: leaving mid-way would leave debug registers set, whose next hit kills the target.
+        RemoteLoadResult? result = null;
+        ExceptionDispatchInfo? error = null;
+        // Not disposed: the exit handler may still be running when the load returns.
+        var done = new ManualResetEventSlim();
+        var bound = options.SafePointTimeout + options.CallTimeout + TimeSpan.FromSeconds(5);
+        EventHandler waitForLoad = (_, _) => done.Wait(bound);
+        AppDomain.CurrentDomain.ProcessExit += waitForLoad;
+        var thread = new Thread(() =>
+        {
+            try { result = new RemoteLoaderRun(ptrace, target, pid, library, options).Run(); }
+            catch (Exception e) { error = ExceptionDispatchInfo.Capture(e); }
+            finally { done.Set(); }
+        }) { IsBackground = true, Name = "memprof remote loader" };
+        thread.Start();
+        thread.Join();
+        AppDomain.CurrentDomain.ProcessExit -= waitForLoad;
+        error?.Throw();
+        return result!;
+    }
+}
+
+/// <summary>One load, on the thread that does all its ptrace calls.</summary>
+sealed class RemoteLoaderRun(IPtrace ptrace, IRemoteLoaderTarget target, int pid, string library, RemoteLoaderOptions options)
+{
+    readonly Stopwatch _clock = Stopwatch.StartNew();
+    readonly List<string> _rejected = [];
+    readonly List<string> _notes = [];
+
+    public RemoteLoadResult Run()
+    {
+        var maps = target.Maps(pid);
+        if (maps.Count == 0) return RemoteLoadResult.Failed(RemoteLoaderReasons.Gone(pid));
+        if (maps.Any(m => m.Path == library)) return new RemoteLoadResult(true, true, null);
+        if (RemoteLoaderReasons.Seccomp(pid, target.SeccompMode(pid), options.UnderSeccompFilter) is { } sandboxed)
+            return RemoteLoadResult.Failed(sandboxed);
+        var (plan, failure) = RemoteLoaderPlanner.Plan(maps, target.Modules(pid, maps), target.Executable(pid), library);
+        if (plan is null) return RemoteLoadResult.Failed(failure!);
+
+        var before = target.Threads(pid);
+        Thread.Sleep(20);
+        var candidates = RemoteLoaderThreads.Choose(before, target.Threads(pid), options.Threads);
+        if (candidates.Count == 0) return RemoteLoadResult.Failed(RemoteLoaderReasons.Gone(pid));
+
+        var watch = new RemoteLoaderWatch(ptrace, target, pid, plan);
+        var start = _clock.Elapsed;
+        if (watch.Arm(candidates) is { } refused) return RemoteLoadResult.Failed(refused);
+        var arming = _clock.Elapsed - start;
+        (RemoteLoaderHit Hit, IReadOnlyList<Procfs.MapEntry> Maps)? caught;
+        try { caught = watch.WaitForSafePoint(options.SafePointTimeout, _rejected); }
+        catch
+        {
+            // Whatever went wrong, no thread may be left armed: untraced, its next trap kills the process.
+            watch.DisarmAllBut(null, _notes);
+            throw;
+        }
+        var hit = caught?.Hit;
+        var toSafePoint = _clock.Elapsed - start;
+        bool allEnded = watch.Armed == 0;
+        watch.DisarmAllBut(hit?.Tid, _notes);
+        if (hit is null)
+            return RemoteLoadResult.Failed(allEnded && _rejected.Count == 0
+                ? RemoteLoaderReasons.Gone(pid)
+                : RemoteLoaderReasons.NoSafePoint(pid, options.SafePointTimeout, watch.Watched, _rejected), _rejected);
+
+        var entry = plan.Entries.First(e => e.Address == hit.Registers.Rip).Name;
+        string caller = caught!.Value.Maps.FirstOrDefault(m => m.Start <= hit.ReturnAddress && hit.ReturnAddress < m.End)?.Path is { } path ? Path.GetFileName(path) : "?";
+        var call = new RemoteLoaderCall(ptrace, pid, hit.Tid, plan, library).Run(hit.Registers, RemoteLoaderSignals.Marker(hit.Signals), options.CallTimeout);
+        return new RemoteLoadResult(call.Handle != 0, false, call.Failure, call.Handle, hit.Tid, $"{entry} called from {caller}",
+            toSafePoint, call.Duration, _clock.Elapsed, _rejected, call.Stops, _notes, arming);
+    }
+}

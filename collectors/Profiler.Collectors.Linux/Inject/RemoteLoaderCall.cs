@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Profiler.Collectors.Linux.Inject;
+
+/// <summary>Runs dlopen on the thread caught at a safe point, then puts it back. From the moment
+/// the thread runs the stub, memprof may disappear at any time: the stub then finishes and
+/// restores the thread itself.</summary>
+sealed class RemoteLoaderCall(IPtrace ptrace, int pid, int tid, RemoteLoaderPlan plan, string library)
+{
+    public sealed record Outcome(ulong Handle, string? Failure, TimeSpan Duration, int Stops = 0);
+
+    static readonly TimeSpan StopBound = TimeSpan.FromSeconds(1);
+    int _signal;
+    ulong _marker;
+    readonly List<string> _signals = [];
+
+    /// <param name="signal">The stub's marker signal (0: watch system calls instead).</param>
+    public Outcome Run(PtraceRegisters saved, int signal, TimeSpan bound)
+    {
+        // Stop this thread's own traps first: dlopen calls malloc too.
+        ptrace.SetDebugRegister(tid, 7, 0);
+        bool hasExtended = ptrace.GetExtendedState(tid, out var extended, out int extendedKind) == 0;
+        var frame = RemoteLoaderFrame.Build(saved, library, plan.StubAddress);
+        var (stub, marker) = RemoteLoaderStub.Assemble(plan.StubAddress, plan.DlOpen, plan.DlError, saved.Rip, pid, tid, signal);
+        (_signal, _marker) = (signal, marker);
+
+        if (ReadBytes(frame.Base, frame.Bytes.Length) is not { } stackWas || ReadBytes(plan.StubAddress, stub.Length) is not { } stubWas)
+            return Abandon("the thread's stack or the stub's place cannot be read");
+        if (!WriteBytes(plan.StubAddress, stub) || !WriteBytes(frame.Base, frame.Bytes))
+        {
+            WriteBytes(plan.StubAddress, stubWas);
+            return Abandon("the stub or its frame cannot be written into the process");
+        }
+        int Resume(int deliver) => signal != 0 ? ptrace.Continue(tid, deliver) : ptrace.ContinueToSystemCall(tid, deliver);
+        var clock = Stopwatch.StartNew();
+        if (ptrace.SetRegisters(tid, frame.CallRegisters) != 0 || Resume(0) != 0)
+        {
+            // Back as it was, if the thread is still there to be put back.
+            ptrace.SetRegisters(tid, saved);
+            WriteBytes(plan.StubAddress, stubWas);
+            WriteBytes(frame.Base, stackWas);
+            return Abandon("the thread could not be started on the stub");
+        }
+
+        int stops = 0;
+        while (true)
+        {
+            stops++;
+            var left = bound - clock.Elapsed;
+            var status = left > TimeSpan.Zero ? ptrace.Wait(tid, left) : null;
+            if (status is null)
+            {
+                // dlopen is still running: the stub will finish it and restore the thread alone.
+                LetGo();
+                return new Outcome(0, $"dlopen did not return within {bound.TotalSeconds:0.#} s; the thread finishes it on its own", clock.Elapsed);
+            }
+            switch (status.Value.Kind)
+            {
+                case PtraceStopKind.Gone:
+                    return new Outcome(0, $"the process ended during the load{(status.Value.Signal != 0 ? $" (signal {status.Value.Signal})" : "")}{string.Concat(_signals)}", clock.Elapsed);
+                case PtraceStopKind.SystemCall or PtraceStopKind.Signal when AtMarker(status.Value, out var regs):
+                    return Finish(regs, saved, hasExtended ? extended : null, extendedKind, stubWas, stackWas, frame.Base, clock.Elapsed) with { Stops = stops };
+                case PtraceStopKind.Signal:
+                    // A signal for the thread during the load: delivered, its handler runs below the frame.
+                    ptrace.GetSignalCode(tid, out int code);
+                    ptrace.GetRegisters(tid, out var at);
+                    _signals.Add($"; signal {status.Value.Signal} (code {code}) at 0x{at.Rip:x}");
+                    Resume(status.Value.Signal);
+                    break;
+                default:
+                    // A system call of dlopen's, an interrupt, or job control stopping the process:
+                    // the load goes on regardless, the thread stops once it is back where it was.
+                    Resume(0);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>The thread stopped just past the stub's tgkill: for its signal, or (with no
+    /// signal) at the system call's entry.</summary>
+    bool AtMarker(PtraceStatus status, out PtraceRegisters regs)
+    {
+        bool ours = status.Kind == PtraceStopKind.Signal ? _signal != 0 && status.Signal == _signal : _signal == 0;
+        return ptrace.GetRegisters(tid, out regs) == 0 && ours && regs.Rip == _marker &&
+               (status.Kind == PtraceStopKind.Signal || regs.OrigRax == RemoteLoaderStub.TgKill);
+    }
+
+    /// <summary>At the stub's marker: reads dlopen's result, then restores the registers (no
+    /// system call to restart or finish: orig_rax says none), the vector state, the stub's place
+    /// and the stack, and lets the thread go on into the allocator, the marker signal dropped.</summary>
+    Outcome Finish(PtraceRegisters atMarker, PtraceRegisters saved, byte[]? extended, int extendedKind, byte[] stubWas, byte[] stackWas, ulong frameBase, TimeSpan duration)
+    {
+        ulong handle = atMarker.R12;
+        string? failure = handle != 0 ? null : "dlopen failed: " + (atMarker.R13 != 0 ? ReadString(atMarker.R13) : "(no message)");
+        // Were the registers not taken back, the thread would still run the stub's tail: it stays.
+        if (ptrace.SetRegisters(tid, saved) == 0)
+        {
+            if (extended is not null) ptrace.SetExtendedState(tid, extended, extendedKind);
+            WriteBytes(plan.StubAddress, stubWas);
+            WriteBytes(frameBase, stackWas);
+        }
+        ptrace.Detach(tid, 0);
+        return new Outcome(handle, failure, duration);
+    }
+
+    Outcome Abandon(string why)
+    {
+        ptrace.Detach(tid, 0);
+        return new Outcome(0, why, TimeSpan.Zero);
+    }
+
+    /// <summary>Detaches from the running thread: it must stop first; a signal caught meanwhile is passed on.</summary>
+    void LetGo()
+    {
+        if (ptrace.Interrupt(tid) != 0) return;
+        while (ptrace.Wait(tid, StopBound) is { } status && status.Kind != PtraceStopKind.Gone)
+        {
+            if (status.Kind is PtraceStopKind.Interrupt or PtraceStopKind.SystemCall or PtraceStopKind.GroupStop)
+            {
+                ptrace.Detach(tid, 0);
+                return;
+            }
+            ptrace.Detach(tid, status.Signal);
+            return;
+        }
+    }
+
+    string ReadString(ulong address)
+    {
+        var bytes = new List<byte>();
+        for (ulong at = address; bytes.Count < 1024; at += 8)
+        {
+            if (ptrace.ReadWord(tid, at, out var word) != 0) break;
+            for (int i = 0; i < 8; i++)
+            {
+                byte b = (byte)(word >> (8 * i));
+                if (b == 0) return Encoding.UTF8.GetString([.. bytes]);
+                bytes.Add(b);
+            }
+        }
+        return Encoding.UTF8.GetString([.. bytes]);
+    }
+
+    byte[]? ReadBytes(ulong address, int length)
+    {
+        ulong start = address & ~7UL, end = (address + (ulong)length + 7) & ~7UL;
+        var words = new byte[end - start];
+        for (ulong at = start; at < end; at += 8)
+        {
+            if (ptrace.ReadWord(tid, at, out var word) != 0) return null;
+            BitConverter.TryWriteBytes(words.AsSpan((int)(at - start)), word);
+        }
+        return words.AsSpan((int)(address - start), length).ToArray();
+    }
+
+    /// <summary>Writes whole words; the bytes of a word outside the range keep their value.</summary>
+    bool WriteBytes(ulong address, byte[] bytes)
+    {
+        ulong start = address & ~7UL, end = (address + (ulong)bytes.Length + 7) & ~7UL;
+        if (ReadBytes(start, (int)(end - start)) is not { } words) return false;
+        bytes.CopyTo(words.AsSpan((int)(address - start)));
+        for (ulong at = start; at < end; at += 8)
+            if (ptrace.WriteWord(tid, at, BitConverter.ToUInt64(words, (int)(at - start))) != 0) return false;
+        return true;
+    }
+}

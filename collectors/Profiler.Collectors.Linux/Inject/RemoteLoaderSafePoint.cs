@@ -1,0 +1,48 @@
+using Profiler.Collectors.Linux.Procfs;
+
+namespace Profiler.Collectors.Linux.Inject;
+
+/// <summary>A thread stopped by one of its debug registers at an allocator's entry.</summary>
+/// <param name="ReturnAddress">The word at the stack pointer: the caller's return address when the thread arrived by a call.</param>
+/// <param name="Signals">The thread's signal state now.</param>
+/// <param name="UsualBlocked">The signals it blocked when memprof first stopped it.</param>
+public sealed record RemoteLoaderHit(int Tid, PtraceRegisters Registers, ulong ReturnAddress, RemoteLoaderSignalState Signals, ulong UsualBlocked);
+
+/// <summary>Whether a thread caught at an allocator's entry may run the dynamic loader. The load
+/// takes the loader's lock and allocates; the thread must hold neither that lock nor one of
+/// the allocator's, nor one of libc's that the loader or a library constructor takes (exit
+/// handlers, stdio). At an allocator's entry the allocator's locks are free; what is left is
+/// who called it: a call straight from the program (or another library) holds none of them,
+/// a call from inside libc, the dynamic linker or the allocator itself may.</summary>
+public static class RemoteLoaderSafePoint
+{
+    /// <summary>The stack the load may need below the frame: the dynamic linker's deepest paths
+    /// (mapping, relocating, running constructors) stay well within this.</summary>
+    public const ulong StackNeeded = 64 * 1024;
+
+    /// <summary>Null when the thread is a safe point, else why not (one line).</summary>
+    public static string? Judge(RemoteLoaderHit hit, RemoteLoaderPlan plan, IReadOnlyList<MapEntry> maps)
+    {
+        var regs = hit.Registers;
+        var entry = plan.Entries.FirstOrDefault(e => e.Address == regs.Rip);
+        if (entry.Name is null) return $"thread {hit.Tid} is at 0x{regs.Rip:x}, not at an allocator's entry";
+        if (regs.InSystemCall) return $"thread {hit.Tid} is in a system call";
+        if (regs.Rsp % 16 != 8) return $"thread {hit.Tid} reached {entry.Name} without a call (stack pointer 0x{regs.Rsp:x})";
+        var caller = Containing(maps, hit.ReturnAddress);
+        if (caller is null || !caller.IsExecutable)
+            return $"thread {hit.Tid} reached {entry.Name} from 0x{hit.ReturnAddress:x}, outside the program's code";
+        if (plan.LockHolders.Contains(caller.Path))
+            return $"thread {hit.Tid} called {entry.Name} from {Path.GetFileName(caller.Path)}, which may hold one of its locks";
+        if (hit.Signals.Blocked != hit.UsualBlocked)
+            return $"thread {hit.Tid} blocks other signals than usual (a signal handler may be running)";
+        var stack = Containing(maps, regs.Rsp);
+        if (stack is null) return $"thread {hit.Tid}'s stack pointer 0x{regs.Rsp:x} is not in its memory";
+        // The main thread's stack grows on demand; a thread's stack is a fixed mapping.
+        if (stack.Path != "[stack]" && regs.Rsp - stack.Start < StackNeeded + 4096)
+            return $"thread {hit.Tid} has {(regs.Rsp - stack.Start) / 1024} KiB of stack left, too little for the load";
+        return null;
+    }
+
+    static MapEntry? Containing(IReadOnlyList<MapEntry> maps, ulong address) =>
+        maps.FirstOrDefault(m => m.Start <= address && address < m.End);
+}

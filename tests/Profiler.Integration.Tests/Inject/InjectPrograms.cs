@@ -1,0 +1,54 @@
+using System.Diagnostics;
+
+namespace Profiler.Integration.Tests.Inject;
+
+/// <summary>The programs and libraries of the remote loader's tests, compiled into a temporary
+/// folder: the allocating target (inject_target.c) and the library to load (inject_lib.c).</summary>
+public sealed class InjectPrograms : IDisposable
+{
+    readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("memprof-inject-");
+    static string Source(string name) => Path.Combine(RepoPaths.Root, "tests", "Profiler.Integration.Tests", "Inject", name);
+
+    public InjectPrograms()
+    {
+        Target = Path.Combine(_dir.FullName, "inject_target");
+        Compile("-O2", "-pthread", "-o", Target, Source("inject_target.c"));
+        Library = Path.Combine(_dir.FullName, "libinject_lib.so");
+        Compile("-O2", "-shared", "-fPIC", "-o", Library, Source("inject_lib.c"));
+        SlowLibrary = Path.Combine(_dir.FullName, "libinject_slow.so");
+        Compile("-O2", "-shared", "-fPIC", "-DINJECT_LIB_SLEEP_MS=800", "-o", SlowLibrary, Source("inject_lib.c"));
+    }
+
+    public string Folder => _dir.FullName;
+
+    /// <summary>inject_target: THREADS STOPFILE.</summary>
+    public string Target { get; }
+
+    /// <summary>Writes "&lt;path&gt;.ran" (pid and tid) from its constructor.</summary>
+    public string Library { get; }
+
+    /// <summary>The same, its constructor sleeping 0.8 s after creating the file and before writing it.</summary>
+    public string SlowLibrary { get; }
+
+    /// <summary>A copy of the library under another name (a distinct file: dlopen loads it anew).</summary>
+    public string CopyOfLibrary(string name)
+    {
+        string path = Path.Combine(_dir.FullName, name);
+        File.Copy(Library, path, overwrite: true);
+        return path;
+    }
+
+    public static string? RanFile(string library) => File.Exists(library + ".ran") ? File.ReadAllText(library + ".ran") : null;
+
+    static void Compile(params string[] args)
+    {
+        var psi = new ProcessStartInfo("cc") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var arg in (string[])["-Wall", "-Wextra", "-Werror", .. args]) psi.ArgumentList.Add(arg);
+        using var cc = Process.Start(psi)!;
+        string errors = cc.StandardError.ReadToEnd();
+        cc.WaitForExit();
+        Assert.True(cc.ExitCode == 0, $"cc failed: {errors}");
+    }
+
+    public void Dispose() => _dir.Delete(recursive: true);
+}

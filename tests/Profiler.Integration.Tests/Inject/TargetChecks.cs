@@ -1,0 +1,103 @@
+using System.Runtime.InteropServices;
+using Profiler.Collectors.Linux.Inject;
+using Profiler.Collectors.Linux.Procfs;
+
+namespace Profiler.Integration.Tests.Inject;
+
+/// <summary>What a load must leave behind in its target: no tracer, no debug register set, code
+/// exactly as in the files.</summary>
+static partial class TargetChecks
+{
+    [LibraryImport("libc", EntryPoint = "kill")]
+    public static partial int Kill(int pid, int signal);
+
+    [LibraryImport("libc", EntryPoint = "gettid")]
+    public static partial int GetTid();
+
+    public static IReadOnlyList<int> Threads(int pid) =>
+        Directory.GetDirectories($"/proc/{pid}/task").Select(d => int.Parse(Path.GetFileName(d))).ToList();
+
+    public static void AssertNotTraced(int pid)
+    {
+        foreach (int tid in Threads(pid))
+        {
+            string status;
+            try { status = File.ReadAllText($"/proc/{pid}/task/{tid}/status"); }
+            catch (IOException) { continue; } // the thread ended meanwhile
+            var line = status.Split('\n').First(l => l.StartsWith("TracerPid:"));
+            Assert.True(line.EndsWith("\t0") || line.Trim() == "TracerPid:\t0", $"thread {tid} is still traced: {line}");
+        }
+    }
+
+    /// <summary>Every thread's debug control register is clear. Read through ptrace (the only
+    /// way to see them), on a thread of its own as ptrace requires.</summary>
+    public static void AssertNoDebugRegisters(int pid)
+    {
+        var problems = new List<string>();
+        int read = 0;
+        var thread = new Thread(() =>
+        {
+            var ptrace = new Ptrace();
+            foreach (int tid in Threads(pid))
+            {
+                int errno = ptrace.Seize(tid);
+                if (errno == 3) continue; // the thread ended meanwhile
+                if (errno != 0) { problems.Add($"thread {tid} cannot be seized (errno {errno})"); continue; }
+                ptrace.Interrupt(tid);
+                if (ptrace.Wait(tid, TimeSpan.FromSeconds(2)) is not { Kind: not PtraceStopKind.Gone } stop) continue;
+                if (stop is { Kind: PtraceStopKind.Signal, Signal: PtraceStatus.SIGTRAP })
+                {
+                    // A trap while untraced would have killed the program: this one is a leftover breakpoint.
+                    ptrace.GetSignalCode(tid, out int code);
+                    ptrace.GetRegisters(tid, out var regs);
+                    problems.Add($"thread {tid} trapped (si_code {code}) at 0x{regs.Rip:x}");
+                    stop = stop with { Signal = 0 };
+                }
+                if (ptrace.GetDebugRegister(tid, 7, out var dr7) == 0)
+                {
+                    read++;
+                    if (dr7 != 0) problems.Add($"thread {tid} has DR7 = 0x{dr7:x}");
+                }
+                ptrace.Detach(tid, stop.Kind == PtraceStopKind.Signal ? stop.Signal : 0);
+            }
+        });
+        thread.Start();
+        thread.Join();
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+        Assert.True(read > 0, "no thread's debug registers could be read");
+    }
+
+    /// <summary>The executable mappings of every file hold the file's bytes (past the file's end, zeros).</summary>
+    public static void AssertCodeMatchesFiles(int pid)
+    {
+        using var mem = new FileStream($"/proc/{pid}/mem", FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
+        int compared = 0;
+        foreach (var map in ProcMaps.Read(pid).Where(m => m.IsFile && m.IsExecutable))
+        {
+            var inMemory = new byte[map.End - map.Start];
+            mem.Position = (long)map.Start;
+            mem.ReadExactly(inMemory);
+            var inFile = new byte[inMemory.Length];
+            using (var file = File.OpenRead(map.Path))
+            {
+                file.Position = (long)map.FileOffset;
+                file.ReadAtLeast(inFile, inFile.Length, throwOnEndOfStream: false);
+            }
+            int at = inMemory.AsSpan().CommonPrefixLength(inFile);
+            Assert.True(at == inMemory.Length, $"{map.Path} differs from its file at 0x{map.Start + (ulong)at:x}");
+            compared++;
+        }
+        Assert.True(compared >= 3, $"only {compared} executable mappings compared");
+    }
+
+    public static void AssertMapped(int pid, string library) =>
+        Assert.Contains(ProcMaps.Read(pid), m => m.Path == library);
+
+    /// <summary>All of the above.</summary>
+    public static void AssertLeftClean(int pid)
+    {
+        AssertNotTraced(pid);
+        AssertCodeMatchesFiles(pid);
+        AssertNoDebugRegisters(pid);
+    }
+}
