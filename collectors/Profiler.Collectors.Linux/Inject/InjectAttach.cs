@@ -6,13 +6,25 @@ namespace Profiler.Collectors.Linux.Inject;
 
 /// <summary>A process whose allocator calls go through the injected sampler; <see cref="Detach"/>
 /// puts its slots back (allocations first, frees after a bound) and leaves the library loaded.</summary>
-public sealed class InjectedProcess(int pid, ProcMemory memory, GotPatch patch, ThreadFreezer freezer, string summary) : Session.IInjectedProcess
+public sealed class InjectedProcess(int pid, ProcMemory memory, ulong state, ulong rateBytes, GotPatch patch, ThreadFreezer freezer, string summary)
+    : Session.IInjectedProcess
 {
     public int Pid => pid;
     /// <summary>One line for the recording's mode: what was redirected.</summary>
     public string Summary => summary;
     public GotPatch Patch => patch;
     bool _detached;
+
+    /// <summary>Asks the library to start counting again (at the next allocation call): every
+    /// slot goes through it and the markers are probed, so nothing from here on is missed.</summary>
+    public string? StartCounting()
+    {
+        var header = new byte[PreloadState.HeaderSize];
+        if (!memory.TryRead(state, header) || PreloadState.DecodeHeader(header) is not { } now) return "the library's state cannot be read";
+        foreach (var write in InjectLibrary.Request(now, rateBytes))
+            if (!memory.TryWrite(state + (ulong)write.Offset, InjectLibrary.Bytes(write))) return "the library's request cannot be written";
+        return null;
+    }
 
     /// <summary>How long sampled blocks are given to be freed through the sampler (their frees
     /// recorded) between restoring the allocation slots and the free slots.</summary>
@@ -118,11 +130,7 @@ public static class InjectAttach
             if (patch is null) return (null, why ?? "the dynamic linker was loading a library for 0.5 s");
             if (patch.Failure is not null) return (null, $"patching failed and was undone: {patch.Failure}");
 
-            // Counting from here misses nothing: every slot now goes through the library.
-            memory.TryRead(state, header);
-            if (PreloadState.DecodeHeader(header) is { } now && !Write(memory, state, InjectLibrary.Request(now, rateBytes)))
-                return (null, "the library's request cannot be written");
-            var process = new InjectedProcess(pid, memory, patch, freezer,
+            var process = new InjectedProcess(pid, memory, state, rateBytes, patch, freezer,
                 $"{patch.Applied.Count} allocator slots redirected through {plan.Tables.Count} table{(plan.Tables.Count == 1 ? "" : "s")} " +
                 $"({string.Join(", ", plan.Tables.Select(t => Path.GetFileName(t.Module)))})" +
                 (resident ? ", sampler already loaded" : ""));

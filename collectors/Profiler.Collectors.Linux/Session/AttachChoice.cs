@@ -14,9 +14,16 @@ public sealed record AttachFacts(string? InjectLibrary, bool StaticallyLinked, b
 /// allocator call; <see cref="Note"/> says why not injection, in one line (kept in the header).</summary>
 public sealed record AttachChoice(bool Inject, string? Note)
 {
-    public static AttachChoice Decide(AllocatorMode mode, AttachFacts facts)
+    /// <summary>Whether --mode auto injects on attach. Not yet: injection is opt-in (--mode inject)
+    /// until it has been proven on multi-threaded servers under repeated attach/detach.</summary>
+    public static readonly bool AutoInjects = false;
+
+    public static AttachChoice Decide(AllocatorMode mode, AttachFacts facts) => Decide(mode, facts, AutoInjects);
+
+    public static AttachChoice Decide(AllocatorMode mode, AttachFacts facts, bool autoInjects)
     {
         if (mode is AllocatorMode.Probe or AllocatorMode.JemallocProf) return new(false, null);
+        if (mode == AllocatorMode.Auto && !autoInjects) return new(false, null);
         // jemalloc sampling for memprof already traps only its samples: nothing to gain.
         if (mode == AllocatorMode.Auto && facts.JemallocProfiling) return new(false, null);
         string? why = facts switch

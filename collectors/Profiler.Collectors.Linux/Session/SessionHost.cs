@@ -40,6 +40,8 @@ public interface IInjectedProcess : IDisposable
 {
     /// <summary>What was redirected, in one line.</summary>
     string Summary { get; }
+    /// <summary>Restarts the counters once the markers are probed; why not, or null.</summary>
+    string? StartCounting();
     /// <summary>Restores the slots (allocations, a grace for sampled frees, then frees); what could not be, or null.</summary>
     string? Detach();
 }

@@ -13,7 +13,7 @@ public sealed class AttachChoiceTests
     [Fact]
     public void Auto_and_inject_inject_into_a_dynamically_linked_program_and_probe_probes()
     {
-        Assert.Equal(new AttachChoice(true, null), AttachChoice.Decide(AllocatorMode.Auto, Dynamic));
+        Assert.Equal(new AttachChoice(true, null), AttachChoice.Decide(AllocatorMode.Auto, Dynamic, autoInjects: true));
         Assert.Equal(new AttachChoice(true, null), AttachChoice.Decide(AllocatorMode.Inject, Dynamic));
         Assert.Equal(new AttachChoice(false, null), AttachChoice.Decide(AllocatorMode.Probe, Dynamic));
         Assert.Equal(new AttachChoice(false, null), AttachChoice.Decide(AllocatorMode.JemallocProf, Dynamic));
@@ -27,7 +27,7 @@ public sealed class AttachChoiceTests
     {
         var facts = new AttachFacts(noLibrary ? null : Dynamic.InjectLibrary, isStatic, false, launchLibrary);
 
-        var auto = AttachChoice.Decide(AllocatorMode.Auto, facts);
+        var auto = AttachChoice.Decide(AllocatorMode.Auto, facts, autoInjects: true);
         Assert.False(auto.Inject);
         Assert.Contains(why, auto.Note);
         Assert.EndsWith("probing every allocator call", auto.Note);
@@ -42,8 +42,15 @@ public sealed class AttachChoiceTests
     public void Auto_leaves_a_jemalloc_that_samples_for_memprof_to_its_sampling_but_inject_injects()
     {
         var jemalloc = Dynamic with { JemallocProfiling = true };
-        Assert.Equal(new AttachChoice(false, null), AttachChoice.Decide(AllocatorMode.Auto, jemalloc));
+        Assert.Equal(new AttachChoice(false, null), AttachChoice.Decide(AllocatorMode.Auto, jemalloc, autoInjects: true));
         Assert.True(AttachChoice.Decide(AllocatorMode.Inject, jemalloc).Inject);
+    }
+
+    [Fact]
+    public void Auto_probes_while_injection_is_opt_in()
+    {
+        Assert.False(AttachChoice.AutoInjects);
+        Assert.Equal(new AttachChoice(false, null), AttachChoice.Decide(AllocatorMode.Auto, Dynamic));
     }
 
     [Fact]

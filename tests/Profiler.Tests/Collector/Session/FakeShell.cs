@@ -110,6 +110,11 @@ sealed class FakeInjected(int pid, List<string> log) : IInjectedProcess
 {
     bool _detached;
     public string Summary => "3 allocator slots redirected through 1 table (libc.so.6)";
+    public string? StartCounting()
+    {
+        log.Add($"count {pid}");
+        return null;
+    }
     public string? Detach()
     {
         if (!_detached) log.Add($"restore slots {pid}");

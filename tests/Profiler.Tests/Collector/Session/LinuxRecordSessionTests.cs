@@ -120,7 +120,7 @@ public sealed class LinuxRecordSessionTests : IDisposable
         var result = Run(host, Attach());
 
         Assert.Null(result.CommandExitCode);
-        Assert.Equal(["inject 4242 rate 524288", "attach 4242 libc.so.6", "restore slots 4242", "detach all", "dispose"], host.Log);
+        Assert.Equal(["attach 4242 libc.so.6", "detach all", "dispose"], host.Log);
         var recording = RecordingReader.Read(Output);
         Assert.Equal(["app --serve"], recording.Header.Command);
         Assert.Equal(1, recording.Events.Count);
@@ -134,23 +134,22 @@ public sealed class LinuxRecordSessionTests : IDisposable
         host.Tracer.Batches.Enqueue([KernelRecord.Make(BpfFunction.Free, Pid, address: 0xa000, frames: [LibcBase + 0x2000])]);
         host.Tracer.WhenDrained = () => host.World.ProcessMaps.Remove(Pid);
 
-        Run(host, Attach() with { SampleRateBytes = 1 });
+        Run(host, Attach() with { SampleRateBytes = 1, AllocatorMode = AllocatorMode.Inject });
 
-        Assert.Equal(["inject 4242 rate 1", "attach 4242 libc.so.6", "restore slots 4242", "detach all", "dispose"], host.Log);
+        Assert.Equal(["inject 4242 rate 1", "attach 4242 libc.so.6", "count 4242", "restore slots 4242", "detach all", "dispose"], host.Log);
         Assert.StartsWith("in-process sampling injected into the running process (3 allocator slots redirected", RecordingReader.Read(Output).Header.Mode);
     }
 
     [Fact]
-    public void A_failed_injection_falls_back_to_probes_under_auto_and_the_reason_is_kept_in_the_header()
+    public void Auto_probes_an_attached_process_while_injection_is_opt_in()
     {
         var host = Host();
-        host.InjectFailure = "no thread of process 4242 reached an allocator's entry at a safe point within 2 s";
         host.Tracer.WhenDrained = () => host.World.ProcessMaps.Remove(Pid);
 
         Run(host, Attach());
 
-        Assert.Equal(["inject 4242 rate 524288", "attach 4242 libc.so.6", "detach all", "dispose"], host.Log);
-        Assert.StartsWith($"attach by injection not possible ({host.InjectFailure}): probing every allocator call; ", RecordingReader.Read(Output).Header.Mode);
+        Assert.Equal(["attach 4242 libc.so.6", "detach all", "dispose"], host.Log);
+        Assert.DoesNotContain("injection", RecordingReader.Read(Output).Header.Mode);
     }
 
     [Fact]
