@@ -12,6 +12,9 @@ public enum AllocatorMode
     Preload,
     /// <summary>Probes on every allocator call.</summary>
     Probe,
+    /// <summary>Attach only: load the sampler into the running process and redirect its allocator
+    /// calls through it; fail rather than fall back to probes.</summary>
+    Inject,
     /// <summary>jemalloc's sampled path wherever jemalloc has profiling compiled in.</summary>
     JemallocProf,
 }

@@ -51,6 +51,7 @@ public static class LinuxRecordSession
         var (processes, files, signals, targets) = (host.Processes, host.Files, host.Signals, host.Targets);
         var monotonicNanos = host.MonotonicNanos;
         ILaunchedCommand? launcher = null;
+        IInjectedProcess? injected = null;
         int pid;
         string? preloadNote = null;
         if (options.Pid is { } attachPid)
@@ -61,9 +62,23 @@ public static class LinuxRecordSession
             if (targets.WhyNotAttachable(attachPid) is { } why)
                 throw new ProfilerException(ExitCode.TargetNotFound, why);
             pid = attachPid;
+            var attach = options.AllocatorMode == AllocatorMode.Probe ? new AttachChoice(false, null)
+                : AttachChoice.Decide(options.AllocatorMode, targets.AttachFacts(attachPid));
+            if (attach.Inject)
+            {
+                var (process, failure) = targets.Inject(attachPid, Math.Max(1, options.SampleRateBytes));
+                if (process is null) attach = AttachChoice.FallBack(options.AllocatorMode, failure ?? "unknown failure");
+                else
+                {
+                    injected = process;
+                    preloadNote = $"in-process sampling injected into the running process ({process.Summary}; counts exact from the " +
+                                  "attach for calls through the redirected slots, libc-internal calls not seen; live heap counted from 0 at the attach)";
+                }
+            }
+            if (attach.Note is not null) preloadNote = attach.Note;
             // A preload library already in the process samples at its own rate: that rate is the
             // recording's (weights computed at --rate would be wrong by their ratio).
-            if (Preload.ResidentPreload.SamplingRate(processes, files, attachPid) is { } resident)
+            if (injected is null && Preload.ResidentPreload.SamplingRate(processes, files, attachPid) is { } resident)
             {
                 preloadNote = $"{Preload.ResidentPreload.Note}: it samples every {resident:N0} B whatever --rate says, " +
                               "and its counters run from the process's start";
@@ -72,6 +87,9 @@ public static class LinuxRecordSession
         }
         else
         {
+            if (options.AllocatorMode == AllocatorMode.Inject)
+                throw new ProfilerException(ExitCode.UsageError,
+                    "--mode inject puts the sampler into a running process (--pid); a launched command samples in-process with --mode auto or preload");
             var choice = ChooseLaunch(options, targets);
             preloadNote = choice.Note;
             launcher = targets.StartStopped(options.Command, choice.Environment, options.TargetOutputPath);
@@ -104,7 +122,7 @@ public static class LinuxRecordSession
             if (preloadNote is not null) header.Mode = preloadNote + "; " + header.Mode;
             // The executable's own jemalloc decides the mode the header names; other files and
             // children are decided as they are probed (said on screen at the end of recording).
-            var jemalloc = new Jemalloc.JemallocPolicy(options.AllocatorMode, options.SampleRateBytes);
+            var jemalloc = new Jemalloc.JemallocPolicy(options.AllocatorMode == AllocatorMode.Inject ? AllocatorMode.Auto : options.AllocatorMode, options.SampleRateBytes);
             string executable = launcher?.Executable ?? targets.ExecutablePath(pid);
             if (files.Plan(executable).Jemalloc?.Symbols is { } prof)
                 jemalloc.Decide(pid, executable, () => launcher is not null
@@ -122,6 +140,8 @@ public static class LinuxRecordSession
             int? rootExit = null;
             recorder.ProcessExited += (exited, code) => { if (exited == pid) rootExit = code; };
             recorder.Start(pid, origin, launched: launcher is not null, launcher is not null ? [launcher.Executable] : null);
+            // Counting starts with the markers probed, so every counted allocation has its event.
+            if (injected?.StartCounting() is { } notCounting) throw new ProfilerException(ExitCode.CollectorFailed, $"attach by injection: {notCounting}");
             started?.Invoke(header.Mode + (dwarf ? $", DWARF stacks (copies of up to {options.StackCopyBytes / 1024} KiB)" : ", frame-pointer stacks"));
             if (launcher is not null) signals.Resume(launcher.Pid);
             resumed = true;
@@ -157,6 +177,9 @@ public static class LinuxRecordSession
                 }
             }
 
+            // The program's allocator calls go back where they went before, while the markers are
+            // still probed (a sampled block freed meanwhile is recorded); then no probe stays behind.
+            if (injected?.Detach() is { } unrestored) Console.Error.WriteLine($"memprof: detaching from process {pid}: {unrestored}");
             // Whatever the kernel already queued belongs to the recording; then no probe stays behind.
             tracer.DetachAll();
             while (Poll(tracer, recorder, writer, 0) > 0) { }
@@ -179,6 +202,7 @@ public static class LinuxRecordSession
         catch (ProfilerException e) when (e.CommandExitCode is not null) { throw; }
         catch (Exception e)
         {
+            try { injected?.Detach(); } catch (Exception) { /* best effort: the failure reported comes first */ }
             int? exitCode = Abandon(launcher, tracer, recorder, writer, resumed, signals);
             if (!resumed && writer is not null)
             {
@@ -198,6 +222,7 @@ public static class LinuxRecordSession
         }
         finally
         {
+            injected?.Dispose();
             writer?.Dispose();
             tracer?.Dispose();
             launcher?.Dispose();

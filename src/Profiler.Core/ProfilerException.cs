@@ -27,6 +27,9 @@ public enum ExitCode
     PermissionDenied = 77,
     KernelUnsupported = 69,
     CollectorFailed = 70,
+    /// <summary>`memprof record --pid --mode inject` could not put the sampler into the process
+    /// (static binary, ptrace refused, no safe point, …); nothing was left in it.</summary>
+    InjectionFailed = 71,
     /// <summary>An output could not be written (disk full, read-only filesystem, I/O error); nothing
     /// half-written is left under the output's name.</summary>
     OutputFailed = 74,

@@ -23,6 +23,7 @@ sealed class ProcessRecord(int pid, bool launched, bool mayVanish, SessionPorts 
     /// <summary>Where memprof_preload_state lies in this process while the preload library is mapped.</summary>
     ulong? _preloadState;
     bool _preloaded;
+    bool _injected;
 
     public int Pid => pid;
     public bool Exited { get; set; }
@@ -48,6 +49,9 @@ sealed class ProcessRecord(int pid, bool launched, bool mayVanish, SessionPorts 
         // family is reached only through it, and probing glibc too would trap every call again.
         string? preloadFile = mapped.FirstOrDefault(f => files.Plan(files.Canonical(f)).Preload is not null);
         _preloaded = preloadFile is not null;
+        // The injected sampler takes over the program's allocator slots whatever allocator they
+        // lead to (glibc, a libjemalloc): no allocator is probed beside it.
+        _injected = preloadFile is not null && Path.GetFileName(preloadFile) == InjectLibrary.FileName;
         // The library maps at a new address after each exec: its state is found from these maps.
         _preloadState = preloadFile is not null && ports.Files.LoadBias(maps, preloadFile) is { } bias
             ? files.Plan(files.Canonical(preloadFile)).Preload!.StateAddress + bias
@@ -87,6 +91,11 @@ sealed class ProcessRecord(int pid, bool launched, bool mayVanish, SessionPorts 
         {
             sites = [.. sites.Where(s => !s.Glibc)];
             _leftToPreload.Add(path);
+        }
+        if (_injected && plan.Preload is null && sites.Count > 0)
+        {
+            sites = [];
+            interposed = true;
         }
         // jemalloc sampling itself: only its sampled path is probed, its allocation calls run untouched.
         if (plan.Jemalloc is { } prof && ports.Jemalloc?.Decide(pid, path, () => JemallocState(path, prof.Symbols, fresh)) is { } state)

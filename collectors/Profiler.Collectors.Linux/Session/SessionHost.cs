@@ -28,6 +28,22 @@ public interface ITargetHost
     LaunchFacts LaunchFacts(string executable);
     /// <summary>The mode note for a static executable whose allocator could not be found, or null.</summary>
     string? AllocatorNotFoundNote(string executable);
+    /// <summary>What is known of a running process before attaching to it.</summary>
+    AttachFacts AttachFacts(int pid);
+    /// <summary>Loads the sampler into the process and redirects its allocator calls through it;
+    /// the failure says why not in one line (the process is then left as it was).</summary>
+    (IInjectedProcess? Process, string? Failure) Inject(int pid, ulong rateBytes);
+}
+
+/// <summary>A process attached by injection: <see cref="Detach"/> puts its allocator slots back.</summary>
+public interface IInjectedProcess : IDisposable
+{
+    /// <summary>What was redirected, in one line.</summary>
+    string Summary { get; }
+    /// <summary>Restarts the counters once the markers are probed; why not, or null.</summary>
+    string? StartCounting();
+    /// <summary>Restores the slots (allocations, a grace for sampled frees, then frees); what could not be, or null.</summary>
+    string? Detach();
 }
 
 /// <summary>Everything the recording shell acts on, so that its loop and its cleanup can run
@@ -67,4 +83,23 @@ public sealed class LiveTargetHost : ITargetHost
             Environment.GetEnvironmentVariable);
 
     public string? AllocatorNotFoundNote(string executable) => Probes.StaticAllocator.NotFoundNote(executable);
+
+    public AttachFacts AttachFacts(int pid)
+    {
+        string executable = ProcessState.ExecutablePath(pid);
+        string file = File.Exists($"/proc/{pid}/exe") ? $"/proc/{pid}/exe" : executable;
+        bool isStatic = false;
+        if (Symbols.Elf.ElfFile.TryOpen(file, out var elf, out _))
+            using (elf) isStatic = elf.FindSection(".interp") is null;
+        var resident = Preload.ResidentPreload.Find(SessionHost.Live.Processes, SessionHost.Live.Files, pid);
+        return new AttachFacts(Preload.InjectLibrary.Locate(), isStatic,
+            Probes.ProbePlanner.PlanFile(executable).Jemalloc?.Symbols is not null,
+            resident is { Header.Flags: var flags } && !flags.HasFlag(Preload.PreloadFlags.Injected));
+    }
+
+    public (IInjectedProcess? Process, string? Failure) Inject(int pid, ulong rateBytes)
+    {
+        if (Preload.InjectLibrary.Locate() is not { } library) return (null, $"{Preload.InjectLibrary.FileName} is missing beside memprof");
+        return Linux.Inject.InjectAttach.Attach(pid, library, rateBytes);
+    }
 }

@@ -72,12 +72,14 @@ public static class RecordCommand
         var mode = new Option<string>("--mode")
         {
             Description = "How allocations are caught (Linux): preload (a launched command samples in-process, only samples " +
-                          "trap), probe (probes on every allocator call; works on attach and static binaries), jemalloc-prof " +
-                          "(jemalloc's own sampling, where jemalloc has profiling compiled in) or auto (the cheapest that works " +
-                          "for the target: jemalloc-prof, then preload, then probe). The choice is printed at start. Default: auto.",
+                          "trap), inject (attach only: load the sampler into the running process and send its allocator calls through it, " +
+                          "only samples trap; fails with exit code 71 where it cannot), probe (probes on every allocator call; works on " +
+                          "attach and static binaries), jemalloc-prof (jemalloc's own sampling, where jemalloc has profiling compiled in) " +
+                          "or auto (the cheapest that works for the target: jemalloc-prof, then preload on launch or inject on attach, " +
+                          "then probe, saying why). The choice is printed at start. Default: auto.",
             DefaultValueFactory = _ => "auto",
         };
-        mode.AcceptOnlyFromAmong("auto", "preload", "probe", "jemalloc-prof");
+        mode.AcceptOnlyFromAmong("auto", "preload", "inject", "probe", "jemalloc-prof");
         var noFirefox = new Option<bool>("--no-firefox") { Description = "Do not write the Firefox profile (NAME.json.gz) next to the recording." };
         var command = new Argument<string[]>("command")
         {
@@ -102,7 +104,7 @@ public static class RecordCommand
             StackSizeBytes = parse.GetValue(stackSize),
             Mode = parse.GetValue(mode) switch
             {
-                "preload" => AllocatorMode.Preload, "probe" => AllocatorMode.Probe, "jemalloc-prof" => AllocatorMode.JemallocProf,
+                "preload" => AllocatorMode.Preload, "inject" => AllocatorMode.Inject, "probe" => AllocatorMode.Probe, "jemalloc-prof" => AllocatorMode.JemallocProf,
                 _ => AllocatorMode.Auto,
             },
             Checks = budgets.Read(parse),

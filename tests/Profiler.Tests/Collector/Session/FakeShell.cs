@@ -82,6 +82,16 @@ sealed class FakeHost : ITargetHost, IProcessControl
     public string ExecutablePath(int pid) => FakeWorld.App;
     public LaunchFacts LaunchFacts(string executable) => new(null, null, () => null, _ => null);
     public string? AllocatorNotFoundNote(string executable) => null;
+    /// <summary>What the attached process looks like; by default injection is possible.</summary>
+    public AttachFacts Facts = new("/lib/libmemprof_inject.so", false, false, false);
+    /// <summary>Why injection fails (null: it succeeds).</summary>
+    public string? InjectFailure { get; set; }
+    public AttachFacts AttachFacts(int pid) => Facts;
+    public (IInjectedProcess? Process, string? Failure) Inject(int pid, ulong rateBytes)
+    {
+        Log.Add($"inject {pid} rate {rateBytes}");
+        return InjectFailure is null ? (new FakeInjected(pid, Log), null) : (null, InjectFailure);
+    }
 
     public void Resume(int pid) => Log.Add($"resume {pid}");
     public void Terminate(int pid)
@@ -94,4 +104,22 @@ sealed class FakeHost : ITargetHost, IProcessControl
         Log.Add($"kill {pid}");
         if (pid == Command.Pid) Command.ExitCode = 137;
     }
+}
+
+sealed class FakeInjected(int pid, List<string> log) : IInjectedProcess
+{
+    bool _detached;
+    public string Summary => "3 allocator slots redirected through 1 table (libc.so.6)";
+    public string? StartCounting()
+    {
+        log.Add($"count {pid}");
+        return null;
+    }
+    public string? Detach()
+    {
+        if (!_detached) log.Add($"restore slots {pid}");
+        _detached = true;
+        return null;
+    }
+    public void Dispose() => Detach();
 }

@@ -126,4 +126,59 @@ public sealed class LinuxRecordSessionTests : IDisposable
         Assert.Equal(1, recording.Events.Count);
         Assert.False(recording.Header.Launched);
     }
+
+    [Fact]
+    public void An_attach_by_injection_puts_the_slots_back_before_the_probes_go_and_says_so_in_the_header()
+    {
+        var host = Host();
+        host.Tracer.Batches.Enqueue([KernelRecord.Make(BpfFunction.Free, Pid, address: 0xa000, frames: [LibcBase + 0x2000])]);
+        host.Tracer.WhenDrained = () => host.World.ProcessMaps.Remove(Pid);
+
+        Run(host, Attach() with { SampleRateBytes = 1, AllocatorMode = AllocatorMode.Inject });
+
+        Assert.Equal(["inject 4242 rate 1", "attach 4242 libc.so.6", "count 4242", "restore slots 4242", "detach all", "dispose"], host.Log);
+        Assert.StartsWith("in-process sampling injected into the running process (3 allocator slots redirected", RecordingReader.Read(Output).Header.Mode);
+    }
+
+    [Fact]
+    public void Auto_probes_an_attached_process_while_injection_is_opt_in()
+    {
+        var host = Host();
+        host.Tracer.WhenDrained = () => host.World.ProcessMaps.Remove(Pid);
+
+        Run(host, Attach());
+
+        Assert.Equal(["attach 4242 libc.so.6", "detach all", "dispose"], host.Log);
+        Assert.DoesNotContain("injection", RecordingReader.Read(Output).Header.Mode);
+    }
+
+    [Fact]
+    public void Mode_inject_fails_with_its_exit_code_and_leaves_nothing_where_injection_cannot_be_done()
+    {
+        var host = Host();
+        host.InjectFailure = "ptrace may only trace descendants here";
+        var e = Assert.Throws<ProfilerException>(() => Run(host, Attach() with { AllocatorMode = AllocatorMode.Inject }));
+        Assert.Equal(ExitCode.InjectionFailed, e.ExitCode);
+        Assert.Contains(host.InjectFailure, e.Message);
+        Assert.Equal(["inject 4242 rate 524288"], host.Log);
+        Assert.False(File.Exists(Output));
+
+        host.Facts = host.Facts with { StaticallyLinked = true };
+        e = Assert.Throws<ProfilerException>(() => Run(host, Attach() with { AllocatorMode = AllocatorMode.Inject }));
+        Assert.Equal(ExitCode.InjectionFailed, e.ExitCode);
+        Assert.Contains("statically linked", e.Message);
+        Assert.Equal(["inject 4242 rate 524288"], host.Log);
+
+        var launch = Assert.Throws<ProfilerException>(() => Run(host, Launch() with { AllocatorMode = AllocatorMode.Inject }));
+        Assert.Equal(ExitCode.UsageError, launch.ExitCode);
+    }
+
+    [Fact]
+    public void Mode_probe_never_injects()
+    {
+        var host = Host();
+        host.Tracer.WhenDrained = () => host.World.ProcessMaps.Remove(Pid);
+        Run(host, Attach() with { AllocatorMode = AllocatorMode.Probe });
+        Assert.Equal(["attach 4242 libc.so.6", "detach all", "dispose"], host.Log);
+    }
 }

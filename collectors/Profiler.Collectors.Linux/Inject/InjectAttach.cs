@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using Profiler.Collectors.Linux.Preload;
+using Profiler.Symbols.Elf;
+
+namespace Profiler.Collectors.Linux.Inject;
+
+/// <summary>A process whose allocator calls go through the injected sampler; <see cref="Detach"/>
+/// puts its slots back (allocations first, frees after a bound) and leaves the library loaded.</summary>
+public sealed class InjectedProcess(int pid, ProcMemory memory, ulong state, ulong rateBytes, GotPatch patch, ThreadFreezer freezer, string summary)
+    : Session.IInjectedProcess
+{
+    public int Pid => pid;
+    /// <summary>One line for the recording's mode: what was redirected.</summary>
+    public string Summary => summary;
+    public GotPatch Patch => patch;
+    bool _detached;
+
+    /// <summary>Asks the library to start counting again (at the next allocation call): every
+    /// slot goes through it and the markers are probed, so nothing from here on is missed.</summary>
+    public string? StartCounting()
+    {
+        var header = new byte[PreloadState.HeaderSize];
+        if (!memory.TryRead(state, header) || PreloadState.DecodeHeader(header) is not { } now) return "the library's state cannot be read";
+        foreach (var write in InjectLibrary.Request(now, rateBytes))
+            if (!memory.TryWrite(state + (ulong)write.Offset, InjectLibrary.Bytes(write))) return "the library's request cannot be written";
+        return null;
+    }
+
+    /// <summary>How long sampled blocks are given to be freed through the sampler (their frees
+    /// recorded) between restoring the allocation slots and the free slots.</summary>
+    public static readonly TimeSpan FreeGrace = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Restores every slot still pointing at the sampler; returns what could not be (null: all).</summary>
+    public string? Detach()
+    {
+        if (_detached) return null;
+        _detached = true;
+        var failures = new List<string>();
+        foreach (var phase in new[] { GotPhase.Allocations, GotPhase.Frees })
+        {
+            if (phase == GotPhase.Frees) Thread.Sleep(FreeGrace);
+            var (restore, failure) = freezer.Frozen(pid, () => new GotPatcher(memory).Restore(patch, phase), TimeSpan.FromSeconds(2));
+            if (failure is not null)
+            {
+                if (!Procfs.ProcessState.IsAlive(pid)) return null;
+                // A slot written while a thread calls through it could tear; left redirected, the
+                // sampler just forwards with nobody reading its counters, which is safe.
+                failures.Add($"{phase.ToString().ToLowerInvariant()} slots left redirected ({failure})");
+                if (phase == GotPhase.Allocations) break;
+                continue;
+            }
+            if (restore!.Failed.Count > 0) failures.Add($"{restore.Failed.Count} {phase.ToString().ToLowerInvariant()} slots could not be restored");
+        }
+        return failures.Count == 0 ? null : string.Join("; ", failures);
+    }
+
+    public void Dispose()
+    {
+        try { Detach(); } catch (Exception) { /* the process may be gone */ }
+        memory.Dispose();
+    }
+}
+
+/// <summary>The effects of attaching by injection, in the order docs/DESIGN.md gives: load the
+/// library at a safe point (or reuse one already there), wait for its state, inspect the slots,
+/// fill the tables and request the rate, patch free slots then allocation slots with the threads
+/// stopped, then request again so counting starts with every slot patched. The decisions are
+/// <see cref="InjectPlanner"/>'s and <see cref="GotPlanner"/>'s.</summary>
+public static class InjectAttach
+{
+    /// <summary>Attaches; the failure says why not in one line (the process is then as it was,
+    /// except for the library, which is never unloaded).</summary>
+    public static (InjectedProcess? Process, string? Failure) Attach(int pid, string library, ulong rateBytes, Action<string>? log = null)
+    {
+        var clock = Stopwatch.StartNew();
+        library = Native.CanonicalPath(library);
+        bool resident = Procfs.ProcMaps.Read(pid).Any(m => m.IsFile && Path.GetFileName(m.Path) == InjectLibrary.FileName);
+        if (!resident)
+        {
+            var load = new RemoteLoader().Load(pid, library);
+            if (!load.Loaded) return (null, load.Failure ?? "the library could not be loaded");
+            log?.Invoke($"loaded at {load.SafePoint} in {load.Total.TotalMilliseconds:0} ms");
+        }
+
+        ProcMemory memory;
+        try { memory = ProcMemory.Open(pid); }
+        catch (Core.ProfilerException e) { return (null, e.Message); }
+        bool handedOver = false;
+        try
+        {
+            var maps = Procfs.ProcMaps.Read(pid);
+            var mapped = maps.FirstOrDefault(m => m.IsFile && m.FileOffset == 0 && Path.GetFileName(m.Path) == InjectLibrary.FileName);
+            if (mapped is null) return (null, "the library is not in the process's maps after loading");
+            string file = File.Exists($"/proc/{pid}/map_files/{mapped.Start:x}-{mapped.End:x}") ? $"/proc/{pid}/map_files/{mapped.Start:x}-{mapped.End:x}" : mapped.Path;
+            if (LibrarySymbols(file) is not { } symbols) return (null, $"{mapped.Path} cannot be read");
+            ulong bias = mapped.Start - symbols.FirstLoad;
+            ulong state = bias + symbols.State;
+
+            // The constructor sets the state up last: its magic says it is ready.
+            var header = new byte[PreloadState.HeaderSize];
+            PreloadHeader? decoded = null;
+            while (clock.Elapsed < TimeSpan.FromSeconds(5) && (decoded = memory.TryRead(state, header) ? PreloadState.DecodeHeader(header) : null) is null)
+                Thread.Sleep(5);
+            if (decoded is not { } current) return (null, "the library's state was not set up within 5 s");
+            if (!current.Flags.HasFlag(PreloadFlags.Injected)) return (null, "the library in the process is not the injectable build");
+
+            var inspection = GotInspector.Inspect(pid, memory, mapped.Path);
+            var plan = InjectPlanner.Plan(inspection.Plan, inspection.Forwarding, InjectPlanner.ReadTables(header), current, rateBytes,
+                (module, name) => Helper(pid, module, name));
+            var forwarding = inspection.Forwarding with { Apply = [.. inspection.Forwarding.Apply.Where(s => plan.SlotTable.ContainsKey(s.Slot.Address))] };
+            if (forwarding.Apply.Count == 0) return (null, "the process has no allocator slot the sampler can take over");
+            if (!Write(memory, state, plan.Writes)) return (null, "the library's tables cannot be written");
+
+            var freezer = new ThreadFreezer();
+            GotPatch? patch = null;
+            string? why = null;
+            // A library being loaded or unloaded has slots half relocated: wait for the dynamic linker.
+            for (int attempt = 0; attempt < 50 && patch is null; attempt++)
+            {
+                var (result, failure) = freezer.Frozen(pid, () =>
+                {
+                    var linkMap = inspection.LinkMap is null ? null : LinkMapNow(pid, memory, inspection);
+                    if (linkMap is { IsConsistent: false }) return null;
+                    return new GotPatcher(memory).Apply(forwarding, slot => bias + symbols.Entries[plan.EntryPoint(slot)]);
+                }, TimeSpan.FromSeconds(2));
+                if (failure is not null) { why = failure; break; }
+                patch = result;
+                if (patch is null) Thread.Sleep(10);
+            }
+            if (patch is null) return (null, why ?? "the dynamic linker was loading a library for 0.5 s");
+            if (patch.Failure is not null) return (null, $"patching failed and was undone: {patch.Failure}");
+
+            var process = new InjectedProcess(pid, memory, state, rateBytes, patch, freezer,
+                $"{patch.Applied.Count} allocator slots redirected through {plan.Tables.Count} table{(plan.Tables.Count == 1 ? "" : "s")} " +
+                $"({string.Join(", ", plan.Tables.Select(t => Path.GetFileName(t.Module)))})" +
+                (resident ? ", sampler already loaded" : ""));
+            handedOver = true;
+            log?.Invoke($"{process.Summary} in {clock.Elapsed.TotalMilliseconds:0} ms");
+            return (process, null);
+        }
+        finally
+        {
+            if (!handedOver) memory.Dispose();
+        }
+    }
+
+    static LinkMap? LinkMapNow(int pid, IProcessMemory memory, GotInspection inspection) =>
+        inspection.Plan.Modules
+            .Where(m => m.Role == ModuleRole.DynamicLinker && m.Image.RDebug is not null)
+            .Select(m => LinkMap.Read(memory, m.LoadBias + m.Image.RDebug!.Value))
+            .FirstOrDefault(l => l is not null);
+
+    static bool Write(IProcessMemory memory, ulong state, IReadOnlyList<StateWrite> writes)
+    {
+        foreach (var write in writes)
+            if (!memory.TryWrite(state + (ulong)write.Offset, InjectLibrary.Bytes(write))) return false;
+        return true;
+    }
+
+    sealed record Symbols(ulong FirstLoad, ulong State, IReadOnlyDictionary<string, ulong> Entries);
+
+    static Symbols? LibrarySymbols(string file)
+    {
+        if (!ElfFile.TryOpen(file, out var elf, out _)) return null;
+        using (elf)
+        {
+            var dynamic = elf.ReadDynamicSymbols().Where(s => s.IsDefined).ToList();
+            var state = dynamic.FirstOrDefault(s => s.Name == PreloadLibrary.StateSymbol);
+            if (state is null || elf.LoadSegments.Count == 0) return null;
+            var entries = dynamic.Where(s => s.Name.StartsWith("memprof_inject", StringComparison.Ordinal) && s.IsFunction)
+                .GroupBy(s => s.Name).ToDictionary(g => g.Key, g => g.First().Value);
+            return new Symbols(elf.LoadSegments.Min(s => s.VirtualAddress) & ~0xfffUL, state.Value, entries);
+        }
+    }
+
+    static readonly Dictionary<string, IReadOnlyList<ElfSymbol>> HelperCache = [];
+
+    /// <summary>A function the module exports by name (malloc_usable_size, mallinfo2, mallctl).</summary>
+    static ulong? Helper(int pid, ModuleInstance module, string name)
+    {
+        string file = File.Exists($"/proc/{pid}/root{module.Path}") ? $"/proc/{pid}/root{module.Path}" : module.Path;
+        if (!HelperCache.TryGetValue(file, out var symbols))
+        {
+            if (!ElfFile.TryOpen(file, out var elf, out _)) return null;
+            using (elf) symbols = [.. elf.ReadDynamicSymbols().Where(s => s.IsDefined && s.Type == ElfSymbolType.Func)];
+            HelperCache[file] = symbols;
+        }
+        return symbols.FirstOrDefault(s => GotFamilyName(s.Name) == name && !s.IsHiddenVersion) is { } found ? module.LoadBias + found.Value : null;
+    }
+
+    static string GotFamilyName(string name) => GotFamily.WithoutVersion(name);
+}

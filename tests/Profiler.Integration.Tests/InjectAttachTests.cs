@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using Profiler.Collectors.Linux.Inject;
+using Profiler.Core.Analysis;
+using Profiler.Core.Model;
+using Profiler.Core.Recording;
+using Profiler.Export;
+
+namespace Profiler.Integration.Tests;
+
+/// <summary>`memprof record --pid` by injecting the sampler into a running, allocating sample:
+/// exact at every call from the attach, the target unharmed, every slot put back.</summary>
+public sealed class InjectAttachTests
+{
+    /// <summary>allocs serve: per tick, 4 × malloc(1000) freed, then one malloc(128) kept.</summary>
+    const int ChurnPerTick = 4;
+    const long BytesPerTick = 4 * 1000 + 128;
+
+    [Fact]
+    public void Injected_attach_at_every_call_records_whole_ticks_exactly_and_puts_every_slot_back()
+    {
+        RootRequired.Check();
+        using var target = ServeTarget.Start("allocs-fp");
+        using var memory = ProcMemory.Open(target.Id);
+        var before = Slots(target.Id, memory);
+        Assert.NotEmpty(before);
+        var dir = Directory.CreateTempSubdirectory("memprof-inject");
+        var output = Path.Combine(dir.FullName, "serve.memprof");
+
+        var result = Memprof("record", "--rate", "1", "--mode", "inject", "--pid", target.Id.ToString(), "--duration", "3s", "--no-firefox", "-o", output);
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains("in-process sampling injected into the running process", result.Stderr);
+        var recording = RecordingReader.Read(output);
+        Assert.StartsWith("in-process sampling injected", recording.Header.Mode);
+        var model = RecordingLoader.Load(output, TextWriter.Null);
+        var heap = HeapAnalysis.Compute(model);
+        var ev = model.Events;
+        long allocations = 0, bytes = 0, frees = 0, kept = 0;
+        for (int i = 0; i < ev.Count; i++)
+        {
+            if (ev.Kind[i] != EventKind.Alloc) continue;
+            Assert.Equal("allocs::serve_tick", SiteAnalysis.SiteOf(model.Tables, ev.Stack[i]) is { } site ? model.Tables.Function(site).Name : "?");
+            allocations++;
+            bytes += (long)ev.Weight[i];
+            if (heap.FreedBy[i] >= 0) frees++; else kept++;
+        }
+        // The recording may begin and end inside a tick: at most one tick's blocks either side.
+        Assert.InRange(kept, 150, 400);
+        Assert.InRange(allocations - (ChurnPerTick + 1) * kept, -ChurnPerTick, ChurnPerTick);
+        Assert.InRange(bytes - BytesPerTick * kept, -4000, 4000);
+        Assert.InRange(frees - ChurnPerTick * kept, -ChurnPerTick, ChurnPerTick);
+
+        Thread.Sleep(300);
+        Assert.False(target.HasExited, $"the target died: {target.StandardErrorSoFar}");
+        Assert.Equal("", target.StandardErrorSoFar);
+        var after = Slots(target.Id, memory);
+        Assert.Equal(before, after);
+        ProbeChecks.AssertCodeUnpatched(target.Id);
+        // The library stays (a pointer to its functions may be held); a second attach reuses it.
+        Assert.Single(File.ReadAllLines($"/proc/{target.Id}/maps").Where(l => l.EndsWith("libmemprof_inject.so", StringComparison.Ordinal)).Select(l => l.Split(' ')[^1]).Distinct());
+        var again = Memprof("record", "--rate", "1", "--mode", "inject", "--pid", target.Id.ToString(), "--duration", "1s", "--no-firefox", "-o", output);
+        Assert.True(again.ExitCode == 0, again.Stderr);
+        Assert.Contains("sampler already loaded", again.Stderr);
+        Assert.Equal(before, Slots(target.Id, memory));
+        Assert.False(target.HasExited);
+        dir.Delete(recursive: true);
+    }
+
+    [Fact]
+    public void Memprof_killed_right_after_patching_leaves_the_target_running()
+    {
+        RootRequired.Check();
+        using var target = ServeTarget.Start("allocs-fp");
+        var dir = Directory.CreateTempSubdirectory("memprof-inject-kill");
+        using var memprof = CliRunner.StartOwnProcess("record", "--mode", "inject", "--pid", target.Id.ToString(), "--duration", "30s",
+            "--no-firefox", "-o", Path.Combine(dir.FullName, "k.memprof"));
+        var clock = Stopwatch.StartNew();
+        while (!memprof.StandardErrorSoFar.Contains("in-process sampling injected") && clock.Elapsed < TimeSpan.FromSeconds(60) && !memprof.HasExited)
+            Thread.Sleep(5);
+        Assert.Contains("in-process sampling injected", memprof.StandardErrorSoFar);
+        memprof.Kill();
+
+        // The slots still lead to the sampler, which forwards with nobody reading its counters.
+        Thread.Sleep(1500);
+        Assert.False(target.HasExited, $"the target died: {target.StandardErrorSoFar}");
+        // Not left stopped (a frozen thread whose tracer died would be let go by the kernel).
+        Assert.True(Profiler.Collectors.Linux.Procfs.ProcessState.Read(target.Id) is not (null or 'T' or 't'), "the target was left stopped");
+        long ticks = TicksOf(target.Id);
+        Thread.Sleep(500);
+        Assert.True(TicksOf(target.Id) > ticks, "the target does not run any more");
+        Assert.Equal("", target.StandardErrorSoFar);
+        dir.Delete(recursive: true);
+    }
+
+    [Fact]
+    public void A_static_binary_fails_under_mode_inject_with_its_exit_code_and_auto_probes_it()
+    {
+        RootRequired.Check();
+        var dir = Directory.CreateTempSubdirectory("memprof-inject-static");
+        string source = Path.Combine(dir.FullName, "spin.c"), binary = Path.Combine(dir.FullName, "spin");
+        File.WriteAllText(source, "#include <stdlib.h>\n#include <unistd.h>\nvoid *volatile kept;\nint main(void){for(;;){kept = malloc(64); free(kept); usleep(1000);}}\n");
+        Profiler.Tests.Elf.SystemTools.Run("gcc", "-static", "-O1", "-o", binary, source);
+        using var target = ProcessRunner.Start(binary, []);
+        Thread.Sleep(200);
+
+        var inject = Memprof("record", "--mode", "inject", "--pid", target.Id.ToString(), "--duration", "1s", "--no-firefox", "-o", Path.Combine(dir.FullName, "s.memprof"));
+        Assert.Equal(71, inject.ExitCode);
+        Assert.Equal("memprof: cannot attach by injection: the program is statically linked: it has no allocator slots to redirect", inject.Stderr.Trim());
+        Assert.False(File.Exists(Path.Combine(dir.FullName, "s.memprof")));
+
+        // Auto probes on attach while injection is opt-in (AttachChoice.AutoInjects).
+        var auto = Memprof("record", "--rate", "1", "--pid", target.Id.ToString(), "--duration", "1s", "--no-firefox", "-o", Path.Combine(dir.FullName, "a.memprof"));
+        Assert.True(auto.ExitCode == 0, auto.Stderr);
+        Assert.Contains("probes", auto.Stderr);
+        Assert.True(RecordingReader.Read(Path.Combine(dir.FullName, "a.memprof")).Events.Count > 0, "the static binary's mallocs were not probed");
+        Assert.False(target.HasExited);
+        dir.Delete(recursive: true);
+    }
+
+    /// <summary>memprof as its own process: the target is this process's child, and .NET's reaping
+    /// of its children would swallow the ptrace stops of an in-process memprof.</summary>
+    static ProcessResult Memprof(params string[] args)
+    {
+        using var memprof = CliRunner.StartOwnProcess(args);
+        return memprof.WaitForExit(TimeSpan.FromSeconds(120));
+    }
+
+    /// <summary>The words of every allocator slot, as they are now.</summary>
+    static Dictionary<ulong, ulong> Slots(int pid, ProcMemory memory)
+    {
+        var plan = GotInspector.Inspect(pid, memory).Plan;
+        return plan.Apply.ToDictionary(s => s.Address, s => memory.ReadWord(s.Address) ?? 0);
+    }
+
+    /// <summary>The sample sleeps between ticks: each sleep is a voluntary context switch.</summary>
+    static long TicksOf(int pid) =>
+        long.Parse(File.ReadAllLines($"/proc/{pid}/status").Single(l => l.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal)).Split(':')[1].Trim());
+}
