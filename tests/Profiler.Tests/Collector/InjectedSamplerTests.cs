@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Profiler.Collectors.Linux.Preload;
 
 namespace Profiler.Tests.Collector;
@@ -115,19 +114,12 @@ public sealed class InjectedSamplerTests : IClassFixture<InjectedSamplerTests.Ha
         /// <summary>Runs a scenario; every check it prints must pass.</summary>
         public List<string> RunWith(Dictionary<string, string> environment, params string[] args)
         {
-            var psi = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true };
-            psi.ArgumentList.Add(Library);
-            foreach (var arg in args) psi.ArgumentList.Add(arg);
-            foreach (var (name, value) in environment) psi.Environment[name] = value;
-            using var process = Process.Start(psi)!;
-            var error = process.StandardError.ReadToEndAsync();
-            string output = process.StandardOutput.ReadToEnd();
-            bool exited = process.WaitForExit(TimeSpan.FromMinutes(3));
-            if (!exited) process.Kill(entireProcessTree: true);
-            var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
+            var options = new ProcessOptions { Timeout = TimeSpan.FromMinutes(3) };
+            foreach (var (name, value) in environment) options = options.WithEnvironment(name, value);
+            var result = ProcessRunner.Run(executable, [Library, .. args], options);
+            var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
             var failed = lines.Where(l => l.Contains(" FAIL ", StringComparison.Ordinal)).ToList();
-            Assert.True(exited && process.ExitCode == 0 && failed.Count == 0,
-                $"{string.Join(' ', args)}: exit {(exited ? process.ExitCode : "none (hung)")}\n{output}\n{error.Result}");
+            Assert.True(result.ExitCode == 0 && failed.Count == 0, result.Describe($"{string.Join(' ', args)}: {failed.Count} checks failed"));
             Assert.Contains(lines, l => l.StartsWith("check ", StringComparison.Ordinal));
             return lines;
         }
@@ -135,15 +127,5 @@ public sealed class InjectedSamplerTests : IClassFixture<InjectedSamplerTests.Ha
         public void Dispose() => Directory.Delete(Folder, recursive: true);
     }
 
-    static string Tool(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args) psi.ArgumentList.Add(arg);
-        using var process = Process.Start(psi)!;
-        var error = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', args)} failed: {error.Result}");
-        return output;
-    }
+    static string Tool(string file, params string[] args) => ProcessRunner.RunChecked(file, args).Stdout;
 }

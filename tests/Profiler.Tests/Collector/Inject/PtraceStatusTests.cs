@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Profiler.Collectors.Linux.Inject;
 
 namespace Profiler.Tests.Collector.Inject;
@@ -58,15 +57,5 @@ public sealed class PtraceStatusTests
         Assert.Equal(5, statuses.Select(PtraceStatus.Decode).Select(s => s.Kind).Distinct().Count());
     }
 
-    static string Run(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        string output = p.StandardOutput.ReadToEnd();
-        string errors = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, errors);
-        return output;
-    }
+    static string Run(string file, params string[] args) => ProcessRunner.RunChecked(file, args).Stdout;
 }
