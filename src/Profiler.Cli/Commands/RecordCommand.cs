@@ -73,10 +73,10 @@ public static class RecordCommand
         {
             Description = "How allocations are caught (Linux): preload (a launched command samples in-process, only samples " +
                           "trap), inject (attach only: load the sampler into the running process and send its allocator calls through it, " +
-                          "only samples trap; fails with exit code 71 where it cannot), probe (probes on every allocator call; works on " +
+                          "only samples trap; opt-in for now, fails with exit code 71 where it cannot), probe (probes on every allocator call; works on " +
                           "attach and static binaries), jemalloc-prof (jemalloc's own sampling, where jemalloc has profiling compiled in) " +
-                          "or auto (the cheapest that works for the target: jemalloc-prof, then preload on launch or inject on attach, " +
-                          "then probe, saying why). The choice is printed at start. Default: auto.",
+                          "or auto (the cheapest that works for the target: jemalloc-prof, then preload on launch, " +
+                          "then probe, saying why; on attach auto probes until injection is proven on many-threaded programs). The choice is printed at start. Default: auto.",
             DefaultValueFactory = _ => "auto",
         };
         mode.AcceptOnlyFromAmong("auto", "preload", "inject", "probe", "jemalloc-prof");
