@@ -9,7 +9,7 @@ namespace Profiler.Collectors.Linux.Inject;
 /// carry armed debug registers, and if their tracer died then, their next allocator call would
 /// trap with nobody to catch it and kill the target. The helper ignores the terminal's signals,
 /// finishes or gives up within its bounds, always disarms, and prints its result as one line.</summary>
-public sealed class RemoteLoaderProcess(IReadOnlyList<string> command)
+public sealed partial class RemoteLoaderProcess(IReadOnlyList<string> command)
 {
     /// <summary>The hidden verb: `memprof __load-library PID LIBRARY`.</summary>
     public const string Verb = "__load-library";
@@ -60,7 +60,10 @@ public sealed class RemoteLoaderProcess(IReadOnlyList<string> command)
     public static int Run(IReadOnlyList<string> args, TextWriter output)
     {
         if (args is not [var pidText, var library] || !int.TryParse(pidText, out int pid)) return 2;
-        // Ctrl-C, a hang-up or a terminate meant for memprof must not stop the load half-way.
+        // Ctrl-C, a hang-up or a terminate meant for memprof must not stop the load half-way:
+        // out of memprof's session and process group, kills aimed at those miss it, and the
+        // signals aimed at it alone are ignored. (Not a group leader, so setsid cannot fail.)
+        SetSid();
         var ignored = new[] { PosixSignal.SIGINT, PosixSignal.SIGQUIT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }
             .Select(s => PosixSignalRegistration.Create(s, context => context.Cancel = true)).ToList();
         RemoteLoadResult result;
@@ -75,6 +78,9 @@ public sealed class RemoteLoaderProcess(IReadOnlyList<string> command)
         GC.KeepAlive(ignored);
         return 0;
     }
+
+    [LibraryImport("libc", EntryPoint = "setsid")]
+    private static partial int SetSid();
 
     static readonly JsonSerializerOptions Json = new();
 
