@@ -77,7 +77,7 @@ public static class InjectAttach
         bool resident = Procfs.ProcMaps.Read(pid).Any(m => m.IsFile && Path.GetFileName(m.Path) == InjectLibrary.FileName);
         if (!resident)
         {
-            var load = new RemoteLoader().Load(pid, library);
+            var load = RemoteLoaderProcess.Memprof().Load(pid, library);
             if (!load.Loaded) return (null, load.Failure ?? "the library could not be loaded");
             log?.Invoke($"loaded at {load.SafePoint} in {load.Total.TotalMilliseconds:0} ms");
         }

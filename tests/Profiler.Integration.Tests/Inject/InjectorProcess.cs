@@ -3,9 +3,10 @@ using Profiler.Collectors.Linux.Inject;
 namespace Profiler.Integration.Tests.Inject;
 
 /// <summary>This assembly run as a program: a stand-in for memprof that loads a library into a
-/// process and then waits to be killed, so a test can kill the loader at a moment of its choosing.
-/// `dotnet Profiler.Integration.Tests.dll inject PID LIBRARY` prints "loaded TID" or "failed
-/// REASON", then sleeps. Without arguments it does nothing (the test host loads the assembly).</summary>
+/// process the way memprof does (through its loader process) and then waits to be killed, so a
+/// test can kill it at a moment of its choosing.
+/// `dotnet Profiler.Integration.Tests.dll inject PID LIBRARY` prints "started", then "loaded TID"
+/// or "failed REASON", then sleeps. Without arguments it does nothing (the test host loads the assembly).</summary>
 public static class InjectorProcess
 {
     public static int Main(string[] args)
@@ -13,7 +14,7 @@ public static class InjectorProcess
         if (args is not ["inject", var pid, var library]) return 0;
         Console.Out.WriteLine("started");
         Console.Out.Flush();
-        var result = new RemoteLoader().Load(int.Parse(pid), library);
+        var result = RemoteLoaderProcess.Memprof().Load(int.Parse(pid), library);
         Console.Out.WriteLine(result.Loaded ? $"loaded {result.Tid}" : $"failed {result.Failure}");
         Console.Out.Flush();
         Thread.Sleep(Timeout.Infinite);

@@ -8,7 +8,8 @@
  *   THREADS = 0 allocates on the main thread alone. A third argument "seccomp" first puts the
  *   process under a seccomp filter that allows everything; "signals" catches SIGURG, SIGWINCH
  *   and SIGCHLD (counting them, and printing the count if any came) and ignores no signal (a
- *   shell ignores SIGINT and SIGQUIT for a background job). */
+ *   shell ignores SIGINT and SIGQUIT for a background job). "late" makes every thread wait,
+ *   without allocating, until STOPFILE.go exists (a loader then waits long for a safe point). */
 #define _GNU_SOURCE
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -28,6 +29,8 @@ static atomic_int stop;
 static atomic_int corrupt;
 static const char *stop_file;
 static atomic_int quiet_signals;
+static int late;
+static char go_file[4096];
 
 static void count_signal(int sig)
 {
@@ -61,6 +64,8 @@ static void *allocate(void *arg)
     unsigned seed = id * 2654435761u + 1;
     unsigned char *block[KEEP] = { 0 };
     size_t size[KEEP] = { 0 };
+    while (late && access(go_file, F_OK) != 0)
+        usleep(1000);
     for (unsigned long n = 0;; n++) {
         if ((n & 1023) == 0) {
             if (atomic_load(&stop))
@@ -116,7 +121,7 @@ static void *allocate(void *arg)
 int main(int argc, char **argv)
 {
     if (argc != 3 && argc != 4) {
-        fprintf(stderr, "usage: inject_target THREADS STOPFILE [seccomp]\n");
+        fprintf(stderr, "usage: inject_target THREADS STOPFILE [seccomp|signals|late]\n");
         return 2;
     }
     if (argc == 4 && strcmp(argv[3], "signals") == 0) {
@@ -132,6 +137,9 @@ int main(int argc, char **argv)
             if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_IGN)
                 signal(sig, SIG_DFL);
         }
+    } else if (argc == 4 && strcmp(argv[3], "late") == 0) {
+        late = 1;
+        snprintf(go_file, sizeof(go_file), "%s.go", argv[2]);
     } else if (argc == 4) {
         struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
         struct sock_fprog program = { 1, &allow };

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+
+namespace Profiler.Collectors.Linux.Inject;
+
+/// <summary>Runs a remote load in a process of its own (memprof started again with a hidden
+/// verb), which outlives memprof: while the load waits for a safe point, the target's threads
+/// carry armed debug registers, and if their tracer died then, their next allocator call would
+/// trap with nobody to catch it and kill the target. The helper ignores the terminal's signals,
+/// finishes or gives up within its bounds, always disarms, and prints its result as one line.</summary>
+public sealed partial class RemoteLoaderProcess(IReadOnlyList<string> command)
+{
+    /// <summary>The hidden verb: `memprof __load-library PID LIBRARY`.</summary>
+    public const string Verb = "__load-library";
+
+    /// <summary>memprof.dll beside this assembly, run by the host that runs this process.</summary>
+    public static RemoteLoaderProcess Memprof()
+    {
+        string dll = Path.Combine(Path.GetDirectoryName(typeof(RemoteLoaderProcess).Assembly.Location)!, "memprof.dll");
+        string host = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
+        return new RemoteLoaderProcess([host, dll]);
+    }
+
+    /// <summary>Loads through the helper. Never throws for an expected failure: the result says why.</summary>
+    public RemoteLoadResult Load(int pid, string library)
+    {
+        var options = RemoteLoaderOptions.Default;
+        var start = new ProcessStartInfo(command[0])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var word in command.Skip(1).Concat([Verb, pid.ToString(), library])) start.ArgumentList.Add(word);
+        Process process;
+        try { process = Process.Start(start)!; }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            return RemoteLoadResult.Failed($"the loader process cannot be started: {e.Message}");
+        }
+        using (process)
+        {
+            var stderr = process.StandardError.ReadToEndAsync();
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            // The helper bounds its own work; this bound only covers a helper that hangs. It is
+            // never killed: a helper killed while threads are armed is the very hazard it avoids.
+            var bound = options.SafePointTimeout + options.CallTimeout + TimeSpan.FromSeconds(60);
+            if (!stdout.Wait(bound))
+                return RemoteLoadResult.Failed($"the loader process (pid {process.Id}) did not answer within {bound.TotalSeconds:0} s");
+            process.WaitForExit(TimeSpan.FromSeconds(5));
+            string? line = stdout.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
+            if (line is not null && Decode(line) is { } result) return result;
+            string why = stderr.Wait(TimeSpan.FromSeconds(1)) ? stderr.Result.Trim() : "";
+            return RemoteLoadResult.Failed($"the loader process gave no result{(why.Length > 0 ? $": {why.Split('\n')[0]}" : "")}");
+        }
+    }
+
+    /// <summary>The helper's main: loads, prints the result as one line, returns 0 (or 2 on bad arguments).</summary>
+    public static int Run(IReadOnlyList<string> args, TextWriter output)
+    {
+        if (args is not [var pidText, var library] || !int.TryParse(pidText, out int pid)) return 2;
+        // Ctrl-C, a hang-up or a terminate meant for memprof must not stop the load half-way:
+        // out of memprof's session and process group, kills aimed at those miss it, and the
+        // signals aimed at it alone are ignored. (Not a group leader, so setsid cannot fail.)
+        SetSid();
+        var ignored = new[] { PosixSignal.SIGINT, PosixSignal.SIGQUIT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }
+            .Select(s => PosixSignalRegistration.Create(s, context => context.Cancel = true)).ToList();
+        RemoteLoadResult result;
+        try { result = new RemoteLoader().Load(pid, library); }
+        catch (Exception e) { result = RemoteLoadResult.Failed($"the load failed: {e.Message}"); }
+        try
+        {
+            output.WriteLine(Encode(result));
+            output.Flush();
+        }
+        catch (IOException) { /* memprof is gone: nobody to tell */ }
+        GC.KeepAlive(ignored);
+        return 0;
+    }
+
+    [LibraryImport("libc", EntryPoint = "setsid")]
+    private static partial int SetSid();
+
+    static readonly JsonSerializerOptions Json = new();
+
+    public static string Encode(RemoteLoadResult result) => JsonSerializer.Serialize(result, Json);
+
+    public static RemoteLoadResult? Decode(string line)
+    {
+        try { return JsonSerializer.Deserialize<RemoteLoadResult>(line, Json); }
+        catch (JsonException) { return null; }
+    }
+}
