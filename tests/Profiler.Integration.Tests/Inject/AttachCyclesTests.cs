@@ -10,10 +10,12 @@ public sealed class AttachCyclesTests(ITestOutputHelper log)
 {
     const int Workers = 16;
 
-    /// <summary>Each cycle is a memprof process of its own (~1.2 s on a loaded 2-CPU machine).
-    /// bench/attach-cycles.sh runs the issue's 100 through MEMPROF_ATTACH_CYCLES.</summary>
+    /// <summary>Each cycle is a memprof process of its own: 1.2–2 s run from a shell on a loaded
+    /// 2-CPU machine, but 5–10 s started from the test host (cause not found yet), so the test runs
+    /// 6; MEMPROF_ATTACH_CYCLES=100 runs the issue's 100, and bench/attach-cycles.sh runs 100
+    /// from a shell.</summary>
     static int Cycles =>
-        int.TryParse(Environment.GetEnvironmentVariable("MEMPROF_ATTACH_CYCLES"), out int n) && n > 0 ? n : 30;
+        int.TryParse(Environment.GetEnvironmentVariable("MEMPROF_ATTACH_CYCLES"), out int n) && n > 0 ? n : 6;
 
     [Fact]
     public void Repeated_injected_attach_and_detach_leaves_a_busy_threaded_server_whole()
@@ -66,6 +68,7 @@ public sealed class AttachCyclesTests(ITestOutputHelper log)
         Assert.True(long.Parse(transient.Groups[1].Value) >= Cycles, said);
         Assert.Matches(@"^checked=[1-9]\d{5,}$", lines[3]);
         log.WriteLine($"{Cycles} attach/detach cycles: {seconds.Sum():0.0} s, {seconds.Average():0.00} s each (max {seconds.Max():0.00} s)");
+        log.WriteLine(string.Join(" ", seconds.Select(s => s.ToString("0.00"))));
         dir.Delete(recursive: true);
     }
 }
