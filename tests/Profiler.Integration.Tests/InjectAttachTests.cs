@@ -126,7 +126,7 @@ public sealed class InjectAttachTests
     }
 
     /// <summary>The words of every allocator slot, as they are now.</summary>
-    static Dictionary<ulong, ulong> Slots(int pid, ProcMemory memory)
+    internal static Dictionary<ulong, ulong> Slots(int pid, ProcMemory memory)
     {
         var plan = GotInspector.Inspect(pid, memory).Plan;
         return plan.Apply.ToDictionary(s => s.Address, s => memory.ReadWord(s.Address) ?? 0);
