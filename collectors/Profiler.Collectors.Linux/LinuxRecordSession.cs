@@ -125,9 +125,7 @@ public static class LinuxRecordSession
             var jemalloc = new Jemalloc.JemallocPolicy(options.AllocatorMode == AllocatorMode.Inject ? AllocatorMode.Auto : options.AllocatorMode, options.SampleRateBytes);
             string executable = launcher?.Executable ?? targets.ExecutablePath(pid);
             if (files.Plan(executable).Jemalloc?.Symbols is { } prof)
-                jemalloc.Decide(pid, executable, () => launcher is not null
-                    ? Jemalloc.JemallocProfiling.FromEnvironment(processes, pid, prof)
-                    : Jemalloc.JemallocProfiling.FromMemory(processes, pid, files.LoadBias(processes.Maps(pid), executable), prof));
+                jemalloc.Decide(pid, executable, () => Jemalloc.JemallocProfiling.Read(processes, files, pid, executable, prof, fresh: launcher is not null));
             else if (options.AllocatorMode == AllocatorMode.JemallocProf)
                 header.Mode += $"; {Path.GetFileName(executable)} has no jemalloc with profiling compiled in: probing every call";
             foreach (var note in jemalloc.Notes) header.Mode += "; " + note;

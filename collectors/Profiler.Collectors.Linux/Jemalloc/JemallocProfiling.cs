@@ -1,5 +1,6 @@
 using System.Globalization;
 using Profiler.Collectors.Linux.Probes;
+using Profiler.Collectors.Linux.Session;
 
 namespace Profiler.Collectors.Linux.Jemalloc;
 
@@ -56,6 +57,14 @@ public static class JemallocProfiling
         }
         return new JemallocProfState(prof && active, lg);
     }
+
+    /// <summary>jemalloc's state in a process for the file at path: from its environment when it
+    /// has not run its image yet (<paramref name="fresh"/>: launched, or stopped at exec), else from memory.</summary>
+    public static JemallocProfState? Read(Session.IProcessView processes, Session.IBinaryCatalog files, int pid, string path,
+        JemallocProfSymbols symbols, bool fresh) =>
+        fresh
+            ? FromEnvironment(processes, pid, symbols)
+            : FromMemory(processes, pid, files.LoadBias(processes.Maps(pid), path), symbols);
 
     /// <summary>A process that has not run jemalloc yet (stopped at launch or exec): its environment decides.</summary>
     public static JemallocProfState FromEnvironment(Session.IProcessView processes, int pid, JemallocProfSymbols symbols) =>

@@ -98,7 +98,7 @@ sealed class ProcessRecord(int pid, bool launched, bool mayVanish, SessionPorts 
             interposed = true;
         }
         // jemalloc sampling itself: only its sampled path is probed, its allocation calls run untouched.
-        if (plan.Jemalloc is { } prof && ports.Jemalloc?.Decide(pid, path, () => JemallocState(path, prof.Symbols, fresh)) is { } state)
+        if (plan.Jemalloc is { } prof && ports.Jemalloc?.Decide(pid, path, () => Jemalloc.JemallocProfiling.Read(ports.Processes, ports.Files, pid, path, prof.Symbols, fresh)) is { } state)
         {
             sites = prof.Sites;
             JemallocRateBytes = state.RateBytes;
@@ -121,11 +121,6 @@ sealed class ProcessRecord(int pid, bool launched, bool mayVanish, SessionPorts 
 
     void Attach(string path, IReadOnlyList<UprobeTarget> targets) =>
         ports.Commands.Execute(new AttachProbes(pid, path, targets, mayVanish));
-
-    Jemalloc.JemallocProfState? JemallocState(string path, JemallocProfSymbols symbols, bool fresh) =>
-        fresh
-            ? Jemalloc.JemallocProfiling.FromEnvironment(ports.Processes, pid, symbols)
-            : Jemalloc.JemallocProfiling.FromMemory(ports.Processes, pid, ports.Files.LoadBias(ports.Processes.Maps(pid), path), symbols);
 
     public bool IsKnown(ulong address)
     {
