@@ -34,7 +34,11 @@ public enum UnwindMode { Auto, FramePointer, Dwarf }
 
 public sealed record RecorderStatus(TimeSpan Elapsed, long Events, double EventsPerSecond, ulong Lost, int Processes);
 
-public sealed record RecordSessionResult(int TargetPid, int? CommandExitCode, long Events, ulong LostEvents, int Probes, string Mode, int Processes);
+public sealed record RecordSessionResult(int TargetPid, int? CommandExitCode, long Events, ulong LostEvents, int Probes, string Mode, int Processes)
+{
+    /// <summary>What the user should know of the programs the command ran, each said once.</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+}
 
 /// <summary>One `memprof record`: launch or attach, record until the target exits, the duration
 /// ends or the user cancels, then detach every probe. The shell around <see cref="SessionCore"/>:
@@ -54,6 +58,7 @@ public static class LinuxRecordSession
         IInjectedProcess? injected = null;
         int pid;
         string? preloadNote = null;
+        string? inheritedPreload = null;
         if (options.Pid is { } attachPid)
         {
             if (options.AllocatorMode == AllocatorMode.Preload)
@@ -92,6 +97,7 @@ public static class LinuxRecordSession
                     "--mode inject puts the sampler into a running process (--pid); a launched command samples in-process with --mode auto or preload");
             var choice = ChooseLaunch(options, targets);
             preloadNote = choice.Note;
+            if (choice.Environment?.ContainsKey("LD_PRELOAD") == true && Preload.PreloadLibrary.Locate() is { } library) inheritedPreload = library;
             launcher = targets.StartStopped(options.Command, choice.Environment, options.TargetOutputPath);
             pid = launcher.Pid;
         }
@@ -134,7 +140,9 @@ public static class LinuxRecordSession
             long origin = monotonicNanos();
             var ports = new SessionPorts(new WriterRecordSink(writer), new KernelCommandSink(tracer, signals, processes), processes, files, tracer,
                 new Unwinding.DwarfStackUnwinder(), jemalloc);
-            recorder = new SessionCore(ports, header.SamplingRateBytes, monotonicNanos);
+            recorder = new SessionCore(ports, header.SamplingRateBytes, monotonicNanos) { InheritedPreload = inheritedPreload };
+            var notes = new List<string>();
+            recorder.Note += notes.Add;
             int? rootExit = null;
             recorder.ProcessExited += (exited, code) => { if (exited == pid) rootExit = code; };
             recorder.Start(pid, origin, launched: launcher is not null, launcher is not null ? [launcher.Executable] : null);
@@ -195,7 +203,10 @@ public static class LinuxRecordSession
             }
             try { writer.Complete(new Footer { EndTimeNanos = monotonicNanos() - origin, Events = stats.Events, LostEvents = stats.LostEvents }); }
             catch (ProfilerException failed) { throw new ProfilerException(failed.ExitCode, failed.Message, failed.InnerException) { CommandExitCode = exitCode }; }
-            return new RecordSessionResult(pid, exitCode, recorder.Events, stats.LostEvents, recorder.Sites.Count, tracer.Mode, recorder.ProcessCount);
+            return new RecordSessionResult(pid, exitCode, recorder.Events, stats.LostEvents, recorder.Sites.Count, tracer.Mode, recorder.ProcessCount)
+            {
+                Notes = notes,
+            };
         }
         catch (ProfilerException e) when (e.CommandExitCode is not null) { throw; }
         catch (Exception e)

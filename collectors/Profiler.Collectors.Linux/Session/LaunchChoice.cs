@@ -5,22 +5,26 @@ namespace Profiler.Collectors.Linux.Session;
 /// <summary>What memprof knows of a command's executable before launching it.</summary>
 /// <param name="Jemalloc">Its jemalloc with profiling compiled in, if it has one.</param>
 /// <param name="PreloadLibrary">The preload library beside memprof (null: not built).</param>
-/// <param name="PreloadUnsuitable">Why the preload library cannot serve the executable (null: it
-/// can); asked only when the mode would use it, since finding out runs the dynamic linker.</param>
+/// <param name="PreloadUnsuitable">Why the preload library cannot serve the image the command
+/// runs (null: it can; a script's is its interpreter's); asked only when the mode would use it,
+/// since finding out runs the dynamic linker.</param>
 /// <param name="InheritedVariable">A variable of memprof's own environment, which the command inherits.</param>
 public sealed record LaunchFacts(
     JemallocProfSymbols? Jemalloc,
     string? PreloadLibrary,
-    Func<string?> PreloadUnsuitable,
+    Func<PreloadUnfit?> PreloadUnsuitable,
     Func<string, string?> InheritedVariable);
 
 /// <summary>How a launched command is sampled: the environment it starts with and what to say
 /// about it (null: nothing to say).</summary>
 public sealed record LaunchChoice(IReadOnlyDictionary<string, string>? Environment, string? Note)
 {
+    public const string InProcess = "in-process sampling (preload library, markers probed)";
+
     /// <summary>jemalloc with profiling compiled in gets its configuration variable (for its
     /// prefix) turning sampling on at the rate; else a dynamically linked command samples
-    /// in-process through the preload library; else every allocator call is probed.</summary>
+    /// in-process through the preload library; else its calls are probed, and the library still
+    /// goes into the environment when the programs it runs can take it (a static wrapper's).</summary>
     public static LaunchChoice Decide(AllocatorMode mode, ulong rateBytes, LaunchFacts facts)
     {
         if (Jemalloc.JemallocProfiling.TurnOnAtLaunch(mode, rateBytes) && facts.Jemalloc is { } prof)
@@ -30,12 +34,16 @@ public sealed record LaunchChoice(IReadOnlyDictionary<string, string>? Environme
             return new(new Dictionary<string, string> { [prof.ConfVariable] = string.IsNullOrEmpty(existing) ? conf : conf + "," + existing }, null);
         }
         if (mode is not (AllocatorMode.Auto or AllocatorMode.Preload)) return new(null, null);
-        string? reason = facts.PreloadLibrary is null
-            ? $"{Preload.PreloadLibrary.FileName} is missing beside memprof (it is built with the C compiler)"
-            : facts.PreloadUnsuitable();
-        if (reason is not null)
-            return new(null, $"in-process sampling unavailable ({reason}): probing every allocator call");
-        return new(Preload.PreloadLibrary.Environment(facts.PreloadLibrary!, rateBytes, facts.InheritedVariable("LD_PRELOAD")),
-            "in-process sampling (preload library, markers probed)");
+        if (facts.PreloadLibrary is null)
+            return new(null, $"in-process sampling unavailable ({Preload.PreloadLibrary.FileName} is missing beside memprof " +
+                             "(it is built with the C compiler)): probing every allocator call");
+        var environment = Preload.PreloadLibrary.Environment(facts.PreloadLibrary, rateBytes, facts.InheritedVariable("LD_PRELOAD"));
+        return facts.PreloadUnsuitable() switch
+        {
+            null => new(environment, InProcess),
+            { PassOn: true } unfit => new(environment,
+                $"in-process sampling unavailable ({unfit.Reason}): probing its allocator calls; the programs it runs inherit the library ({InProcess})"),
+            var unfit => new(null, $"in-process sampling unavailable ({unfit.Reason}): probing every allocator call"),
+        };
     }
 }

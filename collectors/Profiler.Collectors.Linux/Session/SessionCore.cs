@@ -38,6 +38,17 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
     /// <summary>Reports a traced process's end: pid and exit code (128 + signal when killed).</summary>
     public event Action<int, int>? ProcessExited;
 
+    /// <summary>Something the user should know once, said when first met (a program run by the
+    /// command that cannot take the inherited preload library and is probed instead).</summary>
+    public event Action<string>? Note;
+
+    /// <summary>The preload library the launched command inherits through its environment (null:
+    /// none): a program it execs that does not take it is said once, by name and reason.</summary>
+    public string? InheritedPreload { get; init; }
+
+    readonly HashSet<string> _notes = [];
+    int? _launchedRoot;
+
     long SinceOrigin() => clockNanos() - _origin;
 
     /// <param name="originMonotonicNanos">The monotonic clock (bpf_ktime_get_ns) at the recording origin.</param>
@@ -48,6 +59,7 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
     {
         _origin = originMonotonicNanos;
         var process = Add(pid, launched, mayVanish: false);
+        if (launched) _launchedRoot = pid;
         if (!launched) process.RefreshMaps(force: true);
         process.AttachMappedFiles(extraFiles, fresh: launched);
         if (process.Sites.Count == 0)
@@ -220,9 +232,32 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
             process.RefreshMaps(force: true);
             // A new image may bring its own allocator (statically linked): probe it before it runs.
             process.AttachMappedFiles(fresh: true);
+            // The launcher's exec into the command was decided (and said) at launch.
+            if (_launchedRoot == pid) _launchedRoot = null;
+            else if (InheritedPreload is { } library) NoteWithoutPreload(pid, e.Comm.ToString(), library);
         }
         // Stopped by the exec hook when children are followed; harmless otherwise.
         Resume(pid);
+    }
+
+    /// <summary>Stopped at exec, before the dynamic linker runs: a static image, or an environment
+    /// without the library, means this program is probed rather than sampled in-process.</summary>
+    void NoteWithoutPreload(int pid, string name, string library)
+    {
+        bool dynamic = ports.Processes.Maps(pid).Any(m => m.IsFile && IsDynamicLinker(m.Path));
+        string? why = !dynamic ? "statically linked"
+            : (ports.Processes.EnvironmentVariable(pid, "LD_PRELOAD") ?? "").Split([':', ' ']).Contains(library) ? null
+            : "LD_PRELOAD dropped from its environment";
+        if (why is null) return;
+        string note = $"in-process sampling unavailable in {name} ({why}): probing its allocator calls";
+        if (_notes.Add(note)) Note?.Invoke(note);
+    }
+
+    static bool IsDynamicLinker(string path)
+    {
+        string name = Path.GetFileName(path);
+        return name.StartsWith("ld-linux", StringComparison.Ordinal) || name.StartsWith("ld64.so", StringComparison.Ordinal) ||
+               (name.StartsWith("ld-", StringComparison.Ordinal) && name.Contains(".so", StringComparison.Ordinal));
     }
 
     void OnFork(in BpfEventHeader e, int pid)

@@ -79,7 +79,7 @@ public sealed class LiveTargetHost : ITargetHost
 
     public LaunchFacts LaunchFacts(string executable) =>
         new(Probes.ProbePlanner.PlanFile(executable).Jemalloc?.Symbols, Preload.PreloadLibrary.Locate(),
-            () => Preload.PreloadLibrary.Unsuitable(executable, Environment.GetEnvironmentVariable("LD_PRELOAD")),
+            () => LaunchImage.PreloadFit(executable, image => Preload.PreloadLibrary.Unsuitable(image, Environment.GetEnvironmentVariable("LD_PRELOAD"))),
             Environment.GetEnvironmentVariable);
 
     public string? AllocatorNotFoundNote(string executable) => Probes.StaticAllocator.NotFoundNote(executable);

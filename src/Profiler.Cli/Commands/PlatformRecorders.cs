@@ -32,6 +32,7 @@ static class PlatformRecorders
             cancel,
             mode => stderr.WriteLine($"memprof: {Sampling(options)}, probes: {mode}" +
                                      (sessionOptions.FollowChildren ? ", following children" : "")));
+        foreach (var note in result.Notes) stderr.WriteLine($"memprof: {note}");
         string processes = result.Processes > 1 ? $" and {result.Processes - 1} child processes" : "";
         return new RecordOutcome(result.TargetPid, result.CommandExitCode,
             $"recorded {result.Events:N0} events from pid {result.TargetPid}{processes} ({result.Probes} probes, {result.Mode})" +

@@ -9,7 +9,7 @@ public sealed class LaunchChoiceTests
     static readonly JemallocProfSymbols RustJemalloc = new("_rjem_", "_rjem_je_", 0x100, 0x200, 0x300, null, null, null);
     const string Library = "/opt/memprof/libmemprof_preload.so";
 
-    static LaunchFacts Facts(JemallocProfSymbols? jemalloc = null, string? library = Library, string? unsuitable = null,
+    static LaunchFacts Facts(JemallocProfSymbols? jemalloc = null, string? library = Library, PreloadUnfit? unsuitable = null,
         Dictionary<string, string>? inherited = null) =>
         new(jemalloc, library, () => unsuitable, name => inherited?.GetValueOrDefault(name));
 
@@ -40,12 +40,22 @@ public sealed class LaunchChoiceTests
     }
 
     [Fact]
-    public void An_unsuitable_command_is_probed_and_told_why()
+    public void An_executable_with_a_malloc_of_its_own_is_probed_and_told_why()
     {
-        var choice = LaunchChoice.Decide(AllocatorMode.Auto, 4096, Facts(unsuitable: "app is statically linked"));
+        var choice = LaunchChoice.Decide(AllocatorMode.Auto, 4096, Facts(unsuitable: new("app defines its own malloc", PassOn: false)));
         Assert.Null(choice.Environment);
-        Assert.Equal("in-process sampling unavailable (app is statically linked): probing every allocator call", choice.Note);
+        Assert.Equal("in-process sampling unavailable (app defines its own malloc): probing every allocator call", choice.Note);
         Assert.Contains("libmemprof_preload.so is missing", LaunchChoice.Decide(AllocatorMode.Preload, 4096, Facts(library: null)).Note);
+    }
+
+    [Fact]
+    public void A_static_wrapper_is_probed_but_passes_the_library_on_to_the_programs_it_runs()
+    {
+        var choice = LaunchChoice.Decide(AllocatorMode.Preload, 4096, Facts(unsuitable: new("wrap is statically linked", PassOn: true)));
+        Assert.Equal(Library, choice.Environment!["LD_PRELOAD"]);
+        Assert.Equal("4096", choice.Environment["MEMPROF_PRELOAD_RATE"]);
+        Assert.Equal("in-process sampling unavailable (wrap is statically linked): probing its allocator calls; " +
+                     "the programs it runs inherit the library (in-process sampling (preload library, markers probed))", choice.Note);
     }
 
     [Fact]
