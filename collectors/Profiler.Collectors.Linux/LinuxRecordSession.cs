@@ -59,6 +59,7 @@ public static class LinuxRecordSession
         int pid;
         string? preloadNote = null;
         string? inheritedPreload = null;
+        bool jemallocExplained = false;
         if (options.Pid is { } attachPid)
         {
             if (options.AllocatorMode == AllocatorMode.Preload)
@@ -97,6 +98,7 @@ public static class LinuxRecordSession
                     "--mode inject puts the sampler into a running process (--pid); a launched command samples in-process with --mode auto or preload");
             var choice = ChooseLaunch(options, targets);
             preloadNote = choice.Note;
+            jemallocExplained = choice.JemallocExplained;
             if (choice.Environment?.ContainsKey("LD_PRELOAD") == true && Preload.PreloadLibrary.Locate() is { } library) inheritedPreload = library;
             launcher = targets.StartStopped(options.Command, choice.Environment, options.TargetOutputPath);
             pid = launcher.Pid;
@@ -132,7 +134,7 @@ public static class LinuxRecordSession
             string executable = launcher?.Executable ?? targets.ExecutablePath(pid);
             if (files.Plan(executable).Jemalloc?.Symbols is { } prof)
                 jemalloc.Decide(pid, executable, () => Jemalloc.JemallocProfiling.Read(processes, files, pid, executable, prof, fresh: launcher is not null));
-            else if (options.AllocatorMode == AllocatorMode.JemallocProf)
+            else if (options.AllocatorMode == AllocatorMode.JemallocProf && !jemallocExplained)
                 header.Mode += $"; {Path.GetFileName(executable)} has no jemalloc with profiling compiled in: probing every call";
             foreach (var note in jemalloc.Notes) header.Mode += "; " + note;
             if (launcher is not null && targets.AllocatorNotFoundNote(executable) is { } notFound) header.Mode += "; " + notFound;

@@ -38,6 +38,17 @@ public static class JemallocProfiling
     public static bool TurnOnAtLaunch(AllocatorMode mode, ulong rateBytes) =>
         mode == AllocatorMode.JemallocProf || (mode == AllocatorMode.Auto && rateBytes > 1);
 
+    /// <summary>Whether the jemalloc in the file at path has profiling compiled in, whatever its
+    /// symbols say: only then does it carry its heap-profile format ("heap_v2/"), which a build
+    /// without --enable-prof drops with the rest of prof_data.c. A stripped libjemalloc.so.2
+    /// (Debian's) is recognised this way.</summary>
+    public static bool ProfilingCompiledIn(string path)
+    {
+        if (!Symbols.Elf.ElfFile.TryOpen(path, out var elf, out _)) return false;
+        using (elf)
+            return elf.FindSection(".rodata") is { } rodata && elf.ReadSection(rodata).IndexOf("heap_v2/"u8) >= 0;
+    }
+
     /// <summary>The state a MALLOC_CONF string gives (later options win, as in jemalloc).</summary>
     public static JemallocProfState ParseConf(string? conf)
     {

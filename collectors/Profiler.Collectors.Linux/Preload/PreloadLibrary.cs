@@ -59,6 +59,19 @@ public static class PreloadLibrary
         elf.ReadSymbols().Any(s => s.IsDefined && s.Type == ElfSymbolType.Func && s.Binding != ElfSymbolBinding.Local &&
                                    (s.Name == "malloc" || s.Name.StartsWith("malloc@", StringComparison.Ordinal)));
 
+    /// <summary>The libraries a dynamically linked executable loads (none for any other file).</summary>
+    public static IEnumerable<string> LinkedLibraries(string executable)
+    {
+        if (!ElfFile.TryOpen(executable, out var elf, out _)) return [];
+        string interpreter;
+        using (elf)
+        {
+            if (elf.FindSection(".interp") is not { } interp) return [];
+            interpreter = System.Text.Encoding.ASCII.GetString(elf.ReadSection(interp)).TrimEnd('\0');
+        }
+        return LoadedLibraries(interpreter, executable);
+    }
+
     /// <summary>The libraries the dynamic linker would load, as `ld.so --list` resolves them
     /// (it maps them without running any of the program's code).</summary>
     static IEnumerable<string> LoadedLibraries(string interpreter, string executable)

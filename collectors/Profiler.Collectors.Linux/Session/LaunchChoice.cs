@@ -9,16 +9,23 @@ namespace Profiler.Collectors.Linux.Session;
 /// runs (null: it can; a script's is its interpreter's); asked only when the mode would use it,
 /// since finding out runs the dynamic linker.</param>
 /// <param name="InheritedVariable">A variable of memprof's own environment, which the command inherits.</param>
+/// <param name="UnprobeableJemalloc">A library the command links whose jemalloc has profiling
+/// compiled in but whose sampled path has no symbols to probe (stripped), or null; asked only when
+/// jemalloc's sampling would be wanted, since finding out runs the dynamic linker.</param>
 public sealed record LaunchFacts(
     JemallocProfSymbols? Jemalloc,
     string? PreloadLibrary,
     Func<PreloadUnfit?> PreloadUnsuitable,
-    Func<string, string?> InheritedVariable);
+    Func<string, string?> InheritedVariable,
+    Func<string?>? UnprobeableJemalloc = null);
 
 /// <summary>How a launched command is sampled: the environment it starts with and what to say
 /// about it (null: nothing to say).</summary>
 public sealed record LaunchChoice(IReadOnlyDictionary<string, string>? Environment, string? Note)
 {
+    /// <summary>The note already says why jemalloc's own sampling is not used.</summary>
+    public bool JemallocExplained { get; init; }
+
     public const string InProcess = "in-process sampling (preload library, markers probed)";
 
     /// <summary>jemalloc with profiling compiled in gets its configuration variable (for its
@@ -33,6 +40,18 @@ public sealed record LaunchChoice(IReadOnlyDictionary<string, string>? Environme
             string? existing = facts.InheritedVariable(prof.ConfVariable);
             return new(new Dictionary<string, string> { [prof.ConfVariable] = string.IsNullOrEmpty(existing) ? conf : conf + "," + existing }, null);
         }
+        // Recognised but not usable: said instead of "no jemalloc with profiling compiled in".
+        string? unprobeable = Jemalloc.JemallocProfiling.TurnOnAtLaunch(mode, rateBytes) && facts.Jemalloc is null
+            ? facts.UnprobeableJemalloc?.Invoke() : null;
+        var choice = DecideWithoutJemalloc(mode, rateBytes, facts);
+        if (unprobeable is null) return choice;
+        string why = $"{unprobeable} has jemalloc's profiling compiled in, but its sampled path (prof_malloc_sample_object) " +
+                     "has no symbol to probe (the library is stripped)";
+        return choice with { Note = choice.Note is null ? $"{why}: probing every call" : $"{why}; {choice.Note}", JemallocExplained = true };
+    }
+
+    static LaunchChoice DecideWithoutJemalloc(AllocatorMode mode, ulong rateBytes, LaunchFacts facts)
+    {
         if (mode is not (AllocatorMode.Auto or AllocatorMode.Preload)) return new(null, null);
         if (facts.PreloadLibrary is null)
             return new(null, $"in-process sampling unavailable ({Preload.PreloadLibrary.FileName} is missing beside memprof " +

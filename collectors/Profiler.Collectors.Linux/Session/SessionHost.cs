@@ -80,7 +80,10 @@ public sealed class LiveTargetHost : ITargetHost
     public LaunchFacts LaunchFacts(string executable) =>
         new(Probes.ProbePlanner.PlanFile(executable).Jemalloc?.Symbols, Preload.PreloadLibrary.Locate(),
             () => LaunchImage.PreloadFit(executable, image => Preload.PreloadLibrary.Unsuitable(image, Environment.GetEnvironmentVariable("LD_PRELOAD"))),
-            Environment.GetEnvironmentVariable);
+            Environment.GetEnvironmentVariable,
+            () => Preload.PreloadLibrary.LinkedLibraries(LaunchImage.Resolve(executable))
+                .FirstOrDefault(l => Probes.ProbePlanner.PlanFile(l).Jemalloc is null && Jemalloc.JemallocProfiling.ProfilingCompiledIn(l)) is { } lib
+                ? Path.GetFileName(lib) : null);
 
     public string? AllocatorNotFoundNote(string executable) => Probes.StaticAllocator.NotFoundNote(executable);
 

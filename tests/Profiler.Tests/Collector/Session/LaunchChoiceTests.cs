@@ -59,6 +59,28 @@ public sealed class LaunchChoiceTests
     }
 
     [Fact]
+    public void A_stripped_libjemalloc_with_profiling_is_named_for_what_it_is()
+    {
+        var facts = Facts(unsuitable: new("libjemalloc.so.2 brings its own malloc", PassOn: true)) with { UnprobeableJemalloc = () => "libjemalloc.so.2" };
+        var choice = LaunchChoice.Decide(AllocatorMode.Auto, 524288, facts);
+        Assert.True(choice.JemallocExplained);
+        Assert.StartsWith("libjemalloc.so.2 has jemalloc's profiling compiled in, but its sampled path (prof_malloc_sample_object) " +
+                          "has no symbol to probe (the library is stripped); in-process sampling unavailable (libjemalloc.so.2 brings its own malloc)", choice.Note);
+        // Every allocation exactly never wanted jemalloc's sampling: nothing to explain.
+        Assert.False(LaunchChoice.Decide(AllocatorMode.Auto, 1, facts).JemallocExplained);
+        var probe = LaunchChoice.Decide(AllocatorMode.JemallocProf, 524288, facts);
+        Assert.EndsWith("(the library is stripped): probing every call", probe.Note);
+    }
+
+    [Fact]
+    public void Profiling_compiled_into_a_jemalloc_is_recognised_without_its_symbols()
+    {
+        // Debian's libjemalloc2 (installed by scripts/install-deps.sh) is built with --enable-prof and stripped.
+        Assert.True(Profiler.Collectors.Linux.Jemalloc.JemallocProfiling.ProfilingCompiledIn("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"));
+        Assert.False(Profiler.Collectors.Linux.Jemalloc.JemallocProfiling.ProfilingCompiledIn("/usr/lib/x86_64-linux-gnu/libc.so.6"));
+    }
+
+    [Fact]
     public void Probe_mode_sets_nothing_and_never_runs_the_dynamic_linker()
     {
         var facts = new LaunchFacts(RustJemalloc, Library, () => throw new InvalidOperationException("asked"), _ => null);
