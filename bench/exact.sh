@@ -117,7 +117,10 @@ done
 echo
 echo "Exact mode on Debian programs — $(date -u +%F), $(nproc) CPUs, load average at start $load_at_start"
 echo
-for job in "${jobs[@]}"; do echo "* $job: \`${JOB[$job]/$tmp\//}\` — ${INPUT[$job]}"; done
+for job in "${jobs[@]}"; do
+    shown=${JOB[$job]//$tmp\//}
+    echo "* $job: \`${shown//$root\//}\` — ${INPUT[$job]}"
+done
 echo
 echo "| job | tool | wall s | vs native | recorder peak RSS | report / export (wall s / peak RSS) | data file | events recorded | events lost |"
 echo "|---|---|---|---|---|---|---|---|---|"
