@@ -40,7 +40,7 @@ public static class FirefoxExporter
     public static ProfileBuilder Build(ProfileModel model)
     {
         var heap = HeapAnalysis.Compute(model);
-        var timelines = HeapTimelines.Compute(model, heap);
+        var timelines = HeapTimelines.Compute(model);
         var info = model.Info;
         var builder = new ProfileBuilder($"memprof: {string.Join(' ', info.Command)}", info.StartTime.ToUnixTimeMilliseconds())
         {

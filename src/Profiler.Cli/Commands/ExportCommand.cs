@@ -44,7 +44,8 @@ public static class ExportCommand
         string output = options.Output ?? (pprof ? DefaultPprofPath(options.Input) : DefaultFirefoxPath(options.Input));
         // Checked before the (long) load: an output that is the recording itself would destroy it.
         OutputFile.Prepare(output, [options.Input]);
-        var model = RecordingInput.Load(options.Input, stderr, options.SymbolPath);
+        // pprof sums the events per stack as it streams them; the Firefox profile lists them.
+        var model = RecordingInput.Load(options.Input, stderr, options.SymbolPath, streamEvents: pprof);
         if (pprof) OutputFile.Write(output, stream => PprofExporter.Write(model, stream, ElfModuleSegments.Read), [options.Input]);
         else WriteFirefox(model, output, [options.Input]);
         stdout.WriteLine($"wrote {output}");

@@ -176,7 +176,7 @@ public static class RecordCommand
         if (options.TargetOutput is not null) stderr.WriteLine($"memprof: the command's output → {options.TargetOutput}");
         try
         {
-            var model = firefox is not null || options.Checks?.Requested == true ? RecordingInput.Load(output, stderr, symbolPath: null) : null;
+            var model = firefox is not null || options.Checks?.Requested == true ? RecordingInput.Load(output, stderr, symbolPath: null, streamEvents: firefox is null) : null;
             if (firefox is not null && model is not null)
             {
                 ExportCommand.WriteFirefox(model, firefox, inputs: [output]);

@@ -27,12 +27,12 @@ public sealed class ViewerData
         var heap = HeapAnalysis.Compute(model);
         var whole = previous is not null && ReferenceEquals(previous.Model, model) && previous.Whole.Options == (options ?? new MetricsOptions())
             ? previous.Whole
-            : HeapMetrics.Compute(model, heap, options);
+            : HeapMetrics.Compute(model, options);
         var selected = whole;
         if (range is { } r)
         {
             var narrowed = AllocatedIn(model, heap, r);
-            selected = HeapMetrics.Compute(narrowed, HeapAnalysis.Compute(narrowed), options);
+            selected = HeapMetrics.Compute(narrowed, options);
         }
         return new ViewerData { Model = model, Whole = whole, Selected = selected, Sites = selected.Sites(model.Tables), Range = range };
     }
