@@ -38,11 +38,6 @@ static unsafe class FastRecordingReader
         long released = 0;
         while (true)
         {
-            if (stream && position - released >= MappedPages.Window)
-            {
-                MappedPages.Release(data + released, data + position);
-                released = position;
-            }
             long start, bodyStart;
             int bodyLength;
             if (frames is not null)
@@ -67,6 +62,11 @@ static unsafe class FastRecordingReader
                 bodyStart = position;
                 bodyLength = frame.Value;
                 position += frame.Value;
+            }
+            if (stream && bodyStart - released >= MappedPages.Window)
+            {
+                MappedPages.Release(data + released, data + bodyStart);
+                released = bodyStart;
             }
             var body = new ReadOnlySpan<byte>(data + bodyStart, bodyLength);
 
