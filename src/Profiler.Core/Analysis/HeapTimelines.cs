@@ -171,30 +171,9 @@ public sealed class HeapTimelines
             ? processes.Select(p => p.Exact!).Aggregate((a, b) => a + b) : null;
         if (processes.Count == 1) return processes[0] with { Pid = null };
 
-        // Each process's points are in time order: merge them, a process's own order kept at equal times.
-        var heads = new PriorityQueue<int, (long Time, int Process)>();
-        var next = new int[processes.Count];
-        for (int p = 0; p < processes.Count; p++)
-            if (processes[p].Points.Count > 0) heads.Enqueue(p, (processes[p].Points[0].TimeNanos, p));
-        var live = new long[processes.Count];
-        var operations = new long[processes.Count];
-        long sumLive = 0, sumOperations = 0, peakBytes = 0, peakTime = 0;
-        var points = new List<HeapPoint>(processes.Sum(p => p.Points.Count));
-        while (heads.TryDequeue(out int p, out _))
-        {
-            var point = processes[p].Points[next[p]++];
-            if (next[p] < processes[p].Points.Count) heads.Enqueue(p, (processes[p].Points[next[p]].TimeNanos, p));
-            sumLive += point.LiveBytes - live[p];
-            sumOperations += point.Operations - operations[p];
-            live[p] = point.LiveBytes;
-            operations[p] = point.Operations;
-            // Several changes at one time make one point: the state after all of them.
-            if (heads.TryPeek(out _, out var following) && following.Time == point.TimeNanos) continue;
-            points.Add(new HeapPoint(point.TimeNanos, sumLive, sumOperations));
-            if (sumLive > peakBytes) (peakBytes, peakTime) = (sumLive, point.TimeNanos);
-        }
-        int peakIndex = peakBytes > 0 ? (int)events.LastIndexAtOrBefore(peakTime) : -1;
-        return new HeapTimeline(null, source, points, peakBytes, peakTime, peakIndex, exact);
+        var merged = new MergedHeapPoints(processes, events);
+        int peakIndex = merged.PeakBytes > 0 ? (int)events.LastIndexAtOrBefore(merged.PeakTimeNanos) : -1;
+        return new HeapTimeline(null, source, merged, merged.PeakBytes, merged.PeakTimeNanos, peakIndex, exact);
     }
 
     /// <summary>The last index whose time is at or before <paramref name="time"/>; -1 if none.</summary>
