@@ -4,7 +4,8 @@ namespace Profiler.Core.Analysis;
 
 /// <summary>A recorded allocation not yet freed, as a paired walk remembers it.</summary>
 /// <param name="Index">Its event's index in the source.</param>
-public readonly record struct LiveBlock(long Index, long TimeNanos, uint Pid, uint Tid, ulong Size, ulong Weight, StackId Stack);
+public readonly record struct LiveBlock(long Index, long TimeNanos, uint Pid, uint Tid, ulong Size, ulong Weight, StackId Stack,
+    ulong Address, AllocFunction Function);
 
 /// <summary>What an analysis does with the events of a <see cref="PairedWalk"/>; every method is optional.</summary>
 public abstract class PairedVisitor
@@ -50,7 +51,7 @@ public static class PairedWalk
                 if (kind == EventKind.Alloc)
                 {
                     var block = new LiveBlock(chunk.FirstIndex + j, chunk.TimeNanos[j], chunk.Pid[j], chunk.Tid[j],
-                        chunk.Size[j], chunk.Weight[j], chunk.Stack[j]);
+                        chunk.Size[j], chunk.Weight[j], chunk.Stack[j], chunk.Address[j], chunk.Function[j]);
                     int slot;
                     if (freeSlots.Count > 0) blocks[slot = freeSlots.Pop()] = block;
                     else { slot = blocks.Count; blocks.Add(block); }
