@@ -21,7 +21,7 @@ public sealed record FirefoxSampling(long KeptAllocations, long Allocations, dou
 
 /// <summary>
 /// The allocations a Firefox profile lists. The Profiler slows down past some hundreds of
-/// thousands of native-allocation rows (measured with its loader: see bench/exact-memory.sh), so
+/// thousands of native-allocation rows (measured with its loader: bench/README.md), so
 /// past <see cref="DefaultMaxRows"/> rows the profile keeps every block live at the end and every
 /// block live at its process's heap peak exactly — the Retained Memory tree and the peak are
 /// those of the recording — and a weighted Poisson sample of the other allocations (each kept
