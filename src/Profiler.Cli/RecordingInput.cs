@@ -10,14 +10,16 @@ namespace Profiler.Cli;
 /// PDBs for PE images (Windows), both searching the user's --symbol-path first.</summary>
 static class RecordingInput
 {
-    public static ProfileModel Load(string path, TextWriter stderr, string? symbolPath, Action<RawRecording>? inspect = null)
+    /// <param name="streamEvents">For commands that only aggregate the events: see <see cref="RecordingLoader.Load"/>.</param>
+    public static ProfileModel Load(string path, TextWriter stderr, string? symbolPath, Action<RawRecording>? inspect = null,
+        bool streamEvents = false)
     {
         var symbols = new SymbolOptions
         {
             SymbolPaths = symbolPath is null ? [] : SymbolOptions.SplitPathList(symbolPath),
             WindowsSymbolPath = symbolPath,
         };
-        return RecordingLoader.Load(path, stderr, symbols, inspect);
+        return RecordingLoader.Load(path, stderr, symbols, inspect, streamEvents);
     }
 
     /// <summary>For a verdict (check, diff): a recording cut short or damaged could pass falsely —
@@ -32,7 +34,7 @@ static class RecordingInput
                     $"{path} {raw.Integrity.Describe()}: its figures may be missing what broke a budget; " +
                     "no verdict is given (--allow-incomplete judges what it holds)");
             stderr.WriteLine($"memprof: warning: {path} {raw.Integrity.Describe()}; judged as it is (--allow-incomplete)");
-        });
+        }, streamEvents: true);
 
     public static System.CommandLine.Option<bool> AllowIncompleteOption() => new("--allow-incomplete")
     {

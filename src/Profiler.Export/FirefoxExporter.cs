@@ -16,6 +16,9 @@ public static class FirefoxExporter
 {
     public const string PeakMarker = "Heap peak";
 
+    /// <summary>The marker a sampled profile (<see cref="FirefoxSelection"/>) carries at its start, saying so.</summary>
+    public const string SampledMarker = "Sampled export";
+
     /// <summary>The one frame of the stack an event without a recorded stack gets: a row without
     /// a stack would drop out of some of the profiler's views and not others (a free without a
     /// stack counts in Deallocated Memory but not in Deallocation Sites).</summary>
@@ -37,12 +40,15 @@ public static class FirefoxExporter
         builder.WriteTo(file, gzip: path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase));
     }
 
-    public static ProfileBuilder Build(ProfileModel model)
+    /// <param name="sampling">How the model's events were chosen, when they are a sample of the recording's:
+    /// the profile's name and a marker on each process say so.</param>
+    public static ProfileBuilder Build(ProfileModel model, FirefoxSampling? sampling = null)
     {
         var heap = HeapAnalysis.Compute(model);
-        var timelines = HeapTimelines.Compute(model, heap);
+        var timelines = HeapTimelines.Compute(model);
         var info = model.Info;
-        var builder = new ProfileBuilder($"memprof: {string.Join(' ', info.Command)}", info.StartTime.ToUnixTimeMilliseconds())
+        string product = $"memprof: {string.Join(' ', info.Command)}" + (sampling is null ? "" : $" ({sampling.Description})");
+        var builder = new ProfileBuilder(product, info.StartTime.ToUnixTimeMilliseconds())
         {
             Platform = IsWindows(info) ? "Windows" : "Linux", Oscpu = IsWindows(info) ? "Windows x86_64" : "Linux x86_64", Abi = "x86_64",
         };
@@ -62,6 +68,7 @@ public static class FirefoxExporter
             main ??= builder.AddThread(proc, process.Pid, process.Name, isMain: true);
 
             AddAllocations(builder, main.Value, process.Pid, ev, heap, callTree);
+            if (sampling is not null) builder.AddMarker(main.Value, SampledMarker, process.StartNanos / 1e6, detail: sampling.Description);
             if (timelines.Of(process.Pid) is { } timeline)
                 AddMemoryTrack(builder, proc, main.Value, timeline, info.DurationNanos, process.StartNanos, everyAllocation);
         }

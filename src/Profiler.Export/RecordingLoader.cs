@@ -11,16 +11,27 @@ public static class RecordingLoader
 {
     /// <param name="inspect">Sees the recording as read, before anything is printed or symbolized
     /// (it may refuse it by throwing).</param>
+    /// <param name="streamEvents">Leave the events in the file and read them again on each walk
+    /// (<see cref="ProfileModel.EventSource"/>): memory then follows the stacks and the live
+    /// blocks, not the events, for what only aggregates them (report, check, diff, pprof). The
+    /// model has an event table only when the events had to be sorted.</param>
     public static ProfileModel Load(string path, TextWriter warnings, SymbolOptions? symbols = null,
-        Action<RawRecording>? inspect = null)
+        Action<RawRecording>? inspect = null, bool streamEvents = false)
     {
-        var raw = RecordingReader.Read(path);
+        var raw = streamEvents ? RecordingReader.ReadStreaming(path) : RecordingReader.Read(path);
         inspect?.Invoke(raw);
         foreach (var w in raw.Warnings) warnings.WriteLine($"memprof: warning: {w}");
         var resolver = Resolver(symbols ?? SymbolOptions.Default);
         ProfileModel model;
-        // Pairing frees with allocations needs no symbols: it runs while the stacks are resolved.
-        try { model = ProfileModelBuilder.Build(raw, resolver, HeapAnalysis.StartComputing); }
+        try
+        {
+            if (raw.EventsInFile)
+                // Events out of time order (never written so by memprof) are read whole and sorted.
+                model = ProfileModelBuilder.BuildStreamed(raw, resolver)
+                        ?? ProfileModelBuilder.Build(RecordingReader.Read(path), resolver);
+            // Pairing frees with allocations needs no symbols: it runs while the stacks are resolved.
+            else model = ProfileModelBuilder.Build(raw, resolver, streamEvents ? null : HeapAnalysis.StartComputing);
+        }
         finally { (resolver as IDisposable)?.Dispose(); }
         if (resolver is IWarningSource source)
             foreach (var w in source.Warnings.Distinct()) warnings.WriteLine($"memprof: warning: {w}");

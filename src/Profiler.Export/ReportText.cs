@@ -64,17 +64,9 @@ static class ReportText
     /// process such a free is one whose allocation event was lost; in a child, the block may also
     /// have been allocated by its parent before the fork.
     /// </summary>
-    public static IEnumerable<string> Unpaired(ProfileModel model, HeapAnalysis heap, uint? pid)
+    public static IEnumerable<string> Unpaired(ProfileModel model, ReportFacts facts)
     {
-        var children = model.Processes.Where(p => p.ParentPid is not null).Select(p => p.Pid).ToHashSet();
-        long own = 0, inChildren = 0;
-        var ev = model.Events;
-        for (int i = 0; i < ev.Count; i++)
-        {
-            if (ev.Kind[i] != EventKind.Free || heap.Releases[i] >= 0 || (pid is { } p && ev.Pid[i] != p)) continue;
-            if (children.Contains(ev.Pid[i])) inChildren++;
-            else own++;
-        }
+        long own = facts.UnpairedOwn, inChildren = facts.UnpairedInChildren;
         if (!model.Info.Launched)
         {
             if (own + inChildren > 0)
@@ -91,16 +83,9 @@ static class ReportText
 
     /// <summary>Blocks still live when their process exec'd: the new image replaced the heap, so
     /// they were released then (counted as freed), neither leaked nor retained.</summary>
-    public static IEnumerable<string> ExecReleased(ProfileModel model, HeapAnalysis heap, uint? pid)
+    public static IEnumerable<string> ExecReleased(ReportFacts facts)
     {
-        long blocks = 0, bytes = 0;
-        var ev = model.Events;
-        for (int i = 0; i < ev.Count; i++)
-        {
-            if (ev.Function[i] != AllocFunction.ExecRelease || heap.Releases[i] < 0 || (pid is { } p && ev.Pid[i] != p)) continue;
-            blocks++;
-            bytes += (long)ev.Weight[heap.Releases[i]];
-        }
+        long blocks = facts.ExecReleasedBlocks, bytes = facts.ExecReleasedBytes;
         if (blocks > 0)
             yield return $"Exec:       {Counted(blocks, "block")} ({Bytes(bytes)}) still live when their process exec'd " +
                          "were released by the exec: counted as freed, not leaked";
@@ -111,16 +96,16 @@ static class ReportText
     /// pushes the figures: a lost allocation is missing from what was allocated (too low); a lost
     /// free leaves its block live to the end (retained and leaked too high).
     /// </summary>
-    public static IEnumerable<string> Lost(ProfileModel model, HeapAnalysis heap)
+    public static IEnumerable<string> Lost(ProfileModel model, ReportFacts facts)
     {
         var info = model.Info;
         if (info.LostEvents > 0)
         {
             yield return $"Lost:       {info.LostEvents:N0} events (ring buffer full), so figures from events are off:";
-            long unpaired = heap.Totals.UnmatchedFrees;
+            long unpaired = facts.UnmatchedFrees;
             yield return Continued + "allocated too LOW by the lost allocations" +
                          (info.Launched && unpaired > 0 ? $" ({Counted(unpaired, "free")} had no recorded allocation)" : "");
-            long replaced = heap.Totals.ReplacedLive;
+            long replaced = facts.ReusedLive;
             yield return Continued + "retained and leaked too HIGH by the blocks whose free was lost" +
                          (replaced > 0 ? $" ({CountedPlural(replaced, "address", "addresses")} reused while live)" : "");
         }
@@ -131,19 +116,9 @@ static class ReportText
 
     /// <summary>"Stacks: 99.6% complete (12 of 3,104 sampled stacks cut short, …)" and why stacks
     /// are cut with the way they were taken; nothing when none was cut.</summary>
-    public static IEnumerable<string> Stacks(ProfileModel model, uint? pid)
+    public static IEnumerable<string> Stacks(ProfileModel model, ReportFacts facts)
     {
-        var ev = model.Events;
-        var tables = model.Tables;
-        var truncated = new Dictionary<StackId, bool>();
-        long withStack = 0, cut = 0;
-        for (int i = 0; i < ev.Count; i++)
-        {
-            if (ev.Kind[i] != EventKind.Alloc || ev.Stack[i].IsNone || (pid is { } p && ev.Pid[i] != p)) continue;
-            withStack++;
-            if (!truncated.TryGetValue(ev.Stack[i], out bool isCut)) truncated[ev.Stack[i]] = isCut = tables.IsTruncated(ev.Stack[i]);
-            if (isCut) cut++;
-        }
+        long withStack = facts.WithStack, cut = facts.CutStacks;
         if (cut == 0) yield break;
         double complete = 100.0 * (withStack - cut) / withStack;
         string share = complete.ToString(complete >= 99.95 && cut > 0 ? "F2" : "F1", System.Globalization.CultureInfo.InvariantCulture);

@@ -21,23 +21,26 @@ public static class TextReport
         if (options.Pid is { } pid && !model.Processes.Any(p => p.Pid == pid) && !model.Counters.Any(c => c.Pid == pid))
             throw new ProfilerException(ExitCode.TargetNotFound,
                 $"no process {pid} in the recording; it has {string.Join(", ", model.Processes.Select(p => p.Pid))}");
-        var heap = HeapAnalysis.Compute(model);
-        var metrics = HeapMetrics.Compute(model, heap, new MetricsOptions(options.Pid, options.ShortLivedNanos, options.Sites));
-        WriteHeader(model, heap, metrics, output);
+        bool sampled = !Core.Sampling.PoissonSampling.RecordsEverything(model.Info.SamplingRateBytes);
+        // Everything the header says of the events comes from the metrics' own walk over them.
+        var facts = new ReportFacts(model, options.Pid);
+        var error = new SamplingError.Visitor(model, options.Pid);
+        var metrics = HeapMetrics.Compute(model, new MetricsOptions(options.Pid, options.ShortLivedNanos, options.Sites),
+            sampled ? [facts, error] : [facts]);
+        WriteHeader(model, facts, sampled ? error.Result : default, metrics, output);
         output.WriteLine();
         var rows = SiteRanking.Top(metrics.Sites(model.Tables), options.By, options.Top);
         string? none = rows.Count == 0 ? ReportText.WhyNoSite(model, metrics, options.By) : null;
         SiteTable.Write(output, options.By, rows, options.Pid, options.ShortLivedNanos, none);
     }
 
-    static void WriteHeader(ProfileModel model, HeapAnalysis heap, HeapMetrics metrics, TextWriter output)
+    static void WriteHeader(ProfileModel model, ReportFacts facts, SamplingError error, HeapMetrics metrics, TextWriter output)
     {
         var info = model.Info;
         var heapOf = metrics.Timelines.Overall;
         var total = metrics.Total;
         uint? pid = metrics.Options.Pid;
         bool sampled = !Core.Sampling.PoissonSampling.RecordsEverything(info.SamplingRateBytes);
-        var error = sampled ? SamplingError.Of(model, heap, pid) : default;
         bool counted = heapOf.Exact is not null;
         var coverage = CounterCoverage.Of(model);
         // "exact" only where the counters saw every call of every process shown.
@@ -45,7 +48,7 @@ public static class TextReport
 
         output.WriteLine($"Command:    {string.Join(' ', info.Command)}");
         output.WriteLine($"Recording:  pid {info.TargetPid}, {(info.Launched ? "launched" : "attached")}, {info.DurationNanos / 1e9:F2} s, " +
-                         $"{model.Events.Count:N0} events; {info.Collector}, {info.Mode}");
+                         $"{model.EventSource.Count:N0} events; {info.Collector}, {info.Mode}");
         // Exact figures come first: the counters saw every call, the events only the samples.
         if (heapOf.Exact is { } exact)
             output.WriteLine($"Counters:   {ExactBytes((long)exact.AllocatedBytes)} in {exact.Allocations:N0} calls; " +
@@ -66,10 +69,10 @@ public static class TextReport
             output.WriteLine(ReportText.Leaked(total, error, sampled,
                 allExited && exactCounters ? heapOf.FinalLiveBytes : null));
         }
-        foreach (var line in ReportText.Unpaired(model, heap, pid)) output.WriteLine(line);
-        foreach (var line in ReportText.ExecReleased(model, heap, pid)) output.WriteLine(line);
-        foreach (var line in ReportText.Lost(model, heap)) output.WriteLine(line);
-        foreach (var line in ReportText.Stacks(model, pid)) output.WriteLine(line);
+        foreach (var line in ReportText.Unpaired(model, facts)) output.WriteLine(line);
+        foreach (var line in ReportText.ExecReleased(facts)) output.WriteLine(line);
+        foreach (var line in ReportText.Lost(model, facts)) output.WriteLine(line);
+        foreach (var line in ReportText.Stacks(model, facts)) output.WriteLine(line);
         WriteProcesses(model, metrics, output);
     }
 

@@ -7,7 +7,11 @@ using Profiler.Export.Pprof;
 
 namespace Profiler.Cli.Commands;
 
-public sealed record ExportOptions(string Input, string Format, string? Output, string? SymbolPath = null);
+public sealed record ExportOptions(string Input, string Format, string? Output, string? SymbolPath = null)
+{
+    /// <summary>Past this many allocation and free rows a Firefox profile is a sample (<see cref="FirefoxSelection"/>).</summary>
+    public long MaxRows { get; init; } = FirefoxSelection.DefaultMaxRows;
+}
 
 public static class ExportCommand
 {
@@ -26,15 +30,26 @@ public static class ExportCommand
             Description = "Output file. Default: the recording's name with .json.gz (firefox) or .pb.gz (pprof).",
         };
         var symbolPath = RecordingInput.SymbolPathOption();
-        var command = new Command("export", "Symbolize a recording and write it in another format.") { input, format, output, symbolPath };
+        var maxRows = new Option<long>("--max-rows")
+        {
+            Description = $"Firefox: past this many allocation and free rows (default {FirefoxSelection.DefaultMaxRows:N0}, which the " +
+                          "Profiler opens briskly), list every block live at the end or at the heap's peak and a weighted sample " +
+                          "of the rest, with unbiased totals; the command says so with the sampling's error.",
+            DefaultValueFactory = _ => FirefoxSelection.DefaultMaxRows,
+        };
+        var command = new Command("export", "Symbolize a recording and write it in another format.") { input, format, output, symbolPath, maxRows };
         command.SetAction((parse, cancel) => Task.FromResult(Run(
-            new ExportOptions(parse.GetValue(input)!, parse.GetValue(format)!, parse.GetValue(output), parse.GetValue(symbolPath)),
+            new ExportOptions(parse.GetValue(input)!, parse.GetValue(format)!, parse.GetValue(output), parse.GetValue(symbolPath))
+            {
+                MaxRows = parse.GetValue(maxRows),
+            },
             stdout, stderr, cancel)));
         return command;
     }
 
     public static int Run(ExportOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
     {
+        if (options.MaxRows <= 0) throw new ProfilerException(ExitCode.UsageError, "--max-rows must be positive");
         bool pprof = options.Format switch
         {
             "firefox" => false,
@@ -44,17 +59,23 @@ public static class ExportCommand
         string output = options.Output ?? (pprof ? DefaultPprofPath(options.Input) : DefaultFirefoxPath(options.Input));
         // Checked before the (long) load: an output that is the recording itself would destroy it.
         OutputFile.Prepare(output, [options.Input]);
-        var model = RecordingInput.Load(options.Input, stderr, options.SymbolPath);
+        // pprof sums the events per stack as it streams them; the Firefox profile lists at most
+        // the rows the Profiler handles well, chosen as they stream.
+        var model = RecordingInput.Load(options.Input, stderr, options.SymbolPath, streamEvents: true);
         if (pprof) OutputFile.Write(output, stream => PprofExporter.Write(model, stream, ElfModuleSegments.Read), [options.Input]);
-        else WriteFirefox(model, output, [options.Input]);
+        else WriteFirefox(model, output, [options.Input], stderr, options.MaxRows);
         stdout.WriteLine($"wrote {output}");
         return (int)ExitCode.Success;
     }
 
     /// <summary>The Firefox profile, gzipped when the name ends in .gz, written whole or not at all.</summary>
-    public static void WriteFirefox(ProfileModel model, string output, IEnumerable<string> inputs)
+    /// <param name="maxRows">Past this many allocation and free rows the profile is a sample (<see cref="FirefoxSelection"/>), said on <paramref name="stderr"/>.</param>
+    public static void WriteFirefox(ProfileModel model, string output, IEnumerable<string> inputs, TextWriter stderr,
+        long maxRows = FirefoxSelection.DefaultMaxRows)
     {
-        var builder = FirefoxExporter.Build(model);
+        var (selected, sampling) = FirefoxSelection.Select(model, maxRows);
+        if (sampling is not null) stderr.WriteLine($"memprof: the Firefox profile is {sampling.Description}");
+        var builder = FirefoxExporter.Build(selected, sampling);
         OutputFile.Write(output, stream => builder.WriteTo(stream, gzip: output.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)), inputs);
     }
 

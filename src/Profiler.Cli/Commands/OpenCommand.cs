@@ -68,11 +68,11 @@ public static class OpenCommand
     {
         string name = Path.GetFileName(options.Input);
         if (!name.EndsWith(".memprof", StringComparison.OrdinalIgnoreCase)) return (File.ReadAllBytes(options.Input), name);
-        var model = RecordingInput.Load(options.Input, stderr, options.SymbolPath);
+        var model = RecordingInput.Load(options.Input, stderr, options.SymbolPath, streamEvents: true);
         string temp = Path.Combine(Path.GetTempPath(), $"memprof-open-{Guid.NewGuid():N}.json.gz");
         try
         {
-            FirefoxExporter.Write(model, temp);
+            ExportCommand.WriteFirefox(model, temp, [options.Input], stderr);
             return (File.ReadAllBytes(temp), Path.GetFileName(ExportCommand.DefaultFirefoxPath(options.Input)));
         }
         finally

@@ -176,10 +176,10 @@ public static class RecordCommand
         if (options.TargetOutput is not null) stderr.WriteLine($"memprof: the command's output → {options.TargetOutput}");
         try
         {
-            var model = firefox is not null || options.Checks?.Requested == true ? RecordingInput.Load(output, stderr, symbolPath: null) : null;
+            var model = firefox is not null || options.Checks?.Requested == true ? RecordingInput.Load(output, stderr, symbolPath: null, streamEvents: true) : null;
             if (firefox is not null && model is not null)
             {
-                ExportCommand.WriteFirefox(model, firefox, inputs: [output]);
+                ExportCommand.WriteFirefox(model, firefox, inputs: [output], stderr);
                 stderr.WriteLine($"memprof: Firefox profile → {firefox} (open it at https://profiler.firefox.com/ with \"Load a profile from file\")");
             }
             using (var self = System.Diagnostics.Process.GetCurrentProcess())

@@ -57,7 +57,7 @@ public static class ReportCommand
     public static int Run(ReportOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
     {
         if (options.Top <= 0) throw new ProfilerException(ExitCode.UsageError, "--top must be positive");
-        var model = RecordingInput.Load(options.Input, stderr, options.SymbolPath);
+        var model = RecordingInput.Load(options.Input, stderr, options.SymbolPath, streamEvents: true);
         long shortLivedNanos = options.ShortLived.Ticks * 100;
         TextReport.Write(model, new TextReportOptions(options.By, options.Top, options.Pid, shortLivedNanos, options.Sites), stdout);
         return (int)ExitCode.Success;

@@ -45,7 +45,7 @@ public static class ViewCommand
     public static int Run(ViewOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
     {
         RequireTerminal();
-        var model = RecordingInput.Load(options.Input, stderr, options.SymbolPath);
+        var model = RecordingInput.Load(options.Input, stderr, options.SymbolPath, streamEvents: true);
         if (options.Pid is { } p && !model.Processes.Any(x => x.Pid == p) && !model.Counters.Any(c => c.Pid == p))
             throw new ProfilerException(ExitCode.TargetNotFound,
                 $"no process {p} in the recording; it has {string.Join(", ", model.Processes.Select(x => x.Pid))}");

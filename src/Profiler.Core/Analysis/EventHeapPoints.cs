@@ -8,7 +8,7 @@ namespace Profiler.Core.Analysis;
 /// use. The first screen needs only the count and the last point (the heap now), known without
 /// them; ten million points are made only when a view draws the curve.
 /// </summary>
-sealed class EventHeapPoints(AllocationTable events, int[] releases, uint pid, int count, HeapPoint last) : IReadOnlyList<HeapPoint>
+sealed class EventHeapPoints(IEventSource events, uint pid, int count, HeapPoint last) : IReadOnlyList<HeapPoint>
 {
     HeapPoint[]? _points;
 
@@ -20,19 +20,32 @@ sealed class EventHeapPoints(AllocationTable events, int[] releases, uint pid, i
 
     HeapPoint[] Make()
     {
-        var points = new HeapPoint[count];
-        long live = 0;
-        int k = 0;
-        for (int i = 0; i < events.Count && k < count; i++)
+        var maker = new Maker(pid, new HeapPoint[count]);
+        PairedWalk.Run(events, maker);
+        return maker.Points;
+    }
+
+    sealed class Maker(uint pid, HeapPoint[] points) : PairedVisitor
+    {
+        long _live;
+        int _k;
+
+        public HeapPoint[] Points => points;
+
+        public override void Alloc(EventChunk c, int j) => Change(c, j, (long)c.Weight[j]);
+
+        public override void Free(EventChunk c, int j, in LiveBlock? released)
         {
-            if (events.Pid[i] != pid) continue;
-            if (events.Kind[i] == EventKind.Alloc) live += (long)events.Weight[i];
-            else if (events.Kind[i] == EventKind.Free && releases[i] is int a and >= 0) live -= (long)events.Weight[a];
-            else continue;
-            points[k] = new HeapPoint(events.TimeNanos[i], live, k + 1);
-            k++;
+            if (released is { } block) Change(c, j, -(long)block.Weight);
         }
-        return points;
+
+        void Change(EventChunk c, int j, long delta)
+        {
+            if (c.Pid[j] != pid || _k >= points.Length) return;
+            _live += delta;
+            points[_k] = new HeapPoint(c.TimeNanos[j], _live, _k + 1);
+            _k++;
+        }
     }
 
     public IEnumerator<HeapPoint> GetEnumerator() => ((IEnumerable<HeapPoint>)Points).GetEnumerator();

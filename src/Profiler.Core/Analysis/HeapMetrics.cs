@@ -17,79 +17,126 @@ public sealed class HeapMetrics
     public required IReadOnlyDictionary<StackId, AllocationMetrics> ByStack { get; init; }
     public required AllocationMetrics Total { get; init; }
 
-    public static HeapMetrics Compute(ProfileModel model, HeapAnalysis heap, MetricsOptions? options = null)
+    /// <summary>As <see cref="Compute(ProfileModel, MetricsOptions?, PairedVisitor[])"/>, for a caller that
+    /// already paired the model's events in a table: the walk pairs them again as it goes.</summary>
+    public static HeapMetrics Compute(ProfileModel model, HeapAnalysis heap, MetricsOptions? options = null) => Compute(model, options);
+
+    /// <param name="alongside">Other analyses' visitors, given the same walk over the events.</param>
+    public static HeapMetrics Compute(ProfileModel model, MetricsOptions? options = null, params PairedVisitor[] alongside)
     {
         options ??= new MetricsOptions();
-        var timelines = HeapTimelines.Compute(model, heap, options.Pid);
-        var peakCut = timelines.Processes.ToDictionary(p => p.Pid!.Value, p => p.PeakEventIndex);
-        var exited = model.Processes.Where(p => p.EndNanos is not null).Select(p => p.Pid).ToHashSet();
-        var ev = model.Events;
-        // Per stack in an array indexed by stack (slot 0: no stack), and the stacks in the order
-        // they first allocate, so the dictionary lists them as it always did.
-        var perStack = new MetricsSum[model.Tables.Stacks.Count + 1];
-        var firstSeen = new List<int>();
-        var total = new MetricsSum();
-        uint lastPid = 0;
-        int lastPeakCut = -1;
-        bool lastExited = false, havePid = false;
-        for (int i = 0; i < ev.Count; i++)
-        {
-            if (ev.Kind[i] != EventKind.Alloc || (options.Pid is { } pid && ev.Pid[i] != pid)) continue;
-            if (!havePid || ev.Pid[i] != lastPid)
-            {
-                (lastPid, havePid) = (ev.Pid[i], true);
-                lastPeakCut = peakCut.GetValueOrDefault(lastPid, -1);
-                lastExited = exited.Contains(lastPid);
-            }
-            var facts = Of(ev, heap, i, lastPeakCut, lastExited, options);
-            ref var slot = ref perStack[ev.Stack[i].Index + 1];
-            if (slot.Samples == 0) firstSeen.Add(ev.Stack[i].Index + 1);
-            slot.Add(facts);
-            total.Add(facts);
-        }
-        var byStack = new Dictionary<StackId, AllocationMetrics>(firstSeen.Count);
-        foreach (int slot in firstSeen) byStack.Add(new StackId(slot - 1), perStack[slot].ToMetrics());
-        return new HeapMetrics { Options = options, Timelines = timelines, ByStack = byStack, Total = total.ToMetrics() };
+        var timelines = HeapTimelines.Compute(model, options.Pid);
+        var visitor = new MetricsVisitor(model, timelines, options);
+        PairedWalk.Run(model.EventSource, [visitor, .. alongside]);
+        return visitor.Result;
     }
 
     /// <summary>The objects a recorded allocation stands for: weight / size (1 for a zero-size one).</summary>
     public static double BlocksOf(ulong size, ulong weight) => size == 0 ? 1 : (double)weight / size;
 
-    /// <param name="peakCut">The process's last event at or before its heap peak.</param>
-    static AllocationFacts Of(AllocationTable ev, HeapAnalysis heap, int i, int peakCut, bool processExited, MetricsOptions options)
-    {
-        long bytes = (long)ev.Weight[i];
-        double blocks = BlocksOf(ev.Size[i], ev.Weight[i]);
-        int freedBy = heap.FreedBy[i];
-        bool freed = freedBy >= 0;
-        bool atPeak = i <= peakCut && (!freed || freedBy > peakCut);
-        long lifetime = freed ? ev.TimeNanos[freedBy] - ev.TimeNanos[i] : 0;
-        bool shortLived = freed && lifetime < options.ShortLivedNanos;
-        bool leaked = !freed && processExited;
-        var (growth, reallocs) = ReallocGrowth(ev, heap, i, blocks);
-        return new AllocationFacts(bytes, blocks, freed, atPeak, leaked, shortLived, freed ? lifetime * blocks : 0, growth, reallocs);
-    }
-
     static bool IsRealloc(AllocFunction f) => f is AllocFunction.Realloc or AllocFunction.Reallocarray;
 
     /// <summary>
-    /// A realloc is recorded as the free of the old block and the allocation of the new one, by
-    /// the same thread at the same time, free first. The growth is new size − old size for each
-    /// object the new event stands for; unknown (0, not counted) when the old block was not
-    /// recorded — allocated before recording began, or not sampled.
+    /// Sums each allocation into its stack's metrics: what it allocated when it is made, what
+    /// became of it (freed, live at the peak, leaked…) when it is freed or at the end. Memory:
+    /// one sum per stack and the walk's live blocks.
     /// </summary>
-    static (long Growth, double Calls) ReallocGrowth(AllocationTable ev, HeapAnalysis heap, int i, double blocks)
+    sealed class MetricsVisitor(ProfileModel model, HeapTimelines timelines, MetricsOptions options) : PairedVisitor
     {
-        if (!IsRealloc(ev.Function[i])) return (0, 0);
-        for (int k = i - 1; k >= 0 && ev.TimeNanos[k] == ev.TimeNanos[i]; k--)
+        readonly Dictionary<uint, long> _peakCut = timelines.Processes.ToDictionary(p => p.Pid!.Value, p => (long)p.PeakEventIndex);
+        readonly HashSet<uint> _exited = model.Processes.Where(p => p.EndNanos is not null).Select(p => p.Pid).ToHashSet();
+        // Per stack in an array indexed by stack (slot 0: no stack), and the stacks in the order
+        // they first allocate, so the dictionary lists them as it always did.
+        readonly MetricsSum[] _perStack = new MetricsSum[model.Tables.Stacks.Count + 1];
+        readonly List<int> _firstSeen = [];
+        MetricsSum _total;
+        /// <summary>Each thread's last event: a realloc's allocation follows its free on the same thread.</summary>
+        readonly Dictionary<(uint Pid, uint Tid), ThreadLast> _lastOfThread = [];
+
+        /// <param name="OldSize">The size of the block a realloc's free released; -1 for any other event.</param>
+        readonly record struct ThreadLast(long TimeNanos, long OldSize);
+
+        uint _lastPid;
+        long _lastPeakCut = -1;
+        bool _havePid;
+
+        public HeapMetrics Result
         {
-            if (ev.Pid[k] != ev.Pid[i] || ev.Tid[k] != ev.Tid[i]) continue;
-            if (ev.Kind[k] != EventKind.Free || !IsRealloc(ev.Function[k])) break;
-            if (heap.Releases[k] is not (int old and >= 0)) break;
-            double added = ((double)ev.Size[i] - ev.Size[old]) * blocks;
-            return ((long)Math.Round(added), blocks);
+            get
+            {
+                var byStack = new Dictionary<StackId, AllocationMetrics>(_firstSeen.Count);
+                foreach (int slot in _firstSeen) byStack.Add(new StackId(slot - 1), _perStack[slot].ToMetrics());
+                return new HeapMetrics { Options = options, Timelines = timelines, ByStack = byStack, Total = _total.ToMetrics() };
+            }
         }
-        return (0, 0);
+
+        bool Counted(uint pid) => options.Pid is not { } only || pid == only;
+
+        long PeakCut(uint pid)
+        {
+            if (!_havePid || pid != _lastPid)
+            {
+                (_lastPid, _havePid) = (pid, true);
+                _lastPeakCut = _peakCut.GetValueOrDefault(pid, -1);
+            }
+            return _lastPeakCut;
+        }
+
+        public override void Event(EventChunk c, int i)
+        {
+            if (c.Kind[i] is not (EventKind.Alloc or EventKind.Free)) _lastOfThread[(c.Pid[i], c.Tid[i])] = new ThreadLast(c.TimeNanos[i], -1);
+        }
+
+        public override void Alloc(EventChunk c, int i)
+        {
+            var key = (c.Pid[i], c.Tid[i]);
+            var before = _lastOfThread.GetValueOrDefault(key, new ThreadLast(long.MinValue, -1));
+            _lastOfThread[key] = new ThreadLast(c.TimeNanos[i], -1);
+            if (!Counted(c.Pid[i])) return;
+            double blocks = BlocksOf(c.Size[i], c.Weight[i]);
+            // A realloc is recorded as the free of the old block and the allocation of the new
+            // one, by the same thread at the same time, free first. The growth is new size − old
+            // size for each object the new event stands for; unknown (0, not counted) when the
+            // old block was not recorded — allocated before recording began, or not sampled.
+            (long growth, double reallocs) = IsRealloc(c.Function[i]) && before.TimeNanos == c.TimeNanos[i] && before.OldSize >= 0
+                ? ((long)Math.Round(((double)c.Size[i] - (ulong)before.OldSize) * blocks), blocks)
+                : (0L, 0.0);
+            int stack = c.Stack[i].Index + 1;
+            ref var slot = ref _perStack[stack];
+            if (slot.Samples == 0) _firstSeen.Add(stack);
+            slot.AddAllocation((long)c.Weight[i], blocks, growth, reallocs);
+            _total.AddAllocation((long)c.Weight[i], blocks, growth, reallocs);
+        }
+
+        public override void Free(EventChunk c, int i, in LiveBlock? released)
+        {
+            long oldSize = released is { } r && IsRealloc(c.Function[i]) ? (long)r.Size : -1;
+            _lastOfThread[(c.Pid[i], c.Tid[i])] = new ThreadLast(c.TimeNanos[i], oldSize);
+            if (released is not { } block || !Counted(block.Pid)) return;
+            long index = c.FirstIndex + i;
+            long cut = PeakCut(block.Pid);
+            long lifetime = c.TimeNanos[i] - block.TimeNanos;
+            double blocks = BlocksOf(block.Size, block.Weight);
+            Outcome(block, new Outcome(Freed: true, AtPeak: block.Index <= cut && index > cut, Leaked: false,
+                ShortLived: lifetime < options.ShortLivedNanos, LifetimeBlockNanos: lifetime * blocks));
+        }
+
+        public override void End(IReadOnlyList<LiveBlock> live)
+        {
+            foreach (var block in live)
+            {
+                if (!Counted(block.Pid)) continue;
+                Outcome(block, new Outcome(Freed: false, AtPeak: block.Index <= PeakCut(block.Pid), Leaked: _exited.Contains(block.Pid),
+                    ShortLived: false, LifetimeBlockNanos: 0));
+            }
+        }
+
+        void Outcome(in LiveBlock block, in Outcome outcome)
+        {
+            double blocks = BlocksOf(block.Size, block.Weight);
+            _perStack[block.Stack.Index + 1].AddOutcome((long)block.Weight, blocks, outcome);
+            _total.AddOutcome((long)block.Weight, blocks, outcome);
+        }
     }
 
     /// <summary>Per allocation site (see <see cref="SiteMode"/>; <see cref="MetricsOptions.SiteMode"/> chooses).</summary>

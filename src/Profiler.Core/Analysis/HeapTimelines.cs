@@ -16,31 +16,48 @@ public sealed class HeapTimelines
 
     public HeapTimeline? Of(uint pid) => Processes.FirstOrDefault(p => p.Pid == pid);
 
+    /// <summary>As <see cref="Compute(ProfileModel, uint?)"/>, for a caller that already paired the
+    /// model's events in a table: the walk pairs them again as it goes.</summary>
+    public static HeapTimelines Compute(ProfileModel model, HeapAnalysis heap, uint? pid = null) => Compute(model, pid);
+
     /// <param name="pid">Only this process, when given.</param>
-    public static HeapTimelines Compute(ProfileModel model, HeapAnalysis heap, uint? pid = null)
+    public static HeapTimelines Compute(ProfileModel model, uint? pid = null)
     {
         var pids = model.Processes.Select(p => p.Pid).Concat(model.Counters.Select(c => c.Pid))
             .Where(p => pid is null || p == pid).Distinct().Order().ToList();
         var counters = model.Counters.Where(c => pid is null || c.Pid == pid)
             .GroupBy(c => c.Pid).ToDictionary(g => g.Key, g => g.OrderBy(c => c.TimeNanos).ToList());
-        // Only processes without usable counters take their timeline from the events.
-        bool needEvents = pids.Any(p => counters.GetValueOrDefault(p) is not { Count: > 0 } samples || !samples[^1].LiveBytesKnown);
-        var fromEvents = needEvents ? EventTimelines(model.Events, heap, pid) : [];
-        var times = model.Events.TimeNanos;
+        var source = model.EventSource;
+        // Once a process called an allocator whose block sizes cannot be read (jemalloc), its
+        // live bytes stop meaning anything, from the start: the collector clears the flag for good.
+        var known = pids.Where(p => counters.GetValueOrDefault(p) is { Count: > 0 } samples && samples[^1].LiveBytesKnown).ToHashSet();
+        // Only processes without usable counters take their timeline from the events; the others
+        // need the event at their counters' peak. One walk finds both.
+        var cuts = known.ToDictionary(p => p, p => new PeakCutVisitor(p, counters[p][^1].PeakTimeNanos));
+        var fromEvents = pids.Any(p => !known.Contains(p)) ? new EventTimelineVisitor(source, pid) : null;
+        if (fromEvents is not null) PairedWalk.Run(source, [fromEvents, .. cuts.Values]);
+        else if (cuts.Count > 0) WalkEvents(source, cuts.Values);
 
         var processes = new List<HeapTimeline>(pids.Count);
         foreach (var p in pids)
         {
             var samples = counters.GetValueOrDefault(p) ?? [];
             var exact = samples.Count == 0 ? null : ExactOf(samples[^1]);
-            // Once a process called an allocator whose block sizes cannot be read (jemalloc), its
-            // live bytes stop meaning anything, from the start: the collector clears the flag for good.
-            var known = samples.Count > 0 && samples[^1].LiveBytesKnown ? samples : [];
-            processes.Add(known.Count > 0
-                ? FromCounters(p, known, exact, model.Events)
-                : (fromEvents.GetValueOrDefault(p) ?? Empty(p)) with { Exact = exact });
+            processes.Add(known.Contains(p)
+                ? FromCounters(p, samples, exact, (int)cuts[p].Cut)
+                : (fromEvents!.Timelines.GetValueOrDefault(p) ?? Empty(p)) with { Exact = exact });
         }
-        return new HeapTimelines { Processes = processes, Overall = Sum(processes, times) };
+        return new HeapTimelines { Processes = processes, Overall = Sum(processes, source) };
+    }
+
+    static void WalkEvents(IEventSource source, IEnumerable<PairedVisitor> visitors)
+    {
+        var all = visitors.ToArray();
+        source.Walk(chunk =>
+        {
+            for (int j = 0; j < chunk.Count; j++)
+                foreach (var v in all) v.Event(chunk, j);
+        });
     }
 
     static ExactHeapCounts ExactOf(HeapCounterSample s) => new(s.Allocations, s.AllocatedBytes, s.Frees, s.FreedBytes);
@@ -51,7 +68,7 @@ public sealed class HeapTimelines
     /// The counters' samples, plus each peak they report as a point of its own: samples come
     /// every ~100 ms, but the peak's height and time are exact and belong on the curve.
     /// </summary>
-    static HeapTimeline FromCounters(uint pid, List<HeapCounterSample> samples, ExactHeapCounts? exact, AllocationTable events)
+    static HeapTimeline FromCounters(uint pid, List<HeapCounterSample> samples, ExactHeapCounts? exact, int peakCut)
     {
         var points = new List<HeapPoint>(samples.Count * 2);
         (long Time, long Bytes) lastPeak = (long.MinValue, long.MinValue);
@@ -66,8 +83,7 @@ public sealed class HeapTimelines
             points.Add(new HeapPoint(s.TimeNanos, s.LiveBytes, operations));
         }
         var last = samples[^1];
-        return new HeapTimeline(pid, HeapSource.Counters, points, last.PeakLiveBytes, last.PeakTimeNanos,
-            PeakCut(events, pid, last.PeakTimeNanos), exact);
+        return new HeapTimeline(pid, HeapSource.Counters, points, last.PeakLiveBytes, last.PeakTimeNanos, peakCut, exact);
     }
 
     /// <summary>How long after the counters' peak time the event of the call that made the peak
@@ -81,64 +97,73 @@ public sealed class HeapTimelines
     /// counted at or before it (the peak's own call among them). Measured: the event of the call
     /// that made the peak came 70 ns after the peak time.
     /// </summary>
-    static int PeakCut(AllocationTable events, uint pid, long peakTime)
+    sealed class PeakCutVisitor(uint pid, long peakTime) : PairedVisitor
     {
-        int cut = LastIndexAtOrBefore(events.TimeNanos, peakTime);
-        for (int i = cut + 1; i < events.Count && events.TimeNanos[i] <= peakTime + PeakEventSlackNanos; i++)
+        bool _done;
+        public long Cut { get; private set; } = -1;
+
+        public override void Event(EventChunk c, int j)
         {
-            if (events.Pid[i] != pid) continue;
+            if (_done) return;
+            long time = c.TimeNanos[j];
+            if (time <= peakTime) { Cut = c.FirstIndex + j; return; }
+            if (time > peakTime + PeakEventSlackNanos) { _done = true; return; }
+            if (c.Pid[j] != pid) return;
             // A realloc's free comes with its allocation, which may be the peak's call.
-            if (events.Kind[i] == EventKind.Free && events.Function[i] is AllocFunction.Realloc or AllocFunction.Reallocarray) continue;
-            if (events.Kind[i] != EventKind.Alloc) break;
-            cut = i;
+            if (c.Kind[j] == EventKind.Free && c.Function[j] is AllocFunction.Realloc or AllocFunction.Reallocarray) return;
+            if (c.Kind[j] != EventKind.Alloc) { _done = true; return; }
+            Cut = c.FirstIndex + j;
         }
-        return cut;
     }
 
     /// <summary>One pass over the events for every process: its live bytes at the end and at the
     /// peak. The points themselves are made only when something reads them.</summary>
-    static Dictionary<uint, HeapTimeline> EventTimelines(AllocationTable ev, HeapAnalysis heap, uint? onlyPid)
+    sealed class EventTimelineVisitor(IEventSource source, uint? onlyPid) : PairedVisitor
     {
-        var states = new Dictionary<uint, EventState>();
-        var kinds = ev.Kind;
-        var pids = ev.Pid;
-        var weights = ev.Weight;
-        var releases = heap.Releases;
-        EventState? state = null;
-        for (int i = 0; i < ev.Count; i++)
+        readonly Dictionary<uint, EventState> _states = [];
+        EventState? _state;
+
+        public override void Alloc(EventChunk c, int j) => Change(c, j, (long)c.Weight[j]);
+
+        public override void Free(EventChunk c, int j, in LiveBlock? released)
         {
-            if (onlyPid is { } only && pids[i] != only) continue;
-            long delta;
-            if (kinds[i] == EventKind.Alloc) delta = (long)weights[i];
-            else if (kinds[i] == EventKind.Free && releases[i] is int a and >= 0) delta = -(long)weights[a];
-            else continue; // frees of blocks allocated before recording began say nothing of the recorded heap
-            if (state is null || state.Pid != pids[i])
-            {
-                ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(states, pids[i], out _);
-                state = slot ??= new EventState(pids[i]);
-            }
-            state.Live += delta;
-            state.Changes++;
-            state.LastIndex = i;
-            if (state.Live > state.PeakBytes) (state.PeakBytes, state.PeakIndex) = (state.Live, i);
+            // Frees of blocks allocated before recording began say nothing of the recorded heap.
+            if (released is { } block) Change(c, j, -(long)block.Weight);
         }
-        return states.ToDictionary(kv => kv.Key, kv =>
+
+        void Change(EventChunk c, int j, long delta)
+        {
+            uint pid = c.Pid[j];
+            if (onlyPid is { } only && pid != only) return;
+            if (_state is null || _state.Pid != pid)
+            {
+                ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_states, pid, out _);
+                _state = slot ??= new EventState(pid);
+            }
+            var s = _state;
+            s.Live += delta;
+            s.Changes++;
+            s.LastTime = c.TimeNanos[j];
+            if (s.Live > s.PeakBytes) (s.PeakBytes, s.PeakIndex, s.PeakTime) = (s.Live, c.FirstIndex + j, c.TimeNanos[j]);
+        }
+
+        public Dictionary<uint, HeapTimeline> Timelines => _states.ToDictionary(kv => kv.Key, kv =>
         {
             var s = kv.Value;
-            var last = s.Changes > 0 ? new HeapPoint(ev.TimeNanos[s.LastIndex], s.Live, s.Changes) : default;
-            return new HeapTimeline(kv.Key, HeapSource.Events, new EventHeapPoints(ev, releases, kv.Key, s.Changes, last), s.PeakBytes,
-                s.PeakIndex >= 0 ? ev.TimeNanos[s.PeakIndex] : 0, s.PeakIndex, null);
+            var last = s.Changes > 0 ? new HeapPoint(s.LastTime, s.Live, s.Changes) : default;
+            return new HeapTimeline(kv.Key, HeapSource.Events, new EventHeapPoints(source, kv.Key, s.Changes, last), s.PeakBytes,
+                s.PeakIndex >= 0 ? s.PeakTime : 0, (int)s.PeakIndex, null);
         });
     }
 
     sealed class EventState(uint pid)
     {
         public readonly uint Pid = pid;
-        public long Live, PeakBytes;
-        public int PeakIndex = -1, LastIndex = -1, Changes;
+        public long Live, PeakBytes, PeakIndex = -1, PeakTime, LastTime;
+        public int Changes;
     }
 
-    static HeapTimeline Sum(List<HeapTimeline> processes, long[] eventTimes)
+    static HeapTimeline Sum(List<HeapTimeline> processes, IEventSource events)
     {
         var source = processes.Count == 0 || processes.All(p => p.Source == HeapSource.Events) ? HeapSource.Events
             : processes.All(p => p.Source == HeapSource.Counters) ? HeapSource.Counters : HeapSource.Mixed;
@@ -146,30 +171,9 @@ public sealed class HeapTimelines
             ? processes.Select(p => p.Exact!).Aggregate((a, b) => a + b) : null;
         if (processes.Count == 1) return processes[0] with { Pid = null };
 
-        // Each process's points are in time order: merge them, a process's own order kept at equal times.
-        var heads = new PriorityQueue<int, (long Time, int Process)>();
-        var next = new int[processes.Count];
-        for (int p = 0; p < processes.Count; p++)
-            if (processes[p].Points.Count > 0) heads.Enqueue(p, (processes[p].Points[0].TimeNanos, p));
-        var live = new long[processes.Count];
-        var operations = new long[processes.Count];
-        long sumLive = 0, sumOperations = 0, peakBytes = 0, peakTime = 0;
-        var points = new List<HeapPoint>(processes.Sum(p => p.Points.Count));
-        while (heads.TryDequeue(out int p, out _))
-        {
-            var point = processes[p].Points[next[p]++];
-            if (next[p] < processes[p].Points.Count) heads.Enqueue(p, (processes[p].Points[next[p]].TimeNanos, p));
-            sumLive += point.LiveBytes - live[p];
-            sumOperations += point.Operations - operations[p];
-            live[p] = point.LiveBytes;
-            operations[p] = point.Operations;
-            // Several changes at one time make one point: the state after all of them.
-            if (heads.TryPeek(out _, out var following) && following.Time == point.TimeNanos) continue;
-            points.Add(new HeapPoint(point.TimeNanos, sumLive, sumOperations));
-            if (sumLive > peakBytes) (peakBytes, peakTime) = (sumLive, point.TimeNanos);
-        }
-        int peakIndex = peakBytes > 0 ? LastIndexAtOrBefore(eventTimes, peakTime) : -1;
-        return new HeapTimeline(null, source, points, peakBytes, peakTime, peakIndex, exact);
+        var merged = new MergedHeapPoints(processes, events);
+        int peakIndex = merged.PeakBytes > 0 ? (int)events.LastIndexAtOrBefore(merged.PeakTimeNanos) : -1;
+        return new HeapTimeline(null, source, merged, merged.PeakBytes, merged.PeakTimeNanos, peakIndex, exact);
     }
 
     /// <summary>The last index whose time is at or before <paramref name="time"/>; -1 if none.</summary>

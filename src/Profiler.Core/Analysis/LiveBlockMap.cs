@@ -44,8 +44,12 @@ sealed class LiveBlockMap
 
     /// <summary>Adds or replaces the block's allocation.</summary>
     /// <returns>Whether a live block at that address was replaced.</returns>
-    public bool Set(uint pid, ulong address, int value)
+    public bool Set(uint pid, ulong address, int value) => Set(pid, address, value, out _);
+
+    /// <param name="previous">The value of the live block replaced, or -1.</param>
+    public bool Set(uint pid, ulong address, int value, out int previous)
     {
+        previous = -1;
         if (Count >= (_entries.Length >> 1)) Grow();
         var entries = _entries;
         int slot = SlotOf(pid, address);
@@ -62,6 +66,7 @@ sealed class LiveBlockMap
             }
             if (e.Address == address && e.Pid == pid)
             {
+                previous = e.ValuePlusOne - 1;
                 e.ValuePlusOne = value + 1;
                 return true;
             }

@@ -1,15 +1,14 @@
 namespace Profiler.Core.Analysis;
 
-/// <summary>What one recorded allocation contributes to <see cref="AllocationMetrics"/>.</summary>
-readonly record struct AllocationFacts(
-    long Bytes, double Blocks, bool Freed, bool AtPeak, bool Leaked, bool ShortLived,
-    double LifetimeBlockNanos, long ReallocGrowthBytes, double ReallocBlocks);
+/// <summary>What became of a recorded allocation: known when it is freed, or at the end.</summary>
+readonly record struct Outcome(bool Freed, bool AtPeak, bool Leaked, bool ShortLived, double LifetimeBlockNanos);
 
 /// <summary>
-/// <see cref="AllocationMetrics"/> summed in place, one allocation after another: adding the
-/// record struct copies 128 bytes twice per allocation. Only the figures an allocation has are
-/// added; every figure is zero or more (growth aside, an integer), and adding zero changes no sum,
-/// so the totals are bit for bit those of adding whole <see cref="AllocationMetrics"/> in the same order.
+/// <see cref="AllocationMetrics"/> summed in place: adding the record struct copies 128 bytes
+/// twice per allocation. An allocation adds what it allocated when it is made and its
+/// <see cref="Outcome"/> when that is known, so a walk keeps nothing per allocation but its
+/// live block. Only the figures an allocation has are added; every figure is zero or more
+/// (growth aside, an integer).
 /// </summary>
 struct MetricsSum
 {
@@ -18,39 +17,43 @@ struct MetricsSum
 
     public readonly long Samples => _samples;
 
-    public void Add(in AllocationFacts f)
+    public void AddAllocation(long bytes, double blocks, long reallocGrowthBytes, double reallocBlocks)
     {
         _samples++;
-        _allocatedBytes += f.Bytes;
-        _allocatedBlocks += f.Blocks;
+        _allocatedBytes += bytes;
+        _allocatedBlocks += blocks;
+        _reallocGrowthBytes += reallocGrowthBytes;
+        _reallocBlocks += reallocBlocks;
+    }
+
+    public void AddOutcome(long bytes, double blocks, in Outcome f)
+    {
         if (f.Freed)
         {
-            _freedBytes += f.Bytes;
-            _freedBlocks += f.Blocks;
+            _freedBytes += bytes;
+            _freedBlocks += blocks;
             _lifetimeBlockNanos += f.LifetimeBlockNanos;
         }
         else
         {
-            _retainedBytes += f.Bytes;
-            _retainedBlocks += f.Blocks;
+            _retainedBytes += bytes;
+            _retainedBlocks += blocks;
         }
         if (f.AtPeak)
         {
-            _peakBytes += f.Bytes;
-            _peakBlocks += f.Blocks;
+            _peakBytes += bytes;
+            _peakBlocks += blocks;
         }
         if (f.Leaked)
         {
-            _leakedBytes += f.Bytes;
-            _leakedBlocks += f.Blocks;
+            _leakedBytes += bytes;
+            _leakedBlocks += blocks;
         }
         if (f.ShortLived)
         {
-            _shortLivedBytes += f.Bytes;
-            _shortLivedBlocks += f.Blocks;
+            _shortLivedBytes += bytes;
+            _shortLivedBlocks += blocks;
         }
-        _reallocGrowthBytes += f.ReallocGrowthBytes;
-        _reallocBlocks += f.ReallocBlocks;
     }
 
     public readonly AllocationMetrics ToMetrics() => new(

@@ -41,25 +41,43 @@ public readonly record struct SamplingError(
         return (w * (w - s), n * (n - 1));
     }
 
-    /// <summary>The error of the model's totals (of one process, when <paramref name="pid"/> is given).</summary>
-    public static SamplingError Of(ProfileModel model, HeapAnalysis heap, uint? pid = null)
+    /// <summary>The error of the model's totals (of one process, when <paramref name="pid"/> is given),
+    /// summed by a <see cref="PairedWalk"/>: run it alone or beside other analyses' visitors.</summary>
+    public sealed class Visitor(ProfileModel model, uint? pid = null) : PairedVisitor
     {
-        var exited = model.Processes.Where(p => p.EndNanos is not null).Select(p => p.Pid).ToHashSet();
-        var ev = model.Events;
-        double allocBytes = 0, allocBlocks = 0, retainedBytes = 0, retainedBlocks = 0, leakedBytes = 0, leakedBlocks = 0;
-        for (int i = 0; i < ev.Count; i++)
+        readonly HashSet<uint> _exited = model.Processes.Where(p => p.EndNanos is not null).Select(p => p.Pid).ToHashSet();
+        double _allocBytes, _allocBlocks, _retainedBytes, _retainedBlocks, _leakedBytes, _leakedBlocks;
+
+        public SamplingError Result => new(_allocBytes, _allocBlocks, _retainedBytes, _retainedBlocks, _leakedBytes, _leakedBlocks);
+
+        public override void Alloc(EventChunk c, int i)
         {
-            if (ev.Kind[i] != EventKind.Alloc || (pid is { } p && ev.Pid[i] != p)) continue;
-            var (bytes, blocks) = TermsOf(ev.Size[i], ev.Weight[i]);
-            allocBytes += bytes;
-            allocBlocks += blocks;
-            if (heap.FreedBy[i] >= 0) continue;
-            retainedBytes += bytes;
-            retainedBlocks += blocks;
-            if (!exited.Contains(ev.Pid[i])) continue;
-            leakedBytes += bytes;
-            leakedBlocks += blocks;
+            if (pid is { } p && c.Pid[i] != p) return;
+            var (bytes, blocks) = TermsOf(c.Size[i], c.Weight[i]);
+            _allocBytes += bytes;
+            _allocBlocks += blocks;
         }
-        return new SamplingError(allocBytes, allocBlocks, retainedBytes, retainedBlocks, leakedBytes, leakedBlocks);
+
+        public override void End(IReadOnlyList<LiveBlock> live)
+        {
+            foreach (var block in live)
+            {
+                if (pid is { } p && block.Pid != p) continue;
+                var (bytes, blocks) = TermsOf(block.Size, block.Weight);
+                _retainedBytes += bytes;
+                _retainedBlocks += blocks;
+                if (!_exited.Contains(block.Pid)) continue;
+                _leakedBytes += bytes;
+                _leakedBlocks += blocks;
+            }
+        }
+    }
+
+    /// <summary>The error of the model's totals (of one process, when <paramref name="pid"/> is given).</summary>
+    public static SamplingError Of(ProfileModel model, uint? pid = null)
+    {
+        var visitor = new Visitor(model, pid);
+        PairedWalk.Run(model.EventSource, visitor);
+        return visitor.Result;
     }
 }

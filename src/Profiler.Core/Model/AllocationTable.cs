@@ -5,7 +5,7 @@ namespace Profiler.Core.Model;
 /// <summary>Allocations and frees in time order with symbolized stacks.</summary>
 /// <remarks>The recording's event columns (held as they were read, or permuted into time order)
 /// and each event's symbolized stack in place of its raw stack id.</remarks>
-public sealed class AllocationTable
+public sealed class AllocationTable : IEventSource
 {
     readonly EventColumns _events;
 
@@ -30,6 +30,15 @@ public sealed class AllocationTable
     public StackId[] Stack { get; }
     public AllocFunction[] Function => _events.Function;
     public int Count => _events.Count;
+
+    long IEventSource.Count => Count;
+
+    /// <summary>One chunk: the table's own arrays.</summary>
+    public void Walk(Action<EventChunk> visit) => visit(new EventChunk
+    {
+        Kind = Kind, TimeNanos = TimeNanos, Pid = Pid, Tid = Tid, Address = Address, Size = Size, Weight = Weight,
+        Stack = Stack, Function = Function, Count = Count, FirstIndex = 0,
+    });
 
     /// <summary>The events at <paramref name="indices"/>, in that order.</summary>
     public AllocationTable Select(int[] indices)

@@ -55,15 +55,10 @@ static class ExecReleases
     }
 
     /// <summary>The execs after an event of their process: each replaced an image that allocated.</summary>
-    public static List<ReplacedImage> Replaced(AllocationTable events, IReadOnlyList<ProcessExec> execs)
-    {
-        var first = new Dictionary<uint, long>();
-        // In time order, a process's first event is its earliest; runs of one process are common.
-        for (int i = 0; i < events.Count; i++)
-            if (i == 0 || events.Pid[i] != events.Pid[i - 1]) first.TryAdd(events.Pid[i], events.TimeNanos[i]);
-        return execs.Where(x => first.TryGetValue(x.Pid, out long t) && t < x.TimeNanos)
+    /// <param name="first">Each process's first event's time.</param>
+    public static List<ReplacedImage> Replaced(IReadOnlyDictionary<uint, long> first, IReadOnlyList<ProcessExec> execs) =>
+        execs.Where(x => first.TryGetValue(x.Pid, out long t) && t < x.TimeNanos)
             .OrderBy(x => x.TimeNanos).Select(x => new ReplacedImage(x.Pid, x.TimeNanos)).ToList();
-    }
 
     static Dictionary<uint, long> FirstTimes(EventColumns ev, int[]? order, int n)
     {

@@ -26,7 +26,27 @@ public sealed class ProfileModel
     public required RecordingInfo Info { get; init; }
     public required CallTreeTables Tables { get; init; }
     public required IReadOnlyList<ProcessInfo> Processes { get; init; }
-    public required AllocationTable Events { get; init; }
+    /// <summary>Every event in one table, for what needs them all at once (the Firefox profile,
+    /// the viewer). A model loaded to stream its events has none: use <see cref="EventSource"/>.</summary>
+    public AllocationTable Events
+    {
+        get => _events ?? throw new InvalidOperationException(
+            "this model streams its events from the recording; it was loaded without an event table");
+        init => _events = value;
+    }
+
+    /// <summary>The events as the analyses read them: the table, or the recording streamed from its file.</summary>
+    public IEventSource EventSource
+    {
+        get => _source ?? _events ?? throw new InvalidOperationException("the model has no events");
+        init => _source = value;
+    }
+
+    /// <summary>Whether <see cref="Events"/> holds the events (else they are only streamed).</summary>
+    public bool HasEventTable => _events is not null;
+
+    readonly AllocationTable? _events;
+    readonly IEventSource? _source;
     /// <summary>Exact per-process totals over every call, in time order; empty for recordings
     /// whose collector did not count (then the events are the only source).</summary>
     public IReadOnlyList<HeapCounterSample> Counters { get; init; } = [];

@@ -15,15 +15,126 @@ public static class ProfileModelBuilder
     /// analyses that need no stacks can start on another thread meanwhile.</param>
     public static ProfileModel Build(RawRecording recording, IFrameResolver resolver, Action<AllocationTable>? eventsReady = null)
     {
+        if (recording.EventsInFile)
+            throw new ArgumentException("the recording's events were left in its file: use BuildStreamed", nameof(recording));
         var tables = new CallTreeTables();
-        var maps = ModuleMaps.From(recording.Modules);
-        var stackCache = new Dictionary<(uint Pid, ulong RawId), StackId>();
-        var frameCache = new Dictionary<(uint Pid, ulong Address, bool IsReturn), FrameId[]>();
+        var symbolizer = new Symbolizer(recording, resolver, tables);
+        var ev = recording.Events;
+        var cutoff = LauncherCutoff(recording);
+        var (order, inRecordingOrder) = SortedByTime(ev, cutoff);
+        var released = ExecReleases.Find(ev, order, recording.Execs);
+        if (released.Count > 0)
+        {
+            (ev, order) = ExecReleases.Insert(ev, order, released);
+            inRecordingOrder = false;
+        }
+        var stacks = new StackId[order?.Length ?? ev.Count];
+        var events = new AllocationTable(ev.Select(inRecordingOrder ? null : order), stacks);
+        eventsReady?.Invoke(events);
+        StackLookup.Resolve(ev.Pid, ev.StackId, order, recording.Stacks, symbolizer.StackFor, stacks);
+
+        var facts = EventFacts.Of(events);
+        return new ProfileModel
+        {
+            Info = InfoOf(recording, facts),
+            Tables = tables,
+            Processes = ProcessesOf(recording, facts),
+            Events = events,
+            Counters = CounterImages.Join(recording.Counters, recording.Execs, cutoff),
+            ReplacedImages = ExecReleases.Replaced(facts.FirstTimes, recording.Execs),
+        };
+    }
+
+    /// <summary>
+    /// The model of a recording whose events stay in its file (<see cref="RecordingReader.ReadStreaming"/>):
+    /// its <see cref="ProfileModel.EventSource"/> reads them again on each walk, and nothing is
+    /// kept per event. Two walks build it: one checks the events are in time order (the writer
+    /// keeps them so) and finds each process's first, one symbolizes their stacks.
+    /// </summary>
+    /// <returns>Null when the events are not in time order: then they must be read and sorted (<see cref="Build"/>).</returns>
+    public static ProfileModel? BuildStreamed(RawRecording recording, IFrameResolver resolver)
+    {
+        var cutoff = LauncherCutoff(recording);
+        bool sorted = true;
+        long previous = long.MinValue;
+        var firstTimes = new Dictionary<uint, long>();
+        bool whole = recording.Batches.Walk(columns =>
+        {
+            for (int e = 0; e < columns.Count; e++)
+            {
+                long time = columns.TimeNanos[e];
+                uint pid = columns.Pid[e];
+                if (cutoff is { } c && pid == c.Pid && time < c.TimeNanos) continue;
+                if (time < previous) sorted = false;
+                previous = time;
+                firstTimes.TryAdd(pid, time);
+            }
+        });
+        if (!whole || !sorted) return null;
+
+        var tables = new CallTreeTables();
+        var symbolizer = new Symbolizer(recording, resolver, tables);
+        // Only an exec after some event of its process can release anything: in the common case
+        // (a launched command's one exec, from memprof's launcher) nothing is tracked at all.
+        var releasing = recording.Execs.Where(x => firstTimes.TryGetValue(x.Pid, out long t) && t < x.TimeNanos);
+        var events = new StreamedEvents(recording.Batches, cutoff, releasing, recording.Stacks, symbolizer.StackFor);
+        var facts = new EventFacts();
+        events.Walk(facts.Add);
+        events.Count = facts.Count;
+        return new ProfileModel
+        {
+            Info = InfoOf(recording, facts),
+            Tables = tables,
+            Processes = ProcessesOf(recording, facts),
+            EventSource = events,
+            Counters = CounterImages.Join(recording.Counters, recording.Execs, cutoff),
+            ReplacedImages = ExecReleases.Replaced(facts.FirstTimes, recording.Execs),
+        };
+    }
+
+    /// <summary>What the model says of its events as a whole, gathered in one walk.</summary>
+    sealed class EventFacts
+    {
+        public long Count;
+        public long? LastTime;
+        /// <summary>The distinct (process, thread) pairs; runs of one thread are common.</summary>
+        public readonly HashSet<(uint Pid, uint Tid)> Threads = [];
+        /// <summary>Each process's first event's time.</summary>
+        public readonly Dictionary<uint, long> FirstTimes = [];
+        uint _pid, _tid;
+
+        public void Add(EventChunk c)
+        {
+            for (int i = 0; i < c.Count; i++)
+            {
+                if (Count + i > 0 && c.Pid[i] == _pid && c.Tid[i] == _tid) continue;
+                (_pid, _tid) = (c.Pid[i], c.Tid[i]);
+                Threads.Add((_pid, _tid));
+                FirstTimes.TryAdd(_pid, c.TimeNanos[i]);
+            }
+            if (c.Count > 0) LastTime = c.TimeNanos[c.Count - 1];
+            Count += c.Count;
+        }
+
+        public static EventFacts Of(AllocationTable events)
+        {
+            var facts = new EventFacts();
+            events.Walk(facts.Add);
+            return facts;
+        }
+    }
+
+    /// <summary>Raw stacks to the model's stacks: frames named by the resolver, memprof's own left out.</summary>
+    sealed class Symbolizer(RawRecording recording, IFrameResolver resolver, CallTreeTables tables)
+    {
+        readonly ModuleMaps _maps = ModuleMaps.From(recording.Modules);
+        readonly Dictionary<(uint Pid, ulong RawId), StackId> _stackCache = [];
+        readonly Dictionary<(uint Pid, ulong Address, bool IsReturn), FrameId[]> _frameCache = [];
 
         FrameId[] FramesFor(uint pid, ulong address, bool isReturn)
         {
-            if (frameCache.TryGetValue((pid, address, isReturn), out var cached)) return cached;
-            var module = maps.Find(pid, address);
+            if (_frameCache.TryGetValue((pid, address, isReturn), out var cached)) return cached;
+            var module = _maps.Find(pid, address);
             FrameId[] frames;
             if (module is null)
             {
@@ -43,7 +154,7 @@ public static class ProfileModelBuilder
                     frames[i] = tables.InternFrame(fn, moduleId, r.Address, r.Line, i);
                 }
             }
-            frameCache[(pid, address, isReturn)] = frames;
+            _frameCache[(pid, address, isReturn)] = frames;
             return frames;
         }
 
@@ -52,16 +163,16 @@ public static class ProfileModelBuilder
         // interposes. None of it is the program's, so it is left out: the stack then ends where
         // the program (or its language's allocation shim) called malloc, as without memprof.
         bool IsMemprofFrame(uint pid, ulong address) =>
-            maps.Find(pid, address) is { } module && Path.GetFileName(module.Path) is MemprofPreloadLibrary or MemprofInjectLibrary;
+            _maps.Find(pid, address) is { } module && Path.GetFileName(module.Path) is MemprofPreloadLibrary or MemprofInjectLibrary;
 
-        StackId StackFor(uint pid, ulong rawId)
+        public StackId StackFor(uint pid, ulong rawId)
         {
             if (rawId == 0 || !recording.Stacks.TryGetValue(rawId, out var raw)) return StackId.None;
-            if (stackCache.TryGetValue((pid, rawId), out var id)) return id;
+            if (_stackCache.TryGetValue((pid, rawId), out var id)) return id;
             // A frame-pointer walk through code built without frame pointers reads data as
             // return addresses; the first one outside every mapped file ends the stack.
             int depth = 1;
-            while (depth < raw.Addresses.Count && maps.Find(pid, raw.Addresses[depth]) is not null) depth++;
+            while (depth < raw.Addresses.Count && _maps.Find(pid, raw.Addresses[depth]) is not null) depth++;
             bool cut = raw.Truncated || depth < raw.Addresses.Count;
             var stack = cut ? tables.InternStack(StackId.None, tables.TruncatedFrame()) : StackId.None;
             // Raw stacks are leaf first; the tree is built from the root. Only the leaf is an
@@ -72,33 +183,9 @@ public static class ProfileModelBuilder
                 foreach (var frame in FramesFor(pid, raw.Addresses[i], isReturn: i > 0))
                     stack = tables.InternStack(stack, frame);
             }
-            stackCache[(pid, rawId)] = stack;
+            _stackCache[(pid, rawId)] = stack;
             return stack;
         }
-
-        var ev = recording.Events;
-        var cutoff = LauncherCutoff(recording);
-        var (order, inRecordingOrder) = SortedByTime(ev, cutoff);
-        var released = ExecReleases.Find(ev, order, recording.Execs);
-        if (released.Count > 0)
-        {
-            (ev, order) = ExecReleases.Insert(ev, order, released);
-            inRecordingOrder = false;
-        }
-        var stacks = new StackId[order?.Length ?? ev.Count];
-        var events = new AllocationTable(ev.Select(inRecordingOrder ? null : order), stacks);
-        eventsReady?.Invoke(events);
-        StackLookup.Resolve(ev.Pid, ev.StackId, order, recording.Stacks, StackFor, stacks);
-
-        return new ProfileModel
-        {
-            Info = InfoOf(recording, events),
-            Tables = tables,
-            Processes = ProcessesOf(recording, events),
-            Events = events,
-            Counters = CounterImages.Join(recording.Counters, recording.Execs, cutoff),
-            ReplacedImages = ExecReleases.Replaced(events, recording.Execs),
-        };
     }
 
     /// <summary>A launched command starts as memprof's launcher shell; what that shell did before
@@ -149,11 +236,11 @@ public static class ProfileModelBuilder
         return true;
     }
 
-    static RecordingInfo InfoOf(RawRecording r, AllocationTable events)
+    static RecordingInfo InfoOf(RawRecording r, EventFacts events)
     {
         var h = r.Header;
         long end = r.Footer?.EndTimeNanos ?? 0;
-        if (events.Count > 0) end = Math.Max(end, events.TimeNanos[^1]);
+        if (events.LastTime is { } last) end = Math.Max(end, last);
         foreach (var exit in r.Exits) end = Math.Max(end, exit.TimeNanos);
         return new RecordingInfo(h.Command.ToArray(), h.TargetPid,
             DateTimeOffset.FromUnixTimeMilliseconds(h.StartUnixNanos / 1_000_000).AddTicks(h.StartUnixNanos % 1_000_000 / 100),
@@ -164,9 +251,9 @@ public static class ProfileModelBuilder
         };
     }
 
-    static IReadOnlyList<ProcessInfo> ProcessesOf(RawRecording r, AllocationTable events)
+    static IReadOnlyList<ProcessInfo> ProcessesOf(RawRecording r, EventFacts events)
     {
-        var eventThreads = ThreadsOfEvents(events);
+        var eventThreads = events.Threads;
         var pids = new SortedSet<uint>();
         if (r.Header.TargetPid != 0) pids.Add(r.Header.TargetPid);
         foreach (var (pid, _) in eventThreads) pids.Add(pid);
@@ -194,16 +281,5 @@ public static class ProfileModelBuilder
             });
         }
         return result;
-    }
-
-    /// <summary>The distinct (process, thread) pairs of the events; runs of one thread are common.</summary>
-    static HashSet<(uint Pid, uint Tid)> ThreadsOfEvents(AllocationTable events)
-    {
-        var pairs = new HashSet<(uint, uint)>();
-        var pid = events.Pid;
-        var tid = events.Tid;
-        for (int i = 0; i < events.Count; i++)
-            if (i == 0 || pid[i] != pid[i - 1] || tid[i] != tid[i - 1]) pairs.Add((pid[i], tid[i]));
-        return pairs;
     }
 }

@@ -21,6 +21,17 @@ sealed unsafe class EventBatchSlice
 
     public int Count { get; }
 
+    /// <summary>Where the batch's bytes end in the recording (0 for a batch the parser read).</summary>
+    public long End
+    {
+        get
+        {
+            long end = 0;
+            for (int k = 0; k < _offsets.Length; k++) end = Math.Max(end, _offsets[k] + _lengths[k]);
+            return end;
+        }
+    }
+
     /// <summary>A record that is exactly one event batch whose columns are all packed, each at most
     /// once and in field order, as the writer lays them out; null for anything else.</summary>
     /// <param name="bodyStart">Where <paramref name="body"/> starts in the recording.</param>

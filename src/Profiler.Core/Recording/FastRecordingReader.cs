@@ -19,7 +19,10 @@ static unsafe class FastRecordingReader
     /// <param name="origin">Where the bytes start in their stream (kept for callers; messages count
     /// bytes from the recording's first byte).</param>
     /// <returns>The recording, or null when the bytes need the reference reader.</returns>
-    public static RawRecording? TryRead(byte* data, long length, long origin, string name)
+    /// <param name="stream">Leave the events in the file: the recording's <see cref="RawRecording.Batches"/>
+    /// decode them on each walk (the name is then the file's path), and the pages read are given
+    /// back as the walk goes (<paramref name="data"/> must then be a mapping of the file).</param>
+    public static RawRecording? TryRead(byte* data, long length, long origin, string name, bool stream = false)
     {
         var magic = RecordingFormat.Magic;
         if (length < magic.Length || !new ReadOnlySpan<byte>(data, magic.Length).SequenceEqual(magic)) return null;
@@ -32,6 +35,7 @@ static unsafe class FastRecordingReader
         CheckedFrames? frames = null;
 
         long position = magic.Length;
+        long released = 0;
         while (true)
         {
             long start, bodyStart;
@@ -58,6 +62,11 @@ static unsafe class FastRecordingReader
                 bodyStart = position;
                 bodyLength = frame.Value;
                 position += frame.Value;
+            }
+            if (stream && bodyStart - released >= MappedPages.Window)
+            {
+                MappedPages.Release(data + released, data + bodyStart);
+                released = bodyStart;
             }
             var body = new ReadOnlySpan<byte>(data + bodyStart, bodyLength);
 
@@ -93,6 +102,11 @@ static unsafe class FastRecordingReader
         }
 
         if (header is null) return null;
+        if (stream)
+        {
+            var recording = records.Build(header, new EventColumns(), name);
+            return recording.WithBatches(EventBatches.InFile(name, origin, batches));
+        }
         var events = DecodeAll(data, batches);
         if (events is null) return null;
 

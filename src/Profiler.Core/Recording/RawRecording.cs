@@ -22,5 +22,20 @@ public sealed class RawRecording
     /// <summary>Whether the recording is whole (recordings built in memory are).</summary>
     public RecordingIntegrity Integrity { get; init; } = new(true, false, 0, 0);
 
+    /// <summary>The events batch by batch, for a streaming walk; <see cref="Events"/> is then empty
+    /// when they were left in the file (<see cref="RecordingReader.ReadStreaming"/>).</summary>
+    public EventBatches Batches => _batches ?? EventBatches.InMemory(Events);
+
+    /// <summary>Whether the events were left in the file (<see cref="Events"/> is empty).</summary>
+    public bool EventsInFile => _batches is not null;
+
+    EventBatches? _batches;
+
+    internal RawRecording WithBatches(EventBatches batches)
+    {
+        _batches = batches;
+        return this;
+    }
+
     public ulong LostEvents => Math.Max(Footer?.LostEvents ?? 0, LastStats?.LostEvents ?? 0);
 }

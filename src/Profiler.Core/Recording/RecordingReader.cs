@@ -17,6 +17,20 @@ public static class RecordingReader
         return Read(stream, path);
     }
 
+    /// <summary>Reads everything but the events, which stay in the file: <see cref="RawRecording.Batches"/>
+    /// decodes them batch by batch on each walk. A recording the fast reader does not vouch for
+    /// is read whole, as <see cref="Read(string)"/> reads it (its batches then walk from memory).</summary>
+    public static RawRecording ReadStreaming(string path)
+    {
+        Files.FileProbe.RequireRegularFile(path, "a recording");
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1))
+        {
+            if (file.Length > RecordingFormat.Magic.Length && ReadMapped(file, 0, path, stream: true) is { } streamed)
+                return streamed;
+        }
+        return Read(path);
+    }
+
     /// <summary>Reads from the stream's position to its end.</summary>
     public static RawRecording Read(Stream stream, string name)
     {
@@ -53,14 +67,14 @@ public static class RecordingReader
 
     /// <summary>Maps the file instead of copying it: the pages come straight from the OS's cache.
     /// A recorder still appending is fine; what was written when the file was opened is read.</summary>
-    static unsafe RawRecording? ReadMapped(FileStream file, long origin, string name)
+    static unsafe RawRecording? ReadMapped(FileStream file, long origin, string name, bool stream = false)
     {
         long length = file.Length - origin;
         using var map = MemoryMappedFile.CreateFromFile(file, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
         using var view = map.CreateViewAccessor(origin, length, MemoryMappedFileAccess.Read);
         byte* pointer = null;
         view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
-        try { return FastRecordingReader.TryRead(pointer + view.PointerOffset, length, origin, name); }
+        try { return FastRecordingReader.TryRead(pointer + view.PointerOffset, length, origin, name, stream); }
         finally { view.SafeMemoryMappedViewHandle.ReleasePointer(); }
     }
 }

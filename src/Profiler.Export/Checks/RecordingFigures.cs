@@ -37,8 +37,7 @@ public sealed record RecordingFigures(
 
     public static RecordingFigures From(ProfileModel model, SiteMode siteMode = SiteMode.Program)
     {
-        var heap = HeapAnalysis.Compute(model);
-        var metrics = HeapMetrics.Compute(model, heap, new MetricsOptions(SiteMode: siteMode));
+        var metrics = HeapMetrics.Compute(model, new MetricsOptions(SiteMode: siteMode));
         var sites = metrics.Sites(model.Tables).Select(s => new SiteFigures(s.Name, s.Module, s.Metrics, s.Via is null ? null : s.Via + s.OtherPathsText)).ToList();
         var processes = metrics.Timelines.Processes;
         bool missing = CounterCoverage.MissesProgramAllocator(model);

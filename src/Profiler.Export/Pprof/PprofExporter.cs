@@ -96,28 +96,47 @@ public static class PprofExporter
     /// <summary>Sums every allocation into its (stack, pid, thread name) sample, in first-seen order.</summary>
     static Dictionary<(StackId Stack, uint Pid, string Thread), Totals> Aggregate(ProfileModel model, Dictionary<uint, ProcessInfo> processes)
     {
-        var heap = HeapAnalysis.Compute(model);
         var threadNames = processes.Values
             .SelectMany(p => p.Threads.Select(t => (Key: (p.Pid, t.Tid), t.Name)))
             .DistinctBy(t => t.Key)
             .ToDictionary(t => t.Key, t => t.Name);
-        var samples = new Dictionary<(StackId, uint, string), Totals>();
-        var ev = model.Events;
-        for (int i = 0; i < ev.Count; i++)
+        var visitor = new SampleSums(threadNames);
+        PairedWalk.Run(model.EventSource, visitor);
+        return visitor.Samples;
+    }
+
+    /// <summary>Allocated figures as each allocation is made; in-use ones for the blocks never freed.</summary>
+    sealed class SampleSums(Dictionary<(uint, uint), string> threadNames) : PairedVisitor
+    {
+        public readonly Dictionary<(StackId, uint, string), Totals> Samples = [];
+
+        Totals Of(StackId stack, uint pid, uint tid)
         {
-            if (ev.Kind[i] != EventKind.Alloc) continue;
-            string thread = threadNames.GetValueOrDefault((ev.Pid[i], ev.Tid[i]), "");
-            var key = (ev.Stack[i], ev.Pid[i], thread);
-            if (!samples.TryGetValue(key, out var totals)) samples[key] = totals = new Totals();
-            // A sampled event of weight w and size s stands for w/s allocations of that size.
-            double objects = ev.Size[i] == 0 ? 1 : (double)ev.Weight[i] / ev.Size[i];
-            totals.AllocObjects += objects;
-            totals.AllocBytes += (long)ev.Weight[i];
-            if (heap.FreedBy[i] >= 0) continue;
-            totals.InuseObjects += objects;
-            totals.InuseBytes += (long)ev.Weight[i];
+            string thread = threadNames.GetValueOrDefault((pid, tid), "");
+            var key = (stack, pid, thread);
+            if (!Samples.TryGetValue(key, out var totals)) Samples[key] = totals = new Totals();
+            return totals;
         }
-        return samples;
+
+        // A sampled event of weight w and size s stands for w/s allocations of that size.
+        static double Objects(ulong size, ulong weight) => size == 0 ? 1 : (double)weight / size;
+
+        public override void Alloc(EventChunk c, int i)
+        {
+            var totals = Of(c.Stack[i], c.Pid[i], c.Tid[i]);
+            totals.AllocObjects += Objects(c.Size[i], c.Weight[i]);
+            totals.AllocBytes += (long)c.Weight[i];
+        }
+
+        public override void End(IReadOnlyList<LiveBlock> live)
+        {
+            foreach (var block in live)
+            {
+                var totals = Of(block.Stack, block.Pid, block.Tid);
+                totals.InuseObjects += Objects(block.Size, block.Weight);
+                totals.InuseBytes += (long)block.Weight;
+            }
+        }
     }
 
     /// <summary>
@@ -135,14 +154,18 @@ public static class PprofExporter
         var tables = model.Tables;
         var below = new HashSet<string>(StringComparer.Ordinal);
         var atOrAbove = new HashSet<string>(StringComparer.Ordinal);
+        var stacks = new List<StackId>();
         var seen = new HashSet<StackId>();
-        var ev = model.Events;
-        for (int i = 0; i < ev.Count; i++)
+        model.EventSource.Walk(chunk =>
         {
-            if (ev.Kind[i] != EventKind.Alloc || !seen.Add(ev.Stack[i])) continue;
-            if (SiteAnalysis.SiteFrameOf(tables, ev.Stack[i], siteMode) is not { } site) continue;
+            for (int i = 0; i < chunk.Count; i++)
+                if (chunk.Kind[i] == EventKind.Alloc && seen.Add(chunk.Stack[i])) stacks.Add(chunk.Stack[i]);
+        });
+        foreach (var stack in stacks)
+        {
+            if (SiteAnalysis.SiteFrameOf(tables, stack, siteMode) is not { } site) continue;
             bool reachedSite = false;
-            foreach (var frame in tables.FramesLeafFirst(ev.Stack[i]))
+            foreach (var frame in tables.FramesLeafFirst(stack))
             {
                 reachedSite |= frame == site;
                 string name = tables.FunctionName(frame);

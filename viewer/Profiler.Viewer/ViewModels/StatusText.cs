@@ -19,7 +19,7 @@ public static class StatusText
         var pids = d.Model.Processes.Select(p => p.Pid).DefaultIfEmpty(info.TargetPid).Distinct().ToList();
         string target = $"pid {string.Join(",", pids.Take(3))}{(pids.Count > 3 ? $"+{pids.Count - 3}" : "")} {string.Join(' ', info.Command)}";
         double seconds = info.DurationNanos / 1e9;
-        string rate = seconds > 0 ? (d.Model.Events.Count / seconds).ToString("N0", CultureInfo.InvariantCulture) : "-";
+        string rate = seconds > 0 ? (d.Model.EventSource.Count / seconds).ToString("N0", CultureInfo.InvariantCulture) : "-";
         string sampling = PoissonSampling.RecordsEverything(info.SamplingRateBytes)
             ? "every alloc" : $"1 per {ReportFormat.Bytes((long)info.SamplingRateBytes)}";
         string mode = live is null ? "" : live.Recording ? (live.Paused ? "PAUSED │ " : "LIVE │ ") : "stopped │ ";

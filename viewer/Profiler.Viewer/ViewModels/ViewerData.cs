@@ -24,15 +24,14 @@ public sealed class ViewerData
     /// metrics are kept (choosing a range changes only what is selected).</param>
     public static ViewerData Compute(ProfileModel model, TimeRange? range = null, MetricsOptions? options = null, ViewerData? previous = null)
     {
-        var heap = HeapAnalysis.Compute(model);
         var whole = previous is not null && ReferenceEquals(previous.Model, model) && previous.Whole.Options == (options ?? new MetricsOptions())
             ? previous.Whole
-            : HeapMetrics.Compute(model, heap, options);
+            : HeapMetrics.Compute(model, options);
         var selected = whole;
         if (range is { } r)
         {
-            var narrowed = AllocatedIn(model, heap, r);
-            selected = HeapMetrics.Compute(narrowed, HeapAnalysis.Compute(narrowed), options);
+            var narrowed = AllocatedIn(model, r);
+            selected = HeapMetrics.Compute(narrowed, options);
         }
         return new ViewerData { Model = model, Whole = whole, Selected = selected, Sites = selected.Sites(model.Tables), Range = range };
     }
@@ -42,17 +41,6 @@ public sealed class ViewerData
     /// them (so lifetimes, retained and leaked bytes stay those of the allocations). The exact
     /// counters describe every call, not these, so they are left out.
     /// </summary>
-    public static ProfileModel AllocatedIn(ProfileModel model, HeapAnalysis heap, TimeRange range)
-    {
-        var ev = model.Events;
-        var keep = new List<int>();
-        for (int i = 0; i < ev.Count; i++)
-        {
-            bool allocInRange = ev.Kind[i] == EventKind.Alloc && range.Contains(ev.TimeNanos[i]);
-            bool freesOne = ev.Kind[i] == EventKind.Free && heap.Releases[i] >= 0 && range.Contains(ev.TimeNanos[heap.Releases[i]]);
-            if (allocInRange || freesOne) keep.Add(i);
-        }
-        var events = ev.Select([.. keep]);
-        return new ProfileModel { Info = model.Info, Tables = model.Tables, Processes = model.Processes, Events = events };
-    }
+    public static ProfileModel AllocatedIn(ProfileModel model, TimeRange range) =>
+        new() { Info = model.Info, Tables = model.Tables, Processes = model.Processes, EventSource = new AllocatedInRange(model.EventSource, range) };
 }
