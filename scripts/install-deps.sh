@@ -12,7 +12,9 @@ have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok ins
 # libjemalloc2/-dev: the dynamically linked jemalloc sample; dpkg-dev, autoconf, make: building
 # jemalloc 5.3.0 from Debian's source package for the statically linked samples.
 # ripgrep: a real stripped Debian program whose stacks the stack-completeness test unwinds.
-for pkg in ripgrep libbpf1 binutils gcc g++ make clang-14 llvm-14 libbpf-dev linux-libc-dev golang-go gdb elfutils tmux libc6-dbg libstdc++6-12-dbg libjemalloc2 libjemalloc-dev dpkg-dev autoconf; do
+# redis-server, redis-tools: a real server on Debian's libjemalloc.so.2 that the attach test injects
+# into under redis-benchmark.
+for pkg in redis-server redis-tools ripgrep libbpf1 binutils gcc g++ make clang-14 llvm-14 libbpf-dev linux-libc-dev golang-go gdb elfutils tmux libc6-dbg libstdc++6-12-dbg libjemalloc2 libjemalloc-dev dpkg-dev autoconf; do
     have "$pkg" || need+=("$pkg")
 done
 # npm installs the Firefox Profiler's own loader (and the Node 24 it needs) for the tests.

@@ -34,7 +34,11 @@ public enum UnwindMode { Auto, FramePointer, Dwarf }
 
 public sealed record RecorderStatus(TimeSpan Elapsed, long Events, double EventsPerSecond, ulong Lost, int Processes);
 
-public sealed record RecordSessionResult(int TargetPid, int? CommandExitCode, long Events, ulong LostEvents, int Probes, string Mode, int Processes);
+public sealed record RecordSessionResult(int TargetPid, int? CommandExitCode, long Events, ulong LostEvents, int Probes, string Mode, int Processes)
+{
+    /// <summary>How long putting an injected process's allocator slots back took (null: not injected).</summary>
+    public TimeSpan? SlotsRestored { get; init; }
+}
 
 /// <summary>One `memprof record`: launch or attach, record until the target exits, the duration
 /// ends or the user cancels, then detach every probe. The shell around <see cref="SessionCore"/>:
@@ -52,6 +56,7 @@ public static class LinuxRecordSession
         var monotonicNanos = host.MonotonicNanos;
         ILaunchedCommand? launcher = null;
         IInjectedProcess? injected = null;
+        IDisposable? priority = null;
         int pid;
         string? preloadNote = null;
         if (options.Pid is { } attachPid)
@@ -62,11 +67,24 @@ public static class LinuxRecordSession
             if (targets.WhyNotAttachable(attachPid) is { } why)
                 throw new ProfilerException(ExitCode.TargetNotFound, why);
             pid = attachPid;
-            var attach = options.AllocatorMode == AllocatorMode.Probe ? new AttachChoice(false, null)
-                : AttachChoice.Decide(options.AllocatorMode, targets.AttachFacts(attachPid));
+            // Ahead of the target's threads: otherwise a target whose threads all run starves the
+            // attach (its threads stay stopped longer) and the reading of the ring buffer.
+            priority = targets.RaiseOwnPriority();
+            AttachChoice attach;
+            try
+            {
+                attach = options.AllocatorMode == AllocatorMode.Probe ? new AttachChoice(false, null)
+                    : AttachChoice.Decide(options.AllocatorMode, targets.AttachFacts(attachPid));
+            }
+            catch (ProfilerException)
+            {
+                priority.Dispose();
+                throw;
+            }
             if (attach.Inject)
             {
                 var (process, failure) = targets.Inject(attachPid, Math.Max(1, options.SampleRateBytes));
+                if (process is null && options.AllocatorMode == AllocatorMode.Inject) priority.Dispose();
                 if (process is null) attach = AttachChoice.FallBack(options.AllocatorMode, failure ?? "unknown failure");
                 else
                 {
@@ -177,7 +195,9 @@ public static class LinuxRecordSession
 
             // The program's allocator calls go back where they went before, while the markers are
             // still probed (a sampled block freed meanwhile is recorded); then no probe stays behind.
+            var restoring = Stopwatch.StartNew();
             if (injected?.Detach() is { } unrestored) Console.Error.WriteLine($"memprof: detaching from process {pid}: {unrestored}");
+            TimeSpan? slotsRestored = injected is null ? null : restoring.Elapsed;
             // Whatever the kernel already queued belongs to the recording; then no probe stays behind.
             tracer.DetachAll();
             while (Poll(tracer, recorder, writer, 0) > 0) { }
@@ -195,7 +215,8 @@ public static class LinuxRecordSession
             }
             try { writer.Complete(new Footer { EndTimeNanos = monotonicNanos() - origin, Events = stats.Events, LostEvents = stats.LostEvents }); }
             catch (ProfilerException failed) { throw new ProfilerException(failed.ExitCode, failed.Message, failed.InnerException) { CommandExitCode = exitCode }; }
-            return new RecordSessionResult(pid, exitCode, recorder.Events, stats.LostEvents, recorder.Sites.Count, tracer.Mode, recorder.ProcessCount);
+            return new RecordSessionResult(pid, exitCode, recorder.Events, stats.LostEvents, recorder.Sites.Count, tracer.Mode, recorder.ProcessCount)
+                { SlotsRestored = slotsRestored };
         }
         catch (ProfilerException e) when (e.CommandExitCode is not null) { throw; }
         catch (Exception e)
@@ -224,6 +245,7 @@ public static class LinuxRecordSession
             writer?.Dispose();
             tracer?.Dispose();
             launcher?.Dispose();
+            priority?.Dispose();
         }
     }
 

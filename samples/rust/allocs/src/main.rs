@@ -11,6 +11,9 @@
 //!   allocs --manifest serve   print the ground truth of ONE `serve_tick` call
 //!   allocs serve              print `ready <pid>`, then call `serve_tick` every ~10 ms until
 //!                             killed (SIGTERM / SIGINT)
+//!   allocs serve-rounds       print `ready <pid>`, then run workloads 1-7 once per SIGUSR1
+//!                             (each round exactly the default manifest) and print `round N`
+//!                             after each, until killed: for checking an attach from its start
 //!   allocs bench N            N malloc+free pairs in `bench_loop`; prints `ns_per_pair <float>`
 //!   allocs leak | churn       run only workload 1 (leak chain) or 2 (churn); their sites are as
 //!                             in the default manifest
@@ -397,7 +400,36 @@ extern "C" {
 }
 const SIGINT: i32 = 2;
 const SIGTERM: i32 = 15;
+const SIGUSR1: i32 = 10;
 const SIG_DFL: usize = 0;
+
+/// Rounds asked for by SIGUSR1 and not run yet.
+static ROUNDS_ASKED: AtomicUsize = AtomicUsize::new(0);
+
+extern "C" fn ask_round(_signal: i32) {
+    ROUNDS_ASKED.fetch_add(1, Ordering::Relaxed);
+}
+
+fn serve_rounds() -> ! {
+    unsafe {
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGUSR1, ask_round as extern "C" fn(i32) as usize);
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "ready {}", std::process::id()).expect("write stdout");
+    out.flush().expect("flush stdout");
+    let mut done = 0;
+    loop {
+        if ROUNDS_ASKED.load(Ordering::Relaxed) > done {
+            run_workloads();
+            done += 1;
+            writeln!(out, "round {done}").expect("write stdout");
+            out.flush().expect("flush stdout");
+        }
+        std::thread::sleep(SERVE_TICK_INTERVAL);
+    }
+}
 
 fn serve() -> ! {
     // A background job of a non-interactive shell starts with SIGINT ignored; make both SIGINT
@@ -425,7 +457,7 @@ fn bench(pairs: u64) {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: allocs [--manifest [serve|heavy|large|leak-more] | serve | heavy | large | leak | leak-more | churn | bench N | heavy-dump PATH]");
+    eprintln!("usage: allocs [--manifest [serve|heavy|large|leak-more] | serve | serve-rounds | heavy | large | leak | leak-more | churn | bench N | heavy-dump PATH]");
     std::process::exit(2);
 }
 
@@ -458,6 +490,7 @@ fn main() {
             black_box(churn());
         }
         ["serve"] => serve(),
+        ["serve-rounds"] => serve_rounds(),
         ["bench", n] => match n.parse::<u64>() {
             Ok(pairs) => bench(pairs),
             Err(_) => usage(),
