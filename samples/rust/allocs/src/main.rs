@@ -11,9 +11,10 @@
 //!   allocs --manifest serve   print the ground truth of ONE `serve_tick` call
 //!   allocs serve              print `ready <pid>`, then call `serve_tick` every ~10 ms until
 //!                             killed (SIGTERM / SIGINT)
-//!   allocs serve-rounds       print `ready <pid>`, then run workloads 1-7 once per SIGUSR1
-//!                             (each round exactly the default manifest) and print `round N`
-//!                             after each, until killed: for checking an attach from its start
+//!   allocs serve-rounds       as serve, and on each SIGUSR1 run workloads 1-7 once (exactly the
+//!                             default manifest) and print `round N`: for checking an attach from
+//!                             its start (the ticks keep allocating, as an attach needs a thread
+//!                             that calls the allocator)
 //!   allocs bench N            N malloc+free pairs in `bench_loop`; prints `ns_per_pair <float>`
 //!   allocs leak | churn       run only workload 1 (leak chain) or 2 (churn); their sites are as
 //!                             in the default manifest
@@ -427,6 +428,7 @@ fn serve_rounds() -> ! {
             writeln!(out, "round {done}").expect("write stdout");
             out.flush().expect("flush stdout");
         }
+        black_box(serve_tick());
         std::thread::sleep(SERVE_TICK_INTERVAL);
     }
 }
