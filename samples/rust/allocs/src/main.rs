@@ -16,6 +16,10 @@
 //!                             its start (the ticks keep allocating, as an attach needs a thread
 //!                             that calls the allocator)
 //!   allocs bench N            N malloc+free pairs in `bench_loop`; prints `ns_per_pair <float>`
+//!   allocs bench-windows MS   prints `ready <pid>`, then runs `bench_loop` until killed, printing
+//!                             `window <start_ns> <end_ns> <ns_per_pair>` (Unix time) for every
+//!                             stretch of at least MS milliseconds: for measuring a profiler that
+//!                             attaches to it while it runs
 //!   allocs leak | churn       run only workload 1 (leak chain) or 2 (churn); their sites are as
 //!                             in the default manifest
 //!   allocs leak-more          workload 1 leaking LEAK_MORE_BLOCKS (20 % more) from the same
@@ -458,8 +462,30 @@ fn bench(pairs: u64) {
     println!("ns_per_pair {ns_per_pair:.3}");
 }
 
+fn bench_windows(ms: u64) -> ! {
+    fn unix_ns() -> u128 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "ready {}", std::process::id()).expect("write stdout");
+    out.flush().expect("flush stdout");
+    let window = Duration::from_millis(ms);
+    const CHUNK: u64 = 10_000;
+    loop {
+        let (start_ns, start) = (unix_ns(), Instant::now());
+        let mut pairs = 0u64;
+        while start.elapsed() < window {
+            black_box(bench_loop(black_box(CHUNK)));
+            pairs += CHUNK;
+        }
+        let ns = start.elapsed().as_nanos() as f64 / pairs as f64;
+        writeln!(out, "window {start_ns} {} {ns:.3}", unix_ns()).expect("write stdout");
+        out.flush().expect("flush stdout");
+    }
+}
+
 fn usage() -> ! {
-    eprintln!("usage: allocs [--manifest [serve|heavy|large|leak-more] | serve | serve-rounds | heavy | large | leak | leak-more | churn | bench N | heavy-dump PATH]");
+    eprintln!("usage: allocs [--manifest [serve|heavy|large|leak-more] | serve | serve-rounds | heavy | large | leak | leak-more | churn | bench N | bench-windows MS | heavy-dump PATH]");
     std::process::exit(2);
 }
 
@@ -493,6 +519,10 @@ fn main() {
         }
         ["serve"] => serve(),
         ["serve-rounds"] => serve_rounds(),
+        ["bench-windows", ms] => match ms.parse::<u64>() {
+            Ok(ms) => bench_windows(ms),
+            Err(_) => usage(),
+        },
         ["bench", n] => match n.parse::<u64>() {
             Ok(pairs) => bench(pairs),
             Err(_) => usage(),
