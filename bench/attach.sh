@@ -2,8 +2,10 @@
 # up, then attached to while they run: memprof (auto: the sampler injected), memprof --mode probe
 # (a uprobe on every allocator call) and heaptrack -p (gdb injects its preload library), against
 # the same programs left alone in the same run. The targets print their own speed per time window
-# (allocs bench-windows, workload --windows); a tool's slowdown is the median window while it is
-# attached over the median window of the unattached run.
+# (allocs bench-windows, workload --windows), in wall time and in the thread's CPU time; a tool's
+# slowdown is the median window while it is attached over the median window of the unattached run.
+# On a shared machine the CPU time is the fairer figure (the target's own cost, kernel time in
+# probes included, not the time other work took its CPU); the wall time shows the contention too.
 #
 # Expects from the caller: $allocs, $workload, $memprof, $tmp, $naive_lib, log().
 
@@ -32,15 +34,22 @@ attach_command() {
 
 now_ns() { date +%s%N; }
 
-# median_window FILE FROM_NS TO_NS: the median of the windows lying wholly inside [FROM, TO].
+# windows_between FROM_NS TO_NS: how many of the target's windows lie wholly inside.
+windows_between() { awk -v a="$1" -v b="$2" '$1 == "window" && $2 >= a && $3 <= b' "$tmp/target.out" | wc -l; }
+
+# median_window FILE FROM_NS TO_NS FIELD: the median of FIELD (4: wall, 5: CPU per unit) over the
+# windows lying wholly inside [FROM, TO].
 median_window() {
-    awk -v a="$2" -v b="$3" '$1 == "window" && $2 >= a && $3 <= b {print $4}' "$1" | sort -g |
+    awk -v a="$2" -v b="$3" -v f="$4" '$1 == "window" && $2 >= a && $3 <= b {print $f}' "$1" | sort -g |
         awk '{v[NR] = $1} END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# attach_once WL TOOL: appends "wl tool median_window attach_s stop_s restored_s windows status" to $tmp/attach.results.
+# attach_once WL TOOL: appends "wl tool wall cpu attach_s stop_s restored_s windows status" to $tmp/attach.results.
 attach_once() {
+    rm -rf "$tmp"/attach.memprof "$tmp"/attach.heaptrack.*
     local wl="$1" tool="$2" target_pid tool_pid from to stopped exited status="ok" attach_s="-" stop_s="-" restored="-" windows
+    # Emptied first: a background job's own redirection may come after the first look at the file.
+    : >"$tmp/target.out"; : >"$tmp/tool.log"
     if [[ $wl == micro ]]; then
         "$allocs" bench-windows "$ATTACH_WINDOW_MS" >"$tmp/target.out" 2>"$tmp/target.err" </dev/null &
     else
@@ -56,7 +65,8 @@ attach_once() {
         to=$(now_ns)
     else
         attach_command "$tool" "$target_pid"
-        "${CMD[@]}" >"$tmp/tool.log" 2>&1 </dev/null &
+        # A background job of a script starts with SIGINT ignored: given back, so Ctrl-C's signal stops the tool.
+        env --default-signal=INT "${CMD[@]}" >"$tmp/tool.log" 2>&1 </dev/null &
         tool_pid=$!
         # Attached: from the line the tool prints once it is (bounded: a tool that never says so fails).
         local waited=0
@@ -69,6 +79,9 @@ attach_once() {
             status="failed: never attached ($(tail -1 "$tmp/tool.log" | cut -c1-80))"
         else
             sleep "$ATTACH_SECONDS"
+            # Under a slow tool a window (at least one round of the workload) may outlast the
+            # attach: it stays attached until two windows are whole (at most 40 s).
+            while (($(windows_between "$from" "$(now_ns)") < 2)) && (($(now_ns) - from < 40000000000)); do sleep 0.5; done
         fi
         to=$(now_ns)
         kill -INT "$tool_pid" 2>/dev/null || true
@@ -77,7 +90,11 @@ attach_once() {
         stop_s=$(awk -v a="$to" -v b="$exited" 'BEGIN {printf "%.2f", (b - a) / 1e9}')
         # memprof: "…; allocator slots restored in 0.31 s"
         restored=$(grep -oE 'allocator slots restored in [0-9.]+ s' "$tmp/tool.log" | grep -oE '[0-9.]+' || echo "-")
-        if [[ $status == ok && $tool == memprof-attach ]] && ! grep -q "in-process sampling injected" "$tmp/tool.log"; then
+        if [[ $status == ok && $tool == heaptrack-attach ]] && ! compgen -G "$tmp/attach.heaptrack.*" >/dev/null; then
+            status="failed: heaptrack wrote no data"
+        elif [[ $status == ok && $tool == memprof-* && ! -s "$tmp/attach.memprof" ]]; then
+            status="failed: no recording written"
+        elif [[ $status == ok && $tool == memprof-attach ]] && ! grep -q "in-process sampling injected" "$tmp/tool.log"; then
             status="failed: not injected ($(grep -oE 'attach by injection not possible \([^)]*' "$tmp/tool.log" | head -1 | cut -c1-90))"
         fi
     fi
@@ -85,10 +102,10 @@ attach_once() {
     kill -0 "$target_pid" 2>/dev/null || status="failed: the target died ($(tail -1 "$tmp/target.err" | cut -c1-80))"
     kill "$target_pid" 2>/dev/null || true
     wait "$target_pid" 2>/dev/null || true
-    windows=$(awk -v a="$from" -v b="$to" '$1 == "window" && $2 >= a && $3 <= b' "$tmp/target.out" | wc -l)
+    windows=$(windows_between "$from" "$to")
     ((windows > 0)) || [[ $status != ok ]] || status="failed: no whole window while attached"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$wl" "$tool" "$(median_window "$tmp/target.out" "$from" "$to")" \
-        "$attach_s" "$stop_s" "$restored" "$windows" "$status" >>"$tmp/attach.results"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$wl" "$tool" "$(median_window "$tmp/target.out" "$from" "$to" 4)" \
+        "$(median_window "$tmp/target.out" "$from" "$to" 5)" "$attach_s" "$stop_s" "$restored" "$windows" "$status" >>"$tmp/attach.results"
     log "attach $wl $(attach_label "$tool"): attached after ${attach_s} s, stopped in ${stop_s} s — $status"
 }
 
@@ -114,20 +131,22 @@ attach_table() {
     local hit; hit=$(uprobe_hit_ns)
     echo
     echo "Attach: the target started alone, warmed up ${ATTACH_WARMUP_S} s, then attached to for ${ATTACH_SECONDS} s (median of $reps run(s);"
-    echo "slowdown: the target's median ${ATTACH_WINDOW_MS} ms window while attached / its median window unattached, same run)"
+    echo "slowdown: the target's median ${ATTACH_WINDOW_MS} ms window while attached / its median window unattached, same run;"
+    echo "CPU: the target thread's CPU time per unit of work, wall: elapsed time per unit)"
     echo
-    echo "| workload | tool | slowdown | per unit | attach s | stop s | slots restored s | windows |"
-    echo "|---|---|--:|--:|--:|--:|--:|--:|"
-    local base unit
+    echo "| workload | tool | slowdown (CPU) | slowdown (wall) | CPU per unit | wall per unit | attach s | stop s | slots restored s | windows |"
+    echo "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|"
+    local wall_base cpu_base unit
     for wl in micro workload; do
         unit=$([[ $wl == micro ]] && echo "ns/pair" || echo "ms/round")
-        base=$(attach_median "$wl" none 3)
+        wall_base=$(attach_median "$wl" none 3); cpu_base=$(attach_median "$wl" none 4)
         for tool in "${ATTACH_TOOLS[@]}"; do
-            local bad; bad=$(awk -F'\t' -v wl="$wl" -v t="$tool" '$1 == wl && $2 == t && $8 != "ok" {print $8; exit}' "$tmp/attach.results")
-            if [[ -n "$bad" ]]; then echo "| $wl | $(attach_label "$tool") | $bad | | | | | |"; continue; fi
-            local m; m=$(attach_median "$wl" "$tool" 3)
-            local shown; shown=$([[ $wl == micro ]] && echo "$m" || awk -v v="$m" 'BEGIN {printf "%.1f", v / 1e6}')
-            echo "| $wl | $(attach_label "$tool") | $(ratio "$m" "$base" "%.2fx") | $shown $unit | $(attach_median "$wl" "$tool" 4) | $(attach_median "$wl" "$tool" 5) | $(attach_median "$wl" "$tool" 6) | $(attach_median "$wl" "$tool" 7) |"
+            local bad; bad=$(awk -F'\t' -v wl="$wl" -v t="$tool" '$1 == wl && $2 == t && $9 != "ok" {print $9; exit}' "$tmp/attach.results")
+            if [[ -n "$bad" ]]; then echo "| $wl | $(attach_label "$tool") | $bad | | | | | | | |"; continue; fi
+            local wall cpu; wall=$(attach_median "$wl" "$tool" 3); cpu=$(attach_median "$wl" "$tool" 4)
+            echo "| $wl | $(attach_label "$tool") | $(ratio "$cpu" "$cpu_base" "%.2fx") | $(ratio "$wall" "$wall_base" "%.2fx") |" \
+                "$(per_unit "$wl" "$cpu") $unit | $(per_unit "$wl" "$wall") $unit | $(attach_median "$wl" "$tool" 5) | $(attach_median "$wl" "$tool" 6) |" \
+                "$(attach_median "$wl" "$tool" 7) | $(attach_median "$wl" "$tool" 8) |"
         done
     done
     echo
@@ -136,9 +155,14 @@ attach_table() {
     echo "memprof putting the target's allocator slots back (the target runs unredirected from then on)."
     echo "one uprobe hit on this machine: ${hit} ns (an empty bpftrace uprobe on malloc, allocs bench with and without it)"
     local micro_ratio workload_ratio
-    micro_ratio=$(ratio "$(attach_median micro memprof-attach 3)" "$(attach_median micro none 3)" "%.2f")
-    workload_ratio=$(ratio "$(attach_median workload memprof-attach 3)" "$(attach_median workload none 3)" "%.3f")
-    echo "memprof attach (auto): micro ${micro_ratio}x (target <= 2x), workload ${workload_ratio}x (target <= 1.1x), slots restored in $(attach_median micro memprof-attach 6) / $(attach_median workload memprof-attach 6) s (target < 1 s)"
+    micro_ratio=$(ratio "$(attach_median micro memprof-attach 4)" "$(attach_median micro none 4)" "%.2f")
+    workload_ratio=$(ratio "$(attach_median workload memprof-attach 4)" "$(attach_median workload none 4)" "%.3f")
+    echo "memprof attach (auto), CPU: micro ${micro_ratio}x (target <= 2x), workload ${workload_ratio}x (target <= 1.1x), slots restored in $(attach_median micro memprof-attach 7) / $(attach_median workload memprof-attach 7) s (target < 1 s)"
+}
+
+# per_unit WL VALUE: ns per pair as is, ns per round as ms.
+per_unit() {
+    if [[ $1 == micro || $2 == "-" ]]; then echo "$2"; else awk -v v="$2" 'BEGIN {printf "%.1f", v / 1e6}'; fi
 }
 
 # attach_median WL TOOL COLUMN: the median of a column over the repetitions.

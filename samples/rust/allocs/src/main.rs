@@ -17,7 +17,8 @@
 //!                             that calls the allocator)
 //!   allocs bench N            N malloc+free pairs in `bench_loop`; prints `ns_per_pair <float>`
 //!   allocs bench-windows MS   prints `ready <pid>`, then runs `bench_loop` until killed, printing
-//!                             `window <start_ns> <end_ns> <ns_per_pair>` (Unix time) for every
+//!                             `window <start_ns> <end_ns> <ns_per_pair> <cpu_ns_per_pair>` (Unix
+//!                             time; the thread's CPU time per pair) for every
 //!                             stretch of at least MS milliseconds: for measuring a profiler that
 //!                             attaches to it while it runs
 //!   allocs leak | churn       run only workload 1 (leak chain) or 2 (churn); their sites are as
@@ -466,20 +467,36 @@ fn bench_windows(ms: u64) -> ! {
     fn unix_ns() -> u128 {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
     }
+    /// CPU time of this thread (CLOCK_THREAD_CPUTIME_ID): what the work cost it, kernel time in
+    /// probes included, whatever else the machine runs meanwhile.
+    fn thread_cpu_ns() -> u128 {
+        #[repr(C)]
+        struct Timespec {
+            sec: i64,
+            nsec: i64,
+        }
+        extern "C" {
+            fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
+        }
+        let mut ts = Timespec { sec: 0, nsec: 0 };
+        unsafe { clock_gettime(3, &mut ts) };
+        ts.sec as u128 * 1_000_000_000 + ts.nsec as u128
+    }
     let mut out = std::io::stdout().lock();
     writeln!(out, "ready {}", std::process::id()).expect("write stdout");
     out.flush().expect("flush stdout");
     let window = Duration::from_millis(ms);
     const CHUNK: u64 = 10_000;
     loop {
-        let (start_ns, start) = (unix_ns(), Instant::now());
+        let (start_ns, start, cpu) = (unix_ns(), Instant::now(), thread_cpu_ns());
         let mut pairs = 0u64;
         while start.elapsed() < window {
             black_box(bench_loop(black_box(CHUNK)));
             pairs += CHUNK;
         }
         let ns = start.elapsed().as_nanos() as f64 / pairs as f64;
-        writeln!(out, "window {start_ns} {} {ns:.3}", unix_ns()).expect("write stdout");
+        let cpu_ns = (thread_cpu_ns() - cpu) as f64 / pairs as f64;
+        writeln!(out, "window {start_ns} {} {ns:.3} {cpu_ns:.3}", unix_ns()).expect("write stdout");
         out.flush().expect("flush stdout");
     }
 }
