@@ -65,8 +65,9 @@ attach_once() {
         to=$(now_ns)
     else
         attach_command "$tool" "$target_pid"
-        # A background job of a script starts with SIGINT ignored: given back, so Ctrl-C's signal stops the tool.
-        env --default-signal=INT "${CMD[@]}" >"$tmp/tool.log" 2>&1 </dev/null &
+        # A background job of a script starts with SIGINT ignored: given back, so Ctrl-C's signal
+        # stops the tool. In a process group of its own, so that what it leaves running goes too.
+        env --default-signal=INT setsid "${CMD[@]}" >"$tmp/tool.log" 2>&1 </dev/null &
         tool_pid=$!
         # Attached: from the line the tool prints once it is (bounded: a tool that never says so fails).
         local waited=0
@@ -87,6 +88,8 @@ attach_once() {
         kill -INT "$tool_pid" 2>/dev/null || true
         wait "$tool_pid" || true
         exited=$(now_ns)
+        # heaptrack -p leaves its helpers waiting on the target.
+        kill -TERM -- "-$tool_pid" 2>/dev/null || true
         stop_s=$(awk -v a="$to" -v b="$exited" 'BEGIN {printf "%.2f", (b - a) / 1e9}')
         # memprof: "…; allocator slots restored in 0.31 s"
         restored=$(grep -oE 'allocator slots restored in [0-9.]+ s' "$tmp/tool.log" | grep -oE '[0-9.]+' || echo "-")
