@@ -5,24 +5,31 @@
 #   micro     samples/bin/allocs-fp bench N   malloc(32)+free pairs in a tight loop
 #   workload  samples/bin/workload SCALE      ordinary Rust code (HashMaps of Strings: build,
 #                                             query, sort, drop); allocation is a minority
+# Then the attach rows (bench/attach.sh): the same workloads started on their own, warmed up and
+# attached to by memprof --pid (the sampler injected), memprof --pid --mode probe and heaptrack -p,
+# as slowdowns against the unattached program in the same run, with the time to attach and to
+# detach, and the measured cost of one uprobe hit on this machine.
 # Each measurement is repeated (--reps, default 3), runs interleaved across tools, and the table
 # shows medians. Slow tools run fewer iterations; results are normalised (ns per pair; slowdown
 # against a native run of the same size). Each profiled run is checked to have really seen the
 # target's allocations, or it shows as failed.
 #
 # Needs root (eBPF). Installs heaptrack, valgrind and bpftrace with apt-get when missing.
-#   usage: sudo bench/run.sh [--reps N]
+#   usage: sudo bench/run.sh [--reps N] [--only launch|attach]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 reps=3
+only=""
 while (($#)); do
     case "$1" in
         --reps) reps="${2:?--reps needs a number}"; shift 2 ;;
-        -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "usage: sudo bench/run.sh [--reps N]" >&2; exit 64 ;;
+        --only) only="${2:?--only needs launch or attach}"; shift 2 ;;
+        -h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "usage: sudo bench/run.sh [--reps N] [--only launch|attach]" >&2; exit 64 ;;
     esac
 done
+[[ -z "$only" || "$only" == launch || "$only" == attach ]] || { echo "bench: --only takes launch or attach" >&2; exit 64; }
 [[ "$reps" =~ ^[1-9][0-9]*$ ]] || { echo "bench: --reps must be a positive number" >&2; exit 64; }
 if [[ $(id -u) -ne 0 ]]; then
     echo "bench/run.sh needs root: memprof and the naive tracer load eBPF programs. Run: sudo bench/run.sh" >&2
@@ -62,6 +69,7 @@ workload="$root/samples/bin/workload"
 memprof="$root/memprof"
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 source "$root/bench/tools.sh"
+source "$root/bench/attach.sh"
 
 # memprof builds itself on first use: do it outside the measurements, then run a snapshot of
 # that build, so a source edit during the benchmark can neither trigger a rebuild inside a
@@ -152,6 +160,7 @@ done
 
 began=$(date +%s)
 : >"$tmp/results"
+[[ "$only" == attach ]] && plan=()
 for ((rep = 1; rep <= reps; rep++)); do
     for item in "${plan[@]}"; do
         read -r wl tool size <<<"$item"
@@ -188,6 +197,7 @@ group_status() {
 
 echo
 echo "memprof overhead benchmark: median of $reps runs each; $(nproc) CPUs, kernel $(uname -r)"
+if [[ "$only" != attach ]]; then
 echo "load average when started: $load_at_start$(awk -v l="$load_at_start" -v n="$(nproc)" \
     'BEGIN { if (l > n / 2) print " — the machine was busy: other work inflates every number" }')"
 echo
@@ -234,4 +244,6 @@ echo "alloc MB/s: bytes the workload allocates (workload --count) / target s."
 micro_memprof=$(ratio "$(median 7 micro memprof "${MICRO_SIZE[memprof]}")" "$micro_base" "%.2f")
 workload_memprof=$(ratio "$(median 6 workload memprof "${WORKLOAD_SIZE[memprof]}")" "$(median 6 workload none "${WORKLOAD_SIZE[memprof]}")" "%.3f")
 echo "memprof default mode: micro ${micro_memprof}x native (target <= 1.5x), workload ${workload_memprof}x native (target <= 1.05x)"
+fi
+[[ "$only" == launch ]] || attach_table
 echo "benchmark took $(($(date +%s) - began)) s"

@@ -12,8 +12,8 @@ have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok ins
 # libjemalloc2/-dev: the dynamically linked jemalloc sample; dpkg-dev, autoconf, make: building
 # jemalloc 5.3.0 from Debian's source package for the statically linked samples.
 # ripgrep: a real stripped Debian program whose stacks the stack-completeness test unwinds.
-# redis-server + redis-tools: a real Debian program over libjemalloc.so.2 with profiling compiled in
-# (jemalloc's own sampling on launch), driven by redis-benchmark.
+# redis-server + redis-tools: a real Debian program over libjemalloc.so.2 with profiling compiled in,
+# driven by redis-benchmark: recorded on launch and injected into on attach.
 for pkg in ripgrep libbpf1 binutils gcc g++ make clang-14 llvm-14 libbpf-dev linux-libc-dev golang-go gdb elfutils tmux libc6-dbg libstdc++6-12-dbg libjemalloc2 libjemalloc-dev dpkg-dev autoconf redis-server redis-tools; do
     have "$pkg" || need+=("$pkg")
 done

@@ -38,6 +38,9 @@ public sealed record RecordSessionResult(int TargetPid, int? CommandExitCode, lo
 {
     /// <summary>What the user should know of the programs the command ran, each said once.</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];
+
+    /// <summary>How long putting an injected process's allocator slots back took (null: not injected).</summary>
+    public TimeSpan? SlotsRestored { get; init; }
 }
 
 /// <summary>One `memprof record`: launch or attach, record until the target exits, the duration
@@ -56,6 +59,7 @@ public static class LinuxRecordSession
         var monotonicNanos = host.MonotonicNanos;
         ILaunchedCommand? launcher = null;
         IInjectedProcess? injected = null;
+        IDisposable? priority = null;
         int pid;
         string? preloadNote = null;
         string? inheritedPreload = null;
@@ -68,11 +72,24 @@ public static class LinuxRecordSession
             if (targets.WhyNotAttachable(attachPid) is { } why)
                 throw new ProfilerException(ExitCode.TargetNotFound, why);
             pid = attachPid;
-            var attach = options.AllocatorMode == AllocatorMode.Probe ? new AttachChoice(false, null)
-                : AttachChoice.Decide(options.AllocatorMode, targets.AttachFacts(attachPid));
+            // Ahead of the target's threads: otherwise a target whose threads all run starves the
+            // attach (its threads stay stopped longer) and the reading of the ring buffer.
+            priority = targets.RaiseOwnPriority();
+            AttachChoice attach;
+            try
+            {
+                attach = options.AllocatorMode == AllocatorMode.Probe ? new AttachChoice(false, null)
+                    : AttachChoice.Decide(options.AllocatorMode, targets.AttachFacts(attachPid));
+            }
+            catch (ProfilerException)
+            {
+                priority.Dispose();
+                throw;
+            }
             if (attach.Inject)
             {
                 var (process, failure) = targets.Inject(attachPid, Math.Max(1, options.SampleRateBytes));
+                if (process is null && options.AllocatorMode == AllocatorMode.Inject) priority.Dispose();
                 if (process is null) attach = AttachChoice.FallBack(options.AllocatorMode, failure ?? "unknown failure");
                 else
                 {
@@ -187,7 +204,9 @@ public static class LinuxRecordSession
 
             // The program's allocator calls go back where they went before, while the markers are
             // still probed (a sampled block freed meanwhile is recorded); then no probe stays behind.
+            var restoring = Stopwatch.StartNew();
             if (injected?.Detach() is { } unrestored) Console.Error.WriteLine($"memprof: detaching from process {pid}: {unrestored}");
+            TimeSpan? slotsRestored = injected is null ? null : restoring.Elapsed;
             // Whatever the kernel already queued belongs to the recording; then no probe stays behind.
             tracer.DetachAll();
             while (Poll(tracer, recorder, writer, 0) > 0) { }
@@ -208,6 +227,7 @@ public static class LinuxRecordSession
             return new RecordSessionResult(pid, exitCode, recorder.Events, stats.LostEvents, recorder.Sites.Count, tracer.Mode, recorder.ProcessCount)
             {
                 Notes = notes,
+                SlotsRestored = slotsRestored,
             };
         }
         catch (ProfilerException e) when (e.CommandExitCode is not null) { throw; }
@@ -237,6 +257,7 @@ public static class LinuxRecordSession
             writer?.Dispose();
             tracer?.Dispose();
             launcher?.Dispose();
+            priority?.Dispose();
         }
     }
 

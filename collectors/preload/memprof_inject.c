@@ -13,6 +13,9 @@
  * destructor; the key is created by the constructor, which neither allocates through the slots
  * being patched (none points here yet) nor assumes it runs before main. */
 #define _GNU_SOURCE
+/* Blocks from before the attach are freed through the sampler too: at every rate a free is
+ * reported only if its block was sampled. */
+#define MEMPROF_FREES_NEED_SET 1
 #include "memprof_sampler.h"
 
 /* ---- a thread's state ---- */

@@ -96,8 +96,17 @@ static void memprof_front_fork_child(struct memprof_preload_thread *self);
 #define DEFAULT_RATE (512 * 1024)
 
 static uint64_t rate = DEFAULT_RATE;
-static int every_allocation;             /* rate <= 1: every call is reported, no set needed */
+static int every_allocation;             /* rate <= 1: every call is reported */
 static pthread_key_t thread_key;
+
+/* With every allocation reported, the launch library reports every free too, without the set:
+ * every live block was allocated under it. An attached process holds blocks from before the
+ * attach, whose frees must pass through unreported (they would be recorded unpaired), so the
+ * injected build defines MEMPROF_FREES_NEED_SET and keeps the set at every rate. */
+#ifndef MEMPROF_FREES_NEED_SET
+#define MEMPROF_FREES_NEED_SET 0
+#endif
+static inline int memprof_preload_every_free(void) { return !MEMPROF_FREES_NEED_SET && every_allocation; }
 
 /* ---- the sampled-address set ---- */
 
@@ -262,7 +271,7 @@ static void memprof_preload_forget_all(int keep_tables)
         }
         s->count = 0;
     }
-    memset(filter, every_allocation ? 255 : 0, sizeof(filter));
+    memset(filter, memprof_preload_every_free() ? 255 : 0, sizeof(filter));
 }
 
 /* ---- sampling ---- */
@@ -541,7 +550,7 @@ static void memprof_preload_setup_state(uint64_t initial_rate, uint32_t flags, u
     rate = initial_rate;
     every_allocation = rate <= 1;
     /* Every free must then be reported: a full filter sends each one to the slow path. */
-    if (every_allocation)
+    if (memprof_preload_every_free())
         memset(filter, 255, sizeof(filter));
     st->rate = rate;
     st->slot_count = MEMPROF_PRELOAD_SLOTS;
@@ -679,7 +688,7 @@ static inline int memprof_preload_sample(struct memprof_preload_thread *t, size_
 __attribute__((noinline)) static void memprof_preload_report(struct memprof_preload_thread *t, void *block, size_t size,
                                                             void *old_block, unsigned func, unsigned flags)
 {
-    if ((flags & MEMPROF_EVENT_NEW_SAMPLED) && !every_allocation) {
+    if ((flags & MEMPROF_EVENT_NEW_SAMPLED) && !memprof_preload_every_free()) {
         t->busy = 1;
         if (!memprof_preload_insert((uintptr_t)block))
             __atomic_fetch_add(&memprof_state.untracked_samples, 1, __ATOMIC_RELAXED);
@@ -691,10 +700,15 @@ __attribute__((noinline)) static void memprof_preload_report(struct memprof_prel
 /* Whether a block being freed was sampled (and forget it). */
 static inline int memprof_preload_was_sampled(struct memprof_preload_thread *t, void *block)
 {
-    if (every_allocation)
+    if (memprof_preload_every_free())
         return 1;
     if (LIKELY(__atomic_load_n(memprof_preload_filter_of((uintptr_t)block), __ATOMIC_RELAXED) == 0) || t->busy)
         return 0;
+    /* A request not carried out yet (no allocation call since it came) empties the set first:
+     * a block sampled for an earlier recording is not this one's. */
+    if (UNLIKELY(__atomic_load_n(&memprof_state.requested_generation, __ATOMIC_ACQUIRE) !=
+                 __atomic_load_n(&memprof_state.applied_generation, __ATOMIC_ACQUIRE)))
+        memprof_preload_apply_request(t, 0);
     /* A thread without state of its own relies on the lock's owner check alone. */
     if (!t->initialized)
         return memprof_preload_remove((uintptr_t)block, memprof_preload_hash((uintptr_t)block));
@@ -707,7 +721,7 @@ static inline int memprof_preload_was_sampled(struct memprof_preload_thread *t, 
 /* The old block lives on after a failed resize, still sampled. */
 static void memprof_preload_still_sampled(struct memprof_preload_thread *t, void *old)
 {
-    if (every_allocation)
+    if (memprof_preload_every_free())
         return;
     int was_busy = t->busy;
     if (t->initialized)

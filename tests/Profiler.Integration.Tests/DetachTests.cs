@@ -84,7 +84,8 @@ public sealed class DetachTests
         try
         {
             using var killer = new Timer(_ => target.Kill(), null, 1500, Timeout.Infinite);
-            var result = CliRunner.Run("record", "--rate", "1", "--pid", target.Id.ToString(), "-o", output, "--no-firefox");
+            // Probes: memprof runs in this process, whose reaping of its children would swallow ptrace stops.
+            var result = CliRunner.Run("record", "--mode", "probe", "--rate", "1", "--pid", target.Id.ToString(), "-o", output, "--no-firefox");
             Assert.True(result.ExitCode == 0, result.Stderr);
             var recording = RecordingReader.Read(output);
             Assert.NotNull(recording.Footer);

@@ -108,11 +108,15 @@ public sealed class InjectAttachTests
         Assert.Equal("memprof: cannot attach by injection: the program is statically linked: it has no allocator slots to redirect", inject.Stderr.Trim());
         Assert.False(File.Exists(Path.Combine(dir.FullName, "s.memprof")));
 
-        // Auto probes on attach while injection is opt-in (AttachChoice.AutoInjects).
+        // Auto falls back to probes, saying why in its first line and in the recording's header.
         var auto = Memprof("record", "--rate", "1", "--pid", target.Id.ToString(), "--duration", "1s", "--no-firefox", "-o", Path.Combine(dir.FullName, "a.memprof"));
         Assert.True(auto.ExitCode == 0, auto.Stderr);
-        Assert.Contains("probes", auto.Stderr);
-        Assert.True(RecordingReader.Read(Path.Combine(dir.FullName, "a.memprof")).Events.Count > 0, "the static binary's mallocs were not probed");
+        const string Why = "attach by injection not possible (the program is statically linked: it has no allocator slots to redirect): probing every allocator call";
+        Assert.StartsWith($"memprof: every allocation, probes: {Why}; ", auto.Stderr.Split('\n')[0]);
+        var probed = RecordingReader.Read(Path.Combine(dir.FullName, "a.memprof"));
+        Assert.StartsWith(Why + "; ", probed.Header.Mode);
+        Assert.True(probed.Events.Count > 0, "the static binary's mallocs were not probed");
+        Assert.DoesNotContain(File.ReadAllLines($"/proc/{target.Id}/maps"), l => l.EndsWith(Profiler.Collectors.Linux.Preload.InjectLibrary.FileName, StringComparison.Ordinal));
         Assert.False(target.HasExited);
         dir.Delete(recursive: true);
     }

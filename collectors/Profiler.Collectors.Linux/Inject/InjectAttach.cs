@@ -15,8 +15,9 @@ public sealed class InjectedProcess(int pid, ProcMemory memory, ulong state, ulo
     public GotPatch Patch => patch;
     bool _detached;
 
-    /// <summary>Asks the library to start counting again (at the next allocation call): every
-    /// slot goes through it and the markers are probed, so nothing from here on is missed.</summary>
+    /// <summary>Asks the library to sample at the recording's rate and start counting again (at the
+    /// next allocation call): every slot goes through it and the markers are probed, so nothing
+    /// from here on is missed. Until then it counted without sampling (<see cref="InjectLibrary.NotSampling"/>).</summary>
     public string? StartCounting()
     {
         var header = new byte[PreloadState.HeaderSize];
@@ -63,7 +64,7 @@ public sealed class InjectedProcess(int pid, ProcMemory memory, ulong state, ulo
 
 /// <summary>The effects of attaching by injection, in the order docs/DESIGN.md gives: load the
 /// library at a safe point (or reuse one already there), wait for its state, inspect the slots,
-/// fill the tables and request the rate, patch free slots then allocation slots with the threads
+/// fill the tables and request no sampling yet, patch free slots then allocation slots with the threads
 /// stopped, then request again so counting starts with every slot patched. The decisions are
 /// <see cref="InjectPlanner"/>'s and <see cref="GotPlanner"/>'s.</summary>
 public static class InjectAttach
@@ -97,15 +98,17 @@ public static class InjectAttach
             ulong state = bias + symbols.State;
 
             // The constructor sets the state up last: its magic says it is ready.
+            // Bounded from here, not from the attach's start: a load on a busy machine can take seconds.
             var header = new byte[PreloadState.HeaderSize];
-            PreloadHeader? decoded = null;
-            while (clock.Elapsed < TimeSpan.FromSeconds(5) && (decoded = memory.TryRead(state, header) ? PreloadState.DecodeHeader(header) : null) is null)
+            PreloadHeader? decoded;
+            var setUp = Stopwatch.StartNew();
+            while ((decoded = memory.TryRead(state, header) ? PreloadState.DecodeHeader(header) : null) is null && setUp.Elapsed < TimeSpan.FromSeconds(5))
                 Thread.Sleep(5);
             if (decoded is not { } current) return (null, "the library's state was not set up within 5 s");
             if (!current.Flags.HasFlag(PreloadFlags.Injected)) return (null, "the library in the process is not the injectable build");
 
             var inspection = GotInspector.Inspect(pid, memory, mapped.Path);
-            var plan = InjectPlanner.Plan(inspection.Plan, inspection.Forwarding, InjectPlanner.ReadTables(header), current, rateBytes,
+            var plan = InjectPlanner.Plan(inspection.Plan, inspection.Forwarding, InjectPlanner.ReadTables(header), current, InjectLibrary.NotSampling,
                 (module, name) => Helper(pid, module, name));
             var forwarding = inspection.Forwarding with { Apply = [.. inspection.Forwarding.Apply.Where(s => plan.SlotTable.ContainsKey(s.Slot.Address))] };
             if (forwarding.Apply.Count == 0) return (null, "the process has no allocator slot the sampler can take over");

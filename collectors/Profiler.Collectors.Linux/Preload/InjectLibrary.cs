@@ -79,6 +79,14 @@ public static class InjectLibrary
         return writes;
     }
 
+    /// <summary>The rate of the request written before the slots are patched: so large that no
+    /// allocation is sampled (a gap drawn at it is past 2^60 bytes, and still fits the library's
+    /// signed countdown), while the request empties the address set of an earlier attach. The
+    /// recording's own rate is requested once the markers are probed: sampled at the recording's
+    /// rate before that, a block's allocation would go unrecorded and its free be recorded
+    /// unpaired, and a sample's event would precede the counters' start.</summary>
+    public const ulong NotSampling = 1UL << 56;
+
     /// <summary>Asks for a new recording's rate (0 keeps the rate in effect): the rate first, then a
     /// generation the library has not applied. Once applied, the counters start at zero, the base is
     /// the allocators' live heap, and no earlier sample is remembered.</summary>

@@ -8,29 +8,29 @@ namespace Profiler.Collectors.Linux.Session;
 /// <param name="JemallocProfiling">Its jemalloc samples for memprof already (the cheapest way).</param>
 /// <param name="ResidentLaunchLibrary">The launch preload library is already in the process: it
 /// samples there already, by symbol, and is read as it is.</param>
-public sealed record AttachFacts(string? InjectLibrary, bool StaticallyLinked, bool JemallocProfiling, bool ResidentLaunchLibrary);
+/// <param name="LinkedAllocator">An allocator function the executable defines itself (tikv-jemallocator's
+/// <c>_rjem_malloc</c>, a malloc of its own), or null: its calls are direct, through no slot.</param>
+public sealed record AttachFacts(string? InjectLibrary, bool StaticallyLinked, bool JemallocProfiling, bool ResidentLaunchLibrary,
+    string? LinkedAllocator = null);
 
 /// <summary>How an attached process is sampled: by injecting the sampler, or by probes on every
 /// allocator call; <see cref="Note"/> says why not injection, in one line (kept in the header).</summary>
 public sealed record AttachChoice(bool Inject, string? Note)
 {
-    /// <summary>Whether --mode auto injects on attach. Not yet: injection is opt-in (--mode inject)
-    /// until it has been proven on multi-threaded servers under repeated attach/detach.</summary>
-    public static readonly bool AutoInjects = false;
-
-    public static AttachChoice Decide(AllocatorMode mode, AttachFacts facts) => Decide(mode, facts, AutoInjects);
-
-    public static AttachChoice Decide(AllocatorMode mode, AttachFacts facts, bool autoInjects)
+    /// <summary>--mode auto and inject inject where it can be done; auto falls back to probes
+    /// saying why, inject fails with its own exit code; probe probes.</summary>
+    public static AttachChoice Decide(AllocatorMode mode, AttachFacts facts)
     {
         if (mode is AllocatorMode.Probe or AllocatorMode.JemallocProf) return new(false, null);
-        if (mode == AllocatorMode.Auto && !autoInjects) return new(false, null);
-        // jemalloc sampling for memprof already traps only its samples: nothing to gain.
+        // jemalloc sampling for memprof already traps only its samples: nothing to gain (and
+        // the jemalloc policy says in the header which way it records).
         if (mode == AllocatorMode.Auto && facts.JemallocProfiling) return new(false, null);
         string? why = facts switch
         {
             { InjectLibrary: null } => $"{Preload.InjectLibrary.FileName} is missing beside memprof (it is built with the C compiler)",
             { StaticallyLinked: true } => "the program is statically linked: it has no allocator slots to redirect",
             { ResidentLaunchLibrary: true } => "the process already carries memprof's launch sampler, which is read as it is",
+            { LinkedAllocator: { } symbol } => $"the program's allocator is linked into it ({symbol}): its calls go through no allocator slot",
             _ => null,
         };
         return why is null ? new(true, null) : FallBack(mode, why);

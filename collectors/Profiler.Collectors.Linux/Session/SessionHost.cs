@@ -33,6 +33,9 @@ public interface ITargetHost
     /// <summary>Loads the sampler into the process and redirects its allocator calls through it;
     /// the failure says why not in one line (the process is then left as it was).</summary>
     (IInjectedProcess? Process, string? Failure) Inject(int pid, ulong rateBytes);
+    /// <summary>Puts memprof's threads ahead of a running target's (<see cref="OwnPriority"/>)
+    /// until disposed (nothing happens without the privilege).</summary>
+    IDisposable RaiseOwnPriority();
 }
 
 /// <summary>A process attached by injection: <see cref="Detach"/> puts its allocator slots back.</summary>
@@ -95,9 +98,10 @@ public sealed class LiveTargetHost : ITargetHost
         if (Symbols.Elf.ElfFile.TryOpen(file, out var elf, out _))
             using (elf) isStatic = elf.FindSection(".interp") is null;
         var resident = Preload.ResidentPreload.Find(SessionHost.Live.Processes, SessionHost.Live.Files, pid);
-        return new AttachFacts(Preload.InjectLibrary.Locate(), isStatic,
-            Probes.ProbePlanner.PlanFile(executable).Jemalloc?.Symbols is not null,
-            resident is { Header.Flags: var flags } && !flags.HasFlag(Preload.PreloadFlags.Injected));
+        var plan = Probes.ProbePlanner.PlanFile(executable);
+        return new AttachFacts(Preload.InjectLibrary.Locate(), isStatic, plan.Jemalloc?.Symbols is not null,
+            resident is { Header.Flags: var flags } && !flags.HasFlag(Preload.PreloadFlags.Injected),
+            plan.Sites.FirstOrDefault()?.Symbol);
     }
 
     public (IInjectedProcess? Process, string? Failure) Inject(int pid, ulong rateBytes)
@@ -105,4 +109,6 @@ public sealed class LiveTargetHost : ITargetHost
         if (Preload.InjectLibrary.Locate() is not { } library) return (null, $"{Preload.InjectLibrary.FileName} is missing beside memprof");
         return Linux.Inject.InjectAttach.Attach(pid, library, rateBytes);
     }
+
+    public IDisposable RaiseOwnPriority() => OwnPriority.Raise();
 }

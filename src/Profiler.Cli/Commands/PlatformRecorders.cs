@@ -36,7 +36,8 @@ static class PlatformRecorders
         string processes = result.Processes > 1 ? $" and {result.Processes - 1} child processes" : "";
         return new RecordOutcome(result.TargetPid, result.CommandExitCode,
             $"recorded {result.Events:N0} events from pid {result.TargetPid}{processes} ({result.Probes} probes, {result.Mode})" +
-            (result.LostEvents > 0 ? $"; {result.LostEvents:N0} events LOST (ring buffer full)" : ""));
+            (result.LostEvents > 0 ? $"; {result.LostEvents:N0} events LOST (ring buffer full)" : "") +
+            (result.SlotsRestored is { } restored ? $"; allocator slots restored in {restored.TotalSeconds:0.00} s" : ""));
     }
 
     public static RecordOutcome OnWindows(RecordOptions options, string output, StatusLine status, CancellationToken cancel)

@@ -10,10 +10,10 @@ public sealed class AttachCyclesTests(ITestOutputHelper log)
 {
     const int Workers = 16;
 
-    /// <summary>Each cycle is a memprof process of its own: 1.2–2 s run from a shell on a loaded
-    /// 2-CPU machine, but 5–10 s started from the test host (cause not found yet), so the test runs
-    /// 6; MEMPROF_ATTACH_CYCLES=100 runs the 100, and bench/attach-cycles.sh runs 100
-    /// from a shell.</summary>
+    /// <summary>Each cycle is a memprof process of its own, a few seconds on a loaded 2-CPU machine
+    /// (memprof raises its threads above the server's 16, which otherwise starved it to 5–30 s a
+    /// cycle), so the test runs 6; MEMPROF_ATTACH_CYCLES=100 runs the 100, and
+    /// bench/attach-cycles.sh runs 100 from a shell.</summary>
     static int Cycles =>
         int.TryParse(Environment.GetEnvironmentVariable("MEMPROF_ATTACH_CYCLES"), out int n) && n > 0 ? n : 6;
 

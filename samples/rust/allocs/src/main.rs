@@ -11,7 +11,16 @@
 //!   allocs --manifest serve   print the ground truth of ONE `serve_tick` call
 //!   allocs serve              print `ready <pid>`, then call `serve_tick` every ~10 ms until
 //!                             killed (SIGTERM / SIGINT)
+//!   allocs serve-rounds       as serve, and on each SIGUSR1 run workloads 1-7 once (exactly the
+//!                             default manifest) and print `round N`: for checking an attach from
+//!                             its start (the ticks keep allocating, as an attach needs a thread
+//!                             that calls the allocator)
 //!   allocs bench N            N malloc+free pairs in `bench_loop`; prints `ns_per_pair <float>`
+//!   allocs bench-windows MS   prints `ready <pid>`, then runs `bench_loop` until killed, printing
+//!                             `window <start_ns> <end_ns> <ns_per_pair> <cpu_ns_per_pair>` (Unix
+//!                             time; the thread's CPU time per pair) for every
+//!                             stretch of at least MS milliseconds: for measuring a profiler that
+//!                             attaches to it while it runs
 //!   allocs leak | churn       run only workload 1 (leak chain) or 2 (churn); their sites are as
 //!                             in the default manifest
 //!   allocs leak-more          workload 1 leaking LEAK_MORE_BLOCKS (20 % more) from the same
@@ -397,7 +406,37 @@ extern "C" {
 }
 const SIGINT: i32 = 2;
 const SIGTERM: i32 = 15;
+const SIGUSR1: i32 = 10;
 const SIG_DFL: usize = 0;
+
+/// Rounds asked for by SIGUSR1 and not run yet.
+static ROUNDS_ASKED: AtomicUsize = AtomicUsize::new(0);
+
+extern "C" fn ask_round(_signal: i32) {
+    ROUNDS_ASKED.fetch_add(1, Ordering::Relaxed);
+}
+
+fn serve_rounds() -> ! {
+    unsafe {
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGUSR1, ask_round as extern "C" fn(i32) as usize);
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "ready {}", std::process::id()).expect("write stdout");
+    out.flush().expect("flush stdout");
+    let mut done = 0;
+    loop {
+        if ROUNDS_ASKED.load(Ordering::Relaxed) > done {
+            run_workloads();
+            done += 1;
+            writeln!(out, "round {done}").expect("write stdout");
+            out.flush().expect("flush stdout");
+        }
+        black_box(serve_tick());
+        std::thread::sleep(SERVE_TICK_INTERVAL);
+    }
+}
 
 fn serve() -> ! {
     // A background job of a non-interactive shell starts with SIGINT ignored; make both SIGINT
@@ -424,8 +463,46 @@ fn bench(pairs: u64) {
     println!("ns_per_pair {ns_per_pair:.3}");
 }
 
+fn bench_windows(ms: u64) -> ! {
+    fn unix_ns() -> u128 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    }
+    /// CPU time of this thread (CLOCK_THREAD_CPUTIME_ID): what the work cost it, kernel time in
+    /// probes included, whatever else the machine runs meanwhile.
+    fn thread_cpu_ns() -> u128 {
+        #[repr(C)]
+        struct Timespec {
+            sec: i64,
+            nsec: i64,
+        }
+        extern "C" {
+            fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
+        }
+        let mut ts = Timespec { sec: 0, nsec: 0 };
+        unsafe { clock_gettime(3, &mut ts) };
+        ts.sec as u128 * 1_000_000_000 + ts.nsec as u128
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "ready {}", std::process::id()).expect("write stdout");
+    out.flush().expect("flush stdout");
+    let window = Duration::from_millis(ms);
+    const CHUNK: u64 = 10_000;
+    loop {
+        let (start_ns, start, cpu) = (unix_ns(), Instant::now(), thread_cpu_ns());
+        let mut pairs = 0u64;
+        while start.elapsed() < window {
+            black_box(bench_loop(black_box(CHUNK)));
+            pairs += CHUNK;
+        }
+        let ns = start.elapsed().as_nanos() as f64 / pairs as f64;
+        let cpu_ns = (thread_cpu_ns() - cpu) as f64 / pairs as f64;
+        writeln!(out, "window {start_ns} {} {ns:.3} {cpu_ns:.3}", unix_ns()).expect("write stdout");
+        out.flush().expect("flush stdout");
+    }
+}
+
 fn usage() -> ! {
-    eprintln!("usage: allocs [--manifest [serve|heavy|large|leak-more] | serve | heavy | large | leak | leak-more | churn | bench N | heavy-dump PATH]");
+    eprintln!("usage: allocs [--manifest [serve|heavy|large|leak-more] | serve | serve-rounds | heavy | large | leak | leak-more | churn | bench N | bench-windows MS | heavy-dump PATH]");
     std::process::exit(2);
 }
 
@@ -458,6 +535,11 @@ fn main() {
             black_box(churn());
         }
         ["serve"] => serve(),
+        ["serve-rounds"] => serve_rounds(),
+        ["bench-windows", ms] => match ms.parse::<u64>() {
+            Ok(ms) => bench_windows(ms),
+            Err(_) => usage(),
+        },
         ["bench", n] => match n.parse::<u64>() {
             Ok(pairs) => bench(pairs),
             Err(_) => usage(),

@@ -11,6 +11,10 @@
 //!                             `checksum <n>`
 //!   workload --count [SCALE]  the same run, also counting the rounds' allocator calls; prints
 //!                             `alloc_calls`, `realloc_calls`, `free_calls`, `allocated_bytes`
+//!   workload --windows MS     after the warm-up prints `ready <pid>`, then runs rounds until
+//!                             killed, printing `window <start_ns> <end_ns> <ns_per_round>
+//!                             <cpu_ns_per_round>` (Unix time; the thread's CPU time) for every stretch of at least MS milliseconds: for measuring a
+//!                             profiler that attaches to it while it runs
 //! Every round does the same kind of work on fresh text, so the time and the allocations grow
 //! linearly with SCALE; the checksum depends only on SCALE.
 
@@ -162,12 +166,61 @@ fn rounds(scale: f64) -> usize {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: workload [--count] [SCALE]");
+    eprintln!("usage: workload [--count] [SCALE] | workload --windows MS");
     std::process::exit(2);
+}
+
+/// Nanoseconds since the Unix epoch (what the benchmark script's clock reads).
+fn unix_ns() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+}
+
+/// CPU time of this thread (CLOCK_THREAD_CPUTIME_ID): what the work cost it, kernel time in
+/// probes included, whatever else the machine runs meanwhile.
+fn thread_cpu_ns() -> u128 {
+    #[repr(C)]
+    struct Timespec {
+        sec: i64,
+        nsec: i64,
+    }
+    extern "C" {
+        fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
+    }
+    let mut ts = Timespec { sec: 0, nsec: 0 };
+    unsafe { clock_gettime(3, &mut ts) };
+    ts.sec as u128 * 1_000_000_000 + ts.nsec as u128
+}
+
+fn windows(ms: u64) -> ! {
+    use std::io::Write;
+    let mut rng = Rng::new(0x5EED_CAFE);
+    let vocab = text::vocabulary(&mut rng, VOCABULARY);
+    black_box(round(&mut rng, &vocab));
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "ready {}", std::process::id()).expect("write stdout");
+    out.flush().expect("flush stdout");
+    let window = std::time::Duration::from_millis(ms);
+    loop {
+        let (start_ns, start, cpu) = (unix_ns(), Instant::now(), thread_cpu_ns());
+        let mut rounds = 0u64;
+        while start.elapsed() < window {
+            black_box(round(&mut rng, &vocab));
+            rounds += 1;
+        }
+        let ns = start.elapsed().as_nanos() as f64 / rounds as f64;
+        let cpu_ns = (thread_cpu_ns() - cpu) as f64 / rounds as f64;
+        writeln!(out, "window {start_ns} {} {ns:.0} {cpu_ns:.0}", unix_ns()).expect("write stdout");
+        out.flush().expect("flush stdout");
+    }
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, ms] = args.as_slice() {
+        if flag == "--windows" {
+            windows(ms.parse().unwrap_or_else(|_| usage()));
+        }
+    }
     let (count, rest) = match args.first().map(String::as_str) {
         Some("--count") => (true, &args[1..]),
         _ => (false, &args[..]),

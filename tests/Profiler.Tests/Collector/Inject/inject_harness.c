@@ -75,6 +75,7 @@ struct api {
     void (*dallocx)(void *, int);
     size_t (*usable)(void *); /* the allocator's own malloc_usable_size */
     int kind;                 /* enum memprof_allocator_kind of the allocator behind */
+    int sampler;              /* a table's entry points, not the allocator's own functions */
 };
 
 static const char *const names[] = { "malloc", "calloc", "realloc", "reallocarray", "posix_memalign", "aligned_alloc", "memalign",
@@ -100,6 +101,7 @@ static struct api entry_points(int k, const struct api *native)
     }
     a.usable = native->usable;
     a.kind = native->kind;
+    a.sampler = 1;
     return a;
 }
 
@@ -258,7 +260,7 @@ static size_t glibc_usable(void *block) { return malloc_usable_size(block); }
 
 static const struct api glibc = {
     malloc, calloc, realloc, reallocarray, posix_memalign, aligned_alloc, memalign, valloc, pvalloc, free,
-    NULL, NULL, NULL, NULL, NULL, glibc_usable, MEMPROF_ALLOCATOR_GLIBC,
+    NULL, NULL, NULL, NULL, NULL, glibc_usable, MEMPROF_ALLOCATOR_GLIBC, 0,
 };
 
 /* A bump allocator: blocks never reused, each with its size in front; it counts its calls. */
@@ -292,7 +294,7 @@ static void *bump_realloc(void *old, size_t size)
 
 static const struct api bump = {
     bump_malloc, NULL, bump_realloc, NULL, NULL, NULL, NULL, NULL, NULL, bump_free,
-    NULL, NULL, NULL, NULL, NULL, bump_usable, MEMPROF_ALLOCATOR_OTHER,
+    NULL, NULL, NULL, NULL, NULL, bump_usable, MEMPROF_ALLOCATOR_OTHER, 0,
 };
 
 static struct api jemalloc;
@@ -343,6 +345,7 @@ struct block {
     unsigned char pattern;
     int aligned;           /* jemalloc's sized deallocation and xallocx need the alignment: not used on these */
     const struct api *api; /* the API that allocated it */
+    int marked;            /* allocated through the sampler at rate 1: its free is reported too */
 };
 
 #define KEPT 64
@@ -412,6 +415,7 @@ static void allocated(struct worker *w, struct block *b, const struct api *a, si
     t->bytes += size;
     t->allocated_usable += a->usable(b->p);
     t->marks[func]++;
+    b->marked = a->sampler && sample_rate <= 1;
     expect_sample(t, size);
     if (jemalloc_checks && a->mallocx && !jemalloc_owns(b->p))
         die("a block from the jemalloc table is not jemalloc's");
@@ -423,7 +427,8 @@ static void released(struct worker *w, struct block *b)
         die("a block's bytes changed");
     w->tally.frees++;
     w->tally.freed_usable += b->api->usable(b->p);
-    w->tally.marks_free++;
+    /* A block from before the attach passes through unreported. */
+    w->tally.marks_free += (uint64_t)b->marked;
 }
 
 static void allocate(struct worker *w, struct block *b, const struct api *a)
@@ -485,8 +490,9 @@ static void release(struct worker *w, struct block *b)
     uint64_t r = next_random(w) % 10;
     if (r < 3 && a->realloc) {
         released(w, b);
-        w->tally.marks_free--; /* a resize reports the old block with the new one */
-        w->tally.marks_old++;
+        /* A resize reports the old block with the new one (if the old one was recorded). */
+        w->tally.marks_free -= (uint64_t)b->marked;
+        w->tally.marks_old += (uint64_t)b->marked;
         size_t size = pick_size(w);
         if (a->kind == MEMPROF_ALLOCATOR_OTHER && size > 4096)
             size = 4096;
@@ -514,7 +520,8 @@ static void release(struct worker *w, struct block *b)
             /* In place: the old block freed and the new one allocated, as memprof counts it. */
             w->tally.frees++;
             w->tally.freed_usable += before;
-            w->tally.marks_old++;
+            w->tally.marks_old += (uint64_t)b->marked;
+            b->marked = sample_rate <= 1;
             b->size = want;
             struct tally *t = &w->tally;
             t->allocations++;
@@ -789,11 +796,12 @@ static int64_t apply_with_first_call(uint64_t generation, uint64_t rate, void **
     return base;
 }
 
-static void tally_free(struct tally *t, void *block)
+/* `marked`: the block was allocated through the sampler at rate 1 (else its free passes through unreported). */
+static void tally_free(struct tally *t, void *block, int marked)
 {
     t->frees++;
     t->freed_usable += malloc_usable_size(block);
-    t->marks_free++;
+    t->marks_free += (uint64_t)marked;
 }
 
 /* Frees every block the crew kept, through the entry points, into `t`. */
@@ -846,11 +854,11 @@ static int run(const char *lib, uint64_t rate, int threads, int ops, const char 
           "base %lld, usable bytes the harness holds %lld, allowed up to %lld more", (long long)base, (long long)known, (long long)slack);
     struct tally main_tally;
     memset(&main_tally, 0, sizeof(main_tally));
-    tally_free(&main_tally, first);
+    tally_free(&main_tally, first, rate <= 1);
     glibc_entries.free(first);
     /* Half the program's earlier blocks freed after the attach, through the entry point. */
     for (int i = 0; i < BEFORE; i += 2) {
-        tally_free(&main_tally, before[i]);
+        tally_free(&main_tally, before[i], 0);
         glibc_entries.free(before[i]);
     }
     pthread_barrier_wait(&crew.attached);
@@ -914,7 +922,7 @@ static int tables(const char *lib, int threads, int ops, const char *jemalloc_pa
     check("flags-say-what-is-unknown", state->flags == want, "flags %u, expected %u", state->flags, want);
     struct tally main_tally;
     memset(&main_tally, 0, sizeof(main_tally));
-    tally_free(&main_tally, first);
+    tally_free(&main_tally, first, 1);
     glibc_entries.free(first);
     uint64_t bump_before = bump_calls;
     pthread_barrier_wait(&crew.attached);
@@ -944,7 +952,7 @@ static int again(const char *lib, int threads, int ops)
     int64_t base = apply_with_first_call(request(1), 1, &first);
     struct tally first_tally;
     memset(&first_tally, 0, sizeof(first_tally));
-    tally_free(&first_tally, first);
+    tally_free(&first_tally, first, 1);
     glibc_entries.free(first);
     pthread_barrier_wait(&crew.attached);
     struct tally sum = finish_crew();

@@ -87,6 +87,17 @@ sealed class FakeHost : ITargetHost, IProcessControl
     /// <summary>Why injection fails (null: it succeeds).</summary>
     public string? InjectFailure { get; set; }
     public AttachFacts AttachFacts(int pid) => Facts;
+    public IDisposable RaiseOwnPriority()
+    {
+        Log.Add("priority");
+        return new Restore(() => Log.Add("priority back"));
+    }
+
+    sealed class Restore(Action restore) : IDisposable
+    {
+        public void Dispose() => restore();
+    }
+
     public (IInjectedProcess? Process, string? Failure) Inject(int pid, ulong rateBytes)
     {
         Log.Add($"inject {pid} rate {rateBytes}");

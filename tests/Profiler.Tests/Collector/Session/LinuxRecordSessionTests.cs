@@ -117,10 +117,11 @@ public sealed class LinuxRecordSessionTests : IDisposable
         host.Tracer.Batches.Enqueue([KernelRecord.Make(BpfFunction.Free, Pid, address: 0xa000, frames: [LibcBase + 0x2000])]);
         host.Tracer.WhenDrained = () => host.World.ProcessMaps.Remove(Pid);
 
-        var result = Run(host, Attach());
+        var result = Run(host, Attach() with { AllocatorMode = AllocatorMode.Probe });
 
         Assert.Null(result.CommandExitCode);
-        Assert.Equal(["attach 4242 libc.so.6", "detach all", "dispose"], host.Log);
+        Assert.Null(result.SlotsRestored);
+        Assert.Equal(["priority", "attach 4242 libc.so.6", "detach all", "dispose", "priority back"], host.Log);
         var recording = RecordingReader.Read(Output);
         Assert.Equal(["app --serve"], recording.Header.Command);
         Assert.Equal(1, recording.Events.Count);
@@ -134,22 +135,49 @@ public sealed class LinuxRecordSessionTests : IDisposable
         host.Tracer.Batches.Enqueue([KernelRecord.Make(BpfFunction.Free, Pid, address: 0xa000, frames: [LibcBase + 0x2000])]);
         host.Tracer.WhenDrained = () => host.World.ProcessMaps.Remove(Pid);
 
-        Run(host, Attach() with { SampleRateBytes = 1, AllocatorMode = AllocatorMode.Inject });
+        var result = Run(host, Attach() with { SampleRateBytes = 1, AllocatorMode = AllocatorMode.Inject });
 
-        Assert.Equal(["inject 4242 rate 1", "attach 4242 libc.so.6", "count 4242", "restore slots 4242", "detach all", "dispose"], host.Log);
+        Assert.Equal(["priority", "inject 4242 rate 1", "attach 4242 libc.so.6", "count 4242", "restore slots 4242", "detach all", "dispose", "priority back"], host.Log);
+        Assert.NotNull(result.SlotsRestored);
         Assert.StartsWith("in-process sampling injected into the running process (3 allocator slots redirected", RecordingReader.Read(Output).Header.Mode);
     }
 
     [Fact]
-    public void Auto_probes_an_attached_process_while_injection_is_opt_in()
+    public void Auto_injects_into_an_attached_process()
     {
         var host = Host();
         host.Tracer.WhenDrained = () => host.World.ProcessMaps.Remove(Pid);
 
         Run(host, Attach());
 
-        Assert.Equal(["attach 4242 libc.so.6", "detach all", "dispose"], host.Log);
-        Assert.DoesNotContain("injection", RecordingReader.Read(Output).Header.Mode);
+        Assert.Equal(["priority", "inject 4242 rate 524288", "attach 4242 libc.so.6", "count 4242", "restore slots 4242", "detach all", "dispose", "priority back"], host.Log);
+        Assert.StartsWith("in-process sampling injected into the running process", RecordingReader.Read(Output).Header.Mode);
+    }
+
+    [Fact]
+    public void Auto_falls_back_to_probes_where_injection_fails_and_the_header_keeps_why()
+    {
+        var host = Host();
+        host.Tracer.WhenDrained = () => host.World.ProcessMaps.Remove(Pid);
+        host.InjectFailure = "no thread of process 4242 reached an allocator's entry at a safe point within 2 s (4 threads watched)";
+
+        Run(host, Attach());
+
+        Assert.Equal(["priority", "inject 4242 rate 524288", "attach 4242 libc.so.6", "detach all", "dispose", "priority back"], host.Log);
+        Assert.StartsWith($"attach by injection not possible ({host.InjectFailure}): probing every allocator call; ", RecordingReader.Read(Output).Header.Mode);
+    }
+
+    [Fact]
+    public void Auto_probes_a_program_whose_allocator_is_linked_in_without_trying_to_inject()
+    {
+        var host = Host();
+        host.Tracer.WhenDrained = () => host.World.ProcessMaps.Remove(Pid);
+        host.Facts = host.Facts with { LinkedAllocator = "_rjem_malloc" };
+
+        Run(host, Attach());
+
+        Assert.Equal(["priority", "attach 4242 libc.so.6", "detach all", "dispose", "priority back"], host.Log);
+        Assert.StartsWith("attach by injection not possible (the program's allocator is linked into it (_rjem_malloc)", RecordingReader.Read(Output).Header.Mode);
     }
 
     [Fact]
@@ -160,14 +188,14 @@ public sealed class LinuxRecordSessionTests : IDisposable
         var e = Assert.Throws<ProfilerException>(() => Run(host, Attach() with { AllocatorMode = AllocatorMode.Inject }));
         Assert.Equal(ExitCode.InjectionFailed, e.ExitCode);
         Assert.Contains(host.InjectFailure, e.Message);
-        Assert.Equal(["inject 4242 rate 524288"], host.Log);
+        Assert.Equal(["priority", "inject 4242 rate 524288", "priority back"], host.Log);
         Assert.False(File.Exists(Output));
 
         host.Facts = host.Facts with { StaticallyLinked = true };
         e = Assert.Throws<ProfilerException>(() => Run(host, Attach() with { AllocatorMode = AllocatorMode.Inject }));
         Assert.Equal(ExitCode.InjectionFailed, e.ExitCode);
         Assert.Contains("statically linked", e.Message);
-        Assert.Equal(["inject 4242 rate 524288"], host.Log);
+        Assert.Equal(["priority", "inject 4242 rate 524288", "priority back", "priority", "priority back"], host.Log);
 
         var launch = Assert.Throws<ProfilerException>(() => Run(host, Launch() with { AllocatorMode = AllocatorMode.Inject }));
         Assert.Equal(ExitCode.UsageError, launch.ExitCode);
@@ -179,6 +207,6 @@ public sealed class LinuxRecordSessionTests : IDisposable
         var host = Host();
         host.Tracer.WhenDrained = () => host.World.ProcessMaps.Remove(Pid);
         Run(host, Attach() with { AllocatorMode = AllocatorMode.Probe });
-        Assert.Equal(["attach 4242 libc.so.6", "detach all", "dispose"], host.Log);
+        Assert.Equal(["priority", "attach 4242 libc.so.6", "detach all", "dispose", "priority back"], host.Log);
     }
 }
