@@ -51,6 +51,7 @@ public static class LinuxRecordSession
         var (processes, files, signals, targets) = (host.Processes, host.Files, host.Signals, host.Targets);
         var monotonicNanos = host.MonotonicNanos;
         ILaunchedCommand? launcher = null;
+        bool perfMapTurnedOn = false;
         IInjectedProcess? injected = null;
         int pid;
         string? preloadNote = null;
@@ -92,7 +93,11 @@ public static class LinuxRecordSession
                     "--mode inject puts the sampler into a running process (--pid); a launched command samples in-process with --mode auto or preload");
             var choice = ChooseLaunch(options, targets);
             preloadNote = choice.Note;
-            launcher = targets.StartStopped(options.Command, choice.Environment, options.TargetOutputPath);
+            // A .NET command names its JIT-compiled code in a perf map from its start.
+            perfMapTurnedOn = string.IsNullOrEmpty(Environment.GetEnvironmentVariable(DotNet.DotNetProcesses.PerfMapVariable));
+            var environment = DotNet.DotNetProcesses.LaunchEnvironment(choice.Environment,
+                Environment.GetEnvironmentVariable(DotNet.DotNetProcesses.PerfMapVariable));
+            launcher = targets.StartStopped(options.Command, environment, options.TargetOutputPath);
             pid = launcher.Pid;
         }
 
@@ -132,7 +137,9 @@ public static class LinuxRecordSession
             if (launcher is not null && targets.AllocatorNotFoundNote(executable) is { } notFound) header.Mode += "; " + notFound;
             writer = RecordingWriter.Create(options.OutputPath, header);
             long origin = monotonicNanos();
-            var ports = new SessionPorts(new WriterRecordSink(writer), new KernelCommandSink(tracer, signals, processes), processes, files, tracer,
+            var dotnet = new DotNet.DotNetProcesses(new DotNet.DiagnosticsPerfMapControl(), launched: launcher is not null,
+                perfMapTurnedOn ? exited => !targets.IsAlive(exited) : null);
+            var ports = new SessionPorts(new DotNet.DotNetWatchingSink(new WriterRecordSink(writer), dotnet), new KernelCommandSink(tracer, signals, processes), processes, files, tracer,
                 new Unwinding.DwarfStackUnwinder(), jemalloc);
             recorder = new SessionCore(ports, header.SamplingRateBytes, monotonicNanos);
             int? rootExit = null;
@@ -144,6 +151,7 @@ public static class LinuxRecordSession
             if (launcher is not null) signals.Resume(launcher.Pid);
             resumed = true;
             var lastTotals = TimeSpan.Zero;
+            var lastJitSymbols = TimeSpan.Zero;
 
             var sw = Stopwatch.StartNew();
             var lastStatus = TimeSpan.Zero;
@@ -161,6 +169,11 @@ public static class LinuxRecordSession
                 {
                     recorder.WriteTotals();
                     lastTotals = sw.Elapsed;
+                }
+                if (sw.Elapsed - lastJitSymbols >= JitSymbolsInterval)
+                {
+                    dotnet.Poll(writer.WriteJitSymbols, monotonicNanos() - origin);
+                    lastJitSymbols = sw.Elapsed;
                 }
                 if (launcher is not null ? launcher.HasExited : !targets.IsAlive(pid)) break;
                 if (options.Duration is { } d && sw.Elapsed >= d) break;
@@ -193,6 +206,8 @@ public static class LinuxRecordSession
                 if (rootExit is null)
                     writer.WriteProcessExit(new ProcessExit { Pid = (uint)pid, TimeNanos = monotonicNanos() - origin, ExitCode = exitCode.Value });
             }
+            dotnet.Finish(writer.WriteJitSymbols, monotonicNanos() - origin);
+            foreach (var note in dotnet.Notes) Console.Error.WriteLine($"memprof: {note}");
             try { writer.Complete(new Footer { EndTimeNanos = monotonicNanos() - origin, Events = stats.Events, LostEvents = stats.LostEvents }); }
             catch (ProfilerException failed) { throw new ProfilerException(failed.ExitCode, failed.Message, failed.InnerException) { CommandExitCode = exitCode }; }
             return new RecordSessionResult(pid, exitCode, recorder.Events, stats.LostEvents, recorder.Sites.Count, tracer.Mode, recorder.ProcessCount);
@@ -292,5 +307,6 @@ public static class LinuxRecordSession
 
     static readonly TimeSpan EarlyPhase = TimeSpan.FromSeconds(2);
     static readonly TimeSpan TotalsInterval = TimeSpan.FromMilliseconds(100);
+    static readonly TimeSpan JitSymbolsInterval = TimeSpan.FromSeconds(1);
 
 }

@@ -17,6 +17,7 @@ public static class ProfileModelBuilder
     {
         var tables = new CallTreeTables();
         var maps = ModuleMaps.From(recording.Modules);
+        var jit = JitCodeMap.From(recording.JitSymbols);
         var stackCache = new Dictionary<(uint Pid, ulong RawId), StackId>();
         var frameCache = new Dictionary<(uint Pid, ulong Address, bool IsReturn), FrameId[]>();
 
@@ -25,7 +26,15 @@ public static class ProfileModelBuilder
             if (frameCache.TryGetValue((pid, address, isReturn), out var cached)) return cached;
             var module = maps.Find(pid, address);
             FrameId[] frames;
-            if (module is null)
+            // JIT-compiled code (a .NET runtime's, in an anonymous or double-mapped region) is
+            // named from the symbols its runtime published; a return address names its call.
+            if (jit.TryFind(pid, isReturn ? address - 1 : address, out var managed, out _))
+            {
+                var moduleId = tables.InternModule(JitCodeMap.ModulePath(managed), "");
+                var fn = tables.InternFunction(managed.Function, moduleId, null, null);
+                frames = [tables.InternFrame(fn, moduleId, address, null, 0)];
+            }
+            else if (module is null)
             {
                 var fn = tables.InternFunction($"0x{address:x}", null, null, null);
                 frames = [tables.InternFrame(fn, null, address, null, 0)];
@@ -61,7 +70,8 @@ public static class ProfileModelBuilder
             // A frame-pointer walk through code built without frame pointers reads data as
             // return addresses; the first one outside every mapped file ends the stack.
             int depth = 1;
-            while (depth < raw.Addresses.Count && maps.Find(pid, raw.Addresses[depth]) is not null) depth++;
+            while (depth < raw.Addresses.Count &&
+                   (maps.Find(pid, raw.Addresses[depth]) is not null || jit.TryFind(pid, raw.Addresses[depth] - 1, out _, out _))) depth++;
             bool cut = raw.Truncated || depth < raw.Addresses.Count;
             var stack = cut ? tables.InternStack(StackId.None, tables.TruncatedFrame()) : StackId.None;
             // Raw stacks are leaf first; the tree is built from the root. Only the leaf is an
