@@ -138,7 +138,8 @@ public static class LinuxRecordSession
             writer = RecordingWriter.Create(options.OutputPath, header);
             long origin = monotonicNanos();
             var dotnet = new DotNet.DotNetProcesses(new DotNet.DiagnosticsPerfMapControl(), launched: launcher is not null,
-                perfMapTurnedOn ? exited => !targets.IsAlive(exited) : null);
+                perfMapTurnedOn ? exited => !targets.IsAlive(exited) : null,
+                gcHeap: new DotNet.EventPipeGcHeapSource(), clock: () => monotonicNanos() - origin);
             var ports = new SessionPorts(new DotNet.DotNetWatchingSink(new WriterRecordSink(writer), dotnet), new KernelCommandSink(tracer, signals, processes), processes, files, tracer,
                 new Unwinding.DwarfStackUnwinder(), jemalloc);
             recorder = new SessionCore(ports, header.SamplingRateBytes, monotonicNanos);
@@ -173,6 +174,7 @@ public static class LinuxRecordSession
                 if (sw.Elapsed - lastJitSymbols >= JitSymbolsInterval)
                 {
                     dotnet.Poll(writer.WriteJitSymbols, monotonicNanos() - origin);
+                    dotnet.PollManagedHeap(writer.WriteManagedHeap);
                     lastJitSymbols = sw.Elapsed;
                 }
                 if (launcher is not null ? launcher.HasExited : !targets.IsAlive(pid)) break;
@@ -207,6 +209,7 @@ public static class LinuxRecordSession
                     writer.WriteProcessExit(new ProcessExit { Pid = (uint)pid, TimeNanos = monotonicNanos() - origin, ExitCode = exitCode.Value });
             }
             dotnet.Finish(writer.WriteJitSymbols, monotonicNanos() - origin);
+            dotnet.FinishManagedHeap(writer.WriteManagedHeap);
             foreach (var note in dotnet.Notes) Console.Error.WriteLine($"memprof: {note}");
             try { writer.Complete(new Footer { EndTimeNanos = monotonicNanos() - origin, Events = stats.Events, LostEvents = stats.LostEvents }); }
             catch (ProfilerException failed) { throw new ProfilerException(failed.ExitCode, failed.Message, failed.InnerException) { CommandExitCode = exitCode }; }

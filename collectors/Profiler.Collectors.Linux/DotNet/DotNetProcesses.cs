@@ -15,9 +15,14 @@ namespace Profiler.Collectors.Linux.DotNet;
 /// <param name="launched">The command was launched with the perf map on (it writes its map from its start).</param>
 /// <param name="removeMapsOf">For a launched command whose perf map memprof turned on: the map of a
 /// process gone by the end is removed (it was copied; nobody asked for the file). Null keeps them.</param>
+/// <param name="gcHeap">Follows each runtime's GC heap size (null: not followed); <paramref name="clock"/>
+/// stamps its samples in recording time.</param>
 public sealed class DotNetProcesses(IPerfMapControl control, bool launched, Func<int, bool>? removeMapsOf = null,
-    Func<string, PerfMapFile>? openMap = null)
+    Func<string, PerfMapFile>? openMap = null, IGcHeapSource? gcHeap = null, Func<long>? clock = null)
 {
+    /// <summary>A launched runtime opens its diagnostics socket a moment after it is mapped: so many polls are tried.</summary>
+    const int GcHeapAttempts = 20;
+
     /// <summary>perf map only (1 would also write jitdump files); see the runtime's clrconfignames.h.</summary>
     public const string PerfMapVariable = "DOTNET_PerfMapEnabled";
     public const string PerfMapOnly = "3";
@@ -27,11 +32,14 @@ public sealed class DotNetProcesses(IPerfMapControl control, bool launched, Func
         public PerfMapFile Map { get; } = map;
         public bool EnabledByUs { get; set; }
         public int Entries { get; set; }
+        public int GcHeapAttempts { get; set; }
+        public bool GcHeapFollowed { get; set; }
     }
 
     readonly Func<string, PerfMapFile> _openMap = openMap ?? (path => new PerfMapFile(path));
     readonly Dictionary<int, Runtime> _runtimes = [];
     readonly List<string> _notes = [];
+    readonly System.Collections.Concurrent.ConcurrentQueue<ManagedHeap> _heapSamples = new();
 
     /// <summary>What to tell the user at the end (a runtime whose frames stay unnamed, and why).</summary>
     public IReadOnlyList<string> Notes => _notes;
@@ -62,6 +70,34 @@ public sealed class DotNetProcesses(IPerfMapControl control, bool launched, Func
             _notes.Add($"process {pid} is a .NET program but its managed frames stay unnamed: {why}");
         else
             runtime.EnabledByUs = true;
+    }
+
+    /// <summary>Writes the GC heap sizes read since the last call, and starts following runtimes
+    /// that could not be followed yet.</summary>
+    public void PollManagedHeap(Action<ManagedHeap> write)
+    {
+        while (_heapSamples.TryDequeue(out var sample)) write(sample);
+        if (gcHeap is null) return;
+        foreach (var (pid, runtime) in _runtimes)
+        {
+            if (runtime.GcHeapFollowed || runtime.GcHeapAttempts >= GcHeapAttempts) continue;
+            runtime.GcHeapAttempts++;
+            runtime.GcHeapFollowed = true;
+            uint owner = (uint)pid;
+            gcHeap.Start(pid, bytes => _heapSamples.Enqueue(new ManagedHeap
+                {
+                    Pid = owner, TimeNanos = clock?.Invoke() ?? 0, GcHeapBytes = (ulong)Math.Max(0, bytes), Source = "System.Runtime gc-heap-size",
+                }),
+                // Not listening yet (a runtime just starting): the next poll tries again.
+                _ => runtime.GcHeapFollowed = false);
+        }
+    }
+
+    /// <summary>Stops following the GC heaps and writes what was read.</summary>
+    public void FinishManagedHeap(Action<ManagedHeap> write)
+    {
+        gcHeap?.StopAll();
+        while (_heapSamples.TryDequeue(out var sample)) write(sample);
     }
 
     /// <summary>Copies what the runtimes added to their perf maps into the recording.</summary>

@@ -107,6 +107,7 @@ public static class ProfileModelBuilder
             Processes = ProcessesOf(recording, events),
             Events = events,
             Counters = CounterImages.Join(recording.Counters, recording.Execs, cutoff),
+            ManagedHeap = [.. recording.ManagedHeap.Select(h => new ManagedHeapSample(h.Pid, h.TimeNanos, (long)h.GcHeapBytes)).OrderBy(h => h.TimeNanos)],
             ReplacedImages = ExecReleases.Replaced(events, recording.Execs),
         };
     }

@@ -17,6 +17,8 @@ public sealed class RawRecording
     public IReadOnlyList<HeapCounters> Counters { get; init; } = [];
     /// <summary>Names of JIT-compiled code (a .NET runtime's perf map), in recording order.</summary>
     public IReadOnlyList<JitSymbols> JitSymbols { get; init; } = [];
+    /// <summary>Managed (GC) heap sizes over time, in recording order.</summary>
+    public IReadOnlyList<ManagedHeap> ManagedHeap { get; init; } = [];
     public Stats? LastStats { get; init; }
     public Footer? Footer { get; init; }
     /// <summary>Problems the reader tolerated, e.g. a truncated tail after a crash.</summary>

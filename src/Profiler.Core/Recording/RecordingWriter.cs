@@ -66,6 +66,8 @@ public sealed class RecordingWriter : IDisposable
 
     public void WriteJitSymbols(JitSymbols symbols) => Write(new Record { JitSymbols = symbols });
 
+    public void WriteManagedHeap(ManagedHeap heap) => Write(new Record { ManagedHeap = heap });
+
     public void WriteHeapCounters(HeapCounters counters)
     {
         FlushBatch();
