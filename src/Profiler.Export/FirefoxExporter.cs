@@ -64,6 +64,7 @@ public static class FirefoxExporter
             AddAllocations(builder, main.Value, process.Pid, ev, heap, callTree);
             if (timelines.Of(process.Pid) is { } timeline)
                 AddMemoryTrack(builder, proc, main.Value, timeline, info.DurationNanos, process.StartNanos, everyAllocation);
+            ManagedHeapTrack.Add(builder, proc, model.ManagedHeap, process.Pid);
         }
         return builder;
     }

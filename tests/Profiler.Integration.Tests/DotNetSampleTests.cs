@@ -54,8 +54,8 @@ public sealed class DotNetSampleTests
             target.Send("run");
             var lines = new List<string>();
             while (target.ReadLine(TimeSpan.FromSeconds(60)) is { } line && line != "done") lines.Add(line);
-            // The runtime's GC heap counter comes once a second: let two more come.
-            Thread.Sleep(2500);
+            // The runtime's GC heap counter comes once a second, once its session is up: let a few come.
+            Thread.Sleep(5000);
             ProcessRunner.RunChecked("kill", ["-TERM", memprof.Id.ToString()]);
             var recorded = memprof.WaitForExit(TimeSpan.FromSeconds(60));
             recorded.EnsureSuccess();
@@ -70,6 +70,7 @@ public sealed class DotNetSampleTests
             if (heap.Count == 0) problems.Add("no GC heap samples recorded");
             else if (Math.Abs((long)heap[^1].GcHeapBytes - after) > 1_500_000)
                 problems.Add($"GC heap last {heap[^1].GcHeapBytes:N0} B, the runtime said {after:N0} B");
+            if (!GcHeapTrack(Path.ChangeExtension(output, ".json.gz"), after)) problems.Add("no GC heap track in the Firefox profile near the runtime's figure");
             var report = CliRunner.Run("report", output);
             if (!report.Stdout.Contains("GC heap:", StringComparison.Ordinal)) problems.Add($"no GC heap line in the report:\n{report.Stdout}");
             Assert.True(problems.Count == 0, string.Join("\n", problems));
@@ -201,6 +202,21 @@ public sealed class DotNetSampleTests
             else if (found.FirstOrDefault(c => !c.SequenceEqual(want)) is { } wrong)
                 yield return $"pprof: {string.Join(" <- ", wrong)}, expected {string.Join(" <- ", want)}";
         }
+    }
+
+    /// <summary>The profile has a "GC heap" counter whose running sum ends within the counter's
+    /// whole megabytes of <paramref name="bytes"/>.</summary>
+    static bool GcHeapTrack(string profile, long bytes)
+    {
+        using var json = JsonDocument.Parse(new GZipStream(File.OpenRead(profile), CompressionMode.Decompress));
+        if (!json.RootElement.TryGetProperty("counters", out var counters)) return false;
+        foreach (var counter in counters.EnumerateArray())
+        {
+            if (counter.GetProperty("name").GetString() != "GC heap") continue;
+            long sum = counter.GetProperty("samples").GetProperty("count").EnumerateArray().Sum(c => c.GetInt64());
+            return Math.Abs(sum - bytes) <= 1_500_000;
+        }
+        return false;
     }
 
     static uint RecordingPid(string output) => Profiler.Core.Recording.RecordingReader.Read(output).Header.TargetPid;

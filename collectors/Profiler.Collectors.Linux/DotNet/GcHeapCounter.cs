@@ -22,7 +22,9 @@ public interface IGcHeapSource
 public sealed class EventPipeGcHeapSource : IGcHeapSource
 {
     const string CounterName = "gc-heap-size";
-    static readonly TimeSpan IpcTimeout = TimeSpan.FromSeconds(3);
+    /// <summary>Starting a session makes the runtime allocate a great deal, each call slowed by the
+    /// probes at --rate 1: it is given time (nothing waits on it but the end of the recording).</summary>
+    static readonly TimeSpan IpcTimeout = TimeSpan.FromSeconds(10);
     readonly List<(EventPipeSession Session, Thread Reader)> _sessions = [];
     readonly List<Task> _starting = [];
     readonly CancellationTokenSource _stop = new();

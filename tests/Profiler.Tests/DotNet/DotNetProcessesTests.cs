@@ -82,4 +82,44 @@ public sealed class DotNetProcessesTests : IDisposable
         Assert.Equal(("x.so", "3"), (preload["LD_PRELOAD"], preload[DotNetProcesses.PerfMapVariable]));
         Assert.False(DotNetProcesses.LaunchEnvironment(null, "0").ContainsKey(DotNetProcesses.PerfMapVariable));
     }
+
+    sealed class FakeGcHeap : IGcHeapSource
+    {
+        public List<int> Starts { get; } = [];
+        public int Stops { get; private set; }
+        public Action<long>? Sample { get; private set; }
+        public bool Refuse { get; set; } = true;
+
+        public void Start(int pid, Action<long> sample, Action<string> failed)
+        {
+            Starts.Add(pid);
+            if (Refuse) failed("not listening yet");
+            else Sample = sample;
+        }
+
+        public void StopAll() => Stops++;
+    }
+
+    [Fact]
+    public void A_runtimes_GC_heap_is_followed_once_it_listens_and_its_samples_are_written_with_their_time()
+    {
+        var gcHeap = new FakeGcHeap();
+        long now = 0;
+        var dotnet = new DotNetProcesses(new FakeControl(null), launched: true, openMap: path => new PerfMapFile(MapPath(path)),
+            gcHeap: gcHeap, clock: () => now);
+        dotnet.Mapped(Runtime(3));
+        var written = new List<ManagedHeap>();
+        dotnet.PollManagedHeap(written.Add);
+        gcHeap.Refuse = false;
+        dotnet.PollManagedHeap(written.Add);
+        dotnet.PollManagedHeap(written.Add);
+        Assert.Equal([3, 3], gcHeap.Starts);
+        (now, _) = (1_000, 0);
+        gcHeap.Sample!(20_000_000);
+        now = 2_000;
+        gcHeap.Sample(21_000_000);
+        dotnet.FinishManagedHeap(written.Add);
+        Assert.Equal(1, gcHeap.Stops);
+        Assert.Equal([(3u, 1_000L, 20_000_000UL), (3u, 2_000L, 21_000_000UL)], written.Select(h => (h.Pid, h.TimeNanos, h.GcHeapBytes)));
+    }
 }
