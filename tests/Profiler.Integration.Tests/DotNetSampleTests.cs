@@ -61,6 +61,7 @@ public sealed class DotNetSampleTests
             recorded.EnsureSuccess();
             Assert.False(target.HasExited, "the target died");
             var problems = CheckRecording(output, manifest, recorded.Stderr);
+            if (File.Exists($"/tmp/perf-{target.Id}.map")) problems.Add("the perf map memprof asked for was left in /tmp");
 
             // The managed heap, apart from the native one: the runtime's own figure at the end of
             // the run (GC.GetTotalMemory, printed by the sample) is what the last samples show,

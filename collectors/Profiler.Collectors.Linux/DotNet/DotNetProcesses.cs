@@ -123,7 +123,12 @@ public sealed class DotNetProcesses(IPerfMapControl control, bool launched, Func
         Poll(write, timeNanos);
         foreach (var (pid, runtime) in _runtimes)
         {
-            if (runtime.EnabledByUs) control.Disable(pid);
+            if (runtime.EnabledByUs)
+            {
+                // Copied, and there only because memprof asked: the file goes too.
+                control.Disable(pid);
+                runtime.Map.Delete();
+            }
             if (removeMapsOf?.Invoke(pid) == true) runtime.Map.Delete();
             if (runtime.Entries == 0 && !_notes.Any(n => n.StartsWith($"process {pid} ", StringComparison.Ordinal)))
                 _notes.Add($"process {pid} is a .NET program but wrote no perf map ({runtime.Map.Path}): its managed frames stay unnamed");

@@ -60,6 +60,7 @@ public sealed class DotNetProcessesTests : IDisposable
         dotnet.Finish(written.Add, 1);
         Assert.Equal(["enable 4", "disable 4"], control.Calls);
         Assert.Single(written);
+        Assert.False(File.Exists(MapPath(PerfMapFile.For(4))), "the map memprof asked for stays behind");
         Assert.Empty(dotnet.Notes);
     }
 
