@@ -15,7 +15,7 @@ BIN_DIR="$SAMPLES_DIR/bin"
 ALLOCS_DIR="$SAMPLES_DIR/rust/allocs"
 IDIOMS_DIR="$SAMPLES_DIR/rust/idioms"
 
-VARIANTS=(allocs-fp allocs-nofp allocs-nofp-nodebug idioms-fp idioms-nofp workload allocs-jemalloc allocs-jemalloc-prof allocs-jemalloc-dyn stress ripgrep)
+VARIANTS=(allocs-fp allocs-nofp allocs-nofp-nodebug idioms-fp idioms-nofp workload allocs-jemalloc allocs-jemalloc-prof allocs-jemalloc-dyn stress ripgrep dotnet)
 
 # build_rust CRATE_DIR BIN_NAME VARIANT RUSTFLAGS [extra cargo args...]
 # Release-builds BIN_NAME of the crate at CRATE_DIR with RUSTFLAGS into
@@ -113,6 +113,27 @@ variant_stress() {
 # real program nobody here wrote. Cached: a few minutes the first time, instant after.
 variant_ripgrep() {
     "$SAMPLES_DIR/build-ripgrep.sh"
+}
+
+# dotnet (dotnet/app, C#) calling the Rust cdylib dotnet/rustlib through [LibraryImport]: a plain
+# `cargo build --release` of the library (no frame pointers, line tables) and a Release build of
+# the program, together in bin/dotnet/ (the program is bin/dotnet/DotnetSample).
+variant_dotnet() {
+    local rustlib="$SAMPLES_DIR/dotnet/rustlib" out="$SAMPLES_DIR/dotnet/build"
+    command -v dotnet >/dev/null || { echo "build.sh: dotnet not found (the .NET 10 SDK)" >&2; exit 1; }
+    cargo build --quiet --release --offline --locked --manifest-path "$rustlib/Cargo.toml" --target-dir "$rustlib/target"
+    dotnet build "$SAMPLES_DIR/dotnet/app/DotnetSample.csproj" -c Release --nologo -v quiet -clp:ErrorsOnly \
+        -o "$out" >/dev/null
+    cp -f "$rustlib/target/release/librustlib.so" "$out/librustlib.so"
+    mkdir -p "$BIN_DIR/dotnet"
+    local file changed=0
+    for file in "$out"/*; do
+        if ! cmp -s "$file" "$BIN_DIR/dotnet/$(basename "$file")"; then
+            cp -f "$file" "$BIN_DIR/dotnet/"
+            changed=1
+        fi
+    done
+    ((changed)) && echo "built: bin/dotnet" || echo "up to date: bin/dotnet"
 }
 
 # -------------------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ public static class LinuxRecordSession
         var (processes, files, signals, targets) = (host.Processes, host.Files, host.Signals, host.Targets);
         var monotonicNanos = host.MonotonicNanos;
         ILaunchedCommand? launcher = null;
+        bool perfMapTurnedOn = false;
         IInjectedProcess? injected = null;
         IDisposable? priority = null;
         int pid;
@@ -117,7 +118,11 @@ public static class LinuxRecordSession
             preloadNote = choice.Note;
             jemallocExplained = choice.JemallocExplained;
             if (choice.Environment?.ContainsKey("LD_PRELOAD") == true && Preload.PreloadLibrary.Locate() is { } library) inheritedPreload = library;
-            launcher = targets.StartStopped(options.Command, choice.Environment, options.TargetOutputPath);
+            // A .NET command names its JIT-compiled code in a perf map from its start.
+            perfMapTurnedOn = string.IsNullOrEmpty(Environment.GetEnvironmentVariable(DotNet.DotNetProcesses.PerfMapVariable));
+            var environment = DotNet.DotNetProcesses.LaunchEnvironment(choice.Environment,
+                Environment.GetEnvironmentVariable(DotNet.DotNetProcesses.PerfMapVariable));
+            launcher = targets.StartStopped(options.Command, environment, options.TargetOutputPath);
             pid = launcher.Pid;
         }
 
@@ -157,7 +162,10 @@ public static class LinuxRecordSession
             if (launcher is not null && targets.AllocatorNotFoundNote(executable) is { } notFound) header.Mode += "; " + notFound;
             writer = RecordingWriter.Create(options.OutputPath, header);
             long origin = monotonicNanos();
-            var ports = new SessionPorts(new WriterRecordSink(writer), new KernelCommandSink(tracer, signals, processes), processes, files, tracer,
+            var dotnet = new DotNet.DotNetProcesses(new DotNet.DiagnosticsPerfMapControl(), launched: launcher is not null,
+                perfMapTurnedOn ? exited => !targets.IsAlive(exited) : null,
+                gcHeap: new DotNet.EventPipeGcHeapSource(), clock: () => monotonicNanos() - origin);
+            var ports = new SessionPorts(new DotNet.DotNetWatchingSink(new WriterRecordSink(writer), dotnet), new KernelCommandSink(tracer, signals, processes), processes, files, tracer,
                 new Unwinding.DwarfStackUnwinder(), jemalloc);
             recorder = new SessionCore(ports, header.SamplingRateBytes, monotonicNanos) { InheritedPreload = inheritedPreload };
             var notes = new List<string>();
@@ -171,6 +179,7 @@ public static class LinuxRecordSession
             if (launcher is not null) signals.Resume(launcher.Pid);
             resumed = true;
             var lastTotals = TimeSpan.Zero;
+            var lastJitSymbols = TimeSpan.Zero;
 
             var sw = Stopwatch.StartNew();
             var lastStatus = TimeSpan.Zero;
@@ -188,6 +197,12 @@ public static class LinuxRecordSession
                 {
                     recorder.WriteTotals();
                     lastTotals = sw.Elapsed;
+                }
+                if (sw.Elapsed - lastJitSymbols >= JitSymbolsInterval)
+                {
+                    dotnet.Poll(writer.WriteJitSymbols, monotonicNanos() - origin);
+                    dotnet.PollManagedHeap(writer.WriteManagedHeap);
+                    lastJitSymbols = sw.Elapsed;
                 }
                 if (launcher is not null ? launcher.HasExited : !targets.IsAlive(pid)) break;
                 if (options.Duration is { } d && sw.Elapsed >= d) break;
@@ -222,6 +237,9 @@ public static class LinuxRecordSession
                 if (rootExit is null)
                     writer.WriteProcessExit(new ProcessExit { Pid = (uint)pid, TimeNanos = monotonicNanos() - origin, ExitCode = exitCode.Value });
             }
+            dotnet.Finish(writer.WriteJitSymbols, monotonicNanos() - origin);
+            dotnet.FinishManagedHeap(writer.WriteManagedHeap);
+            foreach (var note in dotnet.Notes) Console.Error.WriteLine($"memprof: {note}");
             try { writer.Complete(new Footer { EndTimeNanos = monotonicNanos() - origin, Events = stats.Events, LostEvents = stats.LostEvents }); }
             catch (ProfilerException failed) { throw new ProfilerException(failed.ExitCode, failed.Message, failed.InnerException) { CommandExitCode = exitCode }; }
             return new RecordSessionResult(pid, exitCode, recorder.Events, stats.LostEvents, recorder.Sites.Count, tracer.Mode, recorder.ProcessCount)
@@ -326,5 +344,6 @@ public static class LinuxRecordSession
 
     static readonly TimeSpan EarlyPhase = TimeSpan.FromSeconds(2);
     static readonly TimeSpan TotalsInterval = TimeSpan.FromMilliseconds(100);
+    static readonly TimeSpan JitSymbolsInterval = TimeSpan.FromSeconds(1);
 
 }

@@ -22,6 +22,7 @@ sealed class FirefoxCallTree
     readonly Dictionary<int, LibId> _libs = [];
     readonly SymbolIndex _symbolIndex;
     readonly Dictionary<(int Module, FunctionId Function), NativeSymbolId> _symbols = [];
+    readonly DotNetCategories _categories;
     FxStackId? _noStack;
 
     public FirefoxCallTree(CallTreeTables tables, ProfileBuilder builder)
@@ -32,6 +33,7 @@ sealed class FirefoxCallTree
         _frames = new FxFrameId?[tables.Frames.Count];
         _funcs = new FuncId?[tables.Functions.Count];
         _symbolIndex = new SymbolIndex(tables);
+        _categories = new DotNetCategories(builder);
     }
 
     public FxStackId Of(StackId stack) => stack.IsNone ? NoStack() : Map(stack);
@@ -62,9 +64,16 @@ sealed class FirefoxCallTree
     {
         if (_frames[id.Index] is { } known) return known;
         var frame = _tables.Frame(id);
+        var modulePath = frame.Module is { } m ? _tables.Module(m).Path : null;
+        if (JitCodeMap.IsManagedModule(modulePath))
+        {
+            // JIT-compiled code has no file to disassemble: no address, no native symbol.
+            var managed = _builder.InternFrame(Func(frame.Function), null, null, 0, _categories.Managed);
+            return (_frames[id.Index] = managed).Value;
+        }
         var symbol = _symbolIndex.SymbolOf(id) is { } key ? Symbol(key) : (NativeSymbolId?)null;
         var mapped = _builder.InternFrame(Func(frame.Function), frame.Module is null ? null : frame.Address, frame.Line, frame.InlineDepth,
-            nativeSymbol: symbol);
+            _categories.Of(modulePath), nativeSymbol: symbol);
         return (_frames[id.Index] = mapped).Value;
     }
 

@@ -71,6 +71,7 @@ public static class FirefoxExporter
             if (sampling is not null) builder.AddMarker(main.Value, SampledMarker, process.StartNanos / 1e6, detail: sampling.Description);
             if (timelines.Of(process.Pid) is { } timeline)
                 AddMemoryTrack(builder, proc, main.Value, timeline, info.DurationNanos, process.StartNanos, everyAllocation);
+            ManagedHeapTrack.Add(builder, proc, model.ManagedHeap, process.Pid);
         }
         return builder;
     }

@@ -34,6 +34,16 @@ public static class TextReport
         SiteTable.Write(output, options.By, rows, options.Pid, options.ShortLivedNanos, none);
     }
 
+    /// <summary>The GC heap of the recorded .NET runtimes, apart from the native figures.</summary>
+    static string? ManagedHeapLine(ProfileModel model)
+    {
+        if (model.ManagedHeap.Count == 0) return null;
+        var peak = model.ManagedHeap.MaxBy(h => h.Bytes)!;
+        var last = model.ManagedHeap[^1];
+        return $"GC heap:    {ExactBytes(peak.Bytes)} at its highest ({Time(peak.TimeNanos)}), {ExactBytes(last.Bytes)} last " +
+               $"(.NET runtime's gc-heap-size counter, once a second; managed, not in the figures above)";
+    }
+
     static void WriteHeader(ProfileModel model, ReportFacts facts, SamplingError error, HeapMetrics metrics, TextWriter output)
     {
         var info = model.Info;
@@ -62,6 +72,7 @@ public static class TextReport
         output.WriteLine(ReportText.Allocated(total, error, sampled, counted));
         output.WriteLine($"Peak heap:  {ExactBytes(heapOf.PeakBytes)} at {Time(heapOf.PeakTimeNanos)} ({SourceOf(heapOf.Source, sampled, coverage)})");
         output.WriteLine(ReportText.AtEnd(total, error, sampled, exactCounters ? heapOf.FinalLiveBytes : null));
+        if (ManagedHeapLine(model) is { } managed) output.WriteLine(managed);
         var shown = model.Processes.Where(p => (pid ?? p.Pid) == p.Pid).ToList();
         if (shown.Any(p => p.EndNanos is not null))
         {

@@ -209,16 +209,17 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
         (ports.Unwinder is null || ports.Unwinder.IsFramePointerChain(pid, _stackBuffer.AsSpan(0, frames)));
 
     /// <summary>DWARF-unwinds a copied stack; a walk that leaves every known mapping may have met a
-    /// library loaded since the maps were read, so it is retried once with fresh maps.</summary>
+    /// library loaded since the maps were read (or JIT-compiled code in a region mapped since), so
+    /// it is retried once with fresh maps.</summary>
     int Unwind(in BpfEventHeader e, int pid, ReadOnlySpan<byte> stack, out int count, out bool truncated)
     {
         var unwinder = ports.Unwinder!;
-        count = unwinder.Unwind(pid, e.Ip, e.Sp, e.Bp, stack, _unwound, out truncated);
-        if (truncated && count > 0 && Process(pid) is { } process && !process.IsKnown(_unwound[count - 1]))
+        count = unwinder.Unwind(pid, e.Ip, e.Sp, e.Bp, stack, _unwound, out truncated, out bool leftMappings);
+        if (truncated && count > 0 && Process(pid) is { } process && (leftMappings || !process.IsKnown(_unwound[count - 1])))
         {
             // Samples are rare enough to afford a fresh read each time this happens.
             process.RefreshMaps(force: true);
-            count = unwinder.Unwind(pid, e.Ip, e.Sp, e.Bp, stack, _unwound, out truncated);
+            count = unwinder.Unwind(pid, e.Ip, e.Sp, e.Bp, stack, _unwound, out truncated, out _);
         }
         return count;
     }

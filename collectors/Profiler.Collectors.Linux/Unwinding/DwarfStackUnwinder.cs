@@ -29,14 +29,16 @@ public sealed class DwarfStackUnwinder : IStackUnwinder
         return _unwinder.RoleInFramePointerWalk(pcs[^1], process.Modules) is FramePointerRole.Outermost or null;
     }
 
-    public int Unwind(int pid, ulong ip, ulong sp, ulong bp, ReadOnlySpan<byte> stack, Span<ulong> pcs, out bool truncated)
+    public int Unwind(int pid, ulong ip, ulong sp, ulong bp, ReadOnlySpan<byte> stack, Span<ulong> pcs, out bool truncated, out bool leftMappings)
     {
         truncated = true;
+        leftMappings = false;
         if (!_processes.TryGetValue(pid, out var process)) return 0;
         var registers = new UnwindRegisters(ip, sp, bp);
         var probes = process.Trampoline is { } t ? new ReturnProbes(t.Start, t.End, []) : default;
         var result = _unwinder.Unwind(registers, stack, sp, process.Modules, pcs, default, probes);
         truncated = !result.IsComplete;
+        leftMappings = result.End == UnwindEnd.OutsideModules;
         return result.FrameCount;
     }
 }

@@ -11,7 +11,10 @@ public interface IStackUnwinder
     void SetMaps(int pid, IReadOnlyList<MappedModule> modules, (ulong Start, ulong End)? uprobeTrampoline);
 
     /// <returns>The number of pcs written, leaf first.</returns>
-    int Unwind(int pid, ulong ip, ulong sp, ulong bp, ReadOnlySpan<byte> stack, Span<ulong> pcs, out bool truncated);
+    /// <param name="leftMappings">The walk stopped at a return address outside every known
+    /// executable mapping: code mapped since the maps were read (a library loaded late, or a
+    /// runtime's JIT-compiled code in a region it just mapped) may be there.</param>
+    int Unwind(int pid, ulong ip, ulong sp, ulong bp, ReadOnlySpan<byte> stack, Span<ulong> pcs, out bool truncated, out bool leftMappings);
 
     /// <summary>Whether a frame-pointer walk that ended on a zero frame pointer went only through
     /// frames that keep one (pcs leaf first, as the kernel walk gives them): a function without a

@@ -53,7 +53,12 @@ public sealed class ProfileModel
     /// <summary>Execs that replaced an image which had allocated (memprof's launcher's not among
     /// them): the counters lose that image's calls after their last read before the exec.</summary>
     public IReadOnlyList<ReplacedImage> ReplacedImages { get; init; } = [];
+    /// <summary>Managed runtimes' GC heap sizes (never part of the native figures), in time order.</summary>
+    public IReadOnlyList<ManagedHeapSample> ManagedHeap { get; init; } = [];
 }
+
+/// <summary>Process <paramref name="Pid"/>'s GC heap held <paramref name="Bytes"/> at <paramref name="TimeNanos"/>.</summary>
+public sealed record ManagedHeapSample(uint Pid, long TimeNanos, long Bytes);
 
 /// <summary>Process <paramref name="Pid"/> exec'd at <paramref name="ExecTimeNanos"/>, replacing an image that had allocated.</summary>
 public sealed record ReplacedImage(uint Pid, long ExecTimeNanos);

@@ -41,6 +41,7 @@ public static class ProfileModelBuilder
             Processes = ProcessesOf(recording, facts),
             Events = events,
             Counters = CounterImages.Join(recording.Counters, recording.Execs, cutoff),
+            ManagedHeap = ManagedHeapOf(recording),
             ReplacedImages = ExecReleases.Replaced(facts.FirstTimes, recording.Execs),
         };
     }
@@ -88,9 +89,14 @@ public static class ProfileModelBuilder
             Processes = ProcessesOf(recording, facts),
             EventSource = events,
             Counters = CounterImages.Join(recording.Counters, recording.Execs, cutoff),
+            ManagedHeap = ManagedHeapOf(recording),
             ReplacedImages = ExecReleases.Replaced(facts.FirstTimes, recording.Execs),
         };
     }
+
+    /// <summary>The GC heap samples of the recorded .NET runtimes, in time order.</summary>
+    static List<ManagedHeapSample> ManagedHeapOf(RawRecording recording) =>
+        [.. recording.ManagedHeap.Select(h => new ManagedHeapSample(h.Pid, h.TimeNanos, (long)h.GcHeapBytes)).OrderBy(h => h.TimeNanos)];
 
     /// <summary>What the model says of its events as a whole, gathered in one walk.</summary>
     sealed class EventFacts
@@ -128,6 +134,7 @@ public static class ProfileModelBuilder
     sealed class Symbolizer(RawRecording recording, IFrameResolver resolver, CallTreeTables tables)
     {
         readonly ModuleMaps _maps = ModuleMaps.From(recording.Modules);
+        readonly JitCodeMap _jit = JitCodeMap.From(recording.JitSymbols);
         readonly Dictionary<(uint Pid, ulong RawId), StackId> _stackCache = [];
         readonly Dictionary<(uint Pid, ulong Address, bool IsReturn), FrameId[]> _frameCache = [];
 
@@ -136,7 +143,15 @@ public static class ProfileModelBuilder
             if (_frameCache.TryGetValue((pid, address, isReturn), out var cached)) return cached;
             var module = _maps.Find(pid, address);
             FrameId[] frames;
-            if (module is null)
+            // JIT-compiled code (a .NET runtime's, in an anonymous or double-mapped region) is
+            // named from the symbols its runtime published; a return address names its call.
+            if (_jit.TryFind(pid, isReturn ? address - 1 : address, out var managed, out _))
+            {
+                var moduleId = tables.InternModule(JitCodeMap.ModulePath(managed), "");
+                var fn = tables.InternFunction(managed.Function, moduleId, null, null);
+                frames = [tables.InternFrame(fn, moduleId, address, null, 0)];
+            }
+            else if (module is null)
             {
                 var fn = tables.InternFunction($"0x{address:x}", null, null, null);
                 frames = [tables.InternFrame(fn, null, address, null, 0)];
@@ -172,7 +187,8 @@ public static class ProfileModelBuilder
             // A frame-pointer walk through code built without frame pointers reads data as
             // return addresses; the first one outside every mapped file ends the stack.
             int depth = 1;
-            while (depth < raw.Addresses.Count && _maps.Find(pid, raw.Addresses[depth]) is not null) depth++;
+            while (depth < raw.Addresses.Count &&
+                   (_maps.Find(pid, raw.Addresses[depth]) is not null || _jit.TryFind(pid, raw.Addresses[depth] - 1, out _, out _))) depth++;
             bool cut = raw.Truncated || depth < raw.Addresses.Count;
             var stack = cut ? tables.InternStack(StackId.None, tables.TruncatedFrame()) : StackId.None;
             // Raw stacks are leaf first; the tree is built from the root. Only the leaf is an

@@ -15,6 +15,10 @@ public sealed class RawRecording
     public IReadOnlyList<ProcessFork> Forks { get; init; } = [];
     /// <summary>Exact per-process totals in recording order (cumulative values).</summary>
     public IReadOnlyList<HeapCounters> Counters { get; init; } = [];
+    /// <summary>Names of JIT-compiled code (a .NET runtime's perf map), in recording order.</summary>
+    public IReadOnlyList<JitSymbols> JitSymbols { get; init; } = [];
+    /// <summary>Managed (GC) heap sizes over time, in recording order.</summary>
+    public IReadOnlyList<ManagedHeap> ManagedHeap { get; init; } = [];
     public Stats? LastStats { get; init; }
     public Footer? Footer { get; init; }
     /// <summary>Problems the reader tolerated, e.g. a truncated tail after a crash.</summary>

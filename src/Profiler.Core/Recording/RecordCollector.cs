@@ -13,6 +13,8 @@ sealed class RecordCollector
     readonly List<ProcessExec> _execs = [];
     readonly List<ProcessFork> _forks = [];
     readonly List<HeapCounters> _counters = [];
+    readonly List<JitSymbols> _jitSymbols = [];
+    readonly List<ManagedHeap> _managedHeap = [];
     Stats? _stats;
 
     public List<string> Warnings { get; } = [];
@@ -42,6 +44,8 @@ sealed class RecordCollector
             case Record.KindOneofCase.ProcessExec: _execs.Add(record.ProcessExec); return true;
             case Record.KindOneofCase.ProcessFork: _forks.Add(record.ProcessFork); return true;
             case Record.KindOneofCase.HeapCounters: _counters.Add(record.HeapCounters); return true;
+            case Record.KindOneofCase.ManagedHeap: _managedHeap.Add(record.ManagedHeap); return true;
+            case Record.KindOneofCase.JitSymbols: _jitSymbols.Add(record.JitSymbols); return true;
             case Record.KindOneofCase.Stats: _stats = record.Stats; return true;
             case Record.KindOneofCase.Footer: Footer = record.Footer; return true;
             default: return false;
@@ -55,7 +59,7 @@ sealed class RecordCollector
         return new RawRecording
         {
             Header = header, Modules = _modules, Threads = _threads, Stacks = _stacks, Events = events,
-            Exits = _exits, Execs = _execs, Forks = _forks, Counters = _counters, LastStats = _stats, Footer = Footer, Warnings = Warnings,
+            Exits = _exits, Execs = _execs, Forks = _forks, Counters = _counters, JitSymbols = _jitSymbols, ManagedHeap = _managedHeap, LastStats = _stats, Footer = Footer, Warnings = Warnings,
             Integrity = new RecordingIntegrity(Footer is not null, CutShort, DamagedRecords, DamagedBytes),
         };
     }

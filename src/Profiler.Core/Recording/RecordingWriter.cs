@@ -64,6 +64,10 @@ public sealed class RecordingWriter : IDisposable
 
     public void WriteProcessFork(ProcessFork fork) => Write(new Record { ProcessFork = fork });
 
+    public void WriteJitSymbols(JitSymbols symbols) => Write(new Record { JitSymbols = symbols });
+
+    public void WriteManagedHeap(ManagedHeap heap) => Write(new Record { ManagedHeap = heap });
+
     public void WriteHeapCounters(HeapCounters counters)
     {
         FlushBatch();

@@ -1,0 +1,154 @@
+using Profiler.Collectors.Linux.Session;
+using Profiler.Core.Recording;
+using Profiler.Core.Recording.Proto;
+
+namespace Profiler.Collectors.Linux.DotNet;
+
+/// <summary>
+/// Names the JIT-compiled code of the .NET processes being recorded. A process is .NET once it maps
+/// the runtime (libcoreclr.so, or CoreCLR's double-mapped code region); its runtime's perf map is
+/// copied into the recording as it grows (<see cref="Poll"/>) and once more at the end, so a report
+/// needs neither the process nor the file. A launched command has it on from its start (the
+/// environment, <see cref="LaunchEnvironment"/>); an attached process is asked to turn it on
+/// through the diagnostics IPC, and to turn it off again at the end.
+/// </summary>
+/// <param name="launched">The command was launched with the perf map on (it writes its map from its start).</param>
+/// <param name="removeMapsOf">For a launched command whose perf map memprof turned on: the map of a
+/// process gone by the end is removed (it was copied; nobody asked for the file). Null keeps them.</param>
+/// <param name="gcHeap">Follows each runtime's GC heap size (null: not followed); <paramref name="clock"/>
+/// stamps its samples in recording time.</param>
+public sealed class DotNetProcesses(IPerfMapControl control, bool launched, Func<int, bool>? removeMapsOf = null,
+    Func<string, PerfMapFile>? openMap = null, IGcHeapSource? gcHeap = null, Func<long>? clock = null)
+{
+    /// <summary>A launched runtime opens its diagnostics socket a moment after it is mapped: so many polls are tried.</summary>
+    const int GcHeapAttempts = 20;
+
+    /// <summary>perf map only (1 would also write jitdump files); see the runtime's clrconfignames.h.</summary>
+    public const string PerfMapVariable = "DOTNET_PerfMapEnabled";
+    public const string PerfMapOnly = "3";
+
+    sealed class Runtime(PerfMapFile map)
+    {
+        public PerfMapFile Map { get; } = map;
+        public bool EnabledByUs { get; set; }
+        public int Entries { get; set; }
+        public int GcHeapAttempts { get; set; }
+        public bool GcHeapFollowed { get; set; }
+    }
+
+    readonly Func<string, PerfMapFile> _openMap = openMap ?? (path => new PerfMapFile(path));
+    readonly Dictionary<int, Runtime> _runtimes = [];
+    readonly List<string> _notes = [];
+    readonly System.Collections.Concurrent.ConcurrentQueue<ManagedHeap> _heapSamples = new();
+
+    /// <summary>What to tell the user at the end (a runtime whose frames stay unnamed, and why).</summary>
+    public IReadOnlyList<string> Notes => _notes;
+
+    public IReadOnlyCollection<int> Pids => _runtimes.Keys;
+
+    /// <summary>The launch environment with the perf map on, unless the user set the variable.</summary>
+    public static IReadOnlyDictionary<string, string> LaunchEnvironment(IReadOnlyDictionary<string, string>? environment, string? inherited)
+    {
+        var result = environment is null ? new Dictionary<string, string>() : new Dictionary<string, string>(environment);
+        if (string.IsNullOrEmpty(inherited) && !result.ContainsKey(PerfMapVariable)) result[PerfMapVariable] = PerfMapOnly;
+        return result;
+    }
+
+    public static bool IsRuntimeMapping(string path) =>
+        path.EndsWith("/libcoreclr.so", StringComparison.Ordinal) || path.Contains("memfd:doublemapper", StringComparison.Ordinal);
+
+    /// <summary>A mapping was recorded: a first runtime mapping makes its process .NET.</summary>
+    public void Mapped(Module module)
+    {
+        int pid = (int)module.Pid;
+        if (_runtimes.ContainsKey(pid) || !IsRuntimeMapping(module.Path)) return;
+        var runtime = new Runtime(_openMap(PerfMapFile.For(pid)));
+        _runtimes[pid] = runtime;
+        // A launched runtime (or an attached one started with the variable) writes its map already.
+        if (launched || runtime.Map.Exists) return;
+        if (control.Enable(pid) is { } why)
+            _notes.Add($"process {pid} is a .NET program but its managed frames stay unnamed: {why}");
+        else
+            runtime.EnabledByUs = true;
+    }
+
+    /// <summary>Writes the GC heap sizes read since the last call, and starts following runtimes
+    /// that could not be followed yet.</summary>
+    public void PollManagedHeap(Action<ManagedHeap> write)
+    {
+        while (_heapSamples.TryDequeue(out var sample)) write(sample);
+        if (gcHeap is null) return;
+        foreach (var (pid, runtime) in _runtimes)
+        {
+            if (runtime.GcHeapFollowed || runtime.GcHeapAttempts >= GcHeapAttempts) continue;
+            runtime.GcHeapAttempts++;
+            runtime.GcHeapFollowed = true;
+            uint owner = (uint)pid;
+            gcHeap.Start(pid, bytes => _heapSamples.Enqueue(new ManagedHeap
+                {
+                    Pid = owner, TimeNanos = clock?.Invoke() ?? 0, GcHeapBytes = (ulong)Math.Max(0, bytes), Source = "System.Runtime gc-heap-size",
+                }),
+                // Not listening yet (a runtime just starting): the next poll tries again.
+                _ => runtime.GcHeapFollowed = false);
+        }
+    }
+
+    /// <summary>Stops following the GC heaps and writes what was read.</summary>
+    public void FinishManagedHeap(Action<ManagedHeap> write)
+    {
+        gcHeap?.StopAll();
+        while (_heapSamples.TryDequeue(out var sample)) write(sample);
+    }
+
+    /// <summary>Copies what the runtimes added to their perf maps into the recording.</summary>
+    public void Poll(Action<JitSymbols> write, long timeNanos)
+    {
+        foreach (var (pid, runtime) in _runtimes)
+        {
+            List<JitSymbol> symbols;
+            try { symbols = runtime.Map.ReadNew(); }
+            catch (IOException) { continue; }
+            catch (UnauthorizedAccessException) { continue; }
+            if (symbols.Count == 0) continue;
+            runtime.Entries += symbols.Count;
+            var record = new JitSymbols { Pid = (uint)pid, TimeNanos = timeNanos, Source = "perf-map" };
+            record.Symbols.AddRange(symbols);
+            write(record);
+        }
+    }
+
+    /// <summary>The last copy; runtimes we asked for a perf map are asked to stop writing it.</summary>
+    public void Finish(Action<JitSymbols> write, long timeNanos)
+    {
+        Poll(write, timeNanos);
+        foreach (var (pid, runtime) in _runtimes)
+        {
+            if (runtime.EnabledByUs)
+            {
+                // Copied, and there only because memprof asked: the file goes too.
+                control.Disable(pid);
+                runtime.Map.Delete();
+            }
+            if (removeMapsOf?.Invoke(pid) == true) runtime.Map.Delete();
+            if (runtime.Entries == 0 && !_notes.Any(n => n.StartsWith($"process {pid} ", StringComparison.Ordinal)))
+                _notes.Add($"process {pid} is a .NET program but wrote no perf map ({runtime.Map.Path}): its managed frames stay unnamed");
+        }
+    }
+}
+
+/// <summary>Passes the core's records on, telling <see cref="DotNetProcesses"/> of each mapping.</summary>
+public sealed class DotNetWatchingSink(IRecordSink inner, DotNetProcesses dotnet) : IRecordSink
+{
+    public void Event(in RawEvent e) => inner.Event(e);
+    public void Stack(Stack stack) => inner.Stack(stack);
+    public void Module(Module module)
+    {
+        inner.Module(module);
+        dotnet.Mapped(module);
+    }
+    public void Thread(Core.Recording.Proto.Thread thread) => inner.Thread(thread);
+    public void Exec(ProcessExec exec) => inner.Exec(exec);
+    public void Fork(ProcessFork fork) => inner.Fork(fork);
+    public void Exit(ProcessExit exit) => inner.Exit(exit);
+    public void Counters(HeapCounters counters) => inner.Counters(counters);
+}

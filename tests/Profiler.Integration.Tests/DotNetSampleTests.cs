@@ -1,0 +1,237 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using System.Text.Json;
+using Profiler.Core.Analysis;
+using Profiler.Core.Model;
+using Profiler.Export;
+using Profiler.Tests.Pprof;
+
+namespace Profiler.Integration.Tests;
+
+/// <summary>
+/// A .NET program whose native allocations happen in a Rust library (samples/dotnet): at --rate 1
+/// every site of its manifest is exact, launched (in-process sampling and probes) and attached,
+/// and each site's stack names its C# caller (the perf map copied into the recording) in the
+/// model, the Firefox profile and pprof; no warning about what every .NET process maps.
+/// </summary>
+public sealed class DotNetSampleTests
+{
+    const string Sample = "dotnet/DotnetSample";
+
+    // Launched with --mode probe the runtime's start (some 15,000 mallocs in a second, each with a
+    // stack copy) overflows the ring buffer, so that combination is not exact yet; attaching
+    // probes too, and is.
+    [Theory]
+    [InlineData("preload")]
+    public void Launched_every_site_is_exact_with_its_csharp_caller_named(string mode)
+    {
+        RootRequired.Check();
+        var sample = RepoPaths.Sample(Sample);
+        var manifest = Manifest.Read(sample);
+        var dir = Directory.CreateTempSubdirectory("memprof-dotnet");
+        var output = Path.Combine(dir.FullName, "dotnet.memprof");
+        var result = CliRunner.Run("record", "--rate", "1", "--mode", mode, "-o", output, "--", sample);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var problems = CheckRecording(output, manifest, result.Stderr);
+        // The perf map memprof turned on was copied into the recording; the file is not left behind.
+        Assert.False(File.Exists($"/tmp/perf-{RecordingPid(output)}.map"), "the perf map memprof asked for was left in /tmp");
+        dir.Delete(recursive: true);
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [Fact]
+    public void Attached_every_site_of_a_run_is_exact_with_its_csharp_caller_named()
+    {
+        RootRequired.Check();
+        var manifest = Manifest.Read(RepoPaths.Sample(Sample));
+        using var target = ServeTarget.Start(Sample, new ProcessOptions { Interactive = true });
+        var dir = Directory.CreateTempSubdirectory("memprof-dotnet-attach");
+        var output = Path.Combine(dir.FullName, "attach.memprof");
+        try
+        {
+            using var memprof = CliRunner.StartOwnProcess("record", "--rate", "1", "--pid", target.Id.ToString(), "-o", output);
+            WaitUntilRecording(output, memprof);
+            target.Send("run");
+            var lines = new List<string>();
+            while (target.ReadLine(TimeSpan.FromSeconds(60)) is { } line && line != "done") lines.Add(line);
+            // The runtime's GC heap counter comes once a second, once its session is up: let a few come.
+            Thread.Sleep(5000);
+            ProcessRunner.RunChecked("kill", ["-TERM", memprof.Id.ToString()]);
+            var recorded = memprof.WaitForExit(TimeSpan.FromSeconds(60));
+            recorded.EnsureSuccess();
+            Assert.False(target.HasExited, "the target died");
+            var problems = CheckRecording(output, manifest, recorded.Stderr);
+            if (File.Exists($"/tmp/perf-{target.Id}.map")) problems.Add("the perf map memprof asked for was left in /tmp");
+
+            // The managed heap, apart from the native one: the runtime's own figure at the end of
+            // the run (GC.GetTotalMemory, printed by the sample) is what the last samples show,
+            // within the counter's whole megabytes.
+            long after = long.Parse(lines.Single(l => l.StartsWith("gc-total-memory after ", StringComparison.Ordinal)).Split(' ')[^1]);
+            var heap = Profiler.Core.Recording.RecordingReader.Read(output).ManagedHeap.Where(h => h.Pid == (uint)target.Id).ToList();
+            if (heap.Count == 0) problems.Add("no GC heap samples recorded");
+            else if (Math.Abs((long)heap[^1].GcHeapBytes - after) > 1_500_000)
+                problems.Add($"GC heap last {heap[^1].GcHeapBytes:N0} B, the runtime said {after:N0} B");
+            if (!GcHeapTrack(Path.ChangeExtension(output, ".json.gz"), after)) problems.Add("no GC heap track in the Firefox profile near the runtime's figure");
+            var report = CliRunner.Run("report", output);
+            if (!report.Stdout.Contains("GC heap:", StringComparison.Ordinal)) problems.Add($"no GC heap line in the report:\n{report.Stdout}");
+            Assert.True(problems.Count == 0, string.Join("\n", problems));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Attached_without_diagnostics_IPC_the_managed_frames_stay_unnamed_and_memprof_says_why()
+    {
+        RootRequired.Check();
+        using var target = ServeTarget.Start(Sample, new ProcessOptions { Interactive = true }.WithEnvironment("DOTNET_EnableDiagnostics", "0"));
+        var dir = Directory.CreateTempSubdirectory("memprof-dotnet-noipc");
+        var output = Path.Combine(dir.FullName, "noipc.memprof");
+        try
+        {
+            using var memprof = CliRunner.StartOwnProcess("record", "--rate", "1", "--pid", target.Id.ToString(), "-o", output);
+            WaitUntilRecording(output, memprof);
+            target.Send("run");
+            while (target.ReadLine(TimeSpan.FromSeconds(60)) is { } line && line != "done") { }
+            ProcessRunner.RunChecked("kill", ["-TERM", memprof.Id.ToString()]);
+            var recorded = memprof.WaitForExit(TimeSpan.FromSeconds(60));
+            recorded.EnsureSuccess();
+            Assert.Contains($"process {target.Id} is a .NET program but its managed frames stay unnamed: it has no diagnostics IPC socket", recorded.Stderr);
+            Assert.Contains("DOTNET_EnableDiagnostics=0 turns it off", recorded.Stderr);
+            var model = RecordingLoader.Load(output, TextWriter.Null);
+            Assert.DoesNotContain(model.Tables.Functions, f => f.Name.StartsWith("DotnetSample.", StringComparison.Ordinal));
+            // The native sites are still there, exact.
+            Assert.Equal(3_000_000, SiteTotals.Of(model).GetValueOrDefault("rustlib_leak")?.RetainedBytes);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>Exact sites, callers named in the model, Firefox and pprof, no .NET-specific warnings.</summary>
+    static List<string> CheckRecording(string output, IReadOnlyList<ManifestSite> manifest, string recordStderr)
+    {
+        var problems = new List<string>();
+        foreach (var unexpected in new[] { "not an ELF file", "doublemapper", ".dll" })
+            if (recordStderr.Contains(unexpected, StringComparison.Ordinal))
+                problems.Add($"record warned about '{unexpected}': {recordStderr}");
+        var warnings = new StringWriter();
+        var model = RecordingLoader.Load(output, warnings);
+        foreach (var unexpected in new[] { "not an ELF file", "doublemapper", ".dll" })
+            if (warnings.ToString().Contains(unexpected, StringComparison.Ordinal))
+                problems.Add($"loading warned about '{unexpected}': {warnings}");
+        problems.AddRange(SiteTotals.Mismatches(manifest, SiteTotals.Of(model)));
+        problems.AddRange(ModelCallers(model, manifest));
+
+        var firefox = Path.ChangeExtension(output, ".json.gz");
+        var export = CliRunner.Run("export", output, "-o", firefox);
+        if (export.ExitCode != 0) problems.Add($"firefox export failed: {export.Stderr}");
+        else problems.AddRange(FirefoxCallers(firefox, manifest));
+
+        var pprof = Path.ChangeExtension(output, ".pb.gz");
+        export = CliRunner.Run("export", output, "--format", "pprof", "-o", pprof);
+        if (export.ExitCode != 0) problems.Add($"pprof export failed: {export.Stderr}");
+        else problems.AddRange(PprofCallers(pprof, manifest));
+        return problems;
+    }
+
+    /// <summary>Every event of a manifest site has, right above the Rust function, the C# method the
+    /// manifest names and then its caller (chain: outermost first, ending with the site).</summary>
+    static IEnumerable<string> ModelCallers(ProfileModel model, IReadOnlyList<ManifestSite> manifest)
+    {
+        var ev = model.Events;
+        var seen = new HashSet<string>();
+        for (int i = 0; i < ev.Count; i++)
+        {
+            if (ev.Kind[i] != EventKind.Alloc || SiteAnalysis.SiteOf(model.Tables, ev.Stack[i]) is not { } site) continue;
+            string name = model.Tables.Function(site).Name;
+            if (manifest.FirstOrDefault(s => s.Function == name) is not { } expected) continue;
+            var callers = LeafFirst(model.Tables, ev.Stack[i]).SkipWhile(f => f != name).ToList();
+            var want = expected.Chain.Reverse().ToList();
+            if (callers.Count < want.Count || !callers.Take(want.Count).SequenceEqual(want))
+            {
+                if (seen.Add(name)) yield return $"model: {name}'s stack is {string.Join(" <- ", callers.Take(6))}, expected {string.Join(" <- ", want)}";
+            }
+        }
+        foreach (var site in manifest.Where(s => !seen.Contains(s.Function)))
+            if (!Enumerable.Range(0, ev.Count).Any(i => ev.Kind[i] == EventKind.Alloc &&
+                    SiteAnalysis.SiteOf(model.Tables, ev.Stack[i]) is { } s && model.Tables.Function(s).Name == site.Function))
+                yield return $"model: no event of {site.Function}";
+    }
+
+    static IEnumerable<string> LeafFirst(CallTreeTables tables, StackId stack)
+    {
+        for (var node = stack; !node.IsNone; node = tables.Stack(node).Parent)
+            yield return tables.Function(tables.Frame(tables.Stack(node).Frame).Function).Name;
+    }
+
+    /// <summary>The Firefox profile's allocations of each site: the caller chain above it, the C#
+    /// frames in the .NET category.</summary>
+    static IEnumerable<string> FirefoxCallers(string profile, IReadOnlyList<ManifestSite> manifest)
+    {
+        using var json = JsonDocument.Parse(new GZipStream(File.OpenRead(profile), CompressionMode.Decompress));
+        var stacks = FirefoxStacks.Of(json);
+        foreach (var site in manifest)
+        {
+            var want = site.Chain.Reverse().ToList();
+            var chains = stacks.Allocations.Where(a => a.Weight > 0)
+                .Select(a => stacks.LeafFirst(a.Stack).Select(f => f.Name).SkipWhile(n => n != site.Function).Take(want.Count).ToList())
+                .Where(c => c.Count > 0).ToList();
+            if (chains.Count == 0) yield return $"firefox: no allocation of {site.Function}";
+            else if (chains.FirstOrDefault(c => !c.SequenceEqual(want)) is { } wrong)
+                yield return $"firefox: {string.Join(" <- ", wrong)}, expected {string.Join(" <- ", want)}";
+        }
+        var categories = json.RootElement.GetProperty("meta").GetProperty("categories").EnumerateArray()
+            .Select(c => (Name: c.GetProperty("name").GetString(), Color: c.GetProperty("color").GetString())).ToList();
+        if (!categories.Contains((".NET (managed)", "green"))) yield return $"firefox: no managed category in {string.Join(", ", categories)}";
+    }
+
+    /// <summary>`go tool pprof -traces`: each site's trace lists its callers after it.</summary>
+    static IEnumerable<string> PprofCallers(string profile, IReadOnlyList<ManifestSite> manifest)
+    {
+        var traces = GoPprof.Run(profile, "-traces", "-sample_index=alloc_space").Split("-----------+-------------------------------------------------------");
+        foreach (var site in manifest)
+        {
+            var want = site.Chain.Reverse().ToList();
+            var found = traces.Select(t => t.Split('\n').Select(l => l.Trim()).Select(l => l.Split("   ", StringSplitOptions.RemoveEmptyEntries).LastOrDefault()?.Trim() ?? "")
+                    .SkipWhile(n => n != site.Function).Take(want.Count).ToList())
+                .Where(c => c.Count > 0).ToList();
+            if (found.Count == 0) yield return $"pprof: no trace of {site.Function}";
+            else if (found.FirstOrDefault(c => !c.SequenceEqual(want)) is { } wrong)
+                yield return $"pprof: {string.Join(" <- ", wrong)}, expected {string.Join(" <- ", want)}";
+        }
+    }
+
+    /// <summary>The profile has a "GC heap" counter whose running sum ends within the counter's
+    /// whole megabytes of <paramref name="bytes"/>.</summary>
+    static bool GcHeapTrack(string profile, long bytes)
+    {
+        using var json = JsonDocument.Parse(new GZipStream(File.OpenRead(profile), CompressionMode.Decompress));
+        if (!json.RootElement.TryGetProperty("counters", out var counters)) return false;
+        foreach (var counter in counters.EnumerateArray())
+        {
+            if (counter.GetProperty("name").GetString() != "GC heap") continue;
+            long sum = counter.GetProperty("samples").GetProperty("count").EnumerateArray().Sum(c => c.GetInt64());
+            return Math.Abs(sum - bytes) <= 1_500_000;
+        }
+        return false;
+    }
+
+    static uint RecordingPid(string output) => Profiler.Core.Recording.RecordingReader.Read(output).Header.TargetPid;
+
+    /// <summary>Until the attached recording has its probes in (memprof says which, once they are).</summary>
+    static void WaitUntilRecording(string output, RunningProcess memprof)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!memprof.StandardErrorSoFar.Contains("probes:", StringComparison.Ordinal))
+        {
+            if (memprof.HasExited) Assert.Fail(memprof.WaitForExit(TimeSpan.FromSeconds(10)).Describe("exited early"));
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(120), $"{output}: memprof never said its probes were in: {memprof.StandardErrorSoFar}");
+            Thread.Sleep(50);
+        }
+        Thread.Sleep(500);
+    }
+}
