@@ -67,7 +67,7 @@ public static class FirefoxSelection
         return new ProfileModel
         {
             Info = model.Info, Tables = model.Tables, Processes = model.Processes, Events = new AllocationTable(events, stacks),
-            Counters = model.Counters, ReplacedImages = model.ReplacedImages,
+            Counters = model.Counters, ReplacedImages = model.ReplacedImages, ManagedHeap = model.ManagedHeap,
         };
     }
 
