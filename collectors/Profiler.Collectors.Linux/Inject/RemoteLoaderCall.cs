@@ -18,8 +18,6 @@ sealed class RemoteLoaderCall(IPtrace ptrace, int pid, int tid, RemoteLoaderPlan
     /// <param name="signal">The stub's marker signal (0: watch system calls instead).</param>
     public Outcome Run(PtraceRegisters saved, int signal, TimeSpan bound)
     {
-        // Stop this thread's own traps first: dlopen calls malloc too.
-        ptrace.SetDebugRegister(tid, 7, 0);
         bool hasExtended = ptrace.GetExtendedState(tid, out var extended, out int extendedKind) == 0;
         var frame = RemoteLoaderFrame.Build(saved, library, plan.StubAddress);
         var (stub, marker) = RemoteLoaderStub.Assemble(plan.StubAddress, plan.DlOpen, plan.DlError, saved.Rip, pid, tid, signal);
