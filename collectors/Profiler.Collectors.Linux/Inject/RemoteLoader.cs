@@ -18,7 +18,14 @@ public sealed class RemoteLoader(IPtrace ptrace, IRemoteLoaderTarget target, Saf
 
     /// <summary>Loads <paramref name="library"/> (an absolute path, as the target sees it) into
     /// process <paramref name="pid"/>. Never throws for an expected failure: the result says why.</summary>
-    public RemoteLoadResult Load(int pid, string library, RemoteLoaderOptions? options = null)
+    public RemoteLoadResult Load(int pid, string library, RemoteLoaderOptions? options = null) => Run(pid, library, null, options);
+
+    /// <summary>Calls <paramref name="function"/> (no arguments) at a safe point in process
+    /// <paramref name="pid"/>, where <paramref name="library"/> (which holds it) is loaded; its
+    /// result comes back as <see cref="RemoteLoadResult.Handle"/>, and a result of 0 is a failure.</summary>
+    public RemoteLoadResult Call(int pid, string library, ulong function, RemoteLoaderOptions? options = null) => Run(pid, library, function, options);
+
+    RemoteLoadResult Run(int pid, string library, ulong? function, RemoteLoaderOptions? options)
     {
         options ??= RemoteLoaderOptions.Default;
         library = Native.CanonicalPath(library);
@@ -37,7 +44,7 @@ public sealed class RemoteLoader(IPtrace ptrace, IRemoteLoaderTarget target, Saf
         AppDomain.CurrentDomain.ProcessExit += waitForLoad;
         var thread = new Thread(() =>
         {
-            try { result = new RemoteLoaderRun(ptrace, target, probes, pid, library, options).Run(); }
+            try { result = new RemoteLoaderRun(ptrace, target, probes, pid, library, function, options).Run(); }
             catch (Exception e) { error = ExceptionDispatchInfo.Capture(e); }
             finally { done.Set(); }
         }) { IsBackground = true, Name = "memprof remote loader" };
@@ -50,7 +57,7 @@ public sealed class RemoteLoader(IPtrace ptrace, IRemoteLoaderTarget target, Saf
 }
 
 /// <summary>One load, on the thread that does all its ptrace calls.</summary>
-sealed class RemoteLoaderRun(IPtrace ptrace, IRemoteLoaderTarget target, SafePointProbeFactory probes, int pid, string library, RemoteLoaderOptions options)
+sealed class RemoteLoaderRun(IPtrace ptrace, IRemoteLoaderTarget target, SafePointProbeFactory probes, int pid, string library, ulong? function, RemoteLoaderOptions options)
 {
     readonly Stopwatch _clock = Stopwatch.StartNew();
     readonly List<string> _rejected = [];
@@ -60,7 +67,9 @@ sealed class RemoteLoaderRun(IPtrace ptrace, IRemoteLoaderTarget target, SafePoi
     {
         var maps = target.Maps(pid);
         if (maps.Count == 0) return RemoteLoadResult.Failed(RemoteLoaderReasons.Gone(pid));
-        if (maps.Any(m => m.Path == library)) return new RemoteLoadResult(true, true, null);
+        bool mapped = maps.Any(m => m.Path == library);
+        if (function is null && mapped) return new RemoteLoadResult(true, true, null);
+        if (function is not null && !mapped) return RemoteLoadResult.Failed($"{library} is not loaded in process {pid}");
         if (RemoteLoaderReasons.Seccomp(pid, target.SeccompMode(pid), options.UnderSeccompFilter) is { } sandboxed)
             return RemoteLoadResult.Failed(sandboxed);
         var (plan, failure) = RemoteLoaderPlanner.Plan(maps, target.Modules(pid, maps), target.Executable(pid), library);
@@ -116,7 +125,7 @@ sealed class RemoteLoaderRun(IPtrace ptrace, IRemoteLoaderTarget target, SafePoi
 
         var entry = plan.Entries.First(e => e.EntryStackPointer(hit.Registers.Rip, hit.Registers.Rsp) is not null).Name;
         string caller = caught!.Value.Maps.FirstOrDefault(m => m.Start <= hit.ReturnAddress && hit.ReturnAddress < m.End)?.Path is { } path ? Path.GetFileName(path) : "?";
-        var call = new RemoteLoaderCall(ptrace, pid, hit.Tid, plan, library).Run(hit.Registers, RemoteLoaderSignals.Marker(hit.Signals), options.CallTimeout);
+        var call = new RemoteLoaderCall(ptrace, pid, hit.Tid, plan, library, function).Run(hit.Registers, RemoteLoaderSignals.Marker(hit.Signals), options.CallTimeout);
         removed.Wait();
         return new RemoteLoadResult(call.Handle != 0, false, call.Failure, call.Handle, hit.Tid, $"{entry} called from {caller}",
             toSafePoint, call.Duration, _clock.Elapsed, _rejected, call.Stops, _notes, arming);
