@@ -58,8 +58,8 @@ public sealed class RemoteLoaderSafePointTests
         var plan = Plan with { Entries = [new("malloc", Malloc, 0x98930, 2, 8)] };
         // push r12 ran: the stack pointer is 8 lower than at the entry, where it was call-aligned.
         Assert.Null(RemoteLoaderSafePoint.Judge(Hit(rip: Malloc + 2, rsp: ThreadStackEnd - 0x1010), plan, Maps));
-        Assert.Equal("thread 42 reached malloc without a call (stack pointer 0x7f40007ff008)",
-            RemoteLoaderSafePoint.Judge(Hit(rip: Malloc + 2, rsp: ThreadStackEnd - 0x1000), plan, Maps));
+        Assert.Equal("thread 42 reached malloc without a call (stack pointer 0x7f40007ff000)",
+            RemoteLoaderSafePoint.Judge(Hit(rip: Malloc + 2, rsp: ThreadStackEnd - 0x1008), plan, Maps));
         Assert.Equal("thread 42 is at 0x7f1000098931, not at an allocator's entry", RemoteLoaderSafePoint.Judge(Hit(rip: Malloc + 1), plan, Maps));
     }
 
