@@ -96,7 +96,7 @@ public static class LinuxRecordSession
                 {
                     injected = process;
                     preloadNote = $"in-process sampling injected into the running process ({process.Summary}; counts exact from the " +
-                                  "attach for calls through the redirected slots, libc-internal calls not seen; live heap counted from 0 at the attach)";
+                                  "attach for calls through the redirected slots, libc-internal calls not seen)";
                 }
             }
             if (attach.Note is not null) preloadNote = attach.Note;

@@ -113,6 +113,7 @@ public static class InjectAttach
             var forwarding = inspection.Forwarding with { Apply = [.. inspection.Forwarding.Apply.Where(s => plan.SlotTable.ContainsKey(s.Slot.Address))] };
             if (forwarding.Apply.Count == 0) return (null, "the process has no allocator slot the sampler can take over");
             if (!Write(memory, state, plan.Writes)) return (null, "the library's tables cannot be written");
+            string baseNote = MeasureBase(pid, memory, mapped.Path, state, bias + symbols.Apply, log);
 
             var freezer = new ThreadFreezer();
             GotPatch? patch = null;
@@ -136,7 +137,7 @@ public static class InjectAttach
             var process = new InjectedProcess(pid, memory, state, rateBytes, patch, freezer,
                 $"{patch.Applied.Count} allocator slots redirected through {plan.Tables.Count} table{(plan.Tables.Count == 1 ? "" : "s")} " +
                 $"({string.Join(", ", plan.Tables.Select(t => Path.GetFileName(t.Module)))})" +
-                (resident ? ", sampler already loaded" : ""));
+                (resident ? ", sampler already loaded" : "") + "; " + baseNote);
             handedOver = true;
             log?.Invoke($"{process.Summary} in {clock.Elapsed.TotalMilliseconds:0} ms");
             return (process, null);
@@ -145,6 +146,25 @@ public static class InjectAttach
         {
             if (!handedOver) memory.Dispose();
         }
+    }
+
+    /// <summary>Calls the library's apply at a safe point: it applies the request just written and
+    /// takes the allocators' live heap (mallinfo2, jemalloc's stats.allocated) as the base the
+    /// Memory track starts from. Done before any slot points at the library, in a loader process
+    /// of its own (it traces the target). Returns what the recording says about its live heap.</summary>
+    static string MeasureBase(int pid, ProcMemory memory, string library, ulong state, ulong apply, Action<string>? log)
+    {
+        var call = RemoteLoaderProcess.Memprof().Call(pid, library, apply);
+        var header = new byte[PreloadState.Size];
+        if (!call.Loaded || !memory.TryRead(state, header) || PreloadState.Decode(header) is not { } totals)
+        {
+            log?.Invoke($"the base live heap could not be measured: {call.Failure}");
+            return $"live heap counted from 0 at the attach (the allocator's own figure could not be read: {call.Failure})";
+        }
+        log?.Invoke($"base live heap {totals.LiveUsable:N0} B measured at {call.SafePoint} in {call.Total.TotalMilliseconds:0} ms");
+        return totals.Flags.HasFlag(PreloadFlags.BaseUnknown)
+            ? $"live heap starts at {totals.LiveUsable:N0} B at the attach, an allocator's part unknown"
+            : $"live heap starts at the allocator's own figure at the attach ({totals.LiveUsable:N0} B)";
     }
 
     static LinkMap? LinkMapNow(int pid, IProcessMemory memory, GotInspection inspection) =>
@@ -160,7 +180,7 @@ public static class InjectAttach
         return true;
     }
 
-    sealed record Symbols(ulong FirstLoad, ulong State, IReadOnlyDictionary<string, ulong> Entries);
+    sealed record Symbols(ulong FirstLoad, ulong State, ulong Apply, IReadOnlyDictionary<string, ulong> Entries);
 
     static Symbols? LibrarySymbols(string file)
     {
@@ -169,12 +189,16 @@ public static class InjectAttach
         {
             var dynamic = elf.ReadDynamicSymbols().Where(s => s.IsDefined).ToList();
             var state = dynamic.FirstOrDefault(s => s.Name == PreloadLibrary.StateSymbol);
-            if (state is null || elf.LoadSegments.Count == 0) return null;
+            var apply = dynamic.FirstOrDefault(s => s.Name == ApplySymbol);
+            if (state is null || apply is null || elf.LoadSegments.Count == 0) return null;
             var entries = dynamic.Where(s => s.Name.StartsWith("memprof_inject", StringComparison.Ordinal) && s.IsFunction)
                 .GroupBy(s => s.Name).ToDictionary(g => g.Key, g => g.First().Value);
-            return new Symbols(elf.LoadSegments.Min(s => s.VirtualAddress) & ~0xfffUL, state.Value, entries);
+            return new Symbols(elf.LoadSegments.Min(s => s.VirtualAddress) & ~0xfffUL, state.Value, apply.Value, entries);
         }
     }
+
+    /// <summary>Applies a pending request and measures the base live heap (memprof_sampler.h).</summary>
+    public const string ApplySymbol = "memprof_preload_apply";
 
     static readonly Dictionary<string, IReadOnlyList<ElfSymbol>> HelperCache = [];
 

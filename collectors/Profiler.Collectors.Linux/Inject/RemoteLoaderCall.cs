@@ -3,10 +3,10 @@ using System.Text;
 
 namespace Profiler.Collectors.Linux.Inject;
 
-/// <summary>Runs dlopen on the thread caught at a safe point, then puts it back. From the moment
-/// the thread runs the stub, memprof may disappear at any time: the stub then finishes and
-/// restores the thread itself.</summary>
-sealed class RemoteLoaderCall(IPtrace ptrace, int pid, int tid, RemoteLoaderPlan plan, string library)
+/// <summary>Runs dlopen (or, with <paramref name="function"/>, that function) on the thread caught
+/// at a safe point, then puts it back. From the moment the thread runs the stub, memprof may
+/// disappear at any time: the stub then finishes and restores the thread itself.</summary>
+sealed class RemoteLoaderCall(IPtrace ptrace, int pid, int tid, RemoteLoaderPlan plan, string library, ulong? function = null)
 {
     public sealed record Outcome(ulong Handle, string? Failure, TimeSpan Duration, int Stops = 0);
 
@@ -18,11 +18,11 @@ sealed class RemoteLoaderCall(IPtrace ptrace, int pid, int tid, RemoteLoaderPlan
     /// <param name="signal">The stub's marker signal (0: watch system calls instead).</param>
     public Outcome Run(PtraceRegisters saved, int signal, TimeSpan bound)
     {
-        // Stop this thread's own traps first: dlopen calls malloc too.
-        ptrace.SetDebugRegister(tid, 7, 0);
         bool hasExtended = ptrace.GetExtendedState(tid, out var extended, out int extendedKind) == 0;
         var frame = RemoteLoaderFrame.Build(saved, library, plan.StubAddress);
-        var (stub, marker) = RemoteLoaderStub.Assemble(plan.StubAddress, plan.DlOpen, plan.DlError, saved.Rip, pid, tid, signal);
+        var (stub, marker) = function is { } called
+            ? RemoteLoaderStub.Assemble(plan.StubAddress, called, 0, saved.Rip, pid, tid, signal)
+            : RemoteLoaderStub.Assemble(plan.StubAddress, plan.DlOpen, plan.DlError, saved.Rip, pid, tid, signal);
         (_signal, _marker) = (signal, marker);
 
         if (ReadBytes(frame.Base, frame.Bytes.Length) is not { } stackWas || ReadBytes(plan.StubAddress, stub.Length) is not { } stubWas)
@@ -92,7 +92,9 @@ sealed class RemoteLoaderCall(IPtrace ptrace, int pid, int tid, RemoteLoaderPlan
     Outcome Finish(PtraceRegisters atMarker, PtraceRegisters saved, byte[]? extended, int extendedKind, byte[] stubWas, byte[] stackWas, ulong frameBase, TimeSpan duration)
     {
         ulong handle = atMarker.R12;
-        string? failure = handle != 0 ? null : "dlopen failed: " + (atMarker.R13 != 0 ? ReadString(atMarker.R13) : "(no message)");
+        string? failure = handle != 0 ? null
+            : function is { } called ? $"the function at 0x{called:x} returned 0"
+            : "dlopen failed: " + (atMarker.R13 != 0 ? ReadString(atMarker.R13) : "(no message)");
         // Were the registers not taken back, the thread would still run the stub's tail: it stays.
         if (ptrace.SetRegisters(tid, saved) == 0)
         {

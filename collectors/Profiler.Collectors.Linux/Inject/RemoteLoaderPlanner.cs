@@ -5,12 +5,20 @@ namespace Profiler.Collectors.Linux.Inject;
 
 /// <summary>An allocator function's entry in the target, where a thread holds none of the
 /// allocator's locks yet.</summary>
-public readonly record struct RemoteLoaderEntry(string Name, ulong Address);
+/// <param name="FileOffset">Where the entry is in the allocator's file (where the probe goes).</param>
+/// <param name="StepLength">The first instruction's length: the probe's signal stops the thread past it.</param>
+/// <param name="StackDrop">How far that instruction moved the stack pointer down (a push: 8).</param>
+public readonly record struct RemoteLoaderEntry(string Name, ulong Address, ulong FileOffset = 0, int StepLength = 0, ulong StackDrop = 0)
+{
+    /// <summary>The stack pointer the thread had at the entry, if it stands at it or just past its first instruction.</summary>
+    public ulong? EntryStackPointer(ulong rip, ulong rsp) =>
+        rip == Address ? rsp : StepLength > 0 && rip == Address + (ulong)StepLength ? rsp + StackDrop : null;
+}
 
 /// <summary>Everything the remote loader needs to know about the target before touching it.</summary>
 /// <param name="DlOpen">dlopen's address in the target.</param>
 /// <param name="DlError">dlerror's address in the target.</param>
-/// <param name="Entries">The allocator entries a thread is caught at (at most four: x86-64 has four debug registers).</param>
+/// <param name="Entries">The allocator entries a thread is caught at.</param>
 /// <param name="Allocator">The file whose allocator the program calls (libc.so.6 unless another one is loaded).</param>
 /// <param name="LockHolders">Files whose code may hold a lock the load also takes (libc, the dynamic
 /// linker, the allocator): a call from them is not a safe point.</param>
@@ -47,12 +55,19 @@ public static class RemoteLoaderPlanner
             return (null, $"{libc.FileName} has no dlopen (glibc older than 2.34) and libdl.so.2 is not loaded");
 
         var allocator = AllocatorOf(modules, executable, library) ?? libc;
-        var entries = AllocatorEntryNames
-            .Where(allocator.Functions.ContainsKey)
-            .Select(n => new RemoteLoaderEntry(n, allocator.Bias + allocator.Functions[n]))
-            .ToList();
-        if (!entries.Any(e => e.Name == "malloc"))
+        var entries = new List<RemoteLoaderEntry>();
+        foreach (var name in AllocatorEntryNames.Where(allocator.Functions.ContainsKey))
+        {
+            ulong at = allocator.Functions[name];
+            // An entry whose first instruction jumps away or moves the stack unpredictably cannot be a catch point.
+            if (allocator.FileOffsetOf(at) is not { } offset || allocator.Prologues?.GetValueOrDefault(name) is not { } code ||
+                RemoteLoaderPrologue.FirstStep(code) is not { } step) continue;
+            entries.Add(new RemoteLoaderEntry(name, allocator.Bias + at, offset, step.Length, step.StackDrop));
+        }
+        if (!allocator.Functions.ContainsKey("malloc"))
             return (null, $"{allocator.FileName} defines no malloc to catch a thread at");
+        if (entries.Count == 0)
+            return (null, $"no allocator entry of {allocator.FileName} begins with an instruction a probe can stop after");
 
         var holders = new HashSet<string>(StringComparer.Ordinal) { libc.Path };
         if (loader is not null) holders.Add(loader.Path);

@@ -11,7 +11,8 @@ namespace Profiler.Collectors.Linux.Inject;
 /// finishes or gives up within its bounds, always disarms, and prints its result as one line.</summary>
 public sealed partial class RemoteLoaderProcess(IReadOnlyList<string> command)
 {
-    /// <summary>The hidden verb: `memprof __load-library PID LIBRARY`.</summary>
+    /// <summary>The hidden verb: `memprof __load-library PID LIBRARY [FUNCTION]` (FUNCTION, an
+    /// address in hex, is called instead of loading: LIBRARY holds it).</summary>
     public const string Verb = "__load-library";
 
     /// <summary>memprof.dll beside this assembly, run by the host that runs this process.</summary>
@@ -23,7 +24,12 @@ public sealed partial class RemoteLoaderProcess(IReadOnlyList<string> command)
     }
 
     /// <summary>Loads through the helper. Never throws for an expected failure: the result says why.</summary>
-    public RemoteLoadResult Load(int pid, string library)
+    public RemoteLoadResult Load(int pid, string library) => Run(pid, library, null);
+
+    /// <summary>Calls a function of <paramref name="library"/> (already loaded) at a safe point; see <see cref="RemoteLoader.Call"/>.</summary>
+    public RemoteLoadResult Call(int pid, string library, ulong function) => Run(pid, library, function);
+
+    RemoteLoadResult Run(int pid, string library, ulong? function)
     {
         var options = RemoteLoaderOptions.Default;
         var start = new ProcessStartInfo(command[0])
@@ -33,6 +39,7 @@ public sealed partial class RemoteLoaderProcess(IReadOnlyList<string> command)
             UseShellExecute = false,
         };
         foreach (var word in command.Skip(1).Concat([Verb, pid.ToString(), library])) start.ArgumentList.Add(word);
+        if (function is { } called) start.ArgumentList.Add(called.ToString("x"));
         Process process;
         try { process = Process.Start(start)!; }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
@@ -59,7 +66,14 @@ public sealed partial class RemoteLoaderProcess(IReadOnlyList<string> command)
     /// <summary>The helper's main: loads, prints the result as one line, returns 0 (or 2 on bad arguments).</summary>
     public static int Run(IReadOnlyList<string> args, TextWriter output)
     {
-        if (args is not [var pidText, var library] || !int.TryParse(pidText, out int pid)) return 2;
+        if (args.Count is not (2 or 3) || !int.TryParse(args[0], out int pid)) return 2;
+        string library = args[1];
+        ulong? function = null;
+        if (args.Count == 3)
+        {
+            if (!ulong.TryParse(args[2], System.Globalization.NumberStyles.HexNumber, null, out var address)) return 2;
+            function = address;
+        }
         // Ctrl-C, a hang-up or a terminate meant for memprof must not stop the load half-way:
         // out of memprof's session and process group, kills aimed at those miss it, and the
         // signals aimed at it alone are ignored. (Not a group leader, so setsid cannot fail.)
@@ -67,7 +81,7 @@ public sealed partial class RemoteLoaderProcess(IReadOnlyList<string> command)
         var ignored = new[] { PosixSignal.SIGINT, PosixSignal.SIGQUIT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }
             .Select(s => PosixSignalRegistration.Create(s, context => context.Cancel = true)).ToList();
         RemoteLoadResult result;
-        try { result = new RemoteLoader().Load(pid, library); }
+        try { result = function is { } called ? new RemoteLoader().Call(pid, library, called) : new RemoteLoader().Load(pid, library); }
         catch (Exception e) { result = RemoteLoadResult.Failed($"the load failed: {e.Message}"); }
         try
         {

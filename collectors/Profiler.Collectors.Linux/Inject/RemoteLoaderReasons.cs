@@ -23,6 +23,9 @@ public static class RemoteLoaderReasons
         };
     }
 
+    public static string NoMarkerSignal(int pid) =>
+        $"process {pid} catches SIGURG, SIGWINCH and SIGCHLD and ignores no other signal: no signal can mark a safe point harmlessly";
+
     public static string Gone(int pid) => $"process {pid} is gone";
 
     /// <summary>Why a process under seccomp is not loaded into, or null when it may be.</summary>

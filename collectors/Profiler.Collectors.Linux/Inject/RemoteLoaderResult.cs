@@ -4,8 +4,9 @@ namespace Profiler.Collectors.Linux.Inject;
 /// filter is not read: a system call of the load it forbids could kill the process.</param>
 public sealed record RemoteLoaderOptions(TimeSpan SafePointTimeout, TimeSpan CallTimeout, int Threads, bool UnderSeccompFilter = false)
 {
-    /// <summary>2 s for a thread to reach a safe point, 10 s for dlopen to return, four threads watched.</summary>
-    public static readonly RemoteLoaderOptions Default = new(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(10), 4);
+    /// <summary>2 s for a thread to reach a safe point, 10 s for dlopen to return, eight threads watched
+    /// (watching costs a thread nothing until it is let go: one stop).</summary>
+    public static readonly RemoteLoaderOptions Default = new(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(10), 8);
 }
 
 /// <summary>What a remote load did.</summary>
@@ -16,7 +17,7 @@ public sealed record RemoteLoaderOptions(TimeSpan SafePointTimeout, TimeSpan Cal
 /// <param name="Tid">The thread that ran the load.</param>
 /// <param name="SafePoint">Where that thread was caught ("malloc called from app").</param>
 /// <param name="ToSafePoint">From the start of the watch (arming included) to the safe point.</param>
-/// <param name="Arming">Setting the watched threads' debug registers.</param>
+/// <param name="Arming">Seizing the watched threads and opening the probe.</param>
 /// <param name="Call">From the thread's resumption into the stub to dlopen's return.</param>
 /// <param name="Rejected">Threads caught at an allocator's entry that were not safe points, and why.</param>
 /// <param name="CallStops">How often the thread stopped during the call (1: only at the stub's marker).</param>

@@ -2,8 +2,8 @@ using Profiler.Collectors.Linux.Procfs;
 
 namespace Profiler.Collectors.Linux.Inject;
 
-/// <summary>A thread stopped by one of its debug registers at an allocator's entry.</summary>
-/// <param name="ReturnAddress">The word at the stack pointer: the caller's return address when the thread arrived by a call.</param>
+/// <summary>A thread stopped by the safe point's probe at an allocator's entry (just past its first instruction).</summary>
+/// <param name="ReturnAddress">The word at the entry's stack pointer: the caller's return address when the thread arrived by a call.</param>
 /// <param name="Signals">The thread's signal state now.</param>
 /// <param name="UsualBlocked">The signals it blocked when memprof first stopped it.</param>
 public sealed record RemoteLoaderHit(int Tid, PtraceRegisters Registers, ulong ReturnAddress, RemoteLoaderSignalState Signals, ulong UsualBlocked);
@@ -20,17 +20,26 @@ public static class RemoteLoaderSafePoint
     /// (mapping, relocating, running constructors) stay well within this.</summary>
     public const ulong StackNeeded = 64 * 1024;
 
+    /// <summary>The stack pointer the thread had at the allocator's entry, if it stands at one.</summary>
+    public static ulong? EntryStackPointer(RemoteLoaderPlan plan, PtraceRegisters regs) =>
+        plan.Entries.Select(e => e.EntryStackPointer(regs.Rip, regs.Rsp)).FirstOrDefault(s => s is not null);
+
     /// <summary>Null when the thread is a safe point, else why not (one line).</summary>
     public static string? Judge(RemoteLoaderHit hit, RemoteLoaderPlan plan, IReadOnlyList<MapEntry> maps)
     {
         var regs = hit.Registers;
-        var entry = plan.Entries.FirstOrDefault(e => e.Address == regs.Rip);
+        var entry = plan.Entries.FirstOrDefault(e => e.EntryStackPointer(regs.Rip, regs.Rsp) is not null);
         if (entry.Name is null) return $"thread {hit.Tid} is at 0x{regs.Rip:x}, not at an allocator's entry";
         if (regs.InSystemCall) return $"thread {hit.Tid} is in a system call";
-        if (regs.Rsp % 16 != 8) return $"thread {hit.Tid} reached {entry.Name} without a call (stack pointer 0x{regs.Rsp:x})";
+        ulong atEntry = entry.EntryStackPointer(regs.Rip, regs.Rsp)!.Value;
+        if (atEntry % 16 != 8) return $"thread {hit.Tid} reached {entry.Name} without a call (stack pointer 0x{atEntry:x})";
         var caller = Containing(maps, hit.ReturnAddress);
         if (caller is null || !caller.IsExecutable)
             return $"thread {hit.Tid} reached {entry.Name} from 0x{hit.ReturnAddress:x}, outside the program's code";
+        // Another tool's return probe on the allocator (it shares the probe's breakpoint) put its
+        // trampoline where the return address was: the real caller is not on the stack.
+        if (caller.Path == "[uprobes]")
+            return $"thread {hit.Tid} reached {entry.Name} with a return probe's trampoline as its return address: its caller is unknown";
         if (plan.LockHolders.Contains(caller.Path))
             return $"thread {hit.Tid} called {entry.Name} from {Path.GetFileName(caller.Path)}, which may hold one of its locks";
         if (hit.Signals.Blocked != hit.UsualBlocked)

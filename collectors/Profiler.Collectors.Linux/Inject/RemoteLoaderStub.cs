@@ -25,6 +25,8 @@ public static class RemoteLoaderStub
     public static int SavedSlots => SavedOrder.Length + 2;
 
     /// <param name="address">Where the stub is placed in the target.</param>
+    /// <param name="dlopen">The function called (dlopen, or any function of two arguments at most for a remote call).</param>
+    /// <param name="dlerror">Called when the function returned 0, its result in r13 (0: no such call).</param>
     /// <param name="resumeAt">Where the thread was (the stub's last jump).</param>
     /// <param name="signal">The signal the thread sends itself when done (0: none).</param>
     /// <returns>The code and the address the thread is at when it stops for the marker (just
@@ -40,11 +42,14 @@ public static class RemoteLoaderStub
         a.call(rax);
         a.mov(r12, rax);
         a.xor(r13d, r13d);
-        a.test(r12, r12);
-        a.jne(marker);
-        a.mov(rax, dlerror);
-        a.call(rax);
-        a.mov(r13, rax);
+        if (dlerror != 0)
+        {
+            a.test(r12, r12);
+            a.jne(marker);
+            a.mov(rax, dlerror);
+            a.call(rax);
+            a.mov(r13, rax);
+        }
         a.Label(ref marker);
         a.mov(edi, tgid);
         a.mov(esi, tid);

@@ -72,11 +72,24 @@ public sealed class ProcfsRemoteLoaderTarget : IRemoteLoaderTarget
             if (!ElfFile.TryOpen(file, out var elf, out _)) continue;
             using (elf)
             {
-                var module = RemoteLoaderModule.From(first.Path, first.Start, (ulong)new FileInfo(file).Length, elf.Machine, elf.LoadSegments, elf.ReadSymbols());
+                var module = RemoteLoaderModule.From(first.Path, first.Start, (ulong)new FileInfo(file).Length, elf.Machine, elf.LoadSegments, elf.ReadSymbols(),
+                    (offset, length) => ReadAt(file, offset, length));
                 if (module is not null) modules.Add(module);
             }
         }
         return modules;
+    }
+
+    static byte[]? ReadAt(string file, ulong offset, int length)
+    {
+        try
+        {
+            using var stream = File.OpenRead(file);
+            stream.Position = (long)offset;
+            var bytes = new byte[length];
+            return stream.ReadAtLeast(bytes, length, throwOnEndOfStream: false) == length ? bytes : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }
 
     static string? StatusField(int pid, int tid, string name)

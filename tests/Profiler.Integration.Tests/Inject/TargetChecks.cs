@@ -17,6 +17,17 @@ static partial class TargetChecks
     public static IReadOnlyList<int> Threads(int pid) =>
         Directory.GetDirectories($"/proc/{pid}/task").Select(d => int.Parse(Path.GetFileName(d))).ToList();
 
+    /// <summary>The thread's tracer (0: none, or the thread is gone).</summary>
+    public static int TracerOf(int pid, int tid)
+    {
+        try
+        {
+            var line = File.ReadAllLines($"/proc/{pid}/task/{tid}/status").First(l => l.StartsWith("TracerPid:", StringComparison.Ordinal));
+            return int.Parse(line["TracerPid:".Length..].Trim());
+        }
+        catch (IOException) { return 0; }
+    }
+
     public static void AssertNotTraced(int pid)
     {
         foreach (int tid in Threads(pid))
@@ -67,8 +78,11 @@ static partial class TargetChecks
         Assert.True(read > 0, "no thread's debug registers could be read");
     }
 
-    /// <summary>The executable mappings of every file hold the file's bytes (past the file's end, zeros).</summary>
-    public static void AssertCodeMatchesFiles(int pid)
+    /// <summary>The executable mappings of every file hold the file's bytes (past the file's end, zeros).
+    /// With <paramref name="segmentsOnly"/>, only the bytes of the files' executable segments are
+    /// compared: the unused tail of a segment's last page is where the loader's stub was written,
+    /// and a loader killed mid-call cannot put its bytes back (nothing ever runs or reads them).</summary>
+    public static void AssertCodeMatchesFiles(int pid, bool segmentsOnly = false)
     {
         using var mem = new FileStream($"/proc/{pid}/mem", FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
         int compared = 0;
@@ -83,6 +97,7 @@ static partial class TargetChecks
                 file.Position = (long)map.FileOffset;
                 file.ReadAtLeast(inFile, inFile.Length, throwOnEndOfStream: false);
             }
+            if (segmentsOnly) BlankOutsideSegments(map, inMemory, inFile);
             int at = inMemory.AsSpan().CommonPrefixLength(inFile);
             Assert.True(at == inMemory.Length, $"{map.Path} differs from its file at 0x{map.Start + (ulong)at:x}");
             compared++;
@@ -90,14 +105,28 @@ static partial class TargetChecks
         Assert.True(compared >= 3, $"only {compared} executable mappings compared");
     }
 
+    static void BlankOutsideSegments(MapEntry map, byte[] inMemory, byte[] inFile)
+    {
+        if (!Profiler.Symbols.Elf.ElfFile.TryOpen(map.Path, out var elf, out _)) return;
+        using (elf)
+        {
+            var code = elf.LoadSegments.Where(s => (s.Flags & Profiler.Symbols.Elf.ElfSegmentFlags.Execute) != 0).ToList();
+            for (int i = 0; i < inMemory.Length; i++)
+            {
+                ulong offset = map.FileOffset + (ulong)i;
+                if (!code.Any(s => s.FileOffset <= offset && offset < s.FileOffset + s.FileSize)) inMemory[i] = inFile[i] = 0;
+            }
+        }
+    }
+
     public static void AssertMapped(int pid, string library) =>
         Assert.Contains(ProcMaps.Read(pid), m => m.Path == library);
 
     /// <summary>All of the above.</summary>
-    public static void AssertLeftClean(int pid)
+    public static void AssertLeftClean(int pid, bool segmentsOnly = false)
     {
         AssertNotTraced(pid);
-        AssertCodeMatchesFiles(pid);
+        AssertCodeMatchesFiles(pid, segmentsOnly);
         AssertNoDebugRegisters(pid);
     }
 }

@@ -20,8 +20,15 @@ public sealed class RemoteLoaderPlannerTests
 
     static readonly ulong LibcBias = 0x7f10_0000_0000;
 
+    /// <summary>glibc 2.36's first instructions: malloc `push r12`, free `test rdi, rdi`, calloc `push r13`, realloc `push r15`.</summary>
+    static readonly Dictionary<string, byte[]> Prologues = new()
+    {
+        ["malloc"] = [0x41, 0x54, 0x55], ["free"] = [0x48, 0x85, 0xff, 0x0f], ["calloc"] = [0x41, 0x55, 0x48], ["realloc"] = [0x41, 0x57, 0x41],
+    };
+
     static RemoteLoaderModule Module(string path, ulong bias, ElfSegment[] segments, params (string Name, ulong Address)[] functions) =>
-        new(path, bias, 0x1d_0000, segments, functions.ToDictionary(f => f.Name, f => f.Address));
+        new(path, bias, 0x1d_0000, segments, functions.ToDictionary(f => f.Name, f => f.Address),
+            Prologues: functions.Where(f => Prologues.ContainsKey(f.Name)).ToDictionary(f => f.Name, f => Prologues[f.Name]));
 
     static RemoteLoaderModule LibcModule(bool withDlopen = true) =>
         Module(Libc, LibcBias, LibcSegments,
@@ -58,6 +65,9 @@ public sealed class RemoteLoaderPlannerTests
         Assert.Equal((LibcBias + 0x85500, LibcBias + 0x84d10), (plan!.DlOpen, plan.DlError));
         Assert.Equal(["malloc", "free", "calloc", "realloc"], plan.Entries.Select(e => e.Name));
         Assert.Equal(LibcBias + 0x98930, plan.Entries[0].Address);
+        // The probe's place in the file, and where the thread stands once the first instruction ran.
+        Assert.Equal([0x98930UL, 0x98ef0, 0x996e0, 0x99130], plan.Entries.Select(e => e.FileOffset));
+        Assert.Equal([(2, 8UL), (3, 0), (2, 8), (2, 8)], plan.Entries.Select(e => (e.StepLength, e.StackDrop)));
         Assert.Equal(Libc, plan.Allocator);
         Assert.Contains(Libc, plan.LockHolders);
         Assert.DoesNotContain(Exe, plan.LockHolders);
@@ -139,6 +149,21 @@ public sealed class RemoteLoaderPlannerTests
     }
 
     [Fact]
+    public void An_entry_whose_first_instruction_jumps_away_is_not_probed()
+    {
+        var libc = LibcModule();
+        // jmp rel32 (a thunk to the real malloc) and a `mov rsp, rbp` the catch cannot undo.
+        libc = libc with { Prologues = new Dictionary<string, byte[]>(libc.Prologues!) { ["malloc"] = [0xe9, 0, 1, 0, 0], ["free"] = [0x48, 0x89, 0xec] } };
+
+        var (plan, _) = RemoteLoaderPlanner.Plan(Maps(), [libc], Exe, Library);
+
+        Assert.Equal(["calloc", "realloc"], plan!.Entries.Select(e => e.Name));
+        var none = libc with { Prologues = new Dictionary<string, byte[]>() };
+        Assert.Equal("no allocator entry of libc.so.6 begins with an instruction a probe can stop after",
+            RemoteLoaderPlanner.Plan(Maps(), [none], Exe, Library).Failure);
+    }
+
+    [Fact]
     public void A_32_bit_process_is_refused()
     {
         var (plan, failure) = RemoteLoaderPlanner.Plan(Maps(), [LibcModule() with { Machine = 3 }], Exe, Library);
@@ -172,7 +197,13 @@ public sealed class RemoteLoaderPlannerTests
         Assert.Equal((ulong)NativeLibrary.GetExport(libc, "dlopen"), plan.DlOpen);
         Assert.Equal((ulong)NativeLibrary.GetExport(libc, "dlerror"), plan.DlError);
         foreach (var entry in plan.Entries)
+        {
             Assert.Equal((ulong)NativeLibrary.GetExport(libc, entry.Name), entry.Address);
+            // The prologue was read from the file at the entry's file offset: the same bytes as in memory here.
+            var inMemory = new byte[entry.StepLength];
+            Marshal.Copy((nint)entry.Address, inMemory, 0, inMemory.Length);
+            Assert.Equal(RemoteLoaderPrologue.FirstStep([.. inMemory, .. new byte[16]])!.Value.Length, entry.StepLength);
+        }
         Assert.Equal(4, plan.Entries.Count);
         var stubMapping = maps.Single(m => m.Start <= plan.StubAddress && plan.StubAddress < m.End);
         Assert.True(stubMapping.IsExecutable && RemoteLoaderPlanner.IsLibc(stubMapping.Path), stubMapping.ToString());

@@ -21,6 +21,7 @@ public sealed class RemoteLoaderSafePointTests
         new(ThreadStack - 0x1000, ThreadStack, "---p", 0, ""),
         new(ThreadStack, ThreadStackEnd, "rw-p", 0, ""),
         new(0x7ffd_0000_0000, 0x7ffd_0002_1000, "rw-p", 0, "[stack]"),
+        new(0x7fff_ffff_e000, 0x7fff_ffff_f000, "r-xp", 0, "[uprobes]"),
     ];
 
     static RemoteLoaderHit Hit(ulong rip = Malloc, ulong returnAddress = AppCode, ulong rsp = ThreadStackEnd - 0x1008,
@@ -42,6 +43,24 @@ public sealed class RemoteLoaderSafePointTests
             RemoteLoaderSafePoint.Judge(Hit(returnAddress: LibcCode), Plan, Maps));
         Assert.Equal("thread 42 called malloc from ld-linux-x86-64.so.2, which may hold one of its locks",
             RemoteLoaderSafePoint.Judge(Hit(returnAddress: LdCode), Plan, Maps));
+    }
+
+    [Fact]
+    public void A_return_address_taken_over_by_a_return_probe_hides_the_caller()
+    {
+        Assert.Equal("thread 42 reached malloc with a return probe's trampoline as its return address: its caller is unknown",
+            RemoteLoaderSafePoint.Judge(Hit(returnAddress: 0x7fff_ffff_e000), Plan, Maps));
+    }
+
+    [Fact]
+    public void Past_the_first_instruction_the_entry_stack_pointer_is_the_one_judged()
+    {
+        var plan = Plan with { Entries = [new("malloc", Malloc, 0x98930, 2, 8)] };
+        // push r12 ran: the stack pointer is 8 lower than at the entry, where it was call-aligned.
+        Assert.Null(RemoteLoaderSafePoint.Judge(Hit(rip: Malloc + 2, rsp: ThreadStackEnd - 0x1010), plan, Maps));
+        Assert.Equal("thread 42 reached malloc without a call (stack pointer 0x7f40007ff000)",
+            RemoteLoaderSafePoint.Judge(Hit(rip: Malloc + 2, rsp: ThreadStackEnd - 0x1008), plan, Maps));
+        Assert.Equal("thread 42 is at 0x7f1000098931, not at an allocator's entry", RemoteLoaderSafePoint.Judge(Hit(rip: Malloc + 1), plan, Maps));
     }
 
     [Fact]

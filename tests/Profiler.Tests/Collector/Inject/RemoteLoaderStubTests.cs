@@ -109,4 +109,20 @@ public sealed class RemoteLoaderStubTests
         new IntelFormatter().Format(i, output);
         return output.ToStringAndReset();
     }
+
+    [Fact]
+    public void A_remote_call_stub_calls_the_function_once_and_keeps_its_result_without_dlerror()
+    {
+        const ulong Apply = 0x7f00_0020_0370;
+        var (code, marker) = RemoteLoaderStub.Assemble(StubAt, Apply, 0, Resume, 100, 101, RemoteLoaderSignals.SIGURG);
+        var insns = Decode(code, StubAt);
+
+        // mov rax, Apply; call rax; mov r12, rax: the result where memprof reads it, and no other call.
+        Assert.Equal(Apply, insns[0].GetImmediate(1));
+        Assert.Single(insns, i => i.Mnemonic == Mnemonic.Call);
+        Assert.Contains(insns, i => i.Mnemonic == Mnemonic.Mov && i.Op0Register == Register.R12 && i.Op1Register == Register.RAX);
+        Assert.DoesNotContain(insns, i => i.Mnemonic == Mnemonic.Mov && i.Op0Kind == OpKind.Register && i.Op0Register == Register.RAX && i.GetImmediate(1) == DlError);
+        // The marker follows the tgkill as in a load.
+        Assert.Equal(marker, insns.First(i => i.Mnemonic == Mnemonic.Syscall).NextIP);
+    }
 }
