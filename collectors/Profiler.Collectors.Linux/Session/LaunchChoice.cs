@@ -21,7 +21,8 @@ public sealed record LaunchChoice(IReadOnlyDictionary<string, string>? Environme
     /// <summary>jemalloc with profiling compiled in gets its configuration variable (for its
     /// prefix) turning sampling on at the rate; else a dynamically linked command samples
     /// in-process through the preload library; else every allocator call is probed.</summary>
-    public static LaunchChoice Decide(AllocatorMode mode, ulong rateBytes, LaunchFacts facts)
+    /// <param name="rings">Shared rings the library writes its events into (null: markers only).</param>
+    public static LaunchChoice Decide(AllocatorMode mode, ulong rateBytes, LaunchFacts facts, (string Path, string Description)? rings = null)
     {
         if (Jemalloc.JemallocProfiling.TurnOnAtLaunch(mode, rateBytes) && facts.Jemalloc is { } prof)
         {
@@ -35,7 +36,8 @@ public sealed record LaunchChoice(IReadOnlyDictionary<string, string>? Environme
             : facts.PreloadUnsuitable();
         if (reason is not null)
             return new(null, $"in-process sampling unavailable ({reason}): probing every allocator call");
-        return new(Preload.PreloadLibrary.Environment(facts.PreloadLibrary!, rateBytes, facts.InheritedVariable("LD_PRELOAD")),
-            "in-process sampling (preload library, markers probed)");
+        return new(Preload.PreloadLibrary.Environment(facts.PreloadLibrary!, rateBytes, facts.InheritedVariable("LD_PRELOAD"), rings?.Path),
+            rings is { Description: var described } ? $"in-process sampling (preload library, events through {described}; markers probed for threads without a ring)"
+                : "in-process sampling (preload library, markers probed)");
     }
 }

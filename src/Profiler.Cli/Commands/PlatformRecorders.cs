@@ -23,6 +23,7 @@ static class PlatformRecorders
             StackCopyBytes = (int)options.StackSizeBytes,
             AllocatorMode = options.Mode,
             TargetOutputPath = options.TargetOutput,
+            BufferBytes = options.BufferBytes,
         };
         var result = LinuxRecordSession.Run(
             sessionOptions,
@@ -35,7 +36,9 @@ static class PlatformRecorders
         string processes = result.Processes > 1 ? $" and {result.Processes - 1} child processes" : "";
         return new RecordOutcome(result.TargetPid, result.CommandExitCode,
             $"recorded {result.Events:N0} events from pid {result.TargetPid}{processes} ({result.Probes} probes, {result.Mode})" +
-            (result.LostEvents > 0 ? $"; {result.LostEvents:N0} events LOST (ring buffer full)" : ""));
+            (result.LostEvents > 0 ? $"; {result.LostEvents:N0} events LOST (allocated too LOW, retained and leaked too HIGH by what they held)" : "") +
+            (result.RingWaits > 0 ? $"; the program waited {result.RingWaits:N0} times for memprof to read its events (none lost)" : "") +
+            (result.RingMisses > 0 ? $"; {result.RingMisses:N0} events of threads beyond the shared rings were trapped instead" : ""));
     }
 
     public static RecordOutcome OnWindows(RecordOptions options, string output, StatusLine status, CancellationToken cancel)
