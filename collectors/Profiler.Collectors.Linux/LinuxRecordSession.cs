@@ -24,8 +24,10 @@ public sealed record RecordSessionOptions(
     public AllocatorMode AllocatorMode { get; init; } = AllocatorMode.Auto;
     /// <summary>A launched command's stdout and stderr go to this file (null: inherited).</summary>
     public string? TargetOutputPath { get; init; }
-    /// <summary>--buffer: bytes of the shared rings in all, and of the BPF ring buffer (null: sized from the rate).</summary>
+    /// <summary>--buffer: bytes of each thread's shared ring, and of the BPF ring buffer (null: sized from the rate).</summary>
     public ulong? BufferBytes { get; init; }
+    /// <summary>Frequent samples of a launched command go through shared rings (false: every one traps on a marker, for comparison).</summary>
+    public bool SharedRings { get; init; } = true;
 
     public TracerSettings TracerSettings(bool dwarf) => new(SampleRateBytes, dwarf ? StackCopyBytes : 0, FollowChildren) { RingBufferBytes = BufferBytes };
 }
@@ -100,7 +102,7 @@ public static class LinuxRecordSession
                 throw new ProfilerException(ExitCode.UsageError,
                     "--mode inject puts the sampler into a running process (--pid); a launched command samples in-process with --mode auto or preload");
             // Frequent samples go through shared rings rather than a trap each.
-            if (Ring.RingSizing.For(Math.Max(1, options.SampleRateBytes), options.BufferBytes) is { } sizing)
+            if (options.SharedRings && Ring.RingSizing.For(Math.Max(1, options.SampleRateBytes), options.BufferBytes) is { } sizing)
                 rings = new Ring.SharedRing(sizing, UsesDwarf(options.Unwind) ? options.StackCopyBytes : 0, monotonicNanos);
             var choice = ChooseLaunch(options, targets, rings);
             if (rings is not null && choice.Environment?.ContainsKey(Ring.RingLayout.EnvironmentVariable) != true)
@@ -170,6 +172,7 @@ public static class LinuxRecordSession
             var sw = Stopwatch.StartNew();
             var lastStatus = TimeSpan.Zero;
             long lastEvents = 0;
+            bool busy = false;
             // A failed write (full disk) ends the recording, not the target: it runs on unrecorded.
             while (!cancel.IsCancellationRequested && writer.Failure is null)
             {
@@ -177,7 +180,8 @@ public static class LinuxRecordSession
                 // first seconds, poll briefly and keep its module maps current (at most every 10 ms)
                 // so they are read while it still lives.
                 bool early = launcher is not null && sw.Elapsed < EarlyPhase;
-                Poll(tracer, rings, recorder, writer, early ? 2 : 50);
+                // Writers may be waiting for room in a ring: while they produce, drain without pause.
+                busy = Poll(tracer, rings, recorder, writer, busy ? 0 : early ? 2 : 50) > 0 && rings is not null;
                 if (early) recorder.RefreshMaps(force: false);
                 if (sw.Elapsed - lastTotals >= TotalsInterval)
                 {

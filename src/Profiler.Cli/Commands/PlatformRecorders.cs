@@ -24,6 +24,8 @@ static class PlatformRecorders
             AllocatorMode = options.Mode,
             TargetOutputPath = options.TargetOutput,
             BufferBytes = options.BufferBytes,
+            // MEMPROF_RINGS=off sends every sample to the markers (to compare the two paths).
+            SharedRings = !string.Equals(Environment.GetEnvironmentVariable("MEMPROF_RINGS"), "off", StringComparison.OrdinalIgnoreCase),
         };
         var result = LinuxRecordSession.Run(
             sessionOptions,

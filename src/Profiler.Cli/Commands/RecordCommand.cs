@@ -22,7 +22,7 @@ public sealed record RecordOptions(string? Output, int? Pid, TimeSpan? Duration,
     public AllocatorMode Mode { get; init; } = AllocatorMode.Auto;
     /// <summary>Memory budgets checked once the recording is written (null: none).</summary>
     public BudgetRequest? Checks { get; init; }
-    /// <summary>--buffer: bytes of the shared rings and of the BPF ring buffer (null: sized from the rate).</summary>
+    /// <summary>--buffer: bytes of each thread's shared ring and of the BPF ring buffer (null: sized from the rate).</summary>
     public ulong? BufferBytes { get; init; }
 }
 
@@ -84,9 +84,10 @@ public static class RecordCommand
         mode.AcceptOnlyFromAmong("auto", "preload", "inject", "probe", "jemalloc-prof");
         var buffer = new Option<ulong?>("--buffer")
         {
-            Description = "Memory for events on their way to memprof (e.g. 64MiB): the shared rings a launched command writes " +
-                          "its events into when samples are frequent (--rate up to 64KiB; its threads wait when they are full, " +
-                          "nothing is lost), and the kernel's ring buffer (which drops events when full). Default: from the rate.",
+            Description = "Memory for events on their way to memprof (e.g. 16MiB): the shared ring each thread of a launched " +
+                          "command writes its events into when samples are frequent (--rate up to 64KiB; a thread waits when its ring " +
+                          "is full, nothing is lost), and the kernel's ring buffer (which drops events when full). Default: from the rate " +
+                          "(4MiB per thread at --rate 1).",
             CustomParser = r => SizeParser.Parse(r.Tokens[0].Value),
         };
         var noFirefox = new Option<bool>("--no-firefox") { Description = "Do not write the Firefox profile (NAME.json.gz) next to the recording." };
