@@ -165,6 +165,9 @@ public static class LinuxRecordSession
             // Counting starts with the markers probed, so every counted allocation has its event.
             if (injected?.StartCounting() is { } notCounting) throw new ProfilerException(ExitCode.CollectorFailed, $"attach by injection: {notCounting}");
             started?.Invoke(header.Mode + (dwarf ? $", DWARF stacks (copies of up to {options.StackCopyBytes / 1024} KiB)" : ", frame-pointer stacks"));
+            // What the rings hold now is the launcher shell's own start (it is stopped before it
+            // execs the command): not the command's.
+            rings?.Discard();
             if (launcher is not null) signals.Resume(launcher.Pid);
             resumed = true;
             var lastTotals = TimeSpan.Zero;

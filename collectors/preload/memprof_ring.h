@@ -10,7 +10,7 @@
  *
  * Nothing is lost: a writer whose ring is full waits for memprof (counted in `waits`), unless
  * memprof is gone (its pid no longer exists, or its heartbeat is older than
- * MEMPROF_RING_READER_TIMEOUT_NS): then events are dropped and counted, and the program runs on.
+ * MEMPROF_RING_READER_TIMEOUT_NS: a zombie, a stopped memprof): then events are dropped and counted, and the program runs on.
  *
  * Layout (collectors/Profiler.Collectors.Linux/Ring/SharedRing.cs mirrors it; change both):
  *   [0, 4096)                      struct memprof_ring_shared
@@ -34,7 +34,8 @@
 #define MEMPROF_RING_CONTROL_BYTES 128
 #define MEMPROF_RING_RECORD_EVENT 1
 #define MEMPROF_RING_RECORD_PAD 2
-#define MEMPROF_RING_READER_TIMEOUT_NS (3ULL * 1000000000ULL)
+/* memprof beats every 100 ms from a thread of its own: this long without a beat, it is stopped or dead. */
+#define MEMPROF_RING_READER_TIMEOUT_NS (5ULL * 1000000000ULL)
 
 struct memprof_ring_shared {
     uint64_t magic;          /* written last by memprof */

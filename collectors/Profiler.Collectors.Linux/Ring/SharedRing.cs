@@ -50,9 +50,14 @@ public sealed unsafe partial class SharedRing : IDisposable
         Heartbeat();
         Volatile.Write(ref *(ulong*)(_base + RingLayout.MagicOffset), RingLayout.Magic);
         Path = $"/proc/{Environment.ProcessId}/fd/{_fd}";
+        // Beaten apart from the session loop, which may be busy for seconds (probing a child's
+        // libraries on a loaded machine): writers take a silent heartbeat for memprof's end.
+        _heart = new Timer(_ => Heartbeat(), null, HeartbeatPeriod, HeartbeatPeriod);
     }
 
     readonly Func<long> _monotonicNanos;
+    readonly Timer _heart;
+    static readonly TimeSpan HeartbeatPeriod = TimeSpan.FromMilliseconds(100);
 
     void Heartbeat() => Volatile.Write(ref *(ulong*)(_base + RingLayout.HeartbeatOffset), (ulong)_monotonicNanos());
 
@@ -83,6 +88,16 @@ public sealed unsafe partial class SharedRing : IDisposable
         return records;
     }
 
+    /// <summary>Forgets everything published so far (the launcher shell's events before it runs the command).</summary>
+    public void Discard()
+    {
+        for (int i = 0; i < _sizing.RingCount; i++)
+        {
+            byte* control = _base + RingLayout.HeaderBytes + (ulong)i * RingLayout.ControlBytes;
+            Volatile.Write(ref *(ulong*)(control + RingLayout.ReadPosOffset), Volatile.Read(ref *(ulong*)(control + RingLayout.WritePosOffset)));
+        }
+    }
+
     /// <summary>A thread killed with its process (or by exec) never gave its ring back.</summary>
     void ReclaimDeadOwners()
     {
@@ -99,6 +114,9 @@ public sealed unsafe partial class SharedRing : IDisposable
 
     public void Dispose()
     {
+        // A beat still running would write into the unmapped rings.
+        using (var stopped = new ManualResetEvent(false))
+            if (_heart.Dispose(stopped)) stopped.WaitOne();
         if (_base != null) Munmap((nint)_base, (nuint)_length);
         if (_fd >= 0) Close(_fd);
     }
