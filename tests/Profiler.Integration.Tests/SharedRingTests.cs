@@ -31,19 +31,9 @@ public sealed class SharedRingTests
             Assert.Equal(0UL, model.Info.LostEvents);
             var problems = SiteTotals.Mismatches(manifest, SiteTotals.Of(model)).ToList();
             Assert.True(problems.Count == 0, string.Join("\n", problems));
-            // Every free the command's image recorded is of a block whose allocation was recorded
-            // (before its exec the process was memprof's launcher shell).
-            var heap = HeapAnalysis.Compute(model);
-            var ev = model.Events;
-            long commandStart = LastExec(RecordingReader.Read(output), model.Info.TargetPid);
-            var unpaired = Enumerable.Range(0, ev.Count)
-                .Where(i => ev.Kind[i] == EventKind.Free && ev.TimeNanos[i] >= commandStart && heap.Releases[i] < 0)
-                .Select(i => $"{ev.Address[i]:x} at {ev.TimeNanos[i]} in {(SiteAnalysis.SiteOf(model.Tables, ev.Stack[i]) is { } f ? model.Tables.Function(f).Name : "?")} [" +
-                             string.Join(",", Enumerable.Range(0, ev.Count).Where(j => ev.Address[j] == ev.Address[i]).Select(j => $"{ev.Kind[j]}@{ev.TimeNanos[j]}/{ev.Tid[j]}")) + "]")
-                .ToList();
-            Assert.True(unpaired.Count == 0, $"frees without their allocation (the command started at {commandStart}): {string.Join("; ", unpaired)}");
-            // Every call the library counted has its event (the counters are exact and independent of the rings).
             var raw = RecordingReader.Read(output);
+            // Every call the library counted has its event (the counters are exact and independent of the rings).
+            
             var last = raw.Counters.Where(c => c.Pid == raw.Header.TargetPid).MaxBy(c => c.TimeNanos)!;
             var events = raw.Events;
             long allocs = 0, frees = 0;
@@ -56,6 +46,17 @@ public sealed class SharedRingTests
             }
             Assert.Equal((long)last.Allocations, allocs);
             Assert.Equal((long)last.Frees, frees);
+            // Every free the command's image recorded is of a block whose allocation was recorded
+            // (before its exec the process was memprof's launcher shell).
+            var heap = HeapAnalysis.Compute(model);
+            var ev = model.Events;
+            long commandStart = LastExec(raw, model.Info.TargetPid);
+            var unpaired = Enumerable.Range(0, ev.Count)
+                .Where(i => ev.Kind[i] == EventKind.Free && ev.TimeNanos[i] >= commandStart && heap.Releases[i] < 0)
+                .Select(i => $"{ev.Address[i]:x} at {ev.TimeNanos[i]} ns in {(SiteAnalysis.SiteOf(model.Tables, ev.Stack[i]) is { } f ? model.Tables.Function(f).Name : "?")} " +
+                             $"(events at that address: {string.Join(", ", Enumerable.Range(0, ev.Count).Where(j => ev.Address[j] == ev.Address[i]).Select(j => $"{ev.Kind[j]} at {ev.TimeNanos[j]} ns in thread {ev.Tid[j]}"))})")
+                .ToList();
+            Assert.True(unpaired.Count == 0, $"frees without their allocation (the command started at {commandStart}): {string.Join("; ", unpaired)}");
         }
         finally
         {

@@ -4,9 +4,12 @@ namespace Profiler.Collectors.Linux.Ring;
 
 /// <summary>What one pass over a ring found.</summary>
 /// <param name="ReadPosition">Where the next pass starts (bytes ever consumed).</param>
-/// <param name="Records">Events handed on.</param>
+/// <param name="Records">Events taken.</param>
 /// <param name="DamagedBytes">Bytes skipped because they held no well-formed record.</param>
 public readonly record struct RingPass(ulong ReadPosition, int Records, ulong DamagedBytes);
+
+/// <summary>An event in a ring: its time (the event's first field), which ring, where its body is.</summary>
+public readonly record struct RingRecord(ulong TimeNanos, int Ring, int Offset, int Length);
 
 /// <summary>Reads the records one writer published into its ring, between what was consumed and
 /// what the writer published. Pure: the ring is a span, positions are counts of bytes ever
@@ -14,10 +17,14 @@ public readonly record struct RingPass(ulong ReadPosition, int Records, ulong Da
 public static class RingReader
 {
     /// <param name="ring">The ring's bytes.</param>
+    /// <param name="ringIndex">Put into each record taken.</param>
     /// <param name="readPosition">Bytes consumed so far.</param>
     /// <param name="writePosition">Bytes the writer has published (whole records only).</param>
-    /// <param name="sink">Gets each event (the record without its prefix).</param>
-    public static RingPass Drain(ReadOnlySpan<byte> ring, ulong readPosition, ulong writePosition, Bpf.BpfEventSink sink)
+    /// <param name="beforeNanos">Only events stamped earlier are taken; the pass stops at the first
+    /// later one (a writer's events are in time order), which stays for the next pass.</param>
+    /// <param name="taken">Gets each event taken (its body: the record without its prefix).</param>
+    public static RingPass Scan(ReadOnlySpan<byte> ring, int ringIndex, ulong readPosition, ulong writePosition, ulong beforeNanos,
+        List<RingRecord> taken)
     {
         ulong capacity = (ulong)ring.Length;
         ulong position = readPosition;
@@ -31,14 +38,18 @@ public static class RingReader
             ulong available = writePosition - position;
             uint length = available >= RingLayout.PrefixBytes ? BinaryPrimitives.ReadUInt32LittleEndian(ring[(int)offset..]) : 0;
             uint kind = available >= RingLayout.PrefixBytes ? BinaryPrimitives.ReadUInt32LittleEndian(ring[((int)offset + 4)..]) : 0;
-            // A record is whole, aligned and never crosses the ring's end; a pad runs exactly to it.
+            // A record is whole, aligned and never crosses the ring's end; a pad runs exactly to it;
+            // an event holds at least its time.
             bool wellFormed = length >= RingLayout.PrefixBytes && length % 8 == 0 && length <= available && offset + length <= capacity &&
-                              (kind == RingLayout.RecordEvent || (kind == RingLayout.RecordPad && offset + length == capacity));
+                              (kind == RingLayout.RecordEvent && length >= RingLayout.PrefixBytes + 8 ||
+                               kind == RingLayout.RecordPad && offset + length == capacity);
             if (!wellFormed)
                 return new RingPass(writePosition, records, writePosition - position);
             if (kind == RingLayout.RecordEvent)
             {
-                sink(ring.Slice((int)offset + RingLayout.PrefixBytes, (int)length - RingLayout.PrefixBytes));
+                ulong time = BinaryPrimitives.ReadUInt64LittleEndian(ring[((int)offset + RingLayout.PrefixBytes)..]);
+                if (time >= beforeNanos) break;
+                taken.Add(new RingRecord(time, ringIndex, (int)offset + RingLayout.PrefixBytes, (int)length - RingLayout.PrefixBytes));
                 records++;
             }
             position += length;

@@ -31,6 +31,7 @@ public sealed unsafe partial class SharedRing : IDisposable
         _sizing = sizing;
         _length = RingLayout.TotalBytes(sizing.RingCount, sizing.RingBytes);
         _dataOffset = RingLayout.DataOffset(sizing.RingCount);
+        _readAfter = new ulong[sizing.RingCount];
         _fd = MemfdCreate("memprof-rings", MFD_CLOEXEC);
         if (_fd < 0) throw new Core.ProfilerException(Core.ExitCode.CollectorFailed, $"cannot create the shared rings: {Native.LastErrorText()}");
         if (Ftruncate(_fd, (long)_length) != 0 ||
@@ -61,32 +62,47 @@ public sealed unsafe partial class SharedRing : IDisposable
 
     void Heartbeat() => Volatile.Write(ref *(ulong*)(_base + RingLayout.HeartbeatOffset), (ulong)_monotonicNanos());
 
-    /// <summary>Hands every published event to the sink; returns how many.</summary>
+    readonly List<RingRecord> _taken = [];
+    readonly ulong[] _readAfter;
+
+    /// <summary>Hands the published events to the sink in time order across the rings; returns
+    /// how many. The recording's times only go forward, so a thread's events must not come after
+    /// a later one of another thread (a block freed by a thread would precede its allocation).
+    /// Only events stamped before the pass began are taken: any event a thread's event depends on
+    /// (an allocation before the free of its block) was published before that one was stamped,
+    /// so it is in this pass too.</summary>
     public int Drain(Bpf.BpfEventSink sink)
     {
         Heartbeat();
-        int records = 0;
+        ulong before = (ulong)_monotonicNanos();
+        _taken.Clear();
         for (int i = 0; i < _sizing.RingCount; i++)
         {
             byte* control = _base + RingLayout.HeaderBytes + (ulong)i * RingLayout.ControlBytes;
-            ref ulong readPos = ref *(ulong*)(control + RingLayout.ReadPosOffset);
             ulong write = Volatile.Read(ref *(ulong*)(control + RingLayout.WritePosOffset));
-            ulong read = readPos;
+            ulong read = *(ulong*)(control + RingLayout.ReadPosOffset);
+            _readAfter[i] = read;
             if (write == read) continue;
-            var ring = new ReadOnlySpan<byte>(_base + _dataOffset + (ulong)i * _sizing.RingBytes, (int)_sizing.RingBytes);
-            var pass = RingReader.Drain(ring, read, write, sink);
-            records += pass.Records;
+            var pass = RingReader.Scan(Ring(i), i, read, write, before, _taken);
             DamagedBytes += pass.DamagedBytes;
-            Volatile.Write(ref readPos, pass.ReadPosition);
+            _readAfter[i] = pass.ReadPosition;
         }
+        // Stable: a ring's events keep their order when stamped alike.
+        _taken.Sort(static (a, b) => a.TimeNanos != b.TimeNanos ? a.TimeNanos.CompareTo(b.TimeNanos) : a.Ring != b.Ring ? a.Ring.CompareTo(b.Ring) : a.Offset.CompareTo(b.Offset));
+        foreach (var record in _taken) sink(Ring(record.Ring).Slice(record.Offset, record.Length));
+        // Room is given back only once the events are handed on.
+        for (int i = 0; i < _sizing.RingCount; i++)
+            Volatile.Write(ref *(ulong*)(_base + RingLayout.HeaderBytes + (ulong)i * RingLayout.ControlBytes + RingLayout.ReadPosOffset), _readAfter[i]);
         long now = _monotonicNanos();
         if (now - _lastReclaim > 1_000_000_000L)
         {
             _lastReclaim = now;
             ReclaimDeadOwners();
         }
-        return records;
+        return _taken.Count;
     }
+
+    ReadOnlySpan<byte> Ring(int i) => new(_base + _dataOffset + (ulong)i * _sizing.RingBytes, (int)_sizing.RingBytes);
 
     /// <summary>Forgets everything published so far (the launcher shell's events before it runs the command).</summary>
     public void Discard()

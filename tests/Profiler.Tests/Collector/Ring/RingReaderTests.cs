@@ -23,11 +23,20 @@ public sealed class RingReaderTests
 
     static byte[] Body(byte tag, int length) => Enumerable.Repeat(tag, length).ToArray();
 
-    static (RingPass Pass, List<byte[]> Records) Drain(byte[] ring, ulong read, ulong write)
+    static (RingPass Pass, List<byte[]> Records) Drain(byte[] ring, ulong read, ulong write, ulong before = ulong.MaxValue)
     {
-        var records = new List<byte[]>();
-        var pass = RingReader.Drain(ring, read, write, r => records.Add(r.ToArray()));
-        return (pass, records);
+        var taken = new List<RingRecord>();
+        var pass = RingReader.Scan(ring, 3, read, write, before, taken);
+        Assert.All(taken, r => Assert.Equal(3, r.Ring));
+        return (pass, taken.Select(r => ring.AsSpan(r.Offset, r.Length).ToArray()).ToList());
+    }
+
+    /// <summary>An event's body starts with its time.</summary>
+    static byte[] Stamped(ulong time, int length)
+    {
+        var body = Body(0xee, length);
+        BinaryPrimitives.WriteUInt64LittleEndian(body, time);
+        return body;
     }
 
     [Fact]
@@ -66,6 +75,22 @@ public sealed class RingReaderTests
     }
 
     [Fact]
+    public void Events_stamped_after_the_pass_began_stay_for_the_next_pass()
+    {
+        var ring = new byte[Capacity];
+        ulong p = Put(ring, 0, RingLayout.RecordEvent, Stamped(100, 16));
+        ulong second = p;
+        p = Put(ring, p, RingLayout.RecordEvent, Stamped(200, 16));
+        p = Put(ring, p, RingLayout.RecordEvent, Stamped(150, 16)); // behind a later one: waits with it
+
+        var (pass, records) = Drain(ring, 0, p, before: 200);
+
+        Assert.Equal(new RingPass(second, 1, 0), pass);
+        Assert.Equal([Stamped(100, 16)], records);
+        Assert.Equal(2, Drain(ring, second, p, before: 201).Records.Count);
+    }
+
+    [Fact]
     public void A_record_longer_than_what_was_published_is_not_read_and_is_counted_as_damaged()
     {
         var ring = new byte[Capacity];
@@ -84,6 +109,7 @@ public sealed class RingReaderTests
 
     [Theory]
     [InlineData(0u, RingLayout.RecordEvent)]   // no length
+    [InlineData(8u, RingLayout.RecordEvent)]   // an event without its time
     [InlineData(4u, RingLayout.RecordEvent)]   // shorter than its prefix
     [InlineData(20u, RingLayout.RecordEvent)]  // not a multiple of 8
     [InlineData(24u, 9u)]                      // unknown kind
