@@ -118,6 +118,7 @@ public static class LinuxRecordSession
                 throw;
             }
             pid = launcher.Pid;
+            if (rings is not null && !options.FollowChildren) rings.OnlyPid = (uint)pid;
         }
 
         IKernelTracer? tracer = null;

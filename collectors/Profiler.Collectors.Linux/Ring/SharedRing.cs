@@ -16,6 +16,8 @@ public sealed unsafe partial class SharedRing : IDisposable
     long _lastReclaim;
 
     public string Path { get; }
+    /// <summary>Only this process's events are handed on (null: every process's).</summary>
+    public uint? OnlyPid { get; set; }
     public RingSizing Sizing => _sizing;
     /// <summary>Events whose writer waited for room (nothing lost).</summary>
     public ulong Waits => Volatile.Read(ref *(ulong*)(_base + RingLayout.WaitsOffset));
@@ -89,7 +91,13 @@ public sealed unsafe partial class SharedRing : IDisposable
         }
         // Stable: a ring's events keep their order when stamped alike.
         _taken.Sort(static (a, b) => a.TimeNanos != b.TimeNanos ? a.TimeNanos.CompareTo(b.TimeNanos) : a.Ring != b.Ring ? a.Ring.CompareTo(b.Ring) : a.Offset.CompareTo(b.Offset));
-        foreach (var record in _taken) sink(Ring(record.Ring).Slice(record.Offset, record.Length));
+        foreach (var record in _taken)
+        {
+            var body = Ring(record.Ring).Slice(record.Offset, record.Length);
+            // Children inherit the library and the rings; without --follow their events are not recorded.
+            if (OnlyPid is { } only && (body.Length < 12 || System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(body[8..]) != only)) continue;
+            sink(body);
+        }
         // Room is given back only once the events are handed on.
         for (int i = 0; i < _sizing.RingCount; i++)
             Volatile.Write(ref *(ulong*)(_base + RingLayout.HeaderBytes + (ulong)i * RingLayout.ControlBytes + RingLayout.ReadPosOffset), _readAfter[i]);
