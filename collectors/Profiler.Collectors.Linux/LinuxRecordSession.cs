@@ -24,8 +24,12 @@ public sealed record RecordSessionOptions(
     public AllocatorMode AllocatorMode { get; init; } = AllocatorMode.Auto;
     /// <summary>A launched command's stdout and stderr go to this file (null: inherited).</summary>
     public string? TargetOutputPath { get; init; }
+    /// <summary>--buffer: bytes of each thread's shared ring, and of the BPF ring buffer (null: sized from the rate).</summary>
+    public ulong? BufferBytes { get; init; }
+    /// <summary>Frequent samples of a launched command go through shared rings (false: every one traps on a marker, for comparison).</summary>
+    public bool SharedRings { get; init; } = true;
 
-    public TracerSettings TracerSettings(bool dwarf) => new(SampleRateBytes, dwarf ? StackCopyBytes : 0, FollowChildren);
+    public TracerSettings TracerSettings(bool dwarf) => new(SampleRateBytes, dwarf ? StackCopyBytes : 0, FollowChildren) { RingBufferBytes = BufferBytes };
 }
 
 /// <summary>How sampled stacks are taken: the kernel's frame-pointer walk, a stack copy unwound
@@ -41,6 +45,11 @@ public sealed record RecordSessionResult(int TargetPid, int? CommandExitCode, lo
 
     /// <summary>How long putting an injected process's allocator slots back took (null: not injected).</summary>
     public TimeSpan? SlotsRestored { get; init; }
+
+    /// <summary>Events whose writer waited for memprof to make room in a shared ring (nothing was lost).</summary>
+    public ulong RingWaits { get; init; }
+    /// <summary>Events of threads that found no free ring and trapped on a marker instead.</summary>
+    public ulong RingMisses { get; init; }
 }
 
 /// <summary>One `memprof record`: launch or attach, record until the target exits, the duration
@@ -61,6 +70,7 @@ public static class LinuxRecordSession
         bool perfMapTurnedOn = false;
         IInjectedProcess? injected = null;
         IDisposable? priority = null;
+        Ring.SharedRing? rings = null;
         int pid;
         string? preloadNote = null;
         string? inheritedPreload = null;
@@ -114,7 +124,15 @@ public static class LinuxRecordSession
             if (options.AllocatorMode == AllocatorMode.Inject)
                 throw new ProfilerException(ExitCode.UsageError,
                     "--mode inject puts the sampler into a running process (--pid); a launched command samples in-process with --mode auto or preload");
-            var choice = ChooseLaunch(options, targets);
+            // Frequent samples go through shared rings rather than a trap each.
+            if (options.SharedRings && Ring.RingSizing.For(Math.Max(1, options.SampleRateBytes), options.BufferBytes) is { } sizing)
+                rings = new Ring.SharedRing(sizing, UsesDwarf(options.Unwind) ? options.StackCopyBytes : 0, monotonicNanos);
+            var choice = ChooseLaunch(options, targets, rings);
+            if (rings is not null && choice.Environment?.ContainsKey(Ring.RingLayout.EnvironmentVariable) != true)
+            {
+                rings.Dispose();
+                rings = null;
+            }
             preloadNote = choice.Note;
             jemallocExplained = choice.JemallocExplained;
             if (choice.Environment?.ContainsKey("LD_PRELOAD") == true && Preload.PreloadLibrary.Locate() is { } library) inheritedPreload = library;
@@ -122,8 +140,14 @@ public static class LinuxRecordSession
             perfMapTurnedOn = string.IsNullOrEmpty(Environment.GetEnvironmentVariable(DotNet.DotNetProcesses.PerfMapVariable));
             var environment = DotNet.DotNetProcesses.LaunchEnvironment(choice.Environment,
                 Environment.GetEnvironmentVariable(DotNet.DotNetProcesses.PerfMapVariable));
-            launcher = targets.StartStopped(options.Command, environment, options.TargetOutputPath);
+            try { launcher = targets.StartStopped(options.Command, environment, options.TargetOutputPath); }
+            catch
+            {
+                rings?.Dispose();
+                throw;
+            }
             pid = launcher.Pid;
+            if (rings is not null && !options.FollowChildren) rings.OnlyPid = (uint)pid;
         }
 
         IKernelTracer? tracer = null;
@@ -165,8 +189,8 @@ public static class LinuxRecordSession
             var dotnet = new DotNet.DotNetProcesses(new DotNet.DiagnosticsPerfMapControl(), launched: launcher is not null,
                 perfMapTurnedOn ? exited => !targets.IsAlive(exited) : null,
                 gcHeap: new DotNet.EventPipeGcHeapSource(), clock: () => monotonicNanos() - origin);
-            var ports = new SessionPorts(new DotNet.DotNetWatchingSink(new WriterRecordSink(writer), dotnet), new KernelCommandSink(tracer, signals, processes), processes, files, tracer,
-                new Unwinding.DwarfStackUnwinder(), jemalloc);
+            var ports = new SessionPorts(new DotNet.DotNetWatchingSink(new WriterRecordSink(writer), dotnet), new KernelCommandSink(tracer, signals, processes), processes, files,
+                rings is not null ? new Ring.RingCounters(tracer, rings) : tracer, new Unwinding.DwarfStackUnwinder(), jemalloc);
             recorder = new SessionCore(ports, header.SamplingRateBytes, monotonicNanos) { InheritedPreload = inheritedPreload };
             var notes = new List<string>();
             recorder.Note += notes.Add;
@@ -176,6 +200,9 @@ public static class LinuxRecordSession
             // Counting starts with the markers probed, so every counted allocation has its event.
             if (injected?.StartCounting() is { } notCounting) throw new ProfilerException(ExitCode.CollectorFailed, $"attach by injection: {notCounting}");
             started?.Invoke(header.Mode + (dwarf ? $", DWARF stacks (copies of up to {options.StackCopyBytes / 1024} KiB)" : ", frame-pointer stacks"));
+            // What the rings hold now is the launcher shell's own start (it is stopped before it
+            // execs the command): not the command's.
+            rings?.Discard();
             if (launcher is not null) signals.Resume(launcher.Pid);
             resumed = true;
             var lastTotals = TimeSpan.Zero;
@@ -184,6 +211,7 @@ public static class LinuxRecordSession
             var sw = Stopwatch.StartNew();
             var lastStatus = TimeSpan.Zero;
             long lastEvents = 0;
+            bool busy = false;
             // A failed write (full disk) ends the recording, not the target: it runs on unrecorded.
             while (!cancel.IsCancellationRequested && writer.Failure is null)
             {
@@ -191,7 +219,8 @@ public static class LinuxRecordSession
                 // first seconds, poll briefly and keep its module maps current (at most every 10 ms)
                 // so they are read while it still lives.
                 bool early = launcher is not null && sw.Elapsed < EarlyPhase;
-                Poll(tracer, recorder, writer, early ? 2 : 50);
+                // Writers may be waiting for room in a ring: while they produce, drain without pause.
+                busy = Poll(tracer, rings, recorder, writer, busy ? 0 : early ? 2 : 50) > 0 && rings is not null;
                 if (early) recorder.RefreshMaps(force: false);
                 if (sw.Elapsed - lastTotals >= TotalsInterval)
                 {
@@ -224,7 +253,9 @@ public static class LinuxRecordSession
             TimeSpan? slotsRestored = injected is null ? null : restoring.Elapsed;
             // Whatever the kernel already queued belongs to the recording; then no probe stays behind.
             tracer.DetachAll();
-            while (Poll(tracer, recorder, writer, 0) > 0) { }
+            // Bounded: a child that outlives the command may go on writing into the rings.
+            var drainEnd = sw.Elapsed + FinalDrainLimit;
+            while (Poll(tracer, rings, recorder, writer, 0) > 0 && sw.Elapsed < drainEnd) { }
             recorder.WriteTotals();
             if (launcher is not null && !launcher.HasExited) signals.Resume(pid);
             var stats = recorder.Stats();
@@ -246,13 +277,14 @@ public static class LinuxRecordSession
             {
                 Notes = notes,
                 SlotsRestored = slotsRestored,
+                RingWaits = rings?.Waits ?? 0, RingMisses = rings?.NoRing ?? 0,
             };
         }
         catch (ProfilerException e) when (e.CommandExitCode is not null) { throw; }
         catch (Exception e)
         {
             try { injected?.Detach(); } catch (Exception) { /* best effort: the failure reported comes first */ }
-            int? exitCode = Abandon(launcher, tracer, recorder, writer, resumed, signals);
+            int? exitCode = Abandon(launcher, tracer, rings, recorder, writer, resumed, signals);
             if (!resumed && writer is not null)
             {
                 // Nothing was recorded: no empty recording is left behind.
@@ -273,6 +305,7 @@ public static class LinuxRecordSession
         {
             injected?.Dispose();
             writer?.Dispose();
+            rings?.Dispose();
             tracer?.Dispose();
             launcher?.Dispose();
             priority?.Dispose();
@@ -282,14 +315,14 @@ public static class LinuxRecordSession
     /// <summary>After a failure: no probe stays behind, no traced process stays stopped (at a fork,
     /// exec or exit, waiting for us), and a launched command is never left behind: one that never
     /// started is killed, one that runs is let run to its end, and its exit code is returned.</summary>
-    static int? Abandon(ILaunchedCommand? launcher, IKernelTracer? tracer, SessionCore? recorder, RecordingWriter? writer, bool resumed,
+    static int? Abandon(ILaunchedCommand? launcher, IKernelTracer? tracer, Ring.SharedRing? rings, SessionCore? recorder, RecordingWriter? writer, bool resumed,
         IProcessControl signals)
     {
         try { tracer?.DetachAll(); } catch (Exception) { /* best effort: disposing detaches too */ }
         try
         {
             // Queued forks and execs stopped their processes: handling them lets them go.
-            if (recorder is not null && tracer is not null && writer is not null) while (Poll(tracer, recorder, writer, 0) > 0) { }
+            if (recorder is not null && tracer is not null && writer is not null) while (Poll(tracer, rings, recorder, writer, 0) > 0) { }
         }
         catch (Exception) { /* the failure being reported may be this very one */ }
         // Still the stopped shell: the command has not run, and must not run unrecorded unasked —
@@ -317,22 +350,27 @@ public static class LinuxRecordSession
         if (!launcher.HasExited) host.Signals.Terminate(launcher.Pid);
     }
 
-    /// <summary>Hands what the kernel has queued to the core; returns the number of records read.</summary>
-    static int Poll(IKernelTracer tracer, SessionCore core, RecordingWriter writer, int timeoutMs)
+    /// <summary>Hands what the kernel and the shared rings have queued to the core; returns the
+    /// number of records read. With rings, writers may be waiting for room: the kernel's queue is
+    /// only waited on for a millisecond.</summary>
+    static int Poll(IKernelTracer tracer, Ring.SharedRing? rings, SessionCore core, RecordingWriter writer, int timeoutMs)
     {
-        int n = tracer.Drain(core.OnRecord, timeoutMs);
+        int n = tracer.Drain(core.OnRecord, rings is null ? timeoutMs : Math.Min(timeoutMs, 1));
+        if (rings is not null) n += rings.Drain(core.OnRecord);
         writer.Tick();
         return n;
     }
 
     /// <summary>What a launched command runs with (<see cref="LaunchChoice"/>); nothing when its
     /// executable cannot be found, which launching it then reports.</summary>
-    static LaunchChoice ChooseLaunch(RecordSessionOptions options, ITargetHost targets)
+    static LaunchChoice ChooseLaunch(RecordSessionOptions options, ITargetHost targets, Ring.SharedRing? rings)
     {
         string executable;
         try { executable = targets.ResolveExecutable(options.Command[0]); }
         catch (ProfilerException) { return new(null, null); }
-        return LaunchChoice.Decide(options.AllocatorMode, options.SampleRateBytes, targets.LaunchFacts(executable));
+        var described = rings is null ? ((string, string)?)null
+            : (rings.Path, $"shared rings ({rings.Sizing.RingCount} × {rings.Sizing.RingBytes / 1024} KiB)");
+        return LaunchChoice.Decide(options.AllocatorMode, options.SampleRateBytes, targets.LaunchFacts(executable), described);
     }
 
     /// <summary>Auto is DWARF for every program: even an executable built with frame pointers
@@ -343,6 +381,7 @@ public static class LinuxRecordSession
     static bool UsesDwarf(UnwindMode mode) => mode != UnwindMode.FramePointer;
 
     static readonly TimeSpan EarlyPhase = TimeSpan.FromSeconds(2);
+    static readonly TimeSpan FinalDrainLimit = TimeSpan.FromSeconds(10);
     static readonly TimeSpan TotalsInterval = TimeSpan.FromMilliseconds(100);
     static readonly TimeSpan JitSymbolsInterval = TimeSpan.FromSeconds(1);
 

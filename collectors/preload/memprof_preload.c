@@ -9,6 +9,7 @@
  * then forwards every call there untouched, so a child exec'd with the inherited LD_PRELOAD is
  * never handed blocks of the wrong allocator. */
 #define _GNU_SOURCE
+#define MEMPROF_RING_WRITER 1
 #include <dlfcn.h>
 #include "memprof_sampler.h"
 
@@ -24,6 +25,11 @@ static __thread struct memprof_preload_thread tls __attribute__((tls_model("init
 
 static inline struct memprof_preload_thread *memprof_self(void) { return &tls; }
 
+/* This thread's shared ring (memprof_ring.h), claimed at its first event. */
+static __thread struct memprof_ring_thread ring_tls __attribute__((tls_model("initial-exec")));
+
+static inline struct memprof_ring_thread *memprof_front_ring(void) { return &ring_tls; }
+
 /* What the library counted is exact from the process's start: it is the base. */
 static int64_t memprof_front_base_live(int64_t counted, uint32_t *flags, int measure)
 {
@@ -37,9 +43,17 @@ static void memprof_front_thread_exit(struct memprof_preload_thread *t)
     (void)t;
     memprof_preload_thread_done(&tls);
     tls.exited = 1;
+    if (memprof_ring)
+        memprof_ring_release(&ring_tls, 1);
 }
 
-static void memprof_front_fork_child(struct memprof_preload_thread *self) { (void)self; }
+/* The child shares the parent's rings but not its thread's: it claims its own. */
+static void memprof_front_fork_child(struct memprof_preload_thread *self)
+{
+    (void)self;
+    memprof_ring_pid = (uint32_t)getpid();
+    memprof_ring_release(&ring_tls, 0);
+}
 
 /* 0: not set up yet, 1: sampling, 2: forwarding to another allocator. */
 static int mode;
@@ -59,35 +73,37 @@ static int init_state;                   /* 0 not started, 1 in progress, 2 done
 
 /* ---- set-up ---- */
 
-/* The rate memprof put in the environment, read from /proc/self/environ: the first calls can
- * come before libc has set up environ. */
-static uint64_t memprof_preload_read_rate(void)
+/* A variable memprof put in the environment (its value cut to out_size - 1 bytes; false when
+ * absent), read from /proc/self/environ: the first calls can come before libc has set up environ. */
+static int memprof_preload_read_env(const char *name, char *out, size_t out_size)
 {
-    static const char name[] = MEMPROF_PRELOAD_RATE_ENV "=";
+    size_t name_length = strlen(name);
     int fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return DEFAULT_RATE;
+        return 0;
     char buf[4096];
-    size_t matched = 0;  /* characters of name matched at the start of the current entry; SIZE_MAX: not this entry */
-    uint64_t value = 0;
+    size_t matched = 0;  /* characters of "name=" matched at the start of the current entry; SIZE_MAX: not this entry */
+    size_t length = 0;
     int in_value = 0, found = 0;
     ssize_t n;
     while (!found && (n = read(fd, buf, sizeof(buf))) > 0) {
         for (ssize_t i = 0; i < n; i++) {
             char c = buf[i];
             if (in_value) {
-                if (c >= '0' && c <= '9') {
-                    value = value * 10 + (uint64_t)(c - '0');
-                    continue;
+                if (c == '\0') {
+                    found = 1;
+                    break;
                 }
-                found = 1;
-                break;
+                if (length + 1 < out_size)
+                    out[length++] = c;
+                continue;
             }
             if (c == '\0') {
                 matched = 0;
             } else if (matched != (size_t)-1) {
-                if (c == name[matched]) {
-                    if (++matched == sizeof(name) - 1)
+                char want = matched < name_length ? name[matched] : '=';
+                if (c == want) {
+                    if (++matched == name_length + 1)
                         in_value = 1;
                 } else {
                     matched = (size_t)-1;
@@ -96,7 +112,21 @@ static uint64_t memprof_preload_read_rate(void)
         }
     }
     close(fd);
-    return in_value && value > 0 ? value : DEFAULT_RATE;
+    if (out_size > 0)
+        out[length] = '\0';
+    return in_value;
+}
+
+/* The rate memprof put in the environment. */
+static uint64_t memprof_preload_read_rate(void)
+{
+    char text[32];
+    if (!memprof_preload_read_env(MEMPROF_PRELOAD_RATE_ENV, text, sizeof(text)))
+        return DEFAULT_RATE;
+    uint64_t value = 0;
+    for (const char *c = text; *c >= '0' && *c <= '9'; c++)
+        value = value * 10 + (uint64_t)(*c - '0');
+    return value > 0 ? value : DEFAULT_RATE;
 }
 
 /* Whether the next malloc in lookup order is another allocator than glibc's; dlsym may allocate,
@@ -136,6 +166,9 @@ static void memprof_preload_global_init(void)
         return;
     }
     memprof_preload_setup_state(memprof_preload_read_rate(), 0, 0);
+    char ring_path[256];
+    if (memprof_preload_read_env(MEMPROF_RING_ENV, ring_path, sizeof(ring_path)))
+        memprof_ring_open(ring_path);
     __atomic_store_n(&mode, 1, __ATOMIC_RELEASE);
     __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
 }

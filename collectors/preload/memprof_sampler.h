@@ -29,6 +29,18 @@
 #include "../bpf/memprof_shared.h" /* the function ids and flags the markers report */
 
 #define EXPORT __attribute__((visibility("default")))
+
+/* A build that writes events into memprof's shared rings (memprof_ring.h) defines
+ * MEMPROF_RING_WRITER and memprof_front_ring (this thread's ring); an event goes to a marker only
+ * when the ring cannot take it. */
+#ifdef MEMPROF_RING_WRITER
+#include "memprof_ring.h"
+static inline struct memprof_ring_thread *memprof_front_ring(void);
+#define MEMPROF_RING_EMIT(func, flags, address, old, size) \
+    (memprof_ring && memprof_ring_write(memprof_front_ring(), (func), (flags), (uint64_t)(uintptr_t)(address), (uint64_t)(uintptr_t)(old), (size)))
+#else
+#define MEMPROF_RING_EMIT(func, flags, address, old, size) 0
+#endif
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
@@ -694,7 +706,8 @@ __attribute__((noinline)) static void memprof_preload_report(struct memprof_prel
             __atomic_fetch_add(&memprof_state.untracked_samples, 1, __ATOMIC_RELAXED);
         t->busy = 0;
     }
-    memprof_preload_sampled_alloc(block, size, old_block, func | ((unsigned long)flags << MEMPROF_MARKER_FLAGS_SHIFT));
+    if (!MEMPROF_RING_EMIT(func, flags, block, old_block, size))
+        memprof_preload_sampled_alloc(block, size, old_block, func | ((unsigned long)flags << MEMPROF_MARKER_FLAGS_SHIFT));
 }
 
 /* Whether a block being freed was sampled (and forget it). */
@@ -745,7 +758,7 @@ static inline void memprof_preload_freeing(struct memprof_preload_thread *t, voi
 {
     memprof_preload_count(t, 0, 0, 0, 1, usable);
     /* Reported before the block is released, so no other thread can be handed its address first. */
-    if (memprof_preload_was_sampled(t, block))
+    if (memprof_preload_was_sampled(t, block) && !MEMPROF_RING_EMIT(MEMPROF_FREE, MEMPROF_EVENT_OLD_SAMPLED, block, 0, 0))
         memprof_preload_sampled_free(block);
 }
 

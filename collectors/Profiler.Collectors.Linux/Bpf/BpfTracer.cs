@@ -57,6 +57,8 @@ public sealed unsafe class BpfTracer : IKernelTracer
         // with 16 MiB. Sampled recordings keep 16 MiB (it is mapped twice into memprof).
         if (settings.StackCopyBytes > 0 && PoissonSampling.RecordsEverything(settings.SampleRateBytes))
             LibBpf.MapSetMaxEntries(LibBpf.FindMap(_obj, "events"), 64 << 20);
+        if (settings.RingBufferBytes is { } requested)
+            LibBpf.MapSetMaxEntries(LibBpf.FindMap(_obj, "events"), (uint)Math.Min(1UL << 31, System.Numerics.BitOperations.RoundUpToPowerOf2(Math.Max(requested, 4096UL))));
         if (session)
             LibBpf.SetExpectedAttachType(_sessionProg, UprobeMulti.SessionAttachType);
         else if (_kind == ProbeKind.Multi)

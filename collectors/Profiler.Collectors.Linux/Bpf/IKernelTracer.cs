@@ -8,7 +8,11 @@ public delegate void BpfEventSink(ReadOnlySpan<byte> record);
 /// <param name="SampleRateBytes">Mean bytes between samples; 1 records every allocation.</param>
 /// <param name="StackCopyBytes">User stack copied per sample for DWARF unwinding; 0 = frame pointers only.</param>
 /// <param name="FollowChildren">Trace forked children and stop processes at exec so new images get probes.</param>
-public sealed record TracerSettings(ulong SampleRateBytes, int StackCopyBytes, bool FollowChildren);
+public sealed record TracerSettings(ulong SampleRateBytes, int StackCopyBytes, bool FollowChildren)
+{
+    /// <summary>The BPF ring buffer's size (--buffer; rounded up to a power of two), null: memprof's default.</summary>
+    public ulong? RingBufferBytes { get; init; }
+}
 
 /// <summary>Kernel counters: drops and errors, summed over CPUs.</summary>
 public readonly record struct TracerCounters(ulong LostEvents, ulong StackErrors, ulong SampledMapFull, ulong Samples);

@@ -19,14 +19,17 @@ public static class PreloadLibrary
         return File.Exists(path) ? path : null;
     }
 
-    /// <summary>LD_PRELOAD (ahead of any the user set) and the sampling rate.</summary>
-    public static Dictionary<string, string> Environment(string library, ulong rateBytes, string? existingPreload)
+    /// <summary>LD_PRELOAD (ahead of any the user set), the sampling rate and the shared rings'
+    /// path (null: events go to the markers).</summary>
+    public static Dictionary<string, string> Environment(string library, ulong rateBytes, string? existingPreload, string? ringPath = null)
     {
-        return new()
+        var environment = new Dictionary<string, string>
         {
             ["LD_PRELOAD"] = string.IsNullOrEmpty(existingPreload) ? library : library + ":" + existingPreload,
             [RateVariable] = Math.Max(1, rateBytes).ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
+        if (ringPath is not null) environment[Ring.RingLayout.EnvironmentVariable] = ringPath;
+        return environment;
     }
 
     /// <summary>Why the library cannot serve this executable, or null when it can: the dynamic

@@ -32,7 +32,8 @@ public sealed record LaunchChoice(IReadOnlyDictionary<string, string>? Environme
     /// prefix) turning sampling on at the rate; else a dynamically linked command samples
     /// in-process through the preload library; else its calls are probed, and the library still
     /// goes into the environment when the programs it runs can take it (a static wrapper's).</summary>
-    public static LaunchChoice Decide(AllocatorMode mode, ulong rateBytes, LaunchFacts facts)
+    /// <param name="rings">Shared rings the library writes its events into (null: markers only).</param>
+    public static LaunchChoice Decide(AllocatorMode mode, ulong rateBytes, LaunchFacts facts, (string Path, string Description)? rings = null)
     {
         if (Jemalloc.JemallocProfiling.TurnOnAtLaunch(mode, rateBytes) && facts.Jemalloc is { } prof)
         {
@@ -43,25 +44,28 @@ public sealed record LaunchChoice(IReadOnlyDictionary<string, string>? Environme
         // Recognised but not usable: said instead of "no jemalloc with profiling compiled in".
         string? unprobeable = Jemalloc.JemallocProfiling.TurnOnAtLaunch(mode, rateBytes) && facts.Jemalloc is null
             ? facts.UnprobeableJemalloc?.Invoke() : null;
-        var choice = DecideWithoutJemalloc(mode, rateBytes, facts);
+        var choice = DecideWithoutJemalloc(mode, rateBytes, facts, rings);
         if (unprobeable is null) return choice;
         string why = $"{unprobeable} has jemalloc's profiling compiled in, but its sampled path (prof_malloc_sample_object) " +
                      "has no symbol to probe (the library is stripped)";
         return choice with { Note = choice.Note is null ? $"{why}: probing every call" : $"{why}; {choice.Note}", JemallocExplained = true };
     }
 
-    static LaunchChoice DecideWithoutJemalloc(AllocatorMode mode, ulong rateBytes, LaunchFacts facts)
+    static LaunchChoice DecideWithoutJemalloc(AllocatorMode mode, ulong rateBytes, LaunchFacts facts, (string Path, string Description)? rings)
     {
         if (mode is not (AllocatorMode.Auto or AllocatorMode.Preload)) return new(null, null);
         if (facts.PreloadLibrary is null)
             return new(null, $"in-process sampling unavailable ({Preload.PreloadLibrary.FileName} is missing beside memprof " +
                              "(it is built with the C compiler)): probing every allocator call");
-        var environment = Preload.PreloadLibrary.Environment(facts.PreloadLibrary, rateBytes, facts.InheritedVariable("LD_PRELOAD"));
+        var environment = Preload.PreloadLibrary.Environment(facts.PreloadLibrary, rateBytes, facts.InheritedVariable("LD_PRELOAD"), rings?.Path);
+        string inProcess = rings is { Description: var described }
+            ? $"in-process sampling (preload library, events through {described}; markers probed for threads without a ring)"
+            : InProcess;
         return facts.PreloadUnsuitable() switch
         {
-            null => new(environment, InProcess),
+            null => new(environment, inProcess),
             { PassOn: true } unfit => new(environment,
-                $"in-process sampling unavailable ({unfit.Reason}): probing its allocator calls; the programs it runs inherit the library ({InProcess})"),
+                $"in-process sampling unavailable ({unfit.Reason}): probing its allocator calls; the programs it runs inherit the library ({inProcess})"),
             var unfit => new(null, $"in-process sampling unavailable ({unfit.Reason}): probing every allocator call"),
         };
     }

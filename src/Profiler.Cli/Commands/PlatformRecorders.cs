@@ -23,6 +23,9 @@ static class PlatformRecorders
             StackCopyBytes = (int)options.StackSizeBytes,
             AllocatorMode = options.Mode,
             TargetOutputPath = options.TargetOutput,
+            BufferBytes = options.BufferBytes,
+            // MEMPROF_RINGS=off sends every sample to the markers (to compare the two paths).
+            SharedRings = !string.Equals(Environment.GetEnvironmentVariable("MEMPROF_RINGS"), "off", StringComparison.OrdinalIgnoreCase),
         };
         var result = LinuxRecordSession.Run(
             sessionOptions,
@@ -36,8 +39,10 @@ static class PlatformRecorders
         string processes = result.Processes > 1 ? $" and {result.Processes - 1} child processes" : "";
         return new RecordOutcome(result.TargetPid, result.CommandExitCode,
             $"recorded {result.Events:N0} events from pid {result.TargetPid}{processes} ({result.Probes} probes, {result.Mode})" +
-            (result.LostEvents > 0 ? $"; {result.LostEvents:N0} events LOST (ring buffer full)" : "") +
-            (result.SlotsRestored is { } restored ? $"; allocator slots restored in {restored.TotalSeconds:0.00} s" : ""));
+            (result.LostEvents > 0 ? $"; {result.LostEvents:N0} events LOST (allocated too LOW, retained and leaked too HIGH by what they held)" : "") +
+            (result.SlotsRestored is { } restored ? $"; allocator slots restored in {restored.TotalSeconds:0.00} s" : "") +
+            (result.RingWaits > 0 ? $"; the program waited {result.RingWaits:N0} times for memprof to read its events (none lost)" : "") +
+            (result.RingMisses > 0 ? $"; {result.RingMisses:N0} events of threads beyond the shared rings were trapped instead" : ""));
     }
 
     public static RecordOutcome OnWindows(RecordOptions options, string output, StatusLine status, CancellationToken cancel)

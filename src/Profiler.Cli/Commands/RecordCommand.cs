@@ -22,6 +22,8 @@ public sealed record RecordOptions(string? Output, int? Pid, TimeSpan? Duration,
     public AllocatorMode Mode { get; init; } = AllocatorMode.Auto;
     /// <summary>Memory budgets checked once the recording is written (null: none).</summary>
     public BudgetRequest? Checks { get; init; }
+    /// <summary>--buffer: bytes of each thread's shared ring and of the BPF ring buffer (null: sized from the rate).</summary>
+    public ulong? BufferBytes { get; init; }
 }
 
 public static class RecordCommand
@@ -80,6 +82,14 @@ public static class RecordCommand
             DefaultValueFactory = _ => "auto",
         };
         mode.AcceptOnlyFromAmong("auto", "preload", "inject", "probe", "jemalloc-prof");
+        var buffer = new Option<ulong?>("--buffer")
+        {
+            Description = "Memory for events on their way to memprof (e.g. 16MiB): the shared ring each thread of a launched " +
+                          "command writes its events into when samples are frequent (--rate up to 64KiB; a thread waits when its ring " +
+                          "is full, nothing is lost), and the kernel's ring buffer (which drops events when full). Default: from the rate " +
+                          "(4MiB per thread at --rate 1).",
+            CustomParser = r => SizeParser.Parse(r.Tokens[0].Value),
+        };
         var noFirefox = new Option<bool>("--no-firefox") { Description = "Do not write the Firefox profile (NAME.json.gz) next to the recording." };
         var command = new Argument<string[]>("command")
         {
@@ -91,7 +101,7 @@ public static class RecordCommand
             "Record the heap allocations (sampled, with unbiased weights and exact totals) and the frees of sampled blocks of a " +
             "process and its children, with stacks: launch a command (memprof record -- CMD ARGS…) or attach to a running " +
             "process (memprof record --pid PID). Writes a .memprof recording and a Firefox profile beside it.")
-        { output, pid, duration, rate, mode, noFollow, unwind, stackSize, tui, noFirefox, command };
+        { output, pid, duration, rate, mode, noFollow, unwind, stackSize, buffer, tui, noFirefox, command };
         var budgets = new BudgetOptionSet();
         foreach (var option in budgets.All) cmd.Options.Add(option);
         cmd.SetAction((parse, cancel) => Task.FromResult(Run(new RecordOptions(
@@ -102,6 +112,7 @@ public static class RecordCommand
             FollowChildren = !parse.GetValue(noFollow),
             Unwind = parse.GetValue(unwind) switch { "fp" => UnwindMode.FramePointer, "dwarf" => UnwindMode.Dwarf, _ => UnwindMode.Auto },
             StackSizeBytes = parse.GetValue(stackSize),
+            BufferBytes = parse.GetValue(buffer),
             Mode = parse.GetValue(mode) switch
             {
                 "preload" => AllocatorMode.Preload, "inject" => AllocatorMode.Inject, "probe" => AllocatorMode.Probe, "jemalloc-prof" => AllocatorMode.JemallocProf,
@@ -128,6 +139,8 @@ public static class RecordCommand
                 $"--rate {SizeParser.Format(options.SampleRateBytes)} would sample almost nothing; the largest is {SizeParser.Format(MaxRateBytes)} (default 512KiB)");
         if (options.StackSizeBytes is < 256 or > 64 * 1024)
             throw new ProfilerException(ExitCode.UsageError, "--stack-size must be between 256 B and 64KiB");
+        if (options.BufferBytes is < 1024 * 1024 or > 1UL << 31)
+            throw new ProfilerException(ExitCode.UsageError, "--buffer must be between 1MiB and 2GiB");
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsWindows())
             throw new ProfilerException(ExitCode.KernelUnsupported, "recording needs Linux (eBPF) or Windows (ETW)");
 

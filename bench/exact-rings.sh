@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Exact mode (--rate 1) through the shared rings against the markers (every event a trap,
+# MEMPROF_RINGS=off) and native, on the malloc loop, the realistic workload and real Debian
+# programs (ripgrep over a source tree, bat on a large C file). Prints one line per run: wall
+# seconds, the program's own ns/pair (micro), events recorded and lost, memprof's waits.
+#   bench/exact-rings.sh [REPS]      (default 1; run on a quiet machine for real numbers)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+reps=${1:-1}
+memprof="$root/memprof"
+allocs="$root/samples/bin/allocs-fp"
+workload="$root/samples/bin/workload"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"$memprof" --help >/dev/null 2>&1   # builds once, outside the timings
+corpus="$root/src"                   # ripgrep's input: memprof's own sources
+big="$tmp/big.c"                     # bat's input: ~1.6 MB of C
+for _ in $(seq 1 40); do cat "$root"/collectors/preload/*.c "$root"/collectors/bpf/memprof.bpf.c; done > "$big"
+
+run() { # name, then the command
+    local name=$1; shift
+    local start end
+    start=$(date +%s.%N)
+    "$@" >"$tmp/out" 2>"$tmp/err" || true
+    end=$(date +%s.%N)
+    local wall events lost waits ns
+    wall=$(echo "$end - $start" | bc)
+    events=$(grep -o 'recorded [0-9,]* events' "$tmp/err" | tr -dc 0-9 || true)
+    lost=$(grep -o '[0-9,]* events LOST' "$tmp/err" | tr -dc 0-9 || true)
+    waits=$(grep -o 'waited [0-9,]* times' "$tmp/err" | tr -dc 0-9 || true)
+    ns=$(awk '$1 == "ns_per_pair" {print $2}' "$tmp/out")
+    printf '%-28s wall %7.2f s  ns/pair %-10s events %-10s lost %-8s waits %s\n' "$name" "$wall" "${ns:--}" "${events:--}" "${lost:-0}" "${waits:-0}"
+}
+
+for _ in $(seq 1 "$reps"); do
+    for job in "micro:$allocs bench 200000" "workload:$workload 0.25" "rg:/usr/bin/rg -c fn $corpus" "bat:/usr/bin/batcat --color=always --paging=never $big"; do
+        name=${job%%:*}; cmd=(${job#*:})
+        run "$name native" "${cmd[@]}"
+        run "$name rate1 rings" "$memprof" record --rate 1 --no-firefox -o "$tmp/r.memprof" -- "${cmd[@]}"
+        MEMPROF_RINGS=off run "$name rate1 markers" "$memprof" record --rate 1 --no-firefox -o "$tmp/m.memprof" -- "${cmd[@]}"
+        run "$name rate1 rings fp" "$memprof" record --rate 1 --unwind fp --no-firefox -o "$tmp/f.memprof" -- "${cmd[@]}"
+    done
+done

@@ -1,0 +1,165 @@
+using System.Runtime.InteropServices;
+
+namespace Profiler.Collectors.Linux.Ring;
+
+/// <summary>The rings a launched command's preload library writes its events into (a memfd
+/// memprof creates and the process opens by <see cref="Path"/>); memprof drains them in its
+/// session loop, beats a heartbeat the writers watch, and frees the rings of threads that ended
+/// without giving theirs back.</summary>
+public sealed unsafe partial class SharedRing : IDisposable
+{
+    readonly int _fd;
+    readonly byte* _base;
+    readonly ulong _length;
+    readonly RingSizing _sizing;
+    readonly ulong _dataOffset;
+    long _lastReclaim;
+
+    public string Path { get; }
+    /// <summary>Only this process's events are handed on (null: every process's).</summary>
+    public uint? OnlyPid { get; set; }
+    public RingSizing Sizing => _sizing;
+    /// <summary>Events whose writer waited for room (nothing lost).</summary>
+    public ulong Waits => Volatile.Read(ref *(ulong*)(_base + RingLayout.WaitsOffset));
+    /// <summary>Events dropped because memprof was taken for gone (a heartbeat missed for seconds).</summary>
+    public ulong Dropped => Volatile.Read(ref *(ulong*)(_base + RingLayout.DroppedOffset));
+    /// <summary>Events of threads that found no free ring: they went to the markers (trapped).</summary>
+    public ulong NoRing => Volatile.Read(ref *(ulong*)(_base + RingLayout.NoRingOffset));
+    /// <summary>Bytes skipped for holding no well-formed record.</summary>
+    public ulong DamagedBytes { get; private set; }
+
+    public SharedRing(RingSizing sizing, int stackCopyBytes, Func<long> monotonicNanos)
+    {
+        _sizing = sizing;
+        _length = RingLayout.TotalBytes(sizing.RingCount, sizing.RingBytes);
+        _dataOffset = RingLayout.DataOffset(sizing.RingCount);
+        _readAfter = new ulong[sizing.RingCount];
+        _fd = MemfdCreate("memprof-rings", MFD_CLOEXEC);
+        if (_fd < 0) throw new Core.ProfilerException(Core.ExitCode.CollectorFailed, $"cannot create the shared rings: {Native.LastErrorText()}");
+        if (Ftruncate(_fd, (long)_length) != 0 ||
+            (_base = (byte*)Mmap(0, (nuint)_length, PROT_READ | PROT_WRITE, MAP_SHARED, _fd, 0)) == (byte*)-1)
+        {
+            string why = Native.LastErrorText();
+            Close(_fd);
+            throw new Core.ProfilerException(Core.ExitCode.CollectorFailed, $"cannot map {_length >> 20} MiB of shared rings: {why}");
+        }
+        *(uint*)(_base + RingLayout.VersionOffset) = RingLayout.Version;
+        *(uint*)(_base + RingLayout.RingCountOffset) = (uint)sizing.RingCount;
+        *(ulong*)(_base + RingLayout.RingBytesOffset) = sizing.RingBytes;
+        *(ulong*)(_base + RingLayout.DataOffsetOffset) = _dataOffset;
+        *(uint*)(_base + RingLayout.ReaderPidOffset) = (uint)Environment.ProcessId;
+        *(uint*)(_base + RingLayout.StackCopyOffset) = (uint)Math.Max(0, stackCopyBytes);
+        _monotonicNanos = monotonicNanos;
+        Heartbeat();
+        Volatile.Write(ref *(ulong*)(_base + RingLayout.MagicOffset), RingLayout.Magic);
+        Path = $"/proc/{Environment.ProcessId}/fd/{_fd}";
+        // Beaten apart from the session loop, which may be busy for seconds (probing a child's
+        // libraries on a loaded machine): writers take a silent heartbeat for memprof's end.
+        _heart = new Timer(_ => Heartbeat(), null, HeartbeatPeriod, HeartbeatPeriod);
+    }
+
+    readonly Func<long> _monotonicNanos;
+    readonly Timer _heart;
+    static readonly TimeSpan HeartbeatPeriod = TimeSpan.FromMilliseconds(100);
+
+    void Heartbeat() => Volatile.Write(ref *(ulong*)(_base + RingLayout.HeartbeatOffset), (ulong)_monotonicNanos());
+
+    readonly List<RingRecord> _taken = [];
+    readonly ulong[] _readAfter;
+
+    /// <summary>Hands the published events to the sink in time order across the rings; returns
+    /// how many. The recording's times only go forward, so a thread's events must not come after
+    /// a later one of another thread (a block freed by a thread would precede its allocation).
+    /// Only events stamped before the pass began are taken: any event a thread's event depends on
+    /// (an allocation before the free of its block) was published before that one was stamped,
+    /// so it is in this pass too.</summary>
+    public int Drain(Bpf.BpfEventSink sink)
+    {
+        Heartbeat();
+        ulong before = (ulong)_monotonicNanos();
+        _taken.Clear();
+        for (int i = 0; i < _sizing.RingCount; i++)
+        {
+            byte* control = _base + RingLayout.HeaderBytes + (ulong)i * RingLayout.ControlBytes;
+            ulong write = Volatile.Read(ref *(ulong*)(control + RingLayout.WritePosOffset));
+            ulong read = *(ulong*)(control + RingLayout.ReadPosOffset);
+            _readAfter[i] = read;
+            if (write == read) continue;
+            var pass = RingReader.Scan(Ring(i), i, read, write, before, _taken);
+            DamagedBytes += pass.DamagedBytes;
+            _readAfter[i] = pass.ReadPosition;
+        }
+        // Stable: a ring's events keep their order when stamped alike.
+        _taken.Sort(static (a, b) => a.TimeNanos != b.TimeNanos ? a.TimeNanos.CompareTo(b.TimeNanos) : a.Ring != b.Ring ? a.Ring.CompareTo(b.Ring) : a.Offset.CompareTo(b.Offset));
+        foreach (var record in _taken)
+        {
+            var body = Ring(record.Ring).Slice(record.Offset, record.Length);
+            // Children inherit the library and the rings; without --follow their events are not recorded.
+            if (OnlyPid is { } only && (body.Length < 12 || System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(body[8..]) != only)) continue;
+            sink(body);
+        }
+        // Room is given back only once the events are handed on.
+        for (int i = 0; i < _sizing.RingCount; i++)
+            Volatile.Write(ref *(ulong*)(_base + RingLayout.HeaderBytes + (ulong)i * RingLayout.ControlBytes + RingLayout.ReadPosOffset), _readAfter[i]);
+        long now = _monotonicNanos();
+        if (now - _lastReclaim > 1_000_000_000L)
+        {
+            _lastReclaim = now;
+            ReclaimDeadOwners();
+        }
+        return _taken.Count;
+    }
+
+    ReadOnlySpan<byte> Ring(int i) => new(_base + _dataOffset + (ulong)i * _sizing.RingBytes, (int)_sizing.RingBytes);
+
+    /// <summary>Forgets everything published so far (the launcher shell's events before it runs the command).</summary>
+    public void Discard()
+    {
+        for (int i = 0; i < _sizing.RingCount; i++)
+        {
+            byte* control = _base + RingLayout.HeaderBytes + (ulong)i * RingLayout.ControlBytes;
+            Volatile.Write(ref *(ulong*)(control + RingLayout.ReadPosOffset), Volatile.Read(ref *(ulong*)(control + RingLayout.WritePosOffset)));
+        }
+    }
+
+    /// <summary>A thread killed with its process (or by exec) never gave its ring back.</summary>
+    void ReclaimDeadOwners()
+    {
+        for (int i = 0; i < _sizing.RingCount; i++)
+        {
+            ref ulong owner = ref *(ulong*)(_base + RingLayout.HeaderBytes + (ulong)i * RingLayout.ControlBytes + RingLayout.OwnerOffset);
+            ulong value = Volatile.Read(ref owner);
+            if (value == 0) continue;
+            uint pid = (uint)(value >> 32), tid = (uint)value;
+            if (!Directory.Exists($"/proc/{pid}/task/{tid}"))
+                Interlocked.CompareExchange(ref owner, 0, value);
+        }
+    }
+
+    public void Dispose()
+    {
+        // A beat still running would write into the unmapped rings.
+        using (var stopped = new ManualResetEvent(false))
+            if (_heart.Dispose(stopped)) stopped.WaitOne();
+        if (_base != null) Munmap((nint)_base, (nuint)_length);
+        if (_fd >= 0) Close(_fd);
+    }
+
+    const uint MFD_CLOEXEC = 1;
+    const int PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
+
+    [LibraryImport("libc", EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int MemfdCreate(string name, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "ftruncate", SetLastError = true)]
+    private static partial int Ftruncate(int fd, long length);
+
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    private static partial nint Mmap(nint address, nuint length, int protection, int flags, int fd, long offset);
+
+    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
+    private static partial int Munmap(nint address, nuint length);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int fd);
+}

@@ -1,0 +1,304 @@
+/* The shared-memory rings through which the in-process sampler hands memprof its events when
+ * samples are frequent (--rate 1, small rates): no trap per event. memprof creates a memfd, lays
+ * out the header below and names it in the environment (MEMPROF_RING=/proc/<memprof>/fd/<n>,
+ * which a child reopens after exec); every process of the recording maps it.
+ *
+ * One ring per writing thread (single producer, single consumer: no reservation to tear): a
+ * thread claims a free ring at its first event and gives it back at its end; a thread that finds
+ * none falls back to the marker (a trap). Records are the BPF ring buffer's (struct memprof_event,
+ * the frame-pointer walk, a copy of the stack's top), so memprof treats both alike.
+ *
+ * Nothing is lost: a writer whose ring is full waits for memprof (counted in `waits`), unless
+ * memprof is gone (its pid no longer exists, or its heartbeat is older than
+ * MEMPROF_RING_READER_TIMEOUT_NS: a zombie, a stopped memprof): then events are dropped and counted, and the program runs on.
+ *
+ * Layout (collectors/Profiler.Collectors.Linux/Ring/SharedRing.cs mirrors it; change both):
+ *   [0, 4096)                      struct memprof_ring_shared
+ *   [4096, data)                   ring_count x struct memprof_ring_control (128 B each)
+ *   data + i * ring_bytes          ring i's bytes (ring_bytes a power of two)
+ * A record: uint32 length (of the whole record, a multiple of 8), uint32 kind, then the event.
+ * A record never wraps: a writer that would cross the end writes a pad record to it first. */
+#ifndef MEMPROF_RING_H
+#define MEMPROF_RING_H
+
+#include <linux/types.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include "../bpf/memprof.h"
+
+#define MEMPROF_RING_MAGIC 0x31474e52464d454dULL /* "MEMFRNG1" little-endian */
+#define MEMPROF_RING_VERSION 1
+#define MEMPROF_RING_ENV "MEMPROF_RING"
+#define MEMPROF_RING_HEADER_BYTES 4096
+#define MEMPROF_RING_CONTROL_BYTES 128
+#define MEMPROF_RING_RECORD_EVENT 1
+#define MEMPROF_RING_RECORD_PAD 2
+/* memprof beats every 100 ms from a thread of its own: this long without a beat, it is stopped or dead. */
+#define MEMPROF_RING_READER_TIMEOUT_NS (5ULL * 1000000000ULL)
+
+struct memprof_ring_shared {
+    uint64_t magic;          /* written last by memprof */
+    uint32_t version;
+    uint32_t ring_count;
+    uint64_t ring_bytes;     /* bytes of each ring, a power of two */
+    uint64_t data_offset;    /* where ring 0 starts */
+    uint64_t heartbeat_ns;   /* memprof: CLOCK_MONOTONIC at its last drain */
+    uint32_t reader_pid;     /* memprof */
+    uint32_t stack_copy;     /* most bytes of stack copied per event; 0: frame pointers only */
+    uint64_t waits;          /* events whose writer waited for room */
+    uint64_t dropped;        /* events dropped because memprof was gone */
+    uint64_t no_ring;        /* events of threads that found no free ring (sent to the markers) */
+    uint64_t reader_gone;    /* set by the first writer that found memprof gone */
+};
+
+struct memprof_ring_control {
+    uint64_t owner;          /* pid << 32 | tid of the writing thread; 0: free */
+    uint64_t write_pos;      /* bytes ever written (the writer publishes with release) */
+    uint64_t pad0[6];
+    uint64_t read_pos;       /* bytes ever consumed (memprof publishes with release) */
+    uint64_t pad1[7];
+};
+_Static_assert(sizeof(struct memprof_ring_control) == MEMPROF_RING_CONTROL_BYTES, "MEMPROF_RING_CONTROL_BYTES");
+
+/* A thread's ring; `state` 0: none claimed yet, 1: claimed, 2: none to be had (markers). */
+struct memprof_ring_thread {
+    struct memprof_ring_control *control;
+    uint8_t *data;
+    uintptr_t stack_top;     /* frames of this thread lie below; 0: unknown, no copy */
+    uint32_t tid;
+    uint32_t events;
+    int state;
+    int writing;             /* a signal handler's event must not write into the record being written */
+    char comm[16];
+};
+
+static struct memprof_ring_shared *memprof_ring;  /* NULL: no ring, markers only */
+static uint32_t memprof_ring_pid;
+extern void *__libc_stack_end;
+
+static uint64_t memprof_ring_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Maps the rings memprof named (only syscalls: this runs inside the first malloc). False when
+ * there are none, or they cannot be used: events then go to the markers. */
+static int memprof_ring_open(const char *path)
+{
+    if (!path || !path[0])
+        return 0;
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    struct memprof_ring_shared head;
+    void *map = MAP_FAILED;
+    if (pread(fd, &head, sizeof(head), 0) == (ssize_t)sizeof(head) && head.magic == MEMPROF_RING_MAGIC &&
+        head.version == MEMPROF_RING_VERSION && head.ring_count > 0 && (head.ring_bytes & (head.ring_bytes - 1)) == 0)
+        map = mmap(NULL, head.data_offset + (uint64_t)head.ring_count * head.ring_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED)
+        return 0;
+    memprof_ring = map;
+    memprof_ring_pid = (uint32_t)getpid();
+    /* After an exec the old image's rings still carry this pid: its threads are gone. */
+    struct memprof_ring_control *controls = (void *)((uint8_t *)map + MEMPROF_RING_HEADER_BYTES);
+    for (uint32_t i = 0; i < head.ring_count; i++)
+        if ((uint32_t)(__atomic_load_n(&controls[i].owner, __ATOMIC_RELAXED) >> 32) == memprof_ring_pid)
+            __atomic_store_n(&controls[i].owner, 0, __ATOMIC_RELEASE);
+    return 1;
+}
+
+/* Where this thread's frames end: a glibc thread's stack lies right below its thread pointer
+ * (the thread descriptor and static TLS sit at the top of the stack block); the main thread's
+ * below __libc_stack_end. Anything else (an alternate signal stack, a coroutine's) gets no copy. */
+static uintptr_t memprof_ring_stack_top(uintptr_t sp)
+{
+    uintptr_t tp = (uintptr_t)__builtin_thread_pointer();
+    if (sp < tp && tp - sp < (256u << 20))
+        return tp;
+    uintptr_t end = (uintptr_t)__libc_stack_end;
+    if (sp < end && end - sp < (256u << 20))
+        return end;
+    return 0;
+}
+
+static int memprof_ring_claim(struct memprof_ring_thread *r)
+{
+    struct memprof_ring_shared *sh = memprof_ring;
+    struct memprof_ring_control *controls = (void *)((uint8_t *)sh + MEMPROF_RING_HEADER_BYTES);
+    r->tid = (uint32_t)syscall(SYS_gettid);
+    uint64_t me = (uint64_t)memprof_ring_pid << 32 | r->tid;
+    /* Start at a thread-dependent ring so that threads starting together do not contend. */
+    for (uint32_t k = 0; k < sh->ring_count; k++) {
+        uint32_t i = (r->tid + k) % sh->ring_count;
+        uint64_t free_ring = 0;
+        if (__atomic_load_n(&controls[i].owner, __ATOMIC_RELAXED) == 0 &&
+            __atomic_compare_exchange_n(&controls[i].owner, &free_ring, me, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+            r->control = &controls[i];
+            r->data = (uint8_t *)sh + sh->data_offset + (uint64_t)i * sh->ring_bytes;
+            r->state = 1;
+            return 1;
+        }
+    }
+    r->state = 2;
+    return 0;
+}
+
+/* The thread ends (or forked away from it): its ring is free for another. */
+static void memprof_ring_release(struct memprof_ring_thread *r, int owned)
+{
+    if (r->state == 1 && owned)
+        __atomic_store_n(&r->control->owner, 0, __ATOMIC_RELEASE);
+    r->control = NULL;
+    r->data = NULL;
+    r->state = 0;
+    r->stack_top = 0;
+}
+
+/* memprof is gone: by its pid, or by a heartbeat it stopped beating (a zombie, a stopped reader). */
+static int memprof_ring_reader_gone(void)
+{
+    struct memprof_ring_shared *sh = memprof_ring;
+    if (__atomic_load_n(&sh->reader_gone, __ATOMIC_RELAXED))
+        return 1;
+    int gone = (kill((pid_t)sh->reader_pid, 0) != 0 && errno == ESRCH) ||
+               memprof_ring_now_ns() - __atomic_load_n(&sh->heartbeat_ns, __ATOMIC_RELAXED) > MEMPROF_RING_READER_TIMEOUT_NS;
+    if (gone)
+        __atomic_store_n(&sh->reader_gone, 1, __ATOMIC_RELAXED);
+    return gone;
+}
+
+/* Waits until `need` bytes are free after write_pos; false when memprof is gone (count a drop). */
+static int memprof_ring_room(struct memprof_ring_thread *r, uint64_t write_pos, uint64_t need)
+{
+    uint64_t capacity = memprof_ring->ring_bytes;
+    if (write_pos + need - __atomic_load_n(&r->control->read_pos, __ATOMIC_ACQUIRE) <= capacity)
+        return 1;
+    if (__atomic_load_n(&memprof_ring->reader_gone, __ATOMIC_RELAXED))
+        return 0;
+    __atomic_fetch_add(&memprof_ring->waits, 1, __ATOMIC_RELAXED);
+    int saved_errno = errno;
+    for (uint64_t spins = 0;; spins++) {
+        if (write_pos + need - __atomic_load_n(&r->control->read_pos, __ATOMIC_ACQUIRE) <= capacity)
+            break;
+        if (spins < 200) {
+            __builtin_ia32_pause();
+            continue;
+        }
+        /* memprof drains every millisecond or so; look for it every ~10 ms of waiting. */
+        if (spins % 64 == 0 && memprof_ring_reader_gone()) {
+            errno = saved_errno;
+            return 0;
+        }
+        struct timespec pause = { 0, 150000 };
+        nanosleep(&pause, NULL);
+    }
+    errno = saved_errno;
+    return 1;
+}
+
+/* The frame-pointer chain from bp (leaf first), as the BPF program walks it. */
+static uint32_t memprof_ring_walk(uintptr_t ip, uintptr_t sp, uintptr_t bp, uintptr_t top, uint64_t *pcs, uint32_t *flags)
+{
+    pcs[0] = ip;
+    uint32_t frames = 1;
+    uintptr_t fp = bp;
+    for (uint32_t i = 1; i < MEMPROF_MAX_FRAMES; i++) {
+        if (fp == 0) {
+            if (i > 1)
+                *flags |= MEMPROF_EVENT_STACK_COMPLETE;
+            break;
+        }
+        /* Only within this thread's stack: a register that holds no frame pointer is never read. */
+        if (top == 0 || fp < sp || fp + 16 > top || (fp & 7) != 0)
+            break;
+        uintptr_t next = ((uintptr_t *)fp)[0];
+        pcs[i] = ((uintptr_t *)fp)[1];
+        frames = i + 1;
+        if (next != 0 && next <= fp)
+            break;
+        fp = next;
+    }
+    return frames;
+}
+
+/* Writes one event with the stack of its caller's caller (the sampler's entry points keep frame
+ * pointers, so the walk and the unwinder both go on from there into the program). False when it
+ * could not: no ring for this thread, or memprof gone; the caller then tries the marker. */
+__attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thread *r, uint32_t func, uint32_t flags, uint64_t address,
+                                                        uint64_t old_address, uint64_t size)
+{
+    if (__atomic_load_n(&memprof_ring->reader_gone, __ATOMIC_RELAXED)) {
+        __atomic_fetch_add(&memprof_ring->dropped, 1, __ATOMIC_RELAXED);
+        return 1;
+    }
+    if (r->writing || (r->state != 1 && (r->state == 2 || !memprof_ring_claim(r)))) {
+        __atomic_fetch_add(&memprof_ring->no_ring, 1, __ATOMIC_RELAXED);
+        return 0;
+    }
+    r->writing = 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    /* The state right after this function returns: the unwinder starts in our caller. */
+    uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+    uintptr_t ip = (uintptr_t)__builtin_return_address(0);
+    uintptr_t sp = frame + 16;
+    uintptr_t bp = *(uintptr_t *)frame;
+    if (r->stack_top == 0 || sp >= r->stack_top)
+        r->stack_top = memprof_ring_stack_top(sp);
+    uintptr_t top = sp < r->stack_top ? r->stack_top : 0;
+    uint64_t pcs[MEMPROF_MAX_FRAMES];
+    uint32_t frames = memprof_ring_walk(ip, sp, bp, top, pcs, &flags);
+    uint64_t copy = top ? top - sp : 0;
+    if (copy > memprof_ring->stack_copy)
+        copy = memprof_ring->stack_copy;
+    uint64_t length = (8 + sizeof(struct memprof_event) + frames * 8 + copy + 7) & ~7ULL;
+    uint64_t capacity = memprof_ring->ring_bytes;
+    uint64_t pos = r->control->write_pos;
+    uint64_t to_end = capacity - (pos & (capacity - 1));
+    uint64_t need = length > to_end ? to_end + length : length;
+    if (!memprof_ring_room(r, pos, need)) {
+        __atomic_fetch_add(&memprof_ring->dropped, 1, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        r->writing = 0;
+        return 1;
+    }
+    if (length > to_end) {
+        uint32_t pad[2] = { (uint32_t)to_end, MEMPROF_RING_RECORD_PAD };
+        memcpy(r->data + (pos & (capacity - 1)), pad, sizeof(pad));
+        pos += to_end;
+    }
+    uint8_t *at = r->data + (pos & (capacity - 1));
+    uint32_t prefix[2] = { (uint32_t)length, MEMPROF_RING_RECORD_EVENT };
+    memcpy(at, prefix, sizeof(prefix));
+    if ((r->events++ & 255) == 0)
+        prctl(PR_GET_NAME, r->comm, 0, 0, 0);
+    struct memprof_event *e = (struct memprof_event *)(at + 8);
+    e->time_ns = memprof_ring_now_ns();
+    e->pid = memprof_ring_pid;
+    e->tid = r->tid;
+    e->address = address;
+    e->old_address = old_address;
+    e->size = size;
+    e->caller = 0;
+    e->seq = 0;
+    e->func = func;
+    e->flags = flags;
+    e->frame_count = frames;
+    e->stack_len = (uint32_t)copy;
+    e->sp = sp;
+    e->bp = bp;
+    e->ip = ip;
+    memcpy(e->comm, r->comm, sizeof(e->comm));
+    memcpy(at + 8 + sizeof(struct memprof_event), pcs, frames * 8);
+    if (copy)
+        memcpy(at + 8 + sizeof(struct memprof_event) + frames * 8, (const void *)sp, copy);
+    __atomic_store_n(&r->control->write_pos, pos + length, __ATOMIC_RELEASE);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    r->writing = 0;
+    return 1;
+}
+
+#endif

@@ -1,0 +1,183 @@
+using Profiler.Core.Analysis;
+using Profiler.Core.Recording;
+using Profiler.Export;
+
+namespace Profiler.Integration.Tests;
+
+/// <summary>Exact mode through the shared rings: a launched program's events reach memprof
+/// without a trap each, nothing is lost (a full ring makes the program wait), threads each write
+/// their own ring, and a program whose memprof is killed runs on to its end.</summary>
+public sealed class SharedRingTests
+{
+    [Theory]
+    [InlineData("allocs-fp")]
+    [InlineData("allocs-nofp")]
+    public void Every_manifest_site_is_exact_with_nothing_lost_and_every_free_paired(string variant)
+    {
+        RootRequired.Check();
+        var sample = RepoPaths.Sample(variant);
+        var manifest = Manifest.Read(sample);
+        var dir = Directory.CreateTempSubdirectory("memprof-ring");
+        try
+        {
+            var output = Path.Combine(dir.FullName, "allocs.memprof");
+            // Rings of the smallest size, so that the program has to wait for memprof now and then.
+            var result = CliRunner.Run("record", "--rate", "1", "--buffer", "1MiB", "--no-firefox", "-o", output, "--", sample);
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            Assert.Contains("events through shared rings", result.Stderr);
+            Assert.DoesNotContain("trapped instead", result.Stderr);
+
+            var model = RecordingLoader.Load(output, TextWriter.Null);
+            Assert.Equal(0UL, model.Info.LostEvents);
+            var problems = SiteTotals.Mismatches(manifest, SiteTotals.Of(model)).ToList();
+            Assert.True(problems.Count == 0, string.Join("\n", problems));
+            var raw = RecordingReader.Read(output);
+            // Every call the library counted has its event (the counters are exact and independent of the rings).
+            
+            var last = raw.Counters.Where(c => c.Pid == raw.Header.TargetPid).MaxBy(c => c.TimeNanos)!;
+            var events = raw.Events;
+            long allocs = 0, frees = 0;
+            long start = LastExec(raw, raw.Header.TargetPid);
+            for (int i = 0; i < events.Count; i++)
+            {
+                if (events.Pid[i] != raw.Header.TargetPid || events.TimeNanos[i] < start) continue;
+                if (events.Kind[i] == EventKind.Alloc) allocs++;
+                else frees++;
+            }
+            Assert.Equal((long)last.Allocations, allocs);
+            Assert.Equal((long)last.Frees, frees);
+            // Every free the command's image recorded is of a block whose allocation was recorded
+            // (before its exec the process was memprof's launcher shell).
+            var heap = HeapAnalysis.Compute(model);
+            var ev = model.Events;
+            long commandStart = LastExec(raw, model.Info.TargetPid);
+            var unpaired = Enumerable.Range(0, ev.Count)
+                .Where(i => ev.Kind[i] == EventKind.Free && ev.TimeNanos[i] >= commandStart && heap.Releases[i] < 0)
+                .Select(i => $"{ev.Address[i]:x} at {ev.TimeNanos[i]} ns in {(SiteAnalysis.SiteOf(model.Tables, ev.Stack[i]) is { } f ? model.Tables.Function(f).Name : "?")} " +
+                             $"(events at that address: {string.Join(", ", Enumerable.Range(0, ev.Count).Where(j => ev.Address[j] == ev.Address[i]).Select(j => $"{ev.Kind[j]} at {ev.TimeNanos[j]} ns in thread {ev.Tid[j]}"))})")
+                .ToList();
+            Assert.True(unpaired.Count == 0, $"frees without their allocation (the command started at {commandStart}): {string.Join("; ", unpaired)}");
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_threaded_program_that_forks_execs_and_allocates_in_signal_handlers_is_recorded_whole()
+    {
+        RootRequired.Check();
+        var stress = RepoPaths.Sample("stress");
+        var dir = Directory.CreateTempSubdirectory("memprof-ring-threads");
+        try
+        {
+            var output = Path.Combine(dir.FullName, "stress.memprof");
+            var report = Path.Combine(dir.FullName, "stress.out");
+            var result = CliRunner.Run("record", "--rate", "1", "--no-firefox", "-o", output, "--", "/bin/sh", "-c", $"'{stress}' 1 > '{report}'");
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            Assert.Contains("events through shared rings", result.Stderr);
+            string said = File.ReadAllText(report).Trim();
+            Assert.StartsWith("ok allocations=", said);
+            long own = long.Parse(said.Split(' ')[1].Split('=')[1], System.Globalization.CultureInfo.InvariantCulture);
+
+            var raw = RecordingReader.Read(output);
+            Assert.Equal(0UL, raw.LostEvents);
+            // Per process: every allocation and free the library counted has its event.
+            var events = raw.Events;
+            // The counters restart with each image (exec): events are compared with those of the last.
+            var byPid = new Dictionary<uint, (long Allocs, long Frees, HashSet<uint> Threads)>();
+            for (int i = 0; i < events.Count; i++)
+            {
+                if (events.TimeNanos[i] < LastExec(raw, events.Pid[i])) continue;
+                var (a, f, threads) = byPid.GetValueOrDefault(events.Pid[i], (0, 0, []));
+                threads.Add(events.Tid[i]);
+                byPid[events.Pid[i]] = events.Kind[i] == EventKind.Alloc ? (a + 1, f, threads) : (a, f + 1, threads);
+            }
+            var problems = new List<string>();
+            foreach (var counters in raw.Counters.GroupBy(c => c.Pid).Select(g => g.MaxBy(c => c.TimeNanos)!))
+            {
+                var (a, f, _) = byPid.GetValueOrDefault(counters.Pid, (0, 0, []));
+                if (a != (long)counters.Allocations || f != (long)counters.Frees)
+                    problems.Add($"pid {counters.Pid}: {a} allocation and {f} free events for {counters.Allocations} and {counters.Frees} counted calls");
+            }
+            Assert.True(problems.Count == 0, string.Join("\n", problems));
+            // The process that ran the threads recorded at least its own calls, from all its threads.
+            var busiest = byPid.Values.MaxBy(p => p.Allocs);
+            Assert.True(busiest.Allocs >= own, $"{busiest.Allocs} allocation events, the program made {own}");
+            Assert.True(busiest.Threads.Count >= 9, $"events from {busiest.Threads.Count} threads");
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_program_whose_memprof_is_killed_runs_to_its_end_and_the_recording_so_far_is_readable()
+    {
+        RootRequired.Check();
+        var sample = RepoPaths.Sample("allocs-fp");
+        var dir = Directory.CreateTempSubdirectory("memprof-ring-kill");
+        var output = Path.Combine(dir.FullName, "k.memprof");
+        var done = Path.Combine(dir.FullName, "done");
+        try
+        {
+            // Millions of events: far more than the rings hold, so the program waits on memprof when it dies.
+            using var memprof = CliRunner.StartOwnProcess("record", "--rate", "1", "--buffer", "1MiB", "--no-firefox", "-o", output, "--",
+                "/bin/sh", "-c", $"'{sample}' bench 3000000 > '{done}.part' && mv '{done}.part' '{done}'");
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            while (!File.Exists(output + ".partial") && waited.Elapsed < TimeSpan.FromSeconds(60)) Thread.Sleep(50);
+            Assert.True(File.Exists(output + ".partial"), "memprof never started recording");
+            Thread.Sleep(2000);
+            Assert.False(File.Exists(done), "the program ended before memprof was killed: give it more work");
+            // memprof alone (RunningProcess.Kill would end the program too).
+            System.Diagnostics.Process.GetProcessById(memprof.Id).Kill(entireProcessTree: false);
+
+            // Writers find memprof gone (its pid, else its heartbeat) and drop instead of waiting.
+            waited.Restart();
+            while (!File.Exists(done) && waited.Elapsed < TimeSpan.FromSeconds(90)) Thread.Sleep(100);
+            Assert.True(File.Exists(done), $"the program did not finish within {waited.Elapsed.TotalSeconds:0} s of memprof's death");
+            Assert.StartsWith("ns_per_pair", File.ReadAllText(done));
+
+            var recording = RecordingReader.Read(output + ".partial");
+            Assert.True(recording.Events.Count > 1000, $"{recording.Events.Count} events survived");
+        }
+        finally
+        {
+            KillLeftovers(dir.FullName);
+            dir.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>When the process's last image started (0: it never exec'd while recorded).</summary>
+    static long LastExec(RawRecording raw, uint pid) =>
+        raw.Execs.Where(e => e.Pid == pid).Select(e => e.TimeNanos).DefaultIfEmpty(0).Max();
+
+    /// <summary>A program that hung would outlive the test: end it by pid (its shell's command line
+    /// names the test's directory; the program is that shell's child).</summary>
+    static void KillLeftovers(string marker)
+    {
+        var processes = new List<(int Pid, int Parent, string Command)>();
+        foreach (var proc in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(proc), out int pid) || pid == Environment.ProcessId) continue;
+            try
+            {
+                string stat = File.ReadAllText(Path.Combine(proc, "stat"));
+                int parent = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+                processes.Add((pid, parent, File.ReadAllText(Path.Combine(proc, "cmdline"))));
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        var shells = processes.Where(p => p.Command.Contains(marker, StringComparison.Ordinal)).Select(p => p.Pid).ToHashSet();
+        foreach (var (pid, parent, _) in processes)
+        {
+            if (!shells.Contains(pid) && !shells.Contains(parent)) continue;
+            try { System.Diagnostics.Process.GetProcessById(pid).Kill(); }
+            catch (ArgumentException) { }
+            catch (InvalidOperationException) { }
+        }
+    }
+}
