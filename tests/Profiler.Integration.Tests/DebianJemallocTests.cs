@@ -54,7 +54,7 @@ public sealed class DebianJemallocTests
         var started = System.Diagnostics.Stopwatch.StartNew();
         while (!PingAnswers(port))
         {
-            Assert.False(memprof.HasExited || started.Elapsed > TimeSpan.FromSeconds(90), $"redis-server did not answer: {memprof.StandardErrorSoFar}");
+            Assert.False(memprof.HasExited || started.Elapsed > TimeSpan.FromSeconds(90), $"redis-server did not answer: {memprof.StandardErrorSoFar}\n{memprof.StandardOutputSoFar}");
             Thread.Sleep(200);
         }
         Profiler.Tests.Elf.SystemTools.Run("redis-benchmark", "-p", port, "-q", "-n", "20000", "-t", "set,get,lpush");

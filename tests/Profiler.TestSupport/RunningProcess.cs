@@ -42,6 +42,9 @@ public sealed class RunningProcess : IDisposable
     /// <summary>What it has written to standard error so far.</summary>
     public string StandardErrorSoFar => _stderr.Text;
 
+    /// <summary>What it has written to standard output so far.</summary>
+    public string StandardOutputSoFar => _stdout.Text;
+
     /// <summary>Starts <paramref name="fileName"/> with each argument passed as it is (no shell);
     /// fails the test when the program cannot be started.</summary>
     public static RunningProcess Start(string fileName, IEnumerable<string> arguments, ProcessOptions? options = null)
