@@ -256,6 +256,9 @@ public static class LinuxRecordSession
             // Bounded: a child that outlives the command may go on writing into the rings.
             var drainEnd = sw.Elapsed + FinalDrainLimit;
             while (Poll(tracer, rings, recorder, writer, 0) > 0 && sw.Elapsed < drainEnd) { }
+            // From here memprof only waits for the command (which may run on past --duration or a
+            // failed write): its threads must drop their events, not wait for room in the rings.
+            rings?.StopReading();
             recorder.WriteTotals();
             if (launcher is not null && !launcher.HasExited) signals.Resume(pid);
             var stats = recorder.Stats();
@@ -325,6 +328,8 @@ public static class LinuxRecordSession
             if (recorder is not null && tracer is not null && writer is not null) while (Poll(tracer, rings, recorder, writer, 0) > 0) { }
         }
         catch (Exception) { /* the failure being reported may be this very one */ }
+        // Nobody drains the rings any more: the command's threads must drop, not wait for room.
+        rings?.StopReading();
         // Still the stopped shell: the command has not run, and must not run unrecorded unasked —
         // killed before anything is resumed (a SIGCONT first would let it exec the command).
         bool unstarted = launcher is not null && !launcher.HasExited && !resumed;

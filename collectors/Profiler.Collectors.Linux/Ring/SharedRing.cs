@@ -136,11 +136,24 @@ public sealed unsafe partial class SharedRing : IDisposable
         }
     }
 
-    public void Dispose()
+    /// <summary>memprof reads no more: every writer drops (and counts) its events from now on
+    /// instead of waiting for room. Said at once, not left to the heartbeat's timeout: memprof may
+    /// be waiting for the very command whose threads would wait on a full ring.</summary>
+    public void StopReading()
     {
-        // A beat still running would write into the unmapped rings.
+        if (_readingStopped) return;
+        _readingStopped = true;
+        // A beat still running would write into rings about to be unmapped.
         using (var stopped = new ManualResetEvent(false))
             if (_heart.Dispose(stopped)) stopped.WaitOne();
+        if (_base != null) Volatile.Write(ref *(ulong*)(_base + RingLayout.ReaderGoneOffset), 1UL);
+    }
+
+    bool _readingStopped;
+
+    public void Dispose()
+    {
+        StopReading();
         if (_base != null) Munmap((nint)_base, (nuint)_length);
         if (_fd >= 0) Close(_fd);
     }
