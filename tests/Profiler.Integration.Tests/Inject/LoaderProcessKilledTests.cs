@@ -28,6 +28,7 @@ public sealed class LoaderProcessKilledTests(InjectPrograms programs, ITestOutpu
         int loader = WaitForTracing(target.Pid, injector);
         Thread.Sleep(afterMs);
         Assert.Equal(0, TargetChecks.Kill(loader, 9));
+        TargetChecks.WaitUntilFilesClosed(loader);
         WaitUntilUntraced(target.Pid);
 
         File.WriteAllText(target.StopFile + ".go", "");
@@ -58,6 +59,7 @@ public sealed class LoaderProcessKilledTests(InjectPrograms programs, ITestOutpu
         int loader = WaitForTracing(target.Pid, injector);
         if (afterMs > 0) Thread.Sleep(afterMs);
         TargetChecks.Kill(loader, 9); // it may have finished already: then there is nothing to kill
+        TargetChecks.WaitUntilFilesClosed(loader);
         WaitUntilUntraced(target.Pid);
 
         Thread.Sleep(300);
@@ -87,6 +89,7 @@ public sealed class LoaderProcessKilledTests(InjectPrograms programs, ITestOutpu
             Thread.Sleep(1);
         }
         Assert.Equal(0, TargetChecks.Kill(loader, 9));
+        TargetChecks.WaitUntilFilesClosed(loader);
 
         while (InjectPrograms.RanFile(programs.SlowLibrary) is not { Length: > 0 })
         {

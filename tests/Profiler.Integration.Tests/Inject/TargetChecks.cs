@@ -122,6 +122,27 @@ static partial class TargetChecks
     public static void AssertMapped(int pid, string library) =>
         Assert.Contains(ProcMaps.Read(pid), m => m.Path == library);
 
+    /// <summary>Waits (bounded) until every thread of a killed process has let go of its files.
+    /// The target is untraced as soon as the tracing thread exits, but the safe point's uprobe
+    /// lives until the last thread closes the link's descriptor: only then are the code pages
+    /// the files' again.</summary>
+    public static void WaitUntilFilesClosed(int pid)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(10) && HoldsFiles(pid)) Thread.Sleep(10);
+        Assert.False(HoldsFiles(pid), $"process {pid} still holds its files 10 s after SIGKILL");
+    }
+
+    static bool HoldsFiles(int pid)
+    {
+        try
+        {
+            return Directory.GetDirectories($"/proc/{pid}/task")
+                .Any(task => { try { return Directory.EnumerateFileSystemEntries(Path.Combine(task, "fd")).Any(); } catch (Exception) { return false; } });
+        }
+        catch (Exception) { return false; } // gone
+    }
+
     /// <summary>All of the above.</summary>
     public static void AssertLeftClean(int pid, bool segmentsOnly = false)
     {
