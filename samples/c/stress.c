@@ -3,7 +3,8 @@
  * family, fork (with and without exec), dlopen, and a signal handler that allocates while the
  * interrupted thread is itself allocating.
  *
- *   stress [ROUNDS]   prints "ok allocations=N signals=M" and exits 0
+ *   stress [ROUNDS [STOPFILE]]   prints "ok allocations=N signals=M" and exits 0; with STOPFILE
+ *                                it also ends after the round in which that file appears
  *
  * N counts the allocation calls this program made itself (libc's own are on top). */
 #define _GNU_SOURCE
@@ -138,6 +139,7 @@ static int use_dlopen(void)
 int main(int argc, char **argv)
 {
     int rounds = argc > 1 ? atoi(argv[1]) : 3;
+    const char *stop_file = argc > 2 ? argv[2] : NULL;
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_alarm;
@@ -150,6 +152,8 @@ int main(int argc, char **argv)
         ok &= run_child(0);
         ok &= run_child(1);
         ok &= use_dlopen();
+        if (stop_file && access(stop_file, F_OK) == 0)
+            break;
     }
     free(early);
     if (!ok) {
