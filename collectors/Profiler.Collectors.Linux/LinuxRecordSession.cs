@@ -106,7 +106,7 @@ public static class LinuxRecordSession
                 {
                     injected = process;
                     preloadNote = $"in-process sampling injected into the running process ({process.Summary}; counts exact from the " +
-                                  "attach for calls through the redirected slots; libc-internal calls and libraries loaded after the attach not seen)";
+                                  "attach for calls through the redirected slots and definitions; libc-internal calls not seen)";
                 }
             }
             if (attach.Note is not null) preloadNote = attach.Note;

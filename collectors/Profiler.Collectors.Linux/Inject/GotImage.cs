@@ -16,7 +16,10 @@ public sealed record GotReference(AllocatorApi.Entry Api, string Symbol, string?
 
 /// <summary>A malloc-family function the file defines and exports: what a reference may be bound to.</summary>
 /// <param name="IsDefault">Unversioned or the default version (name@@V): what a lookup by name finds.</param>
-public sealed record GotExport(string Symbol, ulong VirtualAddress, bool IsDefault);
+/// <param name="ValueAddress">The link-time address of the symbol's st_value in .dynsym (null:
+/// no section headers to find it by): the word the dynamic linker reads when it binds a reference.</param>
+/// <param name="ValueFileOffset">Where that word lies in the file.</param>
+public sealed record GotExport(string Symbol, ulong VirtualAddress, bool IsDefault, ulong? ValueAddress = null, ulong? ValueFileOffset = null);
 
 /// <summary>What the planner needs to know about one ELF file.</summary>
 /// <param name="FirstLoadAddress">The first load segment's page-aligned address (the load bias rule's).</param>

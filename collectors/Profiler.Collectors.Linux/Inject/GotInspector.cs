@@ -25,6 +25,13 @@ public static class GotInspector
         return new GotInspection(plan, GotOriginals.Resolve(plan, found, order), linkMap);
     }
 
+    /// <summary>The slots of every module loaded now, without resolving them.</summary>
+    public static GotPlan PlanNow(int pid, string? sampler)
+    {
+        var maps = ProcMaps.Read(pid);
+        return GotPlanner.Plan(maps, path => Image(pid, maps, path), sampler);
+    }
+
     static string ExecutableOf(int pid)
     {
         try { return new FileInfo($"/proc/{pid}/exe").LinkTarget ?? ""; }

@@ -6,7 +6,8 @@ namespace Profiler.Collectors.Linux.Inject;
 
 /// <summary>A process whose allocator calls go through the injected sampler; <see cref="Detach"/>
 /// puts its slots back (allocations first, frees after a bound) and leaves the library loaded.</summary>
-public sealed class InjectedProcess(int pid, ProcMemory memory, ulong state, ulong rateBytes, GotPatch patch, ThreadFreezer freezer, string summary)
+public sealed class InjectedProcess(int pid, ProcMemory memory, ulong state, ulong rateBytes, GotPatch patch, LateBinding late,
+    ThreadFreezer freezer, string summary)
     : Session.IInjectedProcess
 {
     public int Pid => pid;
@@ -40,7 +41,25 @@ public sealed class InjectedProcess(int pid, ProcMemory memory, ulong state, ulo
         foreach (var phase in new[] { GotPhase.Allocations, GotPhase.Frees })
         {
             if (phase == GotPhase.Frees) Thread.Sleep(FreeGrace);
-            var (restore, failure) = freezer.Frozen(pid, () => new GotPatcher(memory).Restore(patch, phase), TimeSpan.FromSeconds(2));
+            // Definitions first, so that nothing binds to the sampler any more; then every slot
+            // that did, found by its value.
+            var (definitions, stopped) = freezer.Frozen(pid, () => new DefinitionPatcher(memory).Restore(late.Definitions, phase), TimeSpan.FromSeconds(2));
+            if (stopped is not null)
+            {
+                if (!Procfs.ProcessState.IsAlive(pid)) return null;
+                failures.Add($"{phase.ToString().ToLowerInvariant()} definitions left redirected ({stopped})");
+                if (phase == GotPhase.Allocations) break;
+                continue;
+            }
+            if (definitions.Failed.Count > 0) failures.Add($"{definitions.Failed.Count} {phase.ToString().ToLowerInvariant()} definitions could not be restored");
+            var bound = late.Find(pid, memory, patch);
+            var (restore, failure) = freezer.Frozen(pid, () =>
+            {
+                var patcher = new GotPatcher(memory);
+                var own = patcher.Restore(patch, phase);
+                var later = patcher.Restore(new GotPatch(bound, [], null), phase);
+                return new GotRestore([.. own.Restored, .. later.Restored], [.. own.LeftAlone, .. later.LeftAlone], [.. own.Failed, .. later.Failed]);
+            }, TimeSpan.FromSeconds(2));
             if (failure is not null)
             {
                 if (!Procfs.ProcessState.IsAlive(pid)) return null;
@@ -62,11 +81,32 @@ public sealed class InjectedProcess(int pid, ProcMemory memory, ulong state, ulo
     }
 }
 
+/// <summary>What makes libraries loaded after the attach go through the sampler, and how their
+/// slots are found again at detach.</summary>
+/// <param name="Definitions">The definitions redirected.</param>
+/// <param name="Entries">Sampler entry → the allocator function it forwards to.</param>
+/// <param name="Sampler">The sampler's path as the maps name it.</param>
+public sealed record LateBinding(IReadOnlyList<DefinitionRedirect> Definitions, IReadOnlyDictionary<ulong, ulong> Entries, string Sampler)
+{
+    /// <summary>Slots holding a sampler entry that the attach did not write itself.</summary>
+    public IReadOnlyList<PatchedSlot> Find(int pid, IProcessMemory memory, GotPatch patch)
+    {
+        if (Entries.Count == 0) return [];
+        try
+        {
+            var now = GotInspector.PlanNow(pid, Sampler);
+            return LateSlots.Find(now, new GotPatcher(memory).Read(now), Entries, patch.Applied.Select(s => s.Slot.Slot.Address).ToHashSet());
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return []; }
+    }
+}
+
 /// <summary>The effects of attaching by injection, in the order docs/DESIGN.md gives: load the
 /// library at a safe point (or reuse one already there), wait for its state, inspect the slots,
-/// fill the tables and request no sampling yet, patch free slots then allocation slots with the threads
-/// stopped, then request again so counting starts with every slot patched. The decisions are
-/// <see cref="InjectPlanner"/>'s and <see cref="GotPlanner"/>'s.</summary>
+/// fill the tables and request no sampling yet, patch free slots then allocation slots, then the
+/// allocators' definitions (frees first) with the threads stopped, then request again so counting
+/// starts with every slot patched. The decisions are <see cref="InjectPlanner"/>'s,
+/// <see cref="GotPlanner"/>'s and <see cref="DefinitionPlanner"/>'s.</summary>
 public static class InjectAttach
 {
     /// <summary>Attaches; the failure says why not in one line (the process is then as it was,
@@ -115,29 +155,46 @@ public static class InjectAttach
             if (!Write(memory, state, plan.Writes)) return (null, "the library's tables cannot be written");
             string baseNote = MeasureBase(pid, memory, mapped.Path, state, bias + symbols.Apply, log);
 
+            ulong? Entry(int table, string function) =>
+                symbols.Entries.TryGetValue(InjectLibrary.EntryPoint(table, function), out ulong entry) ? bias + entry : null;
+            var (redirects, _) = DefinitionPlanner.Plan(inspection.Plan, plan.Tables, Entry);
+
             var freezer = new ThreadFreezer();
-            GotPatch? patch = null;
+            (GotPatch Slots, DefinitionPatch Definitions)? patched = null;
             string? why = null;
             // A library being loaded or unloaded has slots half relocated: wait for the dynamic linker.
-            for (int attempt = 0; attempt < 50 && patch is null; attempt++)
+            for (int attempt = 0; attempt < 50 && patched is null; attempt++)
             {
                 var (result, failure) = freezer.Frozen(pid, () =>
                 {
                     var linkMap = inspection.LinkMap is null ? null : LinkMapNow(pid, memory, inspection);
                     if (linkMap is { IsConsistent: false }) return null;
-                    return new GotPatcher(memory).Apply(forwarding, slot => bias + symbols.Entries[plan.EntryPoint(slot)]);
+                    var slots = new GotPatcher(memory).Apply(forwarding, slot => bias + symbols.Entries[plan.EntryPoint(slot)]);
+                    if (slots.Failure is not null) return ((GotPatch, DefinitionPatch)?)(slots, new DefinitionPatch([], [], null));
+                    var definitions = new DefinitionPatcher(memory).Apply(redirects);
+                    if (definitions.Failure is null) return (slots, definitions);
+                    var undone = new GotPatcher(memory).Restore(slots);
+                    return (new GotPatch(undone.Failed, slots.Skipped, definitions.Failure), definitions);
                 }, TimeSpan.FromSeconds(2));
                 if (failure is not null) { why = failure; break; }
-                patch = result;
-                if (patch is null) Thread.Sleep(10);
+                patched = result;
+                if (patched is null) Thread.Sleep(10);
             }
-            if (patch is null) return (null, why ?? "the dynamic linker was loading a library for 0.5 s");
+            if (patched is not var (patch, definitionPatch)) return (null, why ?? "the dynamic linker was loading a library for 0.5 s");
             if (patch.Failure is not null) return (null, $"patching failed and was undone: {patch.Failure}");
 
-            var process = new InjectedProcess(pid, memory, state, rateBytes, patch, freezer,
+            var entries = new Dictionary<ulong, ulong>();
+            foreach (var table in plan.Tables)
+                foreach (var (function, address) in table.Functions.Functions)
+                    if (InjectLibrary.Functions.Contains(function) && Entry(table.Table, function) is { } entry) entries[entry] = address;
+            var late = new LateBinding(definitionPatch.Applied, entries, mapped.Path);
+            string bindings = definitionPatch.Applied.Count == 0
+                ? "libraries loaded later not redirected (no definition could be)"
+                : $"{definitionPatch.Applied.Count} definitions redirected, so libraries loaded later go through it from their first call";
+            var process = new InjectedProcess(pid, memory, state, rateBytes, patch, late, freezer,
                 $"{patch.Applied.Count} allocator slots redirected through {plan.Tables.Count} table{(plan.Tables.Count == 1 ? "" : "s")} " +
                 $"({string.Join(", ", plan.Tables.Select(t => Path.GetFileName(t.Module)))})" +
-                (resident ? ", sampler already loaded" : "") + "; " + baseNote);
+                (resident ? ", sampler already loaded" : "") + "; " + bindings + "; " + baseNote);
             handedOver = true;
             log?.Invoke($"{process.Summary} in {clock.Elapsed.TotalMilliseconds:0} ms");
             return (process, null);

@@ -105,6 +105,38 @@ static partial class TargetChecks
         Assert.True(compared >= 3, $"only {compared} executable mappings compared");
     }
 
+    /// <summary>Every loaded module's dynamic symbol table holds the file's bytes: no definition
+    /// is left pointing at the sampler. Returns how many tables were compared.</summary>
+    public static int AssertSymbolTablesMatchFiles(int pid)
+    {
+        using var mem = new FileStream($"/proc/{pid}/mem", FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
+        var maps = ProcMaps.Read(pid);
+        var code = maps.Where(m => m.IsFile && m.IsExecutable).Select(m => m.Path).ToHashSet();
+        int compared = 0;
+        foreach (var start in maps.Where(m => m.IsFile && m.FileOffset == 0 && code.Contains(m.Path)).DistinctBy(m => m.Path))
+        {
+            if (!Profiler.Symbols.Elf.ElfFile.TryOpen(start.Path, out var elf, out _)) continue;
+            using (elf)
+            {
+                if (elf.FindSection(".dynsym") is not { } dynsym || elf.LoadSegments.Count == 0) continue;
+                ulong bias = start.Start - (elf.LoadSegments.Min(s => s.VirtualAddress) & ~0xfffUL);
+                var inMemory = new byte[dynsym.Size];
+                mem.Position = (long)(bias + dynsym.Address);
+                mem.ReadExactly(inMemory);
+                var inFile = new byte[dynsym.Size];
+                using (var file = File.OpenRead(start.Path))
+                {
+                    file.Position = (long)dynsym.Offset;
+                    file.ReadExactly(inFile);
+                }
+                int at = inMemory.AsSpan().CommonPrefixLength(inFile);
+                Assert.True(at == inMemory.Length, $"{start.Path}: .dynsym differs from its file at entry {at / 24}");
+                compared++;
+            }
+        }
+        return compared;
+    }
+
     static void BlankOutsideSegments(MapEntry map, byte[] inMemory, byte[] inFile)
     {
         if (!Profiler.Symbols.Elf.ElfFile.TryOpen(map.Path, out var elf, out _)) return;

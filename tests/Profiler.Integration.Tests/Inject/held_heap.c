@@ -47,7 +47,7 @@ int main(int argc, char **argv)
             free(churned);
         }
         if (library && !opened && exists(dlopen_file)) {
-            void *handle = dlopen(library, RTLD_NOW);
+            void *handle = dlopen(library, RTLD_LAZY);
             void (*churn)(int) = handle ? (void (*)(int))dlsym(handle, "churn") : NULL;
             if (!churn) {
                 fprintf(stderr, "dlopen: %s\n", dlerror());

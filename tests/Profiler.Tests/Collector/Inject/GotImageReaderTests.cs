@@ -35,6 +35,16 @@ public sealed class GotImageReaderTests(ITestOutputHelper output)
         Assert.Equal(expected, image.References.Select(r => (r.Symbol, r.Version, r.Kind, r.VirtualAddress)));
         Assert.Equal(expectedExports, image.Exports.Select(e => (e.Symbol, e.VirtualAddress, e.IsDefault)).Order());
         Assert.Equal(Readelf.LoadSegments(path).Min(s => s.VirtualAddress) & ~0xfffUL, image.FirstLoadAddress);
+        // Each definition's st_value word, read from the file where the reader says it lies,
+        // holds the definition's address; its link-time address maps to that file offset.
+        var bytes = File.ReadAllBytes(path);
+        foreach (var export in image.Exports)
+        {
+            Assert.True(export is { ValueAddress: not null, ValueFileOffset: not null }, $"{export.Symbol}: no st_value location");
+            Assert.Equal(export.VirtualAddress, BitConverter.ToUInt64(bytes, (int)export.ValueFileOffset!.Value));
+            var segment = Readelf.LoadSegments(path).Single(s => export.ValueAddress >= s.VirtualAddress && export.ValueAddress < s.VirtualAddress + s.FileSize);
+            Assert.Equal(segment.Offset + (export.ValueAddress!.Value - segment.VirtualAddress), export.ValueFileOffset.Value);
+        }
         output.WriteLine($"{Path.GetFileName(path)}: {image.References.Count} slots " +
                          $"({string.Join(", ", image.References.GroupBy(r => r.Kind).Select(g => $"{g.Count()} {g.Key}"))}): " +
                          $"{string.Join(" ", image.References.Select(r => r.Symbol))}; defines {image.Exports.Count}");

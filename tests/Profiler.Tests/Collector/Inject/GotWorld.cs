@@ -26,12 +26,21 @@ sealed class GotWorld : IProcessMemory
     public Action<ulong>? BeforeRead;
 
     /// <summary>A file with malloc-family references at GOT offsets and definitions at code offsets.</summary>
+    /// <param name="symbolTable">Gives each export its st_value word in .dynsym (in the headers'
+    /// page at <see cref="DynSym"/>, 24 bytes a symbol); without it the file has no section headers.</param>
     public static GotImage Image(string path, IEnumerable<(string Symbol, SlotKind Kind, ulong Offset)> references,
-        IEnumerable<(string Symbol, ulong Offset)>? exports = null, ulong firstLoad = 0, string? version = null) =>
+        IEnumerable<(string Symbol, ulong Offset)>? exports = null, ulong firstLoad = 0, string? version = null, bool symbolTable = false) =>
         new(path, firstLoad,
             [.. references.Select(r => new GotReference(GotFamily.Find(r.Symbol)!, r.Symbol, version, r.Kind,
                 firstLoad + r.Offset, r.Offset))],
-            [.. (exports ?? []).Select(e => new GotExport(e.Symbol, firstLoad + e.Offset, IsDefault: true))]);
+            [.. (exports ?? []).Select((e, i) => new GotExport(e.Symbol, firstLoad + e.Offset, IsDefault: true,
+                symbolTable ? firstLoad + ValueWord(i) : null, symbolTable ? ValueWord(i) : null))]);
+
+    /// <summary>Where .dynsym lies in every file here.</summary>
+    public const ulong DynSym = 0x800;
+
+    /// <summary>The file offset of the n-th export's st_value (symbol n + 1: entry 0 is the null symbol).</summary>
+    public static ulong ValueWord(int n) => DynSym + (ulong)(n + 1) * 24 + 8;
 
     /// <summary>Maps the file's four segments at <paramref name="start"/> (its first page).</summary>
     public void Load(GotImage image, ulong start)
