@@ -54,6 +54,7 @@ public sealed class InjectAttachTests
         Assert.False(target.HasExited, $"the target died: {target.StandardErrorSoFar}");
         Assert.Equal("", target.StandardErrorSoFar);
         var after = Slots(target.Id, memory);
+        Assert.True(Inject.TargetChecks.AssertSymbolTablesMatchFiles(target.Id) >= 2);
         Assert.Equal(before, after);
         ProbeChecks.AssertCodeUnpatched(target.Id);
         // The library stays (a pointer to its functions may be held); a second attach reuses it.

@@ -44,6 +44,8 @@ public sealed class RedisAttachTests(ITestOutputHelper log)
         // Healthy after the detach: alive, its slots back, answering correctly.
         Assert.False(redis.HasExited, $"redis died: {redis.StandardErrorSoFar}");
         Assert.Equal(slots, InjectAttachTests.Slots(redis.Id, memory));
+        // libjemalloc's definitions, redirected while attached, are its file's again.
+        Assert.True(Inject.TargetChecks.AssertSymbolTablesMatchFiles(redis.Id) >= 3);
         Assert.Equal("PONG", RedisCli(port, "PING"));
         Assert.Equal("OK", RedisCli(port, "SET", "memprof:key", "after the detach"));
         Assert.Equal("after the detach", RedisCli(port, "GET", "memprof:key"));

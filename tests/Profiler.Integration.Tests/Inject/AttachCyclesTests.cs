@@ -48,6 +48,7 @@ public sealed class AttachCyclesTests(ITestOutputHelper log)
             if (cycle > 0) Assert.Contains("sampler already loaded", result.Stderr);
             Assert.True(target.Running, $"{what}\nthe server died: {target.Errors}");
             Assert.Equal(original, InjectAttachTests.Slots(target.Pid, memory));
+            Assert.True(TargetChecks.AssertSymbolTablesMatchFiles(target.Pid) >= 2);
             threadsSeen.UnionWith(TargetChecks.Threads(target.Pid));
         }
 
