@@ -52,4 +52,16 @@ sealed record SiteTotals(long Allocations, long AllocatedBytes, long RetainedByt
             if (expected != actual) yield return $"{group.Key}: expected {expected}, recorded {actual}";
         }
     }
+
+    /// <summary>The mismatches, and when there are any, the sites outside the manifest (where a
+    /// missing event may have gone: a stack cut short names another function).</summary>
+    public static List<string> Explained(IReadOnlyList<ManifestSite> manifest, Dictionary<string, SiteTotals> sites)
+    {
+        var problems = Mismatches(manifest, sites).ToList();
+        if (problems.Count == 0) return problems;
+        var known = manifest.Select(s => s.Function).ToHashSet();
+        problems.Add("sites outside the manifest: " + string.Join(", ", sites.Where(s => !known.Contains(s.Key))
+            .OrderByDescending(s => s.Value.Allocations).Take(12).Select(s => $"{s.Key} ({s.Value.Allocations} calls, {s.Value.AllocatedBytes} B)")));
+        return problems;
+    }
 }

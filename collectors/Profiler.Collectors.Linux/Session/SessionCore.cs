@@ -158,15 +158,23 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
                     Write(new RawEvent(EventKind.Free, time, e.Pid, e.Tid, freed, 0, 0, 0, AllocFunction.FreeFunction));
                 return;
         }
-        // A stack is joined only with the allocation its entry numbered: a stack whose allocation
-        // record was lost must not lend itself to the thread's next one.
-        if (_pendingStacks.Remove(e.Tid, out var pending) && pending.Sequence == e.Sequence)
-            stackId = pending.StackId;
+        if (PendingStack(e) is { } pending) stackId = pending;
         if ((e.Flags & BpfEventHeader.OldSampled) != 0 && e.OldAddress != 0)
             Write(new RawEvent(EventKind.Free, time, e.Pid, e.Tid, e.OldAddress, 0, 0, stackId, function));
         if ((e.Flags & BpfEventHeader.NewSampled) != 0 && e.Address != 0)
             Write(new RawEvent(EventKind.Alloc, time, e.Pid, e.Tid, e.Address, e.Size,
                 PoissonSampling.Weight(e.Size, sampleRateBytes), stackId, function));
+    }
+
+    /// <summary>The stack the kernel sent ahead for this allocation. A stack is joined only with
+    /// the allocation its entry numbered: one whose allocation record was lost is dropped at the
+    /// thread's next numbered allocation rather than lent to it. Records without a number —
+    /// the shared rings' events, which carry their own stacks and are read from another stream,
+    /// so they may come between a kernel stack and its allocation — leave it waiting.</summary>
+    ulong? PendingStack(in BpfEventHeader e)
+    {
+        if (e.Sequence == 0 || !_pendingStacks.Remove(e.Tid, out var pending)) return null;
+        return pending.Sequence == e.Sequence ? pending.StackId : null;
     }
 
     void Write(in RawEvent e)
@@ -179,7 +187,7 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
     /// its stack came just before from prof_lookup on the same thread.</summary>
     void OnJemallocSample(in BpfEventHeader e, int pid, long time)
     {
-        ulong stackId = _pendingStacks.Remove(e.Tid, out var pending) && pending.Sequence == e.Sequence ? pending.StackId : 0;
+        ulong stackId = PendingStack(e) ?? 0;
         ulong rate = Process(pid)?.JemallocRateBytes ?? sampleRateBytes;
         // rallocx resized a sampled block in place: the old object goes first (prof_realloc frees it after).
         if (_jemallocLive.Add(e.Pid, e.Tid, e.OldAddress, e.Size, e.Address) is { } replaced)

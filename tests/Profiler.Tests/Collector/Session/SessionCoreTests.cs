@@ -108,6 +108,25 @@ public sealed class SessionCoreTests
         Assert.Equal(own, stacks[Assert.Single(world.Events).StackId]);
     }
 
+    /// <summary>The shared rings are read after the kernel's ring: an event the thread wrote to its
+    /// ring before entering a probed allocator may come between that allocator's stack and its
+    /// allocation record.</summary>
+    [Fact]
+    public void A_ring_event_of_the_same_thread_between_a_stack_and_its_allocation_leaves_the_stack_to_it()
+    {
+        var (world, core) = Attached();
+        ulong[] ringStack = [LibcBase + 0x1000, AppBase + 0x6666];
+
+        core.OnRecord(KernelRecord.Stack(Root, 7, 5, AppStack));
+        core.OnRecord(KernelRecord.Malloc(Root, 7, 0xb000, 16, sequence: 0, frames: ringStack));
+        core.OnRecord(KernelRecord.Malloc(Root, 7, 0xa000, 32, sequence: 5));
+
+        var stacks = world.Logged<Stack>().ToDictionary(s => s.Id, s => s.Addresses.ToArray());
+        var byAddress = world.Events.ToDictionary(e => e.Address, e => stacks.GetValueOrDefault(e.StackId));
+        Assert.Equal(AppStack, byAddress[0xa000]);
+        Assert.Equal(ringStack, byAddress[0xb000]);
+    }
+
     [Fact]
     public void Lost_records_are_reported_in_the_stats()
     {
