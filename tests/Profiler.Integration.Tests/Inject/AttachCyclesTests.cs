@@ -10,12 +10,12 @@ public sealed class AttachCyclesTests(ITestOutputHelper log)
 {
     const int Workers = 16;
 
-    /// <summary>Each cycle is a memprof process of its own, a few seconds on a loaded 2-CPU machine
-    /// (memprof raises its threads above the server's 16, which otherwise starved it to 5–30 s a
-    /// cycle), so the test runs 6; MEMPROF_ATTACH_CYCLES=100 runs the 100, and
-    /// bench/attach-cycles.sh runs 100 from a shell.</summary>
+    /// <summary>Each cycle is a memprof process of its own: 1.5–2 s on a quiet 2-CPU machine, ~6 s
+    /// at load 30 (memprof raises its threads above the server's 16, which otherwise starved it
+    /// to 5–30 s a cycle). MEMPROF_ATTACH_CYCLES=N runs another number; bench/attach-cycles.sh
+    /// runs them from a shell.</summary>
     static int Cycles =>
-        int.TryParse(Environment.GetEnvironmentVariable("MEMPROF_ATTACH_CYCLES"), out int n) && n > 0 ? n : 6;
+        int.TryParse(Environment.GetEnvironmentVariable("MEMPROF_ATTACH_CYCLES"), out int n) && n > 0 ? n : 100;
 
     [Fact]
     public void Repeated_injected_attach_and_detach_leaves_a_busy_threaded_server_whole()
