@@ -237,6 +237,40 @@ public sealed class SessionCoreTests
     }
 
     [Fact]
+    public void With_the_preload_library_an_allocator_it_samples_through_is_not_probed_until_an_exec_drops_the_library()
+    {
+        var world = new FakeWorld();
+        var jemalloc = world.Plans[LibJemalloc];
+        // libjemalloc.so.2 as the planner gives it: the whole malloc family unprefixed, and a prefixed API nobody interposes.
+        world.Plans[LibJemalloc] = new Profiler.Collectors.Linux.Probes.ProbePlan(
+            [.. jemalloc.Sites, FakeWorld.Site(LibJemalloc, "je_mallocx", BpfFunction.Mallocx, 0x7200)], null) { SampledByPreload = true };
+        world.MapFiles(Root, Tool, Preload, Libc, LibJemalloc);
+        var core = world.Core(rate: 4096);
+        core.Start(Root, 0, launched: true, [App]);
+
+        var attaches = world.Commands.OfType<AttachProbes>().ToList();
+        Assert.Equal([0x7200UL], attaches.Single(a => a.Path == LibJemalloc).Targets.Select(t => t.FileOffset));
+        Assert.Equal([0x3000UL, 0x3100], attaches.Single(a => a.Path == Libc).Targets.Select(t => t.FileOffset));
+
+        world.MapFiles(Root, App, Libc, LibJemalloc);
+        world.Clear();
+        core.OnRecord(KernelRecord.Exec(Root, "app"));
+
+        Assert.Equal([0x7000UL, 0x7100], world.Commands.OfType<AttachProbes>().Single(a => a.Path == LibJemalloc).Targets.Select(t => t.FileOffset));
+    }
+
+    [Fact]
+    public void With_the_preload_library_an_allocator_it_cannot_sample_through_stays_probed()
+    {
+        var world = new FakeWorld();
+        world.MapFiles(Root, Tool, Preload, Libc, LibJemalloc);
+        var core = world.Core(rate: 4096);
+        core.Start(Root, 0, launched: true, [App]);
+
+        Assert.Equal([0x7000UL, 0x7100], world.Commands.OfType<AttachProbes>().Single(a => a.Path == LibJemalloc).Targets.Select(t => t.FileOffset));
+    }
+
+    [Fact]
     public void The_preload_librarys_counters_are_read_from_the_process_at_the_exit_stop()
     {
         var world = new FakeWorld();
