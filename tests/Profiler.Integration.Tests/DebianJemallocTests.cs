@@ -28,8 +28,7 @@ public sealed class DebianJemallocTests
         var raw = RecordingReader.Read(output);
         if (!raw.Header.Mode.Contains(SampledThrough, StringComparison.Ordinal)) problems.Add($"header mode: {raw.Header.Mode}");
         problems.AddRange(SiteTotals.Mismatches(manifest, SiteTotals.Of(RecordingLoader.Load(output, TextWriter.Null))));
-        if (JemallocProfilingTests.UnpairedFrees(raw) is > 0 and var unpaired)
-            problems.Add($"{unpaired} recorded frees of addresses not live in the recording");
+        problems.AddRange(UnpairedFrees(raw));
         // The library counted every call, with libjemalloc's usable sizes: the live heap is known.
         var last = raw.Counters.Where(c => c.Pid == raw.Header.TargetPid).MaxBy(c => c.TimeNanos);
         long calls = manifest.Sum(s => s.Allocations);
@@ -132,6 +131,25 @@ public sealed class DebianJemallocTests
             problems.Add($"bytes by site module: {string.Join(", ", siteModules.Select(kv => $"{kv.Key} {kv.Value:N0}"))}");
         dir.Delete(recursive: true);
         Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    /// <summary>Frees, in recording order, of an address that no earlier allocation left live, told
+    /// with what else is known of their address.</summary>
+    static IEnumerable<string> UnpairedFrees(RawRecording recording)
+    {
+        var ev = recording.Events;
+        var live = new Dictionary<(uint, ulong), int>();
+        for (int i = 0; i < ev.Count; i++)
+        {
+            var key = (ev.Pid[i], ev.Address[i]);
+            if (ev.Kind[i] == EventKind.Alloc) live[key] = i;
+            else if (ev.Kind[i] == EventKind.Free && !live.Remove(key))
+            {
+                int later = Enumerable.Range(i + 1, ev.Count - i - 1).FirstOrDefault(j => ev.Kind[j] == EventKind.Alloc && ev.Address[j] == ev.Address[i], -1);
+                yield return $"free #{i} of 0x{ev.Address[i]:x} ({ev.Function[i]}, tid {ev.Tid[i]}, t={ev.TimeNanos[i]}) is unpaired; " +
+                             (later < 0 ? "never allocated after" : $"allocated after by #{later} ({ev.Function[later]}, tid {ev.Tid[later]}, t={ev.TimeNanos[later]})");
+            }
+        }
     }
 
     static bool PingAnswers(string port)

@@ -336,6 +336,7 @@ public sealed class SessionCoreTests
         var core = world.Core(rate: 4096, new Profiler.Collectors.Linux.Jemalloc.JemallocPolicy(Profiler.Collectors.Linux.AllocatorMode.Auto, 4096));
         core.Start(Root, 0, launched: true, [App]);
         Assert.Equal([0x100UL, 0x200], world.Commands.OfType<AttachProbes>().Single().Targets.Select(t => t.FileOffset));
+        core.OnRecord(KernelRecord.Exec(Root, "app"));
         world.Clear();
 
         core.OnRecord(KernelRecord.Make(BpfFunction.Stack, Root, 7, sequence: 9, frames: AppStack));
@@ -346,6 +347,29 @@ public sealed class SessionCoreTests
         Assert.Equal([(EventKind.Alloc, 0xd000UL), (EventKind.Free, 0xd000UL)], world.Events.Select(e => (e.Kind, e.Address)));
         Assert.Equal(Profiler.Collectors.Linux.Jemalloc.JemallocProfiling.SampleWeight(100, 112, 4096), world.Events[0].Weight);
         Assert.NotEqual(0UL, world.Events[0].StackId);
+    }
+
+    [Fact]
+    public void The_launcher_shells_calls_are_not_recorded_and_the_commands_wait_for_its_exec()
+    {
+        var world = new FakeWorld();
+        world.MapFiles(Root, Tool, Libc);
+        var core = world.Core(rate: 4096);
+        core.Start(Root, 0, launched: true, [App]);
+        world.MapFiles(Root, App, Libc);
+        world.Clear();
+
+        // The shell frees what it allocated before the probes came, and allocates; the command's
+        // first allocation is drained (from its ring) before the kernel's exec record.
+        core.OnRecord(KernelRecord.Make(BpfFunction.Free, Root, 7, address: 0xa000, frames: AppStack, time: 100));
+        core.OnRecord(KernelRecord.Malloc(Root, 7, 0xb000, 32, 1, AppStack, time: 200));
+        core.OnRecord(KernelRecord.Malloc(Root, 7, 0xc000, 48, 1, AppStack, time: 400));
+        Assert.Empty(world.Events);
+        core.OnRecord(KernelRecord.Exec(Root, "app", time: 300));
+        core.OnRecord(KernelRecord.Make(BpfFunction.Free, Root, 7, address: 0xb000, frames: AppStack, time: 250));
+        core.OnRecord(KernelRecord.Make(BpfFunction.Free, Root, 7, address: 0xc000, frames: AppStack, time: 500));
+
+        Assert.Equal([(EventKind.Alloc, 0xc000UL), (EventKind.Free, 0xc000UL)], world.Events.Select(e => (e.Kind, e.Address)));
     }
 
     [Fact]
