@@ -330,7 +330,7 @@ __attribute__((noinline)) static void memprof_preload_free_slow(void *block)
     if (!block)
         return;
     int m = memprof_preload_route();
-    if (UNLIKELY(memprof_preload_take_setup(block))) {
+    if (memprof_preload_maybe_setup(block) && memprof_preload_take_setup(block)) {
         __libc_free(block);
         return;
     }
@@ -346,10 +346,26 @@ __attribute__((noinline)) static void memprof_preload_free_slow(void *block)
     __libc_free(block);
 }
 
+/* Through another allocator: the injected library's paths, reached by a tail call (so glibc's
+ * fast paths keep needing no saved registers). */
+__attribute__((noinline, optimize("omit-frame-pointer"))) static void *memprof_preload_foreign_malloc(size_t size)
+{
+    return memprof_forward_malloc(&foreign, size);
+}
+
+__attribute__((noinline, optimize("omit-frame-pointer"))) static void memprof_preload_foreign_free(void *block)
+{
+    if (UNLIKELY(memprof_preload_maybe_setup(block))) {
+        memprof_preload_free_slow(block);
+        return;
+    }
+    memprof_forward_free(&foreign, RELEASE_FREE, block, 0, 0);
+}
+
 __attribute__((optimize("omit-frame-pointer"))) EXPORT void *malloc(size_t size)
 {
     if (UNLIKELY(__atomic_load_n(&mode, __ATOMIC_RELAXED) == MODE_FOREIGN))
-        return memprof_forward_malloc(&foreign, size);
+        return memprof_preload_foreign_malloc(size);
     struct memprof_preload_thread *t = &tls;
     struct memprof_preload_slot *s = t->slot;
     if (UNLIKELY(!s || size >= rate || memprof_preload_stale(t)))
@@ -367,11 +383,7 @@ __attribute__((optimize("omit-frame-pointer"))) EXPORT void *malloc(size_t size)
 __attribute__((optimize("omit-frame-pointer"))) EXPORT void free(void *block)
 {
     if (UNLIKELY(__atomic_load_n(&mode, __ATOMIC_RELAXED) == MODE_FOREIGN)) {
-        if (UNLIKELY(memprof_preload_maybe_setup(block))) {
-            memprof_preload_free_slow(block);
-            return;
-        }
-        memprof_forward_free(&foreign, RELEASE_FREE, block, 0, 0);
+        memprof_preload_foreign_free(block);
         return;
     }
     struct memprof_preload_thread *t = &tls;
