@@ -107,7 +107,7 @@ public sealed class JemallocProfilingTests
     }
 
     /// <summary>Frees, in recording order, of an address that no earlier allocation left live.</summary>
-    internal static int UnpairedFrees(RawRecording recording)
+    static int UnpairedFrees(RawRecording recording)
     {
         var ev = recording.Events;
         var live = new HashSet<(uint, ulong)>();
