@@ -7,8 +7,9 @@ public enum AllocatorMode
     /// at launch when --rate is above 1) or active, the preload library for launched dynamically
     /// linked programs, probes on every allocator call otherwise.</summary>
     Auto,
-    /// <summary>In-process sampling by the preload library (launched commands only); allocators it
-    /// cannot interpose (static binaries, jemalloc) are still probed.</summary>
+    /// <summary>In-process sampling by the preload library (launched commands only), through glibc's
+    /// allocator or the one the program links (libjemalloc.so.2); allocators it cannot interpose
+    /// (static binaries, a jemalloc linked in statically) are still probed.</summary>
     Preload,
     /// <summary>Probes on every allocator call.</summary>
     Probe,

@@ -5,10 +5,39 @@ using Profiler.Export;
 namespace Profiler.Integration.Tests;
 
 /// <summary>Programs over Debian's libjemalloc.so.2 (profiling compiled in, the library stripped,
-/// so its sampled path cannot be probed and its entry points are): redis-server launched, driven by
-/// redis-benchmark and shut down under memprof, and allocs-jemalloc-dyn against its manifest.</summary>
+/// so its sampled path cannot be probed): launched, they are sampled in process by the preload
+/// library through libjemalloc's own functions. redis-server launched, driven by redis-benchmark and
+/// shut down under memprof, and allocs-jemalloc-dyn against its manifest.</summary>
 public sealed class DebianJemallocTests
 {
+    const string SampledThrough = "in-process sampling through libjemalloc.so.2's allocator";
+
+    [Fact]
+    public void Allocs_over_the_shared_libjemalloc_is_recorded_exactly_in_process_at_rate_1()
+    {
+        RootRequired.Check();
+        var sample = RepoPaths.Sample("allocs-jemalloc-dyn");
+        var manifest = Manifest.Read(sample);
+        var dir = Directory.CreateTempSubdirectory("memprof-jemalloc-dyn-exact");
+        var output = Path.Combine(dir.FullName, "dyn.memprof");
+        var result = ExactRecording.Run(output, "record", "--rate", "1", "--no-firefox", "-o", output, "--", sample);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var problems = new List<string>();
+        if (!result.Stderr.Contains(SampledThrough, StringComparison.Ordinal) || result.Stderr.Contains("probing", StringComparison.Ordinal))
+            problems.Add($"summary: {result.Stderr}");
+        var raw = RecordingReader.Read(output);
+        if (!raw.Header.Mode.Contains(SampledThrough, StringComparison.Ordinal)) problems.Add($"header mode: {raw.Header.Mode}");
+        problems.AddRange(SiteTotals.Mismatches(manifest, SiteTotals.Of(RecordingLoader.Load(output, TextWriter.Null))));
+        problems.AddRange(UnpairedFrees(raw));
+        // The library counted every call, with libjemalloc's usable sizes: the live heap is known.
+        var last = raw.Counters.Where(c => c.Pid == raw.Header.TargetPid).MaxBy(c => c.TimeNanos);
+        long calls = manifest.Sum(s => s.Allocations);
+        if (last is null || (long)last.Allocations < calls || (long)last.Allocations > calls + 200 || !last.LiveBytesKnown)
+            problems.Add($"counters {last?.Allocations} allocations (live known: {last?.LiveBytesKnown}), manifest {calls}");
+        dir.Delete(recursive: true);
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
     [Fact]
     public void Allocs_over_the_shared_libjemalloc_is_estimated_within_sampling_error_at_a_sampled_rate()
     {
@@ -20,7 +49,9 @@ public sealed class DebianJemallocTests
         var result = CliRunner.Run("record", "--rate", "4KiB", "--no-firefox", "-o", output, "--", sample);
         Assert.True(result.ExitCode == 0, result.Stderr);
         var problems = new List<string>();
-        if (!result.Stderr.Contains("libjemalloc.so.2 has jemalloc's profiling compiled in", StringComparison.Ordinal))
+        // Recognised, and sampled in process instead of probed.
+        if (!result.Stderr.Contains("libjemalloc.so.2 has jemalloc's profiling compiled in", StringComparison.Ordinal) ||
+            !result.Stderr.Contains(SampledThrough, StringComparison.Ordinal) || result.Stderr.Contains("probing", StringComparison.Ordinal))
             problems.Add($"summary: {result.Stderr}");
         var sites = SiteTotals.Of(RecordingLoader.Load(output, TextWriter.Null));
         var raw = RecordingReader.Read(output);
@@ -65,14 +96,17 @@ public sealed class DebianJemallocTests
 
         var problems = new List<string>();
         const string Recognised = "libjemalloc.so.2 has jemalloc's profiling compiled in";
-        if (!result.Stderr.Contains(Recognised, StringComparison.Ordinal)) problems.Add($"summary: {result.Stderr}");
+        if (!result.Stderr.Contains(Recognised, StringComparison.Ordinal) || !result.Stderr.Contains(SampledThrough, StringComparison.Ordinal))
+            problems.Add($"summary: {result.Stderr}");
         var raw = RecordingReader.Read(output);
-        if (!raw.Header.Mode.Contains(Recognised, StringComparison.Ordinal)) problems.Add($"header mode: {raw.Header.Mode}");
+        if (!raw.Header.Mode.Contains(Recognised, StringComparison.Ordinal) || !raw.Header.Mode.Contains(SampledThrough, StringComparison.Ordinal) ||
+            raw.Header.Mode.Contains("probing", StringComparison.Ordinal))
+            problems.Add($"header mode: {raw.Header.Mode}");
         var model = RecordingLoader.Load(output, TextWriter.Null);
         var heap = HeapAnalysis.Compute(model).Totals;
         var counters = raw.Counters.Where(c => c.Pid == raw.Header.TargetPid).MaxBy(c => c.TimeNanos);
-        // The probes count every call exactly; the samples' estimate of the bytes lies within
-        // sampling error of that count (~600 samples at 16 KiB: ±20 % is over 4 standard errors).
+        // The preload library counts every call exactly; the samples' estimate of the bytes lies
+        // within sampling error of that count (~600 samples at 16 KiB: ±20 % is over 4 standard errors).
         long estimated = 0;
         for (int i = 0; i < model.Events.Count; i++)
             if (model.Events.Kind[i] == EventKind.Alloc) estimated += (long)model.Events.Weight[i];
@@ -97,6 +131,25 @@ public sealed class DebianJemallocTests
             problems.Add($"bytes by site module: {string.Join(", ", siteModules.Select(kv => $"{kv.Key} {kv.Value:N0}"))}");
         dir.Delete(recursive: true);
         Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    /// <summary>Frees, in recording order, of an address that no earlier allocation left live, told
+    /// with what else is known of their address.</summary>
+    static IEnumerable<string> UnpairedFrees(RawRecording recording)
+    {
+        var ev = recording.Events;
+        var live = new Dictionary<(uint, ulong), int>();
+        for (int i = 0; i < ev.Count; i++)
+        {
+            var key = (ev.Pid[i], ev.Address[i]);
+            if (ev.Kind[i] == EventKind.Alloc) live[key] = i;
+            else if (ev.Kind[i] == EventKind.Free && !live.Remove(key))
+            {
+                int later = Enumerable.Range(i + 1, ev.Count - i - 1).FirstOrDefault(j => ev.Kind[j] == EventKind.Alloc && ev.Address[j] == ev.Address[i], -1);
+                yield return $"free #{i} of 0x{ev.Address[i]:x} ({ev.Function[i]}, tid {ev.Tid[i]}, t={ev.TimeNanos[i]}) is unpaired; " +
+                             (later < 0 ? "never allocated after" : $"allocated after by #{later} ({ev.Function[later]}, tid {ev.Tid[later]}, t={ev.TimeNanos[later]})");
+            }
+        }
     }
 
     static bool PingAnswers(string port)

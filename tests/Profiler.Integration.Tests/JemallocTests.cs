@@ -42,7 +42,8 @@ public sealed class JemallocTests
 }
 
 /// <summary>Debian's libjemalloc.so.2 is mapped by the dynamic linker after exec: its hook stops
-/// the program until the library's allocator is probed, so no call is missed.</summary>
+/// the program until the library's allocator is probed, so no call is missed (with probes asked
+/// for: launched, such a program is sampled in process, <see cref="DebianJemallocTests"/>).</summary>
 public sealed class DynamicJemallocTests
 {
     [Fact]
@@ -53,7 +54,7 @@ public sealed class DynamicJemallocTests
         var manifest = Manifest.Read(sample);
         var dir = Directory.CreateTempSubdirectory("memprof-jemalloc-dyn");
         var output = Path.Combine(dir.FullName, "dyn.memprof");
-        var result = CliRunner.Run("record", "--rate", "1", "--no-firefox", "-o", output, "--", sample);
+        var result = CliRunner.Run("record", "--mode", "probe", "--rate", "1", "--no-firefox", "-o", output, "--", sample);
         Assert.True(result.ExitCode == 0, result.Stderr);
         var model = RecordingLoader.Load(output, TextWriter.Null);
         Assert.Contains(model.Tables.Modules, m => m.Name.StartsWith("libjemalloc.so", StringComparison.Ordinal));

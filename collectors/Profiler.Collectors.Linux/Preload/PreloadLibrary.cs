@@ -33,9 +33,10 @@ public static class PreloadLibrary
     }
 
     /// <summary>Why the library cannot serve this executable, or null when it can: the dynamic
-    /// linker loads preloads only into dynamically linked programs, and the library forwards to
-    /// glibc's allocator, so a program that links another malloc (libjemalloc.so, tcmalloc, a
-    /// malloc of its own, or one preloaded by the user) must keep it.</summary>
+    /// linker loads preloads only into dynamically linked programs, and a malloc the executable
+    /// defines itself comes before the library's. Another library's allocator (libjemalloc.so,
+    /// tcmalloc, one preloaded by the user) is sampled through when it has free, calloc and realloc
+    /// of its own (<see cref="SampledThrough"/>); one without them keeps every call.</summary>
     public static string? Unsuitable(string executable, string? userPreload)
     {
         string name = System.IO.Path.GetFileName(executable);
@@ -47,15 +48,53 @@ public static class PreloadLibrary
             interpreter = System.Text.Encoding.ASCII.GetString(elf.ReadSection(interp)).TrimEnd('\0');
             if (DefinesMalloc(elf)) return $"{name} defines its own malloc";
         }
-        var libraries = (userPreload ?? "").Split([':', ' '], StringSplitOptions.RemoveEmptyEntries).ToList();
-        libraries.AddRange(LoadedLibraries(interpreter, executable));
-        foreach (var library in libraries.Where(l => !IsGlibcLibrary(l)))
+        foreach (var library in LookupOrder(interpreter, executable, userPreload))
         {
             if (!ElfFile.TryOpen(library, out var lib, out _)) continue;
             using (lib)
-                if (DefinesMalloc(lib)) return $"{System.IO.Path.GetFileName(library)} brings its own malloc";
+                if (DefinesMalloc(lib) && !IsWholeAllocator(lib)) return $"{System.IO.Path.GetFileName(library)} brings its own malloc";
         }
         return null;
+    }
+
+    /// <summary>The library whose allocator the preload library samples through (the first after
+    /// it in lookup order to define malloc, free, calloc and realloc), or null: glibc's.</summary>
+    public static string? SampledThrough(string executable, string? userPreload)
+    {
+        if (!ElfFile.TryOpen(executable, out var elf, out _)) return null;
+        string interpreter;
+        using (elf)
+        {
+            if (elf.FindSection(".interp") is not { } interp) return null;
+            interpreter = System.Text.Encoding.ASCII.GetString(elf.ReadSection(interp)).TrimEnd('\0');
+        }
+        foreach (var library in LookupOrder(interpreter, executable, userPreload))
+        {
+            if (!ElfFile.TryOpen(library, out var lib, out _)) continue;
+            using (lib)
+                if (DefinesMalloc(lib)) return IsWholeAllocator(lib) ? library : null;
+        }
+        return null;
+    }
+
+    /// <summary>The libraries after the preload library in lookup order, glibc's left out: the
+    /// user's preloads, then what the executable links.</summary>
+    static IEnumerable<string> LookupOrder(string interpreter, string executable, string? userPreload)
+    {
+        var libraries = (userPreload ?? "").Split([':', ' '], StringSplitOptions.RemoveEmptyEntries).ToList();
+        libraries.AddRange(LoadedLibraries(interpreter, executable));
+        return libraries.Where(l => !IsGlibcLibrary(l));
+    }
+
+    /// <summary>The names the preload library needs from an allocator to sample through it (the
+    /// rest of the family, where missing, fails its call rather than reach another allocator).</summary>
+    public static readonly IReadOnlyList<string> WholeAllocator = ["malloc", "free", "calloc", "realloc"];
+
+    static bool IsWholeAllocator(ElfFile elf)
+    {
+        var defined = elf.ReadSymbols().Where(s => s.IsDefined && s.Type == ElfSymbolType.Func && s.Binding != ElfSymbolBinding.Local)
+            .Select(s => s.Name.Split('@')[0]).ToHashSet();
+        return WholeAllocator.All(defined.Contains);
     }
 
     static bool DefinesMalloc(ElfFile elf) =>

@@ -23,6 +23,10 @@ public sealed record ProbePlan(IReadOnlyList<ProbeSite> Sites, ulong? ExitHook, 
     public ulong? FinalExitHook { get; init; }
     /// <summary>The file is memprof's preload library: its markers replace the API it interposes.</summary>
     public PreloadPlan? Preload { get; init; }
+    /// <summary>A library (not glibc's, not an executable) defining malloc, free, calloc and realloc
+    /// unprefixed: where the launch library is loaded it samples through this allocator, and its
+    /// unprefixed sites are left to it.</summary>
+    public bool SampledByPreload { get; init; }
 }
 
 /// <param name="Sites">The two markers, probed on their first instruction (a 5-byte nop).</param>
@@ -109,7 +113,12 @@ public static class ProbePlanner
             ulong? libraryHook = null;
             if (libraryHookAddress is { } hookVa && elf.VirtualAddressToFileOffset(hookVa) is { } hookOffset)
                 libraryHook = hookOffset + (ulong)ChooseAt(file, hookOffset, argumentCount: 0, returnProbe: false).Offset;
-            return new ProbePlan(sites, exitHook, PlanJemalloc(path, elf, file, found.Jemalloc)) { LibraryHook = libraryHook, FinalExitHook = finalExitHook };
+            var unprefixed = found.Functions.Where(f => f.Prefix.Length == 0).Select(f => f.Api).ToHashSet();
+            bool sampledByPreload = !glibc && elf.FindSection(".interp") is null && Preload.PreloadLibrary.WholeAllocator.All(unprefixed.Contains);
+            return new ProbePlan(sites, exitHook, PlanJemalloc(path, elf, file, found.Jemalloc))
+            {
+                LibraryHook = libraryHook, FinalExitHook = finalExitHook, SampledByPreload = sampledByPreload,
+            };
         }
     }
 

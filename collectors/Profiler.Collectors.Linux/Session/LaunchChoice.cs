@@ -12,12 +12,16 @@ namespace Profiler.Collectors.Linux.Session;
 /// <param name="UnprobeableJemalloc">A library the command links whose jemalloc has profiling
 /// compiled in but whose sampled path has no symbols to probe (stripped), or null; asked only when
 /// jemalloc's sampling would be wanted, since finding out runs the dynamic linker.</param>
+/// <param name="SampledThrough">The library (file name) whose allocator the preload library samples
+/// through, the first after it in lookup order to define the malloc family (libjemalloc.so.2), or
+/// null for glibc's; asked only when the library is used.</param>
 public sealed record LaunchFacts(
     JemallocProfSymbols? Jemalloc,
     string? PreloadLibrary,
     Func<PreloadUnfit?> PreloadUnsuitable,
     Func<string, string?> InheritedVariable,
-    Func<string?>? UnprobeableJemalloc = null);
+    Func<string?>? UnprobeableJemalloc = null,
+    Func<string?>? SampledThrough = null);
 
 /// <summary>How a launched command is sampled: the environment it starts with and what to say
 /// about it (null: nothing to say).</summary>
@@ -30,7 +34,8 @@ public sealed record LaunchChoice(IReadOnlyDictionary<string, string>? Environme
 
     /// <summary>jemalloc with profiling compiled in gets its configuration variable (for its
     /// prefix) turning sampling on at the rate; else a dynamically linked command samples
-    /// in-process through the preload library; else its calls are probed, and the library still
+    /// in-process through the preload library (through the allocator it links, libjemalloc.so.2's
+    /// when that cannot sample itself); else its calls are probed, and the library still
     /// goes into the environment when the programs it runs can take it (a static wrapper's).</summary>
     /// <param name="rings">Shared rings the library writes its events into (null: markers only).</param>
     public static LaunchChoice Decide(AllocatorMode mode, ulong rateBytes, LaunchFacts facts, (string Path, string Description)? rings = null)
@@ -48,8 +53,17 @@ public sealed record LaunchChoice(IReadOnlyDictionary<string, string>? Environme
         if (unprobeable is null) return choice;
         string why = $"{unprobeable} has jemalloc's profiling compiled in, but its sampled path (prof_malloc_sample_object) " +
                      "has no symbol to probe (the library is stripped)";
-        return choice with { Note = choice.Note is null ? $"{why}: probing every call" : $"{why}; {choice.Note}", JemallocExplained = true };
+        string note = choice switch
+        {
+            { Note: null } => $"{why}: probing every call",
+            { SampledThrough: { } through } when through == unprobeable => $"{why}, so it cannot sample: {choice.Note}",
+            _ => $"{why}; {choice.Note}",
+        };
+        return choice with { Note = note, JemallocExplained = true };
     }
+
+    /// <summary>The library whose allocator the preload library samples through (null: glibc's, or none).</summary>
+    public string? SampledThrough { get; init; }
 
     static LaunchChoice DecideWithoutJemalloc(AllocatorMode mode, ulong rateBytes, LaunchFacts facts, (string Path, string Description)? rings)
     {
@@ -61,12 +75,18 @@ public sealed record LaunchChoice(IReadOnlyDictionary<string, string>? Environme
         string inProcess = rings is { Description: var described }
             ? $"in-process sampling (preload library, events through {described}; markers probed for threads without a ring)"
             : InProcess;
-        return facts.PreloadUnsuitable() switch
+        var unfit = facts.PreloadUnsuitable();
+        if (unfit is null && facts.SampledThrough?.Invoke() is { } through)
+            return new(environment, inProcess.Replace("in-process sampling", $"in-process sampling through {through}'s allocator", StringComparison.Ordinal))
+            {
+                SampledThrough = through,
+            };
+        return unfit switch
         {
             null => new(environment, inProcess),
-            { PassOn: true } unfit => new(environment,
+            { PassOn: true } => new(environment,
                 $"in-process sampling unavailable ({unfit.Reason}): probing its allocator calls; the programs it runs inherit the library ({inProcess})"),
-            var unfit => new(null, $"in-process sampling unavailable ({unfit.Reason}): probing every allocator call"),
+            _ => new(null, $"in-process sampling unavailable ({unfit.Reason}): probing every allocator call"),
         };
     }
 }

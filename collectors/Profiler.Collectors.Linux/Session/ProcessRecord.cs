@@ -60,19 +60,20 @@ sealed class ProcessRecord(int pid, bool launched, bool mayVanish, SessionPorts 
         if (!_preloaded) ProbeInterposedGlibc(mapped);
     }
 
-    /// <summary>glibc files whose allocator was left to the preload library, kept for an exec into
-    /// an image without it (a command that cleared LD_PRELOAD, a setuid program).</summary>
+    /// <summary>Files whose allocator was left to the preload library (glibc's, or one it samples
+    /// through), kept for an exec into an image without it (a command that cleared LD_PRELOAD, a
+    /// setuid program).</summary>
     readonly HashSet<string> _leftToPreload = [];
 
-    /// <summary>The process now runs without the preload library: glibc's allocator, which the
-    /// library used to interpose, gets its probes (exit() and ld.so's hooks are already there).</summary>
+    /// <summary>The process now runs without the preload library: the allocators the library used
+    /// to interpose get their probes (exit() and ld.so's hooks are already there).</summary>
     void ProbeInterposedGlibc(IEnumerable<string> mappedFiles)
     {
         foreach (var mapped in mappedFiles)
         {
             string path = ports.Files.Canonical(mapped);
             if (!_leftToPreload.Remove(path)) continue;
-            var sites = ports.Files.Plan(path).Sites.Where(s => s.Glibc).ToList();
+            var sites = LeftToPreload(path, ports.Files.Plan(path));
             if (sites.Count == 0) continue;
             Attach(path, [.. sites.Select(s => new UprobeTarget(s.FileOffset, s.Cookie, s.NeedsReturn))]);
             Sites.AddRange(sites);
@@ -86,10 +87,12 @@ sealed class ProcessRecord(int pid, bool launched, bool mayVanish, SessionPorts 
         if (!_probedFiles.Add(path) || !ports.Files.Exists(path)) return;
         var plan = ports.Files.Plan(path);
         IReadOnlyList<ProbeSite> sites = plan.Sites;
-        bool interposed = _preloaded && PreloadLibrary.IsGlibcLibrary(path);
-        if (interposed && sites.Any(s => s.Glibc))
+        // The launch library serves glibc's malloc family, or that of the allocator after it in
+        // lookup order (libjemalloc.so.2), sampling in process: probing it too would trap every call.
+        bool interposed = _preloaded && (PreloadLibrary.IsGlibcLibrary(path) || (!_injected && plan.SampledByPreload));
+        if (interposed && LeftToPreload(path, plan) is { Count: > 0 } left)
         {
-            sites = [.. sites.Where(s => !s.Glibc)];
+            sites = [.. sites.Except(left)];
             _leftToPreload.Add(path);
         }
         if (_injected && plan.Preload is null && sites.Count > 0)
@@ -118,6 +121,13 @@ sealed class ProcessRecord(int pid, bool launched, bool mayVanish, SessionPorts 
         Attach(path, targets);
         Sites.AddRange(sites);
     }
+
+    /// <summary>The sites of a file the launch library serves: glibc's API, or a sampled-through
+    /// allocator's unprefixed API (a prefixed one, _rjem_mallocx, is nobody's to interpose).</summary>
+    static List<ProbeSite> LeftToPreload(string path, ProbePlan plan) =>
+        PreloadLibrary.IsGlibcLibrary(path) ? [.. plan.Sites.Where(s => s.Glibc)]
+        : plan.SampledByPreload ? [.. plan.Sites.Where(s => AllocatorApi.Functions.Any(f => f.Symbol == s.Symbol))]
+        : [];
 
     void Attach(string path, IReadOnlyList<UprobeTarget> targets) =>
         ports.Commands.Execute(new AttachProbes(pid, path, targets, mayVanish));

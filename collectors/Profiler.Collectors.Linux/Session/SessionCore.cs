@@ -48,6 +48,14 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
 
     readonly HashSet<string> _notes = [];
     int? _launchedRoot;
+    /// <summary>The launcher shell (memprof's own, until it execs the command) and when it did:
+    /// its allocator calls are nobody's program's and are not recorded. Its frees after the resume
+    /// would be of blocks allocated before the probes came (unpaired). Until the exec is seen the
+    /// process's events wait in <see cref="_heldForExec"/>, and those from after it are then
+    /// recorded in order (the command cannot run before its exec is handled when children are
+    /// followed; with --no-follow its events may come first).</summary>
+    (int Pid, long? ExecNanos)? _launcher;
+    readonly List<byte[]> _heldForExec = [];
 
     long SinceOrigin() => clockNanos() - _origin;
 
@@ -59,7 +67,7 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
     {
         _origin = originMonotonicNanos;
         var process = Add(pid, launched, mayVanish: false);
-        if (launched) _launchedRoot = pid;
+        if (launched) (_launchedRoot, _launcher) = (pid, (pid, null));
         if (!launched) process.RefreshMaps(force: true);
         process.AttachMappedFiles(extraFiles, fresh: launched);
         if (process.Sites.Count == 0)
@@ -133,6 +141,11 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
                 return;
         }
 
+        if (_launcher is { Pid: var launcher, ExecNanos: var exec } && launcher == pid)
+        {
+            if (exec is null) _heldForExec.Add(record.ToArray());
+            if (exec is null || (long)e.TimeNanos < exec) return;
+        }
         NoteThread(e.Pid, e.Tid, e.Comm);
         ulong stackId;
         if (stackCopy.Length > 0 && ports.Unwinder is not null && Unwind(e, pid, stackCopy, out int unwound, out bool truncated) >= Math.Min(frames, 2))
@@ -242,11 +255,25 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
             // A new image may bring its own allocator (statically linked): probe it before it runs.
             process.AttachMappedFiles(fresh: true);
             // The launcher's exec into the command was decided (and said) at launch.
-            if (_launchedRoot == pid) _launchedRoot = null;
+            if (_launchedRoot == pid)
+            {
+                _launchedRoot = null;
+                ReplayAfterExec(pid, (long)e.TimeNanos);
+            }
             else if (InheritedPreload is { } library) NoteWithoutPreload(pid, e.Comm.ToString(), library);
         }
         // Stopped by the exec hook when children are followed; harmless otherwise.
         Resume(pid);
+    }
+
+    /// <summary>The launcher became the command: of its events held so far, those from after the
+    /// exec are the command's.</summary>
+    void ReplayAfterExec(int pid, long execNanos)
+    {
+        _launcher = (pid, execNanos);
+        var held = _heldForExec.ToList();
+        _heldForExec.Clear();
+        foreach (var record in held) OnRecord(record);
     }
 
     /// <summary>Stopped at exec, before the dynamic linker runs: a static image, or an environment

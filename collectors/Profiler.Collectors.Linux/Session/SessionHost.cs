@@ -86,7 +86,9 @@ public sealed class LiveTargetHost : ITargetHost
             Environment.GetEnvironmentVariable,
             () => Preload.PreloadLibrary.LinkedLibraries(LaunchImage.Resolve(executable))
                 .FirstOrDefault(l => Probes.ProbePlanner.PlanFile(l).Jemalloc is null && Jemalloc.JemallocProfiling.ProfilingCompiledIn(l)) is { } lib
-                ? Path.GetFileName(lib) : null);
+                ? Path.GetFileName(lib) : null,
+            () => Preload.PreloadLibrary.SampledThrough(LaunchImage.Resolve(executable), Environment.GetEnvironmentVariable("LD_PRELOAD")) is { } through
+                ? Path.GetFileName(through) : null);
 
     public string? AllocatorNotFoundNote(string executable) => Probes.StaticAllocator.NotFoundNote(executable);
 

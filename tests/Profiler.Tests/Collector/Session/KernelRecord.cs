@@ -28,10 +28,10 @@ static class KernelRecord
     public static byte[] Stack(int pid, int tid, ulong sequence, params ulong[] frames) =>
         Make(BpfFunction.Stack, pid, tid, sequence: sequence, frames: frames, flags: BpfEventHeader.StackComplete);
 
-    public static byte[] Malloc(int pid, int tid, ulong address, ulong size, ulong sequence, ulong[]? frames = null) =>
-        Make(BpfFunction.Malloc, pid, tid, address, size, sequence: sequence, flags: BpfEventHeader.NewSampled, frames: frames);
+    public static byte[] Malloc(int pid, int tid, ulong address, ulong size, ulong sequence, ulong[]? frames = null, ulong time = 2_000_000) =>
+        Make(BpfFunction.Malloc, pid, tid, address, size, sequence: sequence, flags: BpfEventHeader.NewSampled, frames: frames, time: time);
 
     public static byte[] Fork(int parent, int child) => Make(BpfFunction.Fork, child, oldAddress: (ulong)parent);
-    public static byte[] Exec(int pid, string comm) => Make(BpfFunction.Exec, pid, comm: comm);
+    public static byte[] Exec(int pid, string comm, ulong time = 2_000_000) => Make(BpfFunction.Exec, pid, comm: comm, time: time);
     public static byte[] Exited(int pid, int waitStatus) => Make(BpfFunction.ProcessExit, pid, size: (ulong)waitStatus);
 }

@@ -73,6 +73,50 @@ public sealed class LaunchChoiceTests
     }
 
     [Fact]
+    public void A_stripped_libjemalloc_with_profiling_is_sampled_in_process_through_its_own_allocator_and_said_so_once()
+    {
+        var facts = Facts() with { UnprobeableJemalloc = () => "libjemalloc.so.2", SampledThrough = () => "libjemalloc.so.2" };
+        var choice = LaunchChoice.Decide(AllocatorMode.Auto, 524288, facts);
+        Assert.Equal(Library, choice.Environment!["LD_PRELOAD"]);
+        Assert.Equal("524288", choice.Environment["MEMPROF_PRELOAD_RATE"]);
+        Assert.True(choice.JemallocExplained);
+        Assert.Equal("libjemalloc.so.2", choice.SampledThrough);
+        Assert.Equal("libjemalloc.so.2 has jemalloc's profiling compiled in, but its sampled path (prof_malloc_sample_object) " +
+                     "has no symbol to probe (the library is stripped), so it cannot sample: in-process sampling through " +
+                     "libjemalloc.so.2's allocator (preload library, markers probed)", choice.Note);
+        Assert.DoesNotContain("probing", choice.Note);
+        // Every allocation exactly never wanted jemalloc's sampling: only the path is said.
+        var exact = LaunchChoice.Decide(AllocatorMode.Auto, 1, facts);
+        Assert.Equal("in-process sampling through libjemalloc.so.2's allocator (preload library, markers probed)", exact.Note);
+        Assert.Equal("1", exact.Environment!["MEMPROF_PRELOAD_RATE"]);
+        var rings = LaunchChoice.Decide(AllocatorMode.Preload, 4096, facts, ("/dev/shm/rings", "shared rings (2 × 64 KiB)"));
+        Assert.StartsWith("in-process sampling through libjemalloc.so.2's allocator (preload library, events through shared rings", rings.Note);
+    }
+
+    [Fact]
+    public void Another_allocator_without_jemallocs_profiling_is_sampled_through_and_named()
+    {
+        var choice = LaunchChoice.Decide(AllocatorMode.Auto, 4096, Facts() with { SampledThrough = () => "libtcmalloc.so.4" });
+        Assert.Equal(Library, choice.Environment!["LD_PRELOAD"]);
+        Assert.False(choice.JemallocExplained);
+        Assert.Equal("in-process sampling through libtcmalloc.so.4's allocator (preload library, markers probed)", choice.Note);
+    }
+
+    [Fact]
+    public void Debians_redis_server_is_sampled_through_libjemalloc_and_glibc_programs_through_glibc()
+    {
+        Profiler.Tests.Elf.SystemTools.Require([], "/usr/bin/redis-server");
+        Assert.Null(Profiler.Collectors.Linux.Preload.PreloadLibrary.Unsuitable("/usr/bin/redis-server", null));
+        Assert.Equal("libjemalloc.so.2", Path.GetFileName(Profiler.Collectors.Linux.Preload.PreloadLibrary.SampledThrough("/usr/bin/redis-server", null)));
+        Assert.Null(Profiler.Collectors.Linux.Preload.PreloadLibrary.SampledThrough("/usr/bin/ls", null));
+        // A user's preload comes first in lookup order.
+        Assert.Equal("libjemalloc.so.2", Path.GetFileName(Profiler.Collectors.Linux.Preload.PreloadLibrary.SampledThrough(
+            "/usr/bin/ls", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")));
+        Assert.True(Profiler.Collectors.Linux.Probes.ProbePlanner.PlanFile("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2").SampledByPreload);
+        Assert.False(Profiler.Collectors.Linux.Probes.ProbePlanner.PlanFile("/usr/lib/x86_64-linux-gnu/libc.so.6").SampledByPreload);
+    }
+
+    [Fact]
     public void Profiling_compiled_into_a_jemalloc_is_recognised_without_its_symbols()
     {
         // Debian's libjemalloc2 (installed by scripts/install-deps.sh) is built with --enable-prof and stripped.

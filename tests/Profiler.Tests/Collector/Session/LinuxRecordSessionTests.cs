@@ -33,14 +33,15 @@ public sealed class LinuxRecordSessionTests : IDisposable
     public void A_launched_command_is_probed_before_it_is_resumed_and_recorded_to_its_end()
     {
         var host = Host();
-        host.Tracer.Batches.Enqueue([KernelRecord.Malloc(Pid, Pid, 0xa000, 100, 1, [LibcBase + 0x1000, AppBase + 0x1234])]);
+        host.Tracer.Batches.Enqueue([KernelRecord.Exec(Pid, "app"), KernelRecord.Malloc(Pid, Pid, 0xa000, 100, 1, [LibcBase + 0x1000, AppBase + 0x1234])]);
         host.Tracer.Batches.Enqueue([KernelRecord.Exited(Pid, 3 << 8)]);
         host.Tracer.WhenDrained = () => host.Command.ExitCode = 3;
 
         var result = Run(host, Launch());
 
         Assert.Equal(3, result.CommandExitCode);
-        Assert.Equal(["launch app", "attach 4242 libc.so.6", "resume 4242", "detach all", "wait", "dispose"], host.Log);
+        // Resumed once launched, and again from its stop at the exec into the command.
+        Assert.Equal(["launch app", "attach 4242 libc.so.6", "resume 4242", "resume 4242", "detach all", "wait", "dispose"], host.Log);
         var recording = RecordingReader.Read(Output);
         Assert.NotNull(recording.Footer);
         Assert.Equal(1, recording.Events.Count);

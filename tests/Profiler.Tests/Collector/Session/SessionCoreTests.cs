@@ -256,6 +256,40 @@ public sealed class SessionCoreTests
     }
 
     [Fact]
+    public void With_the_preload_library_an_allocator_it_samples_through_is_not_probed_until_an_exec_drops_the_library()
+    {
+        var world = new FakeWorld();
+        var jemalloc = world.Plans[LibJemalloc];
+        // libjemalloc.so.2 as the planner gives it: the whole malloc family unprefixed, and a prefixed API nobody interposes.
+        world.Plans[LibJemalloc] = new Profiler.Collectors.Linux.Probes.ProbePlan(
+            [.. jemalloc.Sites, FakeWorld.Site(LibJemalloc, "je_mallocx", BpfFunction.Mallocx, 0x7200)], null) { SampledByPreload = true };
+        world.MapFiles(Root, Tool, Preload, Libc, LibJemalloc);
+        var core = world.Core(rate: 4096);
+        core.Start(Root, 0, launched: true, [App]);
+
+        var attaches = world.Commands.OfType<AttachProbes>().ToList();
+        Assert.Equal([0x7200UL], attaches.Single(a => a.Path == LibJemalloc).Targets.Select(t => t.FileOffset));
+        Assert.Equal([0x3000UL, 0x3100], attaches.Single(a => a.Path == Libc).Targets.Select(t => t.FileOffset));
+
+        world.MapFiles(Root, App, Libc, LibJemalloc);
+        world.Clear();
+        core.OnRecord(KernelRecord.Exec(Root, "app"));
+
+        Assert.Equal([0x7000UL, 0x7100], world.Commands.OfType<AttachProbes>().Single(a => a.Path == LibJemalloc).Targets.Select(t => t.FileOffset));
+    }
+
+    [Fact]
+    public void With_the_preload_library_an_allocator_it_cannot_sample_through_stays_probed()
+    {
+        var world = new FakeWorld();
+        world.MapFiles(Root, Tool, Preload, Libc, LibJemalloc);
+        var core = world.Core(rate: 4096);
+        core.Start(Root, 0, launched: true, [App]);
+
+        Assert.Equal([0x7000UL, 0x7100], world.Commands.OfType<AttachProbes>().Single(a => a.Path == LibJemalloc).Targets.Select(t => t.FileOffset));
+    }
+
+    [Fact]
     public void The_preload_librarys_counters_are_read_from_the_process_at_the_exit_stop()
     {
         var world = new FakeWorld();
@@ -321,6 +355,7 @@ public sealed class SessionCoreTests
         var core = world.Core(rate: 4096, new Profiler.Collectors.Linux.Jemalloc.JemallocPolicy(Profiler.Collectors.Linux.AllocatorMode.Auto, 4096));
         core.Start(Root, 0, launched: true, [App]);
         Assert.Equal([0x100UL, 0x200], world.Commands.OfType<AttachProbes>().Single().Targets.Select(t => t.FileOffset));
+        core.OnRecord(KernelRecord.Exec(Root, "app"));
         world.Clear();
 
         core.OnRecord(KernelRecord.Make(BpfFunction.Stack, Root, 7, sequence: 9, frames: AppStack));
@@ -331,6 +366,29 @@ public sealed class SessionCoreTests
         Assert.Equal([(EventKind.Alloc, 0xd000UL), (EventKind.Free, 0xd000UL)], world.Events.Select(e => (e.Kind, e.Address)));
         Assert.Equal(Profiler.Collectors.Linux.Jemalloc.JemallocProfiling.SampleWeight(100, 112, 4096), world.Events[0].Weight);
         Assert.NotEqual(0UL, world.Events[0].StackId);
+    }
+
+    [Fact]
+    public void The_launcher_shells_calls_are_not_recorded_and_the_commands_wait_for_its_exec()
+    {
+        var world = new FakeWorld();
+        world.MapFiles(Root, Tool, Libc);
+        var core = world.Core(rate: 4096);
+        core.Start(Root, 0, launched: true, [App]);
+        world.MapFiles(Root, App, Libc);
+        world.Clear();
+
+        // The shell frees what it allocated before the probes came, and allocates; the command's
+        // first allocation is drained (from its ring) before the kernel's exec record.
+        core.OnRecord(KernelRecord.Make(BpfFunction.Free, Root, 7, address: 0xa000, frames: AppStack, time: 100));
+        core.OnRecord(KernelRecord.Malloc(Root, 7, 0xb000, 32, 1, AppStack, time: 200));
+        core.OnRecord(KernelRecord.Malloc(Root, 7, 0xc000, 48, 1, AppStack, time: 400));
+        Assert.Empty(world.Events);
+        core.OnRecord(KernelRecord.Exec(Root, "app", time: 300));
+        core.OnRecord(KernelRecord.Make(BpfFunction.Free, Root, 7, address: 0xb000, frames: AppStack, time: 250));
+        core.OnRecord(KernelRecord.Make(BpfFunction.Free, Root, 7, address: 0xc000, frames: AppStack, time: 500));
+
+        Assert.Equal([(EventKind.Alloc, 0xc000UL), (EventKind.Free, 0xc000UL)], world.Events.Select(e => (e.Kind, e.Address)));
     }
 
     [Fact]
