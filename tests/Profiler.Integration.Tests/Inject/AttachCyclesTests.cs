@@ -10,9 +10,9 @@ public sealed class AttachCyclesTests(ITestOutputHelper log)
 {
     const int Workers = 16;
 
-    /// <summary>Each cycle is a memprof process of its own: 1.5–2 s on a quiet 2-CPU machine, ~6 s
-    /// at load 30 (memprof raises its threads above the server's 16, which otherwise starved it
-    /// to 5–30 s a cycle). MEMPROF_ATTACH_CYCLES=N runs another number; bench/attach-cycles.sh
+    /// <summary>Each cycle is a memprof process of its own: ~3 s on a 2-CPU machine that the
+    /// server's 16 threads keep busy, ~6 s with other work at load 30 (memprof raises its threads
+    /// above the server's, which otherwise starved it to 5–30 s a cycle). MEMPROF_ATTACH_CYCLES=N runs another number; bench/attach-cycles.sh
     /// runs them from a shell.</summary>
     static int Cycles =>
         int.TryParse(Environment.GetEnvironmentVariable("MEMPROF_ATTACH_CYCLES"), out int n) && n > 0 ? n : 100;
