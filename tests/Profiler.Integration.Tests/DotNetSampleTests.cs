@@ -82,10 +82,14 @@ public sealed class DotNetSampleTests
         }
     }
 
+    /// <summary>No diagnostics IPC, so no perf map to ask for: the sampled JIT code is named through
+    /// ClrMD before memprof lets the process go, every site still exact with its C# callers, and
+    /// the process left running, untraced.</summary>
     [Fact]
-    public void Attached_without_diagnostics_IPC_the_managed_frames_stay_unnamed_and_memprof_says_why()
+    public void Attached_without_diagnostics_IPC_every_site_is_exact_with_its_csharp_caller_named_through_ClrMD()
     {
         RootRequired.Check();
+        var manifest = Manifest.Read(RepoPaths.Sample(Sample));
         using var target = ServeTarget.Start(Sample, new ProcessOptions { Interactive = true }.WithEnvironment("DOTNET_EnableDiagnostics", "0"));
         var dir = Directory.CreateTempSubdirectory("memprof-dotnet-noipc");
         var output = Path.Combine(dir.FullName, "noipc.memprof");
@@ -98,17 +102,111 @@ public sealed class DotNetSampleTests
             ProcessRunner.RunChecked("kill", ["-TERM", memprof.Id.ToString()]);
             var recorded = memprof.WaitForExit(TimeSpan.FromSeconds(60));
             recorded.EnsureSuccess();
-            Assert.Contains($"process {target.Id} is a .NET program but its managed frames stay unnamed: it has no diagnostics IPC socket", recorded.Stderr);
-            Assert.Contains("DOTNET_EnableDiagnostics=0 turns it off", recorded.Stderr);
-            var model = RecordingLoader.Load(output, TextWriter.Null);
-            Assert.DoesNotContain(model.Tables.Functions, f => f.Name.StartsWith("DotnetSample.", StringComparison.Ordinal));
-            // The native sites are still there, exact.
-            Assert.Equal(3_000_000, SiteTotals.Of(model).GetValueOrDefault("rustlib_leak")?.RetainedBytes);
+            Assert.Contains($"process {target.Id} is a .NET program without a perf map (it has no diagnostics IPC socket", recorded.Stderr);
+            Assert.Contains("its managed frames were named through ClrMD", recorded.Stderr);
+            Assert.Contains(Profiler.Core.Recording.RecordingReader.Read(output).JitSymbols, j => j.Source == "clrmd" && j.Pid == (uint)target.Id);
+            var problems = CheckRecording(output, manifest, recorded.Stderr);
+            problems.AddRange(StoppedOrTraced(target.Id));
+            // It still answers: it was let go.
+            target.Send("run");
+            if (target.ReadLine(TimeSpan.FromSeconds(30))?.StartsWith("gc-total-memory", StringComparison.Ordinal) != true)
+                problems.Add("the target no longer answers after the recording");
+            Assert.True(problems.Count == 0, string.Join("\n", problems));
         }
         finally
         {
             dir.Delete(recursive: true);
         }
+    }
+
+    /// <summary>ClrMD names the sample's own methods as its runtime's perf map does, with the same
+    /// code ranges, and lets the process go (oracle: the perf map the runtime itself writes).</summary>
+    [Fact]
+    public void ClrMD_names_the_samples_methods_as_its_perf_map_does()
+    {
+        RootRequired.Check();
+        // Run by a shell, so it is not this process's child: .NET reaps its own children's wait
+        // statuses (System.Diagnostics.Process), which would swallow the main thread's ptrace stop.
+        using var shell = ProcessRunner.Start("sh", ["-c", "\"$0\" serve; true", RepoPaths.Sample(Sample)], new ProcessOptions { Interactive = true }
+            .WithEnvironment(Profiler.Collectors.Linux.DotNet.DotNetProcesses.PerfMapVariable, "3"));
+        string ready = shell.ReadLine(TimeSpan.FromSeconds(60)) ?? "";
+        Assert.StartsWith("ready ", ready);
+        int pid = int.Parse(ready.Split(' ')[1]);
+        var target = shell;
+        string map = $"/tmp/perf-{pid}.map";
+        try
+        {
+            target.Send("run");
+            while (target.ReadLine(TimeSpan.FromSeconds(60)) is { } line && line != "done") { }
+            var expected = File.ReadAllLines(map).Select(Profiler.Collectors.Linux.DotNet.PerfMapFile.Parse)
+                .Where(e => e is not null && e.Name.Contains("[DotnetSample] DotnetSample.", StringComparison.Ordinal)).Select(e => e!).ToList();
+            Assert.True(expected.Count >= 6, $"the perf map names only {expected.Count} of the sample's methods");
+            // A return address just past each method's first byte and one at its end.
+            var addresses = expected.SelectMany(e => new[] { e.Start + 2, e.Start + e.Size }).ToList();
+
+            var named = new Profiler.Collectors.Linux.DotNet.ClrMdCodeNamer().Name(pid, addresses);
+
+            Assert.Null(named.Failure);
+            var problems = new List<string>();
+            foreach (var entry in expected)
+            {
+                var want = PerfMapName.Parse(entry.Name);
+                // A method compiled once has only that code, which the runtime describes exactly;
+                // code of an earlier tier is named, without its extent (just the call).
+                bool single = expected.Count(e => PerfMapName.Parse(e.Name) == want) == 1;
+                foreach (ulong call in new[] { entry.Start + 1, entry.Start + entry.Size - 1 })
+                {
+                    var got = named.Symbols.Where(n => n.Start <= call && call < n.Start + n.Size).ToList();
+                    if (got.Count != 1) { problems.Add($"{want.Function} at 0x{call:x}: {got.Count} symbols"); continue; }
+                    var (start, size, name) = (got[0].Start, got[0].Size, PerfMapName.Parse(got[0].Name));
+                    if (name != want) problems.Add($"0x{call:x}: ClrMD says {name}, the perf map {want}");
+                    if (start < entry.Start || start + size > entry.Start + entry.Size || single && (start, size) != (entry.Start, entry.Size))
+                        problems.Add($"{want.Function}: ClrMD's code 0x{start:x}+0x{size:x}, the perf map's 0x{entry.Start:x}+0x{entry.Size:x}");
+                }
+            }
+            Assert.True(problems.Count == 0, string.Join("\n", problems));
+            Assert.Empty(StoppedOrTraced(pid));
+        }
+        finally
+        {
+            File.Delete(map);
+        }
+    }
+
+    /// <summary>A launched program whose user turned the diagnostics off still writes the perf map
+    /// memprof turns on (an environment variable, no IPC): its callers are named as usual.</summary>
+    [Fact]
+    public void Launched_with_diagnostics_turned_off_every_site_is_exact_with_its_csharp_caller_named()
+    {
+        RootRequired.Check();
+        var sample = RepoPaths.Sample(Sample);
+        var manifest = Manifest.Read(sample);
+        var dir = Directory.CreateTempSubdirectory("memprof-dotnet-nodiag");
+        var output = Path.Combine(dir.FullName, "nodiag.memprof");
+        var words = CliRunner.OwnProcessWords("record", "--rate", "1", "--mode", "preload", "-o", output, "--", sample);
+        using var memprof = ProcessRunner.Start(words[0], words[1..], new ProcessOptions().WithEnvironment("DOTNET_EnableDiagnostics", "0"));
+        var result = memprof.WaitForExit(TimeSpan.FromMinutes(3));
+        result.EnsureSuccess();
+        var problems = CheckRecording(output, manifest, result.Stderr);
+        if (result.Stderr.Contains("stay unnamed", StringComparison.Ordinal)) problems.Add($"record said frames stay unnamed: {result.Stderr}");
+        Assert.False(File.Exists($"/tmp/perf-{RecordingPid(output)}.map"), "the perf map memprof asked for was left in /tmp");
+        dir.Delete(recursive: true);
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    /// <summary>Threads of the process that are stopped or traced (by anyone).</summary>
+    static List<string> StoppedOrTraced(int pid)
+    {
+        var problems = new List<string>();
+        foreach (var task in Directory.GetDirectories($"/proc/{pid}/task"))
+        {
+            var status = File.ReadAllLines(Path.Combine(task, "status"));
+            string state = status.First(l => l.StartsWith("State:", StringComparison.Ordinal));
+            string tracer = status.First(l => l.StartsWith("TracerPid:", StringComparison.Ordinal));
+            if (state.Contains("stopped", StringComparison.Ordinal) || !tracer.EndsWith("\t0", StringComparison.Ordinal))
+                problems.Add($"thread {Path.GetFileName(task)}: {state}, {tracer}");
+        }
+        return problems;
     }
 
     /// <summary>Exact sites, callers named in the model, Firefox and pprof, no .NET-specific warnings.</summary>
