@@ -106,6 +106,10 @@ public sealed class DotNetSampleTests
             Assert.Contains("its managed frames were named through ClrMD", recorded.Stderr);
             Assert.Contains(Profiler.Core.Recording.RecordingReader.Read(output).JitSymbols, j => j.Source == "clrmd" && j.Pid == (uint)target.Id);
             var problems = CheckRecording(output, manifest, recorded.Stderr);
+            // ReadyToRun code (in the mapped assemblies) is named as well as JIT code.
+            var unnamed = RecordingLoader.Load(output, TextWriter.Null).Tables.Functions.Select(f => f.Name)
+                .Where(n => n.Contains(".dll+0x", StringComparison.Ordinal)).ToList();
+            if (unnamed.Count > 0) problems.Add($"managed frames left unnamed: {string.Join(", ", unnamed.Take(5))}");
             problems.AddRange(StoppedOrTraced(target.Id));
             // It still answers: it was let go.
             target.Send("run");

@@ -5,8 +5,8 @@ namespace Profiler.Collectors.Linux.DotNet;
 
 /// <summary>
 /// For an attached .NET process that gave no perf map (its diagnostics IPC off or refusing, an
-/// older runtime): the sampled return addresses in its JIT code — anonymous executable mappings
-/// and CoreCLR's double-mapped region — are named by the runtime itself, through ClrMD, at the end
+/// older runtime): the sampled return addresses in its managed code — JIT code in anonymous
+/// executable mappings and CoreCLR's double-mapped region, ReadyToRun code in mapped assemblies — are named by the runtime itself, through ClrMD, at the end
 /// of the recording while the process still lives. The names go into the recording as a perf map's
 /// would (<see cref="JitSymbols"/>, source "clrmd").
 /// </summary>
@@ -55,11 +55,13 @@ public sealed class ClrMdFallback(IManagedCodeNamer namer, Func<int, IReadOnlyLi
         });
     }
 
-    /// <summary>The return addresses whose call lies in JIT code: an anonymous executable mapping or
-    /// the executable view of CoreCLR's double-mapped region.</summary>
+    /// <summary>The return addresses whose call lies in managed code: JIT code (an anonymous executable
+    /// mapping, or the executable view of CoreCLR's double-mapped region) or an assembly's
+    /// ahead-of-time (ReadyToRun) code, executable in the .dll the runtime mapped.</summary>
     public static List<ulong> InJitCode(IReadOnlyList<MapEntry> mappings, IEnumerable<ulong> returnAddresses)
     {
-        var regions = mappings.Where(m => m.IsExecutable && (m.Path.Length == 0 || m.Path.Contains("memfd:doublemapper", StringComparison.Ordinal)))
+        var regions = mappings.Where(m => m.IsExecutable && (m.Path.Length == 0 || m.Path.Contains("memfd:doublemapper", StringComparison.Ordinal) ||
+                                                             m.Path.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)))
             .OrderBy(m => m.Start).ToArray();
         var starts = Array.ConvertAll(regions, r => r.Start);
         var result = new List<ulong>();

@@ -21,14 +21,16 @@ public sealed class ClrMdFallbackTests
         }
     }
 
-    /// <summary>libc, an anonymous executable region, a read-only anonymous one, and the
-    /// double-mapped region's writable and executable views.</summary>
+    /// <summary>libc, an anonymous executable region, a read-only anonymous one, the double-mapped
+    /// region's writable and executable views, and an assembly's headers and ReadyToRun code.</summary>
     static readonly IReadOnlyList<MapEntry> Maps = ProcMaps.Parse("""
         7f0000000000-7f0000100000 r-xp 00000000 fe:00 11 /usr/lib/x86_64-linux-gnu/libc.so.6
         7f1000000000-7f1000010000 r-xp 00000000 00:00 0
         7f1000010000-7f1000020000 rw-p 00000000 00:00 0
         7f2000000000-7f2000100000 rw-s 00000000 00:01 5 /memfd:doublemapper (deleted)
         7f3000000000-7f3000100000 r-xs 00100000 00:01 5 /memfd:doublemapper (deleted)
+        7f4000000000-7f4000010000 r--p 00000000 fe:00 12 /usr/share/dotnet/shared/Microsoft.NETCore.App/10.0.12/System.Private.CoreLib.dll
+        7f4000010000-7f4000200000 r-xp 00010000 fe:00 12 /usr/share/dotnet/shared/Microsoft.NETCore.App/10.0.12/System.Private.CoreLib.dll
         """);
 
     static Stack StackOf(params ulong[] addresses)
@@ -46,20 +48,20 @@ public sealed class ClrMdFallbackTests
         var fallback = new ClrMdFallback(namer, _ => Maps, _ => true);
         // Leaf first: the leaf (the allocator) is never JIT code, whatever region it lies in.
         fallback.Sampled(StackOf(0x7f1000000005, 0x7f0000000010, 0x7f3000000120, 0x7f1000000040, 0x7f1000010040, 0x7f2000000040));
-        fallback.Sampled(StackOf(0x7f0000000020, 0x7f3000000120, 0x7f3000000800, 0x7f1000010000 + 0x10000 + 1));
+        fallback.Sampled(StackOf(0x7f0000000020, 0x7f3000000120, 0x7f3000000800, 0x7f1000010000 + 0x10000 + 1, 0x7f4000000100, 0x7f4000010100));
 
         var (record, note) = fallback.Name(42, "it has no diagnostics IPC socket", 7);
 
         var call = Assert.Single(namer.Calls);
         Assert.Equal(42, call.Pid);
-        Assert.Equal([0x7f1000000040, 0x7f3000000120, 0x7f3000000800], call.Addresses);
+        Assert.Equal([0x7f1000000040, 0x7f3000000120, 0x7f3000000800, 0x7f4000010100], call.Addresses);
         Assert.NotNull(record);
         Assert.Equal((42u, 7L, ClrMdFallback.Source), (record.Pid, record.TimeNanos, record.Source));
         var map = JitCodeMap.From([record]);
         Assert.True(map.TryFind(42, 0x7f3000000120 - 1, out var leak, out _));
         Assert.Equal(("DotnetSample.NativeWork.LeakThroughRust()", "DotnetSample"), (leak.Function, leak.Assembly));
         Assert.Equal("process 42 is a .NET program without a perf map (it has no diagnostics IPC socket): its managed frames were " +
-                     "named through ClrMD (1 of 3 sampled code addresses)", note);
+                     "named through ClrMD (1 of 4 sampled code addresses)", note);
     }
 
     [Fact]
