@@ -289,6 +289,34 @@ public sealed class DotNetSampleTests
         var categories = json.RootElement.GetProperty("meta").GetProperty("categories").EnumerateArray()
             .Select(c => (Name: c.GetProperty("name").GetString(), Color: c.GetProperty("color").GetString())).ToList();
         if (!categories.Contains((".NET (managed)", "green"))) yield return $"firefox: no managed category in {string.Join(", ", categories)}";
+        foreach (var problem in RuntimeFrameCategories(json.RootElement, categories.ConvertAll(c => c.Name))) yield return problem;
+    }
+
+    /// <summary>The runtime's own native frames (libcoreclr.so, libclrjit.so) are grouped in the
+    /// ".NET runtime" category, and there are some.</summary>
+    static IEnumerable<string> RuntimeFrameCategories(JsonElement root, List<string?> categories)
+    {
+        var shared = root.GetProperty("shared");
+        var strings = shared.GetProperty("stringArray").EnumerateArray().Select(s => s.GetString()).ToList();
+        var frames = shared.GetProperty("frameTable");
+        var frameFunc = frames.GetProperty("func").EnumerateArray().Select(f => f.GetInt32()).ToList();
+        var frameCategory = frames.GetProperty("category").EnumerateArray().Select(c => c.GetInt32()).ToList();
+        var funcResource = shared.GetProperty("funcTable").GetProperty("resource").EnumerateArray()
+            .Select(r => r.ValueKind == JsonValueKind.Number ? r.GetInt32() : -1).ToList();
+        var resourceName = shared.GetProperty("resourceTable").GetProperty("name").EnumerateArray().Select(n => strings[n.GetInt32()]).ToList();
+        int runtimeFrames = 0;
+        for (int i = 0; i < frameFunc.Count; i++)
+        {
+            int resource = funcResource[frameFunc[i]];
+            if (resource < 0 || resourceName[resource] is not ("libcoreclr.so" or "libclrjit.so")) continue;
+            runtimeFrames++;
+            if (categories[frameCategory[i]] != ".NET runtime")
+            {
+                yield return $"firefox: a {resourceName[resource]} frame is in category {categories[frameCategory[i]]}";
+                yield break;
+            }
+        }
+        if (runtimeFrames == 0) yield return "firefox: no libcoreclr.so or libclrjit.so frame";
     }
 
     /// <summary>`go tool pprof -traces`: each site's trace lists its callers after it.</summary>
