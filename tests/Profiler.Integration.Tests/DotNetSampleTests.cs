@@ -62,6 +62,9 @@ public sealed class DotNetSampleTests
             Assert.False(target.HasExited, "the target died");
             var problems = CheckRecording(output, manifest, recorded.Stderr);
             if (File.Exists($"/tmp/perf-{target.Id}.map")) problems.Add("the perf map memprof asked for was left in /tmp");
+            // ReadyToRun code that ran before the perf map was turned on is named through ClrMD.
+            problems.AddRange(UnnamedReadyToRunFrames(output));
+            problems.AddRange(StoppedOrTraced(target.Id));
 
             // The managed heap, apart from the native one: the runtime's own figure at the end of
             // the run (GC.GetTotalMemory, printed by the sample) is what the last samples show,
@@ -106,10 +109,7 @@ public sealed class DotNetSampleTests
             Assert.Contains("its managed frames were named through ClrMD", recorded.Stderr);
             Assert.Contains(Profiler.Core.Recording.RecordingReader.Read(output).JitSymbols, j => j.Source == "clrmd" && j.Pid == (uint)target.Id);
             var problems = CheckRecording(output, manifest, recorded.Stderr);
-            // ReadyToRun code (in the mapped assemblies) is named as well as JIT code.
-            var unnamed = RecordingLoader.Load(output, TextWriter.Null).Tables.Functions.Select(f => f.Name)
-                .Where(n => n.Contains(".dll+0x", StringComparison.Ordinal)).ToList();
-            if (unnamed.Count > 0) problems.Add($"managed frames left unnamed: {string.Join(", ", unnamed.Take(5))}");
+            problems.AddRange(UnnamedReadyToRunFrames(output));
             problems.AddRange(StoppedOrTraced(target.Id));
             // It still answers: it was let go.
             target.Send("run");
@@ -196,6 +196,14 @@ public sealed class DotNetSampleTests
         Assert.False(File.Exists($"/tmp/perf-{RecordingPid(output)}.map"), "the perf map memprof asked for was left in /tmp");
         dir.Delete(recursive: true);
         Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    /// <summary>Frames left as an assembly's ReadyToRun code and an offset (managed code unnamed).</summary>
+    static IEnumerable<string> UnnamedReadyToRunFrames(string output)
+    {
+        var unnamed = RecordingLoader.Load(output, TextWriter.Null).Tables.Functions.Select(f => f.Name)
+            .Where(n => n.Contains(".dll+0x", StringComparison.Ordinal)).ToList();
+        if (unnamed.Count > 0) yield return $"{unnamed.Count} managed frames left unnamed: {string.Join(", ", unnamed.Take(5))}";
     }
 
     /// <summary>Threads of the process that are stopped or traced (by anyone).</summary>

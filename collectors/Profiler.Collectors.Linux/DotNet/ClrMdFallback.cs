@@ -5,7 +5,7 @@ namespace Profiler.Collectors.Linux.DotNet;
 
 /// <summary>
 /// For an attached .NET process that gave no perf map (its diagnostics IPC off or refusing, an
-/// older runtime): the sampled return addresses in its managed code — JIT code in anonymous
+/// older runtime), or whose perf map leaves some sampled code unnamed: the sampled return addresses in its managed code — JIT code in anonymous
 /// executable mappings and CoreCLR's double-mapped region, ReadyToRun code in mapped assemblies — are named by the runtime itself, through ClrMD, at the end
 /// of the recording while the process still lives. The names go into the recording as a perf map's
 /// would (<see cref="JitSymbols"/>, source "clrmd").
@@ -24,23 +24,42 @@ public sealed class ClrMdFallback(IManagedCodeNamer namer, Func<int, IReadOnlyLi
         for (int i = 1; i < stack.Addresses.Count; i++) _returnAddresses.Add(stack.Addresses[i]);
     }
 
-    /// <summary>Names the process's sampled JIT code; <paramref name="why"/> is why it gave no perf map.</summary>
+    /// <summary>Names the process's sampled managed code; <paramref name="why"/> is why it gave no perf map.</summary>
     /// <returns>The record to write (null: none), and the line to tell the user.</returns>
     public (JitSymbols? Record, string Note) Name(int pid, string why, long timeNanos)
     {
         string unnamed = $"process {pid} is a .NET program but its managed frames stay unnamed: {why}";
         if (!isAlive(pid)) return (null, $"{unnamed}; it ended before ClrMD could name them");
-        var inJitCode = InJitCode(maps(pid), _returnAddresses);
-        if (inJitCode.Count == 0) return (null, unnamed);
-        var named = namer.Name(pid, inJitCode);
+        var inManagedCode = InJitCode(maps(pid), _returnAddresses);
+        if (inManagedCode.Count == 0) return (null, unnamed);
+        var named = namer.Name(pid, inManagedCode);
         if (named.Failure is { } failure) return (null, $"{unnamed}; {failure}");
-        int found = Covered(named.Symbols, inJitCode);
         string note = $"process {pid} is a .NET program without a perf map ({why}): its managed frames were named through ClrMD " +
-                      $"({found} of {inJitCode.Count} sampled code addresses)";
-        if (named.Symbols.Count == 0) return (null, note);
+                      $"({Covered(named.Symbols, inManagedCode)} of {inManagedCode.Count} sampled code addresses)";
+        return (RecordOf(pid, named, timeNanos), note);
+    }
+
+    /// <summary>The sampled managed code a process's perf map does not name (on attach: ReadyToRun
+    /// code it ran before the map was turned on), named through ClrMD.</summary>
+    /// <param name="inPerfMap">Whether the perf map names the code at a call address.</param>
+    /// <returns>The record to write (null: none), and a line for the user only when ClrMD could not.</returns>
+    public (JitSymbols? Record, string? Note) NameRest(int pid, Func<ulong, bool> inPerfMap, long timeNanos)
+    {
+        if (!isAlive(pid)) return (null, null);
+        var rest = InJitCode(maps(pid), _returnAddresses).Where(a => !inPerfMap(a - 1)).ToList();
+        if (rest.Count == 0) return (null, null);
+        var named = namer.Name(pid, rest);
+        if (named.Failure is { } failure)
+            return (null, $"process {pid}: {rest.Count} sampled managed code addresses its perf map does not name stay unnamed: {failure}");
+        return (RecordOf(pid, named, timeNanos), null);
+    }
+
+    static JitSymbols? RecordOf(int pid, ManagedCodeNames named, long timeNanos)
+    {
+        if (named.Symbols.Count == 0) return null;
         var record = new JitSymbols { Pid = (uint)pid, TimeNanos = timeNanos, Source = Source };
         record.Symbols.AddRange(named.Symbols);
-        return (record, note);
+        return record;
     }
 
     static int Covered(IReadOnlyList<JitSymbol> symbols, List<ulong> returnAddresses)

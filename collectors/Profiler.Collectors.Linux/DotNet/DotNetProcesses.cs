@@ -36,6 +36,8 @@ public sealed class DotNetProcesses(IPerfMapControl control, bool launched, Func
         /// <summary>Why the runtime could not be asked for its perf map (null: it was not refused).</summary>
         public string? Refusal { get; set; }
         public int Entries { get; set; }
+        /// <summary>What its perf map gave (kept only when ClrMD may name what it left out).</summary>
+        public List<JitSymbols> Copied { get; } = [];
         public int GcHeapAttempts { get; set; }
         public bool GcHeapFollowed { get; set; }
     }
@@ -118,6 +120,7 @@ public sealed class DotNetProcesses(IPerfMapControl control, bool launched, Func
             var record = new JitSymbols { Pid = (uint)pid, TimeNanos = timeNanos, Source = "perf-map" };
             record.Symbols.AddRange(symbols);
             write(record);
+            if (clrMd is not null) runtime.Copied.Add(record);
         }
     }
 
@@ -135,7 +138,18 @@ public sealed class DotNetProcesses(IPerfMapControl control, bool launched, Func
             }
             if (removeMapsOf?.Invoke(pid) == true) runtime.Map.Delete();
             if (runtime.Entries == 0) Unmapped(pid, runtime, write, timeNanos);
+            else if (clrMd is not null) NameWhatTheMapLeftOut(pid, runtime, write, timeNanos);
         }
+    }
+
+    /// <summary>A runtime with a perf map: what the map leaves out (on attach, code that ran before
+    /// it was turned on) is named through ClrMD, said only when it cannot be.</summary>
+    void NameWhatTheMapLeftOut(int pid, Runtime runtime, Action<JitSymbols> write, long timeNanos)
+    {
+        var map = Core.Model.JitCodeMap.From(runtime.Copied);
+        var (record, note) = clrMd!.NameRest(pid, call => map.TryFind((uint)pid, call, out _, out _), timeNanos);
+        if (record is not null) write(record);
+        if (note is not null) _notes.Add(note);
     }
 
     /// <summary>A runtime that gave no perf map: named through ClrMD where it can be, and the user told.</summary>

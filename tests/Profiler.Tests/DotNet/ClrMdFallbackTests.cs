@@ -100,4 +100,35 @@ public sealed class ClrMdFallbackTests
         Assert.Equal("process 8 is a .NET program but its managed frames stay unnamed: it has no diagnostics IPC socket; " +
                      "ClrMD needs the runtime's DAC, /r/libmscordaccore.so, which is not there", note);
     }
+
+    [Fact]
+    public void With_a_perf_map_only_what_it_leaves_out_is_asked_about_and_success_goes_unsaid()
+    {
+        var namer = new FakeNamer(addresses => new ManagedCodeNames(
+            [new JitSymbol { Start = addresses.Single() - 1, Size = 2, Name = "[System.Private.CoreLib] System.Guid.NewGuid()" }], null));
+        var fallback = new ClrMdFallback(namer, _ => Maps, _ => true);
+        // JIT code the perf map names, and ReadyToRun code it does not (run before it was turned on).
+        fallback.Sampled(StackOf(1, 0x7f3000000120, 0x7f4000010100));
+        var (record, note) = fallback.NameRest(42, call => call == 0x7f3000000120 - 1, 3);
+        Assert.Equal([0x7f4000010100UL], Assert.Single(namer.Calls).Addresses);
+        Assert.Null(note);
+        Assert.NotNull(record);
+        Assert.True(JitCodeMap.From([record]).TryFind(42, 0x7f4000010100 - 1, out var guid, out _));
+        Assert.Equal(("System.Guid.NewGuid()", "System.Private.CoreLib"), (guid.Function, guid.Assembly));
+    }
+
+    [Fact]
+    public void With_a_perf_map_ClrMD_is_not_asked_when_it_names_everything_and_a_failure_is_said()
+    {
+        var asked = new FakeNamer(_ => ManagedCodeNames.Failed("ClrMD could not hold it still: ptrace refused to stop thread 9: Operation not permitted"));
+        var fallback = new ClrMdFallback(asked, _ => Maps, _ => true);
+        fallback.Sampled(StackOf(1, 0x7f3000000120, 0x7f4000010100));
+        Assert.Equal((null, null), fallback.NameRest(42, _ => true, 3));
+        Assert.Empty(asked.Calls);
+        var (record, note) = fallback.NameRest(42, call => call == 0x7f3000000120 - 1, 3);
+        Assert.Null(record);
+        Assert.Equal("process 42: 1 sampled managed code addresses its perf map does not name stay unnamed: " +
+                     "ClrMD could not hold it still: ptrace refused to stop thread 9: Operation not permitted", note);
+        Assert.Equal((null, null), new ClrMdFallback(asked, _ => Maps, _ => false).NameRest(42, _ => false, 3));
+    }
 }

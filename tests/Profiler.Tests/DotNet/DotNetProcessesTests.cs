@@ -120,6 +120,27 @@ public sealed class DotNetProcessesTests : IDisposable
     }
 
     [Fact]
+    public void An_attached_runtimes_map_is_completed_through_ClrMD_where_it_names_no_sampled_code()
+    {
+        var namer = new OneMethodNamer();
+        var maps = Profiler.Collectors.Linux.Procfs.ProcMaps.Parse("7f3000000000-7f3000100000 r-xp 00000000 00:00 0\n");
+        var control = new FakeControl(null);
+        var dotnet = new DotNetProcesses(control, launched: false,
+            openMap: path => new PerfMapFile(MapPath(path)), clrMd: new ClrMdFallback(namer, _ => maps, _ => true));
+        dotnet.Mapped(Runtime(4));
+        File.WriteAllText(MapPath(PerfMapFile.For(4)), "7f3000000000 40 void [S] S.W::M()[QuickJitted]\n");
+        var stack = new Stack { Id = 3 };
+        stack.Addresses.AddRange([0x1000, 0x7f3000000010, 0x7f3000000080]);
+        dotnet.Sampled(stack);
+        var written = new List<JitSymbols>();
+        dotnet.Finish(written.Add, 9);
+        Assert.Equal([4], namer.Asked);
+        Assert.Equal([("perf-map", 0x7f3000000000UL), ("clrmd", 0x7f300000007fUL)], written.Select(r => (r.Source, r.Symbols.Single().Start)));
+        Assert.Equal(["enable 4", "disable 4"], control.Calls);
+        Assert.Empty(dotnet.Notes);
+    }
+
+    [Fact]
     public void The_launch_environment_turns_the_map_on_unless_the_user_chose()
     {
         Assert.Equal("3", DotNetProcesses.LaunchEnvironment(null, null)[DotNetProcesses.PerfMapVariable]);
