@@ -167,8 +167,12 @@ public sealed class DotNetProcesses(IPerfMapControl control, bool launched, Func
         _notes.Add(note);
     }
 
-    /// <summary>A sampled stack (only kept when JIT code may have to be named through ClrMD).</summary>
-    public void Sampled(Stack stack) => clrMd?.Sampled(stack);
+    /// <summary>A sampled stack: kept only once a .NET process is recorded whose code ClrMD may
+    /// have to name (an attached process's mappings are all known before its first sample).</summary>
+    public void Sampled(Stack stack)
+    {
+        if (_runtimes.Count > 0) clrMd?.Sampled(stack);
+    }
 }
 
 /// <summary>Passes the core's records on, telling <see cref="DotNetProcesses"/> of each mapping.</summary>

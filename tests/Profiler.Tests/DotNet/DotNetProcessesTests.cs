@@ -120,6 +120,22 @@ public sealed class DotNetProcessesTests : IDisposable
     }
 
     [Fact]
+    public void Stacks_are_not_kept_for_ClrMD_before_a_runtime_is_seen()
+    {
+        var namer = new OneMethodNamer();
+        var maps = Profiler.Collectors.Linux.Procfs.ProcMaps.Parse("7f3000000000-7f3000100000 r-xp 00000000 00:00 0\n");
+        var dotnet = new DotNetProcesses(new FakeControl("it has no diagnostics IPC socket"), launched: false,
+            openMap: path => new PerfMapFile(MapPath(path)), clrMd: new ClrMdFallback(namer, _ => maps, _ => true));
+        var stack = new Stack { Id = 3 };
+        stack.Addresses.AddRange([0x1000, 0x7f3000000040]);
+        dotnet.Sampled(stack);
+        dotnet.Mapped(Runtime(12));
+        dotnet.Finish(_ => Assert.Fail("nothing sampled in its code"), 9);
+        Assert.Empty(namer.Asked);
+        Assert.Equal(["process 12 is a .NET program but its managed frames stay unnamed: it has no diagnostics IPC socket"], dotnet.Notes);
+    }
+
+    [Fact]
     public void An_attached_runtimes_map_is_completed_through_ClrMD_where_it_names_no_sampled_code()
     {
         var namer = new OneMethodNamer();
