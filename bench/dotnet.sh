@@ -53,12 +53,15 @@ memprof=(dotnet "$tmp/memprof-build/memprof.dll")
 
 ns_of() { awk '$1 == "ns_per_call" {print $2}' "$1"; }
 
-# recorded_check LOG CALLS RATE1: ok, or why the recording does not show the loop.
+# recorded_check LOG CALLS RATE1: ok, or why the recording does not show the loop. Events the
+# ring buffer dropped were seen (they count), and are noted below the table.
 recorded_check() {
-    local events
+    local events lost
     events=$(grep -oE 'recorded [0-9,]+ events' "$1" | grep -oE '[0-9,]+' | tr -d , | head -1)
+    lost=$(grep -oE '[0-9,]+ events LOST' "$1" | grep -oE '^[0-9,]+' | tr -d , | head -1)
+    [[ -n "$lost" ]] && echo "$lost" >>"$tmp/lost.$4"
     if [[ -z "$events" ]]; then echo "failed: memprof recorded nothing ($(grep -v '^$' "$1" | tail -1 | cut -c1-80))"
-    elif [[ $3 == 1 ]] && ((events < 2 * $2)); then echo "failed: $events events for $2 calls (fewer than 2 per call)"
+    elif [[ $3 == 1 ]] && ((events + ${lost:-0} < 2 * $2)); then echo "failed: $events events (${lost:-0} lost) for $2 calls (fewer than 2 per call)"
     elif ((events == 0)); then echo "failed: no event recorded"
     else echo ok; fi
 }
@@ -75,7 +78,7 @@ launch_once() {
         [[ $tool == memprof-rate1 ]] && calls=$CALLS_RATE1 rate=(--rate 1)
         rm -f "$tmp/launch.memprof"
         if "${memprof[@]}" record "${rate[@]}" --no-firefox -o "$tmp/launch.memprof" -- "$sample" bench "$calls" >"$out" 2>"$err"; then
-            status=$(recorded_check "$err" "$calls" "$([[ $tool == memprof-rate1 ]] && echo 1 || echo 0)")
+            status=$(recorded_check "$err" "$calls" "$([[ $tool == memprof-rate1 ]] && echo 1 || echo 0)" "launch-$tool")
         else
             status="failed: exit code $? ($(tail -1 "$err" | cut -c1-80))"
         fi
@@ -108,6 +111,8 @@ attach_once() {
         local calls=$CALLS rate=() status ns="-" waited=0
         [[ $tool == memprof-rate1 ]] && calls=$CALLS_RATE1 rate=(--rate 1)
         rm -f "$tmp/attach.memprof"
+        # Emptied first: the background job's own redirection may come after the first look at it.
+        : >"$tmp/tool.log"
         env --default-signal=INT setsid "${memprof[@]}" record "${rate[@]}" --pid "$target_pid" --no-firefox -o "$tmp/attach.memprof" \
             >"$tmp/tool.log" 2>&1 </dev/null &
         local tool_pid=$!
@@ -118,7 +123,7 @@ attach_once() {
             ns=$(bench_in_target "$calls")
             kill -INT "$tool_pid" 2>/dev/null || true
             wait "$tool_pid" || true
-            status=$(recorded_check "$tmp/tool.log" "$calls" "$([[ $tool == memprof-rate1 ]] && echo 1 || echo 0)")
+            status=$(recorded_check "$tmp/tool.log" "$calls" "$([[ $tool == memprof-rate1 ]] && echo 1 || echo 0)" "attach-$tool")
             grep -oE 'in-process sampling injected|probing every allocator call|uprobe[a-z+-]*' "$tmp/tool.log" | head -1 >"$tmp/attach-mode.$tool" || true
         else
             kill -INT "$tool_pid" 2>/dev/null || true
@@ -166,4 +171,8 @@ for mode in launch attach; do
         ns=$(median "$mode" "$tool"); base=$(median "$mode" "$base_tool")
         echo "| $mode | $label | $calls | $ns | $base | $(ratio "$ns" "$base") |"
     done
+done
+for f in "$tmp"/lost.*; do
+    [[ -e "$f" ]] || continue
+    echo "${f##*/lost.}: events lost (ring buffer full) in $(wc -l <"$f") of $reps runs: $(paste -sd, "$f")"
 done
