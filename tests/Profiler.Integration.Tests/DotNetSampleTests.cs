@@ -177,6 +177,51 @@ public sealed class DotNetSampleTests
         }
     }
 
+    /// <summary>ClrMD cannot read a runtime without its DAC: memprof says so in one line (the
+    /// sample runs on a copy of the installed runtime without libmscordaccore.so), and a process
+    /// that is not .NET is said to have no runtime; neither is stopped.</summary>
+    [Fact]
+    public void ClrMD_says_plainly_why_it_cannot_name_a_process()
+    {
+        var installed = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(
+            System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory().TrimEnd('/'))))!;
+        string version = Path.GetFileName(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory().TrimEnd('/'));
+        var root = Directory.CreateTempSubdirectory("memprof-nodac");
+        try
+        {
+            Copy(Path.Combine(installed, "host"), Path.Combine(root.FullName, "host"));
+            string runtime = Path.Combine(root.FullName, "shared", "Microsoft.NETCore.App", version);
+            Copy(Path.Combine(installed, "shared", "Microsoft.NETCore.App", version), runtime);
+            File.Delete(Path.Combine(runtime, Profiler.Collectors.Linux.DotNet.ClrMdCodeNamer.DacName));
+            // DOTNET_ROOT_X64 first: `dotnet test` sets it for what it runs, and it wins over DOTNET_ROOT.
+            using var target = ServeTarget.Start(Sample, new ProcessOptions { Interactive = true }
+                .WithEnvironment("DOTNET_ROOT_X64", root.FullName).WithEnvironment("DOTNET_ROOT", root.FullName));
+            var coreclr = File.ReadAllLines($"/proc/{target.Id}/maps").Where(l => l.EndsWith("/libcoreclr.so", StringComparison.Ordinal)).Select(l => l[(l.IndexOf('/'))..]).Distinct().ToList();
+            Assert.Equal([runtime + "/libcoreclr.so"], coreclr);
+
+            var named = new Profiler.Collectors.Linux.DotNet.ClrMdCodeNamer().Name(target.Id, [0x1000]);
+
+            Assert.Equal($"ClrMD needs the runtime's DAC, {runtime}/libmscordaccore.so, which is not there", named.Failure);
+            Assert.Empty(StoppedOrTraced(target.Id));
+
+            using var sleeper = ProcessRunner.Start("sleep", ["60"]);
+            Assert.Equal("ClrMD found no libcoreclr.so mapped in it", new Profiler.Collectors.Linux.DotNet.ClrMdCodeNamer().Name(sleeper.Id, [0x1000]).Failure);
+        }
+        finally
+        {
+            root.Delete(recursive: true);
+        }
+
+        static void Copy(string from, string to)
+        {
+            foreach (var dir in Directory.GetDirectories(from, "*", SearchOption.AllDirectories))
+                Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, dir)));
+            Directory.CreateDirectory(to);
+            foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
+                File.Copy(file, Path.Combine(to, Path.GetRelativePath(from, file)));
+        }
+    }
+
     /// <summary>A launched program whose user turned the diagnostics off still writes the perf map
     /// memprof turns on (an environment variable, no IPC): its callers are named as usual.</summary>
     [Fact]
