@@ -5,10 +5,11 @@ namespace Profiler.Collectors.Linux.DotNet;
 
 /// <summary>
 /// For an attached .NET process that gave no perf map (its diagnostics IPC off or refusing, an
-/// older runtime), or whose perf map leaves some sampled code unnamed: the sampled return addresses in its managed code — JIT code in anonymous
-/// executable mappings and CoreCLR's double-mapped region, ReadyToRun code in mapped assemblies — are named by the runtime itself, through ClrMD, at the end
-/// of the recording while the process still lives. The names go into the recording as a perf map's
-/// would (<see cref="JitSymbols"/>, source "clrmd").
+/// older runtime), or whose perf map leaves some sampled code unnamed: the sampled return
+/// addresses in its managed code (JIT code in anonymous executable mappings and CoreCLR's
+/// double-mapped region, ReadyToRun code in the mapped assemblies) are named by the runtime
+/// itself, through ClrMD, at the end of the recording while the process still lives. The names go
+/// into the recording as a perf map's would (<see cref="JitSymbols"/>, source "clrmd").
 /// </summary>
 /// <param name="maps">The process's mappings now (/proc/PID/maps).</param>
 public sealed class ClrMdFallback(IManagedCodeNamer namer, Func<int, IReadOnlyList<MapEntry>> maps, Func<int, bool> isAlive)
@@ -30,7 +31,7 @@ public sealed class ClrMdFallback(IManagedCodeNamer namer, Func<int, IReadOnlyLi
     {
         string unnamed = $"process {pid} is a .NET program but its managed frames stay unnamed: {why}";
         if (!isAlive(pid)) return (null, $"{unnamed}; it ended before ClrMD could name them");
-        var inManagedCode = InJitCode(maps(pid), _returnAddresses);
+        var inManagedCode = InManagedCode(maps(pid), _returnAddresses);
         if (inManagedCode.Count == 0) return (null, unnamed);
         var named = namer.Name(pid, inManagedCode);
         if (named.Failure is { } failure) return (null, $"{unnamed}; {failure}");
@@ -46,7 +47,7 @@ public sealed class ClrMdFallback(IManagedCodeNamer namer, Func<int, IReadOnlyLi
     public (JitSymbols? Record, string? Note) NameRest(int pid, Func<ulong, bool> inPerfMap, long timeNanos)
     {
         if (!isAlive(pid)) return (null, null);
-        var rest = InJitCode(maps(pid), _returnAddresses).Where(a => !inPerfMap(a - 1)).ToList();
+        var rest = InManagedCode(maps(pid), _returnAddresses).Where(a => !inPerfMap(a - 1)).ToList();
         if (rest.Count == 0) return (null, null);
         var named = namer.Name(pid, rest);
         if (named.Failure is { } failure)
@@ -77,7 +78,7 @@ public sealed class ClrMdFallback(IManagedCodeNamer namer, Func<int, IReadOnlyLi
     /// <summary>The return addresses whose call lies in managed code: JIT code (an anonymous executable
     /// mapping, or the executable view of CoreCLR's double-mapped region) or an assembly's
     /// ahead-of-time (ReadyToRun) code, executable in the .dll the runtime mapped.</summary>
-    public static List<ulong> InJitCode(IReadOnlyList<MapEntry> mappings, IEnumerable<ulong> returnAddresses)
+    public static List<ulong> InManagedCode(IReadOnlyList<MapEntry> mappings, IEnumerable<ulong> returnAddresses)
     {
         var regions = mappings.Where(m => m.IsExecutable && (m.Path.Length == 0 || m.Path.Contains("memfd:doublemapper", StringComparison.Ordinal) ||
                                                              m.Path.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)))
