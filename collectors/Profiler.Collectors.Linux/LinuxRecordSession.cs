@@ -188,7 +188,9 @@ public static class LinuxRecordSession
             long origin = monotonicNanos();
             var dotnet = new DotNet.DotNetProcesses(new DotNet.DiagnosticsPerfMapControl(), launched: launcher is not null,
                 perfMapTurnedOn ? exited => !targets.IsAlive(exited) : null,
-                gcHeap: new DotNet.EventPipeGcHeapSource(), clock: () => monotonicNanos() - origin);
+                gcHeap: new DotNet.EventPipeGcHeapSource(), clock: () => monotonicNanos() - origin,
+                // An attached runtime without a perf map is still alive at the end: ClrMD can name its code.
+                clrMd: launcher is null ? new DotNet.ClrMdFallback(new DotNet.ClrMdCodeNamer(), ProcMaps.Read, targets.IsAlive) : null);
             var ports = new SessionPorts(new DotNet.DotNetWatchingSink(new WriterRecordSink(writer), dotnet), new KernelCommandSink(tracer, signals, processes), processes, files,
                 rings is not null ? new Ring.RingCounters(tracer, rings) : tracer, new Unwinding.DwarfStackUnwinder(), jemalloc);
             recorder = new SessionCore(ports, header.SamplingRateBytes, monotonicNanos) { InheritedPreload = inheritedPreload };

@@ -1,3 +1,5 @@
+using Profiler.Core.Model;
+using Profiler.Viewer.ViewModels;
 using Profiler.Formatting;
 using Terminal.Gui.Input;
 
@@ -92,6 +94,49 @@ public sealed class ScreenTests
         ui.Type("g");
         Assert.Equal(marker, ui.Lines.Single(l => l.Contains('▲')).IndexOf('▲'));
         Golden.Verify("golden/timeline.txt", ui.Screen);
+    }
+
+    /// <summary>The fixture's native heap with GC heap figures of two .NET processes (their latest
+    /// figures add up): the GC heap is a line of dots on the native chart's scale, with its legend.</summary>
+    [Fact]
+    public void Timeline_draws_the_GC_heap_as_a_second_line_beside_the_native_heap()
+    {
+        var leak = Fixture.Leak;
+        uint pid = leak.Info.TargetPid;
+        long duration = leak.Info.DurationNanos;
+        var model = new ProfileModel
+        {
+            Info = leak.Info, Tables = leak.Tables, Processes = leak.Processes, Events = leak.Events, Counters = leak.Counters,
+            ManagedHeap = [new(pid, duration / 10, 20_000), new(pid + 1, duration / 5, 30_000), new(pid, duration / 2, 70_000), new(pid, duration * 9 / 10, 40_000)],
+        };
+        using var ui = new Headless(model);
+        ui.Type("3");
+        var lines = ui.Lines;
+        var peak = leak.Counters.MaxBy(c => c.PeakLiveBytes)!;
+        Assert.Contains($"peak {ReportFormat.Bytes(peak.PeakLiveBytes)} at {ReportFormat.Time(peak.PeakTimeNanos)}", lines[HeaderRows]);
+        Assert.Contains($"• GC heap peak {ReportFormat.Bytes(100_000)} at {ReportFormat.Time(duration / 2)}   now {ReportFormat.Bytes(70_000)}",
+            lines[HeaderRows + 1]);
+
+        int first = HeaderRows + 3, axis = Array.FindIndex(lines, l => l.Contains('└'));
+        int rows = axis - first;
+        // One scale for both: its top is the GC heap's peak, above the native one (41.3 KiB).
+        Assert.StartsWith(ReportFormat.Bytes(100_000).PadLeft(10) + "│", lines[first]);
+        int x0 = lines[first].IndexOf('│') + 1;
+        var timeline = ui.State.Timeline;
+        // Each column's dot sits at the row of the highest total in it (carried into columns without a sample).
+        void DotAt(long time, long bytes)
+        {
+            int x = x0 + timeline.ColumnOf(time);
+            var dots = Enumerable.Range(first, rows).Where(y => lines[y][x] == TimelinePage.GcHeapMark).ToList();
+            int expectedRow = first + rows - (int)Math.Round((double)bytes / 100_000 * rows);
+            Assert.True(dots.SequenceEqual([expectedRow]), $"column {x}: dots in rows {string.Join(",", dots)}, expected {expectedRow}\n{ui.Screen}");
+        }
+        DotAt(duration / 2, 100_000);
+        DotAt(duration * 9 / 10 + duration / 20, 70_000);
+        DotAt(duration / 5 + duration / 20, 50_000);
+        // Before the first figure, no dot.
+        int before = x0 + timeline.ColumnOf(duration / 20);
+        Assert.DoesNotContain(Enumerable.Range(first, rows), y => lines[y][before] == TimelinePage.GcHeapMark);
     }
 
     [Fact]

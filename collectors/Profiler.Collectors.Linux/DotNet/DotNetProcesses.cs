@@ -10,15 +10,17 @@ namespace Profiler.Collectors.Linux.DotNet;
 /// copied into the recording as it grows (<see cref="Poll"/>) and once more at the end, so a report
 /// needs neither the process nor the file. A launched command has it on from its start (the
 /// environment, <see cref="LaunchEnvironment"/>); an attached process is asked to turn it on
-/// through the diagnostics IPC, and to turn it off again at the end.
+/// through the diagnostics IPC, and to turn it off again at the end; one that gives no map has
+/// its sampled JIT code named through ClrMD (<paramref name="clrMd"/>) before memprof lets it go.
 /// </summary>
 /// <param name="launched">The command was launched with the perf map on (it writes its map from its start).</param>
 /// <param name="removeMapsOf">For a launched command whose perf map memprof turned on: the map of a
 /// process gone by the end is removed (it was copied; nobody asked for the file). Null keeps them.</param>
 /// <param name="gcHeap">Follows each runtime's GC heap size (null: not followed); <paramref name="clock"/>
 /// stamps its samples in recording time.</param>
+/// <param name="clrMd">Names the sampled JIT code of an attached runtime that gave no perf map (null: it stays unnamed).</param>
 public sealed class DotNetProcesses(IPerfMapControl control, bool launched, Func<int, bool>? removeMapsOf = null,
-    Func<string, PerfMapFile>? openMap = null, IGcHeapSource? gcHeap = null, Func<long>? clock = null)
+    Func<string, PerfMapFile>? openMap = null, IGcHeapSource? gcHeap = null, Func<long>? clock = null, ClrMdFallback? clrMd = null)
 {
     /// <summary>A launched runtime opens its diagnostics socket a moment after it is mapped: so many polls are tried.</summary>
     const int GcHeapAttempts = 20;
@@ -31,7 +33,11 @@ public sealed class DotNetProcesses(IPerfMapControl control, bool launched, Func
     {
         public PerfMapFile Map { get; } = map;
         public bool EnabledByUs { get; set; }
+        /// <summary>Why the runtime could not be asked for its perf map (null: it was not refused).</summary>
+        public string? Refusal { get; set; }
         public int Entries { get; set; }
+        /// <summary>What its perf map gave (kept only when ClrMD may name what it left out).</summary>
+        public List<JitSymbols> Copied { get; } = [];
         public int GcHeapAttempts { get; set; }
         public bool GcHeapFollowed { get; set; }
     }
@@ -67,7 +73,7 @@ public sealed class DotNetProcesses(IPerfMapControl control, bool launched, Func
         // A launched runtime (or an attached one started with the variable) writes its map already.
         if (launched || runtime.Map.Exists) return;
         if (control.Enable(pid) is { } why)
-            _notes.Add($"process {pid} is a .NET program but its managed frames stay unnamed: {why}");
+            runtime.Refusal = why;
         else
             runtime.EnabledByUs = true;
     }
@@ -114,6 +120,7 @@ public sealed class DotNetProcesses(IPerfMapControl control, bool launched, Func
             var record = new JitSymbols { Pid = (uint)pid, TimeNanos = timeNanos, Source = "perf-map" };
             record.Symbols.AddRange(symbols);
             write(record);
+            if (clrMd is not null) runtime.Copied.Add(record);
         }
     }
 
@@ -130,9 +137,41 @@ public sealed class DotNetProcesses(IPerfMapControl control, bool launched, Func
                 runtime.Map.Delete();
             }
             if (removeMapsOf?.Invoke(pid) == true) runtime.Map.Delete();
-            if (runtime.Entries == 0 && !_notes.Any(n => n.StartsWith($"process {pid} ", StringComparison.Ordinal)))
-                _notes.Add($"process {pid} is a .NET program but wrote no perf map ({runtime.Map.Path}): its managed frames stay unnamed");
+            if (runtime.Entries == 0) Unmapped(pid, runtime, write, timeNanos);
+            else if (clrMd is not null) NameWhatTheMapLeftOut(pid, runtime, write, timeNanos);
         }
+    }
+
+    /// <summary>A runtime with a perf map: what the map leaves out (on attach, code that ran before
+    /// it was turned on) is named through ClrMD, said only when it cannot be.</summary>
+    void NameWhatTheMapLeftOut(int pid, Runtime runtime, Action<JitSymbols> write, long timeNanos)
+    {
+        var map = Core.Model.JitCodeMap.From(runtime.Copied);
+        var (record, note) = clrMd!.NameRest(pid, call => map.TryFind((uint)pid, call, out _, out _), timeNanos);
+        if (record is not null) write(record);
+        if (note is not null) _notes.Add(note);
+    }
+
+    /// <summary>A runtime that gave no perf map: named through ClrMD where it can be, and the user told.</summary>
+    void Unmapped(int pid, Runtime runtime, Action<JitSymbols> write, long timeNanos)
+    {
+        if (clrMd is null)
+        {
+            _notes.Add(runtime.Refusal is { } why
+                ? $"process {pid} is a .NET program but its managed frames stay unnamed: {why}"
+                : $"process {pid} is a .NET program but wrote no perf map ({runtime.Map.Path}): its managed frames stay unnamed");
+            return;
+        }
+        var (record, note) = clrMd.Name(pid, runtime.Refusal ?? $"it wrote none to {runtime.Map.Path}", timeNanos);
+        if (record is not null) write(record);
+        _notes.Add(note);
+    }
+
+    /// <summary>A sampled stack: kept only once a .NET process is recorded whose code ClrMD may
+    /// have to name (an attached process's mappings are all known before its first sample).</summary>
+    public void Sampled(Stack stack)
+    {
+        if (_runtimes.Count > 0) clrMd?.Sampled(stack);
     }
 }
 
@@ -140,7 +179,11 @@ public sealed class DotNetProcesses(IPerfMapControl control, bool launched, Func
 public sealed class DotNetWatchingSink(IRecordSink inner, DotNetProcesses dotnet) : IRecordSink
 {
     public void Event(in RawEvent e) => inner.Event(e);
-    public void Stack(Stack stack) => inner.Stack(stack);
+    public void Stack(Stack stack)
+    {
+        inner.Stack(stack);
+        dotnet.Sampled(stack);
+    }
     public void Module(Module module)
     {
         inner.Module(module);

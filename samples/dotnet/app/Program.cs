@@ -3,8 +3,12 @@
 //
 //   DotnetSample             run the workload once, printing GC.GetTotalMemory figures
 //   DotnetSample --manifest  print the workload's exact native ground truth as JSON
+//   DotnetSample bench N     the allocation loop alone: N calls of the churn (one malloc and one
+//                            free of 4,096 B in Rust each), timed: prints "calls N", "elapsed_s S"
+//                            and "ns_per_call NS" (what bench/dotnet.sh compares)
 //   DotnetSample serve       print "ready PID", then run the workload once per "run" line on
-//                            stdin (answering "done"), until stdin closes
+//                            stdin (answering "done"), or the timed loop per "bench N" line,
+//                            until stdin closes
 using DotnetSample;
 
 switch (args)
@@ -15,16 +19,21 @@ switch (args)
     case ["--manifest"]:
         Console.Write(Manifest.Json());
         return 0;
+    case ["bench", var calls] when long.TryParse(calls, out long n) && n > 0:
+        Bench.Run(n, Console.Out);
+        return 0;
     case ["serve"]:
         Console.WriteLine($"ready {Environment.ProcessId}");
         while (Console.ReadLine() is { } line)
         {
-            if (line.Trim() != "run") continue;
-            Workload.Run(Console.Out);
+            var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (words is ["bench", var count] && long.TryParse(count, out long n) && n > 0) Bench.Run(n, Console.Out);
+            else if (words is ["run"]) Workload.Run(Console.Out);
+            else continue;
             Console.WriteLine("done");
         }
         return 0;
     default:
-        Console.Error.WriteLine("usage: DotnetSample [--manifest | serve]");
+        Console.Error.WriteLine("usage: DotnetSample [--manifest | bench N | serve]");
         return 2;
 }

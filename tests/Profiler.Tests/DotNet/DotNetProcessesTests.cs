@@ -75,6 +75,87 @@ public sealed class DotNetProcessesTests : IDisposable
         Assert.Equal(["process 12 is a .NET program but its managed frames stay unnamed: its diagnostics IPC did not answer"], dotnet.Notes);
     }
 
+    sealed class StackSink : Profiler.Collectors.Linux.Session.IRecordSink
+    {
+        public List<Stack> Stacks { get; } = [];
+        public void Event(in Profiler.Core.Recording.RawEvent e) { }
+        public void Stack(Stack stack) => Stacks.Add(stack);
+        public void Module(Module module) { }
+        public void Thread(Profiler.Core.Recording.Proto.Thread thread) { }
+        public void Exec(ProcessExec exec) { }
+        public void Fork(ProcessFork fork) { }
+        public void Exit(ProcessExit exit) { }
+        public void Counters(HeapCounters counters) { }
+    }
+
+    sealed class OneMethodNamer : IManagedCodeNamer
+    {
+        public List<int> Asked { get; } = [];
+        public ManagedCodeNames Name(int pid, IReadOnlyCollection<ulong> returnAddresses)
+        {
+            Asked.Add(pid);
+            return new([new JitSymbol { Start = returnAddresses.First() - 1, Size = 2, Name = "[S] S.W.M()" }], null);
+        }
+    }
+
+    [Fact]
+    public void An_attached_runtime_without_a_map_has_its_sampled_code_named_through_ClrMD_instead()
+    {
+        var namer = new OneMethodNamer();
+        var maps = Profiler.Collectors.Linux.Procfs.ProcMaps.Parse("7f3000000000-7f3000100000 r-xp 00000000 00:00 0\n");
+        var dotnet = new DotNetProcesses(new FakeControl("it has no diagnostics IPC socket"), launched: false,
+            openMap: path => new PerfMapFile(MapPath(path)), clrMd: new ClrMdFallback(namer, _ => maps, _ => true));
+        dotnet.Mapped(Runtime(12));
+        var stack = new Stack { Id = 3 };
+        stack.Addresses.AddRange([0x1000, 0x7f3000000040]);
+        var passedOn = new StackSink();
+        new DotNetWatchingSink(passedOn, dotnet).Stack(stack);
+        Assert.Same(stack, Assert.Single(passedOn.Stacks));
+        var written = new List<JitSymbols>();
+        dotnet.Finish(written.Add, 9);
+        Assert.Equal([12], namer.Asked);
+        Assert.Equal((12u, "clrmd", 0x7f300000003fUL), (written.Single().Pid, written.Single().Source, written.Single().Symbols.Single().Start));
+        Assert.Equal(["process 12 is a .NET program without a perf map (it has no diagnostics IPC socket): its managed frames were " +
+                      "named through ClrMD (1 of 1 sampled code addresses)"], dotnet.Notes);
+    }
+
+    [Fact]
+    public void Stacks_are_not_kept_for_ClrMD_before_a_runtime_is_seen()
+    {
+        var namer = new OneMethodNamer();
+        var maps = Profiler.Collectors.Linux.Procfs.ProcMaps.Parse("7f3000000000-7f3000100000 r-xp 00000000 00:00 0\n");
+        var dotnet = new DotNetProcesses(new FakeControl("it has no diagnostics IPC socket"), launched: false,
+            openMap: path => new PerfMapFile(MapPath(path)), clrMd: new ClrMdFallback(namer, _ => maps, _ => true));
+        var stack = new Stack { Id = 3 };
+        stack.Addresses.AddRange([0x1000, 0x7f3000000040]);
+        dotnet.Sampled(stack);
+        dotnet.Mapped(Runtime(12));
+        dotnet.Finish(_ => Assert.Fail("nothing sampled in its code"), 9);
+        Assert.Empty(namer.Asked);
+        Assert.Equal(["process 12 is a .NET program but its managed frames stay unnamed: it has no diagnostics IPC socket"], dotnet.Notes);
+    }
+
+    [Fact]
+    public void An_attached_runtimes_map_is_completed_through_ClrMD_where_it_names_no_sampled_code()
+    {
+        var namer = new OneMethodNamer();
+        var maps = Profiler.Collectors.Linux.Procfs.ProcMaps.Parse("7f3000000000-7f3000100000 r-xp 00000000 00:00 0\n");
+        var control = new FakeControl(null);
+        var dotnet = new DotNetProcesses(control, launched: false,
+            openMap: path => new PerfMapFile(MapPath(path)), clrMd: new ClrMdFallback(namer, _ => maps, _ => true));
+        dotnet.Mapped(Runtime(4));
+        File.WriteAllText(MapPath(PerfMapFile.For(4)), "7f3000000000 40 void [S] S.W::M()[QuickJitted]\n");
+        var stack = new Stack { Id = 3 };
+        stack.Addresses.AddRange([0x1000, 0x7f3000000010, 0x7f3000000080]);
+        dotnet.Sampled(stack);
+        var written = new List<JitSymbols>();
+        dotnet.Finish(written.Add, 9);
+        Assert.Equal([4], namer.Asked);
+        Assert.Equal([("perf-map", 0x7f3000000000UL), ("clrmd", 0x7f300000007fUL)], written.Select(r => (r.Source, r.Symbols.Single().Start)));
+        Assert.Equal(["enable 4", "disable 4"], control.Calls);
+        Assert.Empty(dotnet.Notes);
+    }
+
     [Fact]
     public void The_launch_environment_turns_the_map_on_unless_the_user_chose()
     {
