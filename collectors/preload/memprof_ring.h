@@ -226,8 +226,9 @@ static uint32_t memprof_ring_walk(uintptr_t ip, uintptr_t sp, uintptr_t bp, uint
                 *flags |= MEMPROF_EVENT_STACK_COMPLETE;
             break;
         }
-        /* Only within this thread's stack: a register that holds no frame pointer is never read. */
-        if (top == 0 || fp < sp || fp + 16 > top || (fp & 7) != 0)
+        /* Only within this thread's stack: a register that holds no frame pointer is never read
+         * (compared without fp + 16, which wraps for a value near the top of the address space). */
+        if (top == 0 || top - sp < 16 || fp < sp || fp > top - 16 || (fp & 7) != 0)
             break;
         uintptr_t next = ((uintptr_t *)fp)[0];
         pcs[i] = ((uintptr_t *)fp)[1];
