@@ -9,12 +9,14 @@
  * the frame-pointer walk, a copy of the stack's top), so memprof treats both alike.
  *
  * Stacks for DWARF unwinding are unwound here, in the process, when memprof allows it
- * (unwind_in_process): the binaries' CFI through the unwinder of libgcc (linked into this library,
- * so every program has it; its FDE lookup is glibc's _dl_find_object, lock-free and without
- * malloc), and the event carries the return addresses, flagged MEMPROF_RING_EVENT_UNWOUND. Where
- * that walk cannot reach the outermost frame (a module without CFI, JIT-compiled code, more frames
- * than an event holds) the event carries the frame-pointer walk and a copy of the stack's top, as
- * without it, and memprof unwinds the copy (with the frame-pointer fallback for code without CFI).
+ * (unwind_in_process), and the event carries the return addresses, flagged
+ * MEMPROF_RING_EVENT_UNWOUND: first by the per-thread rule cache of memprof_unwind.h, then, for a
+ * frame it does not describe (a signal frame, a CFA expression), by libgcc's _Unwind_Backtrace
+ * (libgcc is linked into this library, so every program has it; its FDE lookup is glibc's
+ * _dl_find_object, lock-free and without malloc). Where neither reaches the outermost frame (a
+ * module without CFI, JIT-compiled code, more frames than an event holds) the event carries the
+ * frame-pointer walk and a copy of the stack's top, as without it, and memprof unwinds the copy
+ * (with the frame-pointer fallback for code without CFI).
  *
  * Nothing is lost: a writer whose ring is full waits for memprof (counted in `waits`), unless
  * memprof is gone (its pid no longer exists, or its heartbeat is older than
@@ -30,7 +32,7 @@
 #define MEMPROF_RING_H
 
 #include <linux/types.h>
-#include <unwind.h>
+#include "memprof_unwind.h"
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -84,6 +86,7 @@ struct memprof_ring_thread {
     uint32_t events;
     int state;
     int writing;             /* a signal handler's event must not write into the record being written */
+    struct memprof_unwind_rule *unwind_cache; /* MEMPROF_UNWIND_CACHE_ENTRIES rules, mapped at the first unwind */
     char comm[16];
 };
 
@@ -166,6 +169,11 @@ static void memprof_ring_release(struct memprof_ring_thread *r, int owned)
 {
     if (r->state == 1 && owned)
         __atomic_store_n(&r->control->owner, 0, __ATOMIC_RELEASE);
+    /* A fork child keeps its copy of the thread's rules: the same code at the same addresses. */
+    if (owned && r->unwind_cache) {
+        munmap(r->unwind_cache, MEMPROF_UNWIND_CACHE_ENTRIES * sizeof(struct memprof_unwind_rule));
+        r->unwind_cache = NULL;
+    }
     r->control = NULL;
     r->data = NULL;
     r->state = 0;
@@ -308,7 +316,18 @@ __attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thre
     uintptr_t top = sp < r->stack_top ? r->stack_top : 0;
     uint64_t pcs[MEMPROF_MAX_FRAMES];
     uint64_t copy = 0;
-    uint32_t frames = memprof_ring->stack_copy && memprof_ring->unwind_in_process ? memprof_ring_unwind(ip, pcs) : 0;
+    uint32_t frames = 0;
+    if (memprof_ring->stack_copy && memprof_ring->unwind_in_process) {
+        if (top && !r->unwind_cache) {
+            void *cache = mmap(NULL, MEMPROF_UNWIND_CACHE_ENTRIES * sizeof(struct memprof_unwind_rule), PROT_READ | PROT_WRITE,
+                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            r->unwind_cache = cache == MAP_FAILED ? NULL : cache;
+        }
+        if (top && r->unwind_cache)
+            frames = memprof_unwind_walk(r->unwind_cache, ip, sp, bp, top, pcs, MEMPROF_MAX_FRAMES);
+        if (!frames)
+            frames = memprof_ring_unwind(ip, pcs);
+    }
     if (frames) {
         flags |= MEMPROF_RING_EVENT_UNWOUND | MEMPROF_EVENT_STACK_COMPLETE;
     } else {
