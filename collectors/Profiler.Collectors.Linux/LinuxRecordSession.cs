@@ -52,6 +52,8 @@ public sealed record RecordSessionResult(int TargetPid, int? CommandExitCode, lo
     public ulong RingWaits { get; init; }
     /// <summary>Events of threads that found no free ring and trapped on a marker instead.</summary>
     public ulong RingMisses { get; init; }
+    /// <summary>Events whose stack the process unwound itself, and those whose stack it copied for memprof to unwind instead.</summary>
+    public (ulong Unwound, ulong Copied) InProcessStacks { get; init; }
 }
 
 /// <summary>One `memprof record`: launch or attach, record until the target exits, the duration
@@ -286,6 +288,7 @@ public static class LinuxRecordSession
                 Notes = notes,
                 SlotsRestored = slotsRestored,
                 RingWaits = rings?.Waits ?? 0, RingMisses = rings?.NoRing ?? 0,
+                InProcessStacks = rings is null ? default : (rings.Unwound, rings.Copied),
             };
         }
         catch (ProfilerException e) when (e.CommandExitCode is not null) { throw; }

@@ -71,7 +71,9 @@ struct memprof_ring_shared {
 struct memprof_ring_control {
     uint64_t owner;          /* pid << 32 | tid of the writing thread; 0: free */
     uint64_t write_pos;      /* bytes ever written (the writer publishes with release) */
-    uint64_t pad0[6];
+    uint64_t unwound;        /* events whose stack the writers of this ring unwound in process */
+    uint64_t copied;         /* events whose stack they copied because that unwind stopped short */
+    uint64_t pad0[4];
     uint64_t read_pos;       /* bytes ever consumed (memprof publishes with release) */
     uint64_t pad1[7];
 };
@@ -327,6 +329,8 @@ __attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thre
             frames = memprof_unwind_walk(r->unwind_cache, ip, sp, bp, top, pcs, MEMPROF_MAX_FRAMES);
         if (!frames)
             frames = memprof_ring_unwind(ip, pcs);
+        uint64_t *tally = frames ? &r->control->unwound : &r->control->copied;
+        __atomic_store_n(tally, *tally + 1, __ATOMIC_RELAXED);
     }
     if (frames) {
         flags |= MEMPROF_RING_EVENT_UNWOUND | MEMPROF_EVENT_STACK_COMPLETE;

@@ -36,6 +36,8 @@ public static class RingLayout
     // struct memprof_ring_control
     public const int OwnerOffset = 0;
     public const int WritePosOffset = 8;
+    public const int UnwoundOffset = 16;
+    public const int CopiedOffset = 24;
     public const int ReadPosOffset = 64;
 
     /// <summary>Where ring 0's bytes start: the header, then the controls, page-aligned.</summary>

@@ -25,6 +25,19 @@ public sealed unsafe partial class SharedRing : IDisposable
     public ulong Dropped => Volatile.Read(ref *(ulong*)(_base + RingLayout.DroppedOffset));
     /// <summary>Events of threads that found no free ring: they went to the markers (trapped).</summary>
     public ulong NoRing => Volatile.Read(ref *(ulong*)(_base + RingLayout.NoRingOffset));
+    /// <summary>Events whose stack the process unwound itself (DWARF, in-process).</summary>
+    public ulong Unwound => SumOfControls(RingLayout.UnwoundOffset);
+    /// <summary>Events whose stack was copied for memprof to unwind because the in-process unwind stopped short.</summary>
+    public ulong Copied => SumOfControls(RingLayout.CopiedOffset);
+
+    ulong SumOfControls(int offset)
+    {
+        ulong sum = 0;
+        for (int i = 0; i < _sizing.RingCount; i++)
+            sum += Volatile.Read(ref *(ulong*)(_base + RingLayout.HeaderBytes + (ulong)i * RingLayout.ControlBytes + (ulong)offset));
+        return sum;
+    }
+
     /// <summary>Bytes skipped for holding no well-formed record.</summary>
     public ulong DamagedBytes { get; private set; }
 
