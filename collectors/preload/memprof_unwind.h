@@ -219,6 +219,12 @@ static void memprof_unwind_describe(uintptr_t address, struct memprof_unwind_rul
     p++;
     if (augmentation[0] == 'e' && augmentation[1] == 'h')
         return;
+    if (version >= 4) {
+        /* address_size and segment_selector_size: only 8 and 0 are this machine's. */
+        if (p[0] != 8 || p[1] != 0)
+            return;
+        p += 2;
+    }
     uint64_t code_align = memprof_unwind_uleb(&p, cie_end);
     int64_t data_align = memprof_unwind_sleb(&p, cie_end);
     uint64_t ra_column = version == 1 ? *p++ : memprof_unwind_uleb(&p, cie_end);
