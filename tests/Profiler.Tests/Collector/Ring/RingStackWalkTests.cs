@@ -93,6 +93,41 @@ public sealed class RingStackWalkTests
     }
 
     [Fact]
+    public void A_frame_without_cfi_stops_both_walks_so_the_event_carries_a_stack_copy()
+    {
+        // through_no_cfi has no FDE (assembly without .cfi directives), as JIT-compiled code has
+        // none: neither in-process walk may claim a complete stack through it.
+        const string source = Prelude + "\n" + """
+            static struct memprof_unwind_rule cache[MEMPROF_UNWIND_CACHE_ENTRIES];
+            void through_no_cfi(void (*f)(void));
+            __asm__(".text\n.globl through_no_cfi\nthrough_no_cfi:\npush %rbp\nmov %rsp, %rbp\ncall *%rdi\npop %rbp\nret\n");
+
+            __attribute__((noinline, optimize("no-omit-frame-pointer"))) static void capture(void)
+            {
+                uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+                uintptr_t ip = (uintptr_t)__builtin_return_address(0);
+                uint64_t fast[MEMPROF_MAX_FRAMES], slow[MEMPROF_MAX_FRAMES];
+                uint32_t n = memprof_unwind_walk(cache, ip, frame + 16, *(uintptr_t *)frame, (uintptr_t)__libc_stack_end, fast, MEMPROF_MAX_FRAMES);
+                uint32_t m = memprof_ring_unwind(ip, slow);
+                printf("cached %u libgcc %u\n", n, m);
+            }
+            __attribute__((noinline)) static void direct(void) { capture(); }
+            int main(void)
+            {
+                direct();
+                through_no_cfi(direct);
+                return 0;
+            }
+            """;
+        var lines = RingLayoutTests.CompileAndRun(source, "-O2");
+        // Called directly the walks agree on a complete stack; through the frame without CFI both give up.
+        var direct = lines[0].Split(' ');
+        Assert.Equal(direct[1], direct[3]);
+        Assert.True(int.Parse(direct[1], System.Globalization.CultureInfo.InvariantCulture) >= 4, lines[0]); // main … _start
+        Assert.Equal("cached 0 libgcc 0", lines[1]);
+    }
+
+    [Fact]
     public void A_frame_pointer_near_the_top_of_the_address_space_is_never_read()
     {
         // (fp + 16) wraps for fp = -8: a bounds check written that way let the walk read it.
