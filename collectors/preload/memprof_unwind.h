@@ -192,14 +192,19 @@ static int memprof_unwind_run(const uint8_t *p, const uint8_t *end, uint64_t cod
     return 1;
 }
 
-/* The rule at `address` (a return address minus one): its FDE's CIE and FDE programs run up to it. */
+/* The rule at `address` (a return address minus one): its FDE's CIE and FDE programs run up to
+ * it; MEMPROF_UNWIND_EMPTY when no FDE covers it (asked again next time). */
 static void memprof_unwind_describe(uintptr_t address, struct memprof_unwind_rule *out)
 {
     out->kind = MEMPROF_UNWIND_UNSUPPORTED;
     struct dwarf_eh_bases bases;
     const uint8_t *fde = _Unwind_Find_FDE((void *)address, &bases);
-    if (!fde)
+    /* Not remembered: the dynamic linker's object table may not be set up yet (allocations of
+     * the linker's own start), or the library not yet in it. */
+    if (!fde) {
+        out->kind = MEMPROF_UNWIND_EMPTY;
         return;
+    }
     uint32_t length, cie_offset;
     __builtin_memcpy(&length, fde, 4);
     if (length == 0xffffffffu)
