@@ -265,8 +265,10 @@ static void memprof_unwind_describe(uintptr_t address, struct memprof_unwind_rul
     if (size < 0)
         return;
     q += 2 * size;
-    if (has_data)
-        q += memprof_unwind_uleb(&q, fde_end);
+    if (has_data) {
+        uint64_t n = memprof_unwind_uleb(&q, fde_end); /* the FDE's augmentation data (an LSDA pointer) */
+        q += n;
+    }
     if (!memprof_unwind_run(q, fde_end, code_align, data_align, fde_encoding, &loc, address, &row, &initial))
         return;
     if (row.rule[1] == MEMPROF_RULE_UNDEFINED) {

@@ -24,8 +24,9 @@ public sealed class RingStackWalkTests
     [Fact]
     public void The_cached_cfi_walk_gives_libgccs_frames_through_code_without_frame_pointers()
     {
-        // Frames without frame pointers (-fomit-frame-pointer), one with its CFA at rbp (alloca),
-        // glibc's qsort calling back into the program, down to _start: the walk from the cache and
+        // Frames without frame pointers (-fomit-frame-pointer), with an LSDA (a cleanup under
+        // -fexceptions), one with its CFA at rbp (alloca), glibc's qsort calling back into the
+        // program, down to _start: the walk from the cache and
         // libgcc's _Unwind_Backtrace must agree frame for frame, cold (rules read from the FDEs) and warm.
         const string source = Prelude + "\n" + """
             static struct memprof_unwind_rule cache[MEMPROF_UNWIND_CACHE_ENTRIES];
@@ -50,9 +51,13 @@ public sealed class RingStackWalkTests
                 }
             }
 
+            static void release(int *guard) { __asm__ volatile("" : : "r"(guard)); }
             __attribute__((noinline)) static int by_alloca(int depth);
             __attribute__((noinline)) static int recurse(int depth)
             {
+                /* A cleanup under -fexceptions: this function's FDE carries an LSDA (augmentation "zPLR"). */
+                __attribute__((cleanup(release))) int guard = depth;
+                (void)guard;
                 volatile char pad[64];
                 pad[depth % 64] = (char)depth;
                 if (depth == 0) {
@@ -85,7 +90,7 @@ public sealed class RingStackWalkTests
                 return 0;
             }
             """;
-        var lines = RingLayoutTests.CompileAndRun(source, "-O2", "-fomit-frame-pointer");
+        var lines = RingLayoutTests.CompileAndRun(source, "-O2", "-fomit-frame-pointer", "-fexceptions");
         var said = lines[^1].Split(' ');
         Assert.Equal("walks 4 failures 0", string.Join(' ', said[..4]));
         // recurse(20) and its alloca frames under main, __libc_start_call_main, __libc_start_main, _start.
