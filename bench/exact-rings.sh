@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Exact mode (--rate 1) through the shared rings against the markers (every event a trap,
 # MEMPROF_RINGS=off) and native, on the malloc loop, the realistic workload and real Debian
-# programs (ripgrep over a source tree, bat on a large C file). Prints one line per run: wall
-# seconds, the program's own ns/pair (micro), events recorded and lost, memprof's waits.
+# programs (ripgrep over a source tree, bat on a large C file). The stacks: DWARF unwound in the
+# process (the default), DWARF from stack copies unwound by memprof (--unwind dwarf-copy), frame
+# pointers (--unwind fp); heaptrack beside them when installed. Prints one line per run: wall
+# seconds and its ratio to native, the program's own ns/pair (micro), events recorded and lost,
+# memprof's waits, the load average.
 #   bench/exact-rings.sh [REPS]      (default 1; run on a quiet machine for real numbers)
+#   JOBS="rg bat" bench/exact-rings.sh   only these jobs (micro workload rg bat)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 reps=${1:-1}
@@ -17,6 +21,7 @@ corpus="$root/src"                   # ripgrep's input: memprof's own sources
 big="$tmp/big.c"                     # bat's input: ~1.6 MB of C
 for _ in $(seq 1 40); do cat "$root"/collectors/preload/*.c "$root"/collectors/bpf/memprof.bpf.c; done > "$big"
 
+native_wall=1
 run() { # name, then the command
     local name=$1; shift
     local start end
@@ -29,15 +34,21 @@ run() { # name, then the command
     lost=$(grep -o '[0-9,]* events LOST' "$tmp/err" | tr -dc 0-9 || true)
     waits=$(grep -o 'waited [0-9,]* times' "$tmp/err" | tr -dc 0-9 || true)
     ns=$(awk '$1 == "ns_per_pair" {print $2}' "$tmp/out")
-    printf '%-28s wall %7.2f s  ns/pair %-10s events %-10s lost %-8s waits %s\n' "$name" "$wall" "${ns:--}" "${events:--}" "${lost:-0}" "${waits:-0}"
+    [[ $name == *" native" ]] && native_wall=$wall
+    printf '%-28s wall %7.2f s  x%-6.1f ns/pair %-10s events %-10s lost %-8s waits %-8s load %s\n' "$name" "$wall" \
+        "$(echo "$wall / $native_wall" | bc -l)" "${ns:--}" "${events:--}" "${lost:-0}" "${waits:-0}" "$(cut -d' ' -f1 /proc/loadavg)"
 }
+jobs=${JOBS:-micro workload rg bat}
 
 for _ in $(seq 1 "$reps"); do
     for job in "micro:$allocs bench 200000" "workload:$workload 0.25" "rg:/usr/bin/rg -c fn $corpus" "bat:/usr/bin/batcat --color=always --paging=never $big"; do
         name=${job%%:*}; cmd=(${job#*:})
+        [[ " $jobs " == *" $name "* ]] || continue
         run "$name native" "${cmd[@]}"
         run "$name rate1 rings" "$memprof" record --rate 1 --no-firefox -o "$tmp/r.memprof" -- "${cmd[@]}"
+        run "$name rate1 rings dwarf-copy" "$memprof" record --rate 1 --unwind dwarf-copy --no-firefox -o "$tmp/c.memprof" -- "${cmd[@]}"
         MEMPROF_RINGS=off run "$name rate1 markers" "$memprof" record --rate 1 --no-firefox -o "$tmp/m.memprof" -- "${cmd[@]}"
         run "$name rate1 rings fp" "$memprof" record --rate 1 --unwind fp --no-firefox -o "$tmp/f.memprof" -- "${cmd[@]}"
+        if command -v heaptrack >/dev/null; then run "$name heaptrack" heaptrack -o "$tmp/h" "${cmd[@]}"; rm -f "$tmp"/h*; fi
     done
 done

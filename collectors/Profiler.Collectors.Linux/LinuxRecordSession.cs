@@ -34,7 +34,9 @@ public sealed record RecordSessionOptions(
 
 /// <summary>How sampled stacks are taken: the kernel's frame-pointer walk, a stack copy unwound
 /// with DWARF CFI in user space, or whichever suits the target's executable.</summary>
-public enum UnwindMode { Auto, FramePointer, Dwarf }
+/// <summary>DwarfCopy: DWARF, but a launched command's in-process sampler copies every stack for
+/// memprof to unwind rather than unwinding it itself (the way the kernel path works; slower, for comparing).</summary>
+public enum UnwindMode { Auto, FramePointer, Dwarf, DwarfCopy }
 
 public sealed record RecorderStatus(TimeSpan Elapsed, long Events, double EventsPerSecond, ulong Lost, int Processes);
 
@@ -50,6 +52,8 @@ public sealed record RecordSessionResult(int TargetPid, int? CommandExitCode, lo
     public ulong RingWaits { get; init; }
     /// <summary>Events of threads that found no free ring and trapped on a marker instead.</summary>
     public ulong RingMisses { get; init; }
+    /// <summary>Events whose stack the process unwound itself, and those whose stack it copied for memprof to unwind instead.</summary>
+    public (ulong Unwound, ulong Copied) InProcessStacks { get; init; }
 }
 
 /// <summary>One `memprof record`: launch or attach, record until the target exits, the duration
@@ -126,7 +130,8 @@ public static class LinuxRecordSession
                     "--mode inject puts the sampler into a running process (--pid); a launched command samples in-process with --mode auto or preload");
             // Frequent samples go through shared rings rather than a trap each.
             if (options.SharedRings && Ring.RingSizing.For(Math.Max(1, options.SampleRateBytes), options.BufferBytes) is { } sizing)
-                rings = new Ring.SharedRing(sizing, UsesDwarf(options.Unwind) ? options.StackCopyBytes : 0, monotonicNanos);
+                rings = new Ring.SharedRing(sizing, UsesDwarf(options.Unwind) ? options.StackCopyBytes : 0, monotonicNanos,
+                    unwindInProcess: options.Unwind != UnwindMode.DwarfCopy);
             var choice = ChooseLaunch(options, targets, rings);
             if (rings is not null && choice.Environment?.ContainsKey(Ring.RingLayout.EnvironmentVariable) != true)
             {
@@ -201,7 +206,9 @@ public static class LinuxRecordSession
             recorder.Start(pid, origin, launched: launcher is not null, launcher is not null ? [launcher.Executable] : null);
             // Counting starts with the markers probed, so every counted allocation has its event.
             if (injected?.StartCounting() is { } notCounting) throw new ProfilerException(ExitCode.CollectorFailed, $"attach by injection: {notCounting}");
-            started?.Invoke(header.Mode + (dwarf ? $", DWARF stacks (copies of up to {options.StackCopyBytes / 1024} KiB)" : ", frame-pointer stacks"));
+            started?.Invoke(header.Mode + (!dwarf ? ", frame-pointer stacks"
+                : rings is not null && options.Unwind != UnwindMode.DwarfCopy ? $", DWARF stacks (unwound in process; copies of up to {options.StackCopyBytes / 1024} KiB where that stops short)"
+                : $", DWARF stacks (copies of up to {options.StackCopyBytes / 1024} KiB)"));
             // What the rings hold now is the launcher shell's own start (it is stopped before it
             // execs the command): not the command's.
             rings?.Discard();
@@ -283,6 +290,7 @@ public static class LinuxRecordSession
                 Notes = notes,
                 SlotsRestored = slotsRestored,
                 RingWaits = rings?.Waits ?? 0, RingMisses = rings?.NoRing ?? 0,
+                InProcessStacks = rings is null ? default : (rings.Unwound, rings.Copied),
             };
         }
         catch (ProfilerException e) when (e.CommandExitCode is not null) { throw; }

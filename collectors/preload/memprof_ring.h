@@ -8,6 +8,16 @@
  * none falls back to the marker (a trap). Records are the BPF ring buffer's (struct memprof_event,
  * the frame-pointer walk, a copy of the stack's top), so memprof treats both alike.
  *
+ * Stacks for DWARF unwinding are unwound here, in the process, when memprof allows it
+ * (unwind_in_process), and the event carries the return addresses, flagged
+ * MEMPROF_RING_EVENT_UNWOUND: first by the per-thread rule cache of memprof_unwind.h, then, for a
+ * frame it does not describe (a signal frame, a CFA expression), by libgcc's _Unwind_Backtrace
+ * (libgcc is linked into this library, so every program has it; its FDE lookup is glibc's
+ * _dl_find_object, lock-free and without malloc). Where neither reaches the outermost frame (a
+ * module without CFI, JIT-compiled code, more frames than an event holds) the event carries the
+ * frame-pointer walk and a copy of the stack's top, as without it, and memprof unwinds the copy
+ * (with the frame-pointer fallback for code without CFI).
+ *
  * Nothing is lost: a writer whose ring is full waits for memprof (counted in `waits`), unless
  * memprof is gone (its pid no longer exists, or its heartbeat is older than
  * MEMPROF_RING_READER_TIMEOUT_NS: a zombie, a stopped memprof): then events are dropped and counted, and the program runs on.
@@ -22,6 +32,7 @@
 #define MEMPROF_RING_H
 
 #include <linux/types.h>
+#include "memprof_unwind.h"
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -34,6 +45,10 @@
 #define MEMPROF_RING_CONTROL_BYTES 128
 #define MEMPROF_RING_RECORD_EVENT 1
 #define MEMPROF_RING_RECORD_PAD 2
+/* memprof_event.flags of a ring event whose frames are a CFI unwind done in the process (leaf
+ * first, as the copy's unwinder would give them); MEMPROF_EVENT_STACK_COMPLETE: it reached the
+ * outermost frame. Beside enum memprof_event_flag's bits (memprof_shared.h), for rings only. */
+#define MEMPROF_RING_EVENT_UNWOUND 0x100
 /* memprof beats every 100 ms from a thread of its own: this long without a beat, it is stopped or dead. */
 #define MEMPROF_RING_READER_TIMEOUT_NS (5ULL * 1000000000ULL)
 
@@ -50,12 +65,15 @@ struct memprof_ring_shared {
     uint64_t dropped;        /* events dropped because memprof was gone */
     uint64_t no_ring;        /* events of threads that found no free ring (sent to the markers) */
     uint64_t reader_gone;    /* set by the first writer that found memprof gone */
+    uint32_t unwind_in_process; /* memprof: with stack_copy, unwind with CFI here, copy only where that stops short */
 };
 
 struct memprof_ring_control {
     uint64_t owner;          /* pid << 32 | tid of the writing thread; 0: free */
     uint64_t write_pos;      /* bytes ever written (the writer publishes with release) */
-    uint64_t pad0[6];
+    uint64_t unwound;        /* events whose stack the writers of this ring unwound in process */
+    uint64_t copied;         /* events whose stack they copied because that unwind stopped short */
+    uint64_t pad0[4];
     uint64_t read_pos;       /* bytes ever consumed (memprof publishes with release) */
     uint64_t pad1[7];
 };
@@ -70,6 +88,7 @@ struct memprof_ring_thread {
     uint32_t events;
     int state;
     int writing;             /* a signal handler's event must not write into the record being written */
+    struct memprof_unwind_rule *unwind_cache; /* MEMPROF_UNWIND_CACHE_ENTRIES rules, mapped at the first unwind */
     char comm[16];
 };
 
@@ -152,6 +171,11 @@ static void memprof_ring_release(struct memprof_ring_thread *r, int owned)
 {
     if (r->state == 1 && owned)
         __atomic_store_n(&r->control->owner, 0, __ATOMIC_RELEASE);
+    /* A fork child keeps its copy of the thread's rules: the same code at the same addresses. */
+    if (owned && r->unwind_cache) {
+        munmap(r->unwind_cache, MEMPROF_UNWIND_CACHE_ENTRIES * sizeof(struct memprof_unwind_rule));
+        r->unwind_cache = NULL;
+    }
     r->control = NULL;
     r->data = NULL;
     r->state = 0;
@@ -212,8 +236,9 @@ static uint32_t memprof_ring_walk(uintptr_t ip, uintptr_t sp, uintptr_t bp, uint
                 *flags |= MEMPROF_EVENT_STACK_COMPLETE;
             break;
         }
-        /* Only within this thread's stack: a register that holds no frame pointer is never read. */
-        if (top == 0 || fp < sp || fp + 16 > top || (fp & 7) != 0)
+        /* Only within this thread's stack: a register that holds no frame pointer is never read
+         * (compared without fp + 16, which wraps for a value near the top of the address space). */
+        if (top == 0 || top - sp < 16 || fp < sp || fp > top - 16 || (fp & 7) != 0)
             break;
         uintptr_t next = ((uintptr_t *)fp)[0];
         pcs[i] = ((uintptr_t *)fp)[1];
@@ -223,6 +248,48 @@ static uint32_t memprof_ring_walk(uintptr_t ip, uintptr_t sp, uintptr_t bp, uint
         fp = next;
     }
     return frames;
+}
+
+/* A CFI unwind of this thread in progress: the frames from the caller of memprof_ring_write on. */
+struct memprof_ring_unwind {
+    uint64_t *pcs;
+    uintptr_t first;         /* where memprof_ring_write returns to: frames before it are this library's walk itself */
+    uint32_t frames;
+    uint32_t seen;           /* frames the unwinder reported, ours included */
+    int started;
+    int complete;            /* reached the outermost frame (its return address undefined) */
+};
+
+static _Unwind_Reason_Code memprof_ring_unwind_frame(struct _Unwind_Context *context, void *arg)
+{
+    struct memprof_ring_unwind *u = arg;
+    uintptr_t pc = _Unwind_GetIP(context);
+    /* libgcc reports a frame whose return address is undefined with pc 0, and stops after it. */
+    if (pc == 0) {
+        u->complete = u->started;
+        return _URC_NO_REASON;
+    }
+    if (!u->started) {
+        /* The walk's own frames (this helper, memprof_ring_write) come first. */
+        if (pc != u->first)
+            return ++u->seen < 4 ? _URC_NO_REASON : _URC_NORMAL_STOP;
+        u->started = 1;
+    }
+    if (u->frames == MEMPROF_MAX_FRAMES)
+        return _URC_NORMAL_STOP;
+    u->pcs[u->frames++] = pc;
+    return _URC_NO_REASON;
+}
+
+/* Unwinds the calling thread with CFI into pcs from `first` (the return address into
+ * memprof_ring_write's caller) on; the number of frames when the walk reached the outermost frame,
+ * 0 when it stopped short (a module without CFI, a frame no unwind information describes, too many
+ * frames). Allocates nothing: a malloc it made would come back into this library. */
+__attribute__((noinline)) static uint32_t memprof_ring_unwind(uintptr_t first, uint64_t *pcs)
+{
+    struct memprof_ring_unwind u = { pcs, first, 0, 0, 0, 0 };
+    _Unwind_Reason_Code end = _Unwind_Backtrace(memprof_ring_unwind_frame, &u);
+    return end == _URC_END_OF_STACK && u.complete && u.frames > 0 ? u.frames : 0;
 }
 
 /* Writes one event with the stack of its caller's caller (the sampler's entry points keep frame
@@ -250,10 +317,29 @@ __attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thre
         r->stack_top = memprof_ring_stack_top(sp);
     uintptr_t top = sp < r->stack_top ? r->stack_top : 0;
     uint64_t pcs[MEMPROF_MAX_FRAMES];
-    uint32_t frames = memprof_ring_walk(ip, sp, bp, top, pcs, &flags);
-    uint64_t copy = top ? top - sp : 0;
-    if (copy > memprof_ring->stack_copy)
-        copy = memprof_ring->stack_copy;
+    uint64_t copy = 0;
+    uint32_t frames = 0;
+    if (memprof_ring->stack_copy && memprof_ring->unwind_in_process) {
+        if (top && !r->unwind_cache) {
+            void *cache = mmap(NULL, MEMPROF_UNWIND_CACHE_ENTRIES * sizeof(struct memprof_unwind_rule), PROT_READ | PROT_WRITE,
+                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            r->unwind_cache = cache == MAP_FAILED ? NULL : cache;
+        }
+        if (top && r->unwind_cache)
+            frames = memprof_unwind_walk(r->unwind_cache, ip, sp, bp, top, pcs, MEMPROF_MAX_FRAMES);
+        if (!frames)
+            frames = memprof_ring_unwind(ip, pcs);
+        uint64_t *tally = frames ? &r->control->unwound : &r->control->copied;
+        __atomic_store_n(tally, *tally + 1, __ATOMIC_RELAXED);
+    }
+    if (frames) {
+        flags |= MEMPROF_RING_EVENT_UNWOUND | MEMPROF_EVENT_STACK_COMPLETE;
+    } else {
+        frames = memprof_ring_walk(ip, sp, bp, top, pcs, &flags);
+        copy = top ? top - sp : 0;
+        if (copy > memprof_ring->stack_copy)
+            copy = memprof_ring->stack_copy;
+    }
     uint64_t length = (8 + sizeof(struct memprof_event) + frames * 8 + copy + 7) & ~7ULL;
     uint64_t capacity = memprof_ring->ring_bytes;
     uint64_t pos = r->control->write_pos;

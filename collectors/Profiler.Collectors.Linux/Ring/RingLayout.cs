@@ -14,6 +14,9 @@ public static class RingLayout
     public const int PrefixBytes = 8;
     public const uint RecordEvent = 1;
     public const uint RecordPad = 2;
+    /// <summary>MEMPROF_RING_EVENT_UNWOUND: an event's frames are a CFI unwind the process did
+    /// itself (leaf first; StackComplete when it reached the outermost frame), with no stack copy.</summary>
+    public const uint EventUnwound = 0x100;
 
     // struct memprof_ring_shared
     public const int MagicOffset = 0;
@@ -28,10 +31,13 @@ public static class RingLayout
     public const int DroppedOffset = 56;
     public const int NoRingOffset = 64;
     public const int ReaderGoneOffset = 72;
+    public const int UnwindInProcessOffset = 80;
 
     // struct memprof_ring_control
     public const int OwnerOffset = 0;
     public const int WritePosOffset = 8;
+    public const int UnwoundOffset = 16;
+    public const int CopiedOffset = 24;
     public const int ReadPosOffset = 64;
 
     /// <summary>Where ring 0's bytes start: the header, then the controls, page-aligned.</summary>

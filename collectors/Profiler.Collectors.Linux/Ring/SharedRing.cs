@@ -25,10 +25,26 @@ public sealed unsafe partial class SharedRing : IDisposable
     public ulong Dropped => Volatile.Read(ref *(ulong*)(_base + RingLayout.DroppedOffset));
     /// <summary>Events of threads that found no free ring: they went to the markers (trapped).</summary>
     public ulong NoRing => Volatile.Read(ref *(ulong*)(_base + RingLayout.NoRingOffset));
+    /// <summary>Events whose stack the process unwound itself (DWARF, in-process).</summary>
+    public ulong Unwound => SumOfControls(RingLayout.UnwoundOffset);
+    /// <summary>Events whose stack was copied for memprof to unwind because the in-process unwind stopped short.</summary>
+    public ulong Copied => SumOfControls(RingLayout.CopiedOffset);
+
+    ulong SumOfControls(int offset)
+    {
+        ulong sum = 0;
+        for (int i = 0; i < _sizing.RingCount; i++)
+            sum += Volatile.Read(ref *(ulong*)(_base + RingLayout.HeaderBytes + (ulong)i * RingLayout.ControlBytes + (ulong)offset));
+        return sum;
+    }
+
     /// <summary>Bytes skipped for holding no well-formed record.</summary>
     public ulong DamagedBytes { get; private set; }
 
-    public SharedRing(RingSizing sizing, int stackCopyBytes, Func<long> monotonicNanos)
+    /// <param name="stackCopyBytes">Stack copied per event for DWARF unwinding; 0: frame-pointer walks only.</param>
+    /// <param name="unwindInProcess">With a stack copy: the writers unwind with CFI themselves and
+    /// copy the stack only where their walk stops short of the outermost frame.</param>
+    public SharedRing(RingSizing sizing, int stackCopyBytes, Func<long> monotonicNanos, bool unwindInProcess = true)
     {
         _sizing = sizing;
         _length = RingLayout.TotalBytes(sizing.RingCount, sizing.RingBytes);
@@ -49,6 +65,7 @@ public sealed unsafe partial class SharedRing : IDisposable
         *(ulong*)(_base + RingLayout.DataOffsetOffset) = _dataOffset;
         *(uint*)(_base + RingLayout.ReaderPidOffset) = (uint)Environment.ProcessId;
         *(uint*)(_base + RingLayout.StackCopyOffset) = (uint)Math.Max(0, stackCopyBytes);
+        *(uint*)(_base + RingLayout.UnwindInProcessOffset) = unwindInProcess ? 1u : 0u;
         _monotonicNanos = monotonicNanos;
         Heartbeat();
         Volatile.Write(ref *(ulong*)(_base + RingLayout.MagicOffset), RingLayout.Magic);

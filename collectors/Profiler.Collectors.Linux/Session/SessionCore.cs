@@ -148,7 +148,10 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
         }
         NoteThread(e.Pid, e.Tid, e.Comm);
         ulong stackId;
-        if (stackCopy.Length > 0 && ports.Unwinder is not null && Unwind(e, pid, stackCopy, out int unwound, out bool truncated) >= Math.Min(frames, 2))
+        // The process unwound this stack with CFI itself (a shared ring's event).
+        if ((e.Flags & Ring.RingLayout.EventUnwound) != 0)
+            stackId = frames > 0 ? InternStack(pid, _stackBuffer.AsSpan(0, frames), (e.Flags & BpfEventHeader.StackComplete) == 0) : 0;
+        else if (stackCopy.Length > 0 && ports.Unwinder is not null && Unwind(e, pid, stackCopy, out int unwound, out bool truncated) >= Math.Min(frames, 2))
             stackId = InternStack(pid, _unwound.AsSpan(0, unwound), truncated);
         else
             stackId = frames > 0 ? InternStack(pid, _stackBuffer.AsSpan(0, frames), !FramePointerWalkComplete(e, pid, frames)) : 0;

@@ -42,7 +42,9 @@ static class PlatformRecorders
             (result.LostEvents > 0 ? $"; {result.LostEvents:N0} events LOST (allocated too LOW, retained and leaked too HIGH by what they held)" : "") +
             (result.SlotsRestored is { } restored ? $"; allocator slots restored in {restored.TotalSeconds:0.00} s" : "") +
             (result.RingWaits > 0 ? $"; the program waited {result.RingWaits:N0} times for memprof to read its events (none lost)" : "") +
-            (result.RingMisses > 0 ? $"; {result.RingMisses:N0} events of threads beyond the shared rings were trapped instead" : ""));
+            (result.RingMisses > 0 ? $"; {result.RingMisses:N0} events of threads beyond the shared rings were trapped instead" : "") +
+            (result.InProcessStacks.Unwound + result.InProcessStacks.Copied > 0
+                ? $"; {result.InProcessStacks.Unwound:N0} stacks unwound in process, {result.InProcessStacks.Copied:N0} copied for memprof to unwind" : ""));
     }
 
     public static RecordOutcome OnWindows(RecordOptions options, string output, StatusLine status, CancellationToken cancel)

@@ -61,10 +61,11 @@ public static class RecordCommand
         {
             Description = "How sampled stacks are taken: fp (frame pointers only: cheaper, but cut wherever a function, " +
                           "such as Debian's glibc, keeps none), dwarf (copy the stack and unwind it with the binaries' CFI; " +
-                          "works without frame pointers) or auto (dwarf). Default: auto.",
+                          "works without frame pointers; a launched command unwinds its own stacks in process and copies only where that stops short), " +
+                          "dwarf-copy (dwarf, but every stack copied and unwound by memprof: slower, for comparing) or auto (dwarf). Default: auto.",
             DefaultValueFactory = _ => "auto",
         };
-        unwind.AcceptOnlyFromAmong("auto", "fp", "dwarf");
+        unwind.AcceptOnlyFromAmong("auto", "fp", "dwarf", "dwarf-copy");
         var stackSize = new Option<ulong>("--stack-size")
         {
             Description = "Most bytes of stack copied per sample for DWARF unwinding (a copy stops at the top of the stack; deeper frames are cut and the stack marked truncated). Up to 64KiB. Default: 64KiB.",
@@ -110,7 +111,7 @@ public static class RecordCommand
         {
             SampleRateBytes = parse.GetValue(rate),
             FollowChildren = !parse.GetValue(noFollow),
-            Unwind = parse.GetValue(unwind) switch { "fp" => UnwindMode.FramePointer, "dwarf" => UnwindMode.Dwarf, _ => UnwindMode.Auto },
+            Unwind = parse.GetValue(unwind) switch { "fp" => UnwindMode.FramePointer, "dwarf" => UnwindMode.Dwarf, "dwarf-copy" => UnwindMode.DwarfCopy, _ => UnwindMode.Auto },
             StackSizeBytes = parse.GetValue(stackSize),
             BufferBytes = parse.GetValue(buffer),
             Mode = parse.GetValue(mode) switch

@@ -1,0 +1,333 @@
+/* The in-process CFI unwinder of the shared rings' writer (memprof_ring.h): a walk over rsp, rbp and
+ * the return address with one rule per return address, cached per thread, so that an event's stack
+ * costs a few loads per frame, like a frame-pointer walk, instead of an FDE lookup and a CFA
+ * program per frame. A rule is read from the FDE that libgcc's _Unwind_Find_FDE finds (glibc's
+ * _dl_find_object: lock-free, no malloc) by running its CFA program up to the return address.
+ *
+ * Only the common shape is cached: the CFA at rsp or rbp plus an offset, the return address at
+ * CFA - 8, rbp saved at CFA + n or left alone, or the return address undefined (the outermost
+ * frame). Anything else (a CFA or rbp rule that is an expression, a signal frame, another
+ * register) is marked unsupported, and the event is unwound by libgcc's _Unwind_Backtrace. */
+#ifndef MEMPROF_UNWIND_H
+#define MEMPROF_UNWIND_H
+
+#include <stdint.h>
+#include <unwind.h>
+
+#define MEMPROF_UNWIND_CACHE_ENTRIES 4096 /* per thread: 64 KiB */
+
+enum memprof_unwind_kind {
+    MEMPROF_UNWIND_EMPTY = 0,
+    MEMPROF_UNWIND_STEP = 1,        /* CFA = (rbp or rsp) + cfa_offset, RA at CFA - 8, rbp at CFA + rbp_offset (0: unchanged) */
+    MEMPROF_UNWIND_OUTERMOST = 2,   /* the return address is undefined: the stack's first frame */
+    MEMPROF_UNWIND_UNSUPPORTED = 3,
+};
+
+struct memprof_unwind_rule {
+    uint64_t pc;
+    int32_t cfa_offset;
+    int16_t rbp_offset;
+    uint8_t cfa_rbp;
+    uint8_t kind;
+};
+_Static_assert(sizeof(struct memprof_unwind_rule) == 16, "one rule, 16 bytes");
+
+struct dwarf_eh_bases {
+    void *tbase;
+    void *dbase;
+    void *func;
+};
+extern const void *_Unwind_Find_FDE(void *pc, struct dwarf_eh_bases *bases);
+
+static uint64_t memprof_unwind_uleb(const uint8_t **p, const uint8_t *end)
+{
+    uint64_t value = 0;
+    for (unsigned shift = 0; *p < end && shift < 64; shift += 7) {
+        uint8_t byte = *(*p)++;
+        value |= (uint64_t)(byte & 0x7f) << shift;
+        if (!(byte & 0x80))
+            break;
+    }
+    return value;
+}
+
+static int64_t memprof_unwind_sleb(const uint8_t **p, const uint8_t *end)
+{
+    int64_t value = 0;
+    unsigned shift = 0;
+    uint8_t byte = 0;
+    while (*p < end && shift < 64) {
+        byte = *(*p)++;
+        value |= (int64_t)(byte & 0x7f) << shift;
+        shift += 7;
+        if (!(byte & 0x80))
+            break;
+    }
+    if (shift < 64 && (byte & 0x40))
+        value |= -((int64_t)1 << shift);
+    return value;
+}
+
+/* Bytes of a pointer in DW_EH_PE encoding `encoding`; -1 for a variable-length one (LEB128). */
+static int memprof_unwind_pointer_size(uint8_t encoding)
+{
+    switch (encoding & 0x0f) {
+    case 0x00: return 8;
+    case 0x02: case 0x0a: return 2;
+    case 0x03: case 0x0b: return 4;
+    case 0x04: case 0x0c: return 8;
+    default: return -1;
+    }
+}
+
+static void memprof_unwind_skip_pointer(const uint8_t **p, const uint8_t *end, uint8_t encoding)
+{
+    int size = memprof_unwind_pointer_size(encoding);
+    if (size < 0)
+        (void)memprof_unwind_uleb(p, end);
+    else
+        *p += size;
+}
+
+/* Rules of the registers the walk follows: rbp (6) and the return address (16). */
+enum { MEMPROF_RULE_SAME, MEMPROF_RULE_UNDEFINED, MEMPROF_RULE_OFFSET, MEMPROF_RULE_OTHER };
+struct memprof_unwind_row {
+    int64_t cfa_offset;
+    uint64_t cfa_register;
+    int cfa_expression;
+    int rule[2];             /* [0] rbp, [1] return address */
+    int64_t offset[2];
+};
+
+static int memprof_unwind_column(uint64_t reg) { return reg == 6 ? 0 : reg == 16 ? 1 : -1; }
+
+static void memprof_unwind_set(struct memprof_unwind_row *row, uint64_t reg, int rule, int64_t offset)
+{
+    int c = memprof_unwind_column(reg);
+    if (c >= 0) {
+        row->rule[c] = rule;
+        row->offset[c] = offset;
+    }
+}
+
+/* Runs a CFA program until the location passes `target`; false on what it does not know. */
+static int memprof_unwind_run(const uint8_t *p, const uint8_t *end, uint64_t code_align, int64_t data_align, uint8_t fde_encoding,
+                              uint64_t *loc, uint64_t target, struct memprof_unwind_row *row, const struct memprof_unwind_row *initial)
+{
+    struct memprof_unwind_row saved[8];
+    int depth = 0;
+    while (p < end) {
+        uint8_t op = *p++;
+        uint64_t reg, delta = 0;
+        switch (op >> 6) {
+        case 1: delta = (op & 0x3f) * code_align; break;
+        case 2: reg = op & 0x3f; memprof_unwind_set(row, reg, MEMPROF_RULE_OFFSET, (int64_t)memprof_unwind_uleb(&p, end) * data_align); continue;
+        case 3: {
+            int c = memprof_unwind_column(op & 0x3f);
+            if (c >= 0) {
+                row->rule[c] = initial->rule[c];
+                row->offset[c] = initial->offset[c];
+            }
+            continue;
+        }
+        default:
+            switch (op) {
+            case 0x00: continue;
+            case 0x01: {
+                int size = memprof_unwind_pointer_size(fde_encoding);
+                if (size != 8 || (fde_encoding & 0x70) != 0)
+                    return 0;
+                uint64_t to;
+                __builtin_memcpy(&to, p, 8);
+                p += 8;
+                if (to > target)
+                    return 1;
+                *loc = to;
+                continue;
+            }
+            case 0x02: delta = *p * code_align; p += 1; break;
+            case 0x03: { uint16_t d; __builtin_memcpy(&d, p, 2); p += 2; delta = d * code_align; break; }
+            case 0x04: { uint32_t d; __builtin_memcpy(&d, p, 4); p += 4; delta = d * code_align; break; }
+            case 0x05: reg = memprof_unwind_uleb(&p, end); memprof_unwind_set(row, reg, MEMPROF_RULE_OFFSET, (int64_t)memprof_unwind_uleb(&p, end) * data_align); continue;
+            case 0x06: {
+                int c = memprof_unwind_column(memprof_unwind_uleb(&p, end));
+                if (c >= 0) {
+                    row->rule[c] = initial->rule[c];
+                    row->offset[c] = initial->offset[c];
+                }
+                continue;
+            }
+            case 0x07: memprof_unwind_set(row, memprof_unwind_uleb(&p, end), MEMPROF_RULE_UNDEFINED, 0); continue;
+            case 0x08: memprof_unwind_set(row, memprof_unwind_uleb(&p, end), MEMPROF_RULE_SAME, 0); continue;
+            case 0x09: reg = memprof_unwind_uleb(&p, end); (void)memprof_unwind_uleb(&p, end); memprof_unwind_set(row, reg, MEMPROF_RULE_OTHER, 0); continue;
+            case 0x0a:
+                if (depth == 8)
+                    return 0;
+                saved[depth++] = *row;
+                continue;
+            case 0x0b:
+                if (depth == 0)
+                    return 0;
+                *row = saved[--depth];
+                continue;
+            case 0x0c: row->cfa_register = memprof_unwind_uleb(&p, end); row->cfa_offset = (int64_t)memprof_unwind_uleb(&p, end); row->cfa_expression = 0; continue;
+            case 0x0d: row->cfa_register = memprof_unwind_uleb(&p, end); row->cfa_expression = 0; continue;
+            case 0x0e: row->cfa_offset = (int64_t)memprof_unwind_uleb(&p, end); continue;
+            case 0x0f: { uint64_t n = memprof_unwind_uleb(&p, end); p += n; row->cfa_expression = 1; continue; }
+            case 0x10: case 0x16: { reg = memprof_unwind_uleb(&p, end); uint64_t n = memprof_unwind_uleb(&p, end); p += n; memprof_unwind_set(row, reg, MEMPROF_RULE_OTHER, 0); continue; }
+            case 0x11: reg = memprof_unwind_uleb(&p, end); memprof_unwind_set(row, reg, MEMPROF_RULE_OFFSET, memprof_unwind_sleb(&p, end) * data_align); continue;
+            case 0x12: row->cfa_register = memprof_unwind_uleb(&p, end); row->cfa_offset = memprof_unwind_sleb(&p, end) * data_align; row->cfa_expression = 0; continue;
+            case 0x13: row->cfa_offset = memprof_unwind_sleb(&p, end) * data_align; continue;
+            case 0x14: reg = memprof_unwind_uleb(&p, end); (void)memprof_unwind_uleb(&p, end); memprof_unwind_set(row, reg, MEMPROF_RULE_OTHER, 0); continue;
+            case 0x15: reg = memprof_unwind_uleb(&p, end); (void)memprof_unwind_sleb(&p, end); memprof_unwind_set(row, reg, MEMPROF_RULE_OTHER, 0); continue;
+            case 0x2e: (void)memprof_unwind_uleb(&p, end); continue;
+            case 0x2f: reg = memprof_unwind_uleb(&p, end); memprof_unwind_set(row, reg, MEMPROF_RULE_OFFSET, -(int64_t)memprof_unwind_uleb(&p, end) * data_align); continue;
+            default: return 0;
+            }
+        }
+        if (*loc + delta > target)
+            return 1;
+        *loc += delta;
+    }
+    return 1;
+}
+
+/* The rule at `address` (a return address minus one): its FDE's CIE and FDE programs run up to
+ * it; MEMPROF_UNWIND_EMPTY when no FDE covers it (asked again next time). */
+static void memprof_unwind_describe(uintptr_t address, struct memprof_unwind_rule *out)
+{
+    out->kind = MEMPROF_UNWIND_UNSUPPORTED;
+    struct dwarf_eh_bases bases;
+    const uint8_t *fde = _Unwind_Find_FDE((void *)address, &bases);
+    /* Not remembered: the dynamic linker's object table may not be set up yet (allocations of
+     * the linker's own start), or the library not yet in it. */
+    if (!fde) {
+        out->kind = MEMPROF_UNWIND_EMPTY;
+        return;
+    }
+    uint32_t length, cie_offset;
+    __builtin_memcpy(&length, fde, 4);
+    if (length == 0xffffffffu)
+        return;
+    const uint8_t *fde_end = fde + 4 + length;
+    __builtin_memcpy(&cie_offset, fde + 4, 4);
+    const uint8_t *cie = fde + 4 - cie_offset;
+    uint32_t cie_length;
+    __builtin_memcpy(&cie_length, cie, 4);
+    if (cie_length == 0xffffffffu)
+        return;
+    const uint8_t *cie_end = cie + 4 + cie_length, *p = cie + 8;
+    uint8_t version = *p++;
+    const char *augmentation = (const char *)p;
+    while (p < cie_end && *p)
+        p++;
+    p++;
+    if (augmentation[0] == 'e' && augmentation[1] == 'h')
+        return;
+    if (version >= 4) {
+        /* address_size and segment_selector_size: only 8 and 0 are this machine's. */
+        if (p[0] != 8 || p[1] != 0)
+            return;
+        p += 2;
+    }
+    uint64_t code_align = memprof_unwind_uleb(&p, cie_end);
+    int64_t data_align = memprof_unwind_sleb(&p, cie_end);
+    uint64_t ra_column = version == 1 ? *p++ : memprof_unwind_uleb(&p, cie_end);
+    if (ra_column != 16)
+        return;
+    uint8_t fde_encoding = 0;
+    int has_data = augmentation[0] == 'z';
+    if (has_data) {
+        uint64_t n = memprof_unwind_uleb(&p, cie_end);
+        const uint8_t *data = p, *data_end = p + n;
+        for (const char *a = augmentation + 1; *a; a++) {
+            if (*a == 'R')
+                fde_encoding = *data++;
+            else if (*a == 'P') {
+                uint8_t encoding = *data++;
+                memprof_unwind_skip_pointer(&data, data_end, encoding);
+            } else if (*a == 'L')
+                data++;
+            else if (*a == 'S')
+                return; /* a signal frame: libgcc reads the interrupted registers */
+            else if (*a != 'B')
+                return;
+        }
+        p = data_end;
+    }
+    struct memprof_unwind_row initial = { 0, 7, 0, { MEMPROF_RULE_SAME, MEMPROF_RULE_SAME }, { 0, 0 } };
+    uint64_t loc = (uint64_t)(uintptr_t)bases.func;
+    if (!memprof_unwind_run(p, cie_end, code_align, data_align, fde_encoding, &loc, UINT64_MAX, &initial, &initial))
+        return;
+    struct memprof_unwind_row row = initial;
+    const uint8_t *q = fde + 8;
+    int size = memprof_unwind_pointer_size(fde_encoding);
+    if (size < 0)
+        return;
+    q += 2 * size;
+    if (has_data) {
+        uint64_t n = memprof_unwind_uleb(&q, fde_end); /* the FDE's augmentation data (an LSDA pointer) */
+        q += n;
+    }
+    if (!memprof_unwind_run(q, fde_end, code_align, data_align, fde_encoding, &loc, address, &row, &initial))
+        return;
+    if (row.rule[1] == MEMPROF_RULE_UNDEFINED) {
+        out->kind = MEMPROF_UNWIND_OUTERMOST;
+        return;
+    }
+    if (row.cfa_expression || (row.cfa_register != 7 && row.cfa_register != 6) || row.rule[1] != MEMPROF_RULE_OFFSET ||
+        row.offset[1] != -8 || (row.rule[0] != MEMPROF_RULE_SAME && row.rule[0] != MEMPROF_RULE_OFFSET) ||
+        row.cfa_offset < INT32_MIN || row.cfa_offset > INT32_MAX || row.offset[0] < INT16_MIN || row.offset[0] > INT16_MAX ||
+        (row.rule[0] == MEMPROF_RULE_OFFSET && row.offset[0] == 0))
+        return;
+    out->kind = MEMPROF_UNWIND_STEP;
+    out->cfa_rbp = row.cfa_register == 6;
+    out->cfa_offset = (int32_t)row.cfa_offset;
+    out->rbp_offset = row.rule[0] == MEMPROF_RULE_OFFSET ? (int16_t)row.offset[0] : 0;
+}
+
+static inline struct memprof_unwind_rule *memprof_unwind_lookup(struct memprof_unwind_rule *cache, uintptr_t address)
+{
+    uint64_t h = (uint64_t)address * 0x9E3779B97F4A7C15ULL;
+    struct memprof_unwind_rule *rule = &cache[h >> (64 - 12)];
+    _Static_assert(MEMPROF_UNWIND_CACHE_ENTRIES == 1 << 12, "the hash takes 12 bits");
+    if (rule->pc != address || rule->kind == MEMPROF_UNWIND_EMPTY) {
+        memprof_unwind_describe(address, rule);
+        rule->pc = address;
+    }
+    return rule;
+}
+
+/* Walks from `ip` with the caller's sp and bp, within [sp, top): the number of frames when it
+ * reached the outermost one, 0 when it could not (a frame the cache does not describe, a frame
+ * outside the stack, more than `most` frames). */
+static uint32_t memprof_unwind_walk(struct memprof_unwind_rule *cache, uintptr_t ip, uintptr_t sp, uintptr_t bp, uintptr_t top,
+                                    uint64_t *pcs, uint32_t most)
+{
+    uintptr_t pc = ip;
+    for (uint32_t n = 0; n < most; n++) {
+        pcs[n] = pc;
+        const struct memprof_unwind_rule *rule = memprof_unwind_lookup(cache, pc - 1);
+        if (rule->kind == MEMPROF_UNWIND_OUTERMOST)
+            return n + 1;
+        if (rule->kind != MEMPROF_UNWIND_STEP)
+            return 0;
+        uintptr_t cfa = (rule->cfa_rbp ? bp : sp) + (intptr_t)rule->cfa_offset;
+        if (cfa <= sp || cfa > top || cfa - sp < 8)
+            return 0;
+        uintptr_t next = ((const uintptr_t *)cfa)[-1];
+        if (rule->rbp_offset) {
+            uintptr_t slot = cfa + (intptr_t)rule->rbp_offset;
+            if (slot < sp || slot > top - 8)
+                return 0;
+            bp = *(const uintptr_t *)slot;
+        }
+        sp = cfa;
+        if (next == 0)
+            return n + 1;
+        pc = next;
+    }
+    return 0;
+}
+
+#endif

@@ -1,0 +1,152 @@
+namespace Profiler.Tests.Collector.Ring;
+
+/// <summary>The shared rings' writer walks stacks in process (collectors/preload/memprof_ring.h,
+/// memprof_unwind.h): its cached CFI walk gives what libgcc's unwinder gives for the same stack,
+/// and its frame-pointer walk never reads outside the thread's stack.</summary>
+public sealed class RingStackWalkTests
+{
+    const string Prelude = """
+        #define _GNU_SOURCE
+        #include <alloca.h>
+        #include <errno.h>
+        #include <fcntl.h>
+        #include <stddef.h>
+        #include <stdint.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <string.h>
+        #include <sys/mman.h>
+        #include <time.h>
+        #include <unistd.h>
+        #include "memprof_ring.h"
+        """;
+
+    [Fact]
+    public void The_cached_cfi_walk_gives_libgccs_frames_through_code_without_frame_pointers()
+    {
+        // Frames without frame pointers (-fomit-frame-pointer), with an LSDA (a cleanup under
+        // -fexceptions), one with its CFA at rbp (alloca), glibc's qsort calling back into the
+        // program, down to _start: the walk from the cache and
+        // libgcc's _Unwind_Backtrace must agree frame for frame, cold (rules read from the FDEs) and warm.
+        const string source = Prelude + "\n" + """
+            static struct memprof_unwind_rule cache[MEMPROF_UNWIND_CACHE_ENTRIES];
+            static int failures, walks, deepest;
+
+            __attribute__((noinline, optimize("no-omit-frame-pointer"))) static void capture(void)
+            {
+                uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+                uintptr_t ip = (uintptr_t)__builtin_return_address(0);
+                uintptr_t sp = frame + 16, bp = *(uintptr_t *)frame;
+                uint64_t fast[MEMPROF_MAX_FRAMES], slow[MEMPROF_MAX_FRAMES];
+                for (int pass = 0; pass < 2; pass++) {
+                    uint32_t n = memprof_unwind_walk(cache, ip, sp, bp, (uintptr_t)__libc_stack_end, fast, MEMPROF_MAX_FRAMES);
+                    uint32_t m = memprof_ring_unwind(ip, slow);
+                    walks++;
+                    if (n == 0 || n != m || memcmp(fast, slow, n * 8) != 0) {
+                        failures++;
+                        printf("mismatch pass %d: %u cached frames, %u from libgcc\n", pass, n, m);
+                    }
+                    if ((int)n > deepest)
+                        deepest = (int)n;
+                }
+            }
+
+            static void release(int *guard) { __asm__ volatile("" : : "r"(guard)); }
+            __attribute__((noinline)) static int by_alloca(int depth);
+            __attribute__((noinline)) static int recurse(int depth)
+            {
+                /* A cleanup under -fexceptions: this function's FDE carries an LSDA (augmentation "zPLR"). */
+                __attribute__((cleanup(release))) int guard = depth;
+                (void)guard;
+                volatile char pad[64];
+                pad[depth % 64] = (char)depth;
+                if (depth == 0) {
+                    capture();
+                    return pad[0];
+                }
+                return (depth % 3 == 0 ? by_alloca(depth - 1) : recurse(depth - 1)) + pad[depth % 64];
+            }
+            __attribute__((noinline)) static int by_alloca(int depth)
+            {
+                volatile char *p = alloca(16 + depth * 24);
+                p[0] = (char)depth;
+                return recurse(depth) + p[0];
+            }
+            static int compare(const void *a, const void *b)
+            {
+                static int once;
+                if (!once++)
+                    recurse(7);
+                return *(const int *)a - *(const int *)b;
+            }
+            int main(void)
+            {
+                recurse(20);
+                int values[64];
+                for (int i = 0; i < 64; i++)
+                    values[i] = (i * 37) % 64;
+                qsort(values, 64, sizeof(int), compare);
+                printf("walks %d failures %d deepest %d\n", walks, failures, deepest);
+                return 0;
+            }
+            """;
+        var lines = RingLayoutTests.CompileAndRun(source, "-O2", "-fomit-frame-pointer", "-fexceptions");
+        var said = lines[^1].Split(' ');
+        Assert.Equal("walks 4 failures 0", string.Join(' ', said[..4]));
+        // recurse(20) and its alloca frames under main, __libc_start_call_main, __libc_start_main, _start.
+        Assert.True(int.Parse(said[5], System.Globalization.CultureInfo.InvariantCulture) >= 25, lines[^1]);
+    }
+
+    [Fact]
+    public void A_frame_without_cfi_stops_both_walks_so_the_event_carries_a_stack_copy()
+    {
+        // through_no_cfi has no FDE (assembly without .cfi directives), as JIT-compiled code has
+        // none: neither in-process walk may claim a complete stack through it.
+        const string source = Prelude + "\n" + """
+            static struct memprof_unwind_rule cache[MEMPROF_UNWIND_CACHE_ENTRIES];
+            void through_no_cfi(void (*f)(void));
+            __asm__(".text\n.globl through_no_cfi\nthrough_no_cfi:\npush %rbp\nmov %rsp, %rbp\ncall *%rdi\npop %rbp\nret\n");
+
+            __attribute__((noinline, optimize("no-omit-frame-pointer"))) static void capture(void)
+            {
+                uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+                uintptr_t ip = (uintptr_t)__builtin_return_address(0);
+                uint64_t fast[MEMPROF_MAX_FRAMES], slow[MEMPROF_MAX_FRAMES];
+                uint32_t n = memprof_unwind_walk(cache, ip, frame + 16, *(uintptr_t *)frame, (uintptr_t)__libc_stack_end, fast, MEMPROF_MAX_FRAMES);
+                uint32_t m = memprof_ring_unwind(ip, slow);
+                printf("cached %u libgcc %u\n", n, m);
+            }
+            __attribute__((noinline)) static void direct(void) { capture(); }
+            int main(void)
+            {
+                direct();
+                through_no_cfi(direct);
+                return 0;
+            }
+            """;
+        var lines = RingLayoutTests.CompileAndRun(source, "-O2");
+        // Called directly the walks agree on a complete stack; through the frame without CFI both give up.
+        var direct = lines[0].Split(' ');
+        Assert.Equal(direct[1], direct[3]);
+        Assert.True(int.Parse(direct[1], System.Globalization.CultureInfo.InvariantCulture) >= 4, lines[0]); // main … _start
+        Assert.Equal("cached 0 libgcc 0", lines[1]);
+    }
+
+    [Fact]
+    public void A_frame_pointer_near_the_top_of_the_address_space_is_never_read()
+    {
+        // (fp + 16) wraps for fp = -8: a bounds check written that way let the walk read it.
+        const string source = Prelude + "\n" + """
+            int main(void)
+            {
+                uint64_t pcs[MEMPROF_MAX_FRAMES];
+                uint32_t flags = 0;
+                uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+                uint32_t frames = memprof_ring_walk(0x1234, sp, (uintptr_t)-8, (uintptr_t)__libc_stack_end, pcs, &flags);
+                printf("frames %u complete %d\n", frames, (flags & MEMPROF_EVENT_STACK_COMPLETE) != 0);
+                return 0;
+            }
+            """;
+        Assert.Equal("frames 1 complete 0", RingLayoutTests.CompileAndRun(source, "-O2")[^1]);
+    }
+}
