@@ -16,6 +16,9 @@ static partial class Native
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     public static partial int Kill(int pid, int signal);
 
+    [LibraryImport("libc", EntryPoint = "tgkill", SetLastError = true)]
+    public static partial int TgKill(int tgid, int tid, int signal);
+
     [LibraryImport("libc", EntryPoint = "access", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Access(string path, int mode);
 

@@ -123,11 +123,26 @@ sealed class RemoteLoaderRun(IPtrace ptrace, IRemoteLoaderTarget target, SafePoi
                 : RemoteLoaderReasons.NoSafePoint(pid, options.SafePointTimeout, watch.Watched, _rejected), _rejected);
         }
 
-        var entry = plan.Entries.First(e => e.EntryStackPointer(hit.Registers.Rip, hit.Registers.Rsp) is not null).Name;
-        string caller = caught!.Value.Maps.FirstOrDefault(m => m.Start <= hit.ReturnAddress && hit.ReturnAddress < m.End)?.Path is { } path ? Path.GetFileName(path) : "?";
-        var call = new RemoteLoaderCall(ptrace, pid, hit.Tid, plan, library, function).Run(hit.Registers, RemoteLoaderSignals.Marker(hit.Signals), options.CallTimeout);
+        var loader = new RemoteLoaderCall(ptrace, pid, hit.Tid, plan, library, function);
+        RemoteLoaderCall.Outcome call;
+        string where;
+        if (hit.Wait is { } wait)
+        {
+            // Caught in a waiting call: memprof puts the call back to be restarted by the kernel;
+            // the stub, if left to restore the thread alone, makes the call again.
+            call = loader.Run(RemoteLoaderIdlePoint.Reissued(hit.Registers), RemoteLoaderSignals.Marker(hit.Signals), options.CallTimeout,
+                RemoteLoaderIdlePoint.Restartable(hit.Registers));
+            where = $"{wait} waiting in libc";
+        }
+        else
+        {
+            var entry = plan.Entries.First(e => e.EntryStackPointer(hit.Registers.Rip, hit.Registers.Rsp) is not null).Name;
+            string caller = caught!.Value.Maps.FirstOrDefault(m => m.Start <= hit.ReturnAddress && hit.ReturnAddress < m.End)?.Path is { } path ? Path.GetFileName(path) : "?";
+            call = loader.Run(hit.Registers, RemoteLoaderSignals.Marker(hit.Signals), options.CallTimeout);
+            where = $"{entry} called from {caller}";
+        }
         removed.Wait();
-        return new RemoteLoadResult(call.Handle != 0, false, call.Failure, call.Handle, hit.Tid, $"{entry} called from {caller}",
+        return new RemoteLoadResult(call.Handle != 0, false, call.Failure, call.Handle, hit.Tid, where,
             toSafePoint, call.Duration, _clock.Elapsed, _rejected, call.Stops, _notes, arming);
     }
 }

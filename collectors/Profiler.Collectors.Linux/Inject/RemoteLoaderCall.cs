@@ -16,8 +16,11 @@ sealed class RemoteLoaderCall(IPtrace ptrace, int pid, int tid, RemoteLoaderPlan
     readonly List<string> _signals = [];
 
     /// <param name="signal">The stub's marker signal (0: watch system calls instead).</param>
-    public Outcome Run(PtraceRegisters saved, int signal, TimeSpan bound)
+    /// <param name="restore">The registers memprof puts back at the end, when they differ from
+    /// those the stub restores by itself (a thread caught in a waiting call: see <see cref="RemoteLoaderIdlePoint"/>).</param>
+    public Outcome Run(PtraceRegisters saved, int signal, TimeSpan bound, PtraceRegisters? restore = null)
     {
+        var putBack = restore ?? saved;
         bool hasExtended = ptrace.GetExtendedState(tid, out var extended, out int extendedKind) == 0;
         var frame = RemoteLoaderFrame.Build(saved, library, plan.StubAddress);
         var (stub, marker) = function is { } called
@@ -37,7 +40,7 @@ sealed class RemoteLoaderCall(IPtrace ptrace, int pid, int tid, RemoteLoaderPlan
         if (ptrace.SetRegisters(tid, frame.CallRegisters) != 0 || Resume(0) != 0)
         {
             // Back as it was, if the thread is still there to be put back.
-            ptrace.SetRegisters(tid, saved);
+            ptrace.SetRegisters(tid, putBack);
             WriteBytes(plan.StubAddress, stubWas);
             WriteBytes(frame.Base, stackWas);
             return Abandon("the thread could not be started on the stub");
@@ -60,7 +63,7 @@ sealed class RemoteLoaderCall(IPtrace ptrace, int pid, int tid, RemoteLoaderPlan
                 case PtraceStopKind.Gone:
                     return new Outcome(0, $"the process ended during the load{(status.Value.Signal != 0 ? $" (signal {status.Value.Signal})" : "")}{string.Concat(_signals)}", clock.Elapsed);
                 case PtraceStopKind.SystemCall or PtraceStopKind.Signal when AtMarker(status.Value, out var regs):
-                    return Finish(regs, saved, hasExtended ? extended : null, extendedKind, stubWas, stackWas, frame.Base, clock.Elapsed) with { Stops = stops };
+                    return Finish(regs, putBack, hasExtended ? extended : null, extendedKind, stubWas, stackWas, frame.Base, clock.Elapsed) with { Stops = stops };
                 case PtraceStopKind.Signal:
                     // A signal for the thread during the load: delivered, its handler runs below the frame.
                     ptrace.GetSignalCode(tid, out int code);

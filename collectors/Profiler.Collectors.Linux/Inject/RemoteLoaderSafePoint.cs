@@ -6,7 +6,8 @@ namespace Profiler.Collectors.Linux.Inject;
 /// <param name="ReturnAddress">The word at the entry's stack pointer: the caller's return address when the thread arrived by a call.</param>
 /// <param name="Signals">The thread's signal state now.</param>
 /// <param name="UsualBlocked">The signals it blocked when memprof first stopped it.</param>
-public sealed record RemoteLoaderHit(int Tid, PtraceRegisters Registers, ulong ReturnAddress, RemoteLoaderSignalState Signals, ulong UsualBlocked);
+/// <param name="Wait">The waiting system call it was caught in (see <see cref="RemoteLoaderIdlePoint"/>), or null at an allocator's entry.</param>
+public sealed record RemoteLoaderHit(int Tid, PtraceRegisters Registers, ulong ReturnAddress, RemoteLoaderSignalState Signals, ulong UsualBlocked, string? Wait = null);
 
 /// <summary>Whether a thread caught at an allocator's entry may run the dynamic loader. The load
 /// takes the loader's lock and allocates; the thread must hold neither that lock nor one of

@@ -17,6 +17,10 @@ public interface IRemoteLoaderTarget
     /// <summary>Seccomp in /proc/PID/status: 0 none, 1 strict, 2 filter.</summary>
     int SeccompMode(int pid);
     bool Privileged();
+    /// <summary>/proc/PID/task/TID/syscall: the system call the thread is blocked in, or null when it cannot be read.</summary>
+    string? SystemCall(int pid, int tid);
+    /// <summary>Sends the thread a signal (tgkill); 0 or an errno.</summary>
+    int Kick(int pid, int tid, int signal);
     /// <summary>The mapped files the planner needs, described from their ELF headers and symbols.</summary>
     IReadOnlyList<RemoteLoaderModule> Modules(int pid, IReadOnlyList<MapEntry> maps);
 }
@@ -61,6 +65,11 @@ public sealed class ProcfsRemoteLoaderTarget : IRemoteLoaderTarget
         StatusField(pid, pid, "Seccomp") is { } text && int.TryParse(text, out var mode) ? mode : 0;
 
     public bool Privileged() => Native.GetEuid() == 0;
+
+    public string? SystemCall(int pid, int tid) => Read($"/proc/{pid}/task/{tid}/syscall");
+
+    public int Kick(int pid, int tid, int signal) =>
+        Native.TgKill(pid, tid, signal) == 0 ? 0 : System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
 
     public IReadOnlyList<RemoteLoaderModule> Modules(int pid, IReadOnlyList<MapEntry> maps)
     {

@@ -12,10 +12,18 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
 {
     /// <summary>si_code of a signal the kernel sent (bpf_send_signal_thread's), not a process.</summary>
     public const int SI_KERNEL = 0x80;
+    /// <summary>si_code of a signal sent by tgkill: memprof's kick of a waiting thread.</summary>
+    public const int SI_TKILL = -6;
+    /// <summary>How long the allocator is waited for before threads blocked in a waiting call are
+    /// kicked: a busy thread's allocator call is the better catch, an idle process has none.</summary>
+    public static readonly TimeSpan IdleAfter = TimeSpan.FromMilliseconds(250);
     static readonly TimeSpan StopBound = TimeSpan.FromSeconds(1);
 
     /// <summary>The watched threads, with their blocked signals when seized.</summary>
     readonly Dictionary<int, ulong> _watched = [];
+    /// <summary>Threads sent the marker by memprof (each once), caught at its delivery in their wait.</summary>
+    readonly HashSet<int> _kicked = [];
+    public int Kicked => _kicked.Count;
 
     public int Armed => _watched.Count;
     public int Watched { get; private set; }
@@ -54,6 +62,7 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
         {
             while (_watched.Count > 0 && clock.Elapsed < bound)
             {
+                if (clock.Elapsed >= IdleAfter) KickWaiting();
                 bool any = false;
                 foreach (int tid in _watched.Keys.ToList())
                 {
@@ -63,6 +72,11 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
                     {
                         case PtraceStopKind.Gone:
                             _watched.Remove(tid);
+                            break;
+                        case PtraceStopKind.Signal when IsKick(tid, status):
+                            var seen = target.Maps(pid);
+                            if (JudgeWaiting(tid, seen) is { } idle) return (idle, seen);
+                            ResumeRestarting(tid);
                             break;
                         case PtraceStopKind.Signal when IsMarker(tid, status):
                             var maps = target.Maps(pid);
@@ -104,6 +118,54 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
             if (rejected.Count < 100) rejected.Add(why);
             return null;
         }
+
+        RemoteLoaderHit? JudgeWaiting(int tid, IReadOnlyList<MapEntry> maps)
+        {
+            if (ptrace.GetRegisters(tid, out var regs) != 0) return null;
+            if (target.Signals(pid, tid) is not { } signals) return null;
+            RemoteLoaderIdlePoint.Waits.TryGetValue((long)regs.OrigRax, out var wait);
+            var hit = new RemoteLoaderHit(tid, regs, 0, signals, _watched[tid], wait ?? "?");
+            if (RemoteLoaderIdlePoint.Judge(hit, maps) is not { } why) return hit;
+            if (rejected.Count < 100) rejected.Add(why);
+            return null;
+        }
+    }
+
+    /// <summary>Sends the marker to each watched thread blocked in a waiting call made from libc,
+    /// once: traced, it stops for the signal even though the program ignores it, and the wait
+    /// ends with a restart code. A thread whose call ended meanwhile gets a signal it ignores.</summary>
+    void KickWaiting()
+    {
+        IReadOnlyList<MapEntry>? maps = null;
+        foreach (int tid in _watched.Keys)
+        {
+            if (_kicked.Contains(tid) || target.SystemCall(pid, tid) is not { } line) continue;
+            maps ??= target.Maps(pid);
+            if (RemoteLoaderIdlePoint.Waiting(line, maps) is null) continue;
+            if (target.Kick(pid, tid, signal) == 0) _kicked.Add(tid);
+        }
+    }
+
+    /// <summary>Memprof's own kick, not the probe's signal nor the program's: the program may send
+    /// the same signal with tgkill, but it ignores that signal, so treating its signal as the kick
+    /// drops nothing the program would have handled.</summary>
+    bool IsKick(int tid, PtraceStatus status) =>
+        _kicked.Contains(tid) && status.Signal == signal && ptrace.GetSignalCode(tid, out int code) == 0 && code == SI_TKILL;
+
+    /// <summary>Lets a thread stopped in a system call go on with the call restarted (see
+    /// <see cref="RemoteLoaderIdlePoint.Restartable"/>), the marker dropped.</summary>
+    void ResumeRestarting(int tid)
+    {
+        RestartWait(tid);
+        ptrace.Continue(tid, 0);
+    }
+
+    /// <summary>An epoll call ended by memprof's signal or interrupt is made to restart instead of returning EINTR.</summary>
+    void RestartWait(int tid)
+    {
+        if (ptrace.GetRegisters(tid, out var regs) != 0) return;
+        var restarted = RemoteLoaderIdlePoint.Restartable(regs);
+        if (restarted.Rax != regs.Rax) ptrace.SetRegisters(tid, restarted);
     }
 
     /// <summary>The probe's signal (sent by the kernel), not the same signal sent by the program.</summary>
@@ -125,7 +187,9 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
             while ((waited = ptrace.Wait(tid, StopBound)) is null && clock.Elapsed < ReleaseBound)
                 notes.Add($"thread {tid} has not stopped {clock.Elapsed.TotalSeconds:0.#} s after its interrupt");
             if (waited is not { } status || status.Kind == PtraceStopKind.Gone) continue;
-            bool deliver = status.Kind == PtraceStopKind.Signal && !IsMarker(tid, status);
+            // The interrupt ends a wait as a signal does: an epoll call would return EINTR.
+            RestartWait(tid);
+            bool deliver = status.Kind == PtraceStopKind.Signal && !IsMarker(tid, status) && !IsKick(tid, status);
             ptrace.Detach(tid, deliver ? status.Signal : 0);
         }
     }

@@ -64,7 +64,14 @@ public sealed class ThreadFreezer(Func<IPtrace> ptraceFactory)
         }
         finally
         {
-            foreach (var (tid, signal) in stopped) ptrace.Detach(tid, signal);
+            foreach (var (tid, signal) in stopped)
+            {
+                // The interrupt ended any wait the thread was in, as a signal does: an epoll call
+                // would return EINTR to a program that was sent nothing; it is restarted instead.
+                if (ptrace.GetRegisters(tid, out var regs) == 0 && RemoteLoaderIdlePoint.Restartable(regs) is var restarted && restarted.Rax != regs.Rax)
+                    ptrace.SetRegisters(tid, restarted);
+                ptrace.Detach(tid, signal);
+            }
         }
     }
 

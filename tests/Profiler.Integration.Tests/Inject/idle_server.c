@@ -1,0 +1,110 @@
+/* A process whose threads all wait: one in epoll_wait on a pipe, one in poll on a pipe, one in
+ * read on a pipe, one in nanosleep for SLEEP_MS, the main thread in read on stdin. It prints
+ * "ready E P R" (the write ends of the three pipes); once a pipe has a byte, or the sleep is
+ * over, that thread checks what its call returned (never EINTR, the sleep not cut short),
+ * allocates a known number of blocks from a function of its own, and keeps them. A line on
+ * stdin ends it: it prints "ok" (exit 0) when every check passed, else the failures (exit 1). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SLEEP_MS 8000
+
+static int epoll_pipe[2], poll_pipe[2], read_pipe[2];
+static char failures[4096];
+static pthread_mutex_t failures_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *volatile kept[64];
+
+static void fail(const char *what, long result, int error)
+{
+    pthread_mutex_lock(&failures_lock);
+    size_t used = strlen(failures);
+    snprintf(failures + used, sizeof failures - used, "%s returned %ld (%s); ", what, result, strerror(error));
+    pthread_mutex_unlock(&failures_lock);
+}
+
+/* Each site allocates its blocks itself (a shared helper would be the site). */
+#define KEEP(first, count, size) for (int i = 0; i < (count); i++) kept[(first) + i] = malloc(size)
+
+__attribute__((noinline)) static void after_epoll(void) { KEEP(0, 3, 1111); }
+__attribute__((noinline)) static void after_poll(void) { KEEP(8, 5, 2222); }
+__attribute__((noinline)) static void after_read(void) { KEEP(16, 7, 3333); }
+__attribute__((noinline)) static void after_sleep(void) { KEEP(32, 2, 4444); }
+
+static void *epoll_thread(void *unused)
+{
+    (void)unused;
+    int ep = epoll_create1(0);
+    struct epoll_event ev = { .events = EPOLLIN, .data.fd = epoll_pipe[0] };
+    epoll_ctl(ep, EPOLL_CTL_ADD, epoll_pipe[0], &ev);
+    struct epoll_event got;
+    int n = epoll_wait(ep, &got, 1, -1);
+    if (n != 1) fail("epoll_wait", n, errno);
+    after_epoll();
+    return NULL;
+}
+
+static void *poll_thread(void *unused)
+{
+    (void)unused;
+    struct pollfd p = { .fd = poll_pipe[0], .events = POLLIN };
+    int n = poll(&p, 1, -1);
+    if (n != 1 || !(p.revents & POLLIN)) fail("poll", n, errno);
+    after_poll();
+    return NULL;
+}
+
+static void *read_thread(void *unused)
+{
+    (void)unused;
+    char byte;
+    ssize_t n = read(read_pipe[0], &byte, 1);
+    if (n != 1) fail("read", n, errno);
+    after_read();
+    return NULL;
+}
+
+static long long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
+
+static void *sleep_thread(void *unused)
+{
+    (void)unused;
+    long long start = now_ms();
+    struct timespec span = { .tv_sec = SLEEP_MS / 1000, .tv_nsec = (SLEEP_MS % 1000) * 1000000L };
+    int r = nanosleep(&span, NULL);
+    long long slept = now_ms() - start;
+    if (r != 0) fail("nanosleep", r, errno);
+    /* Restarted with the time left, not from the start: neither shorter nor a whole sleep longer. */
+    if (slept < SLEEP_MS || slept > SLEEP_MS + 1500) fail("nanosleep's span (ms)", (long)slept, 0);
+    after_sleep();
+    return NULL;
+}
+
+int main(void)
+{
+    if (pipe(epoll_pipe) || pipe(poll_pipe) || pipe(read_pipe)) return 2;
+    pthread_t threads[4];
+    void *(*bodies[4])(void *) = { epoll_thread, poll_thread, read_thread, sleep_thread };
+    for (int i = 0; i < 4; i++) pthread_create(&threads[i], NULL, bodies[i], NULL);
+    printf("ready %d %d %d\n", epoll_pipe[1], poll_pipe[1], read_pipe[1]);
+    fflush(stdout);
+    char line[16];
+    ssize_t n = read(0, line, sizeof line);
+    if (n <= 0) fail("read of stdin", n, errno);
+    for (int i = 0; i < 4; i++) pthread_join(threads[i], NULL);
+    if (failures[0]) { printf("%s\n", failures); return 1; }
+    printf("ok\n");
+    return 0;
+}
