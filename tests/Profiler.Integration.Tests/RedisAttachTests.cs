@@ -70,6 +70,37 @@ public sealed class RedisAttachTests(ITestOutputHelper log)
         dir.Delete(recursive: true);
     }
 
+    /// <summary>An idle redis (no client) calls the allocator too seldom for that safe point: it is
+    /// caught waiting in epoll_wait instead, injected into, not probed, and healthy after.</summary>
+    [Fact]
+    public void Idle_redis_is_injected_into_in_its_wait_in_auto_mode()
+    {
+        RootRequired.Check();
+        Assert.True(File.Exists(Server) && File.Exists(Cli), "redis-server and redis-tools are needed (scripts/install-deps.sh)");
+        var dir = Directory.CreateTempSubdirectory("memprof-redis-idle");
+        int port = FreePort();
+        using var redis = ProcessRunner.Start(Server, ["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", dir.FullName, "--daemonize", "no", "--logfile", ""]);
+        WaitForPong(port);
+        using var memory = ProcMemory.Open(redis.Id);
+        var slots = InjectAttachTests.Slots(redis.Id, memory);
+        string output = Path.Combine(dir.FullName, "idle.memprof");
+        using var memprof = CliRunner.StartOwnProcess("record", "--pid", redis.Id.ToString(), "--duration", "2s", "--no-firefox", "-o", output);
+        var result = memprof.WaitForExit(TimeSpan.FromSeconds(120));
+        log.WriteLine(result.Stderr);
+        Assert.True(result.ExitCode == 0, result.Describe("memprof failed"));
+        Assert.Contains("probes: in-process sampling injected into the running process", result.Stderr.Split('\n')[0]);
+
+        Assert.False(redis.HasExited, $"redis died: {redis.StandardErrorSoFar}");
+        Assert.Equal(slots, InjectAttachTests.Slots(redis.Id, memory));
+        Inject.TargetChecks.AssertNotTraced(redis.Id);
+        Assert.Equal("PONG", RedisCli(port, "PING"));
+        Assert.Equal("OK", RedisCli(port, "SET", "memprof:idle", "after the detach"));
+        Assert.Equal("after the detach", RedisCli(port, "GET", "memprof:idle"));
+        redis.Kill();
+        dir.Delete(recursive: true);
+    }
+
     static bool InRedis(Core.Model.ProfileModel model, string function) =>
         model.Tables.Functions.Any(f => f.Name == function && f.Module is { } m && model.Tables.Module(m).Name.StartsWith("redis-", StringComparison.Ordinal));
 

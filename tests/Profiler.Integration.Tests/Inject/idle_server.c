@@ -1,9 +1,9 @@
 /* A process whose threads all wait: one in epoll_wait on a pipe, one in poll on a pipe, one in
- * read on a pipe, one in nanosleep for SLEEP_MS, the main thread in read on stdin. It prints
- * "ready E P R" (the write ends of the three pipes); once a pipe has a byte, or the sleep is
+ * read on a pipe, one in nanosleep for SLEEP_MS, the main thread in read on a fourth pipe. It
+ * prints "ready E P R S" (the write ends of the pipes); once a pipe has a byte, or the sleep is
  * over, that thread checks what its call returned (never EINTR, the sleep not cut short),
- * allocates a known number of blocks from a function of its own, and keeps them. A line on
- * stdin ends it: it prints "ok" (exit 0) when every check passed, else the failures (exit 1). */
+ * allocates a known number of blocks from a function of its own, and keeps them. A byte on
+ * the fourth pipe ends it: it prints "ok" (exit 0) when every check passed, else the failures (exit 1). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -17,7 +17,7 @@
 
 #define SLEEP_MS 8000
 
-static int epoll_pipe[2], poll_pipe[2], read_pipe[2];
+static int epoll_pipe[2], poll_pipe[2], read_pipe[2], stop_pipe[2];
 static char failures[4096];
 static pthread_mutex_t failures_lock = PTHREAD_MUTEX_INITIALIZER;
 static void *volatile kept[64];
@@ -94,15 +94,15 @@ static void *sleep_thread(void *unused)
 
 int main(void)
 {
-    if (pipe(epoll_pipe) || pipe(poll_pipe) || pipe(read_pipe)) return 2;
+    if (pipe(epoll_pipe) || pipe(poll_pipe) || pipe(read_pipe) || pipe(stop_pipe)) return 2;
     pthread_t threads[4];
     void *(*bodies[4])(void *) = { epoll_thread, poll_thread, read_thread, sleep_thread };
     for (int i = 0; i < 4; i++) pthread_create(&threads[i], NULL, bodies[i], NULL);
-    printf("ready %d %d %d\n", epoll_pipe[1], poll_pipe[1], read_pipe[1]);
+    printf("ready %d %d %d %d\n", epoll_pipe[1], poll_pipe[1], read_pipe[1], stop_pipe[1]);
     fflush(stdout);
     char line[16];
-    ssize_t n = read(0, line, sizeof line);
-    if (n <= 0) fail("read of stdin", n, errno);
+    ssize_t n = read(stop_pipe[0], line, sizeof line);
+    if (n <= 0) fail("read of the stop pipe", n, errno);
     for (int i = 0; i < 4; i++) pthread_join(threads[i], NULL);
     if (failures[0]) { printf("%s\n", failures); return 1; }
     printf("ok\n");

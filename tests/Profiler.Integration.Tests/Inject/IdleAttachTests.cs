@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using Profiler.Collectors.Linux.Inject;
+using Profiler.Core.Analysis;
+using Profiler.Core.Model;
+using Profiler.Core.Recording;
+using Profiler.Export;
+using Xunit.Abstractions;
+
+namespace Profiler.Integration.Tests.Inject;
+
+/// <summary>Attach by injection to a process that never calls the allocator while memprof waits
+/// for a safe point: every thread is blocked (epoll_wait, poll, read, nanosleep, read of stdin).
+/// A thread is caught in its blocking call, the load runs there, and every call, the caught
+/// one and those of the threads let go, goes on as if nothing had happened: no EINTR, the sleep
+/// neither cut short nor started over.</summary>
+public sealed class IdleAttachTests(ITestOutputHelper log)
+{
+    [Fact]
+    public void An_idle_process_is_injected_into_in_its_blocking_calls_which_carry_on_unharmed()
+    {
+        RootRequired.Check();
+        var dir = Directory.CreateTempSubdirectory("memprof-idle-");
+        string program = Path.Combine(dir.FullName, "idle_server");
+        ProcessRunner.RunChecked("cc", ["-Wall", "-Wextra", "-Werror", "-O1", "-g", "-fno-omit-frame-pointer", "-pthread", "-o", program,
+            Path.Combine(RepoPaths.Root, "tests", "Profiler.Integration.Tests", "Inject", "idle_server.c")]);
+        // Not this process's child: the debug-register check traces it from here.
+        using var target = new DetachedTarget(program);
+        var clock = Stopwatch.StartNew();
+        target.WaitReady();
+        var pipes = target.Output.Split('\n')[0].Split(' ').Skip(1).Select(int.Parse).ToList();
+        Assert.Equal(4, pipes.Count);
+        using var memory = ProcMemory.Open(target.Pid);
+        var before = InjectAttachTests.Slots(target.Pid, memory);
+        Assert.NotEmpty(before);
+        string output = Path.Combine(dir.FullName, "idle.memprof");
+
+        using var memprof = CliRunner.StartOwnProcess("record", "--rate", "1", "--mode", "inject", "--pid", target.Pid.ToString(), "--duration", "14s",
+            "--no-firefox", "-o", output);
+        var injecting = Stopwatch.StartNew();
+        while (!memprof.StandardErrorSoFar.Contains("in-process sampling injected") && !memprof.HasExited && injecting.Elapsed < TimeSpan.FromSeconds(60))
+            Thread.Sleep(10);
+        Assert.True(memprof.StandardErrorSoFar.Contains("in-process sampling injected into the running process"), memprof.StandardErrorSoFar);
+        // The sleeping thread allocates 8 s after its start: the injection must come first.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(7), $"the injection took until {clock.Elapsed.TotalSeconds:0.0} s, past the target's sleep");
+        foreach (int fd in pipes.Take(3)) File.WriteAllText($"/proc/{target.Pid}/fd/{fd}", "x");
+
+        var result = memprof.WaitForExit(TimeSpan.FromSeconds(120));
+        log.WriteLine(result.Stderr);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.True(target.Running, $"the target died: {target.Errors}");
+        TargetChecks.AssertLeftClean(target.Pid);
+        Assert.Equal(before, InjectAttachTests.Slots(target.Pid, memory));
+
+        // Exactly the blocks each woken thread allocated, at its own function.
+        var model = RecordingLoader.Load(output, TextWriter.Null);
+        var ev = model.Events;
+        var sites = new Dictionary<string, (int Blocks, long Bytes)>();
+        for (int i = 0; i < ev.Count; i++)
+        {
+            if (ev.Kind[i] != EventKind.Alloc) continue;
+            string site = SiteAnalysis.SiteOf(model.Tables, ev.Stack[i]) is { } s ? model.Tables.Function(s).Name : "?";
+            var (blocks, bytes) = sites.GetValueOrDefault(site);
+            sites[site] = (blocks + 1, bytes + (long)ev.Weight[i]);
+        }
+        var expected = new Dictionary<string, (int, long)>
+        {
+            ["after_epoll"] = (3, 3 * 1111), ["after_poll"] = (5, 5 * 2222), ["after_read"] = (7, 7 * 3333), ["after_sleep"] = (2, 2 * 4444),
+        };
+        Assert.Equal(expected.OrderBy(p => p.Key), sites.OrderBy(p => p.Key));
+
+        // Each blocking call returned what it should: no EINTR, the sleep its whole span but no more.
+        File.WriteAllText($"/proc/{target.Pid}/fd/{pipes[3]}", "x");
+        var (exitCode, said) = target.Finish();
+        Assert.True(exitCode == 0, $"the target's checks failed: {said} {target.Errors}");
+        Assert.EndsWith("ok\n", said);
+        dir.Delete(recursive: true);
+    }
+}
