@@ -32,14 +32,32 @@ public static class RemoteLoaderIdlePoint
     /// restart code; their restart is memprof's to ask for.</summary>
     static readonly HashSet<long> ReportsEintr = [232, 281, 441];
 
-    /// <summary>Whether /proc/PID/task/TID/syscall ("NR arg1 … sp pc") shows a thread blocked in a
-    /// waiting call made from libc's code: only such a thread is worth the marker signal.</summary>
-    public static string? Waiting(string syscallLine, IReadOnlyList<MapEntry> maps)
+    /// <summary>restart_syscall: what a thread whose poll, select or sleep was restarted after a
+    /// signal (memprof's earlier attach, say) is in. Which call it continues is not in the
+    /// registers: the thread's wait channel tells.</summary>
+    public const long RestartSyscall = 219;
+
+    /// <summary>Wait channels of a restarted call that only waits (never a futex's, whose timed
+    /// waits restart the same way). A restarted sleep is not among them: its wait channel is the
+    /// system-call entry itself (the sleep is inlined there), which names nothing.</summary>
+    static readonly (string Prefix, string Call)[] RestartedWaits =
+        [("poll_schedule_timeout", "poll or select, restarted"), ("do_sys_poll", "poll, restarted"), ("hrtimer_nanosleep", "clock_nanosleep, restarted"), ("do_nanosleep", "clock_nanosleep, restarted")];
+
+    /// <summary>A thread that looks blocked in a waiting call made from libc, worth the marker signal.</summary>
+    /// <param name="Pc">Its user pc and stack pointer: at the signal's stop they must be the same (the same call).</param>
+    public readonly record struct Waiter(string Call, ulong Pc, ulong Sp);
+
+    /// <summary>Whether /proc/PID/task/TID/syscall ("NR arg1 … arg6 sp pc") and its wait channel
+    /// show a thread blocked in a waiting call made from libc's code.</summary>
+    public static Waiter? Waiting(string syscallLine, string? waitChannel, IReadOnlyList<MapEntry> maps)
     {
         var fields = syscallLine.Trim().Split(' ');
-        if (fields.Length < 9 || !long.TryParse(fields[0], out long number) || !Waits.TryGetValue(number, out var name)) return null;
-        if (!TryHex(fields[^1], out ulong pc)) return null;
-        return IsLibcCode(Containing(maps, pc)) ? name : null;
+        if (fields.Length < 9 || !long.TryParse(fields[0], out long number)) return null;
+        string? name = number == RestartSyscall
+            ? RestartedWaits.FirstOrDefault(w => waitChannel?.Trim().StartsWith(w.Prefix, StringComparison.Ordinal) == true).Call
+            : Waits.GetValueOrDefault(number);
+        if (name is null || !TryHex(fields[^1], out ulong pc) || !TryHex(fields[^2], out ulong sp)) return null;
+        return IsLibcCode(Containing(maps, pc)) ? new Waiter(name, pc, sp) : null;
     }
 
     /// <summary>Null when the thread, stopped for memprof's marker signal, may run the load, else
@@ -61,8 +79,13 @@ public static class RemoteLoaderIdlePoint
         var regs = hit.Registers;
         if (!regs.InSystemCall) return $"thread {hit.Tid} was woken outside a system call (at 0x{regs.Rip:x})";
         long number = (long)regs.OrigRax;
-        if (!Waits.TryGetValue(number, out var name)) return $"thread {hit.Tid} is in system call {number}, not a waiting one";
         long result = (long)regs.Rax;
+        string? name = Waits.GetValueOrDefault(number);
+        // A restarted call is a wait only as its wait channel said when it was kicked (hit.Wait),
+        // and it must still be that restart (-ERESTART_RESTARTBLOCK again).
+        if (number == RestartSyscall && hit.Wait is { } restarted && RestartedWaits.Any(w => w.Call == restarted) && result == -ERESTART_RESTARTBLOCK)
+            name = restarted;
+        if (name is null) return $"thread {hit.Tid} is in system call {number}, not a waiting one";
         bool restartable = result is -ERESTARTSYS or -ERESTARTNOINTR or -ERESTARTNOHAND or -ERESTART_RESTARTBLOCK
             || (result == -EINTR && ReportsEintr.Contains(number));
         if (!restartable) return $"thread {hit.Tid}'s {name} returned {result}, it would not be restarted";

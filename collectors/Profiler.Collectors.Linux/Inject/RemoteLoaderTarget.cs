@@ -19,6 +19,8 @@ public interface IRemoteLoaderTarget
     bool Privileged();
     /// <summary>/proc/PID/task/TID/syscall: the system call the thread is blocked in, or null when it cannot be read.</summary>
     string? SystemCall(int pid, int tid);
+    /// <summary>/proc/PID/task/TID/wchan: the kernel function the thread sleeps in.</summary>
+    string? WaitChannel(int pid, int tid);
     /// <summary>Sends the thread a signal (tgkill); 0 or an errno.</summary>
     int Kick(int pid, int tid, int signal);
     /// <summary>The mapped files the planner needs, described from their ELF headers and symbols.</summary>
@@ -67,6 +69,8 @@ public sealed class ProcfsRemoteLoaderTarget : IRemoteLoaderTarget
     public bool Privileged() => Native.GetEuid() == 0;
 
     public string? SystemCall(int pid, int tid) => Read($"/proc/{pid}/task/{tid}/syscall");
+
+    public string? WaitChannel(int pid, int tid) => Read($"/proc/{pid}/task/{tid}/wchan");
 
     public int Kick(int pid, int tid, int signal) =>
         Native.TgKill(pid, tid, signal) == 0 ? 0 : System.Runtime.InteropServices.Marshal.GetLastPInvokeError();

@@ -22,7 +22,7 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
     /// <summary>The watched threads, with their blocked signals when seized.</summary>
     readonly Dictionary<int, ulong> _watched = [];
     /// <summary>Threads sent the marker by memprof (each once), caught at its delivery in their wait.</summary>
-    readonly HashSet<int> _kicked = [];
+    readonly Dictionary<int, RemoteLoaderIdlePoint.Waiter> _kicked = [];
     public int Kicked => _kicked.Count;
 
     public int Armed => _watched.Count;
@@ -123,9 +123,14 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
         {
             if (ptrace.GetRegisters(tid, out var regs) != 0) return null;
             if (target.Signals(pid, tid) is not { } signals) return null;
-            RemoteLoaderIdlePoint.Waits.TryGetValue((long)regs.OrigRax, out var wait);
-            var hit = new RemoteLoaderHit(tid, regs, 0, signals, _watched[tid], wait ?? "?");
-            if (RemoteLoaderIdlePoint.Judge(hit, maps) is not { } why) return hit;
+            var kicked = _kicked[tid];
+            var hit = new RemoteLoaderHit(tid, regs, 0, signals, _watched[tid], (long)regs.OrigRax == RemoteLoaderIdlePoint.RestartSyscall
+                ? kicked.Call : RemoteLoaderIdlePoint.Waits.GetValueOrDefault((long)regs.OrigRax, "?"));
+            // Elsewhere than when it was kicked: not the call that was judged a wait.
+            string? why = regs.Rip != kicked.Pc || regs.Rsp != kicked.Sp
+                ? $"thread {tid} left its {kicked.Call} before the signal came"
+                : RemoteLoaderIdlePoint.Judge(hit, maps);
+            if (why is null) return hit;
             if (rejected.Count < 100) rejected.Add(why);
             return null;
         }
@@ -139,10 +144,10 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
         IReadOnlyList<MapEntry>? maps = null;
         foreach (int tid in _watched.Keys)
         {
-            if (_kicked.Contains(tid) || target.SystemCall(pid, tid) is not { } line) continue;
+            if (_kicked.ContainsKey(tid) || target.SystemCall(pid, tid) is not { } line) continue;
             maps ??= target.Maps(pid);
-            if (RemoteLoaderIdlePoint.Waiting(line, maps) is null) continue;
-            if (target.Kick(pid, tid, signal) == 0) _kicked.Add(tid);
+            if (RemoteLoaderIdlePoint.Waiting(line, target.WaitChannel(pid, tid), maps) is not { } waiter) continue;
+            if (target.Kick(pid, tid, signal) == 0) _kicked[tid] = waiter;
         }
     }
 
@@ -150,7 +155,7 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
     /// the same signal with tgkill, but it ignores that signal, so treating its signal as the kick
     /// drops nothing the program would have handled.</summary>
     bool IsKick(int tid, PtraceStatus status) =>
-        _kicked.Contains(tid) && status.Signal == signal && ptrace.GetSignalCode(tid, out int code) == 0 && code == SI_TKILL;
+        _kicked.ContainsKey(tid) && status.Signal == signal && ptrace.GetSignalCode(tid, out int code) == 0 && code == SI_TKILL;
 
     /// <summary>Lets a thread stopped in a system call go on with the call restarted (see
     /// <see cref="RemoteLoaderIdlePoint.Restartable"/>), the marker dropped.</summary>

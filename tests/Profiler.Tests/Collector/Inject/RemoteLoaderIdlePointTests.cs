@@ -89,12 +89,30 @@ public sealed class RemoteLoaderIdlePointTests
     [Fact]
     public void The_procfs_line_of_a_wait_in_libc_is_worth_a_kick()
     {
-        Assert.Equal("epoll_wait", RemoteLoaderIdlePoint.Waiting("232 0x3 0x7ffd1 0x1 0xffffffff 0x0 0x0 0x7f4000700000 0x7f1000030000\n", Maps));
-        Assert.Equal("clock_nanosleep", RemoteLoaderIdlePoint.Waiting("230 0x0 0x0 0x7f40007ffe00 0x0 0x0 0x0 0x7f40007ffd00 0x7f1000030000", Maps));
-        Assert.Null(RemoteLoaderIdlePoint.Waiting("202 0x5 0x80 0x0 0x0 0x0 0x0 0x7f40007ffd00 0x7f1000030000", Maps));
-        Assert.Null(RemoteLoaderIdlePoint.Waiting("232 0x3 0x7ffd1 0x1 0xffffffff 0x0 0x0 0x7f4000700000 0x7f2000002000", Maps));
-        Assert.Null(RemoteLoaderIdlePoint.Waiting("running", Maps));
-        Assert.Null(RemoteLoaderIdlePoint.Waiting("-1 0x7f4000700000 0x7f1000030000", Maps));
+        Assert.Equal(new RemoteLoaderIdlePoint.Waiter("epoll_wait", 0x7f1000030000, 0x7f4000700000),
+            RemoteLoaderIdlePoint.Waiting("232 0x3 0x7ffd1 0x1 0xffffffff 0x0 0x0 0x7f4000700000 0x7f1000030000\n", "do_epoll_wait", Maps));
+        Assert.Equal("clock_nanosleep", RemoteLoaderIdlePoint.Waiting("230 0x0 0x0 0x7f40007ffe00 0x0 0x0 0x0 0x7f40007ffd00 0x7f1000030000", "hrtimer_nanosleep", Maps)?.Call);
+        Assert.Null(RemoteLoaderIdlePoint.Waiting("202 0x5 0x80 0x0 0x0 0x0 0x0 0x7f40007ffd00 0x7f1000030000", "futex_do_wait", Maps));
+        Assert.Null(RemoteLoaderIdlePoint.Waiting("232 0x3 0x7ffd1 0x1 0xffffffff 0x0 0x0 0x7f4000700000 0x7f2000002000", "do_epoll_wait", Maps));
+        Assert.Null(RemoteLoaderIdlePoint.Waiting("running", null, Maps));
+        Assert.Null(RemoteLoaderIdlePoint.Waiting("-1 0x7f4000700000 0x7f1000030000", "0", Maps));
+    }
+
+    [Fact]
+    public void A_restarted_call_is_a_wait_only_as_its_wait_channel_says()
+    {
+        const string Restarted = "219 0x0 0x0 0x0 0x0 0x0 0x0 0x7f40007ffd00 0x7f1000030000";
+        Assert.Equal("poll or select, restarted", RemoteLoaderIdlePoint.Waiting(Restarted, "poll_schedule_timeout.constprop.0\n", Maps)?.Call);
+        Assert.Equal("clock_nanosleep, restarted", RemoteLoaderIdlePoint.Waiting(Restarted, "hrtimer_nanosleep", Maps)?.Call);
+        // A futex wait with a timeout restarts the same way.
+        Assert.Null(RemoteLoaderIdlePoint.Waiting(Restarted, "futex_do_wait", Maps));
+        Assert.Null(RemoteLoaderIdlePoint.Waiting(Restarted, null, Maps));
+
+        var again = Hit(RemoteLoaderIdlePoint.RestartSyscall, -RemoteLoaderIdlePoint.ERESTART_RESTARTBLOCK) with { Wait = "clock_nanosleep, restarted" };
+        Assert.Null(RemoteLoaderIdlePoint.Judge(again, Maps));
+        Assert.Contains("system call 219, not a waiting one", RemoteLoaderIdlePoint.Judge(again with { Wait = "restart_syscall" }, Maps));
+        Assert.Contains("system call 219, not a waiting one",
+            RemoteLoaderIdlePoint.Judge(Hit(RemoteLoaderIdlePoint.RestartSyscall, -RemoteLoaderIdlePoint.EINTR) with { Wait = "clock_nanosleep, restarted" }, Maps));
     }
 
     [Fact]
