@@ -38,7 +38,7 @@ public static class RemoteLoaderReasons
 
     public static string NoSafePoint(int pid, TimeSpan bound, int watched, IReadOnlyCollection<string> rejected)
     {
-        string line = $"no thread of process {pid} reached an allocator's entry at a safe point within {bound.TotalSeconds:0.#} s ({watched} thread{(watched == 1 ? "" : "s")} watched";
+        string line = $"no thread of process {pid} reached an allocator's entry or a waiting call at a safe point within {bound.TotalSeconds:0.#} s ({watched} thread{(watched == 1 ? "" : "s")} watched";
         return rejected.Count == 0 ? line + ")" : line + $"; {rejected.Count} rejected, last: {rejected.Last()})";
     }
 }

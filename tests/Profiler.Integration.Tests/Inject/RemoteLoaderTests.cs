@@ -165,23 +165,45 @@ public sealed class RemoteLoaderTests(InjectPrograms programs, ITestOutputHelper
     }
 
     [Fact]
-    public void A_process_that_never_allocates_gives_no_safe_point_and_is_left_as_it_was()
+    public void A_process_that_only_sleeps_is_caught_in_its_sleep_which_still_ends_on_time()
     {
         RootRequired.Check();
         using var target = new DetachedTarget("/bin/sleep", "3");
+        var started = System.Diagnostics.Stopwatch.StartNew();
         Thread.Sleep(100);
-        var options = RemoteLoaderOptions.Default with { SafePointTimeout = TimeSpan.FromMilliseconds(300) };
+
+        var result = new RemoteLoader().Load(target.Pid, programs.Library);
+
+        AssertLoaded(result, target.Pid, programs.Library);
+        Assert.Equal("clock_nanosleep waiting in libc", result.SafePoint);
+        TargetChecks.AssertLeftClean(target.Pid);
+        // Restarted with the time left: it ends 3 s after its start, neither sooner nor a whole sleep later.
+        Assert.Equal((0, ""), target.Finish(signal: 0));
+        Assert.InRange(started.Elapsed.TotalSeconds, 2.9, 3.6);
+    }
+
+    [Fact]
+    public void A_process_that_neither_allocates_nor_waits_in_libc_gives_no_safe_point_and_is_left_as_it_was()
+    {
+        RootRequired.Check();
+        var dir = Directory.CreateTempSubdirectory("memprof-fifo-");
+        string fifo = Path.Combine(dir.FullName, "fifo");
+        ProcessRunner.RunChecked("mkfifo", [fifo]);
+        // cat blocks opening a FIFO nobody writes to: openat is no waiting call (the loader opens files).
+        using var target = new DetachedTarget("/bin/cat", fifo);
+        Thread.Sleep(100);
+        var options = RemoteLoaderOptions.Default with { SafePointTimeout = TimeSpan.FromMilliseconds(500) };
 
         var result = new RemoteLoader().Load(target.Pid, programs.Library, options);
 
         Assert.False(result.Loaded);
-        Assert.Equal($"no thread of process {target.Pid} reached an allocator's entry at a safe point within 0.3 s (1 thread watched)", result.Failure);
+        Assert.Equal($"no thread of process {target.Pid} reached an allocator's entry or a waiting call at a safe point within 0.5 s (1 thread watched)", result.Failure);
         Assert.Null(InjectPrograms.RanFile(programs.Library));
         TargetChecks.AssertLeftClean(target.Pid);
-        // sleep's nanosleep was interrupted to set its registers and resumed: it still ends on time, successfully.
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        Assert.Equal((0, ""), target.Finish(signal: 0));
-        Assert.InRange(clock.Elapsed.TotalSeconds, 1.5, 3.5);
+        // Its open was interrupted and resumed: it still opens the FIFO once written to, and ends successfully.
+        using (var writer = new FileStream(fifo, FileMode.Open, FileAccess.Write)) writer.Write("hello\n"u8);
+        Assert.Equal((0, "hello\n"), target.Finish(signal: 0));
+        dir.Delete(recursive: true);
     }
 
     [Fact]

@@ -66,7 +66,7 @@ public sealed class RemoteLoaderChoicesTests
         Assert.Equal("process 321 runs under a seccomp filter: a system call of the load it forbids could kill it", RemoteLoaderReasons.Seccomp(321, 2, allowFilter: false));
         Assert.Null(RemoteLoaderReasons.Seccomp(321, 2, allowFilter: true));
         Assert.Null(RemoteLoaderReasons.Seccomp(321, 0, allowFilter: false));
-        Assert.Equal("no thread of process 321 reached an allocator's entry at a safe point within 2 s (4 threads watched; 2 rejected, last: why)",
+        Assert.Equal("no thread of process 321 reached an allocator's entry or a waiting call at a safe point within 2 s (4 threads watched; 2 rejected, last: why)",
             RemoteLoaderReasons.NoSafePoint(321, TimeSpan.FromSeconds(2), 4, ["because", "why"]));
     }
 }

@@ -163,7 +163,7 @@ public sealed class LinuxRecordSessionTests : IDisposable
     {
         var host = Host();
         host.Tracer.WhenDrained = () => host.World.ProcessMaps.Remove(Pid);
-        host.InjectFailure = "no thread of process 4242 reached an allocator's entry at a safe point within 2 s (4 threads watched)";
+        host.InjectFailure = "no thread of process 4242 reached an allocator's entry or a waiting call at a safe point within 2 s (4 threads watched)";
 
         Run(host, Attach());
 
