@@ -172,9 +172,10 @@ public sealed class RemoteLoaderTests(InjectPrograms programs, ITestOutputHelper
         var started = System.Diagnostics.Stopwatch.StartNew();
         Thread.Sleep(100);
 
-        var result = new RemoteLoader().Load(target.Pid, programs.Library);
+        var library = programs.CopyOfLibrary("libsleep.so");
+        var result = new RemoteLoader().Load(target.Pid, library);
 
-        AssertLoaded(result, target.Pid, programs.Library);
+        AssertLoaded(result, target.Pid, library);
         Assert.Equal("clock_nanosleep waiting in libc", result.SafePoint);
         TargetChecks.AssertLeftClean(target.Pid);
         // Restarted with the time left: it ends 3 s after its start, neither sooner nor a whole sleep later.
@@ -194,11 +195,12 @@ public sealed class RemoteLoaderTests(InjectPrograms programs, ITestOutputHelper
         Thread.Sleep(100);
         var options = RemoteLoaderOptions.Default with { SafePointTimeout = TimeSpan.FromMilliseconds(500) };
 
-        var result = new RemoteLoader().Load(target.Pid, programs.Library, options);
+        var library = programs.CopyOfLibrary("libfifo.so");
+        var result = new RemoteLoader().Load(target.Pid, library, options);
 
         Assert.False(result.Loaded);
         Assert.Equal($"no thread of process {target.Pid} reached an allocator's entry or a waiting call at a safe point within 0.5 s (1 thread watched)", result.Failure);
-        Assert.Null(InjectPrograms.RanFile(programs.Library));
+        Assert.Null(InjectPrograms.RanFile(library));
         TargetChecks.AssertLeftClean(target.Pid);
         // Its open was interrupted and resumed: it still opens the FIFO once written to, and ends successfully.
         using (var writer = new FileStream(fifo, FileMode.Open, FileAccess.Write)) writer.Write("hello\n"u8);
