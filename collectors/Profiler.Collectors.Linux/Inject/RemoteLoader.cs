@@ -77,8 +77,15 @@ sealed class RemoteLoaderRun(IPtrace ptrace, IRemoteLoaderTarget target, SafePoi
 
         var before = target.Threads(pid);
         Thread.Sleep(20);
-        var candidates = RemoteLoaderThreads.Choose(before, target.Threads(pid), options.Threads);
+        var now = target.Threads(pid);
+        var candidates = RemoteLoaderThreads.Choose(before, now, options.Threads).ToList();
         if (candidates.Count == 0) return RemoteLoadResult.Failed(RemoteLoaderReasons.Gone(pid));
+        // The busiest threads are the ones to call the allocator; in an idle process they may all
+        // be in futex waits while the thread that waits for work (epoll_wait) used little CPU:
+        // a few threads blocked in a wait in libc are watched too, for the second safe point.
+        candidates.AddRange(now.Select(t => t.Tid)
+            .Where(t => !candidates.Contains(t) && target.SystemCall(pid, t) is { } line && RemoteLoaderIdlePoint.Waiting(line, target.WaitChannel(pid, t), maps) is not null)
+            .Take(options.Threads));
 
         // The marker must be one the program would drop if it were left pending (this process dead).
         if (target.Signals(pid, pid) is not { } state) return RemoteLoadResult.Failed(RemoteLoaderReasons.Gone(pid));
