@@ -21,10 +21,7 @@ public sealed class RedisAttachTests(ITestOutputHelper log)
         RootRequired.Check();
         Assert.True(File.Exists(Server) && File.Exists(Cli) && File.Exists(Benchmark), "redis-server and redis-tools are needed (scripts/install-deps.sh)");
         var dir = Directory.CreateTempSubdirectory("memprof-redis");
-        int port = FreePort();
-        using var redis = ProcessRunner.Start(Server, ["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", dir.FullName, "--daemonize", "no", "--logfile", ""]);
-        WaitForPong(port);
+        using var redis = StartServer(dir.FullName, out int port);
         using var memory = ProcMemory.Open(redis.Id);
         var slots = InjectAttachTests.Slots(redis.Id, memory);
         Assert.NotEmpty(slots);
@@ -78,10 +75,7 @@ public sealed class RedisAttachTests(ITestOutputHelper log)
         RootRequired.Check();
         Assert.True(File.Exists(Server) && File.Exists(Cli), "redis-server and redis-tools are needed (scripts/install-deps.sh)");
         var dir = Directory.CreateTempSubdirectory("memprof-redis-idle");
-        int port = FreePort();
-        using var redis = ProcessRunner.Start(Server, ["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", dir.FullName, "--daemonize", "no", "--logfile", ""]);
-        WaitForPong(port);
+        using var redis = StartServer(dir.FullName, out int port);
         using var memory = ProcMemory.Open(redis.Id);
         var slots = InjectAttachTests.Slots(redis.Id, memory);
         string output = Path.Combine(dir.FullName, "idle.memprof");
@@ -103,6 +97,17 @@ public sealed class RedisAttachTests(ITestOutputHelper log)
 
     static bool InRedis(Core.Model.ProfileModel model, string function) =>
         model.Tables.Functions.Any(f => f.Name == function && f.Module is { } m && model.Tables.Module(m).Name.StartsWith("redis-", StringComparison.Ordinal));
+
+    /// <summary>redis-server on a free port of 127.0.0.1, persisting nothing, once it answers PING.</summary>
+    static RunningProcess StartServer(string dir, out int port)
+    {
+        port = FreePort();
+        var redis = ProcessRunner.Start(Server, ["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", dir, "--daemonize", "no", "--logfile", ""]);
+        try { WaitForPong(port); }
+        catch { redis.Dispose(); throw; }
+        return redis;
+    }
 
     static int FreePort()
     {

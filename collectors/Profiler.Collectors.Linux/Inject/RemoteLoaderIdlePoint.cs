@@ -57,7 +57,7 @@ public static class RemoteLoaderIdlePoint
             ? RestartedWaits.FirstOrDefault(w => waitChannel?.Trim().StartsWith(w.Prefix, StringComparison.Ordinal) == true).Call
             : Waits.GetValueOrDefault(number);
         if (name is null || !TryHex(fields[^1], out ulong pc) || !TryHex(fields[^2], out ulong sp)) return null;
-        return IsLibcCode(Containing(maps, pc)) ? new Waiter(name, pc, sp) : null;
+        return IsLibcCode(RemoteLoaderSafePoint.Containing(maps, pc)) ? new Waiter(name, pc, sp) : null;
     }
 
     /// <summary>Null when the thread, stopped for memprof's marker signal, may run the load, else
@@ -89,16 +89,10 @@ public static class RemoteLoaderIdlePoint
         bool restartable = result is -ERESTARTSYS or -ERESTARTNOINTR or -ERESTARTNOHAND or -ERESTART_RESTARTBLOCK
             || (result == -EINTR && ReportsEintr.Contains(number));
         if (!restartable) return $"thread {hit.Tid}'s {name} returned {result}, it would not be restarted";
-        var code = Containing(maps, regs.Rip);
+        var code = RemoteLoaderSafePoint.Containing(maps, regs.Rip);
         if (!IsLibcCode(code))
             return $"thread {hit.Tid}'s {name} was made from {(code is null ? $"0x{regs.Rip:x}" : Path.GetFileName(code.Path))}, not from libc";
-        if (hit.Signals.Blocked != hit.UsualBlocked)
-            return $"thread {hit.Tid} blocks other signals than usual (a signal handler may be running)";
-        var stack = Containing(maps, regs.Rsp);
-        if (stack is null) return $"thread {hit.Tid}'s stack pointer 0x{regs.Rsp:x} is not in its memory";
-        if (stack.Path != "[stack]" && regs.Rsp - stack.Start < RemoteLoaderSafePoint.StackNeeded + 4096)
-            return $"thread {hit.Tid} has {(regs.Rsp - stack.Start) / 1024} KiB of stack left, too little for the load";
-        return null;
+        return RemoteLoaderSafePoint.MaskAndStack(hit, maps);
     }
 
     /// <summary>The registers to put back so that the kernel restarts the interrupted call: as
@@ -110,6 +104,16 @@ public static class RemoteLoaderIdlePoint
         if (regs.InSystemCall && ReportsEintr.Contains((long)regs.OrigRax) && (long)regs.Rax == -EINTR)
             regs.Rax = unchecked((ulong)-ERESTARTNOHAND);
         return regs;
+    }
+
+    /// <summary>For a thread memprof stopped (a signal, an interrupt): an epoll call that stop
+    /// ended is made to restart, through <see cref="Restartable"/>, instead of returning EINTR to a
+    /// program that was sent nothing. Registers are written only when that changes them.</summary>
+    public static void RestartWait(IPtrace ptrace, int tid)
+    {
+        if (ptrace.GetRegisters(tid, out var regs) != 0) return;
+        var restarted = Restartable(regs);
+        if (restarted.Rax != regs.Rax) ptrace.SetRegisters(tid, restarted);
     }
 
     /// <summary>The registers the stub restores by itself when memprof is gone before it could
@@ -129,9 +133,6 @@ public static class RemoteLoaderIdlePoint
 
     static bool IsLibcCode(MapEntry? map) =>
         map is not null && map.IsExecutable && Path.GetFileName(map.Path) == "libc.so.6";
-
-    static MapEntry? Containing(IReadOnlyList<MapEntry> maps, ulong address) =>
-        maps.FirstOrDefault(m => m.Start <= address && address < m.End);
 
     static bool TryHex(string text, out ulong value) =>
         ulong.TryParse(text.StartsWith("0x") ? text[2..] : text, System.Globalization.NumberStyles.HexNumber, null, out value);

@@ -43,6 +43,15 @@ public static class RemoteLoaderSafePoint
             return $"thread {hit.Tid} reached {entry.Name} with a return probe's trampoline as its return address: its caller is unknown";
         if (plan.LockHolders.Contains(caller.Path))
             return $"thread {hit.Tid} called {entry.Name} from {Path.GetFileName(caller.Path)}, which may hold one of its locks";
+        return MaskAndStack(hit, maps);
+    }
+
+    /// <summary>What every kind of safe point asks of the thread itself: its usual signal mask
+    /// (another may mean a signal handler interrupted anything, the allocator included) and
+    /// enough stack below its frame for the loader. Null when both hold.</summary>
+    internal static string? MaskAndStack(RemoteLoaderHit hit, IReadOnlyList<MapEntry> maps)
+    {
+        var regs = hit.Registers;
         if (hit.Signals.Blocked != hit.UsualBlocked)
             return $"thread {hit.Tid} blocks other signals than usual (a signal handler may be running)";
         var stack = Containing(maps, regs.Rsp);
@@ -53,6 +62,6 @@ public static class RemoteLoaderSafePoint
         return null;
     }
 
-    static MapEntry? Containing(IReadOnlyList<MapEntry> maps, ulong address) =>
+    internal static MapEntry? Containing(IReadOnlyList<MapEntry> maps, ulong address) =>
         maps.FirstOrDefault(m => m.Start <= address && address < m.End);
 }

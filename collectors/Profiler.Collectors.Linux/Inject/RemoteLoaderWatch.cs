@@ -166,12 +166,7 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
     }
 
     /// <summary>An epoll call ended by memprof's signal or interrupt is made to restart instead of returning EINTR.</summary>
-    void RestartWait(int tid)
-    {
-        if (ptrace.GetRegisters(tid, out var regs) != 0) return;
-        var restarted = RemoteLoaderIdlePoint.Restartable(regs);
-        if (restarted.Rax != regs.Rax) ptrace.SetRegisters(tid, restarted);
-    }
+    void RestartWait(int tid) => RemoteLoaderIdlePoint.RestartWait(ptrace, tid);
 
     /// <summary>The probe's signal (sent by the kernel), not the same signal sent by the program.</summary>
     bool IsMarker(int tid, PtraceStatus status) =>

@@ -68,8 +68,7 @@ public sealed class ThreadFreezer(Func<IPtrace> ptraceFactory)
             {
                 // The interrupt ended any wait the thread was in, as a signal does: an epoll call
                 // would return EINTR to a program that was sent nothing; it is restarted instead.
-                if (ptrace.GetRegisters(tid, out var regs) == 0 && RemoteLoaderIdlePoint.Restartable(regs) is var restarted && restarted.Rax != regs.Rax)
-                    ptrace.SetRegisters(tid, restarted);
+                RemoteLoaderIdlePoint.RestartWait(ptrace, tid);
                 ptrace.Detach(tid, signal);
             }
         }

@@ -70,8 +70,7 @@ static partial class TargetChecks
                     if (dr7 != 0) problems.Add($"thread {tid} has DR7 = 0x{dr7:x}");
                 }
                 // The interrupt ends an epoll_wait as a signal does: restarted, not EINTR, as memprof does.
-                if (ptrace.GetRegisters(tid, out var now) == 0 && RemoteLoaderIdlePoint.Restartable(now) is var restarted && restarted.Rax != now.Rax)
-                    ptrace.SetRegisters(tid, restarted);
+                RemoteLoaderIdlePoint.RestartWait(ptrace, tid);
                 ptrace.Detach(tid, stop.Kind == PtraceStopKind.Signal ? stop.Signal : 0);
             }
         });
