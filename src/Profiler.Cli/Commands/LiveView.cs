@@ -25,7 +25,9 @@ public static class LiveView
         var recording = Task.Factory.StartNew(() => record(messages), TaskCreationOptions.LongRunning);
         try
         {
-            using var live = new LiveSession(recordingPath, path => RecordingInput.Load(path, TextWriter.Null, symbolPath: null), recording, stop);
+            // Streamed as `view` reads it: memory stays bounded by stacks and live blocks as the recording grows.
+            using var live = new LiveSession(recordingPath, path => RecordingInput.Load(path, TextWriter.Null, symbolPath: null, streamEvents: true),
+                recording, stop);
             var state = new ViewerState(live.LoadFirst(stop.Token), live: live);
             using var app = Terminal.Gui.App.Application.Create();
             app.Init();
