@@ -30,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 static pthread_t main_thread;
@@ -74,6 +73,11 @@ static void *sender(void *arg)
 {
     long interval_us = (long)(intptr_t)arg;
     struct timespec pause = { 0, interval_us * 1000 };
+    /* Waits in sigtimedwait, for a signal that never comes, rather than in nanosleep: a thread
+     * asleep in nanosleep is a safe point for the remote loader, and this one is not to be taken. */
+    sigset_t never;
+    sigemptyset(&never);
+    sigaddset(&never, SIGUSR2);
     while (!atomic_load(&go))
         sched_yield();
     while (!atomic_load(&stop)) {
@@ -82,7 +86,7 @@ static void *sender(void *arg)
         if (pthread_sigqueue(main_thread, SIGRTMIN, value) == 0)
             atomic_fetch_add(&sent, 1);
         if (interval_us > 0)
-            nanosleep(&pause, NULL);
+            sigtimedwait(&never, NULL, &pause);
         else
             sched_yield();
     }

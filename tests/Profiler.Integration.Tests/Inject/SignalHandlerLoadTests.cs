@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using Profiler.Collectors.Linux.Inject;
+using Xunit.Abstractions;
+
+namespace Profiler.Integration.Tests.Inject;
+
+/// <summary>Loads into the signal-storm sample, whose main thread gets a SIGALRM every
+/// millisecond and a numbered SIGRTMIN every few microseconds, each handler allocating above
+/// glibc's per-thread cache (the arena lock). Had a handler run in the middle of the load's
+/// malloc, the thread would deadlock on that lock: the load runs with the thread's signals
+/// blocked, and they must all be delivered afterwards (the program counts the numbered ones:
+/// none lost, none out of order) with the thread's own mask back, also when the loader is
+/// killed in the middle of dlopen.</summary>
+public sealed class SignalHandlerLoadTests(InjectPrograms programs, ITestOutputHelper output) : IClassFixture<InjectPrograms>
+{
+    const int Loads = 20;
+    static readonly RemoteLoaderOptions Options = RemoteLoaderOptions.Default with { SafePointTimeout = TimeSpan.FromSeconds(10), CallTimeout = TimeSpan.FromSeconds(5) };
+    /// <summary>Blocked while a handler of the program's runs (each handler blocks both).</summary>
+    static readonly ulong HandlerBits = Bit(14) | Bit(34);
+    static ulong Bit(int signal) => 1UL << (signal - 1);
+
+    [Fact]
+    public void Loads_at_allocator_entries_never_deadlock_and_lose_no_signal()
+    {
+        RootRequired.Check();
+        using var target = new DetachedTarget(RepoPaths.Sample("signal-storm"), DetachedTarget.Stop, "busy", "200");
+        target.WaitReady();
+        LoadRepeatedly(target, "storm-busy");
+    }
+
+    [Fact]
+    public void Loads_in_a_wait_never_deadlock_and_lose_no_signal()
+    {
+        RootRequired.Check();
+        using var target = new DetachedTarget(RepoPaths.Sample("signal-storm"), DetachedTarget.Stop, "idle", "200");
+        target.WaitReady();
+        var safePoints = LoadRepeatedly(target, "storm-idle");
+        // The thread only waits in poll (its handlers' allocations are no safe point: another mask).
+        Assert.All(safePoints, where => Assert.EndsWith("waiting in libc", where));
+    }
+
+    /// <summary>The loader SIGKILLed while the caught thread runs dlopen (its constructor sleeps
+    /// 0.8 s): nobody puts the thread back but the stub, which must unblock its signals.</summary>
+    [Fact]
+    public void Killed_during_dlopen_the_thread_gets_its_own_mask_back_and_every_signal()
+    {
+        RootRequired.Check();
+        using var target = new DetachedTarget(RepoPaths.Sample("signal-storm"), DetachedTarget.Stop, "busy", "200");
+        target.WaitReady();
+        ulong usual = UsualMask(target.Pid);
+
+        using var injector = InjectorProcess.Start(target.Pid, programs.SlowLibrary);
+        int loader = LoaderProcessKilledTests.WaitForTracing(target.Pid, injector);
+        var clock = Stopwatch.StartNew();
+        while (!File.Exists(programs.SlowLibrary + ".ran"))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), "the load never started");
+            Thread.Sleep(1);
+        }
+        // Mid-load, the thread blocks what its handlers need: the signals queue up.
+        Assert.Equal(HandlerBits, Blocked(target.Pid) & HandlerBits);
+        Assert.Equal(0, TargetChecks.Kill(loader, 9));
+        TargetChecks.WaitUntilFilesClosed(loader);
+        while (InjectPrograms.RanFile(programs.SlowLibrary) is not { Length: > 0 })
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), "the load never finished");
+            Thread.Sleep(10);
+        }
+        LoaderProcessKilledTests.WaitUntilUntraced(target.Pid);
+
+        AssertMaskBack(target.Pid, usual);
+        AssertAllSignalsArrived(target);
+    }
+
+    List<string> LoadRepeatedly(DetachedTarget target, string name)
+    {
+        ulong usual = UsualMask(target.Pid);
+        var loader = new RemoteLoader();
+        var safePoints = new List<string>();
+        for (int i = 0; i < Loads; i++)
+        {
+            var library = programs.CopyOfLibrary($"lib{name}{i}.so");
+            var result = loader.Load(target.Pid, library, Options);
+            Assert.True(result.Loaded, $"load {i}: {result.Failure}");
+            Assert.Equal($"{target.Pid} {target.Pid}\n", InjectPrograms.RanFile(library));
+            Assert.True(target.Running, $"the target died after load {i}: {target.Errors}");
+            AssertMaskBack(target.Pid, usual);
+            output.WriteLine($"load {i}: {result.SafePoint}, safe point {result.ToSafePoint.TotalMilliseconds:0} ms, dlopen {result.Call.TotalMilliseconds:0.#} ms");
+            safePoints.Add(result.SafePoint!);
+        }
+        TargetChecks.AssertLeftClean(target.Pid);
+        AssertAllSignalsArrived(target);
+        return safePoints;
+    }
+
+    /// <summary>The program checked its mask each time round and counted every numbered signal:
+    /// all sent were received, in order, and its handlers' blocks were intact.</summary>
+    void AssertAllSignalsArrived(DetachedTarget target)
+    {
+        var (code, text) = target.Finish();
+        output.WriteLine(text);
+        Assert.True(code == 0, $"exit {code}: {text} {target.Errors}");
+        Assert.Matches(@"^ready\nok sent=(\d+) received=\1 alarms=[1-9]\d* mask_changes=0 order_errors=0 data_errors=0\n$", text);
+    }
+
+    static ulong Blocked(int pid) => new ProcfsRemoteLoaderTarget().Signals(pid, pid)?.Blocked ?? throw new InvalidOperationException($"process {pid} is gone");
+
+    /// <summary>The main thread's mask outside its handlers (read when none runs).</summary>
+    static ulong UsualMask(int pid)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            ulong blocked = Blocked(pid);
+            if ((blocked & HandlerBits) == 0) return blocked;
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the main thread always blocks 0x{blocked:x}");
+        }
+    }
+
+    /// <summary>Right after the load the thread blocks nothing but what its handlers add, and
+    /// soon it is seen outside them with exactly its usual mask.</summary>
+    static void AssertMaskBack(int pid, ulong usual)
+    {
+        ulong first = Blocked(pid);
+        Assert.True((first & ~(usual | HandlerBits)) == 0, $"the thread blocks 0x{first:x} after the load, 0x{usual:x} before");
+        var clock = Stopwatch.StartNew();
+        for (ulong blocked = first; blocked != usual; blocked = Blocked(pid))
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the thread blocks 0x{blocked:x} after the load, 0x{usual:x} before");
+    }
+}
