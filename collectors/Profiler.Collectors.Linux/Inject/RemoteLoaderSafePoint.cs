@@ -62,11 +62,12 @@ public static class RemoteLoaderSafePoint
         return null;
     }
 
-    /// <summary>The thread's usual mask after one more look at it, at an allocator's entry that was
-    /// not taken. A handler runs with the interrupted code's mask and more, never less, so the
-    /// mask outside handlers is the smallest seen: a thread first seen inside one of its handlers
-    /// (a program whose handlers run much of the time) would otherwise have every hit outside
-    /// them refused, and hits inside that same handler taken.</summary>
+    /// <summary>The thread's usual mask after one more look at it (at a stop of the watch: a catch
+    /// not taken, a signal of the program's before its handler runs). A handler runs with the
+    /// interrupted code's mask and more, never less, so the mask outside handlers is the smallest
+    /// seen: a thread first seen inside one of its handlers (a program whose handlers run much of
+    /// the time) would otherwise have every hit outside them refused, and hits inside that same
+    /// handler taken. A smaller mask only makes the check stricter.</summary>
     public static ulong Usual(ulong usual, ulong seen) => usual & seen;
 
     internal static MapEntry? Containing(IReadOnlyList<MapEntry> maps, ulong address) =>

@@ -24,11 +24,13 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
     /// in a program whose handlers allocate and whose signals come often.</summary>
     public static readonly TimeSpan HandlerPause = TimeSpan.FromMilliseconds(3);
     /// <summary>How often one thread is sent the marker in its wait, at most: again only after a
-    /// kick was refused (a signal of the program's was handled first, say).</summary>
-    const int KicksPerThread = 8;
+    /// kick was refused (a signal of the program's was handled first, say), <see cref="KickPause"/>
+    /// after it. Each kick ends the wait (an epoll wait then restarts its whole timeout).</summary>
+    const int KicksPerThread = 16;
+    static readonly TimeSpan KickPause = TimeSpan.FromMilliseconds(10);
 
     /// <summary>The watched threads, with their usual blocked signals: when seized, and the fewest
-    /// seen since (see <see cref="RemoteLoaderSafePoint.Usual"/>).</summary>
+    /// seen since at its stops (see <see cref="RemoteLoaderSafePoint.Usual"/>).</summary>
     readonly Dictionary<int, ulong> _watched = [];
     /// <summary>Threads sent the marker by memprof and not stopped for it yet; how many times each was sent it.</summary>
     readonly Dictionary<int, RemoteLoaderIdlePoint.Waiter> _kicked = [];
@@ -98,7 +100,7 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
                             ResumeRestarting(tid);
                             // Its stop is over: it may be kicked again, in a while.
                             _kicked.Remove(tid);
-                            _kickAfter = clock.Elapsed + HandlerPause;
+                            _kickAfter = clock.Elapsed + KickPause;
                             break;
                         case PtraceStopKind.Signal when IsMarker(tid, status):
                             var maps = target.Maps(pid);
@@ -108,6 +110,8 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
                             else if (reopenAt is null) probe.Open(signal);
                             break;
                         case PtraceStopKind.Signal:
+                            // The program's signal, before its handler runs: the mask is the interrupted code's.
+                            Observe(tid);
                             ptrace.Continue(tid, status.Signal);
                             break;
                         case PtraceStopKind.GroupStop:
@@ -141,8 +145,7 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
             inHandler = signals.Blocked != _watched[tid];
             if (RemoteLoaderSafePoint.Judge(hit, plan, maps) is not { } why) return hit;
             if (rejected.Count < 100) rejected.Add(why);
-            if (RemoteLoaderSafePoint.EntryStackPointer(plan, regs) is not null)
-                _watched[tid] = RemoteLoaderSafePoint.Usual(_watched[tid], signals.Blocked);
+            Observe(tid);
             return null;
         }
 
@@ -159,8 +162,16 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
                 : RemoteLoaderIdlePoint.Judge(hit, maps);
             if (why is null) return hit;
             if (rejected.Count < 100) rejected.Add(why);
+            Observe(tid);
             return null;
         }
+    }
+
+    /// <summary>One more look at a stopped thread's mask (its own: a mask a waiting call set for
+    /// itself is not it), to know what it blocks outside its handlers: see <see cref="RemoteLoaderSafePoint.Usual"/>.</summary>
+    void Observe(int tid)
+    {
+        if (ptrace.GetSignalMask(tid, out ulong mask) == 0) _watched[tid] = RemoteLoaderSafePoint.Usual(_watched[tid], mask);
     }
 
     /// <summary>Sends the marker to each watched thread blocked in a waiting call made from libc,

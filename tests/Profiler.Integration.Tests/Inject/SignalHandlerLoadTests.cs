@@ -4,11 +4,11 @@ using Xunit.Abstractions;
 
 namespace Profiler.Integration.Tests.Inject;
 
-/// <summary>Loads into the signal-storm sample, whose main thread gets a SIGALRM every
-/// millisecond and a numbered SIGRTMIN every few microseconds, each handler allocating above
-/// glibc's per-thread cache (the arena lock). Had a handler run in the middle of the load's
-/// malloc, the thread would deadlock on that lock: the load runs with the thread's signals
-/// blocked, and they must all be delivered afterwards (the program counts the numbered ones:
+/// <summary>Loads into the signal-storm sample, whose main thread gets a SIGALRM and a numbered
+/// SIGRTMIN every millisecond, each handler allocating above glibc's per-thread cache (the arena
+/// lock), a library whose constructor allocates the same way for a few milliseconds. Had a
+/// handler run in the middle of the load's malloc, the thread would deadlock on that lock: the
+/// load runs with the thread's signals blocked, and they must all be delivered afterwards (the program counts the numbered ones:
 /// none lost, none out of order) with the thread's own mask back, also when the loader is
 /// killed in the middle of dlopen.</summary>
 public sealed class SignalHandlerLoadTests(InjectPrograms programs, ITestOutputHelper output) : IClassFixture<InjectPrograms>
@@ -23,7 +23,7 @@ public sealed class SignalHandlerLoadTests(InjectPrograms programs, ITestOutputH
     public void Loads_at_allocator_entries_never_deadlock_and_lose_no_signal()
     {
         RootRequired.Check();
-        using var target = new DetachedTarget(RepoPaths.Sample("signal-storm"), DetachedTarget.Stop, "busy", "200");
+        using var target = new DetachedTarget(RepoPaths.Sample("signal-storm"), DetachedTarget.Stop, "busy", "1000");
         target.WaitReady();
         LoadRepeatedly(target, "storm-busy");
     }
@@ -32,7 +32,7 @@ public sealed class SignalHandlerLoadTests(InjectPrograms programs, ITestOutputH
     public void Loads_in_a_wait_never_deadlock_and_lose_no_signal()
     {
         RootRequired.Check();
-        using var target = new DetachedTarget(RepoPaths.Sample("signal-storm"), DetachedTarget.Stop, "idle", "200");
+        using var target = new DetachedTarget(RepoPaths.Sample("signal-storm"), DetachedTarget.Stop, "idle", "1000");
         target.WaitReady();
         var safePoints = LoadRepeatedly(target, "storm-idle");
         // The thread only waits in poll (its handlers' allocations are no safe point: another mask).
@@ -45,7 +45,7 @@ public sealed class SignalHandlerLoadTests(InjectPrograms programs, ITestOutputH
     public void Killed_during_dlopen_the_thread_gets_its_own_mask_back_and_every_signal()
     {
         RootRequired.Check();
-        using var target = new DetachedTarget(RepoPaths.Sample("signal-storm"), DetachedTarget.Stop, "busy", "200");
+        using var target = new DetachedTarget(RepoPaths.Sample("signal-storm"), DetachedTarget.Stop, "busy", "1000");
         target.WaitReady();
         ulong usual = UsualMask(target.Pid);
 
@@ -79,8 +79,10 @@ public sealed class SignalHandlerLoadTests(InjectPrograms programs, ITestOutputH
         var safePoints = new List<string>();
         for (int i = 0; i < Loads; i++)
         {
-            var library = programs.CopyOfLibrary($"lib{name}{i}.so");
+            var library = programs.CopyOfLibrary($"lib{name}{i}.so", programs.AllocatingLibrary);
             var result = loader.Load(target.Pid, library, Options);
+            foreach (var why in (result.Rejected ?? []).Select(r => System.Text.RegularExpressions.Regex.Replace(r, "0x[0-9a-f]+", "0x…")).GroupBy(r => r))
+                output.WriteLine($"  load {i} rejected {why.Count()}×: {why.Key}");
             Assert.True(result.Loaded, $"load {i}: {result.Failure}");
             Assert.Equal($"{target.Pid} {target.Pid}\n", InjectPrograms.RanFile(library));
             Assert.True(target.Running, $"the target died after load {i}: {target.Errors}");
