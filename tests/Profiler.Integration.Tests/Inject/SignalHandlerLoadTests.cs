@@ -72,6 +72,42 @@ public sealed class SignalHandlerLoadTests(InjectPrograms programs, ITestOutputH
         AssertAllSignalsArrived(target);
     }
 
+    /// <summary>The loader SIGKILLed a given time after it first traces the target, wherever it is
+    /// then (watching, in the call, at the marker, putting the thread back): the thread's own
+    /// mask comes back whoever restores it, and no signal is lost.</summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    [InlineData(5)]
+    [InlineData(10)]
+    [InlineData(20)]
+    [InlineData(40)]
+    [InlineData(150)]
+    public void Killed_at_a_moment_of_the_load_the_thread_gets_its_own_mask_back_and_every_signal(int afterMs)
+    {
+        RootRequired.Check();
+        using var target = new DetachedTarget(RepoPaths.Sample("signal-storm"), DetachedTarget.Stop, "busy", "1000");
+        target.WaitReady();
+        ulong usual = UsualMask(target.Pid);
+        var library = programs.CopyOfLibrary($"libstorm-killed{afterMs}.so", programs.AllocatingLibrary);
+
+        using var injector = InjectorProcess.Start(target.Pid, library);
+        int loader = LoaderProcessKilledTests.WaitForTracing(target.Pid, injector);
+        if (afterMs > 0) Thread.Sleep(afterMs);
+        TargetChecks.Kill(loader, 9); // it may have finished already: then there is nothing to kill
+        TargetChecks.WaitUntilFilesClosed(loader);
+        LoaderProcessKilledTests.WaitUntilUntraced(target.Pid);
+
+        Thread.Sleep(300);
+        Assert.True(target.Running, target.Errors);
+        // Loaded or not, whole: a load that began is finished by the caught thread alone.
+        string? ran = InjectPrograms.RanFile(library);
+        output.WriteLine($"killed {afterMs} ms after tracing began: {(ran is null ? "not loaded" : "loaded")}");
+        if (ran is not null) Assert.Equal($"{target.Pid} {target.Pid}\n", ran);
+        AssertMaskBack(target.Pid, usual);
+        AssertAllSignalsArrived(target);
+    }
+
     List<string> LoadRepeatedly(DetachedTarget target, string name)
     {
         ulong usual = UsualMask(target.Pid);
