@@ -15,7 +15,7 @@ BIN_DIR="$SAMPLES_DIR/bin"
 ALLOCS_DIR="$SAMPLES_DIR/rust/allocs"
 IDIOMS_DIR="$SAMPLES_DIR/rust/idioms"
 
-VARIANTS=(allocs-fp allocs-nofp allocs-nofp-nodebug idioms-fp idioms-nofp workload allocs-jemalloc allocs-jemalloc-prof allocs-jemalloc-dyn stress ripgrep dotnet)
+VARIANTS=(allocs-fp allocs-nofp allocs-nofp-nodebug idioms-fp idioms-nofp workload allocs-jemalloc allocs-jemalloc-prof allocs-jemalloc-dyn stress signal-storm ripgrep dotnet)
 
 # build_rust CRATE_DIR BIN_NAME VARIANT RUSTFLAGS [extra cargo args...]
 # Release-builds BIN_NAME of the crate at CRATE_DIR with RUSTFLAGS into
@@ -107,6 +107,15 @@ variant_stress() {
     mkdir -p "$out"
     cc -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o "$out/stress" "$SAMPLES_DIR/c/stress.c" -ldl -lpthread
     install_bin "$out/stress" stress
+}
+
+# signal-storm (c/signal_storm.c): a main thread interrupted all the time by signal handlers that
+# allocate above the per-thread cache; counts every queued signal it was sent.
+variant_signal_storm() {
+    local out="$SAMPLES_DIR/c/build"
+    mkdir -p "$out"
+    cc -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o "$out/signal-storm" "$SAMPLES_DIR/c/signal_storm.c" -lpthread
+    install_bin "$out/signal-storm" signal-storm
 }
 
 # ripgrep 13 from Debian's source package with symbols and line tables (build-ripgrep.sh): a

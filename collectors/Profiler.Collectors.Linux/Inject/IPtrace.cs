@@ -23,6 +23,12 @@ public interface IPtrace
     int GetDebugRegister(int tid, int index, out ulong value);
     /// <summary>si_code of the signal the thread is stopped for.</summary>
     int GetSignalCode(int tid, out int code);
+    /// <summary>The signals the thread blocks (bit n−1 is signal n): its own mask, also while a
+    /// call such as ppoll or epoll_pwait runs with a mask set only for the wait.</summary>
+    int GetSignalMask(int tid, out ulong mask);
+    /// <summary>Sets the signals the thread blocks (SIGKILL and SIGSTOP never are); a mask a
+    /// waiting call had set for itself is dropped.</summary>
+    int SetSignalMask(int tid, ulong mask);
     int ReadWord(int tid, ulong address, out ulong value);
     int WriteWord(int tid, ulong address, ulong value);
     /// <summary>The thread's next stop or its end, or null when neither comes before the deadline.</summary>

@@ -76,6 +76,17 @@ public sealed class Ptrace : IPtrace
         return e;
     }
 
+    public unsafe int GetSignalMask(int tid, out ulong mask)
+    {
+        ulong m = 0;
+        int e = Errno(PtraceNative.Ptrace(PTRACE_GETSIGMASK, tid, sizeof(ulong), (nint)(&m)));
+        mask = m;
+        return e;
+    }
+
+    public unsafe int SetSignalMask(int tid, ulong mask) =>
+        Errno(PtraceNative.Ptrace(PTRACE_SETSIGMASK, tid, sizeof(ulong), (nint)(&mask)));
+
     public int ReadWord(int tid, ulong address, out ulong value)
     {
         // PEEKDATA returns the word itself: -1 is a valid word, so errno tells a failure apart.

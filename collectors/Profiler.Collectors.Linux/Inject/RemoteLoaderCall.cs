@@ -4,8 +4,12 @@ using System.Text;
 namespace Profiler.Collectors.Linux.Inject;
 
 /// <summary>Runs dlopen (or, with <paramref name="function"/>, that function) on the thread caught
-/// at a safe point, then puts it back. From the moment the thread runs the stub, memprof may
-/// disappear at any time: the stub then finishes and restores the thread itself.</summary>
+/// at a safe point, then puts it back. The thread runs it with its signals blocked (but the
+/// marker and those its own faults raise): a handler of the program's would otherwise run in the
+/// middle of dlopen, possibly with the allocator's lock held. Signals that come meanwhile stay
+/// pending and are delivered once the thread is back in its code with its own mask. From the
+/// moment the thread runs the stub, memprof may disappear at any time: the stub then finishes
+/// and restores the thread itself, its signal mask included.</summary>
 sealed class RemoteLoaderCall(IPtrace ptrace, int pid, int tid, RemoteLoaderPlan plan, string library, ulong? function = null)
 {
     public sealed record Outcome(ulong Handle, string? Failure, TimeSpan Duration, int Stops = 0);
@@ -13,6 +17,7 @@ sealed class RemoteLoaderCall(IPtrace ptrace, int pid, int tid, RemoteLoaderPlan
     static readonly TimeSpan StopBound = TimeSpan.FromSeconds(1);
     int _signal;
     ulong _marker;
+    ulong _usualMask;
     readonly List<string> _signals = [];
 
     /// <param name="signal">The stub's marker signal (0: watch system calls instead).</param>
@@ -22,7 +27,8 @@ sealed class RemoteLoaderCall(IPtrace ptrace, int pid, int tid, RemoteLoaderPlan
     {
         var putBack = restore ?? saved;
         bool hasExtended = ptrace.GetExtendedState(tid, out var extended, out int extendedKind) == 0;
-        var frame = RemoteLoaderFrame.Build(saved, library, plan.StubAddress);
+        if (ptrace.GetSignalMask(tid, out _usualMask) != 0) return Abandon("the thread's signal mask cannot be read");
+        var frame = RemoteLoaderFrame.Build(saved, library, plan.StubAddress, _usualMask);
         var (stub, marker) = function is { } called
             ? RemoteLoaderStub.Assemble(plan.StubAddress, called, 0, saved.Rip, pid, tid, signal)
             : RemoteLoaderStub.Assemble(plan.StubAddress, plan.DlOpen, plan.DlError, saved.Rip, pid, tid, signal);
@@ -37,9 +43,12 @@ sealed class RemoteLoaderCall(IPtrace ptrace, int pid, int tid, RemoteLoaderPlan
         }
         int Resume(int deliver) => signal != 0 ? ptrace.Continue(tid, deliver) : ptrace.ContinueToSystemCall(tid, deliver);
         var clock = Stopwatch.StartNew();
-        if (ptrace.SetRegisters(tid, frame.CallRegisters) != 0 || Resume(0) != 0)
+        // The mask after the registers: stopped on the stub's first instruction, a thread whose
+        // tracer dies runs the stub, and the stub's tail sets the usual mask back whatever it had.
+        if (ptrace.SetRegisters(tid, frame.CallRegisters) != 0 || ptrace.SetSignalMask(tid, RemoteLoaderSignals.LoadMask(_usualMask, signal)) != 0 || Resume(0) != 0)
         {
             // Back as it was, if the thread is still there to be put back.
+            ptrace.SetSignalMask(tid, _usualMask);
             ptrace.SetRegisters(tid, putBack);
             WriteBytes(plan.StubAddress, stubWas);
             WriteBytes(frame.Base, stackWas);
@@ -89,15 +98,19 @@ sealed class RemoteLoaderCall(IPtrace ptrace, int pid, int tid, RemoteLoaderPlan
                (status.Kind == PtraceStopKind.Signal || regs.OrigRax == RemoteLoaderStub.TgKill);
     }
 
-    /// <summary>At the stub's marker: reads dlopen's result, then restores the registers (no
-    /// system call to restart or finish: orig_rax says none), the vector state, the stub's place
-    /// and the stack, and lets the thread go on into the allocator, the marker signal dropped.</summary>
+    /// <summary>At the stub's marker: reads dlopen's result, then restores the signal mask, the
+    /// registers (no system call to restart or finish: orig_rax says none), the vector state, the
+    /// stub's place and the stack, and lets the thread go on into the allocator, the marker signal
+    /// dropped. Signals held pending during the load are delivered as it resumes.</summary>
     Outcome Finish(PtraceRegisters atMarker, PtraceRegisters saved, byte[]? extended, int extendedKind, byte[] stubWas, byte[] stackWas, ulong frameBase, TimeSpan duration)
     {
         ulong handle = atMarker.R12;
         string? failure = handle != 0 ? null
             : function is { } called ? $"the function at 0x{called:x} returned 0"
             : "dlopen failed: " + (atMarker.R13 != 0 ? ReadString(atMarker.R13) : "(no message)");
+        // The mask first: were memprof to die before the registers are back, the thread runs the
+        // stub's tail (which sets the mask again); after them, nothing would unblock its signals.
+        ptrace.SetSignalMask(tid, _usualMask);
         // Were the registers not taken back, the thread would still run the stub's tail: it stays.
         if (ptrace.SetRegisters(tid, saved) == 0)
         {

@@ -6,7 +6,7 @@ namespace Profiler.Collectors.Linux.Inject;
 /// <summary>What is written on the hijacked thread's stack for the call, and the registers it
 /// runs the stub with.</summary>
 /// <param name="Base">The lowest address written, and the stack pointer the stub starts with (16-byte aligned).</param>
-/// <param name="Bytes">Written at Base: the saved registers (the stub's restore), then the library's path.</param>
+/// <param name="Bytes">Written at Base: the thread's signal mask and saved registers (the stub's restore), then the library's path.</param>
 public sealed record RemoteLoaderFrame(ulong Base, byte[] Bytes, PtraceRegisters CallRegisters)
 {
     /// <summary>The System V ABI lets a function use 128 bytes below its stack pointer without moving it.</summary>
@@ -14,7 +14,8 @@ public sealed record RemoteLoaderFrame(ulong Base, byte[] Bytes, PtraceRegisters
     public const ulong RtldNow = 0x2, RtldNoDelete = 0x1000;
     const ulong DirectionFlag = 1 << 10, TrapFlag = 1 << 8;
 
-    public static RemoteLoaderFrame Build(PtraceRegisters saved, string library, ulong stubAddress)
+    /// <param name="mask">The signals the thread blocks in its own code: the stub sets them back.</param>
+    public static RemoteLoaderFrame Build(PtraceRegisters saved, string library, ulong stubAddress, ulong mask)
     {
         byte[] path = [.. Encoding.UTF8.GetBytes(library), 0];
         ulong top = saved.Rsp - RedZone;
@@ -25,7 +26,7 @@ public sealed record RemoteLoaderFrame(ulong Base, byte[] Bytes, PtraceRegisters
         var bytes = new byte[pathAt + (ulong)path.Length - bottom];
         ulong[] values =
         [
-            saved.R15, saved.R14, saved.R13, saved.R12, saved.R11, saved.R10, saved.R9, saved.R8,
+            mask, saved.R15, saved.R14, saved.R13, saved.R12, saved.R11, saved.R10, saved.R9, saved.R8,
             saved.Rbp, saved.Rdi, saved.Rsi, saved.Rdx, saved.Rcx, saved.Rbx, saved.Rax, saved.Eflags, saved.Rsp,
         ];
         for (int i = 0; i < values.Length; i++)

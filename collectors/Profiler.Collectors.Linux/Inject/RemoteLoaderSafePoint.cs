@@ -53,7 +53,7 @@ public static class RemoteLoaderSafePoint
     {
         var regs = hit.Registers;
         if (hit.Signals.Blocked != hit.UsualBlocked)
-            return $"thread {hit.Tid} blocks other signals than usual (a signal handler may be running)";
+            return $"thread {hit.Tid} blocks other signals than usual (0x{hit.Signals.Blocked:x}, usually 0x{hit.UsualBlocked:x}: a signal handler may be running)";
         var stack = Containing(maps, regs.Rsp);
         if (stack is null) return $"thread {hit.Tid}'s stack pointer 0x{regs.Rsp:x} is not in its memory";
         // The main thread's stack grows on demand; a thread's stack is a fixed mapping.
@@ -61,6 +61,14 @@ public static class RemoteLoaderSafePoint
             return $"thread {hit.Tid} has {(regs.Rsp - stack.Start) / 1024} KiB of stack left, too little for the load";
         return null;
     }
+
+    /// <summary>The thread's usual mask after one more look at it (at a stop of the watch: a catch
+    /// not taken, a signal of the program's before its handler runs). A handler runs with the
+    /// interrupted code's mask and more, never less, so the mask outside handlers is the smallest
+    /// seen: a thread first seen inside one of its handlers (a program whose handlers run much of
+    /// the time) would otherwise have every hit outside them refused, and hits inside that same
+    /// handler taken. A smaller mask only makes the check stricter.</summary>
+    public static ulong Usual(ulong usual, ulong seen) => usual & seen;
 
     internal static MapEntry? Containing(IReadOnlyList<MapEntry> maps, ulong address) =>
         maps.FirstOrDefault(m => m.Start <= address && address < m.End);

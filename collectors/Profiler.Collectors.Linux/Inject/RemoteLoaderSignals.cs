@@ -28,5 +28,25 @@ public static class RemoteLoaderSignals
         return 0;
     }
 
+    public const int SIGILL = 4, SIGTRAP = 5, SIGBUS = 7, SIGFPE = 8, SIGSEGV = 11, SIGSYS = 31;
+
+    /// <summary>Signals the thread's own faults raise. Blocked, the kernel would not hold them
+    /// pending: it resets their action to the default and kills the process; unblocked, a handler
+    /// the program has for them (a runtime's for its null checks) runs as it would without memprof.</summary>
+    static readonly int[] Synchronous = [SIGILL, SIGTRAP, SIGBUS, SIGFPE, SIGSEGV, SIGSYS];
+
+    /// <summary>The mask the thread runs the load with: every signal blocked but the marker and
+    /// the synchronous ones (and what it blocked already stays blocked). A handler of the
+    /// program's that ran in the middle of the load would interrupt dlopen anywhere, its
+    /// allocator's locks held (a handler that allocates then deadlocks the thread); blocked, the
+    /// signals stay pending and are delivered once the thread is back in its own code, its
+    /// own mask restored.</summary>
+    public static ulong LoadMask(ulong usual, int marker)
+    {
+        ulong open = Synchronous.Aggregate(0UL, (bits, signal) => bits | Bit(signal));
+        if (marker != 0) open |= Bit(marker);
+        return (usual & open & ~(marker != 0 ? Bit(marker) : 0)) | ~open;
+    }
+
     static ulong Bit(int signal) => 1UL << (signal - 1);
 }

@@ -5,24 +5,27 @@ namespace Profiler.Collectors.Linux.Inject;
 
 /// <summary>The code the hijacked thread runs: dlopen(path, flags), dlerror() when that failed
 /// (results in r12 and r13), a tgkill of its own thread where memprof reads them (the signal's
-/// stop, or the system call's with no signal: see <see cref="RemoteLoaderSignals"/>), then it restores
-/// every general register, the flags and the stack pointer from the frame and jumps back to
-/// where the thread was. memprof restores the thread itself at the system-call stop; the stub's
-/// own restore is for when memprof dies mid-way: the thread then finishes the load and carries
-/// on untraced, instead of returning into a trap that would kill it.</summary>
+/// stop, or the system call's with no signal: see <see cref="RemoteLoaderSignals"/>), then it puts
+/// the thread's own signal mask back (memprof runs the load with every signal blocked but the
+/// marker: <see cref="RemoteLoaderSignals.LoadMask"/>), restores every general register, the
+/// flags and the stack pointer from the frame and jumps back to where the thread was. memprof
+/// restores the thread itself at the marker's stop; the stub's own restore is for when memprof
+/// dies mid-way: the thread then finishes the load and carries on untraced, its signals
+/// unblocked again, instead of returning into a trap that would kill it.</summary>
 public static class RemoteLoaderStub
 {
     /// <summary>The room the stub needs (its length is a little less).</summary>
     public const int MaxLength = 128;
-    public const int TgKill = 234;
+    public const int TgKill = 234, RtSigprocmask = 14, SigSetmask = 2;
 
-    /// <summary>The general registers in the frame's order, lowest address first: the stub pops
-    /// them in this order, then the flags, then the stack pointer.</summary>
+    /// <summary>The general registers in the frame's order, lowest address first, above the
+    /// thread's signal mask: the stub sets the mask from the frame's first word and drops it,
+    /// pops the registers in this order, then the flags, then the stack pointer.</summary>
     public static readonly string[] SavedOrder =
         ["r15", "r14", "r13", "r12", "r11", "r10", "r9", "r8", "rbp", "rdi", "rsi", "rdx", "rcx", "rbx", "rax"];
 
-    /// <summary>Slots in the frame: the general registers, rflags, rsp.</summary>
-    public static int SavedSlots => SavedOrder.Length + 2;
+    /// <summary>Slots in the frame: the signal mask, the general registers, rflags, rsp.</summary>
+    public static int SavedSlots => SavedOrder.Length + 3;
 
     /// <param name="address">Where the stub is placed in the target.</param>
     /// <param name="dlopen">The function called (dlopen, or any function of two arguments at most for a remote call).</param>
@@ -57,6 +60,14 @@ public static class RemoteLoaderStub
         a.mov(eax, TgKill);
         a.syscall();
         a.Label(ref after);
+        // rt_sigprocmask(SIG_SETMASK, &frame.mask, NULL, sizeof(sigset_t)); rsp is the frame's base again.
+        a.mov(eax, RtSigprocmask);
+        a.mov(edi, SigSetmask);
+        a.mov(rsi, rsp);
+        a.xor(edx, edx);
+        a.mov(r10d, 8);
+        a.syscall();
+        a.pop(rax);
         a.pop(r15); a.pop(r14); a.pop(r13); a.pop(r12); a.pop(r11); a.pop(r10); a.pop(r9); a.pop(r8);
         a.pop(rbp); a.pop(rdi); a.pop(rsi); a.pop(rdx); a.pop(rcx); a.pop(rbx); a.pop(rax);
         a.popfq();

@@ -18,12 +18,25 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
     /// kicked: a busy thread's allocator call is the better catch, an idle process has none.</summary>
     public static readonly TimeSpan IdleAfter = TimeSpan.FromMilliseconds(250);
     static readonly TimeSpan StopBound = TimeSpan.FromSeconds(1);
+    /// <summary>How long a thread caught inside one of its signal handlers is left to run before
+    /// it may be caught again. Signals keep coming while it is stopped, and on resuming it
+    /// handles them first: caught again at once, it would be in a handler again, every time,
+    /// in a program whose handlers allocate and whose signals come often.</summary>
+    public static readonly TimeSpan HandlerPause = TimeSpan.FromMilliseconds(3);
+    /// <summary>How often one thread is sent the marker in its wait, at most: again only after a
+    /// kick was refused (a signal of the program's was handled first, say), <see cref="KickPause"/>
+    /// after it. Each kick ends the wait (an epoll wait then restarts its whole timeout).</summary>
+    const int KicksPerThread = 16;
+    static readonly TimeSpan KickPause = TimeSpan.FromMilliseconds(10);
 
-    /// <summary>The watched threads, with their blocked signals when seized.</summary>
+    /// <summary>The watched threads, with their usual blocked signals: when seized, and the fewest
+    /// seen since at its stops (see <see cref="RemoteLoaderSafePoint.Usual"/>).</summary>
     readonly Dictionary<int, ulong> _watched = [];
-    /// <summary>Threads sent the marker by memprof (each once), caught at its delivery in their wait.</summary>
+    /// <summary>Threads sent the marker by memprof and not stopped for it yet; how many times each was sent it.</summary>
     readonly Dictionary<int, RemoteLoaderIdlePoint.Waiter> _kicked = [];
-    public int Kicked => _kicked.Count;
+    readonly Dictionary<int, int> _kicks = [];
+    TimeSpan _kickAfter = IdleAfter;
+    public int Kicked => _kicks.Count;
 
     public int Armed => _watched.Count;
     public int Watched { get; private set; }
@@ -58,11 +71,19 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
     public (RemoteLoaderHit Hit, IReadOnlyList<MapEntry> Maps)? WaitForSafePoint(TimeSpan bound, List<string> rejected)
     {
         var clock = Stopwatch.StartNew();
+        TimeSpan? reopenAt = null;
+        var lastStop = TimeSpan.Zero;
+        bool inHandler = false;
         try
         {
             while (_watched.Count > 0 && clock.Elapsed < bound)
             {
-                if (clock.Elapsed >= IdleAfter) KickWaiting();
+                if (clock.Elapsed >= _kickAfter) KickWaiting();
+                if (reopenAt is { } at && clock.Elapsed >= at)
+                {
+                    probe.Open(signal);
+                    reopenAt = null;
+                }
                 bool any = false;
                 foreach (int tid in _watched.Keys.ToList())
                 {
@@ -77,14 +98,20 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
                             var seen = target.Maps(pid);
                             if (JudgeWaiting(tid, seen) is { } idle) return (idle, seen);
                             ResumeRestarting(tid);
+                            // Its stop is over: it may be kicked again, in a while.
+                            _kicked.Remove(tid);
+                            _kickAfter = clock.Elapsed + KickPause;
                             break;
                         case PtraceStopKind.Signal when IsMarker(tid, status):
                             var maps = target.Maps(pid);
                             if (Judge(tid, maps) is { } hit) return (hit, maps);
                             ptrace.Continue(tid, 0);
-                            probe.Open(signal);
+                            if (inHandler) reopenAt ??= clock.Elapsed + HandlerPause;
+                            else if (reopenAt is null) probe.Open(signal);
                             break;
                         case PtraceStopKind.Signal:
+                            // The program's signal, before its handler runs: the mask is the interrupted code's.
+                            Observe(tid);
                             ptrace.Continue(tid, status.Signal);
                             break;
                         case PtraceStopKind.GroupStop:
@@ -97,11 +124,12 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
                             break;
                     }
                 }
-                if (!any)
-                {
-                    if (clock.ElapsedMilliseconds < 200) Thread.Yield();
-                    else Thread.Sleep(1);
-                }
+                // Spin while threads stop (each signal of the program's stops a traced thread until
+                // it is continued here: a millisecond's sleep per signal would hold back a thread that
+                // gets thousands a second); sleep once they have been quiet for a while.
+                if (any) lastStop = clock.Elapsed;
+                else if (clock.Elapsed - lastStop < TimeSpan.FromMilliseconds(200)) Thread.Yield();
+                else Thread.Sleep(1);
             }
             return null;
         }
@@ -114,8 +142,10 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
             if (RemoteLoaderSafePoint.EntryStackPointer(plan, regs) is { } atEntry && ptrace.ReadWord(tid, atEntry, out returnAddress) != 0) return null;
             if (target.Signals(pid, tid) is not { } signals) return null;
             var hit = new RemoteLoaderHit(tid, regs, returnAddress, signals, _watched[tid]);
+            inHandler = signals.Blocked != _watched[tid];
             if (RemoteLoaderSafePoint.Judge(hit, plan, maps) is not { } why) return hit;
             if (rejected.Count < 100) rejected.Add(why);
+            Observe(tid);
             return null;
         }
 
@@ -132,22 +162,33 @@ sealed class RemoteLoaderWatch(IPtrace ptrace, IRemoteLoaderTarget target, int p
                 : RemoteLoaderIdlePoint.Judge(hit, maps);
             if (why is null) return hit;
             if (rejected.Count < 100) rejected.Add(why);
+            Observe(tid);
             return null;
         }
     }
 
+    /// <summary>One more look at a stopped thread's mask (its own: a mask a waiting call set for
+    /// itself is not it), to know what it blocks outside its handlers: see <see cref="RemoteLoaderSafePoint.Usual"/>.</summary>
+    void Observe(int tid)
+    {
+        if (ptrace.GetSignalMask(tid, out ulong mask) == 0) _watched[tid] = RemoteLoaderSafePoint.Usual(_watched[tid], mask);
+    }
+
     /// <summary>Sends the marker to each watched thread blocked in a waiting call made from libc,
-    /// once: traced, it stops for the signal even though the program ignores it, and the wait
+    /// one at a time (again only once its last one was seen, and at most <see cref="KicksPerThread"/>
+    /// times): traced, it stops for the signal even though the program ignores it, and the wait
     /// ends with a restart code. A thread whose call ended meanwhile gets a signal it ignores.</summary>
     void KickWaiting()
     {
         IReadOnlyList<MapEntry>? maps = null;
         foreach (int tid in _watched.Keys)
         {
-            if (_kicked.ContainsKey(tid) || target.SystemCall(pid, tid) is not { } line) continue;
+            if (_kicked.ContainsKey(tid) || _kicks.GetValueOrDefault(tid) >= KicksPerThread || target.SystemCall(pid, tid) is not { } line) continue;
             maps ??= target.Maps(pid);
             if (RemoteLoaderIdlePoint.Waiting(line, target.WaitChannel(pid, tid), maps) is not { } waiter) continue;
-            if (target.Kick(pid, tid, signal) == 0) _kicked[tid] = waiter;
+            if (target.Kick(pid, tid, signal) != 0) continue;
+            _kicked[tid] = waiter;
+            _kicks[tid] = _kicks.GetValueOrDefault(tid) + 1;
         }
     }
 

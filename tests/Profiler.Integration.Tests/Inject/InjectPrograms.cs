@@ -15,6 +15,8 @@ public sealed class InjectPrograms : IDisposable
         Compile("-O2", "-shared", "-fPIC", "-o", Library, Source("inject_lib.c"));
         SlowLibrary = Path.Combine(_dir.FullName, "libinject_slow.so");
         Compile("-O2", "-shared", "-fPIC", "-DINJECT_LIB_SLEEP_MS=800", "-o", SlowLibrary, Source("inject_lib.c"));
+        AllocatingLibrary = Path.Combine(_dir.FullName, "libinject_allocating.so");
+        Compile("-O2", "-shared", "-fPIC", "-DINJECT_LIB_ALLOCATE=20000", "-o", AllocatingLibrary, Source("inject_lib.c"));
     }
 
     public string Folder => _dir.FullName;
@@ -28,11 +30,14 @@ public sealed class InjectPrograms : IDisposable
     /// <summary>The same, its constructor sleeping 0.8 s after creating the file and before writing it.</summary>
     public string SlowLibrary { get; }
 
-    /// <summary>A copy of the library under another name (a distinct file: dlopen loads it anew).</summary>
-    public string CopyOfLibrary(string name)
+    /// <summary>The same, its constructor allocating and freeing 20,000 blocks above the per-thread cache first.</summary>
+    public string AllocatingLibrary { get; }
+
+    /// <summary>A copy of the library (or of <paramref name="of"/>) under another name (a distinct file: dlopen loads it anew).</summary>
+    public string CopyOfLibrary(string name, string? of = null)
     {
         string path = Path.Combine(_dir.FullName, name);
-        File.Copy(Library, path, overwrite: true);
+        File.Copy(of ?? Library, path, overwrite: true);
         return path;
     }
 

@@ -106,7 +106,7 @@ public sealed class LoaderProcessKilledTests(InjectPrograms programs, ITestOutpu
     }
 
     /// <summary>The loader's pid, once one of the target's threads is traced (by it).</summary>
-    static int WaitForTracing(int pid, RunningProcess injector)
+    internal static int WaitForTracing(int pid, RunningProcess injector)
     {
         Assert.Equal("started", injector.ReadLine(TimeSpan.FromSeconds(60)));
         var clock = Stopwatch.StartNew();
@@ -123,7 +123,7 @@ public sealed class LoaderProcessKilledTests(InjectPrograms programs, ITestOutpu
         }
     }
 
-    static void WaitUntilUntraced(int pid)
+    internal static void WaitUntilUntraced(int pid)
     {
         var clock = Stopwatch.StartNew();
         while (TargetChecks.Threads(pid).Any(tid => TargetChecks.TracerOf(pid, tid) != 0))

@@ -78,9 +78,27 @@ public sealed class RemoteLoaderSafePointTests
     [Fact]
     public void A_thread_that_blocks_more_signals_than_usual_may_be_in_a_handler()
     {
-        Assert.Equal("thread 42 blocks other signals than usual (a signal handler may be running)",
+        Assert.Equal("thread 42 blocks other signals than usual (0x2000, usually 0x0: a signal handler may be running)",
             RemoteLoaderSafePoint.Judge(Hit(blocked: 1 << 13, usual: 0), Plan, Maps));
         Assert.Null(RemoteLoaderSafePoint.Judge(Hit(blocked: 1 << 13, usual: 1 << 13), Plan, Maps));
+    }
+
+    /// <summary>First seen inside its SIGALRM handler (which blocks SIGALRM and SIGRTMIN), the
+    /// thread's hit outside it is refused once; that look makes its usual mask the smaller one,
+    /// so the next hit outside is taken and a hit inside the handler refused.</summary>
+    [Fact]
+    public void A_thread_first_seen_in_a_handler_is_taken_once_seen_outside_it()
+    {
+        const ulong InHandler = 1UL << 13 | 1UL << 33, Outside = 1UL << 0; // SIGHUP blocked by the program itself
+        ulong usual = InHandler | Outside;
+        Assert.NotNull(RemoteLoaderSafePoint.Judge(Hit(blocked: Outside, usual: usual), Plan, Maps));
+        usual = RemoteLoaderSafePoint.Usual(usual, Outside);
+
+        Assert.Null(RemoteLoaderSafePoint.Judge(Hit(blocked: Outside, usual: usual), Plan, Maps));
+        Assert.Equal("thread 42 blocks other signals than usual (0x200002001, usually 0x1: a signal handler may be running)",
+            RemoteLoaderSafePoint.Judge(Hit(blocked: InHandler | Outside, usual: usual), Plan, Maps));
+        // Another look inside the handler changes nothing.
+        Assert.Equal(Outside, RemoteLoaderSafePoint.Usual(usual, InHandler | Outside));
     }
 
     [Fact]

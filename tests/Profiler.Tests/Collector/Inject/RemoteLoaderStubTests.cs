@@ -35,7 +35,7 @@ public sealed class RemoteLoaderStubTests
     public void The_frame_lies_below_the_red_zone_and_the_stub_starts_on_an_aligned_stack()
     {
         var saved = Thread();
-        var frame = RemoteLoaderFrame.Build(saved, "/opt/lib/libx.so", StubAt);
+        var frame = RemoteLoaderFrame.Build(saved, "/opt/lib/libx.so", StubAt, mask: 0);
 
         Assert.Equal(0UL, frame.Base % 16);
         Assert.True(frame.Base + (ulong)frame.Bytes.Length <= saved.Rsp - RemoteLoaderFrame.RedZone);
@@ -60,7 +60,8 @@ public sealed class RemoteLoaderStubTests
         Assert.Equal("mov r12,rax", Format(text[2]));
         var skip = text.Single(i => i.Mnemonic == Mnemonic.Jne);
         Assert.Equal($"mov rax,{DlError:X}h", Format(text[text.IndexOf(skip) + 1]));
-        var syscall = text.Single(i => i.Mnemonic == Mnemonic.Syscall);
+        // The first system call is the marker's; the second sets the signal mask back.
+        var syscall = text.First(i => i.Mnemonic == Mnemonic.Syscall);
         // The failure path skips to the marker's set-up: edi, esi, edx and eax are tgkill(4000, 4007, 23).
         var setup = text.SkipWhile(i => i.IP != skip.NearBranchTarget).TakeWhile(i => i.Mnemonic != Mnemonic.Syscall).Select(Format).ToList();
         Assert.Equal(["mov edi,0FA0h", "mov esi,0FA7h", "mov edx,17h", "mov eax,0EAh"], setup);
@@ -68,16 +69,18 @@ public sealed class RemoteLoaderStubTests
     }
 
     [Fact]
-    public void The_stub_s_tail_restores_every_register_from_the_frame_and_jumps_back()
+    public void The_stub_s_tail_restores_the_signal_mask_and_every_register_from_the_frame_and_jumps_back()
     {
+        const ulong Mask = 0x8000_0000_0000_4001; // SIGHUP, SIGALRM (15) and signal 64 blocked
         var saved = Thread();
-        var frame = RemoteLoaderFrame.Build(saved, "/lib/libmemprof_preload.so", StubAt);
+        var frame = RemoteLoaderFrame.Build(saved, "/lib/libmemprof_preload.so", StubAt, Mask);
         var (code, marker) = RemoteLoaderStub.Assemble(StubAt, DlOpen, DlError, saved.Rip, 1, 1, 0);
 
         // Run the instructions after the marker over the frame's bytes, from rsp = frame base
         // (the calls before are balanced, so that is where rsp is again).
         var regs = new Dictionary<Register, ulong>();
         ulong rsp = frame.Base, rip = 0, flags = 0;
+        var maskSet = new List<ulong>();
         ulong Pop()
         {
             ulong value = BinaryPrimitives.ReadUInt64LittleEndian(frame.Bytes.AsSpan((int)(rsp - frame.Base)));
@@ -86,7 +89,16 @@ public sealed class RemoteLoaderStubTests
         }
         foreach (var i in Decode(code, StubAt).Where(i => i.IP >= marker))
         {
-            if (i.Mnemonic == Mnemonic.Pop && i.Op0Register == Register.RSP) rsp = Pop();
+            if (i.Mnemonic == Mnemonic.Mov && i.Op1Kind == OpKind.Immediate32) regs[i.Op0Register.GetFullRegister()] = i.GetImmediate(1);
+            else if (i.Mnemonic == Mnemonic.Mov && i.Op1Register == Register.RSP) regs[i.Op0Register] = rsp;
+            else if (i.Mnemonic == Mnemonic.Xor && i.Op0Register == i.Op1Register) regs[i.Op0Register.GetFullRegister()] = 0;
+            else if (i.Mnemonic == Mnemonic.Syscall)
+            {
+                // rt_sigprocmask(SIG_SETMASK, set, NULL, 8), set read from the stack as it is then.
+                Assert.Equal((RemoteLoaderStub.RtSigprocmask, RemoteLoaderStub.SigSetmask, 0UL, 8UL), ((int)regs[Register.RAX], (int)regs[Register.RDI], regs[Register.RDX], regs[Register.R10]));
+                maskSet.Add(BinaryPrimitives.ReadUInt64LittleEndian(frame.Bytes.AsSpan((int)(regs[Register.RSI] - frame.Base))));
+            }
+            else if (i.Mnemonic == Mnemonic.Pop && i.Op0Register == Register.RSP) rsp = Pop();
             else if (i.Mnemonic == Mnemonic.Pop) regs[i.Op0Register] = Pop();
             else if (i.Mnemonic == Mnemonic.Popfq) flags = Pop();
             else if (i.Mnemonic == Mnemonic.Jmp && i.IsIPRelativeMemoryOperand)
@@ -101,6 +113,24 @@ public sealed class RemoteLoaderStubTests
         Register[] names = [Register.R15, Register.R14, Register.R13, Register.R12, Register.R11, Register.R10, Register.R9, Register.R8, Register.RBP, Register.RDI, Register.RSI, Register.RDX, Register.RCX, Register.RBX, Register.RAX];
         Assert.Equal(expected, names.Select(n => regs[n]));
         Assert.Equal((saved.Eflags, saved.Rsp, saved.Rip), (flags, rsp, rip));
+        // Once, before any register is popped back: the thread's own mask.
+        Assert.Equal([Mask], maskSet);
+    }
+
+    [Fact]
+    public void The_load_blocks_every_signal_but_the_marker_and_those_a_fault_raises()
+    {
+        static ulong Bit(int signal) => 1UL << (signal - 1);
+        ulong usual = Bit(15) | Bit(RemoteLoaderSignals.SIGSEGV); // the program blocks SIGTERM and SIGSEGV
+        ulong load = RemoteLoaderSignals.LoadMask(usual, RemoteLoaderSignals.SIGURG);
+
+        int[] open = Enumerable.Range(1, 64).Where(s => (load & Bit(s)) == 0).ToArray();
+        // The marker must reach the tracer; a fault's signal blocked would kill the process
+        // instead of running the program's handler; SIGSEGV stays blocked as the program had it.
+        Assert.Equal([RemoteLoaderSignals.SIGILL, RemoteLoaderSignals.SIGTRAP, RemoteLoaderSignals.SIGBUS, RemoteLoaderSignals.SIGFPE, RemoteLoaderSignals.SIGURG, RemoteLoaderSignals.SIGSYS], open);
+        // Without a marker (the stub's end watched as a system call) the marker's bit is blocked too.
+        Assert.NotEqual(0UL, RemoteLoaderSignals.LoadMask(0, 0) & Bit(RemoteLoaderSignals.SIGURG));
+        Assert.Equal(0UL, RemoteLoaderSignals.LoadMask(0, 0) & Bit(RemoteLoaderSignals.SIGSEGV));
     }
 
     static string Format(Instruction i)
