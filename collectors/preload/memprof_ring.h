@@ -66,6 +66,7 @@ struct memprof_ring_shared {
     uint64_t no_ring;        /* events of threads that found no free ring (sent to the markers) */
     uint64_t reader_gone;    /* set by the first writer that found memprof gone */
     uint32_t unwind_in_process; /* memprof: with stack_copy, unwind with CFI here, copy only where that stops short */
+    uint32_t only_pid;       /* memprof (--no-follow): only this process's events are recorded; 0: every process's */
 };
 
 struct memprof_ring_control {
@@ -302,6 +303,10 @@ __attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thre
         __atomic_fetch_add(&memprof_ring->dropped, 1, __ATOMIC_RELAXED);
         return 1;
     }
+    /* A child memprof does not follow is not recorded at all: no ring, no marker, no wait. */
+    uint32_t only = __atomic_load_n(&memprof_ring->only_pid, __ATOMIC_RELAXED);
+    if (only && only != memprof_ring_pid)
+        return 1;
     if (r->writing || (r->state != 1 && (r->state == 2 || !memprof_ring_claim(r)))) {
         __atomic_fetch_add(&memprof_ring->no_ring, 1, __ATOMIC_RELAXED);
         return 0;

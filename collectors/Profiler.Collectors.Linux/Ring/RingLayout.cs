@@ -32,6 +32,7 @@ public static class RingLayout
     public const int NoRingOffset = 64;
     public const int ReaderGoneOffset = 72;
     public const int UnwindInProcessOffset = 80;
+    public const int OnlyPidOffset = 84;
 
     // struct memprof_ring_control
     public const int OwnerOffset = 0;

@@ -16,8 +16,19 @@ public sealed unsafe partial class SharedRing : IDisposable
     long _lastReclaim;
 
     public string Path { get; }
-    /// <summary>Only this process's events are handed on (null: every process's).</summary>
-    public uint? OnlyPid { get; set; }
+    /// <summary>Only this process's events are handed on (null: every process's); the writers of
+    /// other processes (children under --no-follow) are told to write none.</summary>
+    public uint? OnlyPid
+    {
+        get => _onlyPid;
+        set
+        {
+            _onlyPid = value;
+            Volatile.Write(ref *(uint*)(_base + RingLayout.OnlyPidOffset), value ?? 0);
+        }
+    }
+
+    uint? _onlyPid;
     public RingSizing Sizing => _sizing;
     /// <summary>Events whose writer waited for room (nothing lost).</summary>
     public ulong Waits => Volatile.Read(ref *(ulong*)(_base + RingLayout.WaitsOffset));
