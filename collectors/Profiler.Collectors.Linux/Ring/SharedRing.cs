@@ -186,8 +186,25 @@ public sealed unsafe partial class SharedRing : IDisposable
         sink(body);
     }
 
-    /// <summary>Gives the writer back its ring's bytes up to <paramref name="position"/> (handed on).</summary>
-    void Release(int ring, ulong position) => Volatile.Write(ref *(ulong*)(Control(ring) + RingLayout.ReadPosOffset), position);
+    /// <summary>Gives the writer back its ring's bytes up to <paramref name="position"/> (handed on),
+    /// and wakes it if it sleeps for room. The store is a full fence: the writer sets its flag,
+    /// then reads the position; this stores the position, then reads the flag.</summary>
+    void Release(int ring, ulong position)
+    {
+        byte* control = Control(ring);
+        Interlocked.Exchange(ref *(ulong*)(control + RingLayout.ReadPosOffset), position);
+        if (Volatile.Read(ref *(uint*)(control + RingLayout.WaitingOffset)) != 0)
+            FutexWake(control + RingLayout.ReadPosOffset);
+    }
+
+    const long SYS_futex = 202; // x86-64
+    const int FUTEX_WAKE = 1;
+
+    /// <summary>Wakes every thread asleep on the 32-bit word at <paramref name="word"/> (a shared mapping: not private).</summary>
+    static void FutexWake(byte* word) => Syscall(SYS_futex, (nint)word, FUTEX_WAKE, int.MaxValue, 0, 0, 0);
+
+    [LibraryImport("libc", EntryPoint = "syscall")]
+    private static partial long Syscall(long number, nint address, int operation, int value, nint timeout, nint address2, int value3);
 
     byte* Control(int ring) => _base + RingLayout.HeaderBytes + (ulong)ring * RingLayout.ControlBytes;
 
@@ -197,10 +214,7 @@ public sealed unsafe partial class SharedRing : IDisposable
     public void Discard()
     {
         for (int i = 0; i < _sizing.RingCount; i++)
-        {
-            byte* control = _base + RingLayout.HeaderBytes + (ulong)i * RingLayout.ControlBytes;
-            Volatile.Write(ref *(ulong*)(control + RingLayout.ReadPosOffset), Volatile.Read(ref *(ulong*)(control + RingLayout.WritePosOffset)));
-        }
+            Release(i, Volatile.Read(ref *(ulong*)(Control(i) + RingLayout.WritePosOffset)));
     }
 
     /// <summary>A thread killed with its process (or by exec) never gave its ring back.</summary>
@@ -227,7 +241,11 @@ public sealed unsafe partial class SharedRing : IDisposable
         // A beat still running would write into rings about to be unmapped.
         using (var stopped = new ManualResetEvent(false))
             if (_heart.Dispose(stopped)) stopped.WaitOne();
-        if (_base != null) Volatile.Write(ref *(ulong*)(_base + RingLayout.ReaderGoneOffset), 1UL);
+        if (_base == null) return;
+        Interlocked.Exchange(ref *(ulong*)(_base + RingLayout.ReaderGoneOffset), 1UL);
+        // A writer asleep for room looks again at once, and finds memprof gone.
+        for (int i = 0; i < _sizing.RingCount; i++)
+            if (Volatile.Read(ref *(uint*)(Control(i) + RingLayout.WaitingOffset)) != 0) FutexWake(Control(i) + RingLayout.ReadPosOffset);
     }
 
     bool _readingStopped;

@@ -32,9 +32,9 @@ public sealed class RingLayoutTests
                        offsetof(struct memprof_ring_shared, no_ring), offsetof(struct memprof_ring_shared, reader_gone),
                        offsetof(struct memprof_ring_shared, unwind_in_process), offsetof(struct memprof_ring_shared, only_pid));
                 printf("%d %d\n", MEMPROF_RING_EVENT_UNWOUND, MEMPROF_EVENT_STACK_COMPLETE);
-                printf("%zu %zu %zu %zu %zu %zu\n", offsetof(struct memprof_ring_control, owner), offsetof(struct memprof_ring_control, write_pos),
+                printf("%zu %zu %zu %zu %zu %zu %zu\n", offsetof(struct memprof_ring_control, owner), offsetof(struct memprof_ring_control, write_pos),
                        offsetof(struct memprof_ring_control, unwound), offsetof(struct memprof_ring_control, copied),
-                       offsetof(struct memprof_ring_control, read_pos), sizeof(struct memprof_ring_control));
+                       offsetof(struct memprof_ring_control, waiting), offsetof(struct memprof_ring_control, read_pos), sizeof(struct memprof_ring_control));
                 return 0;
             }
             """;
@@ -46,7 +46,7 @@ public sealed class RingLayoutTests
             RingLayout.NoRingOffset, RingLayout.ReaderGoneOffset, RingLayout.UnwindInProcessOffset, RingLayout.OnlyPidOffset), lines[1]);
         Assert.Equal($"{RingLayout.EventUnwound} {Profiler.Collectors.Linux.Bpf.BpfEventHeader.StackComplete}", lines[2]);
         Assert.Equal($"{RingLayout.OwnerOffset} {RingLayout.WritePosOffset} {RingLayout.UnwoundOffset} {RingLayout.CopiedOffset} " +
-                     $"{RingLayout.ReadPosOffset} {RingLayout.ControlBytes}", lines[3]);
+                     $"{RingLayout.WaitingOffset} {RingLayout.ReadPosOffset} {RingLayout.ControlBytes}", lines[3]);
     }
 
     /// <summary>Compiles a C program against collectors/preload (with <paramref name="flags"/>) and runs it: its output lines.</summary>
