@@ -125,7 +125,7 @@ public sealed class SharedRingTests
         {
             // Millions of events: far more than the rings hold, so the program waits on memprof when it dies.
             using var memprof = CliRunner.StartOwnProcess("record", "--rate", "1", "--buffer", "1MiB", "--no-firefox", "-o", output, "--",
-                "/bin/sh", "-c", $"'{sample}' bench 3000000 > '{done}.part' && mv '{done}.part' '{done}'");
+                "/bin/sh", "-c", $"'{sample}' bench 20000000 > '{done}.part' && mv '{done}.part' '{done}'");
             var waited = System.Diagnostics.Stopwatch.StartNew();
             while (!File.Exists(output + ".partial") && waited.Elapsed < TimeSpan.FromSeconds(60)) Thread.Sleep(50);
             Assert.True(File.Exists(output + ".partial"), "memprof never started recording");
