@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 
 namespace Profiler.Collectors.Linux.Ring;
 
@@ -37,6 +38,7 @@ public static class RingReader
     /// <see cref="Publishable"/>.</summary>
     /// <param name="beforeNanos">Only events stamped earlier are taken: a writer's events are in
     /// time order, so the first later one ends the pass and stays for the next.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per event
     public static RingStep Next(ReadOnlySpan<byte> ring, ref ulong position, ulong writePosition, ulong beforeNanos, int ringIndex,
         out RingRecord record)
     {

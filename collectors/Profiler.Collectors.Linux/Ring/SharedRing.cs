@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Profiler.Collectors.Linux.Ring;
@@ -111,6 +112,7 @@ public sealed unsafe partial class SharedRing : IDisposable
     /// block) was published before that one was stamped, so it is in this pass too. Room is given
     /// back as the events are handed on, every <see cref="ReleaseStride"/> bytes, so that a writer
     /// waiting for it goes on before the pass ends.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // its loop runs for seconds at most: optimized at once
     public int Drain(Bpf.BpfEventSink sink)
     {
         Heartbeat();

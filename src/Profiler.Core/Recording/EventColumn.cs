@@ -99,6 +99,7 @@ sealed unsafe class EventColumn<T> : EventColumn where T : unmanaged
 
     /// <remarks>Runs over every recorded event: one pass, the values written after room for the
     /// longest head (tag, length) and moved back once their length is known.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal override int Encode(EventColumns from, int count, long timeBefore, Span<byte> to)
     {
         if (count == 0) return 0;
