@@ -29,13 +29,7 @@ public sealed record RecordSessionOptions(
     /// <summary>Frequent samples of a launched command go through shared rings (false: every one traps on a marker, for comparison).</summary>
     public bool SharedRings { get; init; } = true;
 
-    /// <param name="rings">The events go through shared rings: the kernel's ring buffer carries only
-    /// processes' forks, execs and exits and the events of threads without a ring, so it keeps the
-    /// sampled size (16 MiB, mapped twice into memprof) rather than exact mode's 64 MiB.</param>
-    public TracerSettings TracerSettings(bool dwarf, bool rings = false) =>
-        new(SampleRateBytes, dwarf ? StackCopyBytes : 0, FollowChildren) { RingBufferBytes = BufferBytes ?? (rings ? KernelBufferBesideRings : null) };
-
-    const ulong KernelBufferBesideRings = 16UL << 20;
+    public TracerSettings TracerSettings(bool dwarf) => new(SampleRateBytes, dwarf ? StackCopyBytes : 0, FollowChildren) { RingBufferBytes = BufferBytes };
 }
 
 /// <summary>How sampled stacks are taken: the kernel's frame-pointer walk, a stack copy unwound
@@ -168,7 +162,7 @@ public static class LinuxRecordSession
         try
         {
             bool dwarf = UsesDwarf(options.Unwind);
-            tracer = tracerFactory(options.TracerSettings(dwarf, rings is not null));
+            tracer = tracerFactory(options.TracerSettings(dwarf));
             var header = new Header
             {
                 StartUnixNanos = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000,

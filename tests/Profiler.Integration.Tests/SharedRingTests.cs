@@ -99,7 +99,8 @@ public sealed class SharedRingTests
             {
                 var (a, f, _) = byPid.GetValueOrDefault(counters.Pid, (0, 0, []));
                 if (a != (long)counters.Allocations || f != (long)counters.Frees)
-                    problems.Add($"pid {counters.Pid}: {a} allocation and {f} free events for {counters.Allocations} and {counters.Frees} counted calls");
+                    problems.Add($"pid {counters.Pid}: {a} allocation and {f} free events for {counters.Allocations} and {counters.Frees} counted calls " +
+                                 $"(counters at {counters.TimeNanos} ns; {Describe(raw, counters.Pid)})");
             }
             Assert.True(problems.Count == 0, string.Join("\n", problems));
             // The process that ran the threads recorded at least its own calls, from all its threads.
@@ -151,6 +152,17 @@ public sealed class SharedRingTests
     }
 
     /// <summary>When the process's last image started (0: it never exec'd while recorded).</summary>
+    /// <summary>What the recording says of a process, for a failure's message: its events at any
+    /// time, its forks and execs.</summary>
+    static string Describe(RawRecording raw, uint pid)
+    {
+        var events = raw.Events;
+        var times = Enumerable.Range(0, events.Count).Where(i => events.Pid[i] == pid).Select(i => events.TimeNanos[i]).ToList();
+        string span = times.Count == 0 ? "none" : $"{times.Count} from {times.Min()} to {times.Max()} ns";
+        return $"events {span}; execs at {string.Join(", ", raw.Execs.Where(e => e.Pid == pid).Select(e => $"{e.TimeNanos} ({e.Name})"))}; " +
+               $"forked {string.Join(", ", raw.Forks.Where(f => f.Pid == pid).Select(f => $"at {f.TimeNanos} from {f.ParentPid}"))}";
+    }
+
     static long LastExec(RawRecording raw, uint pid) =>
         raw.Execs.Where(e => e.Pid == pid).Select(e => e.TimeNanos).DefaultIfEmpty(0).Max();
 
