@@ -228,8 +228,10 @@ public static class LinuxRecordSession
                 // first seconds, poll briefly and keep its module maps current (at most every 10 ms)
                 // so they are read while it still lives.
                 bool early = launcher is not null && sw.Elapsed < EarlyPhase;
-                // Writers may be waiting for room in a ring: while they produce, drain without pause.
-                busy = Poll(tracer, rings, recorder, writer, busy ? 0 : early ? 2 : 50) > 0 && rings is not null;
+                // Writers may be waiting for room in a ring: while they produce much, drain without
+                // pause; a pass that found little waits a millisecond (a ring holds several), or
+                // memprof would spin on a few events a pass, taking the CPU the program needs.
+                busy = Poll(tracer, rings, recorder, writer, busy ? 0 : early ? 2 : 50) >= BusyPassRecords && rings is not null;
                 if (early) recorder.RefreshMaps(force: false);
                 if (sw.Elapsed - lastTotals >= TotalsInterval)
                 {
@@ -395,6 +397,8 @@ public static class LinuxRecordSession
     /// follows the frame pointer anyway. A sample costs a few microseconds more.</summary>
     static bool UsesDwarf(UnwindMode mode) => mode != UnwindMode.FramePointer;
 
+    /// <summary>Records in a pass that say the rings fill faster than a millisecond's pause allows.</summary>
+    const int BusyPassRecords = 512;
     static readonly TimeSpan EarlyPhase = TimeSpan.FromSeconds(2);
     static readonly TimeSpan FinalDrainLimit = TimeSpan.FromSeconds(10);
     static readonly TimeSpan TotalsInterval = TimeSpan.FromMilliseconds(100);

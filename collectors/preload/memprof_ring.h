@@ -18,7 +18,8 @@
  * frame-pointer walk and a copy of the stack's top, as without it, and memprof unwinds the copy
  * (with the frame-pointer fallback for code without CFI).
  *
- * Nothing is lost: a writer whose ring is full waits for memprof (counted in `waits`), unless
+ * Nothing is lost: a writer whose ring is full waits for memprof (counted in `waits`; asleep on a
+ * futex memprof wakes as soon as it gives room back), unless
  * memprof is gone (its pid no longer exists, or its heartbeat is older than
  * MEMPROF_RING_READER_TIMEOUT_NS: a zombie, a stopped memprof): then events are dropped and counted, and the program runs on.
  *
@@ -31,6 +32,7 @@
 #ifndef MEMPROF_RING_H
 #define MEMPROF_RING_H
 
+#include <linux/futex.h>
 #include <linux/types.h>
 #include "memprof_unwind.h"
 #include <signal.h>
@@ -66,6 +68,7 @@ struct memprof_ring_shared {
     uint64_t no_ring;        /* events of threads that found no free ring (sent to the markers) */
     uint64_t reader_gone;    /* set by the first writer that found memprof gone */
     uint32_t unwind_in_process; /* memprof: with stack_copy, unwind with CFI here, copy only where that stops short */
+    uint32_t only_pid;       /* memprof (--no-follow): only this process's events are recorded; 0: every process's */
 };
 
 struct memprof_ring_control {
@@ -73,8 +76,10 @@ struct memprof_ring_control {
     uint64_t write_pos;      /* bytes ever written (the writer publishes with release) */
     uint64_t unwound;        /* events whose stack the writers of this ring unwound in process */
     uint64_t copied;         /* events whose stack they copied because that unwind stopped short */
-    uint64_t pad0[4];
-    uint64_t read_pos;       /* bytes ever consumed (memprof publishes with release) */
+    uint32_t waiting;        /* the writer sleeps on read_pos's low 32 bits (a futex) until memprof gives room back */
+    uint32_t pad0a;
+    uint64_t pad0[3];
+    uint64_t read_pos;       /* bytes ever consumed (memprof publishes with release, then wakes a waiting writer) */
     uint64_t pad1[7];
 };
 _Static_assert(sizeof(struct memprof_ring_control) == MEMPROF_RING_CONTROL_BYTES, "MEMPROF_RING_CONTROL_BYTES");
@@ -205,6 +210,7 @@ static int memprof_ring_room(struct memprof_ring_thread *r, uint64_t write_pos, 
         return 0;
     __atomic_fetch_add(&memprof_ring->waits, 1, __ATOMIC_RELAXED);
     int saved_errno = errno;
+    uint32_t *word = (uint32_t *)&r->control->read_pos; /* its low half (little-endian) */
     for (uint64_t spins = 0;; spins++) {
         if (write_pos + need - __atomic_load_n(&r->control->read_pos, __ATOMIC_ACQUIRE) <= capacity)
             break;
@@ -212,13 +218,22 @@ static int memprof_ring_room(struct memprof_ring_thread *r, uint64_t write_pos, 
             __builtin_ia32_pause();
             continue;
         }
-        /* memprof drains every millisecond or so; look for it every ~10 ms of waiting. */
-        if (spins % 64 == 0 && memprof_ring_reader_gone()) {
-            errno = saved_errno;
-            return 0;
+        /* Asleep until memprof moves read_pos and, seeing `waiting`, wakes us (it stores read_pos,
+         * then reads the flag; we store the flag, then read read_pos: one of us sees the other).
+         * At most 10 ms, to look whether memprof is gone. */
+        __atomic_store_n(&r->control->waiting, 1, __ATOMIC_SEQ_CST);
+        uint64_t seen = __atomic_load_n(&r->control->read_pos, __ATOMIC_SEQ_CST);
+        if (write_pos + need - seen > capacity) {
+            struct timespec limit = { 0, 10000000 };
+            int timed_out = syscall(SYS_futex, word, FUTEX_WAIT, (uint32_t)seen, &limit, NULL, 0) != 0 && errno == ETIMEDOUT;
+            /* memprof wakes us when it stops reading, too. */
+            if (__atomic_load_n(&memprof_ring->reader_gone, __ATOMIC_RELAXED) || (timed_out && memprof_ring_reader_gone())) {
+                __atomic_store_n(&r->control->waiting, 0, __ATOMIC_RELAXED);
+                errno = saved_errno;
+                return 0;
+            }
         }
-        struct timespec pause = { 0, 150000 };
-        nanosleep(&pause, NULL);
+        __atomic_store_n(&r->control->waiting, 0, __ATOMIC_RELAXED);
     }
     errno = saved_errno;
     return 1;
@@ -302,6 +317,10 @@ __attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thre
         __atomic_fetch_add(&memprof_ring->dropped, 1, __ATOMIC_RELAXED);
         return 1;
     }
+    /* A child memprof does not follow is not recorded at all: no ring, no marker, no wait. */
+    uint32_t only = __atomic_load_n(&memprof_ring->only_pid, __ATOMIC_RELAXED);
+    if (only && only != memprof_ring_pid)
+        return 1;
     if (r->writing || (r->state != 1 && (r->state == 2 || !memprof_ring_claim(r)))) {
         __atomic_fetch_add(&memprof_ring->no_ring, 1, __ATOMIC_RELAXED);
         return 0;

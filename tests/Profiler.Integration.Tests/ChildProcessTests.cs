@@ -71,4 +71,25 @@ public sealed class ChildProcessTests
         Assert.False(SiteTotals.Of(model).ContainsKey("allocs::leak_leaf"));
         dir.Delete(recursive: true);
     }
+
+    [Fact]
+    public void No_follow_children_write_no_events_into_the_rings()
+    {
+        RootRequired.Check();
+        var sample = RepoPaths.Sample("allocs-fp");
+        var dir = Directory.CreateTempSubdirectory("memprof-nofollow-rings");
+        var output = Path.Combine(dir.FullName, "sh.memprof");
+        const int pairs = 100_000;
+        var result = CliRunner.Run("record", "--rate", "1", "--no-follow", "--no-firefox", "-o", output, "--", "/bin/sh", "-c", $"'{sample}' bench {pairs}; exit 0");
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        // Every event written into a ring had its stack unwound there: the child's 2 x 100,000
+        // would be among them, though memprof drops them, and it would wait for memprof to read them.
+        var unwound = System.Text.RegularExpressions.Regex.Match(result.Stderr, @"([0-9,]+) stacks unwound in process");
+        Assert.True(unwound.Success, result.Stderr);
+        long inRings = long.Parse(unwound.Groups[1].Value.Replace(",", ""));
+        Assert.True(inRings < pairs, $"{inRings} events went through the rings: {result.Stderr}");
+        var recording = RecordingReader.Read(output);
+        Assert.All(Enumerable.Range(0, recording.Events.Count), i => Assert.Equal(recording.Header.TargetPid, recording.Events.Pid[i]));
+        dir.Delete(recursive: true);
+    }
 }

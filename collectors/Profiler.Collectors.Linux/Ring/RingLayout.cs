@@ -32,12 +32,15 @@ public static class RingLayout
     public const int NoRingOffset = 64;
     public const int ReaderGoneOffset = 72;
     public const int UnwindInProcessOffset = 80;
+    public const int OnlyPidOffset = 84;
 
     // struct memprof_ring_control
     public const int OwnerOffset = 0;
     public const int WritePosOffset = 8;
     public const int UnwoundOffset = 16;
     public const int CopiedOffset = 24;
+    /// <summary>Non-zero while the ring's writer sleeps on a futex (the low half of read_pos) for room.</summary>
+    public const int WaitingOffset = 32;
     public const int ReadPosOffset = 64;
 
     /// <summary>Where ring 0's bytes start: the header, then the controls, page-aligned.</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Profiler.Collectors.Linux.Ring;
@@ -16,8 +17,19 @@ public sealed unsafe partial class SharedRing : IDisposable
     long _lastReclaim;
 
     public string Path { get; }
-    /// <summary>Only this process's events are handed on (null: every process's).</summary>
-    public uint? OnlyPid { get; set; }
+    /// <summary>Only this process's events are handed on (null: every process's); the writers of
+    /// other processes (children under --no-follow) are told to write none.</summary>
+    public uint? OnlyPid
+    {
+        get => _onlyPid;
+        set
+        {
+            _onlyPid = value;
+            Volatile.Write(ref *(uint*)(_base + RingLayout.OnlyPidOffset), value ?? 0);
+        }
+    }
+
+    uint? _onlyPid;
     public RingSizing Sizing => _sizing;
     /// <summary>Events whose writer waited for room (nothing lost).</summary>
     public ulong Waits => Volatile.Read(ref *(ulong*)(_base + RingLayout.WaitsOffset));
@@ -49,7 +61,7 @@ public sealed unsafe partial class SharedRing : IDisposable
         _sizing = sizing;
         _length = RingLayout.TotalBytes(sizing.RingCount, sizing.RingBytes);
         _dataOffset = RingLayout.DataOffset(sizing.RingCount);
-        _readAfter = new ulong[sizing.RingCount];
+        _cursors = new Cursor[sizing.RingCount];
         _fd = MemfdCreate("memprof-rings", MFD_CLOEXEC);
         if (_fd < 0) throw new Core.ProfilerException(Core.ExitCode.CollectorFailed, $"cannot create the shared rings: {Native.LastErrorText()}");
         if (Ftruncate(_fd, (long)_length) != 0 ||
@@ -81,51 +93,122 @@ public sealed unsafe partial class SharedRing : IDisposable
 
     void Heartbeat() => Volatile.Write(ref *(ulong*)(_base + RingLayout.HeartbeatOffset), (ulong)_monotonicNanos());
 
-    readonly List<RingRecord> _taken = [];
-    readonly ulong[] _readAfter;
+    /// <summary>A ring with events for this pass: its next event (Head), how far it was read and
+    /// how far given back to its writer.</summary>
+    struct Cursor
+    {
+        public int Ring;
+        public ulong Position, Write, Released;
+        public RingRecord Head;
+    }
 
-    /// <summary>Hands the published events to the sink in time order across the rings; returns
-    /// how many. The recording's times only go forward, so a thread's events must not come after
-    /// a later one of another thread (a block freed by a thread would precede its allocation).
-    /// Only events stamped before the pass began are taken: any event a thread's event depends on
-    /// (an allocation before the free of its block) was published before that one was stamped,
-    /// so it is in this pass too.</summary>
+    readonly Cursor[] _cursors;
+
+    /// <summary>Hands the published events to the sink in time order across the rings (a merge of
+    /// the rings, each in time order already); returns how many. The recording's times only go
+    /// forward, so a thread's events must not come after a later one of another thread (a block
+    /// freed by a thread would precede its allocation). Only events stamped before the pass began
+    /// are taken: any event a thread's event depends on (an allocation before the free of its
+    /// block) was published before that one was stamped, so it is in this pass too. Room is given
+    /// back as the events are handed on, every <see cref="ReleaseStride"/> bytes, so that a writer
+    /// waiting for it goes on before the pass ends.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // its loop runs for seconds at most: optimized at once
     public int Drain(Bpf.BpfEventSink sink)
     {
         Heartbeat();
         ulong before = (ulong)_monotonicNanos();
-        _taken.Clear();
+        int active = 0;
         for (int i = 0; i < _sizing.RingCount; i++)
         {
-            byte* control = _base + RingLayout.HeaderBytes + (ulong)i * RingLayout.ControlBytes;
+            byte* control = Control(i);
             ulong write = Volatile.Read(ref *(ulong*)(control + RingLayout.WritePosOffset));
             ulong read = *(ulong*)(control + RingLayout.ReadPosOffset);
-            _readAfter[i] = read;
             if (write == read) continue;
-            var pass = RingReader.Scan(Ring(i), i, read, write, before, _taken);
-            DamagedBytes += pass.DamagedBytes;
-            _readAfter[i] = pass.ReadPosition;
+            if (!RingReader.Publishable(_sizing.RingBytes, read, write))
+            {
+                DamagedBytes += write >= read ? write - read : 0;
+                Release(i, write);
+                continue;
+            }
+            var cursor = new Cursor { Ring = i, Position = read, Write = write, Released = read };
+            if (Advance(ref cursor, before)) _cursors[active++] = cursor;
+            else Release(i, cursor.Position);
         }
-        // Stable: a ring's events keep their order when stamped alike.
-        _taken.Sort(static (a, b) => a.TimeNanos != b.TimeNanos ? a.TimeNanos.CompareTo(b.TimeNanos) : a.Ring != b.Ring ? a.Ring.CompareTo(b.Ring) : a.Offset.CompareTo(b.Offset));
-        foreach (var record in _taken)
+        int handed = 0;
+        while (active > 0)
         {
-            var body = Ring(record.Ring).Slice(record.Offset, record.Length);
-            // Children inherit the library and the rings; without --follow their events are not recorded.
-            if (OnlyPid is { } only && (body.Length < 12 || System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(body[8..]) != only)) continue;
-            sink(body);
+            int earliest = 0;
+            for (int j = 1; j < active; j++)
+                if (Earlier(_cursors[j].Head, _cursors[earliest].Head)) earliest = j;
+            ref var cursor = ref _cursors[earliest];
+            Hand(sink, cursor.Head);
+            handed++;
+            if (cursor.Position - cursor.Released >= ReleaseStride)
+            {
+                Release(cursor.Ring, cursor.Position);
+                cursor.Released = cursor.Position;
+            }
+            if (!Advance(ref cursor, before))
+            {
+                Release(cursor.Ring, cursor.Position);
+                _cursors[earliest] = _cursors[--active];
+            }
         }
-        // Room is given back only once the events are handed on.
-        for (int i = 0; i < _sizing.RingCount; i++)
-            Volatile.Write(ref *(ulong*)(_base + RingLayout.HeaderBytes + (ulong)i * RingLayout.ControlBytes + RingLayout.ReadPosOffset), _readAfter[i]);
         long now = _monotonicNanos();
         if (now - _lastReclaim > 1_000_000_000L)
         {
             _lastReclaim = now;
             ReclaimDeadOwners();
         }
-        return _taken.Count;
+        return handed;
     }
+
+    /// <summary>Events stamped alike keep the order of their rings (and a ring its own).</summary>
+    static bool Earlier(in RingRecord a, in RingRecord b) => a.TimeNanos < b.TimeNanos || a.TimeNanos == b.TimeNanos && a.Ring < b.Ring;
+
+    ulong ReleaseStride => Math.Max(4096UL, _sizing.RingBytes / 16);
+
+    /// <summary>Moves the cursor to its ring's next event of this pass; false when there is none.</summary>
+    bool Advance(ref Cursor cursor, ulong before)
+    {
+        var step = RingReader.Next(Ring(cursor.Ring), ref cursor.Position, cursor.Write, before, cursor.Ring, out cursor.Head);
+        if (step == RingStep.Damaged)
+        {
+            DamagedBytes += cursor.Write - cursor.Position;
+            cursor.Position = cursor.Write;
+        }
+        return step == RingStep.Event;
+    }
+
+    void Hand(Bpf.BpfEventSink sink, in RingRecord record)
+    {
+        var body = Ring(record.Ring).Slice(record.Offset, record.Length);
+        // Children inherit the library and the rings; without --follow their events are not recorded.
+        if (OnlyPid is { } only && (body.Length < 12 || System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(body[8..]) != only)) return;
+        sink(body);
+    }
+
+    /// <summary>Gives the writer back its ring's bytes up to <paramref name="position"/> (handed on),
+    /// and wakes it if it sleeps for room. The store is a full fence: the writer sets its flag,
+    /// then reads the position; this stores the position, then reads the flag.</summary>
+    void Release(int ring, ulong position)
+    {
+        byte* control = Control(ring);
+        Interlocked.Exchange(ref *(ulong*)(control + RingLayout.ReadPosOffset), position);
+        if (Volatile.Read(ref *(uint*)(control + RingLayout.WaitingOffset)) != 0)
+            FutexWake(control + RingLayout.ReadPosOffset);
+    }
+
+    const long SYS_futex = 202; // x86-64
+    const int FUTEX_WAKE = 1;
+
+    /// <summary>Wakes every thread asleep on the 32-bit word at <paramref name="word"/> (a shared mapping: not private).</summary>
+    static void FutexWake(byte* word) => Syscall(SYS_futex, (nint)word, FUTEX_WAKE, int.MaxValue, 0, 0, 0);
+
+    [LibraryImport("libc", EntryPoint = "syscall")]
+    private static partial long Syscall(long number, nint address, int operation, int value, nint timeout, nint address2, int value3);
+
+    byte* Control(int ring) => _base + RingLayout.HeaderBytes + (ulong)ring * RingLayout.ControlBytes;
 
     ReadOnlySpan<byte> Ring(int i) => new(_base + _dataOffset + (ulong)i * _sizing.RingBytes, (int)_sizing.RingBytes);
 
@@ -133,10 +216,7 @@ public sealed unsafe partial class SharedRing : IDisposable
     public void Discard()
     {
         for (int i = 0; i < _sizing.RingCount; i++)
-        {
-            byte* control = _base + RingLayout.HeaderBytes + (ulong)i * RingLayout.ControlBytes;
-            Volatile.Write(ref *(ulong*)(control + RingLayout.ReadPosOffset), Volatile.Read(ref *(ulong*)(control + RingLayout.WritePosOffset)));
-        }
+            Release(i, Volatile.Read(ref *(ulong*)(Control(i) + RingLayout.WritePosOffset)));
     }
 
     /// <summary>A thread killed with its process (or by exec) never gave its ring back.</summary>
@@ -163,7 +243,11 @@ public sealed unsafe partial class SharedRing : IDisposable
         // A beat still running would write into rings about to be unmapped.
         using (var stopped = new ManualResetEvent(false))
             if (_heart.Dispose(stopped)) stopped.WaitOne();
-        if (_base != null) Volatile.Write(ref *(ulong*)(_base + RingLayout.ReaderGoneOffset), 1UL);
+        if (_base == null) return;
+        Interlocked.Exchange(ref *(ulong*)(_base + RingLayout.ReaderGoneOffset), 1UL);
+        // A writer asleep for room looks again at once, and finds memprof gone.
+        for (int i = 0; i < _sizing.RingCount; i++)
+            if (Volatile.Read(ref *(uint*)(Control(i) + RingLayout.WaitingOffset)) != 0) FutexWake(Control(i) + RingLayout.ReadPosOffset);
     }
 
     bool _readingStopped;

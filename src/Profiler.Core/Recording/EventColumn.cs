@@ -97,34 +97,47 @@ sealed unsafe class EventColumn<T> : EventColumn where T : unmanaged
         _array(to) = result;
     }
 
+    /// <remarks>Runs over every recorded event: one pass, the values written after room for the
+    /// longest head (tag, length) and moved back once their length is known.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal override int Encode(EventColumns from, int count, long timeBefore, Span<byte> to)
     {
         if (count == 0) return 0;
-        var values = _array(from).AsSpan(0, count);
-        int length = 0;
-        long time = timeBefore;
-        foreach (var v in values) length += PackedVarints.Size(ToWire(v, ref time));
+        int head = PackedVarints.Size(Tag) + 5;
+        if (to.Length < MaxEncodedLength(count)) throw new ArgumentException("too little room for the column", nameof(to));
+        int length;
+        fixed (T* values = _array(from))
+        fixed (byte* start = to)
+        {
+            byte* p = start + head;
+            switch (Wire)
+            {
+                case ColumnWire.Int32:
+                    // Sign-extended, as protobuf writes enums.
+                    for (int i = 0; i < count; i++) p = PackedVarints.Put(p, (ulong)(long)Unsafe.BitCast<T, int>(values[i]));
+                    break;
+                case ColumnWire.UInt32:
+                    for (int i = 0; i < count; i++) p = PackedVarints.Put(p, Unsafe.BitCast<T, uint>(values[i]));
+                    break;
+                case ColumnWire.UInt64:
+                    for (int i = 0; i < count; i++) p = PackedVarints.Put(p, Unsafe.BitCast<T, ulong>(values[i]));
+                    break;
+                default:
+                    long time = timeBefore;
+                    for (int i = 0; i < count; i++)
+                    {
+                        long t = Unsafe.BitCast<T, long>(values[i]);
+                        p = PackedVarints.Put(p, (ulong)(t - time));
+                        time = t;
+                    }
+                    break;
+            }
+            length = (int)(p - (start + head));
+        }
         int at = PackedVarints.Write(to, Tag);
         at += PackedVarints.Write(to[at..], (ulong)length);
-        time = timeBefore;
-        foreach (var v in values) at += PackedVarints.Write(to[at..], ToWire(v, ref time));
-        return at;
-    }
-
-    /// <summary>A value as its varint carries it.</summary>
-    ulong ToWire(T value, ref long time)
-    {
-        switch (Wire)
-        {
-            case ColumnWire.Int32: return (ulong)(long)Unsafe.BitCast<T, int>(value); // sign-extended, as protobuf writes enums
-            case ColumnWire.UInt32: return Unsafe.BitCast<T, uint>(value);
-            case ColumnWire.UInt64: return Unsafe.BitCast<T, ulong>(value);
-            default:
-                long t = Unsafe.BitCast<T, long>(value);
-                ulong delta = (ulong)(t - time);
-                time = t;
-                return delta;
-        }
+        to.Slice(head, length).CopyTo(to[at..]);
+        return at + length;
     }
 
     internal override bool Decode(byte* bytes, int length, EventColumns into, int at, int count, ref long time)

@@ -42,11 +42,22 @@ public sealed class EventColumns
 
     public RawEvent this[int i] => new(Kind[i], TimeNanos[i], Pid[i], Tid[i], Address[i], Size[i], Weight[i], StackId[i], Function[i]);
 
+    /// <summary>Runs once per recorded event, so it writes each array itself rather than through
+    /// the schema's delegates (a column missing here reads back as zero: the round-trip tests fail).</summary>
     public void Add(in RawEvent e)
     {
         if (Count == _capacity) Grow(Count + 1);
-        foreach (var column in Schema) column.Set(this, Count, e);
-        Count++;
+        int i = Count;
+        Kind[i] = e.Kind;
+        TimeNanos[i] = e.TimeNanos;
+        Pid[i] = e.Pid;
+        Tid[i] = e.Tid;
+        Address[i] = e.Address;
+        Size[i] = e.Size;
+        Weight[i] = e.Weight;
+        StackId[i] = e.StackId;
+        Function[i] = e.Function;
+        Count = i + 1;
     }
 
     /// <summary>Makes room for <paramref name="count"/> more events, for a reader to fill in place.</summary>

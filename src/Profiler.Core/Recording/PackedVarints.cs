@@ -53,6 +53,14 @@ static unsafe class PackedVarints
         return at;
     }
 
+    /// <summary>Writes one varint at <paramref name="p"/> (room for ten bytes); returns the byte after it.</summary>
+    public static byte* Put(byte* p, ulong value)
+    {
+        for (; value >= 0x80; value >>= 7) *p++ = (byte)(value | 0x80);
+        *p++ = (byte)value;
+        return p;
+    }
+
     public readonly struct UInt64Sink(ulong* to) : ISink
     {
         public void Put(int i, ulong value) => to[i] = value;
