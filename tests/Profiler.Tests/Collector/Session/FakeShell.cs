@@ -98,9 +98,13 @@ sealed class FakeHost : ITargetHost, IProcessControl
         public void Dispose() => restore();
     }
 
-    public (IInjectedProcess? Process, string? Failure) Inject(int pid, ulong rateBytes)
+    /// <summary>The rings path the last injection was given.</summary>
+    public string? InjectedRingPath { get; private set; }
+
+    public (IInjectedProcess? Process, string? Failure) Inject(int pid, ulong rateBytes, string? ringPath)
     {
         Log.Add($"inject {pid} rate {rateBytes}");
+        InjectedRingPath = ringPath;
         return InjectFailure is null ? (new FakeInjected(pid, Log), null) : (null, InjectFailure);
     }
 
@@ -126,6 +130,9 @@ sealed class FakeInjected(int pid, List<string> log) : IInjectedProcess
         log.Add($"count {pid}");
         return null;
     }
+    public bool UsesRings => false;
+    public string? RingsRefusal => null;
+    public string? ReleaseRings() => null;
     public string? Detach()
     {
         if (!_detached) log.Add($"restore slots {pid}");
