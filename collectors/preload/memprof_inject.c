@@ -350,6 +350,14 @@ static void memprof_front_safe_point(void)
     errno = saved_errno;
 }
 
+/* For memprof's remote call at its detach, at a safe point: the rings request alone (counting
+ * and sampling stay as they are). Returns the generation carried out. */
+EXPORT uint64_t memprof_inject_switch_rings(void)
+{
+    memprof_front_safe_point();
+    return __atomic_load_n(&memprof_inject_rings.applied, __ATOMIC_ACQUIRE);
+}
+
 /* ---- set-up ---- */
 
 /* At dlopen, in whichever thread memprof's loader runs it, with the program's threads running.

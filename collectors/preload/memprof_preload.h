@@ -114,11 +114,12 @@ struct memprof_preload_state {
  * memprof_inject_rings (collectors/Profiler.Collectors.Linux/Preload/InjectLibrary.cs mirrors it).
  * memprof writes `path` (its rings' memfd as /proc/<memprof>/fd/<n>; empty: no rings), then a
  * `requested` generation different from `applied`. The library carries it out in
- * memprof_preload_apply, which memprof calls at a safe point (at the attach, and again after its
- * last drain at the detach with an empty path): it stops its threads writing into the rings it
+ * memprof_preload_apply, which memprof calls at a safe point at the attach (and, after its last
+ * drain at the detach, by memprof_inject_switch_rings, with an empty path): it stops its threads writing into the rings it
  * has, waits (boundedly) until none is inside one, unmaps them, maps the new ones, and writes
  * `status`, then `applied` last. */
 #define MEMPROF_INJECT_RINGS_SYMBOL "memprof_inject_rings"
+#define MEMPROF_INJECT_SWITCH_RINGS_SYMBOL "memprof_inject_switch_rings"
 #define MEMPROF_INJECT_RINGS_ON 1
 #define MEMPROF_INJECT_RINGS_OFF 0
 /* status below 0: -errno of the open or the mmap, or one of these. */

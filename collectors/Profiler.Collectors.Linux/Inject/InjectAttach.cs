@@ -91,8 +91,8 @@ public sealed class InjectedProcess(int pid, ProcMemory memory, ulong state, ulo
 /// <summary>The shared rings of an injected sampler (struct memprof_inject_rings at
 /// <paramref name="Address"/>, 0: the library has none): whether it writes its events into them,
 /// or why not.</summary>
-/// <param name="Library">The library as the maps name it, and its memprof_preload_apply, for the remote call that releases them.</param>
-public sealed record InjectedRings(ulong Address, bool InUse, string? Refusal, string Library, ulong Apply)
+/// <param name="Library">The library as the maps name it, and its memprof_inject_switch_rings, for the remote call that releases them.</param>
+public sealed record InjectedRings(ulong Address, bool InUse, string? Refusal, string Library, ulong Switch)
 {
     /// <summary>Asks the library to take <paramref name="path"/> (null: no rings) at its next safe
     /// point call; returns the generation to look for, or null when it cannot be asked.</summary>
@@ -124,7 +124,7 @@ public sealed record InjectedRings(ulong Address, bool InUse, string? Refusal, s
     public string? Release(int pid, IProcessMemory memory)
     {
         if (Request(memory, Address, null) is not { } generation) return "the rings' release cannot be requested";
-        var call = RemoteLoaderProcess.Memprof().Call(pid, Library, Apply);
+        var call = RemoteLoaderProcess.Memprof().Call(pid, Library, Switch);
         if (!call.Loaded) return $"the library's safe-point call failed ({call.Failure})";
         return Status(memory, Address, generation) switch
         {
@@ -218,7 +218,7 @@ public static class InjectAttach
                 : ringsAddress == 0 ? "the library in the process is from a memprof without shared rings"
                 : ringsGeneration is not { } asked ? "the library's rings request cannot be written"
                 : InjectedRings.Outcome(memory, ringsAddress, asked);
-            var rings = new InjectedRings(ringsAddress, ringPath is not null && ringsRefusal is null, ringsRefusal, mapped.Path, bias + symbols.Apply);
+            var rings = new InjectedRings(ringsAddress, ringPath is not null && ringsRefusal is null, ringsRefusal, mapped.Path, bias + (symbols.SwitchRings ?? 0));
 
             ulong? Entry(int table, string function) =>
                 symbols.Entries.TryGetValue(InjectLibrary.EntryPoint(table, function), out ulong entry) ? bias + entry : null;
@@ -302,7 +302,7 @@ public static class InjectAttach
         return true;
     }
 
-    sealed record Symbols(ulong FirstLoad, ulong State, ulong Apply, ulong? Rings, IReadOnlyDictionary<string, ulong> Entries);
+    sealed record Symbols(ulong FirstLoad, ulong State, ulong Apply, ulong? Rings, ulong? SwitchRings, IReadOnlyDictionary<string, ulong> Entries);
 
     static Symbols? LibrarySymbols(string file)
     {
@@ -315,8 +315,11 @@ public static class InjectAttach
             if (state is null || apply is null || elf.LoadSegments.Count == 0) return null;
             var entries = dynamic.Where(s => s.Name.StartsWith("memprof_inject", StringComparison.Ordinal) && s.IsFunction)
                 .GroupBy(s => s.Name).ToDictionary(g => g.Key, g => g.First().Value);
+            // Both or neither: a library from before the rings has none.
             var rings = dynamic.FirstOrDefault(s => s.Name == InjectLibrary.RingsSymbol);
-            return new Symbols(elf.LoadSegments.Min(s => s.VirtualAddress) & ~0xfffUL, state.Value, apply.Value, rings?.Value, entries);
+            var switchRings = dynamic.FirstOrDefault(s => s.Name == InjectLibrary.SwitchRingsSymbol);
+            return new Symbols(elf.LoadSegments.Min(s => s.VirtualAddress) & ~0xfffUL, state.Value, apply.Value,
+                switchRings is null ? null : rings?.Value, switchRings?.Value, entries);
         }
     }
 

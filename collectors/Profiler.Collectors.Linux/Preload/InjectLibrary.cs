@@ -106,6 +106,9 @@ public static class InjectLibrary
     /// <summary>struct memprof_inject_rings (memprof_preload.h): the shared rings memprof asks an
     /// injected sampler to write its events into, and what became of the request.</summary>
     public const string RingsSymbol = "memprof_inject_rings";
+    /// <summary>uint64_t memprof_inject_switch_rings(void), for a remote call at a safe point: carries
+    /// out the rings request alone (at the detach: off), leaving the counters alone.</summary>
+    public const string SwitchRingsSymbol = "memprof_inject_switch_rings";
     public const int RingsRequestedOffset = 0, RingsAppliedOffset = 8, RingsStatusOffset = 16, RingsPathOffset = 32, RingsPathBytes = 96, RingsSize = 128;
     public const long RingsOn = 1, RingsOff = 0, RingsNotRings = -10000, RingsBusy = -10001;
 
