@@ -30,8 +30,11 @@ public sealed class InjectAttachTests
 
         Assert.True(result.ExitCode == 0, result.Stderr);
         Assert.Contains("in-process sampling injected into the running process", result.Stderr);
+        AssertAllThroughRings(result.Stderr, target.Id);
         var recording = RecordingReader.Read(output);
         Assert.StartsWith("in-process sampling injected", recording.Header.Mode);
+        Assert.Contains("events through shared rings", recording.Header.Mode);
+        Assert.Equal(0UL, recording.Footer?.LostEvents ?? 0);
         var model = RecordingLoader.Load(output, TextWriter.Null);
         var heap = HeapAnalysis.Compute(model);
         var ev = model.Events;
@@ -62,6 +65,7 @@ public sealed class InjectAttachTests
         var again = Memprof("record", "--rate", "1", "--mode", "inject", "--pid", target.Id.ToString(), "--duration", "1s", "--no-firefox", "-o", output);
         Assert.True(again.ExitCode == 0, again.Stderr);
         Assert.Contains("sampler already loaded", again.Stderr);
+        AssertAllThroughRings(again.Stderr, target.Id);
         Assert.Equal(before, Slots(target.Id, memory));
         Assert.False(target.HasExited);
         dir.Delete(recursive: true);
@@ -91,6 +95,64 @@ public sealed class InjectAttachTests
         Assert.True(TicksOf(target.Id) > ticks, "the target does not run any more");
         Assert.Equal("", target.StandardErrorSoFar);
         dir.Delete(recursive: true);
+    }
+
+    [Fact]
+    public void Memprof_killed_while_its_rings_fill_leaves_the_target_running_its_writers_dropping()
+    {
+        RootRequired.Check();
+        using var target = ServeTarget.Start("allocs-fp");
+        var dir = Directory.CreateTempSubdirectory("memprof-inject-kill-rings");
+        // The smallest rings: nobody drains them once memprof is gone, and they fill within a second.
+        using var memprof = CliRunner.StartOwnProcess("record", "--rate", "1", "--buffer", "256KiB", "--mode", "inject", "--pid", target.Id.ToString(),
+            "--duration", "60s", "--no-firefox", "-o", Path.Combine(dir.FullName, "k.memprof"));
+        var clock = Stopwatch.StartNew();
+        while (!memprof.StandardErrorSoFar.Contains("events through shared rings") && clock.Elapsed < TimeSpan.FromSeconds(60) && !memprof.HasExited)
+            Thread.Sleep(5);
+        Assert.Contains("events through shared rings", memprof.StandardErrorSoFar);
+        Thread.Sleep(300);
+        memprof.Kill();
+
+        Thread.Sleep(2500);
+        Assert.False(target.HasExited, $"the target died: {target.StandardErrorSoFar}");
+        Assert.True(Profiler.Collectors.Linux.Procfs.ProcessState.Read(target.Id) is not (null or 'T' or 't'), "the target was left stopped");
+        long ticks = TicksOf(target.Id);
+        Thread.Sleep(500);
+        Assert.True(TicksOf(target.Id) > ticks, "the target does not run any more (a writer waits for a memprof that is gone)");
+        // The writers took memprof for gone and drop their events, counted, rather than wait.
+        var (readerGone, dropped) = RingHeader(target.Id);
+        Assert.Equal(1UL, readerGone);
+        Assert.True(dropped > 0, "no event was dropped: the rings did not fill, or the writers did not write into them");
+        Assert.Equal("", target.StandardErrorSoFar);
+        dir.Delete(recursive: true);
+    }
+
+    /// <summary>Every event came through the shared rings (each ring event's stack is counted as
+    /// unwound in process or copied; a trapped one is in neither), and the process keeps no mapping
+    /// of them after the detach.</summary>
+    static void AssertAllThroughRings(string stderr, int pid)
+    {
+        Assert.Contains("events through shared rings", stderr);
+        Assert.DoesNotContain("shared rings not used", stderr);
+        Assert.DoesNotContain("trapped instead", stderr);
+        var end = System.Text.RegularExpressions.Regex.Match(stderr, @"recorded ([\d,]+) events .*?; ([\d,]+) stacks unwound in process, ([\d,]+) copied");
+        Assert.True(end.Success, stderr);
+        long Number(int group) => long.Parse(end.Groups[group].Value.Replace(",", ""));
+        Assert.True(Number(1) > 0, stderr);
+        Assert.Equal(Number(1), Number(2) + Number(3));
+        Assert.DoesNotContain(File.ReadAllLines($"/proc/{pid}/maps"), l => l.Contains("memprof-rings", StringComparison.Ordinal));
+    }
+
+    /// <summary>reader_gone and dropped of the rings mapped in the process (memprof_ring.h).</summary>
+    static (ulong ReaderGone, ulong Dropped) RingHeader(int pid)
+    {
+        var line = File.ReadAllLines($"/proc/{pid}/maps").Single(l => l.Contains("memprof-rings", StringComparison.Ordinal));
+        ulong start = Convert.ToUInt64(line[..line.IndexOf('-')], 16);
+        using var memory = ProcMemory.Open(pid);
+        var header = new byte[128];
+        Assert.True(memory.TryRead(start, header));
+        return (BitConverter.ToUInt64(header, Profiler.Collectors.Linux.Ring.RingLayout.ReaderGoneOffset),
+                BitConverter.ToUInt64(header, Profiler.Collectors.Linux.Ring.RingLayout.DroppedOffset));
     }
 
     [Fact]

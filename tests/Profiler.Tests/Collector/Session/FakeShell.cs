@@ -98,6 +98,9 @@ sealed class FakeHost : ITargetHost, IProcessControl
         public void Dispose() => restore();
     }
 
+    /// <summary>Why the injected sampler does not take the rings it is given (null: it takes them).</summary>
+    public string? InjectRingsRefusal { get; set; }
+
     /// <summary>The rings path the last injection was given.</summary>
     public string? InjectedRingPath { get; private set; }
 
@@ -105,7 +108,9 @@ sealed class FakeHost : ITargetHost, IProcessControl
     {
         Log.Add($"inject {pid} rate {rateBytes}");
         InjectedRingPath = ringPath;
-        return InjectFailure is null ? (new FakeInjected(pid, Log), null) : (null, InjectFailure);
+        return InjectFailure is null
+            ? (new FakeInjected(pid, Log, ringPath is not null && InjectRingsRefusal is null, ringPath is null ? null : InjectRingsRefusal), null)
+            : (null, InjectFailure);
     }
 
     public void Resume(int pid) => Log.Add($"resume {pid}");
@@ -121,7 +126,7 @@ sealed class FakeHost : ITargetHost, IProcessControl
     }
 }
 
-sealed class FakeInjected(int pid, List<string> log) : IInjectedProcess
+sealed class FakeInjected(int pid, List<string> log, bool usesRings = false, string? ringsRefusal = null) : IInjectedProcess
 {
     bool _detached;
     public string Summary => "3 allocator slots redirected through 1 table (libc.so.6)";
@@ -130,9 +135,13 @@ sealed class FakeInjected(int pid, List<string> log) : IInjectedProcess
         log.Add($"count {pid}");
         return null;
     }
-    public bool UsesRings => false;
-    public string? RingsRefusal => null;
-    public string? ReleaseRings() => null;
+    public bool UsesRings => usesRings;
+    public string? RingsRefusal => ringsRefusal;
+    public string? ReleaseRings()
+    {
+        if (usesRings) log.Add($"release rings {pid}");
+        return null;
+    }
     public string? Detach()
     {
         if (!_detached) log.Add($"restore slots {pid}");
