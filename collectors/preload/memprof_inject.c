@@ -25,6 +25,19 @@ static inline int memprof_inject_emit(uint32_t func, uint32_t flags, uint64_t ad
     memprof_inject_emit((func), (flags), (uint64_t)(uintptr_t)(address), (uint64_t)(uintptr_t)(old), (size))
 #include "memprof_sampler.h"
 
+/* libgcc's unwinder, linked in privately for the rings' in-process unwinding, allocates only to
+ * register frames at run time (__register_frame), which nothing does with this copy: its
+ * references to malloc and free are bound here (ld --wrap, Makefile), so that the library imports
+ * no allocator function: a GOT slot of malloc in the sampler itself would be one more for memprof
+ * to tell apart from the program's (and must never lead back into the sampler). */
+__attribute__((used, visibility("hidden"))) void *__wrap_malloc(size_t size)
+{
+    (void)size;
+    return NULL;
+}
+
+__attribute__((used, visibility("hidden"))) void __wrap_free(void *block) { (void)block; }
+
 /* ---- a thread's state ---- */
 
 #define THREAD_BITS 13
