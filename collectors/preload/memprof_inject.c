@@ -257,6 +257,16 @@ __attribute__((always_inline)) static inline int memprof_inject_emit(uint32_t fu
         uint64_t epoch = __atomic_load_n(&ring_epoch, __ATOMIC_RELAXED);
         if (e->ring_epoch != epoch)
             memprof_inject_ring_renew(e, epoch);
+        /* A thread that reuses the thread pointer of one whose last destructor round claimed the
+         * entry (and a ring) goes on with that state: once memprof has freed the dead thread's
+         * ring, this one claims its own instead of writing where another may. */
+        else if (e->r.state == 1 &&
+                 __atomic_load_n(&e->r.control->owner, __ATOMIC_RELAXED) != ((uint64_t)memprof_ring_pid << 32 | e->r.tid)) {
+            e->r.state = 0;
+            e->r.control = NULL;
+            e->r.data = NULL;
+            e->r.stack_top = 0;
+        }
         done = memprof_ring_write(&e->r, func, flags, address, old, size);
     }
     __atomic_store_n(&e->inside, e->inside - 1, __ATOMIC_RELEASE);
