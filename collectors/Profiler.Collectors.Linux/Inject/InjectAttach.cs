@@ -245,8 +245,10 @@ public static class InjectAttach
                 patched = result;
                 if (patched is null) Thread.Sleep(10);
             }
-            if (patched is not var (patch, definitionPatch)) return (null, why ?? "the dynamic linker was loading a library for 0.5 s");
-            if (patch.Failure is not null) return (null, $"patching failed and was undone: {patch.Failure}");
+            // Failed after the library took the rings: it gives them up, or they stay mapped until the next attach.
+            string Failed(string failure) => rings.InUse && rings.Release(pid, memory) is { } kept ? $"{failure} (and the shared rings stay mapped: {kept})" : failure;
+            if (patched is not var (patch, definitionPatch)) return (null, Failed(why ?? "the dynamic linker was loading a library for 0.5 s"));
+            if (patch.Failure is not null) return (null, Failed($"patching failed and was undone: {patch.Failure}"));
 
             var entries = new Dictionary<ulong, ulong>();
             foreach (var table in plan.Tables)
