@@ -9,7 +9,7 @@
 #
 # Expects from the caller: $allocs, $workload, $memprof, $tmp, $naive_lib, log().
 
-ATTACH_TOOLS=(none memprof-attach memprof-attach-probe heaptrack-attach)
+ATTACH_TOOLS=(none memprof-attach memprof-attach-exact memprof-attach-exact-markers memprof-attach-probe heaptrack-attach)
 ATTACH_WARMUP_S=2      # the target runs this long before the tool comes
 ATTACH_SECONDS=4       # how long the tool stays attached
 ATTACH_WINDOW_MS=250   # the targets' measuring window
@@ -18,6 +18,8 @@ attach_label() {
     case "$1" in
         none) echo "none (running, not attached)" ;;
         memprof-attach) echo "memprof --pid (auto: sampler injected)" ;;
+        memprof-attach-exact) echo "memprof --pid --rate 1 (injected, shared rings)" ;;
+        memprof-attach-exact-markers) echo "memprof --pid --rate 1 (injected, MEMPROF_RINGS=off: a trap per event)" ;;
         memprof-attach-probe) echo "memprof --pid --mode probe" ;;
         heaptrack-attach) echo "heaptrack -p" ;;
     esac
@@ -27,6 +29,8 @@ attach_label() {
 attach_command() {
     case "$1" in
         memprof-attach) CMD=("$memprof" record --pid "$2" --no-firefox -o "$tmp/attach.memprof"); ATTACHED=", probes: " ;;
+        memprof-attach-exact) CMD=("$memprof" record --rate 1 --pid "$2" --no-firefox -o "$tmp/attach.memprof"); ATTACHED=", probes: " ;;
+        memprof-attach-exact-markers) CMD=(env MEMPROF_RINGS=off "$memprof" record --rate 1 --pid "$2" --no-firefox -o "$tmp/attach.memprof"); ATTACHED=", probes: " ;;
         memprof-attach-probe) CMD=("$memprof" record --mode probe --pid "$2" --no-firefox -o "$tmp/attach.memprof"); ATTACHED=", probes: " ;;
         heaptrack-attach) CMD=(heaptrack -o "$tmp/attach.heaptrack" -p "$2"); ATTACHED="injection finished" ;;
     esac
@@ -99,6 +103,10 @@ attach_once() {
             status="failed: no recording written"
         elif [[ $status == ok && $tool == memprof-attach ]] && ! grep -q "in-process sampling injected" "$tmp/tool.log"; then
             status="failed: not injected ($(grep -oE 'attach by injection not possible \([^)]*' "$tmp/tool.log" | head -1 | cut -c1-90))"
+        elif [[ $status == ok && $tool == memprof-attach-exact ]] && ! grep -q "events through shared rings" "$tmp/tool.log"; then
+            status="failed: no shared rings ($(grep -oE 'shared rings not used \([^)]*' "$tmp/tool.log" | head -1 | cut -c1-90))"
+        elif [[ $status == ok && $tool == memprof-attach-exact* ]] && grep -q "events LOST" "$tmp/tool.log"; then
+            status="failed: $(grep -oE '[0-9,]+ events LOST' "$tmp/tool.log" | head -1)"
         fi
     fi
     sleep 0.5

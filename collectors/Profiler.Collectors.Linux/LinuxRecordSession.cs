@@ -26,7 +26,7 @@ public sealed record RecordSessionOptions(
     public string? TargetOutputPath { get; init; }
     /// <summary>--buffer: bytes of each thread's shared ring, and of the BPF ring buffer (null: sized from the rate).</summary>
     public ulong? BufferBytes { get; init; }
-    /// <summary>Frequent samples of a launched command go through shared rings (false: every one traps on a marker, for comparison).</summary>
+    /// <summary>Frequent samples of a launched command or an injected process go through shared rings (false: every one traps on a marker, for comparison).</summary>
     public bool SharedRings { get; init; } = true;
 
     public TracerSettings TracerSettings(bool dwarf) => new(SampleRateBytes, dwarf ? StackCopyBytes : 0, FollowChildren) { RingBufferBytes = BufferBytes };
@@ -103,15 +103,28 @@ public static class LinuxRecordSession
             }
             if (attach.Inject)
             {
-                var (process, failure) = targets.Inject(attachPid, Math.Max(1, options.SampleRateBytes));
+                // Frequent samples go through shared rings rather than a trap each, as at launch.
+                if (options.SharedRings && Ring.RingSizing.For(Math.Max(1, options.SampleRateBytes), options.BufferBytes) is { } sizing)
+                    rings = new Ring.SharedRing(sizing, UsesDwarf(options.Unwind) ? options.StackCopyBytes : 0, monotonicNanos,
+                        unwindInProcess: options.Unwind != UnwindMode.DwarfCopy);
+                var (process, failure) = targets.Inject(attachPid, Math.Max(1, options.SampleRateBytes), rings?.Path);
+                string ringsNote = rings is null ? ""
+                    : process is { UsesRings: true } ? $"; events through shared rings ({rings.Sizing.RingCount} × {rings.Sizing.RingBytes / 1024} KiB; markers probed for threads without a ring)"
+                    : process is not null ? $"; shared rings not used ({process.RingsRefusal ?? "not taken"}): sampled events trap on the markers" : "";
+                if (process is not { UsesRings: true })
+                {
+                    rings?.Dispose();
+                    rings = null;
+                }
                 if (process is null && options.AllocatorMode == AllocatorMode.Inject) priority.Dispose();
                 if (process is null) attach = AttachChoice.FallBack(options.AllocatorMode, failure ?? "unknown failure");
                 else
                 {
                     injected = process;
                     preloadNote = $"in-process sampling injected into the running process ({process.Summary}; counts exact from the " +
-                                  "attach for calls through the redirected slots and definitions; libc-internal calls not seen)";
+                                  "attach for calls through the redirected slots and definitions; libc-internal calls not seen)" + ringsNote;
                 }
+                if (rings is not null && !options.FollowChildren) rings.OnlyPid = (uint)attachPid;
             }
             if (attach.Note is not null) preloadNote = attach.Note;
             // A preload library already in the process samples at its own rate: that rate is the
@@ -270,6 +283,9 @@ public static class LinuxRecordSession
             // From here memprof only waits for the command (which may run on past --duration or a
             // failed write): its threads must drop their events, not wait for room in the rings.
             rings?.StopReading();
+            // The process keeps no mapping of rings nobody reads (a later attach would unmap it, but
+            // there may be none).
+            if (injected?.ReleaseRings() is { } unreleased) Console.Error.WriteLine($"memprof: the shared rings stay mapped in process {pid} until the next attach: {unreleased}");
             recorder.WriteTotals();
             if (launcher is not null && !launcher.HasExited) signals.Resume(pid);
             var stats = recorder.Stats();
@@ -300,6 +316,7 @@ public static class LinuxRecordSession
         {
             try { injected?.Detach(); } catch (Exception) { /* best effort: the failure reported comes first */ }
             int? exitCode = Abandon(launcher, tracer, rings, recorder, writer, resumed, signals);
+            try { injected?.ReleaseRings(); } catch (Exception) { /* best effort: a later attach unmaps them */ }
             if (!resumed && writer is not null)
             {
                 // Nothing was recorded: no empty recording is left behind.

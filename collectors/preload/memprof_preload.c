@@ -56,6 +56,9 @@ static void memprof_front_fork_child(struct memprof_preload_thread *self)
     memprof_ring_release(&ring_tls, 0);
 }
 
+/* Rings come from the environment at the first call, for the process's whole life. */
+static void memprof_front_safe_point(void) {}
+
 /* How calls are served: 0 not set up yet; 1 sampling through glibc; 2 sampling through the
  * allocator after this library in lookup order (libjemalloc.so.2, tcmalloc…), with its own
  * functions only; 3 forwarding untouched to an allocator without the functions sampling needs. */

@@ -110,4 +110,30 @@ struct memprof_preload_state {
     struct memprof_preload_slot slots[MEMPROF_PRELOAD_SLOTS];
 };
 
+/* The injectable build's shared rings (memprof_ring.h) for one attach, exported as
+ * memprof_inject_rings (collectors/Profiler.Collectors.Linux/Preload/InjectLibrary.cs mirrors it).
+ * memprof writes `path` (its rings' memfd as /proc/<memprof>/fd/<n>; empty: no rings), then a
+ * `requested` generation different from `applied`. The library carries it out in
+ * memprof_preload_apply, which memprof calls at a safe point at the attach (and, after its last
+ * drain at the detach, by memprof_inject_switch_rings, with an empty path): it stops its threads writing into the rings it
+ * has, waits (boundedly) until none is inside one, unmaps them, maps the new ones, and writes
+ * `status`, then `applied` last. */
+#define MEMPROF_INJECT_RINGS_SYMBOL "memprof_inject_rings"
+#define MEMPROF_INJECT_SWITCH_RINGS_SYMBOL "memprof_inject_switch_rings"
+#define MEMPROF_INJECT_RINGS_ON 1
+#define MEMPROF_INJECT_RINGS_OFF 0
+/* status below 0: -errno of the open or the mmap, or one of these. */
+#define MEMPROF_INJECT_RINGS_NOT_RINGS (-10000)  /* the file holds no rings of this version */
+#define MEMPROF_INJECT_RINGS_BUSY (-10001)       /* a thread stayed inside the earlier rings: none used */
+#define MEMPROF_INJECT_RINGS_PATH_BYTES 96
+
+struct memprof_inject_rings {
+    uint64_t requested;
+    uint64_t applied;
+    int64_t status;          /* MEMPROF_INJECT_RINGS_ON, _OFF, or why not (< 0) */
+    uint64_t switches;       /* requests carried out (each unmaps the earlier rings, if any) */
+    char path[MEMPROF_INJECT_RINGS_PATH_BYTES];
+};
+_Static_assert(sizeof(struct memprof_inject_rings) == 128, "InjectLibrary.Rings*Offset");
+
 #endif

@@ -35,9 +35,12 @@
  * when the ring cannot take it. */
 #ifdef MEMPROF_RING_WRITER
 #include "memprof_ring.h"
+/* A build whose rings come and go while threads write (the injected one) brings its own. */
+#ifndef MEMPROF_RING_EMIT
 static inline struct memprof_ring_thread *memprof_front_ring(void);
 #define MEMPROF_RING_EMIT(func, flags, address, old, size) \
     (memprof_ring && memprof_ring_write(memprof_front_ring(), (func), (flags), (uint64_t)(uintptr_t)(address), (uint64_t)(uintptr_t)(old), (size)))
+#endif
 #else
 #define MEMPROF_RING_EMIT(func, flags, address, old, size) 0
 #endif
@@ -102,6 +105,8 @@ static int64_t memprof_front_base_live(int64_t counted, uint32_t *flags, int mea
 static void memprof_front_thread_exit(struct memprof_preload_thread *t);
 /* In a fork child, before the counters restart. */
 static void memprof_front_fork_child(struct memprof_preload_thread *self);
+/* At memprof's remote call at a safe point (memprof_preload_apply), before its request is applied. */
+static void memprof_front_safe_point(void);
 
 /* Threads flush their running live delta past this, so the peak is off by at most this much per thread. */
 #define LIVE_FLUSH (64 * 1024)
@@ -470,6 +475,7 @@ EXPORT uint64_t memprof_preload_apply(void)
 {
     if (__atomic_load_n(&memprof_state.magic, __ATOMIC_ACQUIRE) != MEMPROF_PRELOAD_MAGIC)
         return 0;
+    memprof_front_safe_point();
     struct memprof_preload_thread *t = memprof_self();
     if (t->busy)
         return 0;

@@ -61,6 +61,10 @@ public sealed class DotNetSampleTests
             recorded.EnsureSuccess();
             Assert.False(target.HasExited, "the target died");
             var problems = CheckRecording(output, manifest, recorded.Stderr);
+            // Every event through the shared rings, where a full ring makes the writer wait: none lost
+            // (a trap per event, each with a copy of the JIT code's stack, overflowed the kernel's buffer).
+            if (!recorded.Stderr.Contains("events through shared rings", StringComparison.Ordinal)) problems.Add($"no shared rings: {recorded.Stderr}");
+            if (recorded.Stderr.Contains("events LOST", StringComparison.Ordinal)) problems.Add($"events lost: {recorded.Stderr}");
             if (File.Exists($"/tmp/perf-{target.Id}.map")) problems.Add("the perf map memprof asked for was left in /tmp");
             // ReadyToRun code that ran before the perf map was turned on is named through ClrMD.
             problems.AddRange(UnnamedReadyToRunFrames(output));

@@ -30,8 +30,11 @@ public sealed class InjectAttachTests
 
         Assert.True(result.ExitCode == 0, result.Stderr);
         Assert.Contains("in-process sampling injected into the running process", result.Stderr);
+        AssertAllThroughRings(result.Stderr, target.Id, output);
         var recording = RecordingReader.Read(output);
         Assert.StartsWith("in-process sampling injected", recording.Header.Mode);
+        Assert.Contains("events through shared rings", recording.Header.Mode);
+        Assert.Equal(0UL, recording.Footer?.LostEvents ?? 0);
         var model = RecordingLoader.Load(output, TextWriter.Null);
         var heap = HeapAnalysis.Compute(model);
         var ev = model.Events;
@@ -62,6 +65,7 @@ public sealed class InjectAttachTests
         var again = Memprof("record", "--rate", "1", "--mode", "inject", "--pid", target.Id.ToString(), "--duration", "1s", "--no-firefox", "-o", output);
         Assert.True(again.ExitCode == 0, again.Stderr);
         Assert.Contains("sampler already loaded", again.Stderr);
+        AssertAllThroughRings(again.Stderr, target.Id, output);
         Assert.Equal(before, Slots(target.Id, memory));
         Assert.False(target.HasExited);
         dir.Delete(recursive: true);
@@ -91,6 +95,71 @@ public sealed class InjectAttachTests
         Assert.True(TicksOf(target.Id) > ticks, "the target does not run any more");
         Assert.Equal("", target.StandardErrorSoFar);
         dir.Delete(recursive: true);
+    }
+
+    [Fact]
+    public void Memprof_killed_while_its_rings_fill_leaves_the_target_running_its_writers_dropping()
+    {
+        RootRequired.Check();
+        using var target = ServeTarget.Start("allocs-fp");
+        var dir = Directory.CreateTempSubdirectory("memprof-inject-kill-rings");
+        // The smallest rings: nobody drains them once memprof is gone, and they fill within seconds.
+        using var memprof = CliRunner.StartOwnProcess("record", "--rate", "1", "--buffer", "1MiB", "--mode", "inject", "--pid", target.Id.ToString(),
+            "--duration", "60s", "--no-firefox", "-o", Path.Combine(dir.FullName, "k.memprof"));
+        var clock = Stopwatch.StartNew();
+        while (!memprof.StandardErrorSoFar.Contains("events through shared rings") && clock.Elapsed < TimeSpan.FromSeconds(60) && !memprof.HasExited)
+            Thread.Sleep(5);
+        Assert.Contains("events through shared rings", memprof.StandardErrorSoFar);
+        Thread.Sleep(300);
+        memprof.Kill();
+
+        // The writers take memprof for gone once their ring is full, and drop their events, counted, rather than wait.
+        var filling = Stopwatch.StartNew();
+        (ulong ReaderGone, ulong Dropped) ring;
+        while ((ring = RingHeader(target.Id)).Dropped == 0 && filling.Elapsed < TimeSpan.FromSeconds(30) && !target.HasExited)
+            Thread.Sleep(100);
+        Assert.False(target.HasExited, $"the target died: {target.StandardErrorSoFar}");
+        Assert.Equal(1UL, ring.ReaderGone);
+        Assert.True(ring.Dropped > 0, "no event was dropped within 30 s: the ring did not fill, or the writer did not write into it");
+        Assert.True(Profiler.Collectors.Linux.Procfs.ProcessState.Read(target.Id) is not (null or 'T' or 't'), "the target was left stopped");
+        long ticks = TicksOf(target.Id);
+        Thread.Sleep(500);
+        Assert.True(TicksOf(target.Id) > ticks, "the target does not run any more (a writer waits for a memprof that is gone)");
+        Assert.Equal("", target.StandardErrorSoFar);
+        dir.Delete(recursive: true);
+    }
+
+    /// <summary>Every event came through the shared rings (each ring record's stack is counted as
+    /// unwound in process or copied; a trapped one is in neither), and the process keeps no mapping
+    /// of them after the detach.</summary>
+    static void AssertAllThroughRings(string stderr, int pid, string output)
+    {
+        Assert.Contains("events through shared rings", stderr);
+        Assert.DoesNotContain("shared rings not used", stderr);
+        Assert.DoesNotContain("trapped instead", stderr);
+        var end = System.Text.RegularExpressions.Regex.Match(stderr, @"recorded ([\d,]+) events .*?; ([\d,]+) stacks unwound in process, ([\d,]+) copied");
+        Assert.True(end.Success, stderr);
+        long Number(int group) => long.Parse(end.Groups[group].Value.Replace(",", ""));
+        Assert.True(Number(1) > 0, stderr);
+        // A realloc of a sampled block is one record and two events (its free and its allocation, alike in time and thread).
+        var events = RecordingReader.Read(output).Events;
+        var allocations = Enumerable.Range(0, events.Count).Where(i => events.Kind[i] == EventKind.Alloc).Select(i => (events.TimeNanos[i], events.Tid[i])).ToHashSet();
+        long resized = Enumerable.Range(0, events.Count).Count(i => events.Kind[i] == EventKind.Free && allocations.Contains((events.TimeNanos[i], events.Tid[i])));
+        Assert.Equal(Number(1), events.Count);
+        Assert.Equal(events.Count - resized, Number(2) + Number(3));
+        Assert.DoesNotContain(File.ReadAllLines($"/proc/{pid}/maps"), l => l.Contains("memprof-rings", StringComparison.Ordinal));
+    }
+
+    /// <summary>reader_gone and dropped of the rings mapped in the process (memprof_ring.h).</summary>
+    static (ulong ReaderGone, ulong Dropped) RingHeader(int pid)
+    {
+        var line = File.ReadAllLines($"/proc/{pid}/maps").Single(l => l.Contains("memprof-rings", StringComparison.Ordinal));
+        ulong start = Convert.ToUInt64(line[..line.IndexOf('-')], 16);
+        using var memory = ProcMemory.Open(pid);
+        var header = new byte[128];
+        Assert.True(memory.TryRead(start, header));
+        return (BitConverter.ToUInt64(header, Profiler.Collectors.Linux.Ring.RingLayout.ReaderGoneOffset),
+                BitConverter.ToUInt64(header, Profiler.Collectors.Linux.Ring.RingLayout.DroppedOffset));
     }
 
     [Fact]

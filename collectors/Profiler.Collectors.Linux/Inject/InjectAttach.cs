@@ -7,14 +7,21 @@ namespace Profiler.Collectors.Linux.Inject;
 /// <summary>A process whose allocator calls go through the injected sampler; <see cref="Detach"/>
 /// puts its slots back (allocations first, frees after a bound) and leaves the library loaded.</summary>
 public sealed class InjectedProcess(int pid, ProcMemory memory, ulong state, ulong rateBytes, GotPatch patch, LateBinding late,
-    ThreadFreezer freezer, string summary)
+    ThreadFreezer freezer, string summary, InjectedRings rings)
     : Session.IInjectedProcess
 {
     public int Pid => pid;
     /// <summary>One line for the recording's mode: what was redirected.</summary>
     public string Summary => summary;
     public GotPatch Patch => patch;
+    public bool UsesRings => rings.InUse;
+    public string? RingsRefusal => rings.Refusal;
     bool _detached;
+
+    /// <summary>After memprof's last drain: the library stops writing into the rings and unmaps
+    /// them (at a safe point), so that neither the mapping nor its pages stay in the process.
+    /// Returns why not (null: done); an attach later unmaps them then.</summary>
+    public string? ReleaseRings() => rings.InUse ? rings.Release(pid, memory) : null;
 
     /// <summary>Asks the library to sample at the recording's rate and start counting again (at the
     /// next allocation call): every slot goes through it and the markers are probed, so nothing
@@ -81,6 +88,53 @@ public sealed class InjectedProcess(int pid, ProcMemory memory, ulong state, ulo
     }
 }
 
+/// <summary>The shared rings of an injected sampler (struct memprof_inject_rings at
+/// <paramref name="Address"/>, 0: the library has none): whether it writes its events into them,
+/// or why not.</summary>
+/// <param name="Library">The library as the maps name it, and its memprof_inject_switch_rings, for the remote call that releases them.</param>
+public sealed record InjectedRings(ulong Address, bool InUse, string? Refusal, string Library, ulong Switch)
+{
+    /// <summary>Asks the library to take <paramref name="path"/> (null: no rings) at its next safe
+    /// point call; returns the generation to look for, or null when it cannot be asked.</summary>
+    public static ulong? Request(IProcessMemory memory, ulong address, string? path)
+    {
+        var header = new byte[16];
+        if (address == 0 || !memory.TryRead(address, header) || InjectLibrary.RingsPath(path) is not { } bytes) return null;
+        ulong generation = Math.Max(System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(header),
+            System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(8))) + 1;
+        // The path first: the library reads it once it sees the new generation.
+        if (!memory.TryWrite(address + InjectLibrary.RingsPathOffset, bytes)) return null;
+        return memory.TryWrite(address + InjectLibrary.RingsRequestedOffset, InjectLibrary.Bytes(new StateWrite(0, generation))) ? generation : null;
+    }
+
+    /// <summary>What the library made of the request of <paramref name="generation"/> for rings:
+    /// null when it writes into them.</summary>
+    public static string? Outcome(IProcessMemory memory, ulong address, ulong generation) =>
+        Status(memory, address, generation) is { } status ? InjectLibrary.RingsRefusal(status) : "the library's safe-point call did not run";
+
+    /// <summary>The library's status once it carried out the request of <paramref name="generation"/> (null: not yet).</summary>
+    static long? Status(IProcessMemory memory, ulong address, ulong generation)
+    {
+        var bytes = new byte[24];
+        if (!memory.TryRead(address, bytes) ||
+            System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(InjectLibrary.RingsAppliedOffset)) != generation) return null;
+        return System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(InjectLibrary.RingsStatusOffset));
+    }
+
+    public string? Release(int pid, IProcessMemory memory)
+    {
+        if (Request(memory, Address, null) is not { } generation) return "the rings' release cannot be requested";
+        var call = RemoteLoaderProcess.Memprof().Call(pid, Library, Switch);
+        if (!call.Loaded) return $"the library's safe-point call failed ({call.Failure})";
+        return Status(memory, Address, generation) switch
+        {
+            null => "the library's safe-point call did not run",
+            InjectLibrary.RingsOff => null,
+            var status => InjectLibrary.RingsRefusal(status.Value),
+        };
+    }
+}
+
 /// <summary>What makes libraries loaded after the attach go through the sampler, and how their
 /// slots are found again at detach.</summary>
 /// <param name="Definitions">The definitions redirected.</param>
@@ -111,7 +165,10 @@ public static class InjectAttach
 {
     /// <summary>Attaches; the failure says why not in one line (the process is then as it was,
     /// except for the library, which is never unloaded).</summary>
-    public static (InjectedProcess? Process, string? Failure) Attach(int pid, string library, ulong rateBytes, Action<string>? log = null)
+    /// <param name="ringPath">The shared rings the library is to write its events into (null: none;
+    /// a request for none also unmaps the rings an earlier recording left).</param>
+    public static (InjectedProcess? Process, string? Failure) Attach(int pid, string library, ulong rateBytes, string? ringPath = null,
+        Action<string>? log = null)
     {
         var clock = Stopwatch.StartNew();
         library = Native.CanonicalPath(library);
@@ -153,7 +210,15 @@ public static class InjectAttach
             var forwarding = inspection.Forwarding with { Apply = [.. inspection.Forwarding.Apply.Where(s => plan.SlotTable.ContainsKey(s.Slot.Address))] };
             if (forwarding.Apply.Count == 0) return (null, "the process has no allocator slot the sampler can take over");
             if (!Write(memory, state, plan.Writes)) return (null, "the library's tables cannot be written");
+            // Carried out by the same safe-point call that measures the base.
+            ulong ringsAddress = symbols.Rings is { } ringsSymbol ? bias + ringsSymbol : 0;
+            ulong? ringsGeneration = InjectedRings.Request(memory, ringsAddress, ringPath);
             string baseNote = MeasureBase(pid, memory, mapped.Path, state, bias + symbols.Apply, log);
+            string? ringsRefusal = ringPath is null ? null
+                : ringsAddress == 0 ? "the library in the process is from a memprof without shared rings"
+                : ringsGeneration is not { } asked ? "the library's rings request cannot be written"
+                : InjectedRings.Outcome(memory, ringsAddress, asked);
+            var rings = new InjectedRings(ringsAddress, ringPath is not null && ringsRefusal is null, ringsRefusal, mapped.Path, bias + (symbols.SwitchRings ?? 0));
 
             ulong? Entry(int table, string function) =>
                 symbols.Entries.TryGetValue(InjectLibrary.EntryPoint(table, function), out ulong entry) ? bias + entry : null;
@@ -180,8 +245,10 @@ public static class InjectAttach
                 patched = result;
                 if (patched is null) Thread.Sleep(10);
             }
-            if (patched is not var (patch, definitionPatch)) return (null, why ?? "the dynamic linker was loading a library for 0.5 s");
-            if (patch.Failure is not null) return (null, $"patching failed and was undone: {patch.Failure}");
+            // Failed after the library took the rings: it gives them up, or they stay mapped until the next attach.
+            string Failed(string failure) => rings.InUse && rings.Release(pid, memory) is { } kept ? $"{failure} (and the shared rings stay mapped: {kept})" : failure;
+            if (patched is not var (patch, definitionPatch)) return (null, Failed(why ?? "the dynamic linker was loading a library for 0.5 s"));
+            if (patch.Failure is not null) return (null, Failed($"patching failed and was undone: {patch.Failure}"));
 
             var entries = new Dictionary<ulong, ulong>();
             foreach (var table in plan.Tables)
@@ -194,7 +261,7 @@ public static class InjectAttach
             var process = new InjectedProcess(pid, memory, state, rateBytes, patch, late, freezer,
                 $"{patch.Applied.Count} allocator slots redirected through {plan.Tables.Count} table{(plan.Tables.Count == 1 ? "" : "s")} " +
                 $"({string.Join(", ", plan.Tables.Select(t => Path.GetFileName(t.Module)))})" +
-                (resident ? ", sampler already loaded" : "") + "; " + bindings + "; " + baseNote);
+                (resident ? ", sampler already loaded" : "") + "; " + bindings + "; " + baseNote, rings);
             handedOver = true;
             log?.Invoke($"{process.Summary} in {clock.Elapsed.TotalMilliseconds:0} ms");
             return (process, null);
@@ -237,7 +304,7 @@ public static class InjectAttach
         return true;
     }
 
-    sealed record Symbols(ulong FirstLoad, ulong State, ulong Apply, IReadOnlyDictionary<string, ulong> Entries);
+    sealed record Symbols(ulong FirstLoad, ulong State, ulong Apply, ulong? Rings, ulong? SwitchRings, IReadOnlyDictionary<string, ulong> Entries);
 
     static Symbols? LibrarySymbols(string file)
     {
@@ -250,7 +317,11 @@ public static class InjectAttach
             if (state is null || apply is null || elf.LoadSegments.Count == 0) return null;
             var entries = dynamic.Where(s => s.Name.StartsWith("memprof_inject", StringComparison.Ordinal) && s.IsFunction)
                 .GroupBy(s => s.Name).ToDictionary(g => g.Key, g => g.First().Value);
-            return new Symbols(elf.LoadSegments.Min(s => s.VirtualAddress) & ~0xfffUL, state.Value, apply.Value, entries);
+            // Both or neither: a library from before the rings has none.
+            var rings = dynamic.FirstOrDefault(s => s.Name == InjectLibrary.RingsSymbol);
+            var switchRings = dynamic.FirstOrDefault(s => s.Name == InjectLibrary.SwitchRingsSymbol);
+            return new Symbols(elf.LoadSegments.Min(s => s.VirtualAddress) & ~0xfffUL, state.Value, apply.Value,
+                switchRings is null ? null : rings?.Value, switchRings?.Value, entries);
         }
     }
 

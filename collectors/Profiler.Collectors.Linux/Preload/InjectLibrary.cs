@@ -103,6 +103,35 @@ public static class InjectLibrary
     public static bool Applied(PreloadHeader now, IReadOnlyList<StateWrite> request) =>
         now.AppliedGeneration == request[1].Value && (request[0].Value == 0 || now.Rate == request[0].Value);
 
+    /// <summary>struct memprof_inject_rings (memprof_preload.h): the shared rings memprof asks an
+    /// injected sampler to write its events into, and what became of the request.</summary>
+    public const string RingsSymbol = "memprof_inject_rings";
+    /// <summary>uint64_t memprof_inject_switch_rings(void), for a remote call at a safe point: carries
+    /// out the rings request alone (at the detach: off), leaving the counters alone.</summary>
+    public const string SwitchRingsSymbol = "memprof_inject_switch_rings";
+    public const int RingsRequestedOffset = 0, RingsAppliedOffset = 8, RingsStatusOffset = 16, RingsPathOffset = 32, RingsPathBytes = 96, RingsSize = 128;
+    public const long RingsOn = 1, RingsOff = 0, RingsNotRings = -10000, RingsBusy = -10001;
+
+    /// <summary>The path field of a rings request (null: none, the rings off), zero-padded; null when
+    /// the path does not fit.</summary>
+    public static byte[]? RingsPath(string? path)
+    {
+        var bytes = new byte[RingsPathBytes];
+        if (path is null) return bytes;
+        int length = System.Text.Encoding.UTF8.GetBytes(path, bytes);
+        return length < RingsPathBytes ? bytes : null;
+    }
+
+    /// <summary>Why the library did not take the rings (null: it writes into them), from the status it wrote.</summary>
+    public static string? RingsRefusal(long status) => status switch
+    {
+        RingsOn => null,
+        RingsNotRings => "the library found no rings of its version at the path",
+        RingsBusy => "a thread of the process stayed inside an earlier recording's rings",
+        < 0 and > -4096 => $"the library could not map them ({Native.ErrorText((int)-status)})",
+        _ => $"the library answered {status}",
+    };
+
     /// <summary>The bytes of one write, little-endian (what goes to /proc/PID/mem).</summary>
     public static byte[] Bytes(StateWrite write)
     {

@@ -32,7 +32,8 @@ public interface ITargetHost
     AttachFacts AttachFacts(int pid);
     /// <summary>Loads the sampler into the process and redirects its allocator calls through it;
     /// the failure says why not in one line (the process is then left as it was).</summary>
-    (IInjectedProcess? Process, string? Failure) Inject(int pid, ulong rateBytes);
+    /// <param name="ringPath">Shared rings for the sampler's events (null: its events trap on the markers).</param>
+    (IInjectedProcess? Process, string? Failure) Inject(int pid, ulong rateBytes, string? ringPath);
     /// <summary>Puts memprof's threads ahead of a running target's (<see cref="OwnPriority"/>)
     /// until disposed (nothing happens without the privilege).</summary>
     IDisposable RaiseOwnPriority();
@@ -47,6 +48,12 @@ public interface IInjectedProcess : IDisposable
     string? StartCounting();
     /// <summary>Restores the slots (allocations, a grace for sampled frees, then frees); what could not be, or null.</summary>
     string? Detach();
+    /// <summary>The sampler writes its events into the shared rings it was given.</summary>
+    bool UsesRings { get; }
+    /// <summary>Why it was given rings but does not write into them (null: it does, or none were given).</summary>
+    string? RingsRefusal { get; }
+    /// <summary>After the last drain: the sampler stops using the rings and unmaps them; why not, or null.</summary>
+    string? ReleaseRings();
 }
 
 /// <summary>Everything the recording shell acts on, so that its loop and its cleanup can run
@@ -106,10 +113,10 @@ public sealed class LiveTargetHost : ITargetHost
             plan.Sites.FirstOrDefault()?.Symbol);
     }
 
-    public (IInjectedProcess? Process, string? Failure) Inject(int pid, ulong rateBytes)
+    public (IInjectedProcess? Process, string? Failure) Inject(int pid, ulong rateBytes, string? ringPath)
     {
         if (Preload.InjectLibrary.Locate() is not { } library) return (null, $"{Preload.InjectLibrary.FileName} is missing beside memprof");
-        return Linux.Inject.InjectAttach.Attach(pid, library, rateBytes);
+        return Linux.Inject.InjectAttach.Attach(pid, library, rateBytes, ringPath);
     }
 
     public IDisposable RaiseOwnPriority() => OwnPriority.Raise();

@@ -5,7 +5,8 @@ using Xunit.Abstractions;
 namespace Profiler.Integration.Tests.Inject;
 
 /// <summary>`memprof record --pid --mode inject` attached and detached again and again to a
-/// server whose threads allocate without pause and come and go: it never notices.</summary>
+/// server whose threads allocate without pause and come and go (every other time with shared
+/// rings): it never notices, and keeps no mapping of the rings.</summary>
 public sealed class AttachCyclesTests(ITestOutputHelper log)
 {
     const int Workers = 16;
@@ -38,14 +39,21 @@ public sealed class AttachCyclesTests(ITestOutputHelper log)
         for (int cycle = 0; cycle < Cycles; cycle++)
         {
             var clock = Stopwatch.StartNew();
-            using var memprof = CliRunner.StartOwnProcess("record", "--mode", "inject", "--pid", target.Pid.ToString(),
-                "--duration", "300ms", "--no-firefox", "-o", output);
+            // Every other cycle samples often enough for shared rings: the sampler maps them at the
+            // attach and unmaps them at the detach, while its threads come and go.
+            bool rings = cycle % 2 == 1;
+            using var memprof = CliRunner.StartOwnProcess(["record", "--mode", "inject", .. rings ? new[] { "--rate", "16KiB" } : [],
+                "--pid", target.Pid.ToString(), "--duration", "300ms", "--no-firefox", "-o", output]);
             var result = memprof.WaitForExit(TimeSpan.FromSeconds(60));
             seconds.Add(clock.Elapsed.TotalSeconds);
             string what = $"cycle {cycle + 1} of {Cycles}: exit {result.ExitCode}\n{result.Stderr}";
             Assert.True(result.ExitCode == 0, what);
             Assert.Contains("in-process sampling injected into the running process", result.Stderr);
             if (cycle > 0) Assert.Contains("sampler already loaded", result.Stderr);
+            if (rings) Assert.Contains("events through shared rings", result.Stderr);
+            else Assert.DoesNotContain("shared rings", result.Stderr);
+            // No mapping of the rings is left behind, cycle after cycle.
+            Assert.DoesNotContain(File.ReadAllLines($"/proc/{target.Pid}/maps"), l => l.Contains("memprof-rings", StringComparison.Ordinal));
             Assert.True(target.Running, $"{what}\nthe server died: {target.Errors}");
             Assert.Equal(original, InjectAttachTests.Slots(target.Pid, memory));
             Assert.True(TargetChecks.AssertSymbolTablesMatchFiles(target.Pid) >= 2);

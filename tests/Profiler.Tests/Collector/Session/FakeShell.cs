@@ -98,10 +98,19 @@ sealed class FakeHost : ITargetHost, IProcessControl
         public void Dispose() => restore();
     }
 
-    public (IInjectedProcess? Process, string? Failure) Inject(int pid, ulong rateBytes)
+    /// <summary>Why the injected sampler does not take the rings it is given (null: it takes them).</summary>
+    public string? InjectRingsRefusal { get; set; }
+
+    /// <summary>The rings path the last injection was given.</summary>
+    public string? InjectedRingPath { get; private set; }
+
+    public (IInjectedProcess? Process, string? Failure) Inject(int pid, ulong rateBytes, string? ringPath)
     {
         Log.Add($"inject {pid} rate {rateBytes}");
-        return InjectFailure is null ? (new FakeInjected(pid, Log), null) : (null, InjectFailure);
+        InjectedRingPath = ringPath;
+        return InjectFailure is null
+            ? (new FakeInjected(pid, Log, ringPath is not null && InjectRingsRefusal is null, ringPath is null ? null : InjectRingsRefusal), null)
+            : (null, InjectFailure);
     }
 
     public void Resume(int pid) => Log.Add($"resume {pid}");
@@ -117,13 +126,20 @@ sealed class FakeHost : ITargetHost, IProcessControl
     }
 }
 
-sealed class FakeInjected(int pid, List<string> log) : IInjectedProcess
+sealed class FakeInjected(int pid, List<string> log, bool usesRings = false, string? ringsRefusal = null) : IInjectedProcess
 {
     bool _detached;
     public string Summary => "3 allocator slots redirected through 1 table (libc.so.6)";
     public string? StartCounting()
     {
         log.Add($"count {pid}");
+        return null;
+    }
+    public bool UsesRings => usesRings;
+    public string? RingsRefusal => ringsRefusal;
+    public string? ReleaseRings()
+    {
+        if (usesRings) log.Add($"release rings {pid}");
         return null;
     }
     public string? Detach()

@@ -138,7 +138,7 @@ public sealed class LinuxRecordSessionTests : IDisposable
 
         var result = Run(host, Attach() with { SampleRateBytes = 1, AllocatorMode = AllocatorMode.Inject });
 
-        Assert.Equal(["priority", "inject 4242 rate 1", "attach 4242 libc.so.6", "count 4242", "restore slots 4242", "detach all", "dispose", "priority back"], host.Log);
+        Assert.Equal(["priority", "inject 4242 rate 1", "attach 4242 libc.so.6", "count 4242", "restore slots 4242", "detach all", "release rings 4242", "dispose", "priority back"], host.Log);
         Assert.NotNull(result.SlotsRestored);
         var mode = RecordingReader.Read(Output).Header.Mode;
         Assert.StartsWith("in-process sampling injected into the running process (3 allocator slots redirected", mode);
@@ -156,6 +156,36 @@ public sealed class LinuxRecordSessionTests : IDisposable
 
         Assert.Equal(["priority", "inject 4242 rate 524288", "attach 4242 libc.so.6", "count 4242", "restore slots 4242", "detach all", "dispose", "priority back"], host.Log);
         Assert.StartsWith("in-process sampling injected into the running process", RecordingReader.Read(Output).Header.Mode);
+        // At the default rate samples are rare: they trap on the markers, no rings are made.
+        Assert.Null(host.InjectedRingPath);
+    }
+
+    [Fact]
+    public void An_injected_sampler_at_every_call_writes_into_shared_rings_released_after_the_last_drain()
+    {
+        var host = Host();
+        host.Tracer.WhenDrained = () => host.World.ProcessMaps.Remove(Pid);
+
+        Run(host, Attach() with { SampleRateBytes = 1, AllocatorMode = AllocatorMode.Inject });
+
+        Assert.Equal(["priority", "inject 4242 rate 1", "attach 4242 libc.so.6", "count 4242", "restore slots 4242", "detach all", "release rings 4242", "dispose", "priority back"], host.Log);
+        Assert.Matches(@"^/proc/\d+/fd/\d+$", host.InjectedRingPath);
+        Assert.Contains("; events through shared rings (64 × 4096 KiB;", RecordingReader.Read(Output).Header.Mode);
+    }
+
+    [Fact]
+    public void Rings_the_injected_sampler_cannot_take_leave_its_events_to_the_markers_and_the_header_says_why()
+    {
+        var host = Host();
+        host.Tracer.WhenDrained = () => host.World.ProcessMaps.Remove(Pid);
+        host.InjectRingsRefusal = "the library could not map them (Permission denied (errno 13))";
+
+        Run(host, Attach() with { SampleRateBytes = 1, AllocatorMode = AllocatorMode.Inject });
+
+        Assert.DoesNotContain("release rings 4242", host.Log);
+        var mode = RecordingReader.Read(Output).Header.Mode;
+        Assert.Contains($"; shared rings not used ({host.InjectRingsRefusal}): sampled events trap on the markers", mode);
+        Assert.DoesNotContain("events through shared rings", mode);
     }
 
     [Fact]
