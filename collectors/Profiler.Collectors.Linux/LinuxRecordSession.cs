@@ -128,10 +128,10 @@ public static class LinuxRecordSession
             if (options.AllocatorMode == AllocatorMode.Inject)
                 throw new ProfilerException(ExitCode.UsageError,
                     "--mode inject puts the sampler into a running process (--pid); a launched command samples in-process with --mode auto or preload");
-            // Frequent samples go through shared rings rather than a trap each.
-            if (options.SharedRings && Ring.RingSizing.For(Math.Max(1, options.SampleRateBytes), options.BufferBytes) is { } sizing)
-                rings = new Ring.SharedRing(sizing, UsesDwarf(options.Unwind) ? options.StackCopyBytes : 0, monotonicNanos,
-                    unwindInProcess: options.Unwind != UnwindMode.DwarfCopy);
+            // Samples go through shared rings rather than a trap each.
+            if (options.SharedRings)
+                rings = new Ring.SharedRing(Ring.RingSizing.For(Math.Max(1, options.SampleRateBytes), options.BufferBytes),
+                    UsesDwarf(options.Unwind) ? options.StackCopyBytes : 0, monotonicNanos, unwindInProcess: options.Unwind != UnwindMode.DwarfCopy);
             var choice = ChooseLaunch(options, targets, rings);
             if (rings is not null && choice.Environment?.ContainsKey(Ring.RingLayout.EnvironmentVariable) != true)
             {
