@@ -143,8 +143,7 @@ public static class LinuxRecordSession
             if (choice.Environment?.ContainsKey("LD_PRELOAD") == true && Preload.PreloadLibrary.Locate() is { } library) inheritedPreload = library;
             // A .NET command names its JIT-compiled code in a perf map from its start.
             perfMapTurnedOn = string.IsNullOrEmpty(Environment.GetEnvironmentVariable(DotNet.DotNetProcesses.PerfMapVariable));
-            var environment = DotNet.DotNetProcesses.LaunchEnvironment(choice.Environment,
-                Environment.GetEnvironmentVariable(DotNet.DotNetProcesses.PerfMapVariable));
+            var environment = DotNet.DotNetProcesses.LaunchEnvironment(choice.Environment, Environment.GetEnvironmentVariable);
             try { launcher = targets.StartStopped(options.Command, environment, options.TargetOutputPath); }
             catch
             {
@@ -195,7 +194,9 @@ public static class LinuxRecordSession
                 perfMapTurnedOn ? exited => !targets.IsAlive(exited) : null,
                 gcHeap: new DotNet.EventPipeGcHeapSource(), clock: () => monotonicNanos() - origin,
                 // An attached runtime without a perf map is still alive at the end: ClrMD can name its code.
-                clrMd: launcher is null ? new DotNet.ClrMdFallback(new DotNet.ClrMdCodeNamer(), ProcMaps.Read, targets.IsAlive) : null);
+                clrMd: launcher is null ? new DotNet.ClrMdFallback(new DotNet.ClrMdCodeNamer(), ProcMaps.Read, targets.IsAlive) : null,
+                // A launched runtime's precompiled code is named by its jitdump: it is gone by the end.
+                openDump: launcher is not null && perfMapTurnedOn ? pid => new DotNet.JitDumpFile(DotNet.JitDumpFile.For(pid)) : null);
             var ports = new SessionPorts(new DotNet.DotNetWatchingSink(new WriterRecordSink(writer), dotnet), new KernelCommandSink(tracer, signals, processes), processes, files,
                 rings is not null ? new Ring.RingCounters(tracer, rings) : tracer, new Unwinding.DwarfStackUnwinder(), jemalloc);
             recorder = new SessionCore(ports, header.SamplingRateBytes, monotonicNanos) { InheritedPreload = inheritedPreload };
