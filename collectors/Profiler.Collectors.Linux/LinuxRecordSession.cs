@@ -141,10 +141,10 @@ public static class LinuxRecordSession
             if (options.AllocatorMode == AllocatorMode.Inject)
                 throw new ProfilerException(ExitCode.UsageError,
                     "--mode inject puts the sampler into a running process (--pid); a launched command samples in-process with --mode auto or preload");
-            // Frequent samples go through shared rings rather than a trap each.
-            if (options.SharedRings && Ring.RingSizing.For(Math.Max(1, options.SampleRateBytes), options.BufferBytes) is { } sizing)
-                rings = new Ring.SharedRing(sizing, UsesDwarf(options.Unwind) ? options.StackCopyBytes : 0, monotonicNanos,
-                    unwindInProcess: options.Unwind != UnwindMode.DwarfCopy);
+            // Samples go through shared rings rather than a trap each.
+            if (options.SharedRings)
+                rings = new Ring.SharedRing(Ring.RingSizing.For(Math.Max(1, options.SampleRateBytes), options.BufferBytes),
+                    UsesDwarf(options.Unwind) ? options.StackCopyBytes : 0, monotonicNanos, unwindInProcess: options.Unwind != UnwindMode.DwarfCopy);
             var choice = ChooseLaunch(options, targets, rings);
             if (rings is not null && choice.Environment?.ContainsKey(Ring.RingLayout.EnvironmentVariable) != true)
             {
@@ -156,8 +156,7 @@ public static class LinuxRecordSession
             if (choice.Environment?.ContainsKey("LD_PRELOAD") == true && Preload.PreloadLibrary.Locate() is { } library) inheritedPreload = library;
             // A .NET command names its JIT-compiled code in a perf map from its start.
             perfMapTurnedOn = string.IsNullOrEmpty(Environment.GetEnvironmentVariable(DotNet.DotNetProcesses.PerfMapVariable));
-            var environment = DotNet.DotNetProcesses.LaunchEnvironment(choice.Environment,
-                Environment.GetEnvironmentVariable(DotNet.DotNetProcesses.PerfMapVariable));
+            var environment = DotNet.DotNetProcesses.LaunchEnvironment(choice.Environment, Environment.GetEnvironmentVariable);
             try { launcher = targets.StartStopped(options.Command, environment, options.TargetOutputPath); }
             catch
             {
@@ -208,7 +207,9 @@ public static class LinuxRecordSession
                 perfMapTurnedOn ? exited => !targets.IsAlive(exited) : null,
                 gcHeap: new DotNet.EventPipeGcHeapSource(), clock: () => monotonicNanos() - origin,
                 // An attached runtime without a perf map is still alive at the end: ClrMD can name its code.
-                clrMd: launcher is null ? new DotNet.ClrMdFallback(new DotNet.ClrMdCodeNamer(), ProcMaps.Read, targets.IsAlive) : null);
+                clrMd: launcher is null ? new DotNet.ClrMdFallback(new DotNet.ClrMdCodeNamer(), ProcMaps.Read, targets.IsAlive) : null,
+                // A launched runtime's precompiled code is named by its jitdump: it is gone by the end.
+                openDump: launcher is not null && perfMapTurnedOn ? pid => new DotNet.JitDumpFile(DotNet.JitDumpFile.For(pid)) : null);
             var ports = new SessionPorts(new DotNet.DotNetWatchingSink(new WriterRecordSink(writer), dotnet), new KernelCommandSink(tracer, signals, processes), processes, files,
                 rings is not null ? new Ring.RingCounters(tracer, rings) : tracer, new Unwinding.DwarfStackUnwinder(), jemalloc);
             recorder = new SessionCore(ports, header.SamplingRateBytes, monotonicNanos) { InheritedPreload = inheritedPreload };

@@ -1,5 +1,5 @@
-/* The shared-memory rings through which the in-process sampler hands memprof its events when
- * samples are frequent (--rate 1, small rates): no trap per event. memprof creates a memfd, lays
+/* The shared-memory rings through which the in-process sampler hands memprof its events, at every
+ * rate: no trap per event, and no stack copy through the kernel's ring buffer. memprof creates a memfd, lays
  * out the header below and names it in the environment (MEMPROF_RING=/proc/<memprof>/fd/<n>,
  * which a child reopens after exec); every process of the recording maps it.
  *
@@ -348,9 +348,10 @@ __attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thre
             frames = memprof_unwind_walk(r->unwind_cache, ip, sp, bp, top, pcs, MEMPROF_MAX_FRAMES);
         if (!frames)
             frames = memprof_ring_unwind(ip, pcs);
-        uint64_t *tally = frames ? &r->control->unwound : &r->control->copied;
-        __atomic_store_n(tally, *tally + 1, __ATOMIC_RELAXED);
     }
+    /* Counted once the record is written (below): a dropped event is in `dropped`, not here. */
+    uint64_t *tally = !memprof_ring->stack_copy || !memprof_ring->unwind_in_process ? NULL
+                      : frames ? &r->control->unwound : &r->control->copied;
     if (frames) {
         flags |= MEMPROF_RING_EVENT_UNWOUND | MEMPROF_EVENT_STACK_COMPLETE;
     } else {
@@ -401,6 +402,8 @@ __attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thre
     if (copy)
         memcpy(at + 8 + sizeof(struct memprof_event) + frames * 8, (const void *)sp, copy);
     __atomic_store_n(&r->control->write_pos, pos + length, __ATOMIC_RELEASE);
+    if (tally)
+        __atomic_store_n(tally, *tally + 1, __ATOMIC_RELAXED);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     r->writing = 0;
     return 1;

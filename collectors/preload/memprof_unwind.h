@@ -7,10 +7,17 @@
  * Only the common shape is cached: the CFA at rsp or rbp plus an offset, the return address at
  * CFA - 8, rbp saved at CFA + n or left alone, or the return address undefined (the outermost
  * frame). Anything else (a CFA or rbp rule that is an expression, a signal frame, another
- * register) is marked unsupported, and the event is unwound by libgcc's _Unwind_Backtrace. */
+ * register) is marked unsupported, and the event is unwound by libgcc's _Unwind_Backtrace.
+ *
+ * Code outside every loaded module (glibc's _dl_find_object knows none for it: JIT-compiled code,
+ * such as CoreCLR's in anonymous mappings and its double-mapped memfd, or ReadyToRun code in
+ * assemblies the runtime maps itself) has no CFI; such JIT compilers keep rbp frames, so the walk
+ * steps there by the frame chain, as memprof's unwinder of a stack copy does (CFA = rbp + 16, the
+ * return address and the caller's rbp below it), and goes on with CFI once back in a module. */
 #ifndef MEMPROF_UNWIND_H
 #define MEMPROF_UNWIND_H
 
+#include <dlfcn.h>
 #include <stdint.h>
 #include <unwind.h>
 
@@ -21,6 +28,7 @@ enum memprof_unwind_kind {
     MEMPROF_UNWIND_STEP = 1,        /* CFA = (rbp or rsp) + cfa_offset, RA at CFA - 8, rbp at CFA + rbp_offset (0: unchanged) */
     MEMPROF_UNWIND_OUTERMOST = 2,   /* the return address is undefined: the stack's first frame */
     MEMPROF_UNWIND_UNSUPPORTED = 3,
+    MEMPROF_UNWIND_FRAME_POINTER = 4, /* outside every module: CFA = rbp + 16, RA at CFA - 8, rbp at CFA - 16 */
 };
 
 struct memprof_unwind_rule {
@@ -199,9 +207,15 @@ static void memprof_unwind_describe(uintptr_t address, struct memprof_unwind_rul
     out->kind = MEMPROF_UNWIND_UNSUPPORTED;
     struct dwarf_eh_bases bases;
     const uint8_t *fde = _Unwind_Find_FDE((void *)address, &bases);
-    /* Not remembered: the dynamic linker's object table may not be set up yet (allocations of
-     * the linker's own start), or the library not yet in it. */
     if (!fde) {
+        /* In no module at all: code generated at run time, whose frames the chain of rbp links. */
+        struct dl_find_object object;
+        if (_dl_find_object((void *)address, &object) != 0) {
+            out->kind = MEMPROF_UNWIND_FRAME_POINTER;
+            return;
+        }
+        /* A module's code without an FDE: not remembered, the library may not be in the dynamic
+         * linker's table yet. */
         out->kind = MEMPROF_UNWIND_EMPTY;
         return;
     }
@@ -299,8 +313,9 @@ static inline struct memprof_unwind_rule *memprof_unwind_lookup(struct memprof_u
 }
 
 /* Walks from `ip` with the caller's sp and bp, within [sp, top): the number of frames when it
- * reached the outermost one, 0 when it could not (a frame the cache does not describe, a frame
- * outside the stack, more than `most` frames). */
+ * reached the outermost one (by CFI, or a frame chain ending on rbp = 0 as the psABI marks it),
+ * 0 when it could not (a frame the cache does not describe, a frame outside the stack, a frame
+ * chain that does not lead outward, more than `most` frames). */
 static uint32_t memprof_unwind_walk(struct memprof_unwind_rule *cache, uintptr_t ip, uintptr_t sp, uintptr_t bp, uintptr_t top,
                                     uint64_t *pcs, uint32_t most)
 {
@@ -310,6 +325,24 @@ static uint32_t memprof_unwind_walk(struct memprof_unwind_rule *cache, uintptr_t
         const struct memprof_unwind_rule *rule = memprof_unwind_lookup(cache, pc - 1);
         if (rule->kind == MEMPROF_UNWIND_OUTERMOST)
             return n + 1;
+        if (rule->kind == MEMPROF_UNWIND_FRAME_POINTER) {
+            if (bp == 0)
+                return n + 1;
+            /* Only a frame record inside this thread's stack, at or above sp: anything else in rbp
+             * is no frame pointer (compared without bp + 16, which wraps near the top). */
+            if ((bp & 7) != 0 || bp < sp || top - sp < 16 || bp > top - 16)
+                return 0;
+            uintptr_t next = ((const uintptr_t *)bp)[1];
+            sp = bp + 16;
+            bp = ((const uintptr_t *)bp)[0];
+            if (next == 0)
+                return n + 1;
+            /* A return address is a user-space code address. */
+            if (next < 4096 || next >= (1ULL << 47))
+                return 0;
+            pc = next;
+            continue;
+        }
         if (rule->kind != MEMPROF_UNWIND_STEP)
             return 0;
         uintptr_t cfa = (rule->cfa_rbp ? bp : sp) + (intptr_t)rule->cfa_offset;

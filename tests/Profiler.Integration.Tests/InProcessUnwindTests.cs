@@ -57,7 +57,7 @@ public sealed partial class InProcessUnwindTests
     }
 
     /// <summary>How many events of each kind and size had each stack (its functions, leaf first).</summary>
-    static Dictionary<string, int> StacksByEvent(string recording)
+    internal static Dictionary<string, int> StacksByEvent(string recording)
     {
         var model = RecordingLoader.Load(recording, TextWriter.Null);
         var events = model.Events;

@@ -149,10 +149,10 @@ public sealed class InjectAttachTests
         long resized = Enumerable.Range(0, events.Count).Count(i => events.Kind[i] == EventKind.Free && resizes.Contains(events.Function[i]) &&
             allocations.Contains((events.TimeNanos[i], events.Tid[i])));
         Assert.Equal(Number(1), events.Count);
-        // At least one ring record per recorded event: a trapped event is in neither count. (A few
-        // more records than events, 1 to 9 in 1 run of ~7, are not explained yet: a record unwound but
-        // never handed on, or counted twice.)
-        Assert.True(Number(2) + Number(3) >= events.Count - resized, $"{events.Count - resized} events, {Number(2) + Number(3)} ring records\n{stderr}");
+        // At least one ring record per recorded event: a trapped event is in neither count. (In about
+        // 1 run of 5 the writers count 9 records more than memprof handed on, with nothing left unread
+        // or damaged in the rings: not explained yet.)
+        Assert.True(Number(2) + Number(3) >= events.Count - resized, $"{events.Count} events, {resized} resized, {Number(2) + Number(3)} ring records\n{stderr}");
         Assert.DoesNotContain(File.ReadAllLines($"/proc/{pid}/maps"), l => l.Contains("memprof-rings", StringComparison.Ordinal));
     }
 

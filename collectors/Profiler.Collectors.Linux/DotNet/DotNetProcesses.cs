@@ -19,19 +19,30 @@ namespace Profiler.Collectors.Linux.DotNet;
 /// <param name="gcHeap">Follows each runtime's GC heap size (null: not followed); <paramref name="clock"/>
 /// stamps its samples in recording time.</param>
 /// <param name="clrMd">Names the sampled JIT code of an attached runtime that gave no perf map (null: it stays unnamed).</param>
+/// <param name="openDump">The jitdump of a process whose precompiled (ReadyToRun) code it names, which
+/// the perf map leaves out: a launched command's, written from its start (null: none is read).</param>
 public sealed class DotNetProcesses(IPerfMapControl control, bool launched, Func<int, bool>? removeMapsOf = null,
-    Func<string, PerfMapFile>? openMap = null, IGcHeapSource? gcHeap = null, Func<long>? clock = null, ClrMdFallback? clrMd = null)
+    Func<string, PerfMapFile>? openMap = null, IGcHeapSource? gcHeap = null, Func<long>? clock = null, ClrMdFallback? clrMd = null,
+    Func<int, JitDumpFile>? openDump = null)
 {
     /// <summary>A launched runtime opens its diagnostics socket a moment after it is mapped: so many polls are tried.</summary>
     const int GcHeapAttempts = 20;
 
-    /// <summary>perf map only (1 would also write jitdump files); see the runtime's clrconfignames.h.</summary>
+    /// <summary>See the runtime's clrconfignames.h: 1 writes the perf map and a jitdump (2 the jitdump
+    /// only, 3 the perf map only).</summary>
     public const string PerfMapVariable = "DOTNET_PerfMapEnabled";
-    public const string PerfMapOnly = "3";
+    public const string PerfMapAndJitDump = "1";
+    /// <summary>Stubs one by one (2), not as whole blocks: the .NET 10 runtime copies a block's 64 KiB
+    /// into its jitdump, memory partly not committed, and its jitdump ends there.</summary>
+    public const string StubGranularityVariable = "DOTNET_PerfMapStubGranularity";
+    public const string IndividualStubs = "2";
+    /// <summary>Marks precompiled code in the jitdump ([PreJIT]); on by default, kept on.</summary>
+    public const string ShowTiersVariable = "DOTNET_PerfMapShowOptimizationTiers";
 
-    sealed class Runtime(PerfMapFile map)
+    sealed class Runtime(PerfMapFile map, JitDumpFile? dump)
     {
         public PerfMapFile Map { get; } = map;
+        public JitDumpFile? Dump { get; } = dump;
         public bool EnabledByUs { get; set; }
         /// <summary>Why the runtime could not be asked for its perf map (null: it was not refused).</summary>
         public string? Refusal { get; set; }
@@ -52,11 +63,16 @@ public sealed class DotNetProcesses(IPerfMapControl control, bool launched, Func
 
     public IReadOnlyCollection<int> Pids => _runtimes.Keys;
 
-    /// <summary>The launch environment with the perf map on, unless the user set the variable.</summary>
-    public static IReadOnlyDictionary<string, string> LaunchEnvironment(IReadOnlyDictionary<string, string>? environment, string? inherited)
+    /// <summary>The launch environment with the perf map and the jitdump on, unless the user set the
+    /// variable (then the user's choice stands, and so do the user's other perf map settings).</summary>
+    /// <param name="inherited">A variable's value in memprof's own environment (the command inherits it).</param>
+    public static IReadOnlyDictionary<string, string> LaunchEnvironment(IReadOnlyDictionary<string, string>? environment, Func<string, string?> inherited)
     {
         var result = environment is null ? new Dictionary<string, string>() : new Dictionary<string, string>(environment);
-        if (string.IsNullOrEmpty(inherited) && !result.ContainsKey(PerfMapVariable)) result[PerfMapVariable] = PerfMapOnly;
+        if (!string.IsNullOrEmpty(inherited(PerfMapVariable)) || result.ContainsKey(PerfMapVariable)) return result;
+        result[PerfMapVariable] = PerfMapAndJitDump;
+        if (string.IsNullOrEmpty(inherited(StubGranularityVariable))) result[StubGranularityVariable] = IndividualStubs;
+        if (string.IsNullOrEmpty(inherited(ShowTiersVariable))) result[ShowTiersVariable] = "1";
         return result;
     }
 
@@ -68,7 +84,7 @@ public sealed class DotNetProcesses(IPerfMapControl control, bool launched, Func
     {
         int pid = (int)module.Pid;
         if (_runtimes.ContainsKey(pid) || !IsRuntimeMapping(module.Path)) return;
-        var runtime = new Runtime(_openMap(PerfMapFile.For(pid)));
+        var runtime = new Runtime(_openMap(PerfMapFile.For(pid)), openDump?.Invoke(pid));
         _runtimes[pid] = runtime;
         // A launched runtime (or an attached one started with the variable) writes its map already.
         if (launched || runtime.Map.Exists) return;
@@ -106,22 +122,28 @@ public sealed class DotNetProcesses(IPerfMapControl control, bool launched, Func
         while (_heapSamples.TryDequeue(out var sample)) write(sample);
     }
 
-    /// <summary>Copies what the runtimes added to their perf maps into the recording.</summary>
+    /// <summary>Copies what the runtimes added to their perf maps (and jitdumps) into the recording.</summary>
     public void Poll(Action<JitSymbols> write, long timeNanos)
     {
         foreach (var (pid, runtime) in _runtimes)
         {
-            List<JitSymbol> symbols;
-            try { symbols = runtime.Map.ReadNew(); }
-            catch (IOException) { continue; }
-            catch (UnauthorizedAccessException) { continue; }
-            if (symbols.Count == 0) continue;
-            runtime.Entries += symbols.Count;
-            var record = new JitSymbols { Pid = (uint)pid, TimeNanos = timeNanos, Source = "perf-map" };
-            record.Symbols.AddRange(symbols);
-            write(record);
-            if (clrMd is not null) runtime.Copied.Add(record);
+            Copy(pid, runtime, runtime.Map.ReadNew, "perf-map", write, timeNanos);
+            if (runtime.Dump is { } dump) Copy(pid, runtime, dump.ReadNew, "jitdump", write, timeNanos);
         }
+    }
+
+    void Copy(int pid, Runtime runtime, Func<List<JitSymbol>> read, string source, Action<JitSymbols> write, long timeNanos)
+    {
+        List<JitSymbol> symbols;
+        try { symbols = read(); }
+        catch (IOException) { return; }
+        catch (UnauthorizedAccessException) { return; }
+        if (symbols.Count == 0) return;
+        runtime.Entries += symbols.Count;
+        var record = new JitSymbols { Pid = (uint)pid, TimeNanos = timeNanos, Source = source };
+        record.Symbols.AddRange(symbols);
+        write(record);
+        if (clrMd is not null) runtime.Copied.Add(record);
     }
 
     /// <summary>The last copy; runtimes we asked for a perf map are asked to stop writing it.</summary>
@@ -136,7 +158,11 @@ public sealed class DotNetProcesses(IPerfMapControl control, bool launched, Func
                 control.Disable(pid);
                 runtime.Map.Delete();
             }
-            if (removeMapsOf?.Invoke(pid) == true) runtime.Map.Delete();
+            if (removeMapsOf?.Invoke(pid) == true)
+            {
+                runtime.Map.Delete();
+                runtime.Dump?.Delete();
+            }
             if (runtime.Entries == 0) Unmapped(pid, runtime, write, timeNanos);
             else if (clrMd is not null) NameWhatTheMapLeftOut(pid, runtime, write, timeNanos);
         }

@@ -36,7 +36,7 @@ public static partial class PerfMapName
     [GeneratedRegex(@"(?:^|\s)\[([^\[\]\s]+)\]\s")]
     private static partial Regex OwningAssembly();
 
-    [GeneratedRegex(@"\[[A-Za-z0-9]+\]$")]
+    [GeneratedRegex(@"\[[A-Za-z0-9-]+\]$")]
     private static partial Regex Tier();
 
     [GeneratedRegex(@"\b(?:class|valuetype) ")]

@@ -159,10 +159,15 @@ public sealed class DotNetProcessesTests : IDisposable
     [Fact]
     public void The_launch_environment_turns_the_map_on_unless_the_user_chose()
     {
-        Assert.Equal("3", DotNetProcesses.LaunchEnvironment(null, null)[DotNetProcesses.PerfMapVariable]);
-        var preload = DotNetProcesses.LaunchEnvironment(new Dictionary<string, string> { ["LD_PRELOAD"] = "x.so" }, "");
-        Assert.Equal(("x.so", "3"), (preload["LD_PRELOAD"], preload[DotNetProcesses.PerfMapVariable]));
-        Assert.False(DotNetProcesses.LaunchEnvironment(null, "0").ContainsKey(DotNetProcesses.PerfMapVariable));
+        var on = DotNetProcesses.LaunchEnvironment(null, _ => null);
+        Assert.Equal(("1", "2", "1"), (on[DotNetProcesses.PerfMapVariable], on[DotNetProcesses.StubGranularityVariable], on[DotNetProcesses.ShowTiersVariable]));
+        var preload = DotNetProcesses.LaunchEnvironment(new Dictionary<string, string> { ["LD_PRELOAD"] = "x.so" }, _ => "");
+        Assert.Equal(("x.so", "1"), (preload["LD_PRELOAD"], preload[DotNetProcesses.PerfMapVariable]));
+        // The user's own choices stand: their map, and their stub and tier settings.
+        Assert.Empty(DotNetProcesses.LaunchEnvironment(null, v => v == DotNetProcesses.PerfMapVariable ? "0" : null));
+        var userStubs = DotNetProcesses.LaunchEnvironment(null, v => v == DotNetProcesses.StubGranularityVariable ? "1" : null);
+        Assert.False(userStubs.ContainsKey(DotNetProcesses.StubGranularityVariable));
+        Assert.Equal("1", userStubs[DotNetProcesses.PerfMapVariable]);
     }
 
     sealed class FakeGcHeap : IGcHeapSource

@@ -22,6 +22,8 @@ public sealed class PerfMapNameTests
         "System.RuntimeType+IGenericCacheEntry`1[System.__Canon].CreateAndCache(System.RuntimeType)", "System.Private.CoreLib")]
     [InlineData("class [System.Runtime]System.IO.TextWriter [System.Console] System.Console::get_Out()[PreJIT]",
         "System.Console.get_Out()", "System.Console")]
+    [InlineData("void [System.Private.CoreLib] System.Threading.Monitor::Enter(object)[PreJit-cold]",
+        "System.Threading.Monitor.Enter(object)", "System.Private.CoreLib")]
     [InlineData("uint8[] [DotnetSample] DotnetSample.Workload::Make(valuetype [System.Runtime]System.Span`1<uint8>)[QuickJitted]",
         "DotnetSample.Workload.Make(System.Span`1<uint8>)", "DotnetSample")]
     public void A_method_is_named_as_dotnet_tools_name_it(string raw, string function, string assembly)
