@@ -23,4 +23,8 @@ static class CliRunner
 
     /// <summary>Starts memprof as its own process, the way a user runs it.</summary>
     public static RunningProcess StartOwnProcess(params string[] args) => ProcessRunner.Start("dotnet", [Dll, .. args]);
+
+    /// <summary>As <see cref="StartOwnProcess(string[])"/>, with variables set in its environment.</summary>
+    public static RunningProcess StartOwnProcess(IReadOnlyDictionary<string, string?> environment, params string[] args) =>
+        ProcessRunner.Start("dotnet", [Dll, .. args], new ProcessOptions { Environment = environment });
 }

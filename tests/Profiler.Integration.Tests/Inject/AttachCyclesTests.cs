@@ -39,10 +39,12 @@ public sealed class AttachCyclesTests(ITestOutputHelper log)
         for (int cycle = 0; cycle < Cycles; cycle++)
         {
             var clock = Stopwatch.StartNew();
-            // Every other cycle samples often enough for shared rings: the sampler maps them at the
-            // attach and unmaps them at the detach, while its threads come and go.
-            bool rings = cycle % 2 == 1;
-            using var memprof = CliRunner.StartOwnProcess(["record", "--mode", "inject", .. rings ? new[] { "--rate", "16KiB" } : [],
+            // The sampler maps shared rings at the attach and unmaps them at the detach, while its
+            // threads come and go: at the default rate and at 16 KiB; every third cycle the rings are
+            // turned off (MEMPROF_RINGS=off) and samples trap on the markers.
+            bool rings = cycle % 3 != 2;
+            var environment = new Dictionary<string, string?> { ["MEMPROF_RINGS"] = rings ? null : "off" };
+            using var memprof = CliRunner.StartOwnProcess(environment, ["record", "--mode", "inject", .. cycle % 3 == 1 ? new[] { "--rate", "16KiB" } : [],
                 "--pid", target.Pid.ToString(), "--duration", "300ms", "--no-firefox", "-o", output]);
             var result = memprof.WaitForExit(TimeSpan.FromSeconds(60));
             seconds.Add(clock.Elapsed.TotalSeconds);
