@@ -224,8 +224,9 @@ public static class LinuxRecordSession
                 : rings is not null && options.Unwind != UnwindMode.DwarfCopy ? $", DWARF stacks (unwound in process; copies of up to {options.StackCopyBytes / 1024} KiB where that stops short)"
                 : $", DWARF stacks (copies of up to {options.StackCopyBytes / 1024} KiB)"));
             // What the rings hold now is the launcher shell's own start (it is stopped before it
-            // execs the command): not the command's.
-            rings?.Discard();
+            // execs the command): not the command's. Attached, it is the target's, sampled since
+            // StartCounting: kept.
+            if (launcher is not null) rings?.Discard();
             if (launcher is not null) signals.Resume(launcher.Pid);
             resumed = true;
             var lastTotals = TimeSpan.Zero;
