@@ -30,23 +30,16 @@ public sealed class JitDumpFile(string path)
 
     public bool Exists => File.Exists(Path);
 
-    public void Delete()
-    {
-        try { File.Delete(Path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* left for the system's /tmp cleaning */ }
-    }
+    public void Delete() => AppendedFile.Delete(Path);
 
     /// <summary>The precompiled methods logged since the last call (a record still being written waits).</summary>
     public List<JitSymbol> ReadNew()
     {
         var symbols = new List<JitSymbol>();
-        if (_unreadable || !File.Exists(Path)) return symbols;
-        using var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        if (stream.Length <= _offset) return symbols;
-        stream.Seek(_offset, SeekOrigin.Begin);
-        var bytes = new byte[stream.Length - _offset];
-        int read = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
-        _offset += Parse(bytes.AsSpan(0, read), _offset == 0, symbols, out _unreadable);
+        if (_unreadable) return symbols;
+        var bytes = AppendedFile.ReadFrom(Path, _offset);
+        if (bytes.Length == 0) return symbols;
+        _offset += Parse(bytes, _offset == 0, symbols, out _unreadable);
         return symbols;
     }
 

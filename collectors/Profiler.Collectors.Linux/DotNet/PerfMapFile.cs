@@ -17,23 +17,15 @@ public sealed class PerfMapFile(string path)
 
     public bool Exists => File.Exists(Path);
 
-    public void Delete()
-    {
-        try { File.Delete(Path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* left for the system's /tmp cleaning */ }
-    }
+    public void Delete() => AppendedFile.Delete(Path);
 
     /// <summary>The entries written since the last call (a line still being written waits).</summary>
     public List<JitSymbol> ReadNew()
     {
         var symbols = new List<JitSymbol>();
-        if (!File.Exists(Path)) return symbols;
-        using var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        if (stream.Length <= _offset) return symbols;
-        stream.Seek(_offset, SeekOrigin.Begin);
-        var bytes = new byte[stream.Length - _offset];
-        int read = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
-        int complete = Array.LastIndexOf(bytes, (byte)'\n', read - 1) + 1;
+        var bytes = AppendedFile.ReadFrom(Path, _offset);
+        if (bytes.Length == 0) return symbols;
+        int complete = Array.LastIndexOf(bytes, (byte)'\n') + 1;
         _offset += complete;
         foreach (var line in Encoding.UTF8.GetString(bytes, 0, complete).Split('\n'))
             if (Parse(line) is { } symbol) symbols.Add(symbol);
