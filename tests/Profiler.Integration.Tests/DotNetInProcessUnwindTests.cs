@@ -43,11 +43,7 @@ public sealed partial class DotNetInProcessUnwindTests
                 Assert.True(through == site.Allocations + site.Frees, $"{through} events of {site.Function} through {path}:\n" +
                     string.Join("\n", expected.Keys.Where(k => k.Contains(site.Function, StringComparison.Ordinal)).Take(5)));
             }
-            var differences = expected.Keys.Union(actual.Keys)
-                .Where(k => expected.GetValueOrDefault(k) != actual.GetValueOrDefault(k))
-                .Select(k => $"{expected.GetValueOrDefault(k)} from copies, {actual.GetValueOrDefault(k)} in process: {k}")
-                .ToList();
-            Assert.True(differences.Count == 0, $"{differences.Count} stacks differ:\n" + string.Join("\n", differences.Take(10)));
+            InProcessUnwindTests.AssertSameStacks(expected, actual);
         }
         finally
         {

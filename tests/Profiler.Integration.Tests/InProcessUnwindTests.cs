@@ -35,11 +35,7 @@ public sealed partial class InProcessUnwindTests
             // The comparison is not vacuous: most stacks reach the program's entry.
             Assert.True(expected.Where(e => e.Key.EndsWith(" ← _start", StringComparison.Ordinal)).Sum(e => e.Value) > expected.Values.Sum() / 2,
                 "most stacks should be complete");
-            var differences = expected.Keys.Union(actual.Keys)
-                .Where(k => expected.GetValueOrDefault(k) != actual.GetValueOrDefault(k))
-                .Select(k => $"{expected.GetValueOrDefault(k)} from copies, {actual.GetValueOrDefault(k)} in process: {k}")
-                .ToList();
-            Assert.True(differences.Count == 0, $"{differences.Count} stacks differ:\n" + string.Join("\n", differences.Take(10)));
+            AssertSameStacks(expected, actual);
         }
         finally
         {
@@ -54,6 +50,16 @@ public sealed partial class InProcessUnwindTests
         Assert.True(result.ExitCode == 0, result.Stderr);
         Assert.Contains("events through shared rings", result.Stderr);
         return (output, result.Stderr);
+    }
+
+    /// <summary>Every stack had as many events unwound in process as from stack copies.</summary>
+    internal static void AssertSameStacks(Dictionary<string, int> expected, Dictionary<string, int> actual)
+    {
+        var differences = expected.Keys.Union(actual.Keys)
+            .Where(k => expected.GetValueOrDefault(k) != actual.GetValueOrDefault(k))
+            .Select(k => $"{expected.GetValueOrDefault(k)} from copies, {actual.GetValueOrDefault(k)} in process: {k}")
+            .ToList();
+        Assert.True(differences.Count == 0, $"{differences.Count} stacks differ:\n" + string.Join("\n", differences.Take(10)));
     }
 
     /// <summary>How many events of each kind and size had each stack (its functions, leaf first).</summary>
