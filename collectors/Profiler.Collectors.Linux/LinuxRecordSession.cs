@@ -103,9 +103,9 @@ public static class LinuxRecordSession
             }
             if (attach.Inject)
             {
-                // Frequent samples go through shared rings rather than a trap each, as at launch.
-                if (options.SharedRings && Ring.RingSizing.For(Math.Max(1, options.SampleRateBytes), options.BufferBytes) is { } sizing)
-                    rings = new Ring.SharedRing(sizing, UsesDwarf(options.Unwind) ? options.StackCopyBytes : 0, monotonicNanos,
+                // Samples go through shared rings rather than a trap each, as at launch.
+                if (options.SharedRings)
+                    rings = new Ring.SharedRing(Ring.RingSizing.For(Math.Max(1, options.SampleRateBytes), options.BufferBytes), UsesDwarf(options.Unwind) ? options.StackCopyBytes : 0, monotonicNanos,
                         unwindInProcess: options.Unwind != UnwindMode.DwarfCopy);
                 var (process, failure) = targets.Inject(attachPid, Math.Max(1, options.SampleRateBytes), rings?.Path);
                 string ringsNote = rings is null ? ""
