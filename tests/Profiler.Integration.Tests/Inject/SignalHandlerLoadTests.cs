@@ -58,7 +58,13 @@ public sealed class SignalHandlerLoadTests(InjectPrograms programs, ITestOutputH
         {
             Assert.True(failures.Count < 3 && clock.Elapsed < TimeSpan.FromSeconds(60), $"the load never started: {string.Join("; ", failures)}");
             injector = InjectorProcess.Start(target.Pid, programs.SlowLibrary);
-            loader = LoaderProcessKilledTests.WaitForTracing(target.Pid, injector);
+            if (LoaderProcessKilledTests.WaitForTracing(target.Pid, injector) is not { } seen)
+            {
+                failures.Add(injector.StandardOutputSoFar.Trim());
+                injector.Dispose();
+                continue;
+            }
+            loader = seen;
             while (!File.Exists(programs.SlowLibrary + ".ran") && !injector.StandardOutputSoFar.Contains("failed") && clock.Elapsed < TimeSpan.FromSeconds(60))
                 Thread.Sleep(1);
             if (!File.Exists(programs.SlowLibrary + ".ran"))
@@ -104,10 +110,12 @@ public sealed class SignalHandlerLoadTests(InjectPrograms programs, ITestOutputH
         var library = programs.CopyOfLibrary($"libstorm-killed{afterMs}.so", programs.AllocatingLibrary);
 
         using var injector = InjectorProcess.Start(target.Pid, library);
-        int loader = LoaderProcessKilledTests.WaitForTracing(target.Pid, injector);
-        if (afterMs > 0) Thread.Sleep(afterMs);
-        TargetChecks.Kill(loader, 9); // it may have finished already: then there is nothing to kill
-        TargetChecks.WaitUntilFilesClosed(loader);
+        if (LoaderProcessKilledTests.WaitForTracing(target.Pid, injector) is { } loader)
+        {
+            if (afterMs > 0) Thread.Sleep(afterMs);
+            TargetChecks.Kill(loader, 9); // it may have finished already: then there is nothing to kill
+            TargetChecks.WaitUntilFilesClosed(loader);
+        }
         LoaderProcessKilledTests.WaitUntilUntraced(target.Pid);
 
         Thread.Sleep(300);

@@ -86,6 +86,18 @@ static partial class TargetChecks
     /// and a loader killed mid-call cannot put its bytes back (nothing ever runs or reads them).</summary>
     public static void AssertCodeMatchesFiles(int pid, bool segmentsOnly = false)
     {
+        // A probe's breakpoints go once its link is released, which the kernel finishes after a
+        // grace period of its own when the loader died or just exited: bounded, not immediate.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (CodeDifference(pid, segmentsOnly) is { } difference)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), difference + " (for 10 s)");
+            Thread.Sleep(20);
+        }
+    }
+
+    static string? CodeDifference(int pid, bool segmentsOnly)
+    {
         using var mem = new FileStream($"/proc/{pid}/mem", FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
         int compared = 0;
         foreach (var map in ProcMaps.Read(pid).Where(m => m.IsFile && m.IsExecutable))
@@ -101,10 +113,13 @@ static partial class TargetChecks
             }
             if (segmentsOnly) BlankOutsideSegments(map, inMemory, inFile);
             int at = inMemory.AsSpan().CommonPrefixLength(inFile);
-            Assert.True(at == inMemory.Length, $"{map.Path} differs from its file at 0x{map.Start + (ulong)at:x}");
+            if (at != inMemory.Length)
+                return $"{map.Path} differs from its file at 0x{map.Start + (ulong)at:x} (file offset 0x{map.FileOffset + (ulong)at:x}: " +
+                       $"0x{inMemory[at]:x2} in memory, 0x{inFile[at]:x2} in the file)";
             compared++;
         }
         Assert.True(compared >= 3, $"only {compared} executable mappings compared");
+        return null;
     }
 
     /// <summary>Every loaded module's dynamic symbol table holds the file's bytes: no definition
@@ -163,8 +178,10 @@ static partial class TargetChecks
     public static void WaitUntilFilesClosed(int pid)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(10) && HoldsFiles(pid)) Thread.Sleep(10);
-        Assert.False(HoldsFiles(pid), $"process {pid} still holds its files 10 s after SIGKILL");
+        // The uprobe's removal visits every process that maps the probed file: on a busy host
+        // the dying loader's last close can take seconds.
+        while (clock.Elapsed < TimeSpan.FromSeconds(30) && HoldsFiles(pid)) Thread.Sleep(10);
+        Assert.False(HoldsFiles(pid), $"process {pid} still holds its files 30 s after SIGKILL");
     }
 
     static bool HoldsFiles(int pid)
