@@ -292,6 +292,8 @@ public static class LinuxRecordSession
             if (launcher is not null && !launcher.HasExited) signals.Resume(pid);
             var stats = recorder.Stats();
             writer.WriteStats(stats);
+            if (recorder.UnknownRingStacks > 0)
+                notes.Add($"{recorder.UnknownRingStacks:N0} events named a stack their ring never defined: recorded without a stack");
             int? exitCode = null;
             if (launcher is not null)
             {

@@ -234,7 +234,7 @@ static void memprof_inject_ring_renew(struct memprof_inject_thread *e, uint64_t 
     struct memprof_unwind_rule *cache = e->r.unwind_cache;
     memset(&e->r, 0, sizeof(e->r));
     if (cache)
-        memset(cache, 0, MEMPROF_UNWIND_CACHE_ENTRIES * sizeof(struct memprof_unwind_rule));
+        memset(cache, 0, MEMPROF_RING_THREAD_CACHE_BYTES);
     e->r.unwind_cache = cache;
     e->ring_epoch = epoch;
 }
@@ -281,7 +281,7 @@ static void memprof_inject_ring_thread_exit(struct memprof_inject_thread *e)
     if (__atomic_load_n(&ring_on, __ATOMIC_ACQUIRE) && e->ring_epoch == __atomic_load_n(&ring_epoch, __ATOMIC_RELAXED)) {
         memprof_ring_release(&e->r, 1);
     } else if (e->r.unwind_cache) {
-        munmap(e->r.unwind_cache, MEMPROF_UNWIND_CACHE_ENTRIES * sizeof(struct memprof_unwind_rule));
+        munmap(e->r.unwind_cache, MEMPROF_RING_THREAD_CACHE_BYTES);
         e->r.unwind_cache = NULL;
     }
     memset(&e->r, 0, sizeof(e->r));
@@ -302,7 +302,7 @@ static void memprof_inject_ring_fork_child(struct memprof_inject_thread *self)
             continue;
         }
         if (e->r.unwind_cache)
-            munmap(e->r.unwind_cache, MEMPROF_UNWIND_CACHE_ENTRIES * sizeof(struct memprof_unwind_rule));
+            munmap(e->r.unwind_cache, MEMPROF_RING_THREAD_CACHE_BYTES);
         memset(&e->r, 0, sizeof(e->r));
         e->ring_epoch = 0;
     }

@@ -41,7 +41,7 @@
 #include "../bpf/memprof.h"
 
 #define MEMPROF_RING_MAGIC 0x31474e52464d454dULL /* "MEMFRNG1" little-endian */
-#define MEMPROF_RING_VERSION 1
+#define MEMPROF_RING_VERSION 2
 #define MEMPROF_RING_ENV "MEMPROF_RING"
 #define MEMPROF_RING_HEADER_BYTES 4096
 #define MEMPROF_RING_CONTROL_BYTES 128
@@ -51,6 +51,14 @@
  * first, as the copy's unwinder would give them); MEMPROF_EVENT_STACK_COMPLETE: it reached the
  * outermost frame. Beside enum memprof_event_flag's bits (memprof_shared.h), for rings only. */
 #define MEMPROF_RING_EVENT_UNWOUND 0x100
+/* A writer names the distinct stacks it sends: the first event with a stack carries its frames
+ * and MEMPROF_RING_EVENT_STACK_DEFINE with the stack's id in `seq`; later events with the same
+ * frames (and stack flags) carry MEMPROF_RING_EVENT_STACK_REF, the id in `seq` and no frames.
+ * An id is the ring's index + 1 in its high half and the ring's count of named stacks (kept in
+ * its control, so ids stay distinct across the ring's owners) in its low half. Only stacks that
+ * need no unwinding by memprof (no stack copy) are named. */
+#define MEMPROF_RING_EVENT_STACK_DEFINE 0x200
+#define MEMPROF_RING_EVENT_STACK_REF 0x400
 /* memprof beats every 100 ms from a thread of its own: this long without a beat, it is stopped or dead. */
 #define MEMPROF_RING_READER_TIMEOUT_NS (5ULL * 1000000000ULL)
 
@@ -78,11 +86,22 @@ struct memprof_ring_control {
     uint64_t copied;         /* events whose stack they copied because that unwind stopped short */
     uint32_t waiting;        /* the writer sleeps on read_pos's low 32 bits (a futex) until memprof gives room back */
     uint32_t pad0a;
-    uint64_t pad0[3];
+    uint64_t stacks_named;   /* the writers': stacks named in this ring so far (MEMPROF_RING_EVENT_STACK_DEFINE) */
+    uint64_t pad0[2];
     uint64_t read_pos;       /* bytes ever consumed (memprof publishes with release, then wakes a waiting writer) */
     uint64_t pad1[7];
 };
 _Static_assert(sizeof(struct memprof_ring_control) == MEMPROF_RING_CONTROL_BYTES, "MEMPROF_RING_CONTROL_BYTES");
+
+/* A stack the thread named in its ring: hash of the frames and stack flags, and the id. */
+struct memprof_ring_stack_name {
+    uint64_t hash;
+    uint64_t id;             /* 0: none */
+};
+#define MEMPROF_RING_STACK_NAMES 4096 /* per thread, direct-mapped: 64 KiB */
+/* A thread's private caches, one mapping made at its first event: unwind rules, then stack names. */
+#define MEMPROF_RING_THREAD_CACHE_BYTES \
+    (MEMPROF_UNWIND_CACHE_ENTRIES * sizeof(struct memprof_unwind_rule) + MEMPROF_RING_STACK_NAMES * sizeof(struct memprof_ring_stack_name))
 
 /* A thread's ring; `state` 0: none claimed yet, 1: claimed, 2: none to be had (markers). */
 struct memprof_ring_thread {
@@ -93,7 +112,7 @@ struct memprof_ring_thread {
     uint32_t events;
     int state;
     int writing;             /* a signal handler's event must not write into the record being written */
-    struct memprof_unwind_rule *unwind_cache; /* MEMPROF_UNWIND_CACHE_ENTRIES rules, mapped at the first unwind */
+    struct memprof_unwind_rule *unwind_cache; /* MEMPROF_RING_THREAD_CACHE_BYTES: the unwind rules, then the named stacks */
     char comm[16];
 };
 
@@ -149,6 +168,11 @@ static uintptr_t memprof_ring_stack_top(uintptr_t sp)
     return 0;
 }
 
+static struct memprof_ring_stack_name *memprof_ring_stack_names(struct memprof_ring_thread *r)
+{
+    return (struct memprof_ring_stack_name *)(r->unwind_cache + MEMPROF_UNWIND_CACHE_ENTRIES);
+}
+
 static int memprof_ring_claim(struct memprof_ring_thread *r)
 {
     struct memprof_ring_shared *sh = memprof_ring;
@@ -164,6 +188,9 @@ static int memprof_ring_claim(struct memprof_ring_thread *r)
             r->control = &controls[i];
             r->data = (uint8_t *)sh + sh->data_offset + (uint64_t)i * sh->ring_bytes;
             r->state = 1;
+            /* Names are the ring's: those of a ring held before mean nothing in this one. */
+            if (r->unwind_cache)
+                memset(memprof_ring_stack_names(r), 0, MEMPROF_RING_STACK_NAMES * sizeof(struct memprof_ring_stack_name));
             return 1;
         }
     }
@@ -178,7 +205,7 @@ static void memprof_ring_release(struct memprof_ring_thread *r, int owned)
         __atomic_store_n(&r->control->owner, 0, __ATOMIC_RELEASE);
     /* A fork child keeps its copy of the thread's rules: the same code at the same addresses. */
     if (owned && r->unwind_cache) {
-        munmap(r->unwind_cache, MEMPROF_UNWIND_CACHE_ENTRIES * sizeof(struct memprof_unwind_rule));
+        munmap(r->unwind_cache, MEMPROF_RING_THREAD_CACHE_BYTES);
         r->unwind_cache = NULL;
     }
     r->control = NULL;
@@ -307,6 +334,18 @@ __attribute__((noinline)) static uint32_t memprof_ring_unwind(uintptr_t first, u
     return end == _URC_END_OF_STACK && u.complete && u.frames > 0 ? u.frames : 0;
 }
 
+/* A stack's name key: 64 bits over the frames and the stack flags (two distinct stacks of a thread
+ * agreeing on all 64 bits is a chance of one in 2^64 per pair). */
+static inline uint64_t memprof_ring_stack_hash(const uint64_t *pcs, uint32_t frames, uint32_t flags)
+{
+    uint64_t h = (uint64_t)frames << 32 | flags;
+    for (uint32_t i = 0; i < frames; i++) {
+        h = (h ^ pcs[i]) * 0x9E3779B97F4A7C15ULL;
+        h ^= h >> 29;
+    }
+    return h ^ (h >> 32);
+}
+
 /* Writes one event with the stack of its caller's caller (the sampler's entry points keep frame
  * pointers, so the walk and the unwinder both go on from there into the program). False when it
  * could not: no ring for this thread, or memprof gone; the caller then tries the marker. */
@@ -338,12 +377,11 @@ __attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thre
     uint64_t pcs[MEMPROF_MAX_FRAMES];
     uint64_t copy = 0;
     uint32_t frames = 0;
+    if (top && !r->unwind_cache) {
+        void *cache = mmap(NULL, MEMPROF_RING_THREAD_CACHE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        r->unwind_cache = cache == MAP_FAILED ? NULL : cache;
+    }
     if (memprof_ring->stack_copy && memprof_ring->unwind_in_process) {
-        if (top && !r->unwind_cache) {
-            void *cache = mmap(NULL, MEMPROF_UNWIND_CACHE_ENTRIES * sizeof(struct memprof_unwind_rule), PROT_READ | PROT_WRITE,
-                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-            r->unwind_cache = cache == MAP_FAILED ? NULL : cache;
-        }
         if (top && r->unwind_cache)
             frames = memprof_unwind_walk(r->unwind_cache, ip, sp, bp, top, pcs, MEMPROF_MAX_FRAMES);
         if (!frames)
@@ -360,7 +398,23 @@ __attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thre
         if (copy > memprof_ring->stack_copy)
             copy = memprof_ring->stack_copy;
     }
-    uint64_t length = (8 + sizeof(struct memprof_event) + frames * 8 + copy + 7) & ~7ULL;
+    /* A stack sent before goes by its name; a new one is named once its record is written. */
+    struct memprof_ring_stack_name *name = NULL;
+    uint64_t stack_hash = 0, stack_id = 0;
+    uint32_t sent_frames = frames;
+    if (copy == 0 && frames > 0 && r->unwind_cache) {
+        stack_hash = memprof_ring_stack_hash(pcs, frames, flags & (MEMPROF_RING_EVENT_UNWOUND | MEMPROF_EVENT_STACK_COMPLETE));
+        name = &memprof_ring_stack_names(r)[stack_hash & (MEMPROF_RING_STACK_NAMES - 1)];
+        if (name->id != 0 && name->hash == stack_hash) {
+            stack_id = name->id;
+            sent_frames = 0;
+            flags |= MEMPROF_RING_EVENT_STACK_REF;
+            name = NULL;
+        } else {
+            flags |= MEMPROF_RING_EVENT_STACK_DEFINE;
+        }
+    }
+    uint64_t length = (8 + sizeof(struct memprof_event) + sent_frames * 8 + copy + 7) & ~7ULL;
     uint64_t capacity = memprof_ring->ring_bytes;
     uint64_t pos = r->control->write_pos;
     uint64_t to_end = capacity - (pos & (capacity - 1));
@@ -388,19 +442,27 @@ __attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thre
     e->address = address;
     e->old_address = old_address;
     e->size = size;
+    if (name) {
+        uint32_t ring = (uint32_t)(r->control - (struct memprof_ring_control *)((uint8_t *)memprof_ring + MEMPROF_RING_HEADER_BYTES));
+        uint64_t named = r->control->stacks_named + 1;
+        r->control->stacks_named = named;
+        stack_id = (uint64_t)(ring + 1) << 32 | (named & 0xffffffffULL);
+        name->hash = stack_hash;
+        name->id = stack_id;
+    }
     e->caller = 0;
-    e->seq = 0;
+    e->seq = stack_id;
     e->func = func;
     e->flags = flags;
-    e->frame_count = frames;
+    e->frame_count = sent_frames;
     e->stack_len = (uint32_t)copy;
     e->sp = sp;
     e->bp = bp;
     e->ip = ip;
     memcpy(e->comm, r->comm, sizeof(e->comm));
-    memcpy(at + 8 + sizeof(struct memprof_event), pcs, frames * 8);
+    memcpy(at + 8 + sizeof(struct memprof_event), pcs, sent_frames * 8);
     if (copy)
-        memcpy(at + 8 + sizeof(struct memprof_event) + frames * 8, (const void *)sp, copy);
+        memcpy(at + 8 + sizeof(struct memprof_event) + sent_frames * 8, (const void *)sp, copy);
     __atomic_store_n(&r->control->write_pos, pos + length, __ATOMIC_RELEASE);
     if (tally)
         __atomic_store_n(tally, *tally + 1, __ATOMIC_RELAXED);

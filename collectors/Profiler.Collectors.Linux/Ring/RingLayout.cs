@@ -5,7 +5,7 @@ public static class RingLayout
 {
     /// <summary>MEMPROF_RING_MAGIC, "MEMFRNG1" little-endian.</summary>
     public const ulong Magic = 0x31474e52464d454dUL;
-    public const uint Version = 1;
+    public const uint Version = 2;
     /// <summary>MEMPROF_RING_ENV: the path the preload library opens.</summary>
     public const string EnvironmentVariable = "MEMPROF_RING";
     public const int HeaderBytes = 4096;
@@ -17,6 +17,11 @@ public static class RingLayout
     /// <summary>MEMPROF_RING_EVENT_UNWOUND: an event's frames are a CFI unwind the process did
     /// itself (leaf first; StackComplete when it reached the outermost frame), with no stack copy.</summary>
     public const uint EventUnwound = 0x100;
+    /// <summary>MEMPROF_RING_EVENT_STACK_DEFINE: the event's frames are a stack the writer names,
+    /// with the name in its Sequence; later events of that ring name it by <see cref="EventStackRef"/>.</summary>
+    public const uint EventStackDefine = 0x200;
+    /// <summary>MEMPROF_RING_EVENT_STACK_REF: no frames; the stack is the one named by the Sequence.</summary>
+    public const uint EventStackRef = 0x400;
 
     // struct memprof_ring_shared
     public const int MagicOffset = 0;

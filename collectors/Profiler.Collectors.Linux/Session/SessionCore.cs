@@ -25,6 +25,8 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
     readonly Dictionary<int, ProcessRecord> _processes = [];
     readonly Dictionary<uint, (ulong Sequence, ulong StackId)> _pendingStacks = [];
     readonly ulong[] _stackBuffer = new ulong[BpfEventHeader.MaxFrames + 1];
+    /// <summary>The stacks the shared rings' writers named (their name: the recording's stack id).</summary>
+    readonly Dictionary<ulong, ulong> _ringStacks = [];
     long _origin;
 
     IRecordSink Records => ports.Records;
@@ -32,6 +34,9 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
     public IReadOnlyList<ProbeSite> Sites => _processes.Values.SelectMany(p => p.Sites).ToList();
     /// <summary>Allocation and free events written so far.</summary>
     public long Events { get; private set; }
+
+    /// <summary>Ring events that named a stack never defined in their ring (recorded without a stack).</summary>
+    public long UnknownRingStacks { get; private set; }
     public int ProcessCount => _processes.Count;
     public int LiveProcessCount => _processes.Values.Count(p => !p.Exited);
 
@@ -148,13 +153,19 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
         }
         NoteThread(e.Pid, e.Tid, e.Comm);
         ulong stackId;
+        // A ring's writer names each distinct stack once: later events carry only the name.
+        if ((e.Flags & Ring.RingLayout.EventStackRef) != 0)
+        {
+            if (!_ringStacks.TryGetValue(e.Sequence, out stackId)) UnknownRingStacks++;
+        }
         // The process unwound this stack with CFI itself (a shared ring's event).
-        if ((e.Flags & Ring.RingLayout.EventUnwound) != 0)
+        else if ((e.Flags & Ring.RingLayout.EventUnwound) != 0)
             stackId = frames > 0 ? InternStack(pid, _stackBuffer.AsSpan(0, frames), (e.Flags & BpfEventHeader.StackComplete) == 0) : 0;
         else if (stackCopy.Length > 0 && ports.Unwinder is not null && Unwind(e, pid, stackCopy, out int unwound, out bool truncated) >= Math.Min(frames, 2))
             stackId = InternStack(pid, _unwound.AsSpan(0, unwound), truncated);
         else
             stackId = frames > 0 ? InternStack(pid, _stackBuffer.AsSpan(0, frames), !FramePointerWalkComplete(e, pid, frames)) : 0;
+        if ((e.Flags & Ring.RingLayout.EventStackDefine) != 0) _ringStacks[e.Sequence] = stackId;
         long time = (long)e.TimeNanos - _origin;
         var function = (AllocFunction)e.Function;
         switch ((BpfFunction)e.Function)
@@ -174,7 +185,8 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
                     Write(new RawEvent(EventKind.Free, time, e.Pid, e.Tid, freed, 0, 0, 0, AllocFunction.FreeFunction));
                 return;
         }
-        if (PendingStack(e) is { } pending) stackId = pending;
+        // A ring event's Sequence names its stack: no kernel stack waits for it.
+        if ((e.Flags & (Ring.RingLayout.EventStackDefine | Ring.RingLayout.EventStackRef)) == 0 && PendingStack(e) is { } pending) stackId = pending;
         if ((e.Flags & BpfEventHeader.OldSampled) != 0 && e.OldAddress != 0)
             Write(new RawEvent(EventKind.Free, time, e.Pid, e.Tid, e.OldAddress, 0, 0, stackId, function));
         if ((e.Flags & BpfEventHeader.NewSampled) != 0 && e.Address != 0)

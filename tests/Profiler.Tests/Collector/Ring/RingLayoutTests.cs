@@ -31,7 +31,7 @@ public sealed class RingLayoutTests
                        offsetof(struct memprof_ring_shared, waits), offsetof(struct memprof_ring_shared, dropped),
                        offsetof(struct memprof_ring_shared, no_ring), offsetof(struct memprof_ring_shared, reader_gone),
                        offsetof(struct memprof_ring_shared, unwind_in_process), offsetof(struct memprof_ring_shared, only_pid));
-                printf("%d %d\n", MEMPROF_RING_EVENT_UNWOUND, MEMPROF_EVENT_STACK_COMPLETE);
+                printf("%d %d %d %d\n", MEMPROF_RING_EVENT_UNWOUND, MEMPROF_EVENT_STACK_COMPLETE, MEMPROF_RING_EVENT_STACK_DEFINE, MEMPROF_RING_EVENT_STACK_REF);
                 printf("%zu %zu %zu %zu %zu %zu %zu\n", offsetof(struct memprof_ring_control, owner), offsetof(struct memprof_ring_control, write_pos),
                        offsetof(struct memprof_ring_control, unwound), offsetof(struct memprof_ring_control, copied),
                        offsetof(struct memprof_ring_control, waiting), offsetof(struct memprof_ring_control, read_pos), sizeof(struct memprof_ring_control));
@@ -44,7 +44,7 @@ public sealed class RingLayoutTests
         Assert.Equal(string.Join(' ', RingLayout.VersionOffset, RingLayout.RingCountOffset, RingLayout.RingBytesOffset, RingLayout.DataOffsetOffset,
             RingLayout.HeartbeatOffset, RingLayout.ReaderPidOffset, RingLayout.StackCopyOffset, RingLayout.WaitsOffset, RingLayout.DroppedOffset,
             RingLayout.NoRingOffset, RingLayout.ReaderGoneOffset, RingLayout.UnwindInProcessOffset, RingLayout.OnlyPidOffset), lines[1]);
-        Assert.Equal($"{RingLayout.EventUnwound} {Profiler.Collectors.Linux.Bpf.BpfEventHeader.StackComplete}", lines[2]);
+        Assert.Equal($"{RingLayout.EventUnwound} {Profiler.Collectors.Linux.Bpf.BpfEventHeader.StackComplete} {RingLayout.EventStackDefine} {RingLayout.EventStackRef}", lines[2]);
         Assert.Equal($"{RingLayout.OwnerOffset} {RingLayout.WritePosOffset} {RingLayout.UnwoundOffset} {RingLayout.CopiedOffset} " +
                      $"{RingLayout.WaitingOffset} {RingLayout.ReadPosOffset} {RingLayout.ControlBytes}", lines[3]);
     }

@@ -74,4 +74,59 @@ public sealed class InProcessStackTests
         Assert.True(Assert.Single(world.Logged<Stack>()).Truncated);
         Assert.Equal(1, unwinder.Calls);
     }
+
+    const uint Unwound = BpfEventHeader.NewSampled | RingLayout.EventUnwound | BpfEventHeader.StackComplete;
+
+    [Fact]
+    public void A_stack_named_once_is_the_stack_of_every_event_that_names_it()
+    {
+        var (world, core, _) = Launched();
+        ulong name = 3UL << 32 | 1;
+        core.OnRecord(KernelRecord.Make(BpfFunction.Malloc, Pid, 7, 0xa000, 64, sequence: name, flags: Unwound | RingLayout.EventStackDefine, frames: Frames));
+        core.OnRecord(KernelRecord.Make(BpfFunction.Malloc, Pid, 7, 0xb000, 32, sequence: name, flags: Unwound | RingLayout.EventStackRef));
+        core.OnRecord(KernelRecord.Make(BpfFunction.Free, Pid, 7, 0xa000, sequence: name, flags: RingLayout.EventUnwound | BpfEventHeader.StackComplete | RingLayout.EventStackRef));
+
+        var stack = Assert.Single(world.Logged<Stack>());
+        Assert.Equal(Frames, stack.Addresses);
+        var events = world.Logged<RawEvent>().ToList();
+        Assert.Equal([(EventKind.Alloc, 0xa000UL), (EventKind.Alloc, 0xb000UL), (EventKind.Free, 0xa000UL)], events.Select(e => (e.Kind, e.Address)));
+        Assert.All(events, e => Assert.Equal(stack.Id, e.StackId));
+        Assert.Equal(0, core.UnknownRingStacks);
+    }
+
+    [Fact]
+    public void Names_of_different_rings_do_not_mix_and_an_unknown_name_is_counted()
+    {
+        var (world, core, _) = Launched();
+        ulong[] other = [AppBase + 0x3000, AppBase + 0x2000];
+        core.OnRecord(KernelRecord.Make(BpfFunction.Malloc, Pid, 7, 0xa000, 64, sequence: 1UL << 32 | 1, flags: Unwound | RingLayout.EventStackDefine, frames: Frames));
+        core.OnRecord(KernelRecord.Make(BpfFunction.Malloc, Pid, 8, 0xb000, 64, sequence: 2UL << 32 | 1, flags: Unwound | RingLayout.EventStackDefine, frames: other));
+        core.OnRecord(KernelRecord.Make(BpfFunction.Malloc, Pid, 8, 0xc000, 16, sequence: 2UL << 32 | 1, flags: Unwound | RingLayout.EventStackRef));
+        core.OnRecord(KernelRecord.Make(BpfFunction.Malloc, Pid, 8, 0xd000, 16, sequence: 2UL << 32 | 2, flags: Unwound | RingLayout.EventStackRef));
+
+        var stacks = world.Logged<Stack>().ToDictionary(s => s.Id, s => s.Addresses.ToArray());
+        var events = world.Logged<RawEvent>().ToList();
+        Assert.Equal(Frames, stacks[events[0].StackId]);
+        Assert.Equal(other, stacks[events[1].StackId]);
+        Assert.Equal(other, stacks[events[2].StackId]);
+        Assert.Equal(0UL, events[3].StackId);
+        Assert.Equal(1, core.UnknownRingStacks);
+    }
+
+    [Fact]
+    public void A_named_stack_does_not_take_a_kernel_stack_waiting_for_its_thread()
+    {
+        // A kernel stack sent ahead of a marker's allocation waits under the thread's id; a ring
+        // event's Sequence is a stack's name, not the kernel's pairing number.
+        var (world, core, _) = Launched();
+        ulong[] kernelFrames = [AppBase + 0x4000, AppBase + 0x2000];
+        core.OnRecord(KernelRecord.Stack(Pid, 7, 5, kernelFrames));
+        core.OnRecord(KernelRecord.Make(BpfFunction.Malloc, Pid, 7, 0xa000, 64, sequence: 5, flags: Unwound | RingLayout.EventStackDefine, frames: Frames));
+        core.OnRecord(KernelRecord.Malloc(Pid, 7, 0xb000, 32, sequence: 5));
+
+        var stacks = world.Logged<Stack>().ToDictionary(s => s.Id, s => s.Addresses.ToArray());
+        var events = world.Logged<RawEvent>().ToList();
+        Assert.Equal(Frames, stacks[events[0].StackId]);
+        Assert.Equal(kernelFrames, stacks[events[1].StackId]);
+    }
 }
