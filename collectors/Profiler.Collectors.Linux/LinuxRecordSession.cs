@@ -174,7 +174,7 @@ public static class LinuxRecordSession
         try
         {
             bool dwarf = UsesDwarf(options.Unwind);
-            tracer = tracerFactory(options.TracerSettings(dwarf));
+            tracer = tracerFactory(options.TracerSettings(dwarf) with { SharedRings = rings is not null });
             var header = new Header
             {
                 StartUnixNanos = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000,
