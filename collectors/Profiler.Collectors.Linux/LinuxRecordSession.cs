@@ -174,7 +174,7 @@ public static class LinuxRecordSession
         try
         {
             bool dwarf = UsesDwarf(options.Unwind);
-            tracer = tracerFactory(options.TracerSettings(dwarf) with { SharedRings = rings is not null });
+            tracer = tracerFactory(options.TracerSettings(dwarf));
             var header = new Header
             {
                 StartUnixNanos = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000,
@@ -388,13 +388,18 @@ public static class LinuxRecordSession
         if (!launcher.HasExited) host.Signals.Terminate(launcher.Pid);
     }
 
-    /// <summary>Hands what the kernel and the shared rings have queued to the core; returns the
-    /// number of records read. With rings, writers may be waiting for room: the kernel's queue is
-    /// only waited on for a millisecond.</summary>
+    /// <summary>Hands what the kernel and the shared rings have queued to the core, in one time
+    /// order; returns the number of records read. With rings, writers may be waiting for room:
+    /// the kernel's queue is only waited on for a millisecond.</summary>
     static int Poll(IKernelTracer tracer, Ring.SharedRing? rings, SessionCore core, RecordingWriter writer, int timeoutMs)
     {
-        int n = tracer.Drain(core.OnRecord, rings is null ? timeoutMs : Math.Min(timeoutMs, 1));
-        if (rings is not null) n += rings.Drain(core.OnRecord);
+        int n;
+        if (rings is null) n = tracer.Drain(core.OnRecord, timeoutMs);
+        else
+        {
+            tracer.Drain(rings.KernelRecords.Add, Math.Min(timeoutMs, 1));
+            n = rings.Drain(core.OnRecord, rings.KernelRecords);
+        }
         writer.Tick();
         return n;
     }

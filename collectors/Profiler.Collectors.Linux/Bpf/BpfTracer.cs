@@ -54,11 +54,12 @@ public sealed unsafe class BpfTracer : IKernelTracer
         // The stack-copy buffers are one array entry per CPU (too large for a per-CPU map).
         LibBpf.MapSetMaxEntries(LibBpf.FindMap(_obj, "scratch"), (uint)Math.Max(1, LibBpf.NumPossibleCpus()));
         // Every call a sample with a copy of its stack (often 4-30 KiB): a slow reader lost records
-        // with 16 MiB. Sampled recordings keep 16 MiB (it is mapped twice into memprof), and so
-        // do recordings whose samples go through the shared rings, but for the threads beyond
-        // them and the children that cannot take the library: 32 MiB.
+        // with 16 MiB. Sampled recordings keep 16 MiB (it is mapped twice into memprof). With the
+        // shared rings too: the events of signal handlers that interrupt a ring write still trap
+        // with their stack copies, and a program allocating in its handlers under load lost
+        // records with 32 MiB.
         if (settings.StackCopyBytes > 0 && PoissonSampling.RecordsEverything(settings.SampleRateBytes))
-            LibBpf.MapSetMaxEntries(LibBpf.FindMap(_obj, "events"), settings.SharedRings ? 32u << 20 : 64u << 20);
+            LibBpf.MapSetMaxEntries(LibBpf.FindMap(_obj, "events"), 64 << 20);
         if (settings.RingBufferBytes is { } requested)
             LibBpf.MapSetMaxEntries(LibBpf.FindMap(_obj, "events"), (uint)Math.Min(1UL << 31, System.Numerics.BitOperations.RoundUpToPowerOf2(Math.Max(requested, 4096UL))));
         if (session)

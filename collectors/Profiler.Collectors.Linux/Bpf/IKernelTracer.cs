@@ -12,10 +12,6 @@ public sealed record TracerSettings(ulong SampleRateBytes, int StackCopyBytes, b
 {
     /// <summary>The BPF ring buffer's size (--buffer; rounded up to a power of two), null: memprof's default.</summary>
     public ulong? RingBufferBytes { get; init; }
-
-    /// <summary>The process's samples go through the shared rings: the kernel's buffer carries
-    /// processes, libraries and the samples of threads without a ring.</summary>
-    public bool SharedRings { get; init; }
 }
 
 /// <summary>Kernel counters: drops and errors, summed over CPUs.</summary>

@@ -53,6 +53,9 @@ public sealed unsafe partial class SharedRing : IDisposable
     /// <summary>Bytes skipped for holding no well-formed record.</summary>
     public ulong DamagedBytes { get; private set; }
 
+    /// <summary>Where the session holds the kernel's records of a poll until the pass merges them in.</summary>
+    public KernelRecordQueue KernelRecords { get; } = new();
+
     /// <param name="stackCopyBytes">Stack copied per event for DWARF unwinding; 0: frame-pointer walks only.</param>
     /// <param name="unwindInProcess">With a stack copy: the writers unwind with CFI themselves and
     /// copy the stack only where their walk stops short of the outermost frame.</param>
@@ -111,9 +114,11 @@ public sealed unsafe partial class SharedRing : IDisposable
     /// are taken: any event a thread's event depends on (an allocation before the free of its
     /// block) was published before that one was stamped, so it is in this pass too. Room is given
     /// back as the events are handed on, every <see cref="ReleaseStride"/> bytes, so that a writer
-    /// waiting for it goes on before the pass ends.</summary>
+    /// waiting for it goes on before the pass ends. The kernel's records read just before the
+    /// pass (<paramref name="kernel"/>, all stamped before it began) are merged in by time, a
+    /// kernel record first on a tie (a fork before the child's first event).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // its loop runs for seconds at most: optimized at once
-    public int Drain(Bpf.BpfEventSink sink)
+    public int Drain(Bpf.BpfEventSink sink, KernelRecordQueue? kernel = null)
     {
         Heartbeat();
         ulong before = (ulong)_monotonicNanos();
@@ -141,6 +146,7 @@ public sealed unsafe partial class SharedRing : IDisposable
             for (int j = 1; j < active; j++)
                 if (Earlier(_cursors[j].Head, _cursors[earliest].Head)) earliest = j;
             ref var cursor = ref _cursors[earliest];
+            if (kernel is { Count: > 0 }) handed += kernel.HandUpTo(cursor.Head.TimeNanos, sink);
             Hand(sink, cursor.Head);
             handed++;
             if (cursor.Position - cursor.Released >= ReleaseStride)
@@ -154,6 +160,7 @@ public sealed unsafe partial class SharedRing : IDisposable
                 _cursors[earliest] = _cursors[--active];
             }
         }
+        if (kernel is { Count: > 0 }) handed += kernel.HandAll(sink);
         long now = _monotonicNanos();
         if (now - _lastReclaim > 1_000_000_000L)
         {

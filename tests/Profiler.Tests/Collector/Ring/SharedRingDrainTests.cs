@@ -118,4 +118,46 @@ public sealed class SharedRingDrainTests
             Assert.True(readWhileHanding[i] <= (ulong)i * (RingLayout.PrefixBytes + BodyBytes), $"event {i}: read position {readWhileHanding[i]}");
         Assert.Equal(writer.Written(2), writer.ReadPosition(2));
     }
+
+    static byte[] KernelRecord(ulong time, uint tag)
+    {
+        var record = new byte[BodyBytes];
+        BinaryPrimitives.WriteUInt64LittleEndian(record, time);
+        BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(8), tag);
+        return record;
+    }
+
+    [Fact]
+    public void The_kernels_records_are_merged_in_by_time_first_on_a_tie_and_in_time_order_among_themselves()
+    {
+        long now = 1_000;
+        using var rings = new SharedRing(new RingSizing(RingCount, RingBytes), 0, () => now);
+        using var writer = new Writer(rings);
+        foreach (var (ring, time) in new[] { (0, 10UL), (0, 40UL), (1, 20UL), (1, 90UL) })
+            writer.Event(ring, time);
+        // Read from the kernel's buffer slightly out of time order (two CPUs), all before the pass.
+        foreach (var time in new[] { 30UL, 5UL, 40UL, 95UL })
+            rings.KernelRecords.Add(KernelRecord(time, 99));
+        var seen = new List<(ulong, uint)>();
+
+        int handed = rings.Drain(body => seen.Add(Seen(body)), rings.KernelRecords);
+
+        Assert.Equal(8, handed);
+        Assert.Equal([(5UL, 99u), (10, 0), (20, 1), (30, 99), (40, 99), (40, 0), (90, 1), (95, 99)], seen);
+        Assert.Equal(0, rings.KernelRecords.Count);
+    }
+
+    [Fact]
+    public void Without_ring_events_the_kernels_records_are_handed_on_alone()
+    {
+        long now = 1_000;
+        using var rings = new SharedRing(new RingSizing(RingCount, RingBytes), 0, () => now);
+        rings.KernelRecords.Add(KernelRecord(7, 1));
+        rings.KernelRecords.Add(KernelRecord(3, 2));
+        var seen = new List<(ulong, uint)>();
+
+        Assert.Equal(2, rings.Drain(body => seen.Add(Seen(body)), rings.KernelRecords));
+        Assert.Equal([(3UL, 2u), (7, 1)], seen);
+        Assert.Equal(0, rings.Drain(_ => Assert.Fail("a record handed on twice"), rings.KernelRecords));
+    }
 }
