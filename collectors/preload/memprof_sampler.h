@@ -696,6 +696,11 @@ static inline void memprof_preload_count(struct memprof_preload_thread *t, uint6
         __atomic_add_fetch(&memprof_state.flushed_live, (int64_t)(usable - freed), __ATOMIC_RELAXED);
         return;
     }
+    /* A request not carried out yet is first (or waited for): the call is counted from it, as it
+     * is sampled at its rate. Counted before, it fell before the counters' new start while its
+     * event was recorded: the thread carrying the request out, and each one waiting for it. */
+    if (UNLIKELY(memprof_preload_stale(t)))
+        memprof_preload_sync(t);
     memprof_preload_add(t, s, allocs, bytes, usable, frees, freed);
 }
 

@@ -767,8 +767,8 @@ static int64_t jemalloc_live(void)
     return (int64_t)allocated;
 }
 
-/* The first allocation through an entry point carries the request out (counting starts, the
- * base is what the library counted); then the harness, as memprof would at a safe point, calls
+/* The first allocation through an entry point carries the request out (counting starts with
+ * it, from a base of what the library counted); then the harness, as memprof would at a safe point, calls
  * memprof_preload_apply, which takes the base from the allocators. What the checks expect starts
  * after that (the first block is in the base). Returns the base. */
 static int64_t apply_with_first_call(uint64_t generation, uint64_t rate, void **first)
@@ -778,12 +778,12 @@ static int64_t apply_with_first_call(uint64_t generation, uint64_t rate, void **
     check("request-applied", state->applied_generation == generation && state->rate == rate, "applied %llu of %llu, rate %llu",
           (unsigned long long)state->applied_generation, (unsigned long long)generation, (unsigned long long)state->rate);
     struct totals d = decode();
-    check("counting-starts-at-the-request", d.allocations == 0 && d.frees == 0 && d.live == state->base_live,
+    /* The call that carried the request out is the first one counted (it was sampled at its rate). */
+    check("counting-starts-at-the-request", d.allocations == 1 && d.frees == 0 && d.live == state->base_live + (int64_t)malloc_usable_size(*first),
           "%llu calls, %llu frees", (unsigned long long)d.allocations, (unsigned long long)d.frees);
     /* An allocation call never asks the allocators (their locks may be held by the code a
      * signal handler interrupted). */
-    check("no-allocator-statistics-in-a-call", state->base_live == counted + (int64_t)malloc_usable_size(*first) &&
-                                                   (state->flags & MEMPROF_STATE_BASE_UNKNOWN),
+    check("no-allocator-statistics-in-a-call", state->base_live == counted && (state->flags & MEMPROF_STATE_BASE_UNKNOWN),
           "base %lld, counted %lld, flags %u", (long long)state->base_live, (long long)counted, state->flags);
     uint64_t (*apply)(void) = dlsym(library, "memprof_preload_apply");
     int64_t allocator_live = glibc_live() + jemalloc_live();
@@ -1147,7 +1147,7 @@ static int wakeup(const char *lib, int threads, int cycles, int held_cycles)
     static void *blocks[64][WAKE_CALLS];
     pthread_t ids[64];
     uint64_t unmarked[2] = { 0, 0 }, calls[2] = { 0, 0 };
-    int losing[2] = { 0, 0 }, early[2] = { 0, 0 };
+    int losing[2] = { 0, 0 }, early[2] = { 0, 0 }, miscounted = 0;
     for (int c = 0; c < held_cycles + cycles; c++) {
         int held = c < held_cycles;
         request(not_sampling);
@@ -1181,6 +1181,10 @@ static int wakeup(const char *lib, int threads, int cycles, int held_cycles)
             unmarked[held] += made - marked;
             losing[held]++;
         }
+        /* Counted from the request on, each call once: as many as were marked. */
+        struct totals d = decode();
+        if (d.allocations != made)
+            miscounted++;
         for (int i = 0; i < threads; i++)
             for (int j = 0; j < WAKE_CALLS; j++)
                 glibc_entries.free(blocks[i][j]);
@@ -1191,6 +1195,8 @@ static int wakeup(const char *lib, int threads, int cycles, int held_cycles)
           (unsigned long long)unmarked[1], (unsigned long long)calls[1], losing[1], held_cycles, early[0]);
     check("every-call-after-the-request-marked", unmarked[0] == 0, "%llu of %llu calls unmarked, in %d of %d cycles",
           (unsigned long long)unmarked[0], (unsigned long long)calls[0], losing[0], cycles);
+    check("counted-from-the-request", miscounted == 0, "the counters missed calls after the request in %d of %d cycles", miscounted,
+          held_cycles + cycles);
     return failures ? 1 : 0;
 }
 
