@@ -446,7 +446,7 @@ __attribute__((noinline, cold)) static int memprof_preload_apply_request(struct 
 
 /* How long a call waits at most for another thread carrying a request out (a debugger may have
  * stopped that one): far longer than a preempted thread needs on a loaded machine. */
-#define APPLY_WAIT_NS (1000ULL * 1000000ULL)
+#define APPLY_WAIT_NS (2000ULL * 1000000ULL)
 
 /* Carries the pending request out, or waits until the thread doing so is done. A request holds
  * from the moment memprof wrote it: memprof counts every call from there on and expects each one
