@@ -398,9 +398,8 @@ static int applying;  /* a thread is carrying out a request: others go on withou
  * when one is pending, and counting from now. `measure`: the base is the allocators' own live
  * heap (only at a safe point: their statistics take their locks, which a signal handler's call
  * may interrupt); else what the library counted goes on as the base. Returns whether it ran:
- * it never waits for another thread, and calls made meanwhile (this thread's re-entrant ones
- * included) go on at the old rate. 1: done; 0: another thread is applying; -1: this thread is
- * inside the address set (a signal handler interrupted it there). */
+ * it never waits for another thread (memprof_preload_sync does). 1: done; 0: another thread is
+ * applying; -1: this thread is inside the address set (a signal handler interrupted it there). */
 __attribute__((noinline, cold)) static int memprof_preload_apply_request(struct memprof_preload_thread *t, int measure)
 {
     struct memprof_preload_state *st = &memprof_state;
@@ -445,13 +444,46 @@ __attribute__((noinline, cold)) static int memprof_preload_apply_request(struct 
     return done;
 }
 
+/* How long a call waits at most for another thread carrying a request out (a debugger may have
+ * stopped that one): far longer than a preempted thread needs on a loaded machine. */
+#define APPLY_WAIT_NS (2000ULL * 1000000ULL)
+
+/* Carries the pending request out, or waits until the thread doing so is done. A request holds
+ * from the moment memprof wrote it: memprof counts every call from there on and expects each one
+ * sampled at the requested rate. A call that went on at the old rate while another thread was
+ * applying (when memprof starts counting after an attach: not sampling, to rate 1) lost its
+ * event; threads woken together (blocked in epoll_wait, read…) all call at once. Only a thread
+ * with state of its own that is not inside the set or an apply waits (busy: a signal handler's
+ * call that interrupted the applier itself would wait forever); a thread without (past the
+ * thread table) is never sampled anyway. */
+__attribute__((noinline, cold)) static void memprof_preload_carry_out(struct memprof_preload_thread *t)
+{
+    int saved_errno = errno;
+    uint64_t deadline = 0;
+    for (uint32_t spins = 0; memprof_preload_apply_request(t, 0) == 0 && t->initialized; spins++) {
+        if (spins < 200) {
+            __builtin_ia32_pause();
+            continue;
+        }
+        uint64_t now = memprof_preload_now_ns();
+        if (!deadline)
+            deadline = now + APPLY_WAIT_NS;
+        else if (now > deadline)
+            break;
+        /* The applier may be preempted: give it the CPU. */
+        struct timespec pause = { 0, 20000 };
+        nanosleep(&pause, NULL);
+    }
+    errno = saved_errno;
+}
+
 /* The thread saw a request it has not drawn its countdown for. */
 __attribute__((noinline, cold)) static void memprof_preload_sync(struct memprof_preload_thread *t)
 {
     struct memprof_preload_state *st = &memprof_state;
     if (__atomic_load_n(&st->requested_generation, __ATOMIC_ACQUIRE) != __atomic_load_n(&st->applied_generation, __ATOMIC_ACQUIRE) &&
         !t->busy)
-        memprof_preload_apply_request(t, 0);
+        memprof_preload_carry_out(t);
     uint64_t applied = __atomic_load_n(&st->applied_generation, __ATOMIC_ACQUIRE);
     /* A thread without state of its own (initialized == 0) is never written to. */
     if (t->initialized && t->generation != applied) {
@@ -664,6 +696,11 @@ static inline void memprof_preload_count(struct memprof_preload_thread *t, uint6
         __atomic_add_fetch(&memprof_state.flushed_live, (int64_t)(usable - freed), __ATOMIC_RELAXED);
         return;
     }
+    /* A request not carried out yet is first (or waited for): the call is counted from it, as it
+     * is sampled at its rate. Counted before, it fell before the counters' new start while its
+     * event was recorded: the thread carrying the request out, and each one waiting for it. */
+    if (UNLIKELY(memprof_preload_stale(t)))
+        memprof_preload_sync(t);
     memprof_preload_add(t, s, allocs, bytes, usable, frees, freed);
 }
 

@@ -125,6 +125,10 @@ public sealed class IdleAttachTests(InjectPrograms programs, ITestOutputHelper l
             ["after_epoll"] = (3, 3 * 1111), ["after_poll"] = (5, 5 * 2222), ["after_read"] = (7, 7 * 3333), ["after_sleep"] = (2, 2 * 4444),
         };
         Assert.Equal(expected.OrderBy(p => p.Key), sites.OrderBy(p => p.Key));
+        // The counters count the same calls from the request on: the woken thread that carried it
+        // out, and any that waited for it, included.
+        var counted = RecordingReader.Read(output).Counters.Last(c => c.Pid == target.Pid);
+        Assert.Equal(((ulong)expected.Values.Sum(v => v.Item1), (ulong)expected.Values.Sum(v => v.Item2)), (counted.Allocations, counted.AllocatedBytes));
 
         // Each blocking call returned what it should: no EINTR, the sleep its whole span but no more.
         File.WriteAllText($"/proc/{target.Pid}/fd/{pipes[3]}", "x");

@@ -86,6 +86,19 @@ public sealed class InjectedSamplerTests : IClassFixture<InjectedSamplerTests.Ha
         harness.Run("switch", "16", "100");
     }
 
+    /// <summary>Threads idle through the attach wake together after memprof asks for rate 1: a
+    /// call made while another thread carries the request out waits for it and is sampled, so
+    /// each thread's first allocation has its event (with the applier held for 20 ms, and racing),
+    /// and the counters count each call from the request on, as many as were marked.</summary>
+    [Fact]
+    public void Calls_made_while_another_thread_applies_the_request_are_sampled_at_its_rate()
+    {
+        var output = harness.Run("wake", "8", "200", "10");
+        Assert.Contains(output, l => l.StartsWith("check calls-wait-for-the-thread-applying ok 0 of 240 calls unmarked", StringComparison.Ordinal));
+        Assert.Contains(output, l => l.StartsWith("check every-call-after-the-request-marked ok 0 of 4800 calls unmarked", StringComparison.Ordinal));
+        Assert.Contains(output, l => l.StartsWith("check counted-from-the-request ok", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void A_forked_child_counts_from_zero()
     {

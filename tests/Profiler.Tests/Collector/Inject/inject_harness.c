@@ -11,6 +11,7 @@
  *   inject_harness LIB again  THREADS OPS                   a second attach at another rate
  *   inject_harness LIB switch THREADS CYCLES                slots switched while threads run
  *   inject_harness LIB fork   OPS                           a child counts from zero
+ *   inject_harness LIB wake   THREADS CYCLES HELD           threads woken at once after a request for rate 1
  *   inject_harness LIB bench  PAIRS                         ns per malloc+free, native and injected
  *
  * Prints "check NAME ok|FAIL detail" lines and exits 1 if any failed. */
@@ -18,6 +19,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <malloc.h>
 #include <math.h>
 #include <pthread.h>
@@ -765,8 +767,8 @@ static int64_t jemalloc_live(void)
     return (int64_t)allocated;
 }
 
-/* The first allocation through an entry point carries the request out (counting starts, the
- * base is what the library counted); then the harness, as memprof would at a safe point, calls
+/* The first allocation through an entry point carries the request out (counting starts with
+ * it, from a base of what the library counted); then the harness, as memprof would at a safe point, calls
  * memprof_preload_apply, which takes the base from the allocators. What the checks expect starts
  * after that (the first block is in the base). Returns the base. */
 static int64_t apply_with_first_call(uint64_t generation, uint64_t rate, void **first)
@@ -776,12 +778,12 @@ static int64_t apply_with_first_call(uint64_t generation, uint64_t rate, void **
     check("request-applied", state->applied_generation == generation && state->rate == rate, "applied %llu of %llu, rate %llu",
           (unsigned long long)state->applied_generation, (unsigned long long)generation, (unsigned long long)state->rate);
     struct totals d = decode();
-    check("counting-starts-at-the-request", d.allocations == 0 && d.frees == 0 && d.live == state->base_live,
+    /* The call that carried the request out is the first one counted (it was sampled at its rate). */
+    check("counting-starts-at-the-request", d.allocations == 1 && d.frees == 0 && d.live == state->base_live + (int64_t)malloc_usable_size(*first),
           "%llu calls, %llu frees", (unsigned long long)d.allocations, (unsigned long long)d.frees);
     /* An allocation call never asks the allocators (their locks may be held by the code a
      * signal handler interrupted). */
-    check("no-allocator-statistics-in-a-call", state->base_live == counted + (int64_t)malloc_usable_size(*first) &&
-                                                   (state->flags & MEMPROF_STATE_BASE_UNKNOWN),
+    check("no-allocator-statistics-in-a-call", state->base_live == counted && (state->flags & MEMPROF_STATE_BASE_UNKNOWN),
           "base %lld, counted %lld, flags %u", (long long)state->base_live, (long long)counted, state->flags);
     uint64_t (*apply)(void) = dlsym(library, "memprof_preload_apply");
     int64_t allocator_live = glibc_live() + jemalloc_live();
@@ -1087,6 +1089,116 @@ static int switching(const char *lib, int threads, int cycles)
     return failures ? 1 : 0;
 }
 
+/* Threads idle since the attach (in epoll_wait, read…) wake together once memprof asked for
+ * rate 1, and their first calls come while one of them is carrying the request out: every call
+ * made after the request must be marked, the first ones too. Fresh threads each cycle, as a
+ * woken thread's first call through the sampler also sets its state up. In the first cycles the
+ * harness itself plays a thread preempted while applying (it holds the library's `applying`
+ * flag for a while, found with nm), which a loaded machine does now and then; in the others the
+ * threads race for it. */
+#define WAKE_CALLS 3
+static void *(*wake_malloc)(size_t);
+static pthread_barrier_t wake_barrier;
+static _Atomic int wake_done;
+
+static void *wake_thread(void *arg)
+{
+    void **blocks = arg;
+    pthread_barrier_wait(&wake_barrier);
+    for (int i = 0; i < WAKE_CALLS; i++)
+        blocks[i] = wake_malloc(1111);
+    atomic_fetch_add(&wake_done, 1);
+    return NULL;
+}
+
+/* The library's private flag of a thread carrying a request out (a local symbol). */
+static _Atomic int *applying_flag(const char *lib)
+{
+    char command[4200], line[512];
+    snprintf(command, sizeof(command), "nm --defined-only '%s'", lib);
+    FILE *nm = popen(command, "r");
+    if (!nm)
+        die("cannot run nm");
+    unsigned long long value = 0;
+    char kind, name[256];
+    int found = 0;
+    while (fgets(line, sizeof(line), nm))
+        if (sscanf(line, "%llx %c %255s", &value, &kind, name) == 3 && strcmp(name, "applying") == 0) {
+            found = 1;
+            break;
+        }
+    pclose(nm);
+    struct link_map *map = NULL;
+    if (!found || dlinfo(library, RTLD_DI_LINKMAP, &map) != 0 || !map)
+        die("the library's applying flag cannot be found");
+    return (_Atomic int *)(map->l_addr + value);
+}
+
+static int wakeup(const char *lib, int threads, int cycles, int held_cycles)
+{
+    if (threads > 64)
+        die("at most 64 threads");
+    load_for_glibc(lib);
+    wake_malloc = glibc_entries.malloc;
+    uint64_t (*apply)(void) = dlsym(library, "memprof_preload_apply");
+    _Atomic int *applying = applying_flag(lib);
+    /* memprof's first request: counting without sampling (InjectLibrary.NotSampling). */
+    const uint64_t not_sampling = 1ULL << 56;
+    static void *blocks[64][WAKE_CALLS];
+    pthread_t ids[64];
+    uint64_t unmarked[2] = { 0, 0 }, calls[2] = { 0, 0 };
+    int losing[2] = { 0, 0 }, went_on = 0, miscounted = 0;
+    for (int c = 0; c < held_cycles + cycles; c++) {
+        int held = c < held_cycles;
+        request(not_sampling);
+        apply();
+        atomic_store(&wake_done, 0);
+        pthread_barrier_init(&wake_barrier, NULL, (unsigned)threads + 1);
+        for (int i = 0; i < threads; i++)
+            if (pthread_create(&ids[i], NULL, wake_thread, blocks[i]) != 0)
+                die("pthread_create");
+        reset_marks();
+        if (held) {
+            int expected = 0;
+            if (!atomic_compare_exchange_strong(applying, &expected, 1))
+                die("the library is applying a request with every thread idle");
+        }
+        request(1);
+        pthread_barrier_wait(&wake_barrier);
+        if (held) {
+            /* Long enough for every thread's calls, had they gone on without the request. */
+            usleep(20000);
+            /* Threads that finished while the request was still pending (none should). */
+            went_on += atomic_load(&wake_done);
+            atomic_store(applying, 0);
+        }
+        for (int i = 0; i < threads; i++)
+            pthread_join(ids[i], NULL);
+        pthread_barrier_destroy(&wake_barrier);
+        uint64_t marked = atomic_load(&marked_new), made = (uint64_t)threads * WAKE_CALLS;
+        calls[held] += made;
+        if (marked != made) {
+            unmarked[held] += made - marked;
+            losing[held]++;
+        }
+        /* Counted from the request on, each call once: as many as were marked. */
+        struct totals d = decode();
+        if (d.allocations != made)
+            miscounted++;
+        for (int i = 0; i < threads; i++)
+            for (int j = 0; j < WAKE_CALLS; j++)
+                glibc_entries.free(blocks[i][j]);
+    }
+    check("calls-wait-for-the-thread-applying", unmarked[1] == 0 && went_on == 0,
+          "%llu of %llu calls unmarked, in %d of %d cycles; %d threads went on while the request was being applied",
+          (unsigned long long)unmarked[1], (unsigned long long)calls[1], losing[1], held_cycles, went_on);
+    check("every-call-after-the-request-marked", unmarked[0] == 0, "%llu of %llu calls unmarked, in %d of %d cycles",
+          (unsigned long long)unmarked[0], (unsigned long long)calls[0], losing[0], cycles);
+    check("counted-from-the-request", miscounted == 0, "the counters missed calls after the request in %d of %d cycles", miscounted,
+          held_cycles + cycles);
+    return failures ? 1 : 0;
+}
+
 /* A forked child is a new process to memprof: its counters start from zero and stay exact. */
 static int forked(const char *lib, int ops)
 {
@@ -1150,7 +1262,7 @@ static int bench(const char *lib, long pairs)
 int main(int argc, char **argv)
 {
     if (argc < 3)
-        die("usage: inject_harness LIB run|tables|again|switch|fork|bench ...");
+        die("usage: inject_harness LIB run|tables|again|switch|fork|wake|bench ...");
     const char *lib = argv[1], *mode = argv[2];
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (strcmp(mode, "run") == 0 && argc >= 6)
@@ -1161,6 +1273,8 @@ int main(int argc, char **argv)
         return again(lib, atoi(argv[3]), atoi(argv[4]));
     if (strcmp(mode, "switch") == 0 && argc >= 5)
         return switching(lib, atoi(argv[3]), atoi(argv[4]));
+    if (strcmp(mode, "wake") == 0 && argc >= 6)
+        return wakeup(lib, atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
     if (strcmp(mode, "fork") == 0 && argc >= 4)
         return forked(lib, atoi(argv[3]));
     if (strcmp(mode, "bench") == 0 && argc >= 4)
