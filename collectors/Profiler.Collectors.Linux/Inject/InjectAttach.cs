@@ -176,6 +176,13 @@ public static class InjectAttach
             if (decoded is not { } current) return (null, "the library's state was not set up within 5 s");
             if (!current.Flags.HasFlag(PreloadFlags.Injected)) return (null, "the library in the process is not the injectable build");
 
+            ulong? Entry(int table, string function) =>
+                symbols.Entries.TryGetValue(InjectLibrary.EntryPoint(table, function), out ulong entry) ? bias + entry : null;
+            var freezer = new ThreadFreezer();
+            var (takenBack, notTaken) = TakeBack(pid, memory, mapped.Path, InjectPlanner.EntryTargets(InjectPlanner.ReadTables(header), Entry), freezer);
+            if (notTaken is not null) return (null, notTaken);
+            if (takenBack > 0) log?.Invoke($"{takenBack} slots an earlier recording left going to the sampler put back");
+
             var inspection = GotInspector.Inspect(pid, memory, mapped.Path);
             var plan = InjectPlanner.Plan(inspection.Plan, inspection.Forwarding, InjectPlanner.ReadTables(header), current, InjectLibrary.NotSampling,
                 (module, name) => Helper(pid, module, name));
@@ -192,11 +199,8 @@ public static class InjectAttach
                 : InjectedRings.Outcome(memory, ringsAddress, asked);
             var rings = new InjectedRings(ringsAddress, ringPath is not null && ringsRefusal is null, ringsRefusal, mapped.Path, bias + (symbols.SwitchRings ?? 0));
 
-            ulong? Entry(int table, string function) =>
-                symbols.Entries.TryGetValue(InjectLibrary.EntryPoint(table, function), out ulong entry) ? bias + entry : null;
             var (redirects, _) = DefinitionPlanner.Plan(inspection.Plan, plan.Tables, Entry);
 
-            var freezer = new ThreadFreezer();
             (GotPatch Slots, DefinitionPatch Definitions)? patched = null;
             string? why = null;
             // A library being loaded or unloaded has slots half relocated: wait for the dynamic linker.
@@ -233,7 +237,9 @@ public static class InjectAttach
             var process = new InjectedProcess(pid, memory, state, rateBytes, patch, late, freezer,
                 $"{patch.Applied.Count} allocator slots redirected through {plan.Tables.Count} table{(plan.Tables.Count == 1 ? "" : "s")} " +
                 $"({string.Join(", ", plan.Tables.Select(t => Path.GetFileName(t.Module)))})" +
-                (resident ? ", sampler already loaded" : "") + "; " + bindings + "; " + baseNote, rings);
+                (resident ? ", sampler already loaded" : "") +
+                (takenBack > 0 ? $", {takenBack} of them taken over from an earlier recording that left them going to it" : "") +
+                "; " + bindings + "; " + baseNote, rings);
             handedOver = true;
             log?.Invoke($"{process.Summary} in {clock.Elapsed.TotalMilliseconds:0} ms");
             return (process, null);
@@ -242,6 +248,25 @@ public static class InjectAttach
         {
             if (!handedOver) memory.Dispose();
         }
+    }
+
+    /// <summary>Slots an earlier recording left pointing at the sampler (its detach could not stop
+    /// the threads, or memprof was killed) go back to the functions their entries forward to, with
+    /// the threads stopped: this attach then redirects them like any other, and its detach puts them
+    /// back. Otherwise none could be taken over, and the process could never be attached again.
+    /// Returns how many, or why they could not be.</summary>
+    /// <param name="entries">Each entry of a table in use → the function it forwards to.</param>
+    static (int Count, string? Failure) TakeBack(int pid, ProcMemory memory, string sampler, IReadOnlyDictionary<ulong, ulong> entries,
+        IThreadFreezer freezer)
+    {
+        if (entries.Count == 0) return (0, null);
+        var now = GotInspector.PlanNow(pid, sampler);
+        var left = LateSlots.Find(now, new GotPatcher(memory).Read(now), entries, new HashSet<ulong>());
+        if (left.Count == 0) return (0, null);
+        var (restore, stopped) = freezer.Frozen(pid, () => new GotPatcher(memory).Restore(new GotPatch(left, [], null)), TimeSpan.FromSeconds(5));
+        if (stopped is not null) return (0, $"{left.Count} slots an earlier recording left going to the sampler cannot be taken over ({stopped})");
+        if (restore!.Failed.Count > 0) return (0, $"{restore.Failed.Count} slots an earlier recording left going to the sampler cannot be written");
+        return (restore.Restored.Count, null);
     }
 
     /// <summary>Calls the library's apply at a safe point: it applies the request just written and
