@@ -37,11 +37,11 @@ public sealed class SlotRestorer(int pid, IProcessMemory memory, IThreadFreezer 
         foreach (var phase in new[] { GotPhase.Allocations, GotPhase.Frees })
         {
             if (phase == GotPhase.Frees) Sleep(freeGrace);
-            var (failure, stopped, gone) = RestorePhase(phase);
+            var (failure, notStopped, gone) = RestorePhase(phase);
             if (gone) return null;
             if (failure is not null) failures.Add(failure);
             // Frees stay redirected as long as allocations do: a sampled block must be freed through the sampler.
-            if (stopped && phase == GotPhase.Allocations) break;
+            if (notStopped && phase == GotPhase.Allocations) break;
         }
         if (failures.Count == 0)
         {
@@ -51,14 +51,14 @@ public sealed class SlotRestorer(int pid, IProcessMemory memory, IThreadFreezer 
         return failures.Count == 0 ? null : string.Join("; ", failures);
     }
 
-    /// <summary>One phase: its failure, whether it is that the threads could not be stopped, and
+    /// <summary>One phase: its failure, whether that is threads that could not be stopped, and
     /// whether the process ended meanwhile.</summary>
-    (string? Failure, bool Stopped, bool Gone) RestorePhase(GotPhase phase)
+    (string? Failure, bool NotStopped, bool Gone) RestorePhase(GotPhase phase)
     {
         string name = phase.ToString().ToLowerInvariant();
-        var (restoredDefinitions, stopped, gone) = Frozen(() => new DefinitionPatcher(memory).Restore(definitions, phase));
+        var (restoredDefinitions, refused, gone) = Frozen(() => new DefinitionPatcher(memory).Restore(definitions, phase));
         if (gone) return (null, false, true);
-        if (stopped is not null) return ($"{name} definitions left redirected ({stopped})", true, false);
+        if (refused is not null) return ($"{name} definitions left redirected ({refused})", true, false);
         var failures = new List<string>();
         if (restoredDefinitions.Failed.Count > 0) failures.Add($"{restoredDefinitions.Failed.Count} {name} definitions could not be restored");
 
@@ -66,7 +66,7 @@ public sealed class SlotRestorer(int pid, IProcessMemory memory, IThreadFreezer 
         // written only if it still holds what was found.
         var own = patch.Applied.ToDictionary(s => s.Slot.Slot.Address, s => s.Written);
         var others = redirected(own);
-        var (restore, notStopped, ended) = Frozen(() =>
+        var (restore, slotsRefused, ended) = Frozen(() =>
         {
             var patcher = new GotPatcher(memory);
             var mine = patcher.Restore(patch, phase);
@@ -74,7 +74,7 @@ public sealed class SlotRestorer(int pid, IProcessMemory memory, IThreadFreezer 
             return new GotRestore([.. mine.Restored, .. later.Restored], [.. mine.LeftAlone, .. later.LeftAlone], [.. mine.Failed, .. later.Failed]);
         });
         if (ended) return (null, false, true);
-        if (notStopped is not null) return (string.Join("; ", [.. failures, $"{name} slots left redirected ({notStopped})"]), true, false);
+        if (slotsRefused is not null) return (string.Join("; ", [.. failures, $"{name} slots left redirected ({slotsRefused})"]), true, false);
         if (restore.Failed.Count > 0) failures.Add($"{restore.Failed.Count} {name} slots could not be restored");
         return (failures.Count == 0 ? null : string.Join("; ", failures), false, false);
     }

@@ -21,8 +21,7 @@ public sealed class LeftRedirectedTests
         using var memory = ProcMemory.Open(target.Pid);
         var original = InjectAttachTests.Slots(target.Pid, memory);
         Assert.NotEmpty(original);
-        // What each slot's calls reach: a lazy slot not bound yet holds its PLT stub instead.
-        var reaches = GotInspector.Inspect(target.Pid, memory).Forwarding.Apply.ToDictionary(s => s.Slot.Address, s => s.Target);
+        var reaches = InjectAttachTests.Reaches(target.Pid, memory);
         // A worker: it allocates without pause and never waits, so no signal of memprof's is aimed at it.
         int worker = TargetChecks.Threads(target.Pid).Where(t => t != target.Pid).Min();
         string output = Path.Combine(dir.FullName, "left.memprof");
@@ -52,11 +51,10 @@ public sealed class LeftRedirectedTests
             .WaitForExit(TimeSpan.FromSeconds(120));
         Assert.True(second.ExitCode == 0, $"exit {second.ExitCode}\n{second.Stderr}");
         Assert.Contains("taken over from an earlier recording that left them going to it", second.Stderr);
-        // Each slot as before; a lazy slot the detach could not put back is bound now, to the function it reached.
         var now = InjectAttachTests.Slots(target.Pid, memory);
-        var wrong = original.Where(s => !now.TryGetValue(s.Key, out ulong v) || v != s.Value && !(reaches.TryGetValue(s.Key, out ulong f) && f != s.Value && v == f))
-            .Select(s => $"0x{s.Key:x}: 0x{s.Value:x} (reaching 0x{reaches.GetValueOrDefault(s.Key):x}) -> 0x{now.GetValueOrDefault(s.Key):x}").ToList();
-        Assert.True(wrong.Count == 0 && now.Count == original.Count, $"{second.Stderr}\n{string.Join("\n", wrong)}");
+        var moved = InjectAttachTests.SlotsMoved(original, reaches, now);
+        Assert.True(moved.Count == 0 && now.Count == original.Count, $"{second.Stderr}\n{string.Join("\n", moved)}");
+        // Bound slots are exactly as before.
         Assert.Contains(original, s => reaches.GetValueOrDefault(s.Key) == s.Value && now[s.Key] == s.Value);
         Assert.True(TargetChecks.AssertSymbolTablesMatchFiles(target.Pid) >= 2);
 
