@@ -47,6 +47,9 @@ public sealed record RecordSessionResult(int TargetPid, int? CommandExitCode, lo
 
     /// <summary>How long putting an injected process's allocator slots back took (null: not injected).</summary>
     public TimeSpan? SlotsRestored { get; init; }
+    /// <summary>What of an injected process could not be put back (null: everything): the recording
+    /// is complete, but memprof must not end as if all went well.</summary>
+    public string? DetachFailure { get; init; }
 
     /// <summary>Events whose writer waited for memprof to make room in a shared ring (nothing was lost).</summary>
     public ulong RingWaits { get; init; }
@@ -275,7 +278,8 @@ public static class LinuxRecordSession
             // The program's allocator calls go back where they went before, while the markers are
             // still probed (a sampled block freed meanwhile is recorded); then no probe stays behind.
             var restoring = Stopwatch.StartNew();
-            if (injected?.Detach() is { } unrestored) Console.Error.WriteLine($"memprof: detaching from process {pid}: {unrestored}");
+            // Said when memprof ends, with its exit code: the recording is finished first.
+            string? unrestored = injected?.Detach() is { } left ? DetachFailure(pid, left) : null;
             TimeSpan? slotsRestored = injected is null ? null : restoring.Elapsed;
             // Whatever the kernel already queued belongs to the recording; then no probe stays behind.
             tracer.DetachAll();
@@ -311,6 +315,7 @@ public static class LinuxRecordSession
             {
                 Notes = notes,
                 SlotsRestored = slotsRestored,
+                DetachFailure = unrestored,
                 RingWaits = rings?.Waits ?? 0, RingMisses = rings?.NoRing ?? 0,
                 InProcessStacks = rings is null ? default : (rings.Unwound, rings.Copied),
             };
@@ -318,7 +323,9 @@ public static class LinuxRecordSession
         catch (ProfilerException e) when (e.CommandExitCode is not null) { throw; }
         catch (Exception e)
         {
-            try { injected?.Detach(); } catch (Exception) { /* best effort: the failure reported comes first */ }
+            // The failure reported comes first; a target left redirected is said beside it.
+            try { if (injected?.Detach() is { } left) Console.Error.WriteLine($"memprof: {DetachFailure(pid, left)}"); }
+            catch (Exception) { /* best effort */ }
             int? exitCode = Abandon(launcher, tracer, rings, recorder, writer, resumed, signals);
             try { injected?.ReleaseRings(); } catch (Exception) { /* best effort: a later attach unmaps them */ }
             if (!resumed && writer is not null)
@@ -347,6 +354,12 @@ public static class LinuxRecordSession
             priority?.Dispose();
         }
     }
+
+    /// <summary>What the user is told when an injected process keeps slots redirected: its calls go
+    /// through a sampler nobody reads (it only forwards them), and the next attach takes them over.</summary>
+    public static string DetachFailure(int pid, string what) =>
+        $"detaching from process {pid} left its allocator calls going through memprof's sampler ({what}); " +
+        $"it only forwards them now, and the next `memprof record --pid {pid}` takes them over and puts them back";
 
     /// <summary>After a failure: no probe stays behind, no traced process stays stopped (at a fork,
     /// exec or exit, waiting for us), and a launched command is never left behind: one that never

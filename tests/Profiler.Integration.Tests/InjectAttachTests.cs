@@ -77,6 +77,9 @@ public sealed class InjectAttachTests
         RootRequired.Check();
         using var target = ServeTarget.Start("allocs-fp");
         var dir = Directory.CreateTempSubdirectory("memprof-inject-kill");
+        using var memory = ProcMemory.Open(target.Id);
+        var original = Slots(target.Id, memory);
+        var reaches = Reaches(target.Id, memory);
         using var memprof = CliRunner.StartOwnProcess("record", "--mode", "inject", "--pid", target.Id.ToString(), "--duration", "30s",
             "--no-firefox", "-o", Path.Combine(dir.FullName, "k.memprof"));
         var clock = Stopwatch.StartNew();
@@ -94,6 +97,14 @@ public sealed class InjectAttachTests
         Thread.Sleep(500);
         Assert.True(TicksOf(target.Id) > ticks, "the target does not run any more");
         Assert.Equal("", target.StandardErrorSoFar);
+
+        // The next recording takes the slots left going to the sampler over, and puts them back.
+        var next = Memprof("record", "--mode", "inject", "--pid", target.Id.ToString(), "--duration", "300ms", "--no-firefox", "-o", Path.Combine(dir.FullName, "n.memprof"));
+        Assert.True(next.ExitCode == 0, $"exit {next.ExitCode}\n{next.Stderr}");
+        Assert.Contains("taken over from an earlier recording that left them going to it", next.Stderr);
+        var moved = SlotsMoved(original, reaches, Slots(target.Id, memory));
+        Assert.True(moved.Count == 0, $"{next.Stderr}\n{string.Join("\n", moved)}");
+        Assert.False(target.HasExited, $"the target died: {target.StandardErrorSoFar}");
         dir.Delete(recursive: true);
     }
 
@@ -210,6 +221,17 @@ public sealed class InjectAttachTests
         var plan = GotInspector.Inspect(pid, memory).Plan;
         return plan.Apply.ToDictionary(s => s.Address, s => memory.ReadWord(s.Address) ?? 0);
     }
+
+    /// <summary>What each allocator slot's calls reach now: a lazy slot not bound yet holds its PLT stub instead.</summary>
+    internal static Dictionary<ulong, ulong> Reaches(int pid, ProcMemory memory) =>
+        GotInspector.Inspect(pid, memory).Forwarding.Apply.ToDictionary(s => s.Slot.Address, s => s.Target);
+
+    /// <summary>The slots not as <paramref name="before"/>, one line each. A lazy slot may hold the
+    /// function it reached instead of its stub: a slot a killed or failed detach left redirected is
+    /// put back by the next attach to the function, which is all that is known of it then.</summary>
+    internal static List<string> SlotsMoved(Dictionary<ulong, ulong> before, Dictionary<ulong, ulong> reaches, Dictionary<ulong, ulong> now) =>
+        [.. before.Where(s => !now.TryGetValue(s.Key, out ulong v) || v != s.Value && !(reaches.TryGetValue(s.Key, out ulong f) && f != s.Value && v == f))
+            .Select(s => $"0x{s.Key:x}: 0x{s.Value:x} (reaching 0x{reaches.GetValueOrDefault(s.Key):x}) -> {(now.TryGetValue(s.Key, out ulong v) ? $"0x{v:x}" : "gone")}")];
 
     /// <summary>The sample sleeps between ticks: each sleep is a voluntary context switch.</summary>
     static long TicksOf(int pid) =>

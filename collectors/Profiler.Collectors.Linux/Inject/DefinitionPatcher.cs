@@ -74,4 +74,11 @@ public static class LateSlots
         }
         return late;
     }
+
+    /// <summary>Every slot holding a sampler entry, except those still holding the entry
+    /// <paramref name="own"/> says the attach wrote there (address → entry): those are restored
+    /// from their own record, to what they held before (a lazy slot's stub).</summary>
+    public static IReadOnlyList<PatchedSlot> Redirected(GotPlan now, IReadOnlyDictionary<ulong, ulong> values,
+        IReadOnlyDictionary<ulong, ulong> entries, IReadOnlyDictionary<ulong, ulong> own) =>
+        Find(now, values, entries, own.Where(s => values.TryGetValue(s.Key, out ulong value) && value == s.Value).Select(s => s.Key).ToHashSet());
 }

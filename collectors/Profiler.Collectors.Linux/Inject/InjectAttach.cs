@@ -7,7 +7,7 @@ namespace Profiler.Collectors.Linux.Inject;
 /// <summary>A process whose allocator calls go through the injected sampler; <see cref="Detach"/>
 /// puts its slots back (allocations first, frees after a bound) and leaves the library loaded.</summary>
 public sealed class InjectedProcess(int pid, ProcMemory memory, ulong state, ulong rateBytes, GotPatch patch, LateBinding late,
-    ThreadFreezer freezer, string summary, InjectedRings rings)
+    IThreadFreezer freezer, string summary, InjectedRings rings)
     : Session.IInjectedProcess
 {
     public int Pid => pid;
@@ -17,6 +17,7 @@ public sealed class InjectedProcess(int pid, ProcMemory memory, ulong state, ulo
     public bool UsesRings => rings.InUse;
     public string? RingsRefusal => rings.Refusal;
     bool _detached;
+    string? _unrestored;
 
     /// <summary>After memprof's last drain: the library stops writing into the rings and unmaps
     /// them (at a safe point), so that neither the mapping nor its pages stay in the process.
@@ -39,46 +40,16 @@ public sealed class InjectedProcess(int pid, ProcMemory memory, ulong state, ulo
     /// recorded) between restoring the allocation slots and the free slots.</summary>
     public static readonly TimeSpan FreeGrace = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>Restores every slot still pointing at the sampler; returns what could not be (null: all).</summary>
+    /// <summary>Restores every slot still pointing at the sampler; returns what could not be (null:
+    /// all, or the process is gone). Once it has run to its end, later calls return the same.</summary>
     public string? Detach()
     {
-        if (_detached) return null;
+        if (_detached) return _unrestored;
+        var restorer = new SlotRestorer(pid, memory, freezer, patch, late.Definitions,
+            own => late.Find(pid, memory, own), () => Procfs.ProcessState.IsAlive(pid));
+        _unrestored = restorer.Restore(FreeGrace);
         _detached = true;
-        var failures = new List<string>();
-        foreach (var phase in new[] { GotPhase.Allocations, GotPhase.Frees })
-        {
-            if (phase == GotPhase.Frees) Thread.Sleep(FreeGrace);
-            // Definitions first, so that nothing binds to the sampler any more; then every slot
-            // that did, found by its value.
-            var (definitions, stopped) = freezer.Frozen(pid, () => new DefinitionPatcher(memory).Restore(late.Definitions, phase), TimeSpan.FromSeconds(2));
-            if (stopped is not null)
-            {
-                if (!Procfs.ProcessState.IsAlive(pid)) return null;
-                failures.Add($"{phase.ToString().ToLowerInvariant()} definitions left redirected ({stopped})");
-                if (phase == GotPhase.Allocations) break;
-                continue;
-            }
-            if (definitions.Failed.Count > 0) failures.Add($"{definitions.Failed.Count} {phase.ToString().ToLowerInvariant()} definitions could not be restored");
-            var bound = late.Find(pid, memory, patch);
-            var (restore, failure) = freezer.Frozen(pid, () =>
-            {
-                var patcher = new GotPatcher(memory);
-                var own = patcher.Restore(patch, phase);
-                var later = patcher.Restore(new GotPatch(bound, [], null), phase);
-                return new GotRestore([.. own.Restored, .. later.Restored], [.. own.LeftAlone, .. later.LeftAlone], [.. own.Failed, .. later.Failed]);
-            }, TimeSpan.FromSeconds(2));
-            if (failure is not null)
-            {
-                if (!Procfs.ProcessState.IsAlive(pid)) return null;
-                // A slot written while a thread calls through it could tear; left redirected, the
-                // sampler just forwards with nobody reading its counters, which is safe.
-                failures.Add($"{phase.ToString().ToLowerInvariant()} slots left redirected ({failure})");
-                if (phase == GotPhase.Allocations) break;
-                continue;
-            }
-            if (restore!.Failed.Count > 0) failures.Add($"{restore.Failed.Count} {phase.ToString().ToLowerInvariant()} slots could not be restored");
-        }
-        return failures.Count == 0 ? null : string.Join("; ", failures);
+        return _unrestored;
     }
 
     public void Dispose()
@@ -142,14 +113,15 @@ public sealed record InjectedRings(ulong Address, bool InUse, string? Refusal, s
 /// <param name="Sampler">The sampler's path as the maps name it.</param>
 public sealed record LateBinding(IReadOnlyList<DefinitionRedirect> Definitions, IReadOnlyDictionary<ulong, ulong> Entries, string Sampler)
 {
-    /// <summary>Slots holding a sampler entry that the attach did not write itself.</summary>
-    public IReadOnlyList<PatchedSlot> Find(int pid, IProcessMemory memory, GotPatch patch)
+    /// <summary>Slots holding a sampler entry now, except those that still hold the entry
+    /// <paramref name="own"/> says the attach wrote there (address → entry).</summary>
+    public IReadOnlyList<PatchedSlot> Find(int pid, IProcessMemory memory, IReadOnlyDictionary<ulong, ulong> own)
     {
         if (Entries.Count == 0) return [];
         try
         {
             var now = GotInspector.PlanNow(pid, Sampler);
-            return LateSlots.Find(now, new GotPatcher(memory).Read(now), Entries, patch.Applied.Select(s => s.Slot.Slot.Address).ToHashSet());
+            return LateSlots.Redirected(now, new GotPatcher(memory).Read(now), Entries, own);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return []; }
     }
@@ -204,6 +176,13 @@ public static class InjectAttach
             if (decoded is not { } current) return (null, "the library's state was not set up within 5 s");
             if (!current.Flags.HasFlag(PreloadFlags.Injected)) return (null, "the library in the process is not the injectable build");
 
+            ulong? Entry(int table, string function) =>
+                symbols.Entries.TryGetValue(InjectLibrary.EntryPoint(table, function), out ulong entry) ? bias + entry : null;
+            var freezer = new ThreadFreezer();
+            var (takenBack, notTaken) = TakeBack(pid, memory, mapped.Path, InjectPlanner.EntryTargets(InjectPlanner.ReadTables(header), Entry), freezer);
+            if (notTaken is not null) return (null, notTaken);
+            if (takenBack > 0) log?.Invoke($"{takenBack} slots an earlier recording left going to the sampler put back");
+
             var inspection = GotInspector.Inspect(pid, memory, mapped.Path);
             var plan = InjectPlanner.Plan(inspection.Plan, inspection.Forwarding, InjectPlanner.ReadTables(header), current, InjectLibrary.NotSampling,
                 (module, name) => Helper(pid, module, name));
@@ -220,11 +199,8 @@ public static class InjectAttach
                 : InjectedRings.Outcome(memory, ringsAddress, asked);
             var rings = new InjectedRings(ringsAddress, ringPath is not null && ringsRefusal is null, ringsRefusal, mapped.Path, bias + (symbols.SwitchRings ?? 0));
 
-            ulong? Entry(int table, string function) =>
-                symbols.Entries.TryGetValue(InjectLibrary.EntryPoint(table, function), out ulong entry) ? bias + entry : null;
             var (redirects, _) = DefinitionPlanner.Plan(inspection.Plan, plan.Tables, Entry);
 
-            var freezer = new ThreadFreezer();
             (GotPatch Slots, DefinitionPatch Definitions)? patched = null;
             string? why = null;
             // A library being loaded or unloaded has slots half relocated: wait for the dynamic linker.
@@ -261,7 +237,9 @@ public static class InjectAttach
             var process = new InjectedProcess(pid, memory, state, rateBytes, patch, late, freezer,
                 $"{patch.Applied.Count} allocator slots redirected through {plan.Tables.Count} table{(plan.Tables.Count == 1 ? "" : "s")} " +
                 $"({string.Join(", ", plan.Tables.Select(t => Path.GetFileName(t.Module)))})" +
-                (resident ? ", sampler already loaded" : "") + "; " + bindings + "; " + baseNote, rings);
+                (resident ? ", sampler already loaded" : "") +
+                (takenBack > 0 ? $", {takenBack} of them taken over from an earlier recording that left them going to it" : "") +
+                "; " + bindings + "; " + baseNote, rings);
             handedOver = true;
             log?.Invoke($"{process.Summary} in {clock.Elapsed.TotalMilliseconds:0} ms");
             return (process, null);
@@ -270,6 +248,25 @@ public static class InjectAttach
         {
             if (!handedOver) memory.Dispose();
         }
+    }
+
+    /// <summary>Slots an earlier recording left pointing at the sampler (its detach could not stop
+    /// the threads, or memprof was killed) go back to the functions their entries forward to, with
+    /// the threads stopped: this attach then redirects them like any other, and its detach puts them
+    /// back. Otherwise none could be taken over, and the process could never be attached again.
+    /// Returns how many, or why they could not be.</summary>
+    /// <param name="entries">Each entry of a table in use → the function it forwards to.</param>
+    static (int Count, string? Failure) TakeBack(int pid, ProcMemory memory, string sampler, IReadOnlyDictionary<ulong, ulong> entries,
+        IThreadFreezer freezer)
+    {
+        if (entries.Count == 0) return (0, null);
+        var now = GotInspector.PlanNow(pid, sampler);
+        var left = LateSlots.Find(now, new GotPatcher(memory).Read(now), entries, new HashSet<ulong>());
+        if (left.Count == 0) return (0, null);
+        var (restore, stopped) = freezer.Frozen(pid, () => new GotPatcher(memory).Restore(new GotPatch(left, [], null)), TimeSpan.FromSeconds(5));
+        if (stopped is not null) return (0, $"{left.Count} slots an earlier recording left going to the sampler cannot be taken over ({stopped})");
+        if (restore!.Failed.Count > 0) return (0, $"{restore.Failed.Count} slots an earlier recording left going to the sampler cannot be written");
+        return (restore.Restored.Count, null);
     }
 
     /// <summary>Calls the library's apply at a safe point: it applies the request just written and

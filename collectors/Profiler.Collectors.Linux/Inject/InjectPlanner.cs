@@ -99,6 +99,20 @@ public static class InjectPlanner
         return -1;
     }
 
+    /// <summary>Each entry point of a filled table (its address, from <paramref name="entry"/>) → the
+    /// function it forwards to: where a slot left pointing at it goes back to.</summary>
+    public static IReadOnlyDictionary<ulong, ulong> EntryTargets(IReadOnlyList<ExistingTable> tables, Func<int, string, ulong?> entry)
+    {
+        var targets = new Dictionary<ulong, ulong>();
+        for (int t = 0; t < tables.Count; t++)
+        {
+            if (tables[t].Kind == ForwardKind.None) continue;
+            for (int f = 0; f < InjectLibrary.Functions.Count && f < tables[t].Functions.Count; f++)
+                if (tables[t].Functions[f] != 0 && entry(t, InjectLibrary.Functions[f]) is { } address) targets[address] = tables[t].Functions[f];
+        }
+        return targets;
+    }
+
     /// <summary>Decodes the four tables from the state's header bytes.</summary>
     public static IReadOnlyList<ExistingTable> ReadTables(ReadOnlySpan<byte> header)
     {

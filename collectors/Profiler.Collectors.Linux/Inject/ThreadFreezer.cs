@@ -2,18 +2,25 @@ using System.Diagnostics;
 
 namespace Profiler.Collectors.Linux.Inject;
 
+/// <summary>Runs an action while every thread of a process is stopped (<see cref="ThreadFreezer"/>;
+/// a fake in tests).</summary>
+public interface IThreadFreezer
+{
+    /// <summary>Runs <paramref name="action"/> with the threads stopped; returns its result, or the
+    /// reason the threads could not all be stopped (the action then does not run).</summary>
+    (T? Result, string? Failure) Frozen<T>(int pid, Func<T> action, TimeSpan bound);
+}
+
 /// <summary>Runs an action while every thread of a process is stopped (PTRACE_SEIZE +
 /// PTRACE_INTERRUPT, never SIGSTOP: should memprof die meanwhile, the kernel detaches the threads
 /// and they run on, where a SIGSTOP'ed process would stay stopped). Threads started while the
 /// others stop are caught too. Every wait is bounded.</summary>
-public sealed class ThreadFreezer(Func<IPtrace> ptraceFactory)
+public sealed class ThreadFreezer(Func<IPtrace> ptraceFactory) : IThreadFreezer
 {
     public ThreadFreezer() : this(() => new Ptrace()) { }
 
     static readonly TimeSpan StopBound = TimeSpan.FromSeconds(1);
 
-    /// <summary>Runs <paramref name="action"/> with the threads stopped; returns its result, or the
-    /// reason the threads could not all be stopped (the action then does not run).</summary>
     public (T? Result, string? Failure) Frozen<T>(int pid, Func<T> action, TimeSpan bound)
     {
         (T? Result, string? Failure) outcome = (default, null);
@@ -52,8 +59,11 @@ public sealed class ThreadFreezer(Func<IPtrace> ptraceFactory)
                 }
                 foreach (int tid in interrupted)
                 {
-                    var status = ptrace.Wait(tid, StopBound);
-                    if (status is null) return (default, $"thread {tid} of process {pid} did not stop within {StopBound.TotalSeconds:0.#} s");
+                    // On a loaded machine a thread may wait its turn on a CPU for over a second
+                    // before it stops: it is given what is left of the bound.
+                    var wait = bound - clock.Elapsed > StopBound ? bound - clock.Elapsed : StopBound;
+                    var status = ptrace.Wait(tid, wait);
+                    if (status is null) return (default, $"thread {tid} of process {pid} did not stop within {wait.TotalSeconds:0.#} s");
                     if (status.Value.Kind == PtraceStopKind.Gone) { stopped.Remove(tid); continue; }
                     // A signal on its way to the thread is handed back when it is let go.
                     if (status.Value.Kind == PtraceStopKind.Signal) stopped[tid] = status.Value.Signal;

@@ -7,7 +7,9 @@ using Profiler.Core.Sampling;
 namespace Profiler.Cli.Commands;
 
 /// <summary>What `record` prints and returns, whichever collector ran.</summary>
-sealed record RecordOutcome(int TargetPid, int? CommandExitCode, string Summary);
+/// <param name="Failure">What went wrong after a complete recording (the target left changed):
+/// the recording is kept, and memprof fails with this.</param>
+sealed record RecordOutcome(int TargetPid, int? CommandExitCode, string Summary, string? Failure = null);
 
 /// <summary>The collector of each platform behind `memprof record`.</summary>
 static class PlatformRecorders
@@ -44,7 +46,8 @@ static class PlatformRecorders
             (result.RingWaits > 0 ? $"; the program waited {result.RingWaits:N0} times for memprof to read its events (none lost)" : "") +
             (result.RingMisses > 0 ? $"; {result.RingMisses:N0} events of threads beyond the shared rings were trapped instead" : "") +
             (result.InProcessStacks.Unwound + result.InProcessStacks.Copied > 0
-                ? $"; {result.InProcessStacks.Unwound:N0} stacks unwound in process, {result.InProcessStacks.Copied:N0} copied for memprof to unwind" : ""));
+                ? $"; {result.InProcessStacks.Unwound:N0} stacks unwound in process, {result.InProcessStacks.Copied:N0} copied for memprof to unwind" : ""),
+            result.DetachFailure);
     }
 
     public static RecordOutcome OnWindows(RecordOptions options, string output, StatusLine status, CancellationToken cancel)

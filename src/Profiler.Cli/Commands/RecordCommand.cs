@@ -202,6 +202,8 @@ public static class RecordCommand
             int budgetCode = options.Checks is { Requested: true } checks && model is not null
                 ? CheckCommand.Apply(model, checks, string.Join(' ', options.Command.DefaultIfEmpty(name)), stderr)
                 : (int)ExitCode.Success;
+            // A target left changed fails the run, whatever else passed: the recording is kept.
+            if (outcome.Failure is { } failure) throw new ProfilerException(ExitCode.CollectorFailed, failure);
             // The command's own failure wins over a broken budget (see ExitCode.BudgetExceeded).
             return outcome.CommandExitCode is { } code and not 0 ? code : budgetCode;
         }

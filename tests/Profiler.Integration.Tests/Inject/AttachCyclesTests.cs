@@ -57,7 +57,10 @@ public sealed class AttachCyclesTests(ITestOutputHelper log)
             // No mapping of the rings is left behind, cycle after cycle.
             Assert.DoesNotContain(File.ReadAllLines($"/proc/{target.Pid}/maps"), l => l.Contains("memprof-rings", StringComparison.Ordinal));
             Assert.True(target.Running, $"{what}\nthe server died: {target.Errors}");
-            Assert.Equal(original, InjectAttachTests.Slots(target.Pid, memory));
+            var now = InjectAttachTests.Slots(target.Pid, memory);
+            var moved = original.Where(s => !now.TryGetValue(s.Key, out ulong v) || v != s.Value)
+                .Select(s => $"slot 0x{s.Key:x}: 0x{s.Value:x} -> {(now.TryGetValue(s.Key, out ulong v) ? $"0x{v:x}" : "gone")}").ToList();
+            Assert.True(moved.Count == 0 && now.Count == original.Count, $"{what}\nslots not as before:\n{string.Join("\n", moved)}");
             Assert.True(TargetChecks.AssertSymbolTablesMatchFiles(target.Pid) >= 2);
             threadsSeen.UnionWith(TargetChecks.Threads(target.Pid));
         }

@@ -131,4 +131,20 @@ public sealed class InjectPlannerTests
     [InlineData("/usr/bin/app", ForwardKind.Other)]
     public void The_kind_of_an_allocator_follows_its_module(string path, ForwardKind kind) =>
         Assert.Equal(kind, InjectPlanner.KindOf(path));
+
+    [Fact]
+    public void Entries_of_filled_tables_lead_back_to_the_functions_they_forward_to()
+    {
+        // Table 2 filled by an earlier attach (glibc's malloc and free; nothing for the rest), the others empty.
+        var existing = Empty.ToArray();
+        existing[2] = new ExistingTable(ForwardKind.Glibc, [.. InjectLibrary.Functions.Select(f => f switch { "malloc" => LibcMalloc, "free" => LibcFree, _ => 0UL })]);
+        const ulong SamplerEntries = 0x7f30_0000_1000;
+        ulong? Entry(int table, string function) => SamplerEntries + (ulong)table * 0x1000 + (ulong)InjectLibrary.Functions.ToList().IndexOf(function) * 0x10;
+
+        var targets = InjectPlanner.EntryTargets(existing, Entry);
+
+        Assert.Equal(new Dictionary<ulong, ulong> { [Entry(2, "malloc")!.Value] = LibcMalloc, [Entry(2, "free")!.Value] = LibcFree }, targets);
+        // A library without an entry for a function has nothing to lead back from.
+        Assert.Empty(InjectPlanner.EntryTargets(existing, (_, _) => null));
+    }
 }

@@ -101,6 +101,9 @@ sealed class FakeHost : ITargetHost, IProcessControl
     /// <summary>Why the injected sampler does not take the rings it is given (null: it takes them).</summary>
     public string? InjectRingsRefusal { get; set; }
 
+    /// <summary>What the injected process's detach cannot put back (null: everything).</summary>
+    public string? DetachFailure { get; set; }
+
     /// <summary>The rings path the last injection was given.</summary>
     public string? InjectedRingPath { get; private set; }
 
@@ -109,7 +112,7 @@ sealed class FakeHost : ITargetHost, IProcessControl
         Log.Add($"inject {pid} rate {rateBytes}");
         InjectedRingPath = ringPath;
         return InjectFailure is null
-            ? (new FakeInjected(pid, Log, ringPath is not null && InjectRingsRefusal is null, ringPath is null ? null : InjectRingsRefusal), null)
+            ? (new FakeInjected(pid, Log, ringPath is not null && InjectRingsRefusal is null, ringPath is null ? null : InjectRingsRefusal, DetachFailure), null)
             : (null, InjectFailure);
     }
 
@@ -126,7 +129,7 @@ sealed class FakeHost : ITargetHost, IProcessControl
     }
 }
 
-sealed class FakeInjected(int pid, List<string> log, bool usesRings = false, string? ringsRefusal = null) : IInjectedProcess
+sealed class FakeInjected(int pid, List<string> log, bool usesRings = false, string? ringsRefusal = null, string? detachFailure = null) : IInjectedProcess
 {
     bool _detached;
     public string Summary => "3 allocator slots redirected through 1 table (libc.so.6)";
@@ -146,7 +149,7 @@ sealed class FakeInjected(int pid, List<string> log, bool usesRings = false, str
     {
         if (!_detached) log.Add($"restore slots {pid}");
         _detached = true;
-        return null;
+        return detachFailure;
     }
     public void Dispose() => Detach();
 }

@@ -147,6 +147,25 @@ public sealed class LinuxRecordSessionTests : IDisposable
     }
 
     [Fact]
+    public void Slots_the_detach_cannot_put_back_finish_the_recording_and_are_the_result_s_failure()
+    {
+        var host = Host();
+        host.DetachFailure = "frees definitions left redirected (thread 4243 of process 4242 did not stop within 2 s)";
+        host.Tracer.Batches.Enqueue([KernelRecord.Make(BpfFunction.Free, Pid, address: 0xa000, frames: [LibcBase + 0x2000])]);
+        host.Tracer.WhenDrained = () => host.World.ProcessMaps.Remove(Pid);
+
+        var result = Run(host, Attach() with { AllocatorMode = AllocatorMode.Inject });
+
+        Assert.Equal($"detaching from process {Pid} left its allocator calls going through memprof's sampler ({host.DetachFailure}); " +
+                     $"it only forwards them now, and the next `memprof record --pid {Pid}` takes them over and puts them back", result.DetachFailure);
+        // Everything else ran as after a detach that restored everything, and the recording is complete.
+        Assert.Equal(["priority", "inject 4242 rate 524288", "attach 4242 libc.so.6", "count 4242", "restore slots 4242", "detach all", "release rings 4242", "dispose", "priority back"], host.Log);
+        var recording = RecordingReader.Read(Output);
+        Assert.NotNull(recording.Footer);
+        Assert.Equal(1, recording.Events.Count);
+    }
+
+    [Fact]
     public void Auto_injects_into_an_attached_process()
     {
         var host = Host();
