@@ -118,16 +118,26 @@ public sealed class LoaderProcessKilledTests(InjectPrograms programs, ITestOutpu
         var clock = Stopwatch.StartNew();
         while (true)
         {
+            string? otherTracer = null;
             foreach (int tid in TargetChecks.Threads(pid))
                 if (TargetChecks.TracerOf(pid, tid) is var tracer and not 0)
                 {
-                    Assert.Contains(RemoteLoaderProcess.Verb, File.ReadAllText($"/proc/{tracer}/cmdline"));
-                    return tracer;
+                    // The id read may already be another task's by the time its command line is
+                    // (the tracing thread gone, its id reused on a busy host): looked at again.
+                    string command = ReadCommandLine(tracer);
+                    if (command.Contains(RemoteLoaderProcess.Verb, StringComparison.Ordinal)) return tracer;
+                    otherTracer = $"; traced by {tracer} ({command.Replace('\0', ' ')})";
                 }
             if (LoadEnded(injector)) return null;
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"the target was never traced: {injector.StandardErrorSoFar}");
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"the target was never traced by the loader{otherTracer}: {injector.StandardErrorSoFar}");
             Thread.SpinWait(100);
         }
+    }
+
+    static string ReadCommandLine(int pid)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/cmdline"); }
+        catch (IOException) { return ""; }
     }
 
     static bool LoadEnded(RunningProcess injector) =>
