@@ -54,7 +54,7 @@ public sealed class ThreadFreezer(Func<IPtrace> ptraceFactory) : IThreadFreezer
                     int errno = ptrace.Seize(tid);
                     if (errno == RemoteLoaderReasons.ESRCH) continue; // ended meanwhile
                     // A thread past its exit (a zombie until its process reaps it) refuses with EPERM.
-                    if (errno != 0 && Exited(pid, tid)) continue;
+                    if (errno != 0 && !Procfs.ProcessState.IsAlive(tid)) continue;
                     if (errno != 0) return (default, $"ptrace refused to stop thread {tid}: {Native.ErrorText(errno)}");
                     stopped[tid] = 0;
                     if (ptrace.Interrupt(tid) == 0) interrupted.Add(tid);
@@ -84,18 +84,6 @@ public sealed class ThreadFreezer(Func<IPtrace> ptraceFactory) : IThreadFreezer
                 ptrace.Detach(tid, signal);
             }
         }
-    }
-
-    /// <summary>The thread has ended (State Z or X) or is gone.</summary>
-    static bool Exited(int pid, int tid)
-    {
-        try
-        {
-            string stat = File.ReadAllText($"/proc/{pid}/task/{tid}/stat");
-            int end = stat.LastIndexOf(')');
-            return end >= 0 && end + 2 < stat.Length && stat[end + 2] is 'Z' or 'X';
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return true; }
     }
 
     static List<int> Tasks(int pid)
