@@ -82,92 +82,104 @@ public static class LinuxRecordSession
         string? preloadNote = null;
         string? inheritedPreload = null;
         bool jemallocExplained = false;
-        if (options.Pid is { } attachPid)
+        // Launched, loading the BPF object (the kernel's BTF parsed, the programs verified: ~150 ms)
+        // overlaps the launch's preparation; joined where the tracer is first needed.
+        var loading = options.Pid is null ? Bpf.EarlyTracer.Start(tracerFactory, options.TracerSettings(UsesDwarf(options.Unwind))) : null;
+        try
         {
-            if (options.AllocatorMode == AllocatorMode.Preload)
-                throw new ProfilerException(ExitCode.UsageError,
-                    "--mode preload samples inside a program memprof launches; to attach, use --mode auto or probe");
-            if (targets.WhyNotAttachable(attachPid) is { } why)
-                throw new ProfilerException(ExitCode.TargetNotFound, why);
-            pid = attachPid;
-            // Ahead of the target's threads: otherwise a target whose threads all run starves the
-            // attach (its threads stay stopped longer) and the reading of the ring buffer.
-            priority = targets.RaiseOwnPriority();
-            AttachChoice attach;
-            try
+            if (options.Pid is { } attachPid)
             {
-                attach = options.AllocatorMode == AllocatorMode.Probe ? new AttachChoice(false, null)
-                    : AttachChoice.Decide(options.AllocatorMode, targets.AttachFacts(attachPid));
-            }
-            catch (ProfilerException)
-            {
-                priority.Dispose();
-                throw;
-            }
-            if (attach.Inject)
-            {
-                // Samples go through shared rings rather than a trap each, as at launch.
-                if (options.SharedRings)
-                    rings = new Ring.SharedRing(Ring.RingSizing.For(Math.Max(1, options.SampleRateBytes), options.BufferBytes), UsesDwarf(options.Unwind) ? options.StackCopyBytes : 0, monotonicNanos,
-                        unwindInProcess: options.Unwind != UnwindMode.DwarfCopy);
-                var (process, failure) = targets.Inject(attachPid, Math.Max(1, options.SampleRateBytes), rings?.Path);
-                string ringsNote = rings is null ? ""
-                    : process is { UsesRings: true } ? $"; events through shared rings ({rings.Sizing.RingCount} × {rings.Sizing.RingBytes / 1024} KiB; markers probed for threads without a ring)"
-                    : process is not null ? $"; shared rings not used ({process.RingsRefusal ?? "not taken"}): sampled events trap on the markers" : "";
-                if (process is not { UsesRings: true })
+                if (options.AllocatorMode == AllocatorMode.Preload)
+                    throw new ProfilerException(ExitCode.UsageError,
+                        "--mode preload samples inside a program memprof launches; to attach, use --mode auto or probe");
+                if (targets.WhyNotAttachable(attachPid) is { } why)
+                    throw new ProfilerException(ExitCode.TargetNotFound, why);
+                pid = attachPid;
+                // Ahead of the target's threads: otherwise a target whose threads all run starves the
+                // attach (its threads stay stopped longer) and the reading of the ring buffer.
+                priority = targets.RaiseOwnPriority();
+                AttachChoice attach;
+                try
                 {
-                    rings?.Dispose();
+                    attach = options.AllocatorMode == AllocatorMode.Probe ? new AttachChoice(false, null)
+                        : AttachChoice.Decide(options.AllocatorMode, targets.AttachFacts(attachPid));
+                }
+                catch (ProfilerException)
+                {
+                    priority.Dispose();
+                    throw;
+                }
+                if (attach.Inject)
+                {
+                    // Samples go through shared rings rather than a trap each, as at launch.
+                    if (options.SharedRings)
+                        rings = new Ring.SharedRing(Ring.RingSizing.For(Math.Max(1, options.SampleRateBytes), options.BufferBytes), UsesDwarf(options.Unwind) ? options.StackCopyBytes : 0, monotonicNanos,
+                            unwindInProcess: options.Unwind != UnwindMode.DwarfCopy);
+                    var (process, failure) = targets.Inject(attachPid, Math.Max(1, options.SampleRateBytes), rings?.Path);
+                    string ringsNote = rings is null ? ""
+                        : process is { UsesRings: true } ? $"; events through shared rings ({rings.Sizing.RingCount} × {rings.Sizing.RingBytes / 1024} KiB; markers probed for threads without a ring)"
+                        : process is not null ? $"; shared rings not used ({process.RingsRefusal ?? "not taken"}): sampled events trap on the markers" : "";
+                    if (process is not { UsesRings: true })
+                    {
+                        rings?.Dispose();
+                        rings = null;
+                    }
+                    if (process is null && options.AllocatorMode == AllocatorMode.Inject) priority.Dispose();
+                    if (process is null) attach = AttachChoice.FallBack(options.AllocatorMode, failure ?? "unknown failure");
+                    else
+                    {
+                        injected = process;
+                        preloadNote = $"in-process sampling injected into the running process ({process.Summary}; counts exact from the " +
+                                      "attach for calls through the redirected slots and definitions; libc-internal calls not seen)" + ringsNote;
+                    }
+                    if (rings is not null && !options.FollowChildren) rings.OnlyPid = (uint)attachPid;
+                }
+                if (attach.Note is not null) preloadNote = attach.Note;
+                // A preload library already in the process samples at its own rate: that rate is the
+                // recording's (weights computed at --rate would be wrong by their ratio).
+                if (injected is null && Preload.ResidentPreload.SamplingRate(processes, files, attachPid) is { } resident)
+                {
+                    preloadNote = $"{Preload.ResidentPreload.Note}: it samples every {resident:N0} B whatever --rate says, " +
+                                  "and its counters run from the process's start";
+                    options = options with { SampleRateBytes = resident };
+                }
+            }
+            else
+            {
+                if (options.AllocatorMode == AllocatorMode.Inject)
+                    throw new ProfilerException(ExitCode.UsageError,
+                        "--mode inject puts the sampler into a running process (--pid); a launched command samples in-process with --mode auto or preload");
+                // Samples go through shared rings rather than a trap each.
+                if (options.SharedRings)
+                    rings = new Ring.SharedRing(Ring.RingSizing.For(Math.Max(1, options.SampleRateBytes), options.BufferBytes),
+                        UsesDwarf(options.Unwind) ? options.StackCopyBytes : 0, monotonicNanos, unwindInProcess: options.Unwind != UnwindMode.DwarfCopy);
+                var choice = ChooseLaunch(options, targets, rings);
+                if (rings is not null && choice.Environment?.ContainsKey(Ring.RingLayout.EnvironmentVariable) != true)
+                {
+                    rings.Dispose();
                     rings = null;
                 }
-                if (process is null && options.AllocatorMode == AllocatorMode.Inject) priority.Dispose();
-                if (process is null) attach = AttachChoice.FallBack(options.AllocatorMode, failure ?? "unknown failure");
-                else
+                preloadNote = choice.Note;
+                jemallocExplained = choice.JemallocExplained;
+                if (choice.Environment?.ContainsKey("LD_PRELOAD") == true && Preload.PreloadLibrary.Locate() is { } library) inheritedPreload = library;
+                // A .NET command names its JIT-compiled code in a perf map from its start.
+                perfMapTurnedOn = string.IsNullOrEmpty(Environment.GetEnvironmentVariable(DotNet.DotNetProcesses.PerfMapVariable));
+                var environment = DotNet.DotNetProcesses.LaunchEnvironment(choice.Environment, Environment.GetEnvironmentVariable);
+                try { launcher = targets.StartStopped(options.Command, environment, options.TargetOutputPath); }
+                catch
                 {
-                    injected = process;
-                    preloadNote = $"in-process sampling injected into the running process ({process.Summary}; counts exact from the " +
-                                  "attach for calls through the redirected slots and definitions; libc-internal calls not seen)" + ringsNote;
+                    rings?.Dispose();
+                    throw;
                 }
-                if (rings is not null && !options.FollowChildren) rings.OnlyPid = (uint)attachPid;
+                pid = launcher.Pid;
+                if (rings is not null && !options.FollowChildren) rings.OnlyPid = (uint)pid;
             }
-            if (attach.Note is not null) preloadNote = attach.Note;
-            // A preload library already in the process samples at its own rate: that rate is the
-            // recording's (weights computed at --rate would be wrong by their ratio).
-            if (injected is null && Preload.ResidentPreload.SamplingRate(processes, files, attachPid) is { } resident)
-            {
-                preloadNote = $"{Preload.ResidentPreload.Note}: it samples every {resident:N0} B whatever --rate says, " +
-                              "and its counters run from the process's start";
-                options = options with { SampleRateBytes = resident };
-            }
+
         }
-        else
+        catch
         {
-            if (options.AllocatorMode == AllocatorMode.Inject)
-                throw new ProfilerException(ExitCode.UsageError,
-                    "--mode inject puts the sampler into a running process (--pid); a launched command samples in-process with --mode auto or preload");
-            // Samples go through shared rings rather than a trap each.
-            if (options.SharedRings)
-                rings = new Ring.SharedRing(Ring.RingSizing.For(Math.Max(1, options.SampleRateBytes), options.BufferBytes),
-                    UsesDwarf(options.Unwind) ? options.StackCopyBytes : 0, monotonicNanos, unwindInProcess: options.Unwind != UnwindMode.DwarfCopy);
-            var choice = ChooseLaunch(options, targets, rings);
-            if (rings is not null && choice.Environment?.ContainsKey(Ring.RingLayout.EnvironmentVariable) != true)
-            {
-                rings.Dispose();
-                rings = null;
-            }
-            preloadNote = choice.Note;
-            jemallocExplained = choice.JemallocExplained;
-            if (choice.Environment?.ContainsKey("LD_PRELOAD") == true && Preload.PreloadLibrary.Locate() is { } library) inheritedPreload = library;
-            // A .NET command names its JIT-compiled code in a perf map from its start.
-            perfMapTurnedOn = string.IsNullOrEmpty(Environment.GetEnvironmentVariable(DotNet.DotNetProcesses.PerfMapVariable));
-            var environment = DotNet.DotNetProcesses.LaunchEnvironment(choice.Environment, Environment.GetEnvironmentVariable);
-            try { launcher = targets.StartStopped(options.Command, environment, options.TargetOutputPath); }
-            catch
-            {
-                rings?.Dispose();
-                throw;
-            }
-            pid = launcher.Pid;
-            if (rings is not null && !options.FollowChildren) rings.OnlyPid = (uint)pid;
+            loading?.Discard();
+            throw;
         }
 
         IKernelTracer? tracer = null;
@@ -177,7 +189,7 @@ public static class LinuxRecordSession
         try
         {
             bool dwarf = UsesDwarf(options.Unwind);
-            tracer = tracerFactory(options.TracerSettings(dwarf));
+            tracer = loading is not null ? loading.Join() : tracerFactory(options.TracerSettings(dwarf));
             var header = new Header
             {
                 StartUnixNanos = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000,
