@@ -294,7 +294,9 @@ public static class LinuxRecordSession
             string? unrestored = injected?.Detach() is { } left ? DetachFailure(pid, left) : null;
             TimeSpan? slotsRestored = injected is null ? null : restoring.Elapsed;
             // Whatever the kernel already queued belongs to the recording; then no probe stays behind.
-            tracer.DetachAll();
+            // With every traced process gone nothing more can come: the probes' releases (a grace
+            // period each) go on while the recording is finished, and disposing waits for them.
+            tracer.DetachAll(wait: recorder.UnexitedPids.Any(targets.IsAlive));
             // Bounded: a child that outlives the command may go on writing into the rings.
             var drainEnd = sw.Elapsed + FinalDrainLimit;
             while (Poll(tracer, rings, recorder, writer, 0) > 0 && sw.Elapsed < drainEnd) { }

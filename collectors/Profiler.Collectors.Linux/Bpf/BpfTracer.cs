@@ -270,9 +270,10 @@ public sealed unsafe class BpfTracer : IKernelTracer
     }
 
     /// <summary>Releases every probe and returns once none is left attached.</summary>
-    public void DetachAll()
+    public void DetachAll(bool wait = true)
     {
         foreach (var pid in _links.Keys.Concat(_multiLinks.Keys).Distinct().ToList()) Detach(pid);
+        if (!wait) return;
         Task.WaitAll(_releases);
         _releases.Clear();
     }
@@ -303,7 +304,10 @@ public sealed unsafe class BpfTracer : IKernelTracer
     {
         if (_disposed) return;
         _disposed = true;
-        DetachAll();
+        // Not waited for: a session that leaves a live process waited already (DetachAll); one
+        // whose processes are gone lets the releases finish beside what memprof does next, and the
+        // kernel completes any still going when memprof exits.
+        DetachAll(wait: false);
         foreach (var link in _tracepointLinks) LibBpf.LinkDestroy(link);
         LibBpf.RingBufferFree(_ringBuffer);
         LibBpf.ObjectClose(_obj);

@@ -32,5 +32,7 @@ public interface IKernelTracer : Session.IKernelCounters, IDisposable
     /// <summary>Starts releasing one process's probes (it has exited).</summary>
     void Detach(int pid);
     int Drain(BpfEventSink sink, int timeoutMs);
-    void DetachAll();
+    /// <summary>Releases every probe; returns once none is left attached, or, without
+    /// <paramref name="wait"/>, at once (the releases go on; disposing waits for them).</summary>
+    void DetachAll(bool wait = true);
 }

@@ -40,6 +40,9 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
     public int ProcessCount => _processes.Count;
     public int LiveProcessCount => _processes.Values.Count(p => !p.Exited);
 
+    /// <summary>The processes whose exit has not been seen yet.</summary>
+    public IEnumerable<int> UnexitedPids => _processes.Where(p => !p.Value.Exited).Select(p => p.Key);
+
     /// <summary>Reports a traced process's end: pid and exit code (128 + signal when killed).</summary>
     public event Action<int, int>? ProcessExited;
 

@@ -19,7 +19,7 @@ sealed class ScriptedTracer(List<string> log) : IKernelTracer
     public void Detach(int pid) { }
     public TracerCounters ReadCounters() => default;
     public BpfTotals? ReadTotals(int pid) => null;
-    public void DetachAll() => log.Add("detach all");
+    public void DetachAll(bool wait = true) => log.Add("detach all");
     public void Dispose() => log.Add("dispose");
 
     public int Drain(BpfEventSink sink, int timeoutMs)

@@ -22,7 +22,7 @@ public sealed class KernelCommandSinkTests
         public int Drain(BpfEventSink sink, int timeoutMs) => 0;
         public TracerCounters ReadCounters() => default;
         public BpfTotals? ReadTotals(int pid) => null;
-        public void DetachAll() { }
+        public void DetachAll(bool wait = true) { }
         public void Dispose() { }
     }
 
