@@ -115,8 +115,18 @@ public static class PreloadLibrary
     }
 
     /// <summary>The libraries the dynamic linker would load, as `ld.so --list` resolves them
-    /// (it maps them without running any of the program's code).</summary>
-    static IEnumerable<string> LoadedLibraries(string interpreter, string executable)
+    /// (it maps them without running any of the program's code). Asked up to three times while
+    /// a launch is prepared: the answer is kept while the executable is unchanged.</summary>
+    static IReadOnlyList<string> LoadedLibraries(string interpreter, string executable)
+    {
+        var file = new System.IO.FileInfo(executable);
+        var key = (interpreter, executable, file.Exists ? file.LastWriteTimeUtc.Ticks : 0, file.Exists ? file.Length : 0);
+        return LoadedBefore.GetOrAdd(key, _ => ListLoadedLibraries(interpreter, executable));
+    }
+
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string, long, long), IReadOnlyList<string>> LoadedBefore = new();
+
+    static IReadOnlyList<string> ListLoadedLibraries(string interpreter, string executable)
     {
         var psi = new System.Diagnostics.ProcessStartInfo(interpreter) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add("--list");
