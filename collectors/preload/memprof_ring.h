@@ -99,9 +99,11 @@ struct memprof_ring_stack_name {
     uint64_t id;             /* 0: none */
 };
 #define MEMPROF_RING_STACK_NAMES 4096 /* per thread, direct-mapped: 64 KiB */
-/* A thread's private caches, one mapping made at its first event: unwind rules, then stack names. */
+/* A thread's private caches, one mapping made at its first event: unwind rules, stack names,
+ * then the frames of its last walk. */
 #define MEMPROF_RING_THREAD_CACHE_BYTES \
-    (MEMPROF_UNWIND_CACHE_ENTRIES * sizeof(struct memprof_unwind_rule) + MEMPROF_RING_STACK_NAMES * sizeof(struct memprof_ring_stack_name))
+    (MEMPROF_UNWIND_CACHE_ENTRIES * sizeof(struct memprof_unwind_rule) + MEMPROF_RING_STACK_NAMES * sizeof(struct memprof_ring_stack_name) + \
+     sizeof(struct memprof_unwind_memo))
 
 /* A thread's ring; `state` 0: none claimed yet, 1: claimed, 2: none to be had (markers). */
 struct memprof_ring_thread {
@@ -171,6 +173,11 @@ static uintptr_t memprof_ring_stack_top(uintptr_t sp)
 static struct memprof_ring_stack_name *memprof_ring_stack_names(struct memprof_ring_thread *r)
 {
     return (struct memprof_ring_stack_name *)(r->unwind_cache + MEMPROF_UNWIND_CACHE_ENTRIES);
+}
+
+static struct memprof_unwind_memo *memprof_ring_unwind_memo(struct memprof_ring_thread *r)
+{
+    return (struct memprof_unwind_memo *)(memprof_ring_stack_names(r) + MEMPROF_RING_STACK_NAMES);
 }
 
 static int memprof_ring_claim(struct memprof_ring_thread *r)
@@ -336,14 +343,19 @@ __attribute__((noinline)) static uint32_t memprof_ring_unwind(uintptr_t first, u
 
 /* A stack's name key: 64 bits over the frames and the stack flags (two distinct stacks of a thread
  * agreeing on all 64 bits is a chance of one in 2^64 per pair). */
+static inline uint64_t memprof_ring_stack_hash_end(uint64_t folded, uint32_t frames, uint32_t flags)
+{
+    uint64_t h = memprof_unwind_fold(folded, (uint64_t)frames << 32 | flags);
+    return h ^ (h >> 32);
+}
+
+/* The pcs folded from the outermost frame inward, as the unwind memo keeps them per frame. */
 static inline uint64_t memprof_ring_stack_hash(const uint64_t *pcs, uint32_t frames, uint32_t flags)
 {
-    uint64_t h = (uint64_t)frames << 32 | flags;
-    for (uint32_t i = 0; i < frames; i++) {
-        h = (h ^ pcs[i]) * 0x9E3779B97F4A7C15ULL;
-        h ^= h >> 29;
-    }
-    return h ^ (h >> 32);
+    uint64_t h = 0;
+    for (uint32_t i = frames; i-- > 0;)
+        h = memprof_unwind_fold(h, pcs[i]);
+    return memprof_ring_stack_hash_end(h, frames, flags);
 }
 
 /* Writes one event with the stack of its caller's caller (the sampler's entry points keep frame
@@ -377,13 +389,15 @@ __attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thre
     uint64_t pcs[MEMPROF_MAX_FRAMES];
     uint64_t copy = 0;
     uint32_t frames = 0;
+    int unwound_here = 0;     /* by memprof_unwind_walk, whose memo then holds the stack's hash */
     if (top && !r->unwind_cache) {
         void *cache = mmap(NULL, MEMPROF_RING_THREAD_CACHE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         r->unwind_cache = cache == MAP_FAILED ? NULL : cache;
     }
     if (memprof_ring->stack_copy && memprof_ring->unwind_in_process) {
         if (top && r->unwind_cache)
-            frames = memprof_unwind_walk(r->unwind_cache, ip, sp, bp, top, pcs, MEMPROF_MAX_FRAMES);
+            frames = memprof_unwind_walk(r->unwind_cache, memprof_ring_unwind_memo(r), ip, sp, bp, top, pcs, MEMPROF_MAX_FRAMES);
+        unwound_here = frames > 0;
         if (!frames)
             frames = memprof_ring_unwind(ip, pcs);
     }
@@ -403,7 +417,12 @@ __attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thre
     uint64_t stack_hash = 0, stack_id = 0;
     uint32_t sent_frames = frames;
     if (copy == 0 && frames > 0 && r->unwind_cache) {
-        stack_hash = memprof_ring_stack_hash(pcs, frames, flags & (MEMPROF_RING_EVENT_UNWOUND | MEMPROF_EVENT_STACK_COMPLETE));
+        uint32_t hashed_flags = flags & (MEMPROF_RING_EVENT_UNWOUND | MEMPROF_EVENT_STACK_COMPLETE);
+        struct memprof_unwind_memo *memo = memprof_ring_unwind_memo(r);
+        /* The walk just done left its frames' hashes in the memo, when it was this stack's. */
+        stack_hash = unwound_here && memo->frames[memo->current] == frames
+                         ? memprof_ring_stack_hash_end(memo->frame[memo->current][0].suffix_hash, frames, hashed_flags)
+                         : memprof_ring_stack_hash(pcs, frames, hashed_flags);
         name = &memprof_ring_stack_names(r)[stack_hash & (MEMPROF_RING_STACK_NAMES - 1)];
         if (name->id != 0 && name->hash == stack_hash) {
             stack_id = name->id;

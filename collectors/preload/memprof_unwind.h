@@ -312,22 +312,89 @@ static inline struct memprof_unwind_rule *memprof_unwind_lookup(struct memprof_u
     return rule;
 }
 
+/* The frames of the thread's last complete walk, each with its sp and its rule: consecutive
+ * events share their outer frames, whose rules are then read from here rather than from the
+ * cache (a rule is the CFI at its pc, so any copy of it is right; the sp only finds it). The
+ * cache is indexed by a hash of the pc: each frame a cache line of its own, which programs with
+ * deep stacks (bat: ~30 frames an event) missed in L1 and L2 for a quarter of the walk's time. */
+#define MEMPROF_UNWIND_MEMO_FRAMES 128
+struct memprof_unwind_memo_frame {
+    uint64_t sp;
+    uint64_t suffix_hash;    /* memprof_unwind_fold over the pcs from the outermost frame to this one */
+    struct memprof_unwind_rule rule;
+};
+
+/* One step of a stack's hash, taken from its outermost frame inward: a walk that shares its
+ * outer frames with the last one takes their hash from the memo and folds only its own. */
+static inline uint64_t memprof_unwind_fold(uint64_t h, uint64_t pc)
+{
+    h = (h ^ pc) * 0x9E3779B97F4A7C15ULL;
+    return h ^ (h >> 29);
+}
+
+struct memprof_unwind_memo {
+    uint32_t frames[2];
+    uint32_t current;        /* the buffer holding the last walk; the other is written */
+    uint32_t pad;
+    struct memprof_unwind_memo_frame frame[2][MEMPROF_UNWIND_MEMO_FRAMES];
+};
+
+/* The suffix hashes of the walk just written into the memo's other buffer (`frames` of it):
+ * the frames it shares with the last walk, counted from the outermost, keep theirs. */
+static inline void memprof_unwind_memo_hash(struct memprof_unwind_memo *memo, const uint64_t *pcs, uint32_t frames)
+{
+    const struct memprof_unwind_memo_frame *last = memo->frame[memo->current];
+    struct memprof_unwind_memo_frame *out = memo->frame[memo->current ^ 1];
+    int32_t i = (int32_t)frames - 1, k = (int32_t)memo->frames[memo->current] - 1;
+    uint64_t h = 0;
+    for (; i >= 0 && k >= 0 && out[i].sp == last[k].sp && out[i].rule.pc == last[k].rule.pc; i--, k--)
+        h = out[i].suffix_hash = last[k].suffix_hash;
+    for (; i >= 0; i--)
+        h = out[i].suffix_hash = memprof_unwind_fold(h, pcs[i]);
+}
+
+static inline uint32_t memprof_unwind_memo_done(struct memprof_unwind_memo *memo, const uint64_t *pcs, uint32_t frames)
+{
+    if (memo) {
+        /* A walk longer than the memo keeps no frames: its hash must cover them all. */
+        uint32_t kept = frames <= MEMPROF_UNWIND_MEMO_FRAMES ? frames : 0;
+        memprof_unwind_memo_hash(memo, pcs, kept);
+        memo->frames[memo->current ^ 1] = kept;
+        memo->current ^= 1;
+    }
+    return frames;
+}
+
 /* Walks from `ip` with the caller's sp and bp, within [sp, top): the number of frames when it
  * reached the outermost one (by CFI, or a frame chain ending on rbp = 0 as the psABI marks it),
  * 0 when it could not (a frame the cache does not describe, a frame outside the stack, a frame
- * chain that does not lead outward, more than `most` frames). */
-static uint32_t memprof_unwind_walk(struct memprof_unwind_rule *cache, uintptr_t ip, uintptr_t sp, uintptr_t bp, uintptr_t top,
-                                    uint64_t *pcs, uint32_t most)
+ * chain that does not lead outward, more than `most` frames). `memo` (or NULL) is the thread's:
+ * read for rules, and holds this walk's frames once it completes. */
+static uint32_t memprof_unwind_walk(struct memprof_unwind_rule *cache, struct memprof_unwind_memo *memo, uintptr_t ip, uintptr_t sp,
+                                    uintptr_t bp, uintptr_t top, uint64_t *pcs, uint32_t most)
 {
+    const struct memprof_unwind_memo_frame *last = memo ? memo->frame[memo->current] : NULL;
+    uint32_t last_frames = memo ? memo->frames[memo->current] : 0;
+    struct memprof_unwind_memo_frame *out = memo ? memo->frame[memo->current ^ 1] : NULL;
+    uint32_t j = 0;
     uintptr_t pc = ip;
     for (uint32_t n = 0; n < most; n++) {
         pcs[n] = pc;
-        const struct memprof_unwind_rule *rule = memprof_unwind_lookup(cache, pc - 1);
+        /* Both walks go outward, each sp above the one before: the last walk's frame at this sp,
+         * if any, is found by moving on from where the previous frame's search stopped. */
+        while (j < last_frames && last[j].sp < sp)
+            j++;
+        const struct memprof_unwind_rule *rule = j < last_frames && last[j].sp == sp && last[j].rule.pc == pc - 1
+                                                     ? &last[j].rule : memprof_unwind_lookup(cache, pc - 1);
+        if (out && n < MEMPROF_UNWIND_MEMO_FRAMES) {
+            out[n].sp = sp;
+            out[n].rule = *rule;
+        }
         if (rule->kind == MEMPROF_UNWIND_OUTERMOST)
-            return n + 1;
+            return memprof_unwind_memo_done(memo, pcs, n + 1);
         if (rule->kind == MEMPROF_UNWIND_FRAME_POINTER) {
             if (bp == 0)
-                return n + 1;
+                return memprof_unwind_memo_done(memo, pcs, n + 1);
             /* Only a frame record inside this thread's stack, at or above sp: anything else in rbp
              * is no frame pointer (compared without bp + 16, which wraps near the top). */
             if ((bp & 7) != 0 || bp < sp || top - sp < 16 || bp > top - 16)
@@ -336,7 +403,7 @@ static uint32_t memprof_unwind_walk(struct memprof_unwind_rule *cache, uintptr_t
             sp = bp + 16;
             bp = ((const uintptr_t *)bp)[0];
             if (next == 0)
-                return n + 1;
+                return memprof_unwind_memo_done(memo, pcs, n + 1);
             /* A return address is a user-space code address. */
             if (next < 4096 || next >= (1ULL << 47))
                 return 0;
@@ -357,7 +424,7 @@ static uint32_t memprof_unwind_walk(struct memprof_unwind_rule *cache, uintptr_t
         }
         sp = cfa;
         if (next == 0)
-            return n + 1;
+            return memprof_unwind_memo_done(memo, pcs, n + 1);
         pc = next;
     }
     return 0;

@@ -27,9 +27,11 @@ public sealed class RingStackWalkTests
         // Frames without frame pointers (-fomit-frame-pointer), with an LSDA (a cleanup under
         // -fexceptions), one with its CFA at rbp (alloca), glibc's qsort calling back into the
         // program, down to _start: the walk from the cache and
-        // libgcc's _Unwind_Backtrace must agree frame for frame, cold (rules read from the FDEs) and warm.
+        // libgcc's _Unwind_Backtrace must agree frame for frame, cold (rules read from the FDEs) and warm
+        // (rules from the cache, and from the memo of the walk before, whose stack hash it carries on).
         const string source = Prelude + "\n" + """
             static struct memprof_unwind_rule cache[MEMPROF_UNWIND_CACHE_ENTRIES];
+            static struct memprof_unwind_memo memo;
             static int failures, walks, deepest;
 
             __attribute__((noinline, optimize("no-omit-frame-pointer"))) static void capture(void)
@@ -39,12 +41,20 @@ public sealed class RingStackWalkTests
                 uintptr_t sp = frame + 16, bp = *(uintptr_t *)frame;
                 uint64_t fast[MEMPROF_MAX_FRAMES], slow[MEMPROF_MAX_FRAMES];
                 for (int pass = 0; pass < 2; pass++) {
-                    uint32_t n = memprof_unwind_walk(cache, ip, sp, bp, (uintptr_t)__libc_stack_end, fast, MEMPROF_MAX_FRAMES);
+                    uint32_t n = memprof_unwind_walk(cache, &memo, ip, sp, bp, (uintptr_t)__libc_stack_end, fast, MEMPROF_MAX_FRAMES);
                     uint32_t m = memprof_ring_unwind(ip, slow);
                     walks++;
                     if (n == 0 || n != m || memcmp(fast, slow, n * 8) != 0) {
                         failures++;
                         printf("mismatch pass %d: %u cached frames, %u from libgcc\n", pass, n, m);
+                    }
+                    /* The memo's hash, partly carried over from the walk before (which shares the
+                     * outer frames), is the whole stack's. */
+                    uint64_t kept = memprof_ring_stack_hash_end(memo.frame[memo.current][0].suffix_hash, n, 0);
+                    if (memo.frames[memo.current] != n || kept != memprof_ring_stack_hash(fast, n, 0)) {
+                        failures++;
+                        printf("memo pass %d: %u frames kept of %u, hash %s\n", pass, memo.frames[memo.current], n,
+                               kept == memprof_ring_stack_hash(fast, n, 0) ? "agrees" : "differs");
                     }
                     if ((int)n > deepest)
                         deepest = (int)n;
@@ -112,7 +122,7 @@ public sealed class RingStackWalkTests
                 uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
                 uintptr_t ip = (uintptr_t)__builtin_return_address(0);
                 uint64_t fast[MEMPROF_MAX_FRAMES], slow[MEMPROF_MAX_FRAMES];
-                uint32_t n = memprof_unwind_walk(cache, ip, frame + 16, *(uintptr_t *)frame, (uintptr_t)__libc_stack_end, fast, MEMPROF_MAX_FRAMES);
+                uint32_t n = memprof_unwind_walk(cache, NULL, ip, frame + 16, *(uintptr_t *)frame, (uintptr_t)__libc_stack_end, fast, MEMPROF_MAX_FRAMES);
                 uint32_t m = memprof_ring_unwind(ip, slow);
                 printf("cached %u libgcc %u\n", n, m);
             }
