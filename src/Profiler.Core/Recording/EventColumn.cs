@@ -14,6 +14,19 @@ public enum ColumnWire
     TimeDelta,
 }
 
+/// <summary>How a column's values are turned, in a compressed batch (format 3), into numbers that
+/// are small or repeat, before they are written as the column's varints.</summary>
+public enum TightCoding
+{
+    /// <summary>As they are: already small or repeating (kinds, sizes, stack ids, times' deltas).</summary>
+    Plain,
+    /// <summary>Zigzag of the step from the value before in the batch (the first from 0): addresses
+    /// lie near each other, and a pid or tid changes rarely.</summary>
+    Delta,
+    /// <summary>Zigzag of the difference from the event's size: the weight is the size at rate 1.</summary>
+    FromSize,
+}
+
 delegate ref T[] ColumnArray<T>(EventColumns columns);
 
 delegate T EventValue<T>(in RawEvent e);
@@ -24,7 +37,7 @@ delegate T EventValue<T>(in RawEvent e);
 /// <see cref="RawEvent"/>. What is done to every column — growing, adding an event, permuting,
 /// encoding, decoding — is written once, here, for any column.
 /// </summary>
-public abstract unsafe class EventColumn(string name, int fieldNumber, ColumnWire wire)
+public abstract unsafe class EventColumn(string name, int fieldNumber, ColumnWire wire, TightCoding tight)
 {
     /// <summary>The member's name in <see cref="RawEvent"/> and <see cref="EventColumns"/>.</summary>
     public string Name => name;
@@ -33,6 +46,9 @@ public abstract unsafe class EventColumn(string name, int fieldNumber, ColumnWir
     public int Field => fieldNumber;
 
     public ColumnWire Wire => wire;
+
+    /// <summary>How the column is coded in a compressed batch.</summary>
+    public TightCoding Tight => tight;
 
     public abstract Type Type { get; }
 
@@ -58,6 +74,13 @@ public abstract unsafe class EventColumn(string name, int fieldNumber, ColumnWir
     /// <returns>False unless the bytes are exactly <paramref name="count"/> varints.</returns>
     internal abstract bool Decode(byte* bytes, int length, EventColumns into, int at, int count, ref long time);
 
+    /// <summary>Turns <paramref name="count"/> values from <paramref name="at"/> into their
+    /// <see cref="Tight"/> coding, in place (<see cref="Loosen"/> undoes it).</summary>
+    internal abstract void Tighten(EventColumns columns, int at, int count);
+
+    /// <summary>Undoes <see cref="Tighten"/> in place, once every column of the events is decoded.</summary>
+    internal abstract void Loosen(EventColumns columns, int at, int count);
+
     /// <summary>Takes the values of a batch the protobuf parser read (its field, boxed) from <paramref name="at"/>.</summary>
     internal abstract void Decode(IList parsed, EventColumns into, int at, ref long time);
 
@@ -69,8 +92,11 @@ sealed unsafe class EventColumn<T> : EventColumn where T : unmanaged
     readonly ColumnArray<T> _array;
     readonly EventValue<T> _value;
 
-    public EventColumn(string name, int fieldNumber, ColumnWire wire, ColumnArray<T> array, EventValue<T> value) : base(name, fieldNumber, wire)
+    public EventColumn(string name, int fieldNumber, ColumnWire wire, ColumnArray<T> array, EventValue<T> value, TightCoding tight = TightCoding.Plain)
+        : base(name, fieldNumber, wire, tight)
     {
+        if (tight != TightCoding.Plain && wire is not (ColumnWire.UInt32 or ColumnWire.UInt64))
+            throw new InvalidOperationException($"event column {name}: only unsigned columns are coded as {tight}");
         // The codec reinterprets values by the wire type's width (an enum as its int, a time as its long).
         int width = wire is ColumnWire.UInt64 or ColumnWire.TimeDelta ? 8 : 4;
         if (Unsafe.SizeOf<T>() != width || (wire == ColumnWire.TimeDelta && typeof(T) != typeof(long)))
@@ -158,6 +184,78 @@ sealed unsafe class EventColumn<T> : EventColumn where T : unmanaged
             }
         }
     }
+
+    internal override void Tighten(EventColumns columns, int at, int count)
+    {
+        if (Tight == TightCoding.Plain || count == 0) return;
+        var values = _array(columns).AsSpan(at, count);
+        if (Wire == ColumnWire.UInt32)
+        {
+            // 32-bit steps wrap, so every uint's zigzag fits a uint.
+            var u = Reinterpret<uint>(values);
+            uint before = 0;
+            for (int i = 0; i < u.Length; i++)
+            {
+                uint v = u[i];
+                int step = unchecked((int)(v - before));
+                u[i] = (uint)((step << 1) ^ (step >> 31));
+                before = v;
+            }
+            return;
+        }
+        var w = Reinterpret<ulong>(values);
+        if (Tight == TightCoding.Delta)
+        {
+            ulong before = 0;
+            for (int i = 0; i < w.Length; i++)
+            {
+                ulong v = w[i];
+                w[i] = ZigZag(unchecked((long)(v - before)));
+                before = v;
+            }
+        }
+        else
+        {
+            var size = columns.Size.AsSpan(at, count);
+            for (int i = 0; i < w.Length; i++) w[i] = ZigZag(unchecked((long)(w[i] - size[i])));
+        }
+    }
+
+    internal override void Loosen(EventColumns columns, int at, int count)
+    {
+        if (Tight == TightCoding.Plain || count == 0) return;
+        var values = _array(columns).AsSpan(at, count);
+        if (Wire == ColumnWire.UInt32)
+        {
+            var u = Reinterpret<uint>(values);
+            uint value = 0;
+            for (int i = 0; i < u.Length; i++)
+            {
+                uint z = u[i];
+                value = unchecked(value + (uint)((int)(z >> 1) ^ -(int)(z & 1)));
+                u[i] = value;
+            }
+            return;
+        }
+        var w = Reinterpret<ulong>(values);
+        if (Tight == TightCoding.Delta)
+        {
+            ulong value = 0;
+            for (int i = 0; i < w.Length; i++) w[i] = value = unchecked(value + (ulong)UnZigZag(w[i]));
+        }
+        else
+        {
+            var size = columns.Size.AsSpan(at, count);
+            for (int i = 0; i < w.Length; i++) w[i] = unchecked(size[i] + (ulong)UnZigZag(w[i]));
+        }
+    }
+
+    static ulong ZigZag(long v) => (ulong)((v << 1) ^ (v >> 63));
+
+    static long UnZigZag(ulong z) => (long)(z >> 1) ^ -(long)(z & 1);
+
+    static Span<TWire> Reinterpret<TWire>(Span<T> values) where TWire : unmanaged =>
+        System.Runtime.InteropServices.MemoryMarshal.Cast<T, TWire>(values);
 
     internal override void Decode(IList parsed, EventColumns into, int at, ref long time)
     {
