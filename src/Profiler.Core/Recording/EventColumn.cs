@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Profiler.Core.Recording;
 
@@ -12,19 +13,6 @@ public enum ColumnWire
     UInt64,
     /// <summary>A time: each value is the unsigned step from the event before.</summary>
     TimeDelta,
-}
-
-/// <summary>How a column's values are turned, in a compressed batch (format 3), into numbers that
-/// are small or repeat, before they are written as the column's varints.</summary>
-public enum TightCoding
-{
-    /// <summary>As they are: already small or repeating (kinds, sizes, stack ids, times' deltas).</summary>
-    Plain,
-    /// <summary>Zigzag of the step from the value before in the batch (the first from 0): addresses
-    /// lie near each other, and a pid or tid changes rarely.</summary>
-    Delta,
-    /// <summary>Zigzag of the difference from the event's size: the weight is the size at rate 1.</summary>
-    FromSize,
 }
 
 delegate ref T[] ColumnArray<T>(EventColumns columns);
@@ -185,77 +173,28 @@ sealed unsafe class EventColumn<T> : EventColumn where T : unmanaged
         }
     }
 
-    internal override void Tighten(EventColumns columns, int at, int count)
+    internal override void Tighten(EventColumns columns, int at, int count) => Code(columns, at, count, tighten: true);
+
+    internal override void Loosen(EventColumns columns, int at, int count) => Code(columns, at, count, tighten: false);
+
+    void Code(EventColumns columns, int at, int count, bool tighten)
     {
         if (Tight == TightCoding.Plain || count == 0) return;
         var values = _array(columns).AsSpan(at, count);
         if (Wire == ColumnWire.UInt32)
         {
-            // 32-bit steps wrap, so every uint's zigzag fits a uint.
-            var u = Reinterpret<uint>(values);
-            uint before = 0;
-            for (int i = 0; i < u.Length; i++)
-            {
-                uint v = u[i];
-                int step = unchecked((int)(v - before));
-                u[i] = (uint)((step << 1) ^ (step >> 31));
-                before = v;
-            }
+            var u = MemoryMarshal.Cast<T, uint>(values);
+            if (tighten) TightCodes.ToSteps(u); else TightCodes.FromSteps(u);
             return;
         }
-        var w = Reinterpret<ulong>(values);
+        var w = MemoryMarshal.Cast<T, ulong>(values);
         if (Tight == TightCoding.Delta)
         {
-            ulong before = 0;
-            for (int i = 0; i < w.Length; i++)
-            {
-                ulong v = w[i];
-                w[i] = ZigZag(unchecked((long)(v - before)));
-                before = v;
-            }
+            if (tighten) TightCodes.ToSteps(w); else TightCodes.FromSteps(w);
         }
-        else
-        {
-            var size = columns.Size.AsSpan(at, count);
-            for (int i = 0; i < w.Length; i++) w[i] = ZigZag(unchecked((long)(w[i] - size[i])));
-        }
+        else if (tighten) TightCodes.ToDifferences(w, columns.Size.AsSpan(at, count));
+        else TightCodes.FromDifferences(w, columns.Size.AsSpan(at, count));
     }
-
-    internal override void Loosen(EventColumns columns, int at, int count)
-    {
-        if (Tight == TightCoding.Plain || count == 0) return;
-        var values = _array(columns).AsSpan(at, count);
-        if (Wire == ColumnWire.UInt32)
-        {
-            var u = Reinterpret<uint>(values);
-            uint value = 0;
-            for (int i = 0; i < u.Length; i++)
-            {
-                uint z = u[i];
-                value = unchecked(value + (uint)((int)(z >> 1) ^ -(int)(z & 1)));
-                u[i] = value;
-            }
-            return;
-        }
-        var w = Reinterpret<ulong>(values);
-        if (Tight == TightCoding.Delta)
-        {
-            ulong value = 0;
-            for (int i = 0; i < w.Length; i++) w[i] = value = unchecked(value + (ulong)UnZigZag(w[i]));
-        }
-        else
-        {
-            var size = columns.Size.AsSpan(at, count);
-            for (int i = 0; i < w.Length; i++) w[i] = unchecked(size[i] + (ulong)UnZigZag(w[i]));
-        }
-    }
-
-    static ulong ZigZag(long v) => (ulong)((v << 1) ^ (v >> 63));
-
-    static long UnZigZag(ulong z) => (long)(z >> 1) ^ -(long)(z & 1);
-
-    static Span<TWire> Reinterpret<TWire>(Span<T> values) where TWire : unmanaged =>
-        System.Runtime.InteropServices.MemoryMarshal.Cast<T, TWire>(values);
 
     internal override void Decode(IList parsed, EventColumns into, int at, ref long time)
     {
