@@ -1,8 +1,11 @@
+using System.Buffers;
+
 namespace Profiler.Core.Recording;
 
 /// <summary>
 /// One event batch waiting to be decoded: where its packed columns lie in the recording's bytes,
-/// or a batch the protobuf parser already read (one with an unusual encoding). Decoding accepts
+/// where a compressed batch's bytes lie (its columns are found once it is decompressed), or a
+/// batch the protobuf parser already read (one with an unusual encoding). Decoding accepts
 /// exactly what the protobuf parser would read the same way and reports anything else, which sends
 /// the whole recording to the reference reader.
 /// </summary>
@@ -16,8 +19,12 @@ sealed unsafe class EventBatchSlice
     readonly long[] _offsets = new long[Columns.Length];
     readonly int[] _lengths = new int[Columns.Length];
     readonly Proto.EventBatch? _parsed;
+    /// <summary>A compressed batch: where its Brotli bytes lie, and its EventBatch's length.</summary>
+    readonly (long At, int Length, int PlainLength)? _compressed;
 
     EventBatchSlice(int count, Proto.EventBatch? parsed) => (Count, _parsed) = (count, parsed);
+
+    EventBatchSlice(int count, long at, int length, int plainLength) => (Count, _compressed) = (count, (at, length, plainLength));
 
     public int Count { get; }
 
@@ -26,48 +33,74 @@ sealed unsafe class EventBatchSlice
     {
         get
         {
+            if (_compressed is { } c) return c.At + c.Length;
             long end = 0;
             for (int k = 0; k < _offsets.Length; k++) end = Math.Max(end, _offsets[k] + _lengths[k]);
             return end;
         }
     }
 
-    /// <summary>A record that is exactly one event batch whose columns are all packed, each at most
-    /// once and in field order, as the writer lays them out; null for anything else.</summary>
+    /// <summary>A record that is exactly one event batch, as the writer lays it out: an EventBatch
+    /// whose columns are all packed, each at most once and in field order, or a CompressedEvents
+    /// with its three fields in order; null for anything else.</summary>
     /// <param name="bodyStart">Where <paramref name="body"/> starts in the recording.</param>
     public static EventBatchSlice? TryLocate(ReadOnlySpan<byte> body, long bodyStart)
     {
-        if (body.Length < 2 || body[0] != EventBatchCodec.RecordTag) return null;
+        if (body.Length < 2) return null;
+        if (body[0] == EventBatchCodec.CompressedRecordTag) return TryLocateCompressed(body, bodyStart);
+        if (body[0] != EventBatchCodec.RecordTag) return null;
         int pos = 1;
         if (!TryReadLength(body, ref pos, out int batchLength) || batchLength != body.Length - pos) return null;
         var offsets = new long[Columns.Length];
         var lengths = new int[Columns.Length];
+        if (!TryLocateColumns(body[pos..], bodyStart + pos, offsets, lengths, out int count)) return null;
+        var slice = new EventBatchSlice(count, null);
+        offsets.CopyTo(slice._offsets, 0);
+        lengths.CopyTo(slice._lengths, 0);
+        return slice;
+    }
+
+    /// <summary>Where each column of an EventBatch's bytes lies, and the number of events.</summary>
+    static bool TryLocateColumns(ReadOnlySpan<byte> batch, long batchStart, long[] offsets, int[] lengths, out int count)
+    {
+        count = 0;
+        int pos = 0;
         int lastField = 0;
-        while (pos < body.Length)
+        while (pos < batch.Length)
         {
-            int tag = body[pos++];
+            int tag = batch[pos++];
             int field = tag >> 3;
             // Tags of fields 1-15 are single bytes; a repeated, unknown or unpacked field is not ours.
             if (tag >= 0x80 || (tag & 7) != 2 || field <= lastField || field >= ColumnOfField.Length || ColumnOfField[field] < 0)
-                return null;
+                return false;
             lastField = field;
-            if (!TryReadLength(body, ref pos, out int length) || length > body.Length - pos) return null;
-            offsets[ColumnOfField[field]] = bodyStart + pos;
+            if (!TryReadLength(batch, ref pos, out int length) || length > batch.Length - pos) return false;
+            offsets[ColumnOfField[field]] = batchStart + pos;
             lengths[ColumnOfField[field]] = length;
             pos += length;
         }
         // The first column (kinds) gives the count: one varint ends at each byte below 0x80, and
         // kinds are almost always single bytes.
-        var first = body.Slice((int)(offsets[0] - bodyStart), lengths[0]);
-        if (first.Length > 0 && first[^1] >= 0x80) return null;
-        int count = first.Length;
+        var first = batch.Slice((int)(offsets[0] - batchStart), lengths[0]);
+        if (first.Length > 0 && first[^1] >= 0x80) return false;
+        count = first.Length;
         if (first.IndexOfAnyInRange((byte)0x80, (byte)0xff) >= 0)
             foreach (byte b in first)
                 if (b >= 0x80) count--;
-        var slice = new EventBatchSlice(count, null);
-        offsets.CopyTo(slice._offsets, 0);
-        lengths.CopyTo(slice._lengths, 0);
-        return slice;
+        return true;
+    }
+
+    /// <summary>A CompressedEvents record as the writer writes it: count, length, then the bytes.</summary>
+    static EventBatchSlice? TryLocateCompressed(ReadOnlySpan<byte> body, long bodyStart)
+    {
+        int pos = 1;
+        if (!TryReadLength(body, ref pos, out int messageLength) || messageLength != body.Length - pos) return null;
+        if (pos >= body.Length || body[pos++] != EventBatchCodec.CountTag || !TryReadLength(body, ref pos, out int count) || count == 0) return null;
+        if (pos >= body.Length || body[pos++] != EventBatchCodec.LengthTag || !TryReadLength(body, ref pos, out int plainLength) ||
+            plainLength == 0 || plainLength > EventBatchCodec.MaxDecompressedLength) return null;
+        if (pos >= body.Length || body[pos++] != EventBatchCodec.BrotliTag || !TryReadLength(body, ref pos, out int length) ||
+            length != body.Length - pos) return null;
+        return new EventBatchSlice(count, bodyStart + pos, length, plainLength);
     }
 
     /// <summary>A batch the protobuf parser read; null when its columns differ in length.</summary>
@@ -87,10 +120,37 @@ sealed unsafe class EventBatchSlice
             EventBatchCodec.Decode(batch, events, at, ref time);
             return true;
         }
+        if (_compressed is { } compressed) return DecodeCompressed(data, compressed, events, at, ref time);
+        return DecodeColumns(data, _offsets, _lengths, events, at, ref time);
+    }
+
+    bool DecodeColumns(byte* data, long[] offsets, int[] lengths, EventColumns events, int at, ref long time)
+    {
         for (int k = 0; k < Columns.Length; k++)
-            if (!Columns[k].Decode(data + _offsets[k], _lengths[k], events, at, Count, ref time))
+            if (!Columns[k].Decode(data + offsets[k], lengths[k], events, at, Count, ref time))
                 return false;
         return true;
+    }
+
+    /// <summary>Decompresses into a buffer of its own (batches are decoded on two threads at once),
+    /// decodes the columns from there and undoes their tighter coding.</summary>
+    bool DecodeCompressed(byte* data, (long At, int Length, int PlainLength) compressed, EventColumns events, int at, ref long time)
+    {
+        var plain = ArrayPool<byte>.Shared.Rent(compressed.PlainLength);
+        try
+        {
+            var batch = plain.AsSpan(0, compressed.PlainLength);
+            if (!EventBatchCodec.Decompress(new ReadOnlySpan<byte>(data + compressed.At, compressed.Length), batch.Length, batch))
+                return false;
+            var offsets = new long[Columns.Length];
+            var lengths = new int[Columns.Length];
+            if (!TryLocateColumns(batch, 0, offsets, lengths, out int count) || count != Count) return false;
+            fixed (byte* start = batch)
+                if (!DecodeColumns(start, offsets, lengths, events, at, ref time)) return false;
+            EventBatchCodec.Loosen(events, at, Count);
+            return true;
+        }
+        finally { ArrayPool<byte>.Shared.Return(plain); }
     }
 
     static int[] IndexFields()

@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Profiler.Core.Recording;
 
@@ -24,7 +25,7 @@ delegate T EventValue<T>(in RawEvent e);
 /// <see cref="RawEvent"/>. What is done to every column — growing, adding an event, permuting,
 /// encoding, decoding — is written once, here, for any column.
 /// </summary>
-public abstract unsafe class EventColumn(string name, int fieldNumber, ColumnWire wire)
+public abstract unsafe class EventColumn(string name, int fieldNumber, ColumnWire wire, TightCoding tight)
 {
     /// <summary>The member's name in <see cref="RawEvent"/> and <see cref="EventColumns"/>.</summary>
     public string Name => name;
@@ -33,6 +34,9 @@ public abstract unsafe class EventColumn(string name, int fieldNumber, ColumnWir
     public int Field => fieldNumber;
 
     public ColumnWire Wire => wire;
+
+    /// <summary>How the column is coded in a compressed batch.</summary>
+    public TightCoding Tight => tight;
 
     public abstract Type Type { get; }
 
@@ -58,6 +62,13 @@ public abstract unsafe class EventColumn(string name, int fieldNumber, ColumnWir
     /// <returns>False unless the bytes are exactly <paramref name="count"/> varints.</returns>
     internal abstract bool Decode(byte* bytes, int length, EventColumns into, int at, int count, ref long time);
 
+    /// <summary>Turns <paramref name="count"/> values from <paramref name="at"/> into their
+    /// <see cref="Tight"/> coding, in place (<see cref="Loosen"/> undoes it).</summary>
+    internal abstract void Tighten(EventColumns columns, int at, int count);
+
+    /// <summary>Undoes <see cref="Tighten"/> in place, once every column of the events is decoded.</summary>
+    internal abstract void Loosen(EventColumns columns, int at, int count);
+
     /// <summary>Takes the values of a batch the protobuf parser read (its field, boxed) from <paramref name="at"/>.</summary>
     internal abstract void Decode(IList parsed, EventColumns into, int at, ref long time);
 
@@ -69,8 +80,11 @@ sealed unsafe class EventColumn<T> : EventColumn where T : unmanaged
     readonly ColumnArray<T> _array;
     readonly EventValue<T> _value;
 
-    public EventColumn(string name, int fieldNumber, ColumnWire wire, ColumnArray<T> array, EventValue<T> value) : base(name, fieldNumber, wire)
+    public EventColumn(string name, int fieldNumber, ColumnWire wire, ColumnArray<T> array, EventValue<T> value, TightCoding tight = TightCoding.Plain)
+        : base(name, fieldNumber, wire, tight)
     {
+        if (tight != TightCoding.Plain && wire is not (ColumnWire.UInt32 or ColumnWire.UInt64))
+            throw new InvalidOperationException($"event column {name}: only unsigned columns are coded as {tight}");
         // The codec reinterprets values by the wire type's width (an enum as its int, a time as its long).
         int width = wire is ColumnWire.UInt64 or ColumnWire.TimeDelta ? 8 : 4;
         if (Unsafe.SizeOf<T>() != width || (wire == ColumnWire.TimeDelta && typeof(T) != typeof(long)))
@@ -157,6 +171,29 @@ sealed unsafe class EventColumn<T> : EventColumn where T : unmanaged
                     return ok;
             }
         }
+    }
+
+    internal override void Tighten(EventColumns columns, int at, int count) => Code(columns, at, count, tighten: true);
+
+    internal override void Loosen(EventColumns columns, int at, int count) => Code(columns, at, count, tighten: false);
+
+    void Code(EventColumns columns, int at, int count, bool tighten)
+    {
+        if (Tight == TightCoding.Plain || count == 0) return;
+        var values = _array(columns).AsSpan(at, count);
+        if (Wire == ColumnWire.UInt32)
+        {
+            var u = MemoryMarshal.Cast<T, uint>(values);
+            if (tighten) TightCodes.ToSteps(u); else TightCodes.FromSteps(u);
+            return;
+        }
+        var w = MemoryMarshal.Cast<T, ulong>(values);
+        if (Tight == TightCoding.Delta)
+        {
+            if (tighten) TightCodes.ToSteps(w); else TightCodes.FromSteps(w);
+        }
+        else if (tighten) TightCodes.ToDifferences(w, columns.Size.AsSpan(at, count));
+        else TightCodes.FromDifferences(w, columns.Size.AsSpan(at, count));
     }
 
     internal override void Decode(IList parsed, EventColumns into, int at, ref long time)

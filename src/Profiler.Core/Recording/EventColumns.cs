@@ -27,11 +27,11 @@ public sealed class EventColumns
     [
         new EventColumn<EventKind>(nameof(Kind), 1, ColumnWire.Int32, c => ref c.Kind, (in e) => e.Kind),
         new EventColumn<long>(nameof(TimeNanos), 2, ColumnWire.TimeDelta, c => ref c.TimeNanos, (in e) => e.TimeNanos),
-        new EventColumn<uint>(nameof(Pid), 3, ColumnWire.UInt32, c => ref c.Pid, (in e) => e.Pid),
-        new EventColumn<uint>(nameof(Tid), 4, ColumnWire.UInt32, c => ref c.Tid, (in e) => e.Tid),
-        new EventColumn<ulong>(nameof(Address), 5, ColumnWire.UInt64, c => ref c.Address, (in e) => e.Address),
+        new EventColumn<uint>(nameof(Pid), 3, ColumnWire.UInt32, c => ref c.Pid, (in e) => e.Pid, TightCoding.Delta),
+        new EventColumn<uint>(nameof(Tid), 4, ColumnWire.UInt32, c => ref c.Tid, (in e) => e.Tid, TightCoding.Delta),
+        new EventColumn<ulong>(nameof(Address), 5, ColumnWire.UInt64, c => ref c.Address, (in e) => e.Address, TightCoding.Delta),
         new EventColumn<ulong>(nameof(Size), 6, ColumnWire.UInt64, c => ref c.Size, (in e) => e.Size),
-        new EventColumn<ulong>(nameof(Weight), 7, ColumnWire.UInt64, c => ref c.Weight, (in e) => e.Weight),
+        new EventColumn<ulong>(nameof(Weight), 7, ColumnWire.UInt64, c => ref c.Weight, (in e) => e.Weight, TightCoding.FromSize),
         new EventColumn<ulong>(nameof(StackId), 8, ColumnWire.UInt64, c => ref c.StackId, (in e) => e.StackId),
         new EventColumn<AllocFunction>(nameof(Function), 9, ColumnWire.Int32, c => ref c.Function, (in e) => e.Function),
     ];

@@ -121,6 +121,8 @@ public static unsafe class ProtobufRecordingReader
                 return time;
             case Record.KindOneofCase.Events:
                 return AppendBatch(record.Events, events, time, name);
+            case Record.KindOneofCase.CompressedEvents:
+                return AppendCompressed(record.CompressedEvents, events, time, name);
             default:
                 // Records of a newer minor revision are skipped: what we do not know.
                 records.Add(record);
@@ -137,6 +139,20 @@ public static unsafe class ProtobufRecordingReader
         if (count < 0)
             throw new ProfilerException(ExitCode.CorruptRecording, $"{name} is corrupt: an event batch has columns of different lengths");
         EventBatchCodec.Decode(batch, events, events.Extend(count), ref time);
+        return time;
+    }
+
+    static long AppendCompressed(CompressedEvents record, EventColumns events, long time, string name)
+    {
+        var batch = EventBatchCodec.Decompress(record)
+            ?? throw new ProfilerException(ExitCode.CorruptRecording, $"{name} is corrupt: a compressed event batch does not decompress to an event batch");
+        int count = EventBatchCodec.Count(batch);
+        if (count < 0 || count != record.Count)
+            throw new ProfilerException(ExitCode.CorruptRecording,
+                $"{name} is corrupt: a compressed event batch holds {(count < 0 ? "columns of different lengths" : $"{count:N0} events, not the {record.Count:N0} it says")}");
+        int at = events.Extend(count);
+        EventBatchCodec.Decode(batch, events, at, ref time);
+        EventBatchCodec.Loosen(events, at, count);
         return time;
     }
 }

@@ -1,3 +1,5 @@
+using System.IO.Compression;
+using Google.Protobuf;
 using Profiler.Core.Recording;
 using Profiler.Core.Recording.Proto;
 using Record = Profiler.Core.Recording.Proto.Record;
@@ -6,8 +8,9 @@ namespace Profiler.Tests.Recording;
 
 /// <summary>
 /// The writer encodes event batches itself, column by column from the event schema. Its bytes
-/// must be exactly those the generated protobuf classes write for the same events, as the writer
-/// once did through them: recordings written before and after are alike, byte for byte.
+/// must be exactly those the generated protobuf classes write for the same events, coded as
+/// recording.proto's CompressedEvents describes (the coding done here again, apart from the
+/// writer's) and compressed alike.
 /// </summary>
 public sealed class EventBatchBytesTests
 {
@@ -65,8 +68,9 @@ public sealed class EventBatchBytesTests
         (ulong)rng.Next(0, 300),
         rng.Next(10) == 0 ? (AllocFunction)(-7) : (AllocFunction)rng.Next(0, 40));
 
-    /// <summary>The recording as the writer wrote it through the generated classes: an EventBatch
-    /// per batch, backward times clamped to their predecessor's, framed by <see cref="RecordFraming"/>.</summary>
+    /// <summary>The recording as the writer would write it through the generated classes: a
+    /// CompressedEvents per batch, backward times clamped to their predecessor's, framed by
+    /// <see cref="RecordFraming"/>.</summary>
     sealed class GeneratedWriter
     {
         readonly MemoryStream _records = new();
@@ -83,9 +87,44 @@ public sealed class EventBatchBytesTests
 
         public void EndBatch()
         {
-            if (_batch.Kind.Count > 0) RecordFraming.Write(_records, new Record { Events = _batch }, false, ref _frame);
+            if (_batch.Kind.Count > 0) RecordFraming.Write(_records, new Record { CompressedEvents = Compressed(_batch) }, false, ref _frame);
             _batch = new EventBatch();
         }
+
+        /// <summary>recording.proto's coding: pid and tid zigzag (32-bit) steps, addresses zigzag
+        /// steps, weights zigzag differences from the size; then Brotli as the format names it.</summary>
+        static CompressedEvents Compressed(EventBatch batch)
+        {
+            var tight = batch.Clone();
+            Steps32(tight.Pid);
+            Steps32(tight.Tid);
+            ulong before = 0;
+            for (int i = 0; i < tight.Address.Count; i++)
+            {
+                ulong value = tight.Address[i];
+                tight.Address[i] = ZigZag((long)(value - before));
+                before = value;
+            }
+            for (int i = 0; i < tight.Weight.Count; i++) tight.Weight[i] = ZigZag((long)(tight.Weight[i] - tight.Size[i]));
+            var plain = tight.ToByteArray();
+            var compressed = new byte[BrotliEncoder.GetMaxCompressedLength(plain.Length)];
+            Assert.True(BrotliEncoder.TryCompress(plain, compressed, out int written, RecordingFormat.CompressionQuality, RecordingFormat.CompressionWindow));
+            return new CompressedEvents { Count = (uint)batch.Kind.Count, Length = (uint)plain.Length, Brotli = ByteString.CopyFrom(compressed, 0, written) };
+        }
+
+        static void Steps32(Google.Protobuf.Collections.RepeatedField<uint> values)
+        {
+            uint before = 0;
+            for (int i = 0; i < values.Count; i++)
+            {
+                uint value = values[i];
+                int step = (int)(value - before);
+                values[i] = (uint)((step << 1) ^ (step >> 31));
+                before = value;
+            }
+        }
+
+        static ulong ZigZag(long v) => (ulong)((v << 1) ^ (v >> 63));
 
         public void Write(Record record)
         {

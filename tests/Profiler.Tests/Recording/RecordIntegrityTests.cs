@@ -10,8 +10,11 @@ namespace Profiler.Tests.Recording;
 public sealed class RecordIntegrityTests
 {
     const uint Pid = 77;
+    const int Batch = RecordingWriter.BatchCapacity;
+    /// <summary>Two full batches and half of one.</summary>
+    const int Events = Batch * 5 / 2;
 
-    /// <summary>Batches of 4096 events (the writer's batch size), each allocation 100 bytes.</summary>
+    /// <summary>Batches of the writer's batch size, each allocation 100 bytes.</summary>
     static byte[] Recording(int events)
     {
         var stream = new MemoryStream();
@@ -35,15 +38,15 @@ public sealed class RecordIntegrityTests
     }
 
     [Fact]
-    public void The_writer_writes_format_2_and_both_readers_read_it_whole()
+    public void The_writer_writes_the_current_format_and_both_readers_read_it_whole()
     {
-        var bytes = Recording(10_000);
+        var bytes = Recording(Events);
         var r = Read(bytes);
-        Assert.Equal(2u, r.Header.FormatVersion);
-        Assert.Equal(10_000, r.Events.Count);
+        Assert.Equal(RecordingFormat.Version, r.Header.FormatVersion);
+        Assert.Equal(Events, r.Events.Count);
         Assert.True(r.Integrity.Complete);
         Assert.Empty(r.Warnings);
-        Assert.Equal(10_000, ProtobufRecordingReader.Read(new MemoryStream(bytes), "r.memprof").Events.Count);
+        Assert.Equal(Events, ProtobufRecordingReader.Read(new MemoryStream(bytes), "r.memprof").Events.Count);
     }
 
     [Fact]
@@ -56,14 +59,14 @@ public sealed class RecordIntegrityTests
     [Fact]
     public void A_flipped_byte_in_an_event_batch_costs_that_batch_only()
     {
-        var bytes = Recording(10_000);
+        var bytes = Recording(Events);
         var starts = RecordStarts(bytes);
-        // The second event batch: 4096 events of 100 bytes.
+        // The second event batch, compressed: its last byte is among the compressed bytes.
         int second = starts[1];
-        bytes[second + 1000] ^= 0x40;
+        bytes[starts[2] - RecordFraming.CrcLength - 1] ^= 0x40;
         foreach (var r in new[] { Read(bytes), ProtobufRecordingReader.Read(new MemoryStream(bytes), "r.memprof") })
         {
-            Assert.Equal(10_000 - 4096, r.Events.Count);
+            Assert.Equal(Events - Batch, r.Events.Count);
             Assert.False(r.Integrity.Complete);
             Assert.Equal(1, r.Integrity.DamagedRecords);
             Assert.NotNull(r.Footer);
@@ -76,12 +79,12 @@ public sealed class RecordIntegrityTests
     [Fact]
     public void A_damaged_length_mid_file_is_damage_not_the_end()
     {
-        var bytes = Recording(10_000);
+        var bytes = Recording(Events);
         var starts = RecordStarts(bytes);
         // The first batch's length varint, made huge: format 1 took this for a cut tail.
-        bytes[starts[0] + 4 + 2] = 0x7f;
+        bytes[starts[0] + RecordFraming.Sync.Length] = 0xff;
         var r = Read(bytes);
-        Assert.Equal(10_000 - 4096, r.Events.Count);
+        Assert.Equal(Events - Batch, r.Events.Count);
         Assert.Equal(1, r.Integrity.DamagedRecords);
         Assert.False(r.Integrity.CutShort);
         Assert.NotNull(r.Footer);
@@ -99,7 +102,7 @@ public sealed class RecordIntegrityTests
     [Fact]
     public void A_cut_names_the_byte_where_the_cut_record_starts()
     {
-        var bytes = Recording(10_000);
+        var bytes = Recording(Events);
         var starts = RecordStarts(bytes);
         int last = starts[^1];
         foreach (int cut in new[] { last + 1, last + 5, bytes.Length - 1 })
