@@ -55,6 +55,9 @@ public sealed record RecordSessionResult(int TargetPid, int? CommandExitCode, lo
     public ulong RingWaits { get; init; }
     /// <summary>Events of threads that found no free ring and trapped on a marker instead.</summary>
     public ulong RingMisses { get; init; }
+    /// <summary>Events of signal handlers that interrupted a shared-ring write: written into the ring
+    /// after it (Stashed), or trapped on a marker (Trapped).</summary>
+    public (ulong Stashed, ulong Trapped) HandlerEvents { get; init; }
     /// <summary>Events whose stack the process unwound itself, and those whose stack it copied for memprof to unwind instead.</summary>
     public (ulong Unwound, ulong Copied) InProcessStacks { get; init; }
 }
@@ -177,7 +180,7 @@ public static class LinuxRecordSession
         try
         {
             bool dwarf = UsesDwarf(options.Unwind);
-            tracer = tracerFactory(options.TracerSettings(dwarf));
+            tracer = tracerFactory(options.TracerSettings(dwarf) with { SharedRings = rings is not null });
             var header = new Header
             {
                 StartUnixNanos = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000,
@@ -317,6 +320,7 @@ public static class LinuxRecordSession
                 SlotsRestored = slotsRestored,
                 DetachFailure = unrestored,
                 RingWaits = rings?.Waits ?? 0, RingMisses = rings?.NoRing ?? 0,
+                HandlerEvents = rings is null ? default : (rings.Stashed, rings.Interrupted),
                 InProcessStacks = rings is null ? default : (rings.Unwound, rings.Copied),
             };
         }

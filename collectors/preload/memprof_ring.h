@@ -77,6 +77,8 @@ struct memprof_ring_shared {
     uint64_t reader_gone;    /* set by the first writer that found memprof gone */
     uint32_t unwind_in_process; /* memprof: with stack_copy, unwind with CFI here, copy only where that stops short */
     uint32_t only_pid;       /* memprof (--no-follow): only this process's events are recorded; 0: every process's */
+    uint64_t stashed;        /* events of signal handlers that interrupted their thread's ring write, written after it */
+    uint64_t interrupted;    /* such events that went to the markers instead (stash full, a handler within a handler, a stack copy needed) */
 };
 
 struct memprof_ring_control {
@@ -99,9 +101,13 @@ struct memprof_ring_stack_name {
     uint64_t id;             /* 0: none */
 };
 #define MEMPROF_RING_STACK_NAMES 4096 /* per thread, direct-mapped: 64 KiB */
-/* A thread's private caches, one mapping made at its first event: unwind rules, then stack names. */
-#define MEMPROF_RING_THREAD_CACHE_BYTES \
+/* Records of signal handlers' events held while the thread's own ring write is in progress: some
+ * 300 events of a handler's usual stack (a page of it is only touched when a handler needs it). */
+#define MEMPROF_RING_STASH_BYTES (64 * 1024)
+#define MEMPROF_RING_THREAD_CACHES_BYTES \
     (MEMPROF_UNWIND_CACHE_ENTRIES * sizeof(struct memprof_unwind_rule) + MEMPROF_RING_STACK_NAMES * sizeof(struct memprof_ring_stack_name))
+/* A thread's private mapping, made at its first event: unwind rules, stack names, then the stash. */
+#define MEMPROF_RING_THREAD_CACHE_BYTES (MEMPROF_RING_THREAD_CACHES_BYTES + MEMPROF_RING_STASH_BYTES)
 
 /* A thread's ring; `state` 0: none claimed yet, 1: claimed, 2: none to be had (markers). */
 struct memprof_ring_thread {
@@ -111,8 +117,12 @@ struct memprof_ring_thread {
     uint32_t tid;
     uint32_t events;
     int state;
-    int writing;             /* a signal handler's event must not write into the record being written */
-    struct memprof_unwind_rule *unwind_cache; /* MEMPROF_RING_THREAD_CACHE_BYTES: the unwind rules, then the named stacks */
+    int writing;             /* a signal handler's event must not write into the record being written: it is stashed */
+    int stashing;            /* a signal handler is writing into the stash (a handler interrupting it goes to a marker) */
+    uint32_t stash_used;     /* bytes of records in the stash (the handlers append, the write they interrupted takes them) */
+    uint32_t stash_taken;    /* bytes of them already written into the ring */
+    uint64_t last_time_ns;   /* of the last record written into the ring: its records stay in time order */
+    struct memprof_unwind_rule *unwind_cache; /* MEMPROF_RING_THREAD_CACHE_BYTES: the unwind rules, the named stacks, the stash */
     char comm[16];
 };
 
@@ -173,6 +183,11 @@ static struct memprof_ring_stack_name *memprof_ring_stack_names(struct memprof_r
     return (struct memprof_ring_stack_name *)(r->unwind_cache + MEMPROF_UNWIND_CACHE_ENTRIES);
 }
 
+static uint8_t *memprof_ring_stash(struct memprof_ring_thread *r)
+{
+    return (uint8_t *)r->unwind_cache + MEMPROF_RING_THREAD_CACHES_BYTES;
+}
+
 static int memprof_ring_claim(struct memprof_ring_thread *r)
 {
     struct memprof_ring_shared *sh = memprof_ring;
@@ -212,6 +227,8 @@ static void memprof_ring_release(struct memprof_ring_thread *r, int owned)
     r->data = NULL;
     r->state = 0;
     r->stack_top = 0;
+    r->stash_used = 0;
+    r->stash_taken = 0;
 }
 
 /* memprof is gone: by its pid, or by a heartbeat it stopped beating (a zombie, a stopped reader). */
@@ -346,6 +363,158 @@ static inline uint64_t memprof_ring_stack_hash(const uint64_t *pcs, uint32_t fra
     return h ^ (h >> 32);
 }
 
+/* Reserves `length` bytes at the ring's write position (after a pad record where they would cross
+ * its end) and says where they go and where the ring's bytes end once they are published; NULL
+ * when memprof is gone (the event is dropped and counted). */
+static uint8_t *memprof_ring_reserve(struct memprof_ring_thread *r, uint64_t length, uint64_t *end)
+{
+    uint64_t capacity = memprof_ring->ring_bytes;
+    uint64_t pos = r->control->write_pos;
+    uint64_t to_end = capacity - (pos & (capacity - 1));
+    uint64_t need = length > to_end ? to_end + length : length;
+    if (!memprof_ring_room(r, pos, need)) {
+        __atomic_fetch_add(&memprof_ring->dropped, 1, __ATOMIC_RELAXED);
+        return NULL;
+    }
+    if (length > to_end) {
+        uint32_t pad[2] = { (uint32_t)to_end, MEMPROF_RING_RECORD_PAD };
+        memcpy(r->data + (pos & (capacity - 1)), pad, sizeof(pad));
+        pos += to_end;
+    }
+    *end = pos + length;
+    return r->data + (pos & (capacity - 1));
+}
+
+/* An event's time in its ring: never before the ring's last record (the reader relies on each
+ * ring's order; a stashed event is written after the one its handler interrupted). */
+static inline uint64_t memprof_ring_time(struct memprof_ring_thread *r, uint64_t time_ns)
+{
+    if (time_ns < r->last_time_ns)
+        time_ns = r->last_time_ns;
+    r->last_time_ns = time_ns;
+    return time_ns;
+}
+
+/* Writes into the ring the records that signal handlers stashed while this thread was writing
+ * (r->writing set), in the order they came. A handler that comes meanwhile appends to the stash
+ * (it never runs in the middle of this thread's code, and this code never in the middle of it). */
+static void memprof_ring_take_stash(struct memprof_ring_thread *r)
+{
+    if (!r->unwind_cache)
+        return;
+    uint8_t *stash = memprof_ring_stash(r);
+    for (;;) {
+        uint32_t used = __atomic_load_n(&r->stash_used, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (r->stash_taken == used) {
+            /* Emptied in one step a handler cannot split; one that appended first is taken first. */
+            if (used == 0 || __atomic_compare_exchange_n(&r->stash_used, &used, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+                r->stash_taken = 0;
+                __atomic_signal_fence(__ATOMIC_SEQ_CST);
+                return;
+            }
+            continue;
+        }
+        const uint8_t *record = stash + r->stash_taken;
+        uint32_t length;
+        memcpy(&length, record, sizeof(length));
+        uint64_t end;
+        uint8_t *at = memprof_ring_reserve(r, length, &end);
+        if (at) {
+            memcpy(at, record, length);
+            struct memprof_event *e = (struct memprof_event *)(at + 8);
+            e->time_ns = memprof_ring_time(r, e->time_ns);
+            __atomic_store_n(&r->control->write_pos, end, __ATOMIC_RELEASE);
+            if (e->flags & MEMPROF_RING_EVENT_UNWOUND)
+                __atomic_store_n(&r->control->unwound, r->control->unwound + 1, __ATOMIC_RELAXED);
+            __atomic_fetch_add(&memprof_ring->stashed, 1, __ATOMIC_RELAXED);
+        }
+        r->stash_taken += length;
+    }
+}
+
+/* A signal handler's event while its thread's ring write is in progress (r->writing): stashed,
+ * for that write to put into the ring after its own record (the allocator call it reports
+ * completed before the write began, so this one came after it). The handler must not touch what
+ * the interrupted write may be in the middle of: the unwind cache is only read (an entry being
+ * filled is skipped), the stack names not used. False: the event goes to a marker (stash full, a
+ * handler interrupting this one, a stack memprof needs a copy of, no unwind that reached the end). */
+__attribute__((always_inline)) static inline int memprof_ring_stash_event(struct memprof_ring_thread *r, uint32_t func, uint32_t flags,
+                                                                         uint64_t address, uint64_t old_address, uint64_t size,
+                                                                         uintptr_t ip, uintptr_t sp, uintptr_t bp)
+{
+    if (r->stashing || !r->unwind_cache) {
+        __atomic_fetch_add(&memprof_ring->interrupted, 1, __ATOMIC_RELAXED);
+        return 0;
+    }
+    r->stashing = 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    /* The handler may run on an alternate stack: its own bounds, not the thread's cached ones. */
+    uintptr_t top = memprof_ring_stack_top(sp);
+    uint64_t pcs[MEMPROF_MAX_FRAMES];
+    uint32_t frames = 0;
+    if (memprof_ring->stack_copy && memprof_ring->unwind_in_process) {
+        if (top)
+            frames = memprof_unwind_walk(r->unwind_cache, 1, ip, sp, bp, top, pcs, MEMPROF_MAX_FRAMES);
+        if (!frames)
+            frames = memprof_ring_unwind(ip, pcs);
+        if (frames)
+            flags |= MEMPROF_RING_EVENT_UNWOUND | MEMPROF_EVENT_STACK_COMPLETE;
+    } else if (!memprof_ring->stack_copy) {
+        frames = memprof_ring_walk(ip, sp, bp, top, pcs, &flags);
+    }
+    int done = 0;
+    uint32_t length = (uint32_t)((8 + sizeof(struct memprof_event) + frames * 8 + 7) & ~7ULL);
+    uint32_t used = r->stash_used;
+    if (frames && used + length <= MEMPROF_RING_STASH_BYTES) {
+        uint8_t *at = memprof_ring_stash(r) + used;
+        uint32_t prefix[2] = { length, MEMPROF_RING_RECORD_EVENT };
+        memcpy(at, prefix, sizeof(prefix));
+        struct memprof_event *e = (struct memprof_event *)(at + 8);
+        e->time_ns = memprof_ring_now_ns();
+        e->pid = memprof_ring_pid;
+        e->tid = r->tid;
+        e->address = address;
+        e->old_address = old_address;
+        e->size = size;
+        e->caller = 0;
+        e->seq = 0;
+        e->func = func;
+        e->flags = flags;
+        e->frame_count = frames;
+        e->stack_len = 0;
+        e->sp = sp;
+        e->bp = bp;
+        e->ip = ip;
+        memcpy(e->comm, r->comm, sizeof(e->comm));
+        memcpy(at + 8 + sizeof(struct memprof_event), pcs, frames * 8);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        __atomic_store_n(&r->stash_used, used + length, __ATOMIC_RELAXED);
+        done = 1;
+    } else {
+        __atomic_fetch_add(&memprof_ring->interrupted, 1, __ATOMIC_RELAXED);
+    }
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    r->stashing = 0;
+    return done;
+}
+
+/* The write is done: the stash is taken and r->writing cleared, taking again what a handler
+ * stashed after the last take but before the flag was down (nothing may stay behind). */
+static void memprof_ring_end_write(struct memprof_ring_thread *r)
+{
+    for (;;) {
+        memprof_ring_take_stash(r);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        r->writing = 0;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&r->stash_used, __ATOMIC_RELAXED) == r->stash_taken)
+            return;
+        r->writing = 1;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    }
+}
+
 /* Writes one event with the stack of its caller's caller (the sampler's entry points keep frame
  * pointers, so the walk and the unwinder both go on from there into the program). False when it
  * could not: no ring for this thread, or memprof gone; the caller then tries the marker. */
@@ -360,17 +529,21 @@ __attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thre
     uint32_t only = __atomic_load_n(&memprof_ring->only_pid, __ATOMIC_RELAXED);
     if (only && only != memprof_ring_pid)
         return 1;
-    if (r->writing || (r->state != 1 && (r->state == 2 || !memprof_ring_claim(r)))) {
-        __atomic_fetch_add(&memprof_ring->no_ring, 1, __ATOMIC_RELAXED);
-        return 0;
-    }
-    r->writing = 1;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     /* The state right after this function returns: the unwinder starts in our caller. */
     uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
     uintptr_t ip = (uintptr_t)__builtin_return_address(0);
     uintptr_t sp = frame + 16;
     uintptr_t bp = *(uintptr_t *)frame;
+    if (r->writing)
+        return memprof_ring_stash_event(r, func, flags, address, old_address, size, ip, sp, bp);
+    if (r->state != 1 && (r->state == 2 || !memprof_ring_claim(r))) {
+        __atomic_fetch_add(&memprof_ring->no_ring, 1, __ATOMIC_RELAXED);
+        return 0;
+    }
+    r->writing = 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    /* What handlers stashed after the last write took its stash happened before this event. */
+    memprof_ring_take_stash(r);
     if (r->stack_top == 0 || sp >= r->stack_top)
         r->stack_top = memprof_ring_stack_top(sp);
     uintptr_t top = sp < r->stack_top ? r->stack_top : 0;
@@ -383,7 +556,7 @@ __attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thre
     }
     if (memprof_ring->stack_copy && memprof_ring->unwind_in_process) {
         if (top && r->unwind_cache)
-            frames = memprof_unwind_walk(r->unwind_cache, ip, sp, bp, top, pcs, MEMPROF_MAX_FRAMES);
+            frames = memprof_unwind_walk(r->unwind_cache, 0, ip, sp, bp, top, pcs, MEMPROF_MAX_FRAMES);
         if (!frames)
             frames = memprof_ring_unwind(ip, pcs);
     }
@@ -415,28 +588,18 @@ __attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thre
         }
     }
     uint64_t length = (8 + sizeof(struct memprof_event) + sent_frames * 8 + copy + 7) & ~7ULL;
-    uint64_t capacity = memprof_ring->ring_bytes;
-    uint64_t pos = r->control->write_pos;
-    uint64_t to_end = capacity - (pos & (capacity - 1));
-    uint64_t need = length > to_end ? to_end + length : length;
-    if (!memprof_ring_room(r, pos, need)) {
-        __atomic_fetch_add(&memprof_ring->dropped, 1, __ATOMIC_RELAXED);
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        r->writing = 0;
+    uint64_t end;
+    uint8_t *at = memprof_ring_reserve(r, length, &end);
+    if (!at) {
+        memprof_ring_end_write(r);
         return 1;
     }
-    if (length > to_end) {
-        uint32_t pad[2] = { (uint32_t)to_end, MEMPROF_RING_RECORD_PAD };
-        memcpy(r->data + (pos & (capacity - 1)), pad, sizeof(pad));
-        pos += to_end;
-    }
-    uint8_t *at = r->data + (pos & (capacity - 1));
     uint32_t prefix[2] = { (uint32_t)length, MEMPROF_RING_RECORD_EVENT };
     memcpy(at, prefix, sizeof(prefix));
     if ((r->events++ & 255) == 0)
         prctl(PR_GET_NAME, r->comm, 0, 0, 0);
     struct memprof_event *e = (struct memprof_event *)(at + 8);
-    e->time_ns = memprof_ring_now_ns();
+    e->time_ns = memprof_ring_time(r, memprof_ring_now_ns());
     e->pid = memprof_ring_pid;
     e->tid = r->tid;
     e->address = address;
@@ -463,11 +626,10 @@ __attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thre
     memcpy(at + 8 + sizeof(struct memprof_event), pcs, sent_frames * 8);
     if (copy)
         memcpy(at + 8 + sizeof(struct memprof_event) + sent_frames * 8, (const void *)sp, copy);
-    __atomic_store_n(&r->control->write_pos, pos + length, __ATOMIC_RELEASE);
+    __atomic_store_n(&r->control->write_pos, end, __ATOMIC_RELEASE);
     if (tally)
         __atomic_store_n(tally, *tally + 1, __ATOMIC_RELAXED);
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    r->writing = 0;
+    memprof_ring_end_write(r);
     return 1;
 }
 

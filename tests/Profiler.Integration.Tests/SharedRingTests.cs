@@ -116,6 +116,69 @@ public sealed class SharedRingTests
         }
     }
 
+    /// <summary>signal-storm's main thread allocates without pause while two signals a millisecond
+    /// or more interrupt it, each handler allocating and freeing a block: many land in the middle
+    /// of the thread's own ring write. Their events must come through the ring (held by the thread
+    /// and written after the interrupted record), not trap on the markers with a stack copy into
+    /// the kernel's small ring buffer; every one recorded, with a stack through its handler to main.</summary>
+    [Fact]
+    public void Events_of_signal_handlers_that_interrupt_a_ring_write_go_through_the_ring_and_all_are_recorded()
+    {
+        RootRequired.Check();
+        var storm = RepoPaths.Sample("signal-storm");
+        var dir = Directory.CreateTempSubdirectory("memprof-ring-signals");
+        try
+        {
+            var output = Path.Combine(dir.FullName, "storm.memprof");
+            var report = Path.Combine(dir.FullName, "storm.out");
+            var stop = Path.Combine(dir.FullName, "stop");
+            var result = CliRunner.Run("record", "--rate", "1", "--no-firefox", "--no-follow", "-o", output, "--", "/bin/sh", "-c",
+                $"(sleep 3; : > '{stop}') & exec '{storm}' '{stop}' busy 20 > '{report}'");
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            Assert.Contains("events through shared rings", result.Stderr);
+            string said = File.ReadAllLines(report).Last();
+            Assert.StartsWith("ok sent=", said);
+            var numbers = said.Split(' ').Skip(1).Select(w => w.Split('=')).ToDictionary(w => w[0], w => long.Parse(w[1], System.Globalization.CultureInfo.InvariantCulture));
+            long handlerCalls = numbers["received"] + numbers["alarms"];
+
+            Assert.DoesNotContain("trapped instead", result.Stderr);
+            var stashed = System.Text.RegularExpressions.Regex.Match(result.Stderr, @"([\d,]+) events of signal handlers that interrupted a ring write went into the ring after it");
+            Assert.True(stashed.Success, result.Stderr);
+            Assert.True(long.Parse(stashed.Groups[1].Value.Replace(",", ""), System.Globalization.CultureInfo.InvariantCulture) > 0);
+
+            var raw = RecordingReader.Read(output);
+            Assert.Equal(0UL, raw.LostEvents);
+            uint pid = raw.Header.TargetPid;
+            long start = LastExec(raw, pid);
+            var last = raw.Counters.Where(c => c.Pid == pid && c.TimeNanos >= start).MaxBy(c => c.TimeNanos)!;
+            var model = RecordingLoader.Load(output, TextWriter.Null);
+            var ev = model.Events;
+            long allocs = 0, frees = 0, inHandler = 0;
+            var strays = new List<string>();
+            for (int i = 0; i < ev.Count; i++)
+            {
+                if (ev.Pid[i] != pid || ev.TimeNanos[i] < start) continue;
+                if (ev.Kind[i] == EventKind.Alloc) allocs++;
+                else frees++;
+                var names = model.Tables.FramesLeafFirst(ev.Stack[i]).Select(model.Tables.FunctionName).ToList();
+                if (!names.Contains("allocate_in_handler")) continue;
+                inHandler++;
+                if (!(names.Contains("on_alarm") || names.Contains("on_queued")) || !names.Contains("main"))
+                    strays.Add(string.Join(" <- ", names));
+            }
+            Assert.Equal((long)last.Allocations, allocs);
+            Assert.Equal((long)last.Frees, frees);
+            // Each handler call allocates one block and frees it.
+            Assert.Equal(2 * handlerCalls, inHandler);
+            Assert.True(strays.Count == 0, $"{strays.Count} handler stacks not through their handler to main, e.g. {strays.FirstOrDefault()}");
+        }
+        finally
+        {
+            KillLeftovers(dir.FullName);
+            dir.Delete(recursive: true);
+        }
+    }
+
     [Fact]
     public void A_program_whose_memprof_is_killed_runs_to_its_end_and_the_recording_so_far_is_readable()
     {
