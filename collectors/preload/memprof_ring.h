@@ -137,6 +137,13 @@ static uint64_t memprof_ring_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+static _Unwind_Reason_Code memprof_ring_stop_at_once(struct _Unwind_Context *context, void *arg)
+{
+    (void)context;
+    (void)arg;
+    return _URC_NORMAL_STOP;
+}
+
 /* Maps the rings memprof named (only syscalls: this runs inside the first malloc). False when
  * there are none, or they cannot be used: events then go to the markers. */
 static int memprof_ring_open(const char *path)
@@ -161,6 +168,9 @@ static int memprof_ring_open(const char *path)
     for (uint32_t i = 0; i < head.ring_count; i++)
         if ((uint32_t)(__atomic_load_n(&controls[i].owner, __ATOMIC_RELAXED) >> 32) == memprof_ring_pid)
             __atomic_store_n(&controls[i].owner, 0, __ATOMIC_RELEASE);
+    /* libgcc's unwinder sets itself up once (pthread_once) at its first use: done here, so that a
+     * signal handler's unwind (memprof_ring_stash_event) never waits on a set-up it interrupted. */
+    _Unwind_Backtrace(memprof_ring_stop_at_once, NULL);
     return 1;
 }
 

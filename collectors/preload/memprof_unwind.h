@@ -6,8 +6,10 @@
  *
  * Only the common shape is cached: the CFA at rsp or rbp plus an offset, the return address at
  * CFA - 8, rbp saved at CFA + n or left alone, or the return address undefined (the outermost
- * frame). Anything else (a CFA or rbp rule that is an expression, a signal frame, another
- * register) is marked unsupported, and the event is unwound by libgcc's _Unwind_Backtrace.
+ * frame), and the signal trampoline (rt_sigreturn's, whose ucontext holds the interrupted rip, rsp
+ * and rbp: a signal handler's events are common, and libgcc's unwind of them slow). Anything else
+ * (a CFA or rbp rule that is an expression, another register) is marked unsupported, and the
+ * event is unwound by libgcc's _Unwind_Backtrace.
  *
  * Code outside every loaded module (glibc's _dl_find_object knows none for it: JIT-compiled code,
  * such as CoreCLR's in anonymous mappings and its double-mapped memfd, or ReadyToRun code in
@@ -18,7 +20,9 @@
 #define MEMPROF_UNWIND_H
 
 #include <dlfcn.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/ucontext.h>
 #include <unwind.h>
 
 #define MEMPROF_UNWIND_CACHE_ENTRIES 4096 /* per thread: 64 KiB */
@@ -29,7 +33,21 @@ enum memprof_unwind_kind {
     MEMPROF_UNWIND_OUTERMOST = 2,   /* the return address is undefined: the stack's first frame */
     MEMPROF_UNWIND_UNSUPPORTED = 3,
     MEMPROF_UNWIND_FRAME_POINTER = 4, /* outside every module: CFA = rbp + 16, RA at CFA - 8, rbp at CFA - 16 */
+    MEMPROF_UNWIND_SIGNAL = 5,      /* the signal trampoline (its CIE says 'S'): the interrupted registers are in the ucontext at sp */
 };
+
+/* Where x86-64's ucontext_t keeps the interrupted rbp, rsp and rip (uc_mcontext.gregs[REG_RBP],
+ * [REG_RSP], [REG_RIP]: 40 + 8 * 10, 15, 16), and its bytes up to them. */
+#define MEMPROF_UNWIND_UC_RBP 120
+#define MEMPROF_UNWIND_UC_RSP 160
+#define MEMPROF_UNWIND_UC_RIP 168
+#define MEMPROF_UNWIND_UCONTEXT_BYTES 176
+#ifdef REG_RIP
+_Static_assert(offsetof(ucontext_t, uc_mcontext.gregs[REG_RBP]) == MEMPROF_UNWIND_UC_RBP &&
+                   offsetof(ucontext_t, uc_mcontext.gregs[REG_RSP]) == MEMPROF_UNWIND_UC_RSP &&
+                   offsetof(ucontext_t, uc_mcontext.gregs[REG_RIP]) == MEMPROF_UNWIND_UC_RIP,
+               "x86-64 ucontext_t");
+#endif
 
 struct memprof_unwind_rule {
     uint64_t pc;
@@ -262,8 +280,11 @@ static void memprof_unwind_describe(uintptr_t address, struct memprof_unwind_rul
                 memprof_unwind_skip_pointer(&data, data_end, encoding);
             } else if (*a == 'L')
                 data++;
-            else if (*a == 'S')
-                return; /* a signal frame: libgcc reads the interrupted registers */
+            else if (*a == 'S') {
+                /* A signal frame: the kernel's ucontext holds the interrupted registers. */
+                out->kind = MEMPROF_UNWIND_SIGNAL;
+                return;
+            }
             else if (*a != 'B')
                 return;
         }
@@ -333,12 +354,34 @@ static uint32_t memprof_unwind_walk(struct memprof_unwind_rule *cache, int read_
                                     uintptr_t top, uint64_t *pcs, uint32_t most)
 {
     uintptr_t pc = ip;
+    /* A return address is looked up one byte back (the call, which may be a function's last
+     * instruction); the pc a signal interrupted is where the thread stood. */
+    uintptr_t back = 1;
     struct memprof_unwind_rule scratch;
     for (uint32_t n = 0; n < most; n++) {
         pcs[n] = pc;
-        const struct memprof_unwind_rule *rule = memprof_unwind_lookup(cache, pc - 1, read_only ? &scratch : NULL);
+        const struct memprof_unwind_rule *rule = memprof_unwind_lookup(cache, pc - back, read_only ? &scratch : NULL);
+        back = 1;
         if (rule->kind == MEMPROF_UNWIND_OUTERMOST)
             return n + 1;
+        if (rule->kind == MEMPROF_UNWIND_SIGNAL) {
+            /* x86-64's rt_sigreturn trampoline (mov $15, %rax; syscall), as libgcc checks too; sp
+             * is the ucontext the kernel saved (the handler's return popped the trampoline's address). */
+            static const uint8_t sigreturn[9] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05 };
+            if (__builtin_memcmp((const void *)pc, sigreturn, sizeof(sigreturn)) != 0 || sp > top || top - sp < MEMPROF_UNWIND_UCONTEXT_BYTES)
+                return 0;
+            const uintptr_t *uc = (const uintptr_t *)sp;
+            uintptr_t next = uc[MEMPROF_UNWIND_UC_RIP / 8], next_sp = uc[MEMPROF_UNWIND_UC_RSP / 8];
+            /* The interrupted frames lie above the signal frame on the same stack (a handler on
+             * an alternate stack: they do not, and libgcc unwinds it). */
+            if (next_sp <= sp || next_sp > top || next < 4096 || next >= (1ULL << 47))
+                return 0;
+            bp = uc[MEMPROF_UNWIND_UC_RBP / 8];
+            sp = next_sp;
+            pc = next;
+            back = 0;
+            continue;
+        }
         if (rule->kind == MEMPROF_UNWIND_FRAME_POINTER) {
             if (bp == 0)
                 return n + 1;
