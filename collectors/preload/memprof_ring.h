@@ -102,8 +102,11 @@ struct memprof_ring_stack_name {
 };
 #define MEMPROF_RING_STACK_NAMES 4096 /* per thread, direct-mapped: 64 KiB */
 /* Records of signal handlers' events held while the thread's own ring write is in progress: some
- * 300 events of a handler's usual stack (a page of it is only touched when a handler needs it). */
-#define MEMPROF_RING_STASH_BYTES (64 * 1024)
+ * 4000 events of a handler's usual stack. Real-time signals queue while a thread is off the CPU
+ * and their handlers then run back to back, before the interrupted write can go on: a thread
+ * descheduled for 20 ms under a signal every 20 us comes back to 1000 handlers. Pages are only
+ * touched as far as a burst reaches (the stash starts over whenever it is emptied). */
+#define MEMPROF_RING_STASH_BYTES (1024 * 1024)
 #define MEMPROF_RING_THREAD_CACHES_BYTES \
     (MEMPROF_UNWIND_CACHE_ENTRIES * sizeof(struct memprof_unwind_rule) + MEMPROF_RING_STACK_NAMES * sizeof(struct memprof_ring_stack_name))
 /* A thread's private mapping, made at its first event: unwind rules, stack names, then the stash. */
@@ -119,8 +122,10 @@ struct memprof_ring_thread {
     int state;
     int writing;             /* a signal handler's event must not write into the record being written: it is stashed */
     int stashing;            /* a signal handler is writing into the stash (a handler interrupting it goes to a marker) */
-    uint32_t stash_used;     /* bytes of records in the stash (the handlers append, the write they interrupted takes them) */
-    uint32_t stash_taken;    /* bytes of them already written into the ring */
+    /* The stash's positions, in one word so that emptying it is one step a handler cannot split:
+     * low half, bytes ever appended (by handlers; the write they interrupted takes them); high
+     * half, bytes of them written into the ring (the write adds to it alone, atomically). */
+    uint64_t stash_pos;
     uint64_t last_time_ns;   /* of the last record written into the ring: its records stay in time order */
     struct memprof_unwind_rule *unwind_cache; /* MEMPROF_RING_THREAD_CACHE_BYTES: the unwind rules, the named stacks, the stash */
     char comm[16];
@@ -208,8 +213,10 @@ static int memprof_ring_claim(struct memprof_ring_thread *r)
     for (uint32_t k = 0; k < sh->ring_count; k++) {
         uint32_t i = (r->tid + k) % sh->ring_count;
         uint64_t free_ring = 0;
-        if (__atomic_load_n(&controls[i].owner, __ATOMIC_RELAXED) == 0 &&
-            __atomic_compare_exchange_n(&controls[i].owner, &free_ring, me, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+        /* Owned by this thread already: a signal handler's event claimed it in the middle of this claim. */
+        if (__atomic_load_n(&controls[i].owner, __ATOMIC_ACQUIRE) == me ||
+            (__atomic_load_n(&controls[i].owner, __ATOMIC_RELAXED) == 0 &&
+             __atomic_compare_exchange_n(&controls[i].owner, &free_ring, me, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))) {
             r->control = &controls[i];
             r->data = (uint8_t *)sh + sh->data_offset + (uint64_t)i * sh->ring_bytes;
             r->state = 1;
@@ -237,8 +244,7 @@ static void memprof_ring_release(struct memprof_ring_thread *r, int owned)
     r->data = NULL;
     r->state = 0;
     r->stack_top = 0;
-    r->stash_used = 0;
-    r->stash_taken = 0;
+    r->stash_pos = 0;
 }
 
 /* memprof is gone: by its pid, or by a heartbeat it stopped beating (a zombie, a stopped reader). */
@@ -406,48 +412,51 @@ static inline uint64_t memprof_ring_time(struct memprof_ring_thread *r, uint64_t
 }
 
 /* Writes into the ring the records that signal handlers stashed while this thread was writing
- * (r->writing set), in the order they came. A handler that comes meanwhile appends to the stash
- * (it never runs in the middle of this thread's code, and this code never in the middle of it). */
+ * (r->writing set), in the order they came. The stash is a ring too: handlers append at its used
+ * position, this takes from its taken one (a handler runs to its end before this code goes on,
+ * and never in the middle of it), so that under a storm of signals it never has to run empty to
+ * be reused. */
 static void memprof_ring_take_stash(struct memprof_ring_thread *r)
 {
     if (!r->unwind_cache)
         return;
     uint8_t *stash = memprof_ring_stash(r);
     for (;;) {
-        uint32_t used = __atomic_load_n(&r->stash_used, __ATOMIC_RELAXED);
+        uint64_t pos = __atomic_load_n(&r->stash_pos, __ATOMIC_RELAXED);
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        if (r->stash_taken == used) {
-            /* Emptied in one step a handler cannot split; one that appended first is taken first. */
-            if (used == 0 || __atomic_compare_exchange_n(&r->stash_used, &used, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
-                r->stash_taken = 0;
-                __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        uint32_t used = (uint32_t)pos, taken = (uint32_t)(pos >> 32);
+        if (taken == used) {
+            /* Emptied: start over at its first page (unless a handler appended meanwhile: taken first). */
+            if (pos == 0 || __atomic_compare_exchange_n(&r->stash_pos, &pos, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
                 return;
-            }
             continue;
         }
-        const uint8_t *record = stash + r->stash_taken;
-        uint32_t length;
-        memcpy(&length, record, sizeof(length));
-        uint64_t end;
-        uint8_t *at = memprof_ring_reserve(r, length, &end);
-        if (at) {
-            memcpy(at, record, length);
-            struct memprof_event *e = (struct memprof_event *)(at + 8);
-            e->time_ns = memprof_ring_time(r, e->time_ns);
-            __atomic_store_n(&r->control->write_pos, end, __ATOMIC_RELEASE);
-            if (e->flags & MEMPROF_RING_EVENT_UNWOUND)
-                __atomic_store_n(&r->control->unwound, r->control->unwound + 1, __ATOMIC_RELAXED);
-            __atomic_fetch_add(&memprof_ring->stashed, 1, __ATOMIC_RELAXED);
+        const uint8_t *record = stash + (taken & (MEMPROF_RING_STASH_BYTES - 1));
+        uint32_t prefix[2];
+        memcpy(prefix, record, sizeof(prefix));
+        if (prefix[1] == MEMPROF_RING_RECORD_EVENT) {
+            uint64_t end;
+            uint8_t *at = memprof_ring_reserve(r, prefix[0], &end);
+            if (at) {
+                memcpy(at, record, prefix[0]);
+                struct memprof_event *e = (struct memprof_event *)(at + 8);
+                e->time_ns = memprof_ring_time(r, e->time_ns);
+                __atomic_store_n(&r->control->write_pos, end, __ATOMIC_RELEASE);
+                if (e->flags & MEMPROF_RING_EVENT_UNWOUND)
+                    __atomic_store_n(&r->control->unwound, r->control->unwound + 1, __ATOMIC_RELAXED);
+                __atomic_fetch_add(&memprof_ring->stashed, 1, __ATOMIC_RELAXED);
+            }
         }
-        r->stash_taken += length;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        __atomic_fetch_add(&r->stash_pos, (uint64_t)prefix[0] << 32, __ATOMIC_SEQ_CST);
     }
 }
 
 /* A signal handler's event while its thread's ring write is in progress (r->writing): stashed,
  * for that write to put into the ring after its own record (the allocator call it reports
  * completed before the write began, so this one came after it). The handler must not touch what
- * the interrupted write may be in the middle of: the unwind cache is only read (an entry being
- * filled is skipped), the stack names not used. False: the event goes to a marker (stash full, a
+ * the interrupted write may be in the middle of: an unwind cache entry being filled is left alone
+ * (memprof_unwind_lookup), the stack names are not used. False: the event goes to a marker (stash full, a
  * handler interrupting this one, a stack memprof needs a copy of, no unwind that reached the end). */
 __attribute__((always_inline)) static inline int memprof_ring_stash_event(struct memprof_ring_thread *r, uint32_t func, uint32_t flags,
                                                                          uint64_t address, uint64_t old_address, uint64_t size,
@@ -465,7 +474,7 @@ __attribute__((always_inline)) static inline int memprof_ring_stash_event(struct
     uint32_t frames = 0;
     if (memprof_ring->stack_copy && memprof_ring->unwind_in_process) {
         if (top)
-            frames = memprof_unwind_walk(r->unwind_cache, 1, ip, sp, bp, top, pcs, MEMPROF_MAX_FRAMES);
+            frames = memprof_unwind_walk(r->unwind_cache, ip, sp, bp, top, pcs, MEMPROF_MAX_FRAMES);
         if (!frames)
             frames = memprof_ring_unwind(ip, pcs);
         if (frames)
@@ -475,9 +484,18 @@ __attribute__((always_inline)) static inline int memprof_ring_stash_event(struct
     }
     int done = 0;
     uint32_t length = (uint32_t)((8 + sizeof(struct memprof_event) + frames * 8 + 7) & ~7ULL);
-    uint32_t used = r->stash_used;
-    if (frames && used + length <= MEMPROF_RING_STASH_BYTES) {
-        uint8_t *at = memprof_ring_stash(r) + used;
+    uint64_t pos = r->stash_pos;
+    uint32_t used = (uint32_t)pos, taken = (uint32_t)(pos >> 32);
+    uint32_t to_end = MEMPROF_RING_STASH_BYTES - (used & (MEMPROF_RING_STASH_BYTES - 1));
+    uint32_t need = length > to_end ? to_end + length : length;
+    if (frames && used - taken + need <= MEMPROF_RING_STASH_BYTES) {
+        /* A record never wraps: a pad record to the end first. */
+        if (length > to_end) {
+            uint32_t pad[2] = { to_end, MEMPROF_RING_RECORD_PAD };
+            memcpy(memprof_ring_stash(r) + (used & (MEMPROF_RING_STASH_BYTES - 1)), pad, sizeof(pad));
+            used += to_end;
+        }
+        uint8_t *at = memprof_ring_stash(r) + (used & (MEMPROF_RING_STASH_BYTES - 1));
         uint32_t prefix[2] = { length, MEMPROF_RING_RECORD_EVENT };
         memcpy(at, prefix, sizeof(prefix));
         struct memprof_event *e = (struct memprof_event *)(at + 8);
@@ -499,7 +517,7 @@ __attribute__((always_inline)) static inline int memprof_ring_stash_event(struct
         memcpy(e->comm, r->comm, sizeof(e->comm));
         memcpy(at + 8 + sizeof(struct memprof_event), pcs, frames * 8);
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        __atomic_store_n(&r->stash_used, used + length, __ATOMIC_RELAXED);
+        __atomic_store_n(&r->stash_pos, (uint64_t)taken << 32 | (uint32_t)(used + length), __ATOMIC_RELAXED);
         done = 1;
     } else {
         __atomic_fetch_add(&memprof_ring->interrupted, 1, __ATOMIC_RELAXED);
@@ -518,7 +536,8 @@ static void memprof_ring_end_write(struct memprof_ring_thread *r)
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
         r->writing = 0;
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        if (__atomic_load_n(&r->stash_used, __ATOMIC_RELAXED) == r->stash_taken)
+        uint64_t pos = __atomic_load_n(&r->stash_pos, __ATOMIC_RELAXED);
+        if ((uint32_t)pos == (uint32_t)(pos >> 32))
             return;
         r->writing = 1;
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -550,23 +569,27 @@ __attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thre
         __atomic_fetch_add(&memprof_ring->no_ring, 1, __ATOMIC_RELAXED);
         return 0;
     }
+    if (r->stack_top == 0 || sp >= r->stack_top)
+        r->stack_top = memprof_ring_stack_top(sp);
+    uintptr_t top = sp < r->stack_top ? r->stack_top : 0;
+    /* Mapped before the write begins, so that a handler that interrupts even the first has the
+     * stash; a handler's write in between may have mapped it first (then that one is kept). */
+    if (top && !r->unwind_cache) {
+        void *cache = mmap(NULL, MEMPROF_RING_THREAD_CACHE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        struct memprof_unwind_rule *none = NULL;
+        if (cache != MAP_FAILED && !__atomic_compare_exchange_n(&r->unwind_cache, &none, cache, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            munmap(cache, MEMPROF_RING_THREAD_CACHE_BYTES);
+    }
     r->writing = 1;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     /* What handlers stashed after the last write took its stash happened before this event. */
     memprof_ring_take_stash(r);
-    if (r->stack_top == 0 || sp >= r->stack_top)
-        r->stack_top = memprof_ring_stack_top(sp);
-    uintptr_t top = sp < r->stack_top ? r->stack_top : 0;
     uint64_t pcs[MEMPROF_MAX_FRAMES];
     uint64_t copy = 0;
     uint32_t frames = 0;
-    if (top && !r->unwind_cache) {
-        void *cache = mmap(NULL, MEMPROF_RING_THREAD_CACHE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        r->unwind_cache = cache == MAP_FAILED ? NULL : cache;
-    }
     if (memprof_ring->stack_copy && memprof_ring->unwind_in_process) {
         if (top && r->unwind_cache)
-            frames = memprof_unwind_walk(r->unwind_cache, 0, ip, sp, bp, top, pcs, MEMPROF_MAX_FRAMES);
+            frames = memprof_unwind_walk(r->unwind_cache, ip, sp, bp, top, pcs, MEMPROF_MAX_FRAMES);
         if (!frames)
             frames = memprof_ring_unwind(ip, pcs);
     }

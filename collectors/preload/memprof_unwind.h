@@ -321,46 +321,55 @@ static void memprof_unwind_describe(uintptr_t address, struct memprof_unwind_rul
     out->rbp_offset = row.rule[0] == MEMPROF_RULE_OFFSET ? (int16_t)row.offset[0] : 0;
 }
 
-/* The rule for `address`: the cached one, else one described now. With `scratch` (a signal
- * handler that interrupted this thread's walk, which may be filling an entry) the cache is only
- * read and a new rule goes into scratch. An entry being filled carries no pc until it is whole,
- * so that such a reader never takes a half-written one for its address. */
-static inline const struct memprof_unwind_rule *memprof_unwind_lookup(struct memprof_unwind_rule *cache, uintptr_t address,
-                                                                      struct memprof_unwind_rule *scratch)
+/* An entry's pc while it is being filled. */
+#define MEMPROF_UNWIND_FILLING 1
+
+/* The rule for `address`, copied into `out`: the cached one, else one described now and cached.
+ * A signal handler's event may walk (and fill entries) in the middle of this thread's own walk:
+ * an entry is filled under the pc MEMPROF_UNWIND_FILLING, which a handler leaves alone (its rule
+ * then goes only into its copy), and read as a copy whose pc is looked at again after it, so
+ * that an entry a handler refilled meanwhile is not taken. */
+static inline void memprof_unwind_lookup(struct memprof_unwind_rule *cache, uintptr_t address, struct memprof_unwind_rule *out)
 {
     uint64_t h = (uint64_t)address * 0x9E3779B97F4A7C15ULL;
-    struct memprof_unwind_rule *rule = &cache[h >> (64 - 12)];
+    struct memprof_unwind_rule *entry = &cache[h >> (64 - 12)];
     _Static_assert(MEMPROF_UNWIND_CACHE_ENTRIES == 1 << 12, "the hash takes 12 bits");
-    if (rule->pc == address && rule->kind != MEMPROF_UNWIND_EMPTY)
-        return rule;
-    if (scratch) {
-        memprof_unwind_describe(address, scratch);
-        return scratch;
+    uint64_t pc = __atomic_load_n(&entry->pc, __ATOMIC_RELAXED);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (pc == address) {
+        *out = *entry;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (out->kind != MEMPROF_UNWIND_EMPTY && __atomic_load_n(&entry->pc, __ATOMIC_RELAXED) == address)
+            return;
     }
-    rule->pc = 0;
+    if (__atomic_load_n(&entry->pc, __ATOMIC_RELAXED) == MEMPROF_UNWIND_FILLING) {
+        memprof_unwind_describe(address, out);
+        return;
+    }
+    __atomic_store_n(&entry->pc, MEMPROF_UNWIND_FILLING, __ATOMIC_RELAXED);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    memprof_unwind_describe(address, rule);
+    memprof_unwind_describe(address, entry);
+    *out = *entry;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    rule->pc = address;
-    return rule;
+    __atomic_store_n(&entry->pc, address, __ATOMIC_RELAXED);
 }
 
-/* Walks from `ip` with the caller's sp and bp, within [sp, top) (`read_only`: without adding to
- * the cache, see memprof_unwind_lookup): the number of frames when it
+/* Walks from `ip` with the caller's sp and bp, within [sp, top): the number of frames when it
  * reached the outermost one (by CFI, or a frame chain ending on rbp = 0 as the psABI marks it),
  * 0 when it could not (a frame the cache does not describe, a frame outside the stack, a frame
  * chain that does not lead outward, more than `most` frames). */
-static uint32_t memprof_unwind_walk(struct memprof_unwind_rule *cache, int read_only, uintptr_t ip, uintptr_t sp, uintptr_t bp,
-                                    uintptr_t top, uint64_t *pcs, uint32_t most)
+static uint32_t memprof_unwind_walk(struct memprof_unwind_rule *cache, uintptr_t ip, uintptr_t sp, uintptr_t bp, uintptr_t top,
+                                    uint64_t *pcs, uint32_t most)
 {
     uintptr_t pc = ip;
     /* A return address is looked up one byte back (the call, which may be a function's last
      * instruction); the pc a signal interrupted is where the thread stood. */
     uintptr_t back = 1;
-    struct memprof_unwind_rule scratch;
     for (uint32_t n = 0; n < most; n++) {
         pcs[n] = pc;
-        const struct memprof_unwind_rule *rule = memprof_unwind_lookup(cache, pc - back, read_only ? &scratch : NULL);
+        struct memprof_unwind_rule found;
+        memprof_unwind_lookup(cache, pc - back, &found);
+        const struct memprof_unwind_rule *rule = &found;
         back = 1;
         if (rule->kind == MEMPROF_UNWIND_OUTERMOST)
             return n + 1;
