@@ -127,6 +127,7 @@ struct memprof_ring_thread {
      * half, bytes of them written into the ring (the write adds to it alone, atomically). */
     uint64_t stash_pos;
     uint64_t last_time_ns;   /* of the last record written into the ring: its records stay in time order */
+    uintptr_t write_ip;      /* where the write in progress returns to (into the sampler): a handler's stack goes on there */
     struct memprof_unwind_rule *unwind_cache; /* MEMPROF_RING_THREAD_CACHE_BYTES: the unwind rules, the named stacks, the stash */
     char comm[16];
 };
@@ -452,6 +453,22 @@ static void memprof_ring_take_stash(struct memprof_ring_thread *r)
     }
 }
 
+/* A handler's stack runs through the signal frame (the trampoline's at index `signal_frame`) into
+ * the write it interrupted: this library's code and what it called (the vDSO's clock, libgcc,
+ * libc's memcpy), none of it the program's (and the vDSO is in no file memprof maps, which would
+ * end the stack there). Those frames, after the trampoline's up to where the write returns to
+ * (into the sampler, which memprof leaves out as its own), are dropped; the frames that remain. */
+static uint32_t memprof_ring_drop_interrupted_write(uint64_t *pcs, uint32_t frames, uint32_t signal_frame, uintptr_t write_ip)
+{
+    for (uint32_t k = signal_frame + 1; k < frames; k++) {
+        if (pcs[k] != write_ip)
+            continue;
+        memmove(pcs + signal_frame + 1, pcs + k, (frames - k) * 8);
+        return frames - (k - signal_frame - 1);
+    }
+    return frames;
+}
+
 /* A signal handler's event while its thread's ring write is in progress (r->writing): stashed,
  * for that write to put into the ring after its own record (the allocator call it reports
  * completed before the write began, so this one came after it). The handler must not touch what
@@ -471,11 +488,13 @@ __attribute__((always_inline)) static inline int memprof_ring_stash_event(struct
     /* The handler may run on an alternate stack: its own bounds, not the thread's cached ones. */
     uintptr_t top = memprof_ring_stack_top(sp);
     uint64_t pcs[MEMPROF_MAX_FRAMES];
-    uint32_t frames = 0;
+    uint32_t frames = 0, signal_frame = MEMPROF_MAX_FRAMES;
     if (memprof_ring->stack_copy && memprof_ring->unwind_in_process) {
         if (top)
-            frames = memprof_unwind_walk(r->unwind_cache, ip, sp, bp, top, pcs, MEMPROF_MAX_FRAMES);
-        if (!frames)
+            frames = memprof_unwind_walk(r->unwind_cache, ip, sp, bp, top, pcs, MEMPROF_MAX_FRAMES, &signal_frame);
+        if (frames)
+            frames = memprof_ring_drop_interrupted_write(pcs, frames, signal_frame, r->write_ip);
+        else
             frames = memprof_ring_unwind(ip, pcs);
         if (frames)
             flags |= MEMPROF_RING_EVENT_UNWOUND | MEMPROF_EVENT_STACK_COMPLETE;
@@ -580,6 +599,8 @@ __attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thre
         if (cache != MAP_FAILED && !__atomic_compare_exchange_n(&r->unwind_cache, &none, cache, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
             munmap(cache, MEMPROF_RING_THREAD_CACHE_BYTES);
     }
+    r->write_ip = ip;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     r->writing = 1;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     /* What handlers stashed after the last write took its stash happened before this event. */
@@ -589,7 +610,7 @@ __attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thre
     uint32_t frames = 0;
     if (memprof_ring->stack_copy && memprof_ring->unwind_in_process) {
         if (top && r->unwind_cache)
-            frames = memprof_unwind_walk(r->unwind_cache, ip, sp, bp, top, pcs, MEMPROF_MAX_FRAMES);
+            frames = memprof_unwind_walk(r->unwind_cache, ip, sp, bp, top, pcs, MEMPROF_MAX_FRAMES, NULL);
         if (!frames)
             frames = memprof_ring_unwind(ip, pcs);
     }

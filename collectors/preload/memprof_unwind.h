@@ -354,12 +354,13 @@ static inline void memprof_unwind_lookup(struct memprof_unwind_rule *cache, uint
     __atomic_store_n(&entry->pc, address, __ATOMIC_RELAXED);
 }
 
-/* Walks from `ip` with the caller's sp and bp, within [sp, top): the number of frames when it
+/* Walks from `ip` with the caller's sp and bp, within [sp, top) (`signal_frame`, unless NULL:
+ * set to the index of the last signal trampoline's frame it went through): the number of frames when it
  * reached the outermost one (by CFI, or a frame chain ending on rbp = 0 as the psABI marks it),
  * 0 when it could not (a frame the cache does not describe, a frame outside the stack, a frame
  * chain that does not lead outward, more than `most` frames). */
 static uint32_t memprof_unwind_walk(struct memprof_unwind_rule *cache, uintptr_t ip, uintptr_t sp, uintptr_t bp, uintptr_t top,
-                                    uint64_t *pcs, uint32_t most)
+                                    uint64_t *pcs, uint32_t most, uint32_t *signal_frame)
 {
     uintptr_t pc = ip;
     /* A return address is looked up one byte back (the call, which may be a function's last
@@ -386,6 +387,8 @@ static uint32_t memprof_unwind_walk(struct memprof_unwind_rule *cache, uintptr_t
             if (next_sp <= sp || next_sp > top || next < 4096 || next >= (1ULL << 47))
                 return 0;
             bp = uc[MEMPROF_UNWIND_UC_RBP / 8];
+            if (signal_frame)
+                *signal_frame = n;
             sp = next_sp;
             pc = next;
             back = 0;

@@ -39,7 +39,7 @@ public sealed class RingStackWalkTests
                 uintptr_t sp = frame + 16, bp = *(uintptr_t *)frame;
                 uint64_t fast[MEMPROF_MAX_FRAMES], slow[MEMPROF_MAX_FRAMES];
                 for (int pass = 0; pass < 2; pass++) {
-                    uint32_t n = memprof_unwind_walk(cache, ip, sp, bp, (uintptr_t)__libc_stack_end, fast, MEMPROF_MAX_FRAMES);
+                    uint32_t n = memprof_unwind_walk(cache, ip, sp, bp, (uintptr_t)__libc_stack_end, fast, MEMPROF_MAX_FRAMES, NULL);
                     uint32_t m = memprof_ring_unwind(ip, slow);
                     walks++;
                     if (n == 0 || n != m || memcmp(fast, slow, n * 8) != 0) {
@@ -118,7 +118,7 @@ public sealed class RingStackWalkTests
                 uintptr_t ip = (uintptr_t)__builtin_return_address(0);
                 uintptr_t sp = frame + 16, bp = *(uintptr_t *)frame;
                 uint64_t fast[MEMPROF_MAX_FRAMES], slow[MEMPROF_MAX_FRAMES];
-                uint32_t n = memprof_unwind_walk(cache, ip, sp, bp, (uintptr_t)__libc_stack_end, fast, MEMPROF_MAX_FRAMES);
+                uint32_t n = memprof_unwind_walk(cache, ip, sp, bp, (uintptr_t)__libc_stack_end, fast, MEMPROF_MAX_FRAMES, NULL);
                 uint32_t m = memprof_ring_unwind(ip, slow);
                 walks++;
                 if (n == 0 || n != m || memcmp(fast, slow, n * 8) != 0) {
@@ -184,7 +184,7 @@ public sealed class RingStackWalkTests
                 uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
                 uintptr_t ip = (uintptr_t)__builtin_return_address(0);
                 uint64_t fast[MEMPROF_MAX_FRAMES], slow[MEMPROF_MAX_FRAMES];
-                uint32_t n = memprof_unwind_walk(cache, ip, frame + 16, *(uintptr_t *)frame, (uintptr_t)__libc_stack_end, fast, MEMPROF_MAX_FRAMES);
+                uint32_t n = memprof_unwind_walk(cache, ip, frame + 16, *(uintptr_t *)frame, (uintptr_t)__libc_stack_end, fast, MEMPROF_MAX_FRAMES, NULL);
                 uint32_t m = memprof_ring_unwind(ip, slow);
                 printf("cached %u libgcc %u\n", n, m);
             }
