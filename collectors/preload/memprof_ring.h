@@ -102,11 +102,12 @@ struct memprof_ring_stack_name {
 };
 #define MEMPROF_RING_STACK_NAMES 4096 /* per thread, direct-mapped: 64 KiB */
 /* Records of signal handlers' events held while the thread's own ring write is in progress: some
- * 4000 events of a handler's usual stack. Real-time signals queue while a thread is off the CPU
- * and their handlers then run back to back, before the interrupted write can go on: a thread
- * descheduled for 20 ms under a signal every 20 us comes back to 1000 handlers. Pages are only
- * touched as far as a burst reaches (the stash starts over whenever it is emptied). */
-#define MEMPROF_RING_STASH_BYTES (1024 * 1024)
+ * 16,000 events of a handler's usual stack. Real-time signals queue while the write cannot go on
+ * (its thread off the CPU, or waiting for memprof to make room in its ring) and their handlers
+ * then run back to back: under a signal every 20 us, 100 ms of waiting comes back to 5000
+ * handlers. Pages are only touched as far as a burst reaches (the stash starts over whenever it
+ * is emptied). */
+#define MEMPROF_RING_STASH_BYTES (4 * 1024 * 1024)
 #define MEMPROF_RING_THREAD_CACHES_BYTES \
     (MEMPROF_UNWIND_CACHE_ENTRIES * sizeof(struct memprof_unwind_rule) + MEMPROF_RING_STACK_NAMES * sizeof(struct memprof_ring_stack_name))
 /* A thread's private mapping, made at its first event: unwind rules, stack names, then the stash. */
