@@ -18,6 +18,12 @@
  * frame-pointer walk and a copy of the stack's top, as without it, and memprof unwinds the copy
  * (with the frame-pointer fallback for code without CFI).
  *
+ * A signal handler whose event comes while its thread is writing into its ring cannot write into
+ * the record in progress: the event is stashed (unwound in the process, through the signal
+ * frame) in the thread's private mapping, and the interrupted write appends it to the ring after
+ * its own record (its allocator call completed before its write began). Only what the stash
+ * cannot take (full, a handler interrupting a handler) goes to the markers.
+ *
  * Nothing is lost: a writer whose ring is full waits for memprof (counted in `waits`; asleep on a
  * futex memprof wakes as soon as it gives room back), unless
  * memprof is gone (its pid no longer exists, or its heartbeat is older than
