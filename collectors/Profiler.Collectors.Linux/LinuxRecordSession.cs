@@ -55,6 +55,9 @@ public sealed record RecordSessionResult(int TargetPid, int? CommandExitCode, lo
     public ulong RingWaits { get; init; }
     /// <summary>Events of threads that found no free ring and trapped on a marker instead.</summary>
     public ulong RingMisses { get; init; }
+    /// <summary>Events of signal handlers that interrupted a shared-ring write: written into the ring
+    /// after it (Stashed), or trapped on a marker (Trapped).</summary>
+    public (ulong Stashed, ulong Trapped) HandlerEvents { get; init; }
     /// <summary>Events whose stack the process unwound itself, and those whose stack it copied for memprof to unwind instead.</summary>
     public (ulong Unwound, ulong Copied) InProcessStacks { get; init; }
 }
@@ -84,7 +87,9 @@ public static class LinuxRecordSession
         bool jemallocExplained = false;
         // Launched, loading the BPF object (the kernel's BTF parsed, the programs verified: ~150 ms)
         // overlaps the launch's preparation; joined where the tracer is first needed.
-        var loading = options.Pid is null ? Bpf.EarlyTracer.Start(tracerFactory, options.TracerSettings(UsesDwarf(options.Unwind))) : null;
+        var loading = options.Pid is null
+            ? Bpf.EarlyTracer.Start(tracerFactory, options.TracerSettings(UsesDwarf(options.Unwind)) with { SharedRings = options.SharedRings })
+            : null;
         try
         {
             if (options.Pid is { } attachPid)
@@ -189,7 +194,8 @@ public static class LinuxRecordSession
         try
         {
             bool dwarf = UsesDwarf(options.Unwind);
-            tracer = loading is not null ? loading.Join() : tracerFactory(options.TracerSettings(dwarf));
+            tracer = loading is not null ? loading.Join(options.TracerSettings(dwarf) with { SharedRings = rings is not null })
+                : tracerFactory(options.TracerSettings(dwarf) with { SharedRings = rings is not null });
             var header = new Header
             {
                 StartUnixNanos = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000,
@@ -331,6 +337,7 @@ public static class LinuxRecordSession
                 SlotsRestored = slotsRestored,
                 DetachFailure = unrestored,
                 RingWaits = rings?.Waits ?? 0, RingMisses = rings?.NoRing ?? 0,
+                HandlerEvents = rings is null ? default : (rings.Stashed, rings.Interrupted),
                 InProcessStacks = rings is null ? default : (rings.Unwound, rings.Copied),
             };
         }

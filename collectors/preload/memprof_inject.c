@@ -234,7 +234,7 @@ static void memprof_inject_ring_renew(struct memprof_inject_thread *e, uint64_t 
     struct memprof_unwind_rule *cache = e->r.unwind_cache;
     memset(&e->r, 0, sizeof(e->r));
     if (cache)
-        memset(cache, 0, MEMPROF_RING_THREAD_CACHE_BYTES);
+        memset(cache, 0, MEMPROF_RING_THREAD_CACHES_BYTES);
     e->r.unwind_cache = cache;
     e->ring_epoch = epoch;
 }

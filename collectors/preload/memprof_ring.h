@@ -18,6 +18,12 @@
  * frame-pointer walk and a copy of the stack's top, as without it, and memprof unwinds the copy
  * (with the frame-pointer fallback for code without CFI).
  *
+ * A signal handler whose event comes while its thread is writing into its ring cannot write into
+ * the record in progress: the event is stashed (unwound in the process, through the signal
+ * frame) in the thread's private mapping, and the interrupted write appends it to the ring after
+ * its own record (its allocator call completed before its write began). Only what the stash
+ * cannot take (full, a handler interrupting a handler) goes to the markers.
+ *
  * Nothing is lost: a writer whose ring is full waits for memprof (counted in `waits`; asleep on a
  * futex memprof wakes as soon as it gives room back), unless
  * memprof is gone (its pid no longer exists, or its heartbeat is older than
@@ -77,6 +83,8 @@ struct memprof_ring_shared {
     uint64_t reader_gone;    /* set by the first writer that found memprof gone */
     uint32_t unwind_in_process; /* memprof: with stack_copy, unwind with CFI here, copy only where that stops short */
     uint32_t only_pid;       /* memprof (--no-follow): only this process's events are recorded; 0: every process's */
+    uint64_t stashed;        /* events of signal handlers that interrupted their thread's ring write, written after it */
+    uint64_t interrupted;    /* such events that went to the markers instead (stash full, a handler within a handler, a stack copy needed) */
 };
 
 struct memprof_ring_control {
@@ -99,11 +107,19 @@ struct memprof_ring_stack_name {
     uint64_t id;             /* 0: none */
 };
 #define MEMPROF_RING_STACK_NAMES 4096 /* per thread, direct-mapped: 64 KiB */
-/* A thread's private caches, one mapping made at its first event: unwind rules, stack names,
- * then the frames of its last walk. */
-#define MEMPROF_RING_THREAD_CACHE_BYTES \
+/* Records of signal handlers' events held while the thread's own ring write is in progress: some
+ * 16,000 events of a handler's usual stack. Real-time signals queue while the write cannot go on
+ * (its thread off the CPU, or waiting for memprof to make room in its ring) and their handlers
+ * then run back to back: under a signal every 20 us, 100 ms of waiting comes back to 5000
+ * handlers. Pages are only touched as far as a burst reaches (the stash starts over whenever it
+ * is emptied). */
+#define MEMPROF_RING_STASH_BYTES (4 * 1024 * 1024)
+#define MEMPROF_RING_THREAD_CACHES_BYTES \
     (MEMPROF_UNWIND_CACHE_ENTRIES * sizeof(struct memprof_unwind_rule) + MEMPROF_RING_STACK_NAMES * sizeof(struct memprof_ring_stack_name) + \
      sizeof(struct memprof_unwind_memo))
+/* A thread's private mapping, made at its first event: unwind rules, stack names, the frames of
+ * its last walk, then the stash. */
+#define MEMPROF_RING_THREAD_CACHE_BYTES (MEMPROF_RING_THREAD_CACHES_BYTES + MEMPROF_RING_STASH_BYTES)
 
 /* A thread's ring; `state` 0: none claimed yet, 1: claimed, 2: none to be had (markers). */
 struct memprof_ring_thread {
@@ -113,8 +129,15 @@ struct memprof_ring_thread {
     uint32_t tid;
     uint32_t events;
     int state;
-    int writing;             /* a signal handler's event must not write into the record being written */
-    struct memprof_unwind_rule *unwind_cache; /* MEMPROF_RING_THREAD_CACHE_BYTES: the unwind rules, then the named stacks */
+    int writing;             /* a signal handler's event must not write into the record being written: it is stashed */
+    int stashing;            /* a signal handler is writing into the stash (a handler interrupting it goes to a marker) */
+    /* The stash's positions, in one word so that emptying it is one step a handler cannot split:
+     * low half, bytes ever appended (by handlers; the write they interrupted takes them); high
+     * half, bytes of them written into the ring (the write adds to it alone, atomically). */
+    uint64_t stash_pos;
+    uint64_t last_time_ns;   /* of the last record written into the ring: its records stay in time order */
+    uintptr_t write_ip;      /* where the write in progress returns to (into the sampler): a handler's stack goes on there */
+    struct memprof_unwind_rule *unwind_cache; /* MEMPROF_RING_THREAD_CACHE_BYTES: the unwind rules, the named stacks, the stash */
     char comm[16];
 };
 
@@ -127,6 +150,13 @@ static uint64_t memprof_ring_now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static _Unwind_Reason_Code memprof_ring_stop_at_once(struct _Unwind_Context *context, void *arg)
+{
+    (void)context;
+    (void)arg;
+    return _URC_NORMAL_STOP;
 }
 
 /* Maps the rings memprof named (only syscalls: this runs inside the first malloc). False when
@@ -153,6 +183,9 @@ static int memprof_ring_open(const char *path)
     for (uint32_t i = 0; i < head.ring_count; i++)
         if ((uint32_t)(__atomic_load_n(&controls[i].owner, __ATOMIC_RELAXED) >> 32) == memprof_ring_pid)
             __atomic_store_n(&controls[i].owner, 0, __ATOMIC_RELEASE);
+    /* libgcc's unwinder sets itself up once (pthread_once) at its first use: done here, so that a
+     * signal handler's unwind (memprof_ring_stash_event) never waits on a set-up it interrupted. */
+    _Unwind_Backtrace(memprof_ring_stop_at_once, NULL);
     return 1;
 }
 
@@ -180,6 +213,11 @@ static struct memprof_unwind_memo *memprof_ring_unwind_memo(struct memprof_ring_
     return (struct memprof_unwind_memo *)(memprof_ring_stack_names(r) + MEMPROF_RING_STACK_NAMES);
 }
 
+static uint8_t *memprof_ring_stash(struct memprof_ring_thread *r)
+{
+    return (uint8_t *)r->unwind_cache + MEMPROF_RING_THREAD_CACHES_BYTES;
+}
+
 static int memprof_ring_claim(struct memprof_ring_thread *r)
 {
     struct memprof_ring_shared *sh = memprof_ring;
@@ -190,8 +228,10 @@ static int memprof_ring_claim(struct memprof_ring_thread *r)
     for (uint32_t k = 0; k < sh->ring_count; k++) {
         uint32_t i = (r->tid + k) % sh->ring_count;
         uint64_t free_ring = 0;
-        if (__atomic_load_n(&controls[i].owner, __ATOMIC_RELAXED) == 0 &&
-            __atomic_compare_exchange_n(&controls[i].owner, &free_ring, me, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+        /* Owned by this thread already: a signal handler's event claimed it in the middle of this claim. */
+        if (__atomic_load_n(&controls[i].owner, __ATOMIC_ACQUIRE) == me ||
+            (__atomic_load_n(&controls[i].owner, __ATOMIC_RELAXED) == 0 &&
+             __atomic_compare_exchange_n(&controls[i].owner, &free_ring, me, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))) {
             r->control = &controls[i];
             r->data = (uint8_t *)sh + sh->data_offset + (uint64_t)i * sh->ring_bytes;
             r->state = 1;
@@ -219,6 +259,7 @@ static void memprof_ring_release(struct memprof_ring_thread *r, int owned)
     r->data = NULL;
     r->state = 0;
     r->stack_top = 0;
+    r->stash_pos = 0;
 }
 
 /* memprof is gone: by its pid, or by a heartbeat it stopped beating (a zombie, a stopped reader). */
@@ -358,6 +399,189 @@ static inline uint64_t memprof_ring_stack_hash(const uint64_t *pcs, uint32_t fra
     return memprof_ring_stack_hash_end(h, frames, flags);
 }
 
+/* Reserves `length` bytes at the ring's write position (after a pad record where they would cross
+ * its end) and says where they go and where the ring's bytes end once they are published; NULL
+ * when memprof is gone (the event is dropped and counted). */
+static uint8_t *memprof_ring_reserve(struct memprof_ring_thread *r, uint64_t length, uint64_t *end)
+{
+    uint64_t capacity = memprof_ring->ring_bytes;
+    uint64_t pos = r->control->write_pos;
+    uint64_t to_end = capacity - (pos & (capacity - 1));
+    uint64_t need = length > to_end ? to_end + length : length;
+    if (!memprof_ring_room(r, pos, need)) {
+        __atomic_fetch_add(&memprof_ring->dropped, 1, __ATOMIC_RELAXED);
+        return NULL;
+    }
+    if (length > to_end) {
+        uint32_t pad[2] = { (uint32_t)to_end, MEMPROF_RING_RECORD_PAD };
+        memcpy(r->data + (pos & (capacity - 1)), pad, sizeof(pad));
+        pos += to_end;
+    }
+    *end = pos + length;
+    return r->data + (pos & (capacity - 1));
+}
+
+/* An event's time in its ring: never before the ring's last record (the reader relies on each
+ * ring's order; a stashed event is written after the one its handler interrupted). */
+static inline uint64_t memprof_ring_time(struct memprof_ring_thread *r, uint64_t time_ns)
+{
+    if (time_ns < r->last_time_ns)
+        time_ns = r->last_time_ns;
+    r->last_time_ns = time_ns;
+    return time_ns;
+}
+
+/* Writes into the ring the records that signal handlers stashed while this thread was writing
+ * (r->writing set), in the order they came. The stash is a ring too: handlers append at its used
+ * position, this takes from its taken one (a handler runs to its end before this code goes on,
+ * and never in the middle of it), so that under a storm of signals it never has to run empty to
+ * be reused. */
+static void memprof_ring_take_stash(struct memprof_ring_thread *r)
+{
+    if (!r->unwind_cache)
+        return;
+    uint8_t *stash = memprof_ring_stash(r);
+    for (;;) {
+        uint64_t pos = __atomic_load_n(&r->stash_pos, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        uint32_t used = (uint32_t)pos, taken = (uint32_t)(pos >> 32);
+        if (taken == used) {
+            /* Emptied: start over at its first page (unless a handler appended meanwhile: taken first). */
+            if (pos == 0 || __atomic_compare_exchange_n(&r->stash_pos, &pos, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+                return;
+            continue;
+        }
+        const uint8_t *record = stash + (taken & (MEMPROF_RING_STASH_BYTES - 1));
+        uint32_t prefix[2];
+        memcpy(prefix, record, sizeof(prefix));
+        if (prefix[1] == MEMPROF_RING_RECORD_EVENT) {
+            uint64_t end;
+            uint8_t *at = memprof_ring_reserve(r, prefix[0], &end);
+            if (at) {
+                memcpy(at, record, prefix[0]);
+                struct memprof_event *e = (struct memprof_event *)(at + 8);
+                e->time_ns = memprof_ring_time(r, e->time_ns);
+                __atomic_store_n(&r->control->write_pos, end, __ATOMIC_RELEASE);
+                if (e->flags & MEMPROF_RING_EVENT_UNWOUND)
+                    __atomic_store_n(&r->control->unwound, r->control->unwound + 1, __ATOMIC_RELAXED);
+                __atomic_fetch_add(&memprof_ring->stashed, 1, __ATOMIC_RELAXED);
+            }
+        }
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        __atomic_fetch_add(&r->stash_pos, (uint64_t)prefix[0] << 32, __ATOMIC_SEQ_CST);
+    }
+}
+
+/* A handler's stack runs through the signal frame (the trampoline's at index `signal_frame`) into
+ * the write it interrupted: this library's code and what it called (the vDSO's clock, libgcc,
+ * libc's memcpy), none of it the program's (and the vDSO is in no file memprof maps, which would
+ * end the stack there). Those frames, after the trampoline's up to where the write returns to
+ * (into the sampler, which memprof leaves out as its own), are dropped; the frames that remain. */
+static uint32_t memprof_ring_drop_interrupted_write(uint64_t *pcs, uint32_t frames, uint32_t signal_frame, uintptr_t write_ip)
+{
+    for (uint32_t k = signal_frame + 1; k < frames; k++) {
+        if (pcs[k] != write_ip)
+            continue;
+        memmove(pcs + signal_frame + 1, pcs + k, (frames - k) * 8);
+        return frames - (k - signal_frame - 1);
+    }
+    return frames;
+}
+
+/* A signal handler's event while its thread's ring write is in progress (r->writing): stashed,
+ * for that write to put into the ring after its own record (the allocator call it reports
+ * completed before the write began, so this one came after it). The handler must not touch what
+ * the interrupted write may be in the middle of: an unwind cache entry being filled is left alone
+ * (memprof_unwind_lookup), the stack names are not used. False: the event goes to a marker (stash full, a
+ * handler interrupting this one, a stack memprof needs a copy of, no unwind that reached the end). */
+__attribute__((always_inline)) static inline int memprof_ring_stash_event(struct memprof_ring_thread *r, uint32_t func, uint32_t flags,
+                                                                         uint64_t address, uint64_t old_address, uint64_t size,
+                                                                         uintptr_t ip, uintptr_t sp, uintptr_t bp)
+{
+    if (r->stashing || !r->unwind_cache) {
+        __atomic_fetch_add(&memprof_ring->interrupted, 1, __ATOMIC_RELAXED);
+        return 0;
+    }
+    r->stashing = 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    /* The handler may run on an alternate stack: its own bounds, not the thread's cached ones. */
+    uintptr_t top = memprof_ring_stack_top(sp);
+    uint64_t pcs[MEMPROF_MAX_FRAMES];
+    uint32_t frames = 0, signal_frame = MEMPROF_MAX_FRAMES;
+    if (memprof_ring->stack_copy && memprof_ring->unwind_in_process) {
+        if (top)
+            frames = memprof_unwind_walk(r->unwind_cache, NULL, ip, sp, bp, top, pcs, MEMPROF_MAX_FRAMES, &signal_frame);
+        if (frames)
+            frames = memprof_ring_drop_interrupted_write(pcs, frames, signal_frame, r->write_ip);
+        else
+            frames = memprof_ring_unwind(ip, pcs);
+        if (frames)
+            flags |= MEMPROF_RING_EVENT_UNWOUND | MEMPROF_EVENT_STACK_COMPLETE;
+    } else if (!memprof_ring->stack_copy) {
+        frames = memprof_ring_walk(ip, sp, bp, top, pcs, &flags);
+    }
+    int done = 0;
+    uint32_t length = (uint32_t)((8 + sizeof(struct memprof_event) + frames * 8 + 7) & ~7ULL);
+    uint64_t pos = r->stash_pos;
+    uint32_t used = (uint32_t)pos, taken = (uint32_t)(pos >> 32);
+    uint32_t to_end = MEMPROF_RING_STASH_BYTES - (used & (MEMPROF_RING_STASH_BYTES - 1));
+    uint32_t need = length > to_end ? to_end + length : length;
+    if (frames && used - taken + need <= MEMPROF_RING_STASH_BYTES) {
+        /* A record never wraps: a pad record to the end first. */
+        if (length > to_end) {
+            uint32_t pad[2] = { to_end, MEMPROF_RING_RECORD_PAD };
+            memcpy(memprof_ring_stash(r) + (used & (MEMPROF_RING_STASH_BYTES - 1)), pad, sizeof(pad));
+            used += to_end;
+        }
+        uint8_t *at = memprof_ring_stash(r) + (used & (MEMPROF_RING_STASH_BYTES - 1));
+        uint32_t prefix[2] = { length, MEMPROF_RING_RECORD_EVENT };
+        memcpy(at, prefix, sizeof(prefix));
+        struct memprof_event *e = (struct memprof_event *)(at + 8);
+        e->time_ns = memprof_ring_now_ns();
+        e->pid = memprof_ring_pid;
+        e->tid = r->tid;
+        e->address = address;
+        e->old_address = old_address;
+        e->size = size;
+        e->caller = 0;
+        e->seq = 0;
+        e->func = func;
+        e->flags = flags;
+        e->frame_count = frames;
+        e->stack_len = 0;
+        e->sp = sp;
+        e->bp = bp;
+        e->ip = ip;
+        memcpy(e->comm, r->comm, sizeof(e->comm));
+        memcpy(at + 8 + sizeof(struct memprof_event), pcs, frames * 8);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        __atomic_store_n(&r->stash_pos, (uint64_t)taken << 32 | (uint32_t)(used + length), __ATOMIC_RELAXED);
+        done = 1;
+    } else {
+        __atomic_fetch_add(&memprof_ring->interrupted, 1, __ATOMIC_RELAXED);
+    }
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    r->stashing = 0;
+    return done;
+}
+
+/* The write is done: the stash is taken and r->writing cleared, taking again what a handler
+ * stashed after the last take but before the flag was down (nothing may stay behind). */
+static void memprof_ring_end_write(struct memprof_ring_thread *r)
+{
+    for (;;) {
+        memprof_ring_take_stash(r);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        r->writing = 0;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        uint64_t pos = __atomic_load_n(&r->stash_pos, __ATOMIC_RELAXED);
+        if ((uint32_t)pos == (uint32_t)(pos >> 32))
+            return;
+        r->writing = 1;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    }
+}
+
 /* Writes one event with the stack of its caller's caller (the sampler's entry points keep frame
  * pointers, so the walk and the unwinder both go on from there into the program). False when it
  * could not: no ring for this thread, or memprof gone; the caller then tries the marker. */
@@ -372,31 +596,41 @@ __attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thre
     uint32_t only = __atomic_load_n(&memprof_ring->only_pid, __ATOMIC_RELAXED);
     if (only && only != memprof_ring_pid)
         return 1;
-    if (r->writing || (r->state != 1 && (r->state == 2 || !memprof_ring_claim(r)))) {
-        __atomic_fetch_add(&memprof_ring->no_ring, 1, __ATOMIC_RELAXED);
-        return 0;
-    }
-    r->writing = 1;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     /* The state right after this function returns: the unwinder starts in our caller. */
     uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
     uintptr_t ip = (uintptr_t)__builtin_return_address(0);
     uintptr_t sp = frame + 16;
     uintptr_t bp = *(uintptr_t *)frame;
+    if (r->writing)
+        return memprof_ring_stash_event(r, func, flags, address, old_address, size, ip, sp, bp);
+    if (r->state != 1 && (r->state == 2 || !memprof_ring_claim(r))) {
+        __atomic_fetch_add(&memprof_ring->no_ring, 1, __ATOMIC_RELAXED);
+        return 0;
+    }
     if (r->stack_top == 0 || sp >= r->stack_top)
         r->stack_top = memprof_ring_stack_top(sp);
     uintptr_t top = sp < r->stack_top ? r->stack_top : 0;
+    /* Mapped before the write begins, so that a handler that interrupts even the first has the
+     * stash; a handler's write in between may have mapped it first (then that one is kept). */
+    if (top && !r->unwind_cache) {
+        void *cache = mmap(NULL, MEMPROF_RING_THREAD_CACHE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        struct memprof_unwind_rule *none = NULL;
+        if (cache != MAP_FAILED && !__atomic_compare_exchange_n(&r->unwind_cache, &none, cache, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            munmap(cache, MEMPROF_RING_THREAD_CACHE_BYTES);
+    }
+    r->write_ip = ip;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    r->writing = 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    /* What handlers stashed after the last write took its stash happened before this event. */
+    memprof_ring_take_stash(r);
     uint64_t pcs[MEMPROF_MAX_FRAMES];
     uint64_t copy = 0;
     uint32_t frames = 0;
     int unwound_here = 0;     /* by memprof_unwind_walk, whose memo then holds the stack's hash */
-    if (top && !r->unwind_cache) {
-        void *cache = mmap(NULL, MEMPROF_RING_THREAD_CACHE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        r->unwind_cache = cache == MAP_FAILED ? NULL : cache;
-    }
     if (memprof_ring->stack_copy && memprof_ring->unwind_in_process) {
         if (top && r->unwind_cache)
-            frames = memprof_unwind_walk(r->unwind_cache, memprof_ring_unwind_memo(r), ip, sp, bp, top, pcs, MEMPROF_MAX_FRAMES);
+            frames = memprof_unwind_walk(r->unwind_cache, memprof_ring_unwind_memo(r), ip, sp, bp, top, pcs, MEMPROF_MAX_FRAMES, NULL);
         unwound_here = frames > 0;
         if (!frames)
             frames = memprof_ring_unwind(ip, pcs);
@@ -434,28 +668,18 @@ __attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thre
         }
     }
     uint64_t length = (8 + sizeof(struct memprof_event) + sent_frames * 8 + copy + 7) & ~7ULL;
-    uint64_t capacity = memprof_ring->ring_bytes;
-    uint64_t pos = r->control->write_pos;
-    uint64_t to_end = capacity - (pos & (capacity - 1));
-    uint64_t need = length > to_end ? to_end + length : length;
-    if (!memprof_ring_room(r, pos, need)) {
-        __atomic_fetch_add(&memprof_ring->dropped, 1, __ATOMIC_RELAXED);
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        r->writing = 0;
+    uint64_t end;
+    uint8_t *at = memprof_ring_reserve(r, length, &end);
+    if (!at) {
+        memprof_ring_end_write(r);
         return 1;
     }
-    if (length > to_end) {
-        uint32_t pad[2] = { (uint32_t)to_end, MEMPROF_RING_RECORD_PAD };
-        memcpy(r->data + (pos & (capacity - 1)), pad, sizeof(pad));
-        pos += to_end;
-    }
-    uint8_t *at = r->data + (pos & (capacity - 1));
     uint32_t prefix[2] = { (uint32_t)length, MEMPROF_RING_RECORD_EVENT };
     memcpy(at, prefix, sizeof(prefix));
     if ((r->events++ & 255) == 0)
         prctl(PR_GET_NAME, r->comm, 0, 0, 0);
     struct memprof_event *e = (struct memprof_event *)(at + 8);
-    e->time_ns = memprof_ring_now_ns();
+    e->time_ns = memprof_ring_time(r, memprof_ring_now_ns());
     e->pid = memprof_ring_pid;
     e->tid = r->tid;
     e->address = address;
@@ -482,11 +706,10 @@ __attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thre
     memcpy(at + 8 + sizeof(struct memprof_event), pcs, sent_frames * 8);
     if (copy)
         memcpy(at + 8 + sizeof(struct memprof_event) + sent_frames * 8, (const void *)sp, copy);
-    __atomic_store_n(&r->control->write_pos, pos + length, __ATOMIC_RELEASE);
+    __atomic_store_n(&r->control->write_pos, end, __ATOMIC_RELEASE);
     if (tally)
         __atomic_store_n(tally, *tally + 1, __ATOMIC_RELAXED);
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    r->writing = 0;
+    memprof_ring_end_write(r);
     return 1;
 }
 

@@ -6,8 +6,10 @@
  *
  * Only the common shape is cached: the CFA at rsp or rbp plus an offset, the return address at
  * CFA - 8, rbp saved at CFA + n or left alone, or the return address undefined (the outermost
- * frame). Anything else (a CFA or rbp rule that is an expression, a signal frame, another
- * register) is marked unsupported, and the event is unwound by libgcc's _Unwind_Backtrace.
+ * frame), and the signal trampoline (rt_sigreturn's, whose ucontext holds the interrupted rip, rsp
+ * and rbp: a signal handler's events are common, and libgcc's unwind of them slow). Anything else
+ * (a CFA or rbp rule that is an expression, another register) is marked unsupported, and the
+ * event is unwound by libgcc's _Unwind_Backtrace.
  *
  * Code outside every loaded module (glibc's _dl_find_object knows none for it: JIT-compiled code,
  * such as CoreCLR's in anonymous mappings and its double-mapped memfd, or ReadyToRun code in
@@ -18,7 +20,9 @@
 #define MEMPROF_UNWIND_H
 
 #include <dlfcn.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/ucontext.h>
 #include <unwind.h>
 
 #define MEMPROF_UNWIND_CACHE_ENTRIES 4096 /* per thread: 64 KiB */
@@ -29,7 +33,21 @@ enum memprof_unwind_kind {
     MEMPROF_UNWIND_OUTERMOST = 2,   /* the return address is undefined: the stack's first frame */
     MEMPROF_UNWIND_UNSUPPORTED = 3,
     MEMPROF_UNWIND_FRAME_POINTER = 4, /* outside every module: CFA = rbp + 16, RA at CFA - 8, rbp at CFA - 16 */
+    MEMPROF_UNWIND_SIGNAL = 5,      /* the signal trampoline (its CIE says 'S'): the interrupted registers are in the ucontext at sp */
 };
+
+/* Where x86-64's ucontext_t keeps the interrupted rbp, rsp and rip (uc_mcontext.gregs[REG_RBP],
+ * [REG_RSP], [REG_RIP]: 40 + 8 * 10, 15, 16), and its bytes up to them. */
+#define MEMPROF_UNWIND_UC_RBP 120
+#define MEMPROF_UNWIND_UC_RSP 160
+#define MEMPROF_UNWIND_UC_RIP 168
+#define MEMPROF_UNWIND_UCONTEXT_BYTES 176
+#ifdef REG_RIP
+_Static_assert(offsetof(ucontext_t, uc_mcontext.gregs[REG_RBP]) == MEMPROF_UNWIND_UC_RBP &&
+                   offsetof(ucontext_t, uc_mcontext.gregs[REG_RSP]) == MEMPROF_UNWIND_UC_RSP &&
+                   offsetof(ucontext_t, uc_mcontext.gregs[REG_RIP]) == MEMPROF_UNWIND_UC_RIP,
+               "x86-64 ucontext_t");
+#endif
 
 struct memprof_unwind_rule {
     uint64_t pc;
@@ -262,8 +280,11 @@ static void memprof_unwind_describe(uintptr_t address, struct memprof_unwind_rul
                 memprof_unwind_skip_pointer(&data, data_end, encoding);
             } else if (*a == 'L')
                 data++;
-            else if (*a == 'S')
-                return; /* a signal frame: libgcc reads the interrupted registers */
+            else if (*a == 'S') {
+                /* A signal frame: the kernel's ucontext holds the interrupted registers. */
+                out->kind = MEMPROF_UNWIND_SIGNAL;
+                return;
+            }
             else if (*a != 'B')
                 return;
         }
@@ -300,16 +321,37 @@ static void memprof_unwind_describe(uintptr_t address, struct memprof_unwind_rul
     out->rbp_offset = row.rule[0] == MEMPROF_RULE_OFFSET ? (int16_t)row.offset[0] : 0;
 }
 
-static inline struct memprof_unwind_rule *memprof_unwind_lookup(struct memprof_unwind_rule *cache, uintptr_t address)
+/* An entry's pc while it is being filled. */
+#define MEMPROF_UNWIND_FILLING 1
+
+/* The rule for `address`, copied into `out`: the cached one, else one described now and cached.
+ * A signal handler's event may walk (and fill entries) in the middle of this thread's own walk:
+ * an entry is filled under the pc MEMPROF_UNWIND_FILLING, which a handler leaves alone (its rule
+ * then goes only into its copy), and read as a copy whose pc is looked at again after it, so
+ * that an entry a handler refilled meanwhile is not taken. */
+static inline void memprof_unwind_lookup(struct memprof_unwind_rule *cache, uintptr_t address, struct memprof_unwind_rule *out)
 {
     uint64_t h = (uint64_t)address * 0x9E3779B97F4A7C15ULL;
-    struct memprof_unwind_rule *rule = &cache[h >> (64 - 12)];
+    struct memprof_unwind_rule *entry = &cache[h >> (64 - 12)];
     _Static_assert(MEMPROF_UNWIND_CACHE_ENTRIES == 1 << 12, "the hash takes 12 bits");
-    if (rule->pc != address || rule->kind == MEMPROF_UNWIND_EMPTY) {
-        memprof_unwind_describe(address, rule);
-        rule->pc = address;
+    uint64_t pc = __atomic_load_n(&entry->pc, __ATOMIC_RELAXED);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (pc == address) {
+        *out = *entry;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (out->kind != MEMPROF_UNWIND_EMPTY && __atomic_load_n(&entry->pc, __ATOMIC_RELAXED) == address)
+            return;
     }
-    return rule;
+    if (__atomic_load_n(&entry->pc, __ATOMIC_RELAXED) == MEMPROF_UNWIND_FILLING) {
+        memprof_unwind_describe(address, out);
+        return;
+    }
+    __atomic_store_n(&entry->pc, MEMPROF_UNWIND_FILLING, __ATOMIC_RELAXED);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    memprof_unwind_describe(address, entry);
+    *out = *entry;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    __atomic_store_n(&entry->pc, address, __ATOMIC_RELAXED);
 }
 
 /* The frames of the thread's last complete walk, each with its sp and its rule: consecutive
@@ -365,33 +407,65 @@ static inline uint32_t memprof_unwind_memo_done(struct memprof_unwind_memo *memo
     return frames;
 }
 
-/* Walks from `ip` with the caller's sp and bp, within [sp, top): the number of frames when it
+/* Walks from `ip` with the caller's sp and bp, within [sp, top) (`signal_frame`, unless NULL:
+ * set to the index of the last signal trampoline's frame it went through): the number of frames when it
  * reached the outermost one (by CFI, or a frame chain ending on rbp = 0 as the psABI marks it),
  * 0 when it could not (a frame the cache does not describe, a frame outside the stack, a frame
  * chain that does not lead outward, more than `most` frames). `memo` (or NULL) is the thread's:
- * read for rules, and holds this walk's frames once it completes. */
+ * read for rules, and holds this walk's frames once it completes; a signal handler's walk,
+ * which may interrupt the thread's own, passes NULL. */
 static uint32_t memprof_unwind_walk(struct memprof_unwind_rule *cache, struct memprof_unwind_memo *memo, uintptr_t ip, uintptr_t sp,
-                                    uintptr_t bp, uintptr_t top, uint64_t *pcs, uint32_t most)
+                                    uintptr_t bp, uintptr_t top, uint64_t *pcs, uint32_t most, uint32_t *signal_frame)
 {
     const struct memprof_unwind_memo_frame *last = memo ? memo->frame[memo->current] : NULL;
     uint32_t last_frames = memo ? memo->frames[memo->current] : 0;
     struct memprof_unwind_memo_frame *out = memo ? memo->frame[memo->current ^ 1] : NULL;
     uint32_t j = 0;
     uintptr_t pc = ip;
+    /* A return address is looked up one byte back (the call, which may be a function's last
+     * instruction); the pc a signal interrupted is where the thread stood. */
+    uintptr_t back = 1;
     for (uint32_t n = 0; n < most; n++) {
         pcs[n] = pc;
         /* Both walks go outward, each sp above the one before: the last walk's frame at this sp,
          * if any, is found by moving on from where the previous frame's search stopped. */
         while (j < last_frames && last[j].sp < sp)
             j++;
-        const struct memprof_unwind_rule *rule = j < last_frames && last[j].sp == sp && last[j].rule.pc == pc - 1
-                                                     ? &last[j].rule : memprof_unwind_lookup(cache, pc - 1);
+        struct memprof_unwind_rule found;
+        if (j < last_frames && last[j].sp == sp && last[j].rule.pc == pc - back) {
+            found = last[j].rule;
+        } else {
+            memprof_unwind_lookup(cache, pc - back, &found);
+            found.pc = pc - back; /* the memo's key, whichever way the lookup filled its copy */
+        }
+        const struct memprof_unwind_rule *rule = &found;
         if (out && n < MEMPROF_UNWIND_MEMO_FRAMES) {
             out[n].sp = sp;
-            out[n].rule = *rule;
+            out[n].rule = found;
         }
+        back = 1;
         if (rule->kind == MEMPROF_UNWIND_OUTERMOST)
             return memprof_unwind_memo_done(memo, pcs, n + 1);
+        if (rule->kind == MEMPROF_UNWIND_SIGNAL) {
+            /* x86-64's rt_sigreturn trampoline (mov $15, %rax; syscall), as libgcc checks too; sp
+             * is the ucontext the kernel saved (the handler's return popped the trampoline's address). */
+            static const uint8_t sigreturn[9] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05 };
+            if (__builtin_memcmp((const void *)pc, sigreturn, sizeof(sigreturn)) != 0 || sp > top || top - sp < MEMPROF_UNWIND_UCONTEXT_BYTES)
+                return 0;
+            const uintptr_t *uc = (const uintptr_t *)sp;
+            uintptr_t next = uc[MEMPROF_UNWIND_UC_RIP / 8], next_sp = uc[MEMPROF_UNWIND_UC_RSP / 8];
+            /* The interrupted frames lie above the signal frame on the same stack (a handler on
+             * an alternate stack: they do not, and libgcc unwinds it). */
+            if (next_sp <= sp || next_sp > top || next < 4096 || next >= (1ULL << 47))
+                return 0;
+            bp = uc[MEMPROF_UNWIND_UC_RBP / 8];
+            if (signal_frame)
+                *signal_frame = n;
+            sp = next_sp;
+            pc = next;
+            back = 0;
+            continue;
+        }
         if (rule->kind == MEMPROF_UNWIND_FRAME_POINTER) {
             if (bp == 0)
                 return memprof_unwind_memo_done(memo, pcs, n + 1);

@@ -116,6 +116,76 @@ public sealed class SharedRingTests
         }
     }
 
+    /// <summary>signal-storm's main thread allocates without pause while two signals a millisecond
+    /// or more interrupt it, each handler allocating and freeing a block: many land in the middle
+    /// of the thread's own ring write. Their events must come through the ring (held by the thread
+    /// and written after the interrupted record), not trap on the markers with a stack copy into
+    /// the kernel's small ring buffer; every one recorded, with a stack through its handler to main.</summary>
+    [Fact]
+    public void Events_of_signal_handlers_that_interrupt_a_ring_write_go_through_the_ring_and_all_are_recorded()
+    {
+        RootRequired.Check();
+        var storm = RepoPaths.Sample("signal-storm");
+        var dir = Directory.CreateTempSubdirectory("memprof-ring-signals");
+        try
+        {
+            var output = Path.Combine(dir.FullName, "storm.memprof");
+            var report = Path.Combine(dir.FullName, "storm.out");
+            var stop = Path.Combine(dir.FullName, "stop");
+            var result = CliRunner.Run("record", "--rate", "1", "--no-firefox", "--no-follow", "-o", output, "--", "/bin/sh", "-c",
+                $"(sleep 3; : > '{stop}') & exec '{storm}' '{stop}' busy 20 > '{report}'");
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            Assert.Contains("events through shared rings", result.Stderr);
+            string said = File.ReadAllLines(report).Last();
+            Assert.StartsWith("ok sent=", said);
+            var numbers = said.Split(' ').Skip(1).Select(w => w.Split('=')).ToDictionary(w => w[0], w => long.Parse(w[1], System.Globalization.CultureInfo.InvariantCulture));
+            long handlerCalls = numbers["received"] + numbers["alarms"];
+
+            // Handlers' events came through the rings. While memprof is slow to read (a loaded host),
+            // the interrupted write waits for room and queued signals' handlers run back to back:
+            // past what the thread's stash holds, they trap on the markers (recorded all the same).
+            long stashed = Said(result.Stderr, "events of signal handlers that interrupted a ring write went into the ring after it");
+            long trapped = Said(result.Stderr, "events of threads beyond the shared rings were trapped instead") +
+                           Said(result.Stderr, "events of signal handlers that interrupted a ring write were trapped instead");
+            Assert.True(stashed > 0 && trapped * 10 <= stashed, result.Stderr);
+
+            var raw = RecordingReader.Read(output);
+            Assert.Equal(0UL, raw.LostEvents);
+            uint pid = raw.Header.TargetPid;
+            long start = LastExec(raw, pid);
+            var last = raw.Counters.Where(c => c.Pid == pid && c.TimeNanos >= start).MaxBy(c => c.TimeNanos)!;
+            // Every call the library counted has its event (the counters are independent of the rings).
+            long allocs = 0, frees = 0, inHandler = 0;
+            for (int i = 0; i < raw.Events.Count; i++)
+            {
+                if (raw.Events.Pid[i] != pid || raw.Events.TimeNanos[i] < start) continue;
+                if (raw.Events.Kind[i] == EventKind.Alloc) allocs++;
+                else frees++;
+            }
+            var model = RecordingLoader.Load(output, TextWriter.Null);
+            var ev = model.Events;
+            var strays = new List<string>();
+            for (int i = 0; i < ev.Count; i++)
+            {
+                if (ev.Pid[i] != pid || ev.TimeNanos[i] < start || ev.Kind[i] != EventKind.Alloc) continue;
+                var names = model.Tables.FramesLeafFirst(ev.Stack[i]).Select(model.Tables.FunctionName).ToList();
+                if (!names.Contains("allocate_in_handler")) continue;
+                inHandler++;
+                if (!(names.Contains("on_alarm") || names.Contains("on_queued")) || !names.Contains("main"))
+                    strays.Add(string.Join(" <- ", names));
+            }
+            // Each handler call allocates one block (and frees it, by a tail call: its site is the handler's).
+            Assert.True(handlerCalls == inHandler && (long)last.Allocations == allocs && (long)last.Frees == frees,
+                $"{inHandler} allocations in handlers for {handlerCalls} calls; {allocs} allocations and {frees} frees for {last.Allocations} and {last.Frees} counted");
+            Assert.True(strays.Count == 0, $"{strays.Count} handler stacks not through their handler to main, e.g. {strays.FirstOrDefault()}");
+        }
+        finally
+        {
+            KillLeftovers(dir.FullName);
+            dir.Delete(recursive: true);
+        }
+    }
+
     [Fact]
     public void A_program_whose_memprof_is_killed_runs_to_its_end_and_the_recording_so_far_is_readable()
     {
@@ -163,6 +233,13 @@ public sealed class SharedRingTests
         string span = times.Count == 0 ? "none" : $"{times.Count} from {times.Min()} to {times.Max()} ns";
         return $"events {span}; execs at {string.Join(", ", raw.Execs.Where(e => e.Pid == pid).Select(e => $"{e.TimeNanos} ({e.Name})"))}; " +
                $"forked {string.Join(", ", raw.Forks.Where(f => f.Pid == pid).Select(f => $"at {f.TimeNanos} from {f.ParentPid}"))}";
+    }
+
+    /// <summary>The count memprof's summary gives before `what` (0 when it says nothing of it).</summary>
+    static long Said(string stderr, string what)
+    {
+        var said = System.Text.RegularExpressions.Regex.Match(stderr, @"([\d,]+) " + System.Text.RegularExpressions.Regex.Escape(what));
+        return said.Success ? long.Parse(said.Groups[1].Value.Replace(",", ""), System.Globalization.CultureInfo.InvariantCulture) : 0;
     }
 
     static long LastExec(RawRecording raw, uint pid) =>

@@ -55,10 +55,11 @@ public sealed unsafe class BpfTracer : IKernelTracer
         LibBpf.MapSetMaxEntries(LibBpf.FindMap(_obj, "scratch"), (uint)Math.Max(1, LibBpf.NumPossibleCpus()));
         // Every call a sample with a copy of its stack (often 4-30 KiB): a slow reader lost records
         // with 16 MiB. Sampled recordings keep 16 MiB (it is mapped twice into memprof). With the
-        // shared rings too: the events of signal handlers that interrupt a ring write still trap
-        // with their stack copies, and a program allocating in its handlers under load lost
-        // records with 32 MiB.
-        if (settings.StackCopyBytes > 0 && PoissonSampling.RecordsEverything(settings.SampleRateBytes))
+        // shared rings, the kernel's buffer carries exec, fork and exit, and only the events of
+        // threads beyond the rings and of signal handlers the per-thread stash could not hold.
+        if (settings.SharedRings)
+            LibBpf.MapSetMaxEntries(LibBpf.FindMap(_obj, "events"), SharedRingsBufferBytes);
+        else if (settings.StackCopyBytes > 0 && PoissonSampling.RecordsEverything(settings.SampleRateBytes))
             LibBpf.MapSetMaxEntries(LibBpf.FindMap(_obj, "events"), 64 << 20);
         if (settings.RingBufferBytes is { } requested)
             LibBpf.MapSetMaxEntries(LibBpf.FindMap(_obj, "events"), (uint)Math.Min(1UL << 31, System.Numerics.BitOperations.RoundUpToPowerOf2(Math.Max(requested, 4096UL))));
@@ -134,6 +135,9 @@ public sealed unsafe class BpfTracer : IKernelTracer
 
     /// <summary>MEMPROF_GAP_TABLE_SIZE: entries of the gaps map.</summary>
     public const int GapTableSize = 4096;
+
+    /// <summary>The kernel's ring buffer when the events go through the shared rings (--buffer overrides).</summary>
+    public const uint SharedRingsBufferBytes = 8 << 20;
 
     static void Update(int fd, uint key, void* value)
     {

@@ -12,6 +12,10 @@ public sealed record TracerSettings(ulong SampleRateBytes, int StackCopyBytes, b
 {
     /// <summary>The BPF ring buffer's size (--buffer; rounded up to a power of two), null: memprof's default.</summary>
     public ulong? RingBufferBytes { get; init; }
+    /// <summary>A launched command's or an injected process's events go through shared rings: the
+    /// kernel's ring buffer carries little (exec, fork and exit, threads beyond the rings, events
+    /// of nested signal handlers).</summary>
+    public bool SharedRings { get; init; }
 }
 
 /// <summary>Kernel counters: drops and errors, summed over CPUs.</summary>

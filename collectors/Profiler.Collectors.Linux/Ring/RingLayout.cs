@@ -38,6 +38,10 @@ public static class RingLayout
     public const int ReaderGoneOffset = 72;
     public const int UnwindInProcessOffset = 80;
     public const int OnlyPidOffset = 84;
+    /// <summary>Events of signal handlers that interrupted their thread's ring write, written into the ring after it.</summary>
+    public const int StashedOffset = 88;
+    /// <summary>Such events that went to the markers instead (stash full, a handler within a handler, a copy needed).</summary>
+    public const int InterruptedOffset = 96;
 
     // struct memprof_ring_control
     public const int OwnerOffset = 0;

@@ -37,6 +37,11 @@ public sealed unsafe partial class SharedRing : IDisposable
     public ulong Dropped => Volatile.Read(ref *(ulong*)(_base + RingLayout.DroppedOffset));
     /// <summary>Events of threads that found no free ring: they went to the markers (trapped).</summary>
     public ulong NoRing => Volatile.Read(ref *(ulong*)(_base + RingLayout.NoRingOffset));
+    /// <summary>Events of signal handlers that interrupted their thread's ring write: held by the
+    /// thread and written into its ring after that write.</summary>
+    public ulong Stashed => Volatile.Read(ref *(ulong*)(_base + RingLayout.StashedOffset));
+    /// <summary>Events of such handlers that could not be held and went to the markers (trapped).</summary>
+    public ulong Interrupted => Volatile.Read(ref *(ulong*)(_base + RingLayout.InterruptedOffset));
     /// <summary>Events whose stack the process unwound itself (DWARF, in-process).</summary>
     public ulong Unwound => SumOfControls(RingLayout.UnwoundOffset);
     /// <summary>Events whose stack was copied for memprof to unwind because the in-process unwind stopped short.</summary>

@@ -45,6 +45,8 @@ static class PlatformRecorders
             (result.SlotsRestored is { } restored ? $"; allocator slots restored in {restored.TotalSeconds:0.00} s" : "") +
             (result.RingWaits > 0 ? $"; the program waited {result.RingWaits:N0} times for memprof to read its events (none lost)" : "") +
             (result.RingMisses > 0 ? $"; {result.RingMisses:N0} events of threads beyond the shared rings were trapped instead" : "") +
+            (result.HandlerEvents.Stashed > 0 ? $"; {result.HandlerEvents.Stashed:N0} events of signal handlers that interrupted a ring write went into the ring after it" : "") +
+            (result.HandlerEvents.Trapped > 0 ? $"; {result.HandlerEvents.Trapped:N0} events of signal handlers that interrupted a ring write were trapped instead" : "") +
             (result.InProcessStacks.Unwound + result.InProcessStacks.Copied > 0
                 ? $"; {result.InProcessStacks.Unwound:N0} stacks unwound in process, {result.InProcessStacks.Copied:N0} copied for memprof to unwind" : ""),
             result.DetachFailure);

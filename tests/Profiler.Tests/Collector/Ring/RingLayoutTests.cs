@@ -24,13 +24,14 @@ public sealed class RingLayoutTests
             {
                 printf("%llu %d %s %d %d %d %d\n", (unsigned long long)MEMPROF_RING_MAGIC, MEMPROF_RING_VERSION, MEMPROF_RING_ENV,
                        MEMPROF_RING_HEADER_BYTES, MEMPROF_RING_CONTROL_BYTES, MEMPROF_RING_RECORD_EVENT, MEMPROF_RING_RECORD_PAD);
-                printf("%zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", offsetof(struct memprof_ring_shared, version),
+                printf("%zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", offsetof(struct memprof_ring_shared, version),
                        offsetof(struct memprof_ring_shared, ring_count), offsetof(struct memprof_ring_shared, ring_bytes),
                        offsetof(struct memprof_ring_shared, data_offset), offsetof(struct memprof_ring_shared, heartbeat_ns),
                        offsetof(struct memprof_ring_shared, reader_pid), offsetof(struct memprof_ring_shared, stack_copy),
                        offsetof(struct memprof_ring_shared, waits), offsetof(struct memprof_ring_shared, dropped),
                        offsetof(struct memprof_ring_shared, no_ring), offsetof(struct memprof_ring_shared, reader_gone),
-                       offsetof(struct memprof_ring_shared, unwind_in_process), offsetof(struct memprof_ring_shared, only_pid));
+                       offsetof(struct memprof_ring_shared, unwind_in_process), offsetof(struct memprof_ring_shared, only_pid),
+                       offsetof(struct memprof_ring_shared, stashed), offsetof(struct memprof_ring_shared, interrupted));
                 printf("%d %d %d %d\n", MEMPROF_RING_EVENT_UNWOUND, MEMPROF_EVENT_STACK_COMPLETE, MEMPROF_RING_EVENT_STACK_DEFINE, MEMPROF_RING_EVENT_STACK_REF);
                 printf("%zu %zu %zu %zu %zu %zu %zu\n", offsetof(struct memprof_ring_control, owner), offsetof(struct memprof_ring_control, write_pos),
                        offsetof(struct memprof_ring_control, unwound), offsetof(struct memprof_ring_control, copied),
@@ -43,7 +44,8 @@ public sealed class RingLayoutTests
                      $"{RingLayout.RecordEvent} {RingLayout.RecordPad}", lines[0]);
         Assert.Equal(string.Join(' ', RingLayout.VersionOffset, RingLayout.RingCountOffset, RingLayout.RingBytesOffset, RingLayout.DataOffsetOffset,
             RingLayout.HeartbeatOffset, RingLayout.ReaderPidOffset, RingLayout.StackCopyOffset, RingLayout.WaitsOffset, RingLayout.DroppedOffset,
-            RingLayout.NoRingOffset, RingLayout.ReaderGoneOffset, RingLayout.UnwindInProcessOffset, RingLayout.OnlyPidOffset), lines[1]);
+            RingLayout.NoRingOffset, RingLayout.ReaderGoneOffset, RingLayout.UnwindInProcessOffset, RingLayout.OnlyPidOffset,
+            RingLayout.StashedOffset, RingLayout.InterruptedOffset), lines[1]);
         Assert.Equal($"{RingLayout.EventUnwound} {Profiler.Collectors.Linux.Bpf.BpfEventHeader.StackComplete} {RingLayout.EventStackDefine} {RingLayout.EventStackRef}", lines[2]);
         Assert.Equal($"{RingLayout.OwnerOffset} {RingLayout.WritePosOffset} {RingLayout.UnwoundOffset} {RingLayout.CopiedOffset} " +
                      $"{RingLayout.WaitingOffset} {RingLayout.ReadPosOffset} {RingLayout.ControlBytes}", lines[3]);

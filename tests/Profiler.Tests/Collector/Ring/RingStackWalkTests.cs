@@ -41,7 +41,7 @@ public sealed class RingStackWalkTests
                 uintptr_t sp = frame + 16, bp = *(uintptr_t *)frame;
                 uint64_t fast[MEMPROF_MAX_FRAMES], slow[MEMPROF_MAX_FRAMES];
                 for (int pass = 0; pass < 2; pass++) {
-                    uint32_t n = memprof_unwind_walk(cache, &memo, ip, sp, bp, (uintptr_t)__libc_stack_end, fast, MEMPROF_MAX_FRAMES);
+                    uint32_t n = memprof_unwind_walk(cache, &memo, ip, sp, bp, (uintptr_t)__libc_stack_end, fast, MEMPROF_MAX_FRAMES, NULL);
                     uint32_t m = memprof_ring_unwind(ip, slow);
                     walks++;
                     if (n == 0 || n != m || memcmp(fast, slow, n * 8) != 0) {
@@ -108,6 +108,78 @@ public sealed class RingStackWalkTests
     }
 
     [Fact]
+    public void The_cached_walk_goes_through_a_signal_frame_as_libgcc_does()
+    {
+        // A timer interrupts code without frame pointers anywhere (a prologue, a loop, a call):
+        // from the handler, the cached walk must step through rt_sigreturn's trampoline with the
+        // registers the kernel saved, starting the interrupted frame at its exact pc, and agree
+        // with libgcc's unwinder frame for frame down to _start.
+        const string source = Prelude + "\n" + """
+            #include <signal.h>
+            #include <sys/time.h>
+            static struct memprof_unwind_rule cache[MEMPROF_UNWIND_CACHE_ENTRIES];
+            static volatile int failures, walks, through_main;
+            static volatile unsigned long sink;
+            static volatile uintptr_t into_main;
+
+            __attribute__((noinline, optimize("no-omit-frame-pointer"))) static void capture(void)
+            {
+                uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+                uintptr_t ip = (uintptr_t)__builtin_return_address(0);
+                uintptr_t sp = frame + 16, bp = *(uintptr_t *)frame;
+                uint64_t fast[MEMPROF_MAX_FRAMES], slow[MEMPROF_MAX_FRAMES];
+                uint32_t n = memprof_unwind_walk(cache, NULL, ip, sp, bp, (uintptr_t)__libc_stack_end, fast, MEMPROF_MAX_FRAMES, NULL);
+                uint32_t m = memprof_ring_unwind(ip, slow);
+                walks++;
+                if (n == 0 || n != m || memcmp(fast, slow, n * 8) != 0) {
+                    failures++;
+                    if (failures < 4)
+                        printf("mismatch: %u cached frames, %u from libgcc\n", n, m);
+                }
+                for (uint32_t i = 0; i < n; i++)
+                    if (fast[i] == into_main)
+                        through_main++;
+            }
+            static void on_alarm(int sig) { (void)sig; capture(); }
+            __attribute__((noinline)) static unsigned long spin(int depth, unsigned long x)
+            {
+                volatile unsigned long pad[4];
+                pad[depth & 3] = x;
+                if (depth > 0)
+                    return spin(depth - 1, x * 3 + 1) + pad[depth & 3];
+                for (int i = 0; i < 1000; i++)
+                    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+                return x;
+            }
+            __attribute__((noinline)) static unsigned long drive(unsigned long x)
+            {
+                into_main = (uintptr_t)__builtin_return_address(0);
+                return spin((int)(x % 8), x);
+            }
+            int main(void)
+            {
+                struct sigaction sa;
+                memset(&sa, 0, sizeof(sa));
+                sa.sa_handler = on_alarm;
+                sa.sa_flags = SA_RESTART;
+                sigaction(SIGPROF, &sa, NULL);
+                struct itimerval every = { { 0, 100 }, { 0, 100 } }, off = { { 0, 0 }, { 0, 0 } };
+                setitimer(ITIMER_PROF, &every, NULL);
+                while (walks < 2000)
+                    sink += drive(sink);
+                setitimer(ITIMER_PROF, &off, NULL);
+                printf("walks %d failures %d through %d\n", walks, failures, through_main);
+                return 0;
+            }
+            """;
+        var lines = RingLayoutTests.CompileAndRun(source, "-O2", "-fomit-frame-pointer");
+        var said = lines[^1].Split(' ');
+        Assert.True(said[2] == "failures" && said[3] == "0", string.Join("\n", lines));
+        // Most walks went through the signal frame into the interrupted program (spin … drive … main).
+        Assert.True(int.Parse(said[5], System.Globalization.CultureInfo.InvariantCulture) > 1000, lines[^1]);
+    }
+
+    [Fact]
     public void A_frame_without_cfi_stops_both_walks_so_the_event_carries_a_stack_copy()
     {
         // through_no_cfi has no FDE (assembly without .cfi directives), as JIT-compiled code has
@@ -122,7 +194,7 @@ public sealed class RingStackWalkTests
                 uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
                 uintptr_t ip = (uintptr_t)__builtin_return_address(0);
                 uint64_t fast[MEMPROF_MAX_FRAMES], slow[MEMPROF_MAX_FRAMES];
-                uint32_t n = memprof_unwind_walk(cache, NULL, ip, frame + 16, *(uintptr_t *)frame, (uintptr_t)__libc_stack_end, fast, MEMPROF_MAX_FRAMES);
+                uint32_t n = memprof_unwind_walk(cache, NULL, ip, frame + 16, *(uintptr_t *)frame, (uintptr_t)__libc_stack_end, fast, MEMPROF_MAX_FRAMES, NULL);
                 uint32_t m = memprof_ring_unwind(ip, slow);
                 printf("cached %u libgcc %u\n", n, m);
             }

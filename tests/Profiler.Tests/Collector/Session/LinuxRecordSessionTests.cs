@@ -16,7 +16,8 @@ public sealed class LinuxRecordSessionTests : IDisposable
 
     public void Dispose() => _dir.Delete(recursive: true);
 
-    RecordSessionOptions Launch() => new(Output, ["app"], null, null, "test");
+    // The fake launch gives the command no shared rings: the tracer is made for the markers from the start.
+    RecordSessionOptions Launch() => new(Output, ["app"], null, null, "test") { SharedRings = false };
     RecordSessionOptions Attach() => new(Output, [], Pid, null, "test");
 
     static FakeHost Host()
@@ -28,6 +29,24 @@ public sealed class LinuxRecordSessionTests : IDisposable
 
     static RecordSessionResult Run(FakeHost host, RecordSessionOptions options, CancellationToken cancel = default) =>
         LinuxRecordSession.Run(options, _ => host.Tracer, null, cancel, host: host.Session);
+
+    [Fact]
+    public void A_tracer_loaded_early_for_shared_rings_the_launch_then_cannot_use_is_released_and_made_again_for_the_markers()
+    {
+        var host = Host();
+        host.Tracer.Batches.Enqueue([KernelRecord.Exited(Pid, 0)]);
+        host.Tracer.WhenDrained = () => host.Command.ExitCode = 0;
+        var made = new List<TracerSettings>();
+
+        LinuxRecordSession.Run(new RecordSessionOptions(Output, ["app"], null, null, "test") { SharedRings = true },
+            settings => { lock (made) made.Add(settings); return host.Tracer; }, null, default, host: host.Session);
+
+        // Loaded while the launch was prepared, for rings; the launch chose the markers (its
+        // environment names no ring): that tracer is released before anything is probed, and the
+        // session's is made for the markers (their larger kernel buffer).
+        Assert.Equal([true, false], made.Select(s => s.SharedRings));
+        Assert.Equal(["launch app", "dispose", "attach 4242 libc.so.6"], host.Log.Take(3));
+    }
 
     [Fact]
     public void A_launched_command_is_probed_before_it_is_resumed_and_recorded_to_its_end()
