@@ -425,14 +425,26 @@ public static class LinuxRecordSession
     /// <summary>Hands what the kernel and the shared rings have queued to the core, in one time
     /// order; returns the number of records read. With rings, writers may be waiting for room:
     /// the kernel's queue is only waited on for a millisecond.</summary>
+    const int KernelReadEvery = 256;
+
     static int Poll(IKernelTracer tracer, Ring.SharedRing? rings, SessionCore core, RecordingWriter writer, int timeoutMs)
     {
         int n;
         if (rings is null) n = tracer.Drain(core.OnRecord, timeoutMs);
         else
         {
-            tracer.Drain(rings.KernelRecords.Add, Math.Min(timeoutMs, 1));
-            n = rings.Drain(core.OnRecord, rings.KernelRecords);
+            var kernel = rings.KernelRecords;
+            int admitted = kernel.AdmitLater();
+            tracer.Drain(kernel.Add, admitted > 0 ? 0 : Math.Min(timeoutMs, 1));
+            // Every so many records handed on, the kernel's buffer is emptied into the queue for
+            // the next pass: markers' records with stack copies (a process the rings cannot
+            // serve) take long to unwind, and their buffer would overflow in the meantime.
+            int handed = 0;
+            n = rings.Drain(record =>
+            {
+                core.OnRecord(record);
+                if (++handed % KernelReadEvery == 0) tracer.Drain(kernel.AddLater, 0);
+            }, kernel) + admitted;
         }
         writer.Tick();
         return n;

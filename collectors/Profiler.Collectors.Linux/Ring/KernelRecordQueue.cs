@@ -21,10 +21,38 @@ public sealed class KernelRecordQueue
     public void Add(ReadOnlySpan<byte> record)
     {
         ulong time = record.Length >= 8 ? BinaryPrimitives.ReadUInt64LittleEndian(record) : 0;
-        if (_records.Count > _next && time < _records[^1].Time) _sorted = false;
         var buffer = ArrayPool<byte>.Shared.Rent(record.Length);
         record.CopyTo(buffer);
-        _records.Add((time, _records.Count, buffer, record.Length));
+        Append(time, buffer, record.Length);
+    }
+
+    void Append(ulong time, byte[] buffer, int length)
+    {
+        if (_records.Count > _next && time < _records[^1].Time) _sorted = false;
+        _records.Add((time, _records.Count, buffer, length));
+    }
+
+    readonly List<(ulong Time, byte[] Buffer, int Length)> _later = [];
+
+    /// <summary>Copies a record read while a pass is handing records on: it joins the queue at
+    /// the next <see cref="AdmitLater"/>, so the pass's order is not disturbed. A pass that
+    /// unwinds many markers' stack copies is slow; the kernel's buffer is emptied meanwhile
+    /// rather than left to overflow.</summary>
+    public void AddLater(ReadOnlySpan<byte> record)
+    {
+        ulong time = record.Length >= 8 ? BinaryPrimitives.ReadUInt64LittleEndian(record) : 0;
+        var buffer = ArrayPool<byte>.Shared.Rent(record.Length);
+        record.CopyTo(buffer);
+        _later.Add((time, buffer, record.Length));
+    }
+
+    /// <summary>Queues the records read during the last pass, ahead of any read after; returns how many.</summary>
+    public int AdmitLater()
+    {
+        foreach (var (time, buffer, length) in _later) Append(time, buffer, length);
+        int admitted = _later.Count;
+        _later.Clear();
+        return admitted;
     }
 
     /// <summary>Hands on the records stamped at or before <paramref name="time"/>; returns how many.</summary>
