@@ -178,9 +178,10 @@ public sealed class RemoteLoaderTests(InjectPrograms programs, ITestOutputHelper
         AssertLoaded(result, target.Pid, library);
         Assert.Equal("clock_nanosleep waiting in libc", result.SafePoint);
         TargetChecks.AssertLeftClean(target.Pid);
-        // Restarted with the time left: it ends 3 s after its start, neither sooner nor a whole sleep later.
+        // Restarted with the time left: it ends 3 s after its start, neither sooner nor a whole sleep
+        // later (6 s and more). The upper bound leaves a loaded machine its slower start and checks.
         Assert.Equal((0, ""), target.Finish(signal: 0));
-        Assert.InRange(started.Elapsed.TotalSeconds, 2.9, 3.6);
+        Assert.InRange(started.Elapsed.TotalSeconds, 2.9, 5.5);
     }
 
     [Fact]
