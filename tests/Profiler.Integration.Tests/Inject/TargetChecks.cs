@@ -189,8 +189,11 @@ static partial class TargetChecks
         var clock = System.Diagnostics.Stopwatch.StartNew();
         // The uprobe's removal visits every process that maps the probed file: on a busy host
         // the dying loader's last close can take seconds.
-        while (clock.Elapsed < TimeSpan.FromSeconds(30) && HoldsFiles(pid)) Thread.Sleep(10);
-        Assert.False(HoldsFiles(pid), $"process {pid} still holds its files 30 s after SIGKILL");
+        // Judged on the last look: once the process is gone its pid may be a new process's, which
+        // a second look would take for the killed one still holding its files.
+        bool holds;
+        while ((holds = HoldsFiles(pid)) && clock.Elapsed < TimeSpan.FromSeconds(30)) Thread.Sleep(10);
+        Assert.False(holds, $"process {pid} still holds its files 30 s after SIGKILL");
     }
 
     static bool HoldsFiles(int pid)
