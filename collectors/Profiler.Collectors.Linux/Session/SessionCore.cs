@@ -38,7 +38,7 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
     /// <summary>Ring events that named a stack never defined in their ring (recorded without a stack).</summary>
     public long UnknownRingStacks { get; private set; }
     public int ProcessCount => _processes.Count;
-    public int LiveProcessCount => _processes.Values.Count(p => !p.Exited);
+    public int LiveProcessCount => UnexitedPids.Count();
 
     /// <summary>The processes whose exit has not been seen yet.</summary>
     public IEnumerable<int> UnexitedPids => _processes.Where(p => !p.Value.Exited).Select(p => p.Key);
