@@ -7,6 +7,10 @@ cd "$root"
 scripts/install-deps.sh || exit 1
 samples/build.sh || exit 1
 dotnet build Profiler.sln -c Release --nologo -v quiet -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }
+# The memprof users run (`./memprof`, compiled ahead of time to native code): the tests that start
+# memprof as a process of its own run it.
+./memprof --version >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
+if [[ ! -f .build/memprof/memprof.dll ]]; then export MEMPROF_EXECUTABLE="$root/.build/memprof/memprof"; fi
 
 passed=0; failed=0; skipped=0; status=0
 for project in tests/Profiler.Tests tests/Profiler.Viewer.Tests tests/Profiler.Integration.Tests; do

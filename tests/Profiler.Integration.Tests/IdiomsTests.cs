@@ -127,8 +127,7 @@ public sealed class IdiomsTests(IdiomsRecordingFixture fixture) : IClassFixture<
     [Fact]
     public void Terminal_UI_top_sites_show_the_functions_with_their_exact_bytes()
     {
-        string memprof = Path.Combine(AppContext.BaseDirectory, "memprof.dll");
-        using var tmux = new TuiTests.Tmux(160, 40, $"dotnet {memprof} view {fixture.Recording}");
+        using var tmux = new TuiTests.Tmux(160, 40, $"{CliRunner.CommandLine} view {fixture.Recording}");
         // Sorted by retained first: the two leaking functions lead.
         string screen = tmux.WaitFor(s => s.Contains("idioms::leak_large"), "the Top sites view");
         var rows = SiteRows(screen);

@@ -9,7 +9,6 @@ namespace Profiler.Integration.Tests;
 /// </summary>
 public sealed class TuiTests
 {
-    static readonly string Memprof = Path.Combine(AppContext.BaseDirectory, "memprof.dll");
 
     [Fact]
     public void View_shows_the_leak_and_its_chain_in_a_terminal()
@@ -20,7 +19,7 @@ public sealed class TuiTests
         var record = CliRunner.Run("record", "--rate", "1", "--no-firefox", "-o", recording, "--", RepoPaths.Sample("allocs-fp"), "leak");
         Assert.True(record.ExitCode == 0, record.Stderr);
 
-        using var tmux = new Tmux(80, 24, $"dotnet {Memprof} view {recording}");
+        using var tmux = new Tmux(80, 24, $"{CliRunner.CommandLine} view {recording}");
         string screen = tmux.WaitFor(s => s.Contains("allocs::leak_leaf"), "the Top sites view");
         var lines = screen.Split('\n');
         Assert.StartsWith("allocs::leak_leaf", lines[4]);
@@ -42,7 +41,7 @@ public sealed class TuiTests
         string dir = Directory.CreateTempSubdirectory("memprof-tui").FullName;
         string recording = Path.Combine(dir, "serve.memprof");
         using var tmux = new Tmux(100, 30,
-            $"dotnet {Memprof} record --tui --rate 1 --no-firefox -o {recording} -- {RepoPaths.Sample("allocs-fp")} serve");
+            $"{CliRunner.CommandLine} record --tui --rate 1 --no-firefox -o {recording} -- {RepoPaths.Sample("allocs-fp")} serve");
         string first = tmux.WaitFor(s => s.StartsWith("LIVE", StringComparison.Ordinal), "the live screen");
         // The status line's elapsed time and heap move on while the target keeps allocating.
         string later = tmux.WaitFor(s => s.StartsWith("LIVE", StringComparison.Ordinal) && s.Split('\n')[1] != first.Split('\n')[1],

@@ -15,10 +15,13 @@ public sealed partial class RemoteLoaderProcess(IReadOnlyList<string> command)
     /// address in hex, is called instead of loading: LIBRARY holds it).</summary>
     public const string Verb = "__load-library";
 
-    /// <summary>memprof.dll beside this assembly, run by the host that runs this process.</summary>
+    /// <summary>memprof again: the native executable this process runs (memprof compiled ahead of
+    /// time), else memprof.dll beside this assembly, run by the host that runs this process.</summary>
     public static RemoteLoaderProcess Memprof()
     {
-        string dll = Path.Combine(Path.GetDirectoryName(typeof(RemoteLoaderProcess).Assembly.Location)!, "memprof.dll");
+        if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported && Environment.ProcessPath is { } native)
+            return new RemoteLoaderProcess([native]);
+        string dll = Path.Combine(AppContext.BaseDirectory, "memprof.dll");
         string host = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
         return new RemoteLoaderProcess([host, dll]);
     }
@@ -96,13 +99,15 @@ public sealed partial class RemoteLoaderProcess(IReadOnlyList<string> command)
     [LibraryImport("libc", EntryPoint = "setsid")]
     private static partial int SetSid();
 
-    static readonly JsonSerializerOptions Json = new();
-
-    public static string Encode(RemoteLoadResult result) => JsonSerializer.Serialize(result, Json);
+    public static string Encode(RemoteLoadResult result) => JsonSerializer.Serialize(result, RemoteLoadResultJson.Default.RemoteLoadResult);
 
     public static RemoteLoadResult? Decode(string line)
     {
-        try { return JsonSerializer.Deserialize<RemoteLoadResult>(line, Json); }
+        try { return JsonSerializer.Deserialize(line, RemoteLoadResultJson.Default.RemoteLoadResult); }
         catch (JsonException) { return null; }
     }
 }
+
+/// <summary>The helper's one line, coded without reflection (memprof may be compiled ahead of time).</summary>
+[System.Text.Json.Serialization.JsonSerializable(typeof(RemoteLoadResult))]
+internal sealed partial class RemoteLoadResultJson : System.Text.Json.Serialization.JsonSerializerContext;
