@@ -48,8 +48,9 @@ trap cleanup EXIT
 
 # memprof builds itself on first use: outside the measurements, then a snapshot of that build runs.
 "$root/memprof" --help >/dev/null
-cp -r "$root/.build/memprof" "$tmp/memprof-build"
-memprof=(dotnet "$tmp/memprof-build/memprof.dll")
+source "$root/bench/snapshot.sh"
+snapshot_memprof "$root/.build/memprof" "$tmp"
+memprof=("$tmp/memprof")
 
 ns_of() { awk '$1 == "ns_per_call" {print $2}' "$1"; }
 

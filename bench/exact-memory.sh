@@ -10,7 +10,7 @@
 # Needs root (recording loads eBPF programs). Installs bat when missing.
 #   usage: sudo bench/exact-memory.sh [--keep DIR] [--memprof BUILD_DIR]
 #   --keep DIR          keep the recording and outputs in DIR
-#   --memprof BUILD_DIR measure that build of memprof (a directory with memprof.dll), e.g. an
+#   --memprof BUILD_DIR measure that build of memprof (a directory with the native memprof or memprof.dll), e.g. an
 #                       older one for a before/after table; default: this checkout's
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,8 +46,9 @@ if [[ -z "$build" ]]; then
     "$root/memprof" --help >/dev/null
     build="$root/.build/memprof"
 fi
-cp -r "$build" "$tmp/memprof-build"
-mp=(dotnet "$tmp/memprof-build/memprof.dll")
+source "$root/bench/snapshot.sh"
+snapshot_memprof "$build" "$tmp"
+mp=("$tmp/memprof")
 
 # measure LABEL OUTPUT CMD...: runs CMD under /usr/bin/time -v; prints a table row.
 measure() {

@@ -25,8 +25,9 @@ load_at_start=$(cut -d' ' -f1 /proc/loadavg)
 
 # A snapshot of memprof's build, so a source edit during the run changes nothing.
 "$root/memprof" --help >/dev/null
-cp -r "$root/.build/memprof" "$tmp/memprof-build"
-memprof=(dotnet "$tmp/memprof-build/memprof.dll")
+source "$root/bench/snapshot.sh"
+snapshot_memprof "$root/.build/memprof" "$tmp"
+memprof=("$tmp/memprof")
 
 # The jobs' fixed inputs.
 headers=(stdio.h stdlib.h unistd.h string.h signal.h pthread.h elf.h)

@@ -44,10 +44,9 @@ tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 # memprof builds itself on first use: do it outside the measurements, then run a snapshot of that build.
 "$root/memprof" --help >/dev/null
 memprof="$root/memprof"
-if [[ -f "$root/.build/memprof/memprof.dll" ]]; then
-    cp -r "$root/.build/memprof" "$tmp/memprof-build"
-    printf '#!/bin/sh\nexec dotnet "%s" "$@"\n' "$tmp/memprof-build/memprof.dll" >"$tmp/memprof"
-    chmod +x "$tmp/memprof"
+if [[ -f "$root/.build/memprof/.stamp" ]]; then
+    source "$root/bench/snapshot.sh"
+    snapshot_memprof "$root/.build/memprof" "$tmp"
     memprof="$tmp/memprof"
 fi
 

@@ -82,10 +82,9 @@ if ! "$root/memprof" --help >/dev/null 2>"$tmp/build.log"; then
     UNAVAILABLE[memprof-rate1]="failed: memprof did not build"
     UNAVAILABLE[memprof-probe]="failed: memprof did not build"
 else
-    if [[ -f "$root/.build/memprof/memprof.dll" ]]; then
-        cp -r "$root/.build/memprof" "$tmp/memprof-build"
-        printf '#!/bin/sh\nexec dotnet "%s" "$@"\n' "$tmp/memprof-build/memprof.dll" >"$tmp/memprof"
-        chmod +x "$tmp/memprof"
+    if [[ -f "$root/.build/memprof/.stamp" ]]; then
+        source "$root/bench/snapshot.sh"
+        snapshot_memprof "$root/.build/memprof" "$tmp"
         memprof="$tmp/memprof"
     fi
     "$memprof" record --help 2>/dev/null | grep -q -- '--rate' ||
