@@ -197,8 +197,8 @@ public static class LinuxRecordSession
             // The kernel's buffer is small beside the rings only when they carry the command's
             // calls: an executable with an allocator of its own (a Rust program's static jemalloc)
             // is probed, every call a trap with its stack copy, and 16 MiB lost events of one.
-            bool probedExecutable = launcher is not null && files.Plan(files.Canonical(launcher.Executable)) is { Sites.Count: > 0 } plan &&
-                                    plan.Preload is null && !plan.SampledByPreload && !Preload.PreloadLibrary.IsGlibcLibrary(launcher.Executable);
+            bool probedExecutable = launcher is not null && files.Canonical(launcher.Executable) is var executablePath &&
+                                    files.Plan(executablePath).ProbedBesideLaunchLibrary(executablePath);
             var settings = options.TracerSettings(dwarf) with { SharedRings = rings is not null && !probedExecutable };
             tracer = loading is not null ? loading.Join(settings) : tracerFactory(settings);
             var header = new Header
