@@ -15,7 +15,7 @@ BIN_DIR="$SAMPLES_DIR/bin"
 ALLOCS_DIR="$SAMPLES_DIR/rust/allocs"
 IDIOMS_DIR="$SAMPLES_DIR/rust/idioms"
 
-VARIANTS=(allocs-fp allocs-nofp allocs-nofp-nodebug idioms-fp idioms-nofp workload allocs-jemalloc allocs-jemalloc-prof allocs-jemalloc-dyn stress signal-storm ripgrep dotnet)
+VARIANTS=(allocs-fp allocs-nofp allocs-nofp-nodebug idioms-fp idioms-nofp workload allocs-jemalloc allocs-jemalloc-prof allocs-jemalloc-dyn stress signal-storm many-threads ripgrep dotnet)
 
 # build_rust CRATE_DIR BIN_NAME VARIANT RUSTFLAGS [extra cargo args...]
 # Release-builds BIN_NAME of the crate at CRATE_DIR with RUSTFLAGS into
@@ -116,6 +116,14 @@ variant_signal_storm() {
     mkdir -p "$out"
     cc -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o "$out/signal-storm" "$SAMPLES_DIR/c/signal_storm.c" -lpthread
     install_bin "$out/signal-storm" signal-storm
+}
+
+# many-threads (c/many_threads.c): more threads allocating at once than memprof has shared rings.
+variant_many_threads() {
+    local out="$SAMPLES_DIR/c/build"
+    mkdir -p "$out"
+    cc -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o "$out/many-threads" "$SAMPLES_DIR/c/many_threads.c" -lpthread
+    install_bin "$out/many-threads" many-threads
 }
 
 # ripgrep 13 from Debian's source package with symbols and line tables (build-ripgrep.sh): a

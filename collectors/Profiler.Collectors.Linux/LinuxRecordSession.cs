@@ -197,8 +197,8 @@ public static class LinuxRecordSession
             // The kernel's buffer is small beside the rings only when they carry the command's
             // calls: an executable with an allocator of its own (a Rust program's static jemalloc)
             // is probed, every call a trap with its stack copy, and 16 MiB lost events of one.
-            bool probedExecutable = launcher is not null && files.Plan(files.Canonical(launcher.Executable)) is { Sites.Count: > 0 } plan &&
-                                    plan.Preload is null && !plan.SampledByPreload && !Preload.PreloadLibrary.IsGlibcLibrary(launcher.Executable);
+            bool probedExecutable = launcher is not null && files.Canonical(launcher.Executable) is var executablePath &&
+                                    files.Plan(executablePath).ProbedBesideLaunchLibrary(executablePath);
             var settings = options.TracerSettings(dwarf) with { SharedRings = rings is not null && !probedExecutable };
             tracer = loading is not null ? loading.Join(settings) : tracerFactory(settings);
             var header = new Header
@@ -239,6 +239,7 @@ public static class LinuxRecordSession
             var ports = new SessionPorts(new DotNet.DotNetWatchingSink(new WriterRecordSink(writer), dotnet), new KernelCommandSink(tracer, signals, processes), processes, files,
                 rings is not null ? new Ring.RingCounters(tracer, rings) : tracer, new Unwinding.DwarfStackUnwinder(), jemalloc);
             recorder = new SessionCore(ports, header.SamplingRateBytes, monotonicNanos) { InheritedPreload = inheritedPreload };
+            var pump = new Ring.RecordPump(tracer, rings, recorder.OnRecord, writer.Tick);
             var notes = new List<string>();
             recorder.Note += notes.Add;
             int? rootExit = null;
@@ -272,7 +273,7 @@ public static class LinuxRecordSession
                 // Writers may be waiting for room in a ring: while they produce much, drain without
                 // pause; a pass that found little waits a millisecond (a ring holds several), or
                 // memprof would spin on a few events a pass, taking the CPU the program needs.
-                busy = Poll(tracer, rings, recorder, writer, busy ? 0 : early ? 2 : 50) >= BusyPassRecords && rings is not null;
+                busy = pump.Pass(busy ? 0 : early ? 2 : 50) >= BusyPassRecords && rings is not null;
                 if (early) recorder.RefreshMaps(force: false);
                 if (sw.Elapsed - lastTotals >= TotalsInterval)
                 {
@@ -310,7 +311,7 @@ public static class LinuxRecordSession
             tracer.DetachAll(wait: recorder.UnexitedPids.Any(targets.IsAlive));
             // Bounded: a child that outlives the command may go on writing into the rings.
             var drainEnd = sw.Elapsed + FinalDrainLimit;
-            while (Poll(tracer, rings, recorder, writer, 0) > 0 && sw.Elapsed < drainEnd) { }
+            while (pump.Pass(0) > 0 && sw.Elapsed < drainEnd) { }
             // From here memprof only waits for the command (which may run on past --duration or a
             // failed write): its threads must drop their events, not wait for room in the rings.
             rings?.StopReading();
@@ -397,7 +398,11 @@ public static class LinuxRecordSession
         try
         {
             // Queued forks and execs stopped their processes: handling them lets them go.
-            if (recorder is not null && tracer is not null && writer is not null) while (Poll(tracer, rings, recorder, writer, 0) > 0) { }
+            if (recorder is not null && tracer is not null && writer is not null)
+            {
+                var pump = new Ring.RecordPump(tracer, rings, recorder.OnRecord, writer.Tick);
+                while (pump.Pass(0) > 0) { }
+            }
         }
         catch (Exception) { /* the failure being reported may be this very one */ }
         // Nobody drains the rings any more: the command's threads must drop, not wait for room.
@@ -425,34 +430,6 @@ public static class LinuxRecordSession
         var grace = Stopwatch.StartNew();
         while (!launcher.HasExited && grace.Elapsed < host.StopGrace) System.Threading.Thread.Sleep(10);
         if (!launcher.HasExited) host.Signals.Terminate(launcher.Pid);
-    }
-
-    /// <summary>Hands what the kernel and the shared rings have queued to the core, in one time
-    /// order; returns the number of records read. With rings, writers may be waiting for room:
-    /// the kernel's queue is only waited on for a millisecond.</summary>
-    const int KernelReadEvery = 256;
-
-    static int Poll(IKernelTracer tracer, Ring.SharedRing? rings, SessionCore core, RecordingWriter writer, int timeoutMs)
-    {
-        int n;
-        if (rings is null) n = tracer.Drain(core.OnRecord, timeoutMs);
-        else
-        {
-            var kernel = rings.KernelRecords;
-            int admitted = kernel.AdmitLater();
-            tracer.Drain(kernel.Add, admitted > 0 ? 0 : Math.Min(timeoutMs, 1));
-            // Every so many records handed on, the kernel's buffer is emptied into the queue for
-            // the next pass: markers' records with stack copies (a process the rings cannot
-            // serve) take long to unwind, and their buffer would overflow in the meantime.
-            int handed = 0;
-            n = rings.Drain(record =>
-            {
-                core.OnRecord(record);
-                if (++handed % KernelReadEvery == 0) tracer.Drain(kernel.AddLater, 0);
-            }, kernel) + admitted;
-        }
-        writer.Tick();
-        return n;
     }
 
     /// <summary>What a launched command runs with (<see cref="LaunchChoice"/>); nothing when its

@@ -488,6 +488,38 @@ static uint32_t memprof_ring_drop_interrupted_write(uint64_t *pcs, uint32_t fram
     return frames;
 }
 
+/* An event record at `at`: its prefix, the event, then its frames (a copied stack of stack_len
+ * bytes, if any, goes after them: the caller's to write). The one fill of both the ring write and
+ * a signal handler's stash, which may run in a handler: plain stores, no call that is not
+ * async-signal-safe. */
+__attribute__((always_inline)) static inline void memprof_ring_fill_event(uint8_t *at, uint32_t length, const struct memprof_ring_thread *r,
+                                                                         uint64_t time_ns, uint32_t func, uint32_t flags, uint64_t address,
+                                                                         uint64_t old_address, uint64_t size, uint64_t seq,
+                                                                         const uint64_t *pcs, uint32_t frames, uint32_t stack_len,
+                                                                         uintptr_t ip, uintptr_t sp, uintptr_t bp)
+{
+    uint32_t prefix[2] = { length, MEMPROF_RING_RECORD_EVENT };
+    memcpy(at, prefix, sizeof(prefix));
+    struct memprof_event *e = (struct memprof_event *)(at + 8);
+    e->time_ns = time_ns;
+    e->pid = memprof_ring_pid;
+    e->tid = r->tid;
+    e->address = address;
+    e->old_address = old_address;
+    e->size = size;
+    e->caller = 0;
+    e->seq = seq;
+    e->func = func;
+    e->flags = flags;
+    e->frame_count = frames;
+    e->stack_len = stack_len;
+    e->sp = sp;
+    e->bp = bp;
+    e->ip = ip;
+    memcpy(e->comm, r->comm, sizeof(e->comm));
+    memcpy(at + 8 + sizeof(struct memprof_event), pcs, frames * 8);
+}
+
 /* A signal handler's event while its thread's ring write is in progress (r->writing): stashed,
  * for that write to put into the ring after its own record (the allocator call it reports
  * completed before the write began, so this one came after it). The handler must not touch what
@@ -534,26 +566,9 @@ __attribute__((always_inline)) static inline int memprof_ring_stash_event(struct
             used += to_end;
         }
         uint8_t *at = memprof_ring_stash(r) + (used & (MEMPROF_RING_STASH_BYTES - 1));
-        uint32_t prefix[2] = { length, MEMPROF_RING_RECORD_EVENT };
-        memcpy(at, prefix, sizeof(prefix));
-        struct memprof_event *e = (struct memprof_event *)(at + 8);
-        e->time_ns = memprof_ring_now_ns();
-        e->pid = memprof_ring_pid;
-        e->tid = r->tid;
-        e->address = address;
-        e->old_address = old_address;
-        e->size = size;
-        e->caller = 0;
-        e->seq = 0;
-        e->func = func;
-        e->flags = flags;
-        e->frame_count = frames;
-        e->stack_len = 0;
-        e->sp = sp;
-        e->bp = bp;
-        e->ip = ip;
-        memcpy(e->comm, r->comm, sizeof(e->comm));
-        memcpy(at + 8 + sizeof(struct memprof_event), pcs, frames * 8);
+        /* Its time is put in order when the write takes it into the ring (memprof_ring_take_stash). */
+        memprof_ring_fill_event(at, length, r, memprof_ring_now_ns(), func, flags, address, old_address, size, 0, pcs, frames, 0,
+                                ip, sp, bp);
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
         __atomic_store_n(&r->stash_pos, (uint64_t)taken << 32 | (uint32_t)(used + length), __ATOMIC_RELAXED);
         done = 1;
@@ -674,17 +689,8 @@ __attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thre
         memprof_ring_end_write(r);
         return 1;
     }
-    uint32_t prefix[2] = { (uint32_t)length, MEMPROF_RING_RECORD_EVENT };
-    memcpy(at, prefix, sizeof(prefix));
     if ((r->events++ & 255) == 0)
         prctl(PR_GET_NAME, r->comm, 0, 0, 0);
-    struct memprof_event *e = (struct memprof_event *)(at + 8);
-    e->time_ns = memprof_ring_time(r, memprof_ring_now_ns());
-    e->pid = memprof_ring_pid;
-    e->tid = r->tid;
-    e->address = address;
-    e->old_address = old_address;
-    e->size = size;
     if (name) {
         uint32_t ring = (uint32_t)(r->control - (struct memprof_ring_control *)((uint8_t *)memprof_ring + MEMPROF_RING_HEADER_BYTES));
         uint64_t named = r->control->stacks_named + 1;
@@ -693,17 +699,8 @@ __attribute__((noinline)) static int memprof_ring_write(struct memprof_ring_thre
         name->hash = stack_hash;
         name->id = stack_id;
     }
-    e->caller = 0;
-    e->seq = stack_id;
-    e->func = func;
-    e->flags = flags;
-    e->frame_count = sent_frames;
-    e->stack_len = (uint32_t)copy;
-    e->sp = sp;
-    e->bp = bp;
-    e->ip = ip;
-    memcpy(e->comm, r->comm, sizeof(e->comm));
-    memcpy(at + 8 + sizeof(struct memprof_event), pcs, sent_frames * 8);
+    memprof_ring_fill_event(at, (uint32_t)length, r, memprof_ring_time(r, memprof_ring_now_ns()), func, flags, address, old_address,
+                            size, stack_id, pcs, sent_frames, (uint32_t)copy, ip, sp, bp);
     if (copy)
         memcpy(at + 8 + sizeof(struct memprof_event) + sent_frames * 8, (const void *)sp, copy);
     __atomic_store_n(&r->control->write_pos, end, __ATOMIC_RELEASE);

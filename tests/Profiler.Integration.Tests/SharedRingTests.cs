@@ -116,6 +116,57 @@ public sealed class SharedRingTests
         }
     }
 
+    /// <summary>200 threads hold a ring each at once (many-threads: each allocates its blocks, all
+    /// wait for each other, then each frees its own): with 64 rings, 136 of them trapped every
+    /// event with a stack copy into the kernel's buffer, which lost half of them.</summary>
+    [Fact]
+    public void Two_hundred_threads_allocating_at_once_each_write_a_ring_with_nothing_trapped_or_lost()
+    {
+        RootRequired.Check();
+        const int threads = 200, blocks = 100;
+        var sample = RepoPaths.Sample("many-threads");
+        var dir = Directory.CreateTempSubdirectory("memprof-ring-many");
+        try
+        {
+            var output = Path.Combine(dir.FullName, "many.memprof");
+            var report = Path.Combine(dir.FullName, "many.out");
+            var result = CliRunner.Run("record", "--rate", "1", "--no-firefox", "-o", output, "--", "/bin/sh", "-c", $"'{sample}' {threads} {blocks} > '{report}'");
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            Assert.Contains("events through shared rings", result.Stderr);
+            Assert.DoesNotContain("trapped instead", result.Stderr);
+            Assert.DoesNotContain("LOST", result.Stderr);
+
+            // The program's ground truth, from its source (many_threads.c): per thread a pointer
+            // array and its blocks, all allocated in thread_allocate and freed in thread_free.
+            long calls = threads * (blocks + 1L), bytes = 0;
+            for (int t = 0; t < threads; t++)
+            {
+                bytes += blocks * 8L;
+                for (int i = 0; i < blocks; i++) bytes += 24 + (t * 7 + i * 13) % 1977;
+            }
+            Assert.Equal($"ok threads={threads} allocations={calls} bytes={bytes}", File.ReadAllText(report).Trim());
+
+            var model = RecordingLoader.Load(output, TextWriter.Null);
+            Assert.Equal(0UL, model.Info.LostEvents);
+            var heap = HeapAnalysis.Compute(model);
+            var ev = model.Events;
+            string SiteName(int i) => SiteAnalysis.SiteOf(model.Tables, ev.Stack[i]) is { } f ? model.Tables.Function(f).Name : "?";
+            var allocated = Enumerable.Range(0, ev.Count).Where(i => ev.Kind[i] == EventKind.Alloc && SiteName(i) == "thread_allocate").ToList();
+            Assert.Equal(calls, allocated.Count);
+            Assert.Equal(bytes, allocated.Sum(i => (long)ev.Size[i]));
+            // Every thread's events came from that thread, and each block's free was recorded, in thread_free.
+            Assert.Equal(threads, allocated.Select(i => ev.Tid[i]).Distinct().Count());
+            var unfreed = allocated.Where(i => heap.FreedBy[i] < 0).ToList();
+            Assert.True(unfreed.Count == 0, $"{unfreed.Count} of {calls} blocks without their free");
+            // (free(kept) ends thread_free: a tail call, whose caller is run.)
+            Assert.All(allocated, i => Assert.Contains(SiteName(heap.FreedBy[i]), new[] { "thread_free", "run" }));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     /// <summary>signal-storm's main thread allocates without pause while two signals a millisecond
     /// or more interrupt it, each handler allocating and freeing a block: many land in the middle
     /// of the thread's own ring write. Their events must come through the ring (held by the thread

@@ -1,5 +1,6 @@
 using Profiler.Collectors.Linux.Bpf;
 using Profiler.Symbols.Elf;
+using PreloadLibrary = Profiler.Collectors.Linux.Preload.PreloadLibrary;
 
 namespace Profiler.Collectors.Linux.Probes;
 
@@ -27,6 +28,23 @@ public sealed record ProbePlan(IReadOnlyList<ProbeSite> Sites, ulong? ExitHook, 
     /// unprefixed: where the launch library is loaded it samples through this allocator, and its
     /// unprefixed sites are left to it.</summary>
     public bool SampledByPreload { get; init; }
+
+    /// <summary>Where the launch library is loaded it serves this file's malloc family, sampling in
+    /// process: glibc's, or that of an allocator it samples through (libjemalloc.so.2).</summary>
+    public bool ServedByLaunchLibrary(string path) => PreloadLibrary.IsGlibcLibrary(path) || SampledByPreload;
+
+    /// <summary>The sites the launch library serves in this file, left unprobed beside it: glibc's
+    /// API, or a sampled-through allocator's unprefixed API (a prefixed one, _rjem_mallocx, is
+    /// nobody's to interpose).</summary>
+    public IReadOnlyList<ProbeSite> SitesServedByLaunchLibrary(string path) =>
+        PreloadLibrary.IsGlibcLibrary(path) ? [.. Sites.Where(s => s.Glibc)]
+        : SampledByPreload ? [.. Sites.Where(s => AllocatorApi.Functions.Any(f => f.Symbol == s.Symbol))]
+        : [];
+
+    /// <summary>Beside the launch library, allocator calls in this file are still probed, each a
+    /// trap with its stack: it has sites the library does not serve. The library's own markers
+    /// are not such sites (they trap only for what the kernel must see).</summary>
+    public bool ProbedBesideLaunchLibrary(string path) => Preload is null && Sites.Except(SitesServedByLaunchLibrary(path)).Any();
 }
 
 /// <param name="Sites">The two markers, probed on their first instruction (a 5-byte nop).</param>

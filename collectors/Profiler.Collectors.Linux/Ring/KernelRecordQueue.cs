@@ -76,10 +76,12 @@ public sealed class KernelRecordQueue
 
     void Sort()
     {
-        _records.Sort(_next, _records.Count - _next, Comparer<(ulong Time, int Order, byte[] Buffer, int Length)>.Create(
-            (a, b) => a.Time != b.Time ? a.Time.CompareTo(b.Time) : a.Order.CompareTo(b.Order)));
+        _records.Sort(_next, _records.Count - _next, TimeThenOrder);
         _sorted = true;
     }
+
+    static readonly Comparer<(ulong Time, int Order, byte[] Buffer, int Length)> TimeThenOrder = Comparer<(ulong Time, int Order, byte[] Buffer, int Length)>.Create(
+        (a, b) => a.Time != b.Time ? a.Time.CompareTo(b.Time) : a.Order.CompareTo(b.Order));
 
     void Clear()
     {

@@ -73,7 +73,7 @@ sealed class ProcessRecord(int pid, bool launched, bool mayVanish, SessionPorts 
         {
             string path = ports.Files.Canonical(mapped);
             if (!_leftToPreload.Remove(path)) continue;
-            var sites = LeftToPreload(path, ports.Files.Plan(path));
+            var sites = ports.Files.Plan(path).SitesServedByLaunchLibrary(path);
             if (sites.Count == 0) continue;
             Attach(path, [.. sites.Select(s => new UprobeTarget(s.FileOffset, s.Cookie, s.NeedsReturn))]);
             Sites.AddRange(sites);
@@ -89,8 +89,9 @@ sealed class ProcessRecord(int pid, bool launched, bool mayVanish, SessionPorts 
         IReadOnlyList<ProbeSite> sites = plan.Sites;
         // The launch library serves glibc's malloc family, or that of the allocator after it in
         // lookup order (libjemalloc.so.2), sampling in process: probing it too would trap every call.
-        bool interposed = _preloaded && (PreloadLibrary.IsGlibcLibrary(path) || (!_injected && plan.SampledByPreload));
-        if (interposed && LeftToPreload(path, plan) is { Count: > 0 } left)
+        // The injected sampler is left glibc's here; it takes every other allocator below.
+        bool interposed = _preloaded && (_injected ? PreloadLibrary.IsGlibcLibrary(path) : plan.ServedByLaunchLibrary(path));
+        if (interposed && plan.SitesServedByLaunchLibrary(path) is { Count: > 0 } left)
         {
             sites = [.. sites.Except(left)];
             _leftToPreload.Add(path);
@@ -121,13 +122,6 @@ sealed class ProcessRecord(int pid, bool launched, bool mayVanish, SessionPorts 
         Attach(path, targets);
         Sites.AddRange(sites);
     }
-
-    /// <summary>The sites of a file the launch library serves: glibc's API, or a sampled-through
-    /// allocator's unprefixed API (a prefixed one, _rjem_mallocx, is nobody's to interpose).</summary>
-    static List<ProbeSite> LeftToPreload(string path, ProbePlan plan) =>
-        PreloadLibrary.IsGlibcLibrary(path) ? [.. plan.Sites.Where(s => s.Glibc)]
-        : plan.SampledByPreload ? [.. plan.Sites.Where(s => AllocatorApi.Functions.Any(f => f.Symbol == s.Symbol))]
-        : [];
 
     void Attach(string path, IReadOnlyList<UprobeTarget> targets) =>
         ports.Commands.Execute(new AttachProbes(pid, path, targets, mayVanish));

@@ -9,12 +9,12 @@ namespace Profiler.Tests.Collector.Ring;
 /// still hands events on, and events stamped after the pass began left for the next.</summary>
 public sealed class SharedRingDrainTests
 {
-    const ulong RingBytes = 256 * 1024;
-    const int RingCount = 4;
+    internal const ulong RingBytes = 256 * 1024;
+    internal const int RingCount = 4;
     const int BodyBytes = 120; // a memprof_event (112 bytes) and one frame
 
     /// <summary>The rings as the preload library sees them: the file memprof names, written at offsets.</summary>
-    sealed class Writer(SharedRing rings) : IDisposable
+    internal sealed class Writer(SharedRing rings) : IDisposable
     {
         readonly SafeFileHandle _file = File.OpenHandle(rings.Path, FileMode.Open, FileAccess.ReadWrite);
         readonly ulong[] _written = new ulong[RingCount];

@@ -208,7 +208,7 @@ public sealed class LinuxRecordSessionTests : IDisposable
 
         Assert.Equal(["priority", "inject 4242 rate 1", "attach 4242 libc.so.6", "count 4242", "restore slots 4242", "detach all", "release rings 4242", "dispose", "priority back"], host.Log);
         Assert.Matches(@"^/proc/\d+/fd/\d+$", host.InjectedRingPath);
-        Assert.Contains("; events through shared rings (64 × 4096 KiB;", RecordingReader.Read(Output).Header.Mode);
+        Assert.Contains("; events through shared rings (256 × 4096 KiB;", RecordingReader.Read(Output).Header.Mode);
     }
 
     [Fact]
