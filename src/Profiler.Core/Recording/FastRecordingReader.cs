@@ -98,6 +98,11 @@ static unsafe class FastRecordingReader
                 case Record.KindOneofCase.CompressedEvents:
                     // Laid out otherwise than the writer lays it: the reference reader's verdict.
                     return null;
+                case Record.KindOneofCase.CompressedStacks:
+                    // One that does not decode: the reference reader's verdict.
+                    if (StackBatchCodec.Decode(record.CompressedStacks) is not { } stacks) return null;
+                    foreach (var stack in stacks) records.AddStack(stack);
+                    break;
                 default:
                     records.Add(record);
                     break;
