@@ -1,12 +1,17 @@
 using System.IO.Compression;
 using Google.Protobuf;
+using Profiler.Core.Recording.Proto;
 
 namespace Profiler.Core.Recording;
 
-/// <summary>The records that hold a message's bytes compressed, CompressedEvents (format 3) and
-/// CompressedStacks (format 4): the same three fields, written byte for byte as protobuf writes them.</summary>
+/// <summary>The records that hold a message's bytes compressed, CompressedEvents (format 3),
+/// CompressedStacks and CompressedRecords (format 4): the same three fields, written byte for byte
+/// as protobuf writes them.</summary>
 static class CompressedRecord
 {
+    /// <summary>Record.compressed_records, length-delimited (a tag of two bytes as a varint).</summary>
+    public const uint RecordsTag = (16 << 3) | 2;
+
     /// <summary>The fields: count and length (varints), the compressed bytes.</summary>
     public const byte CountTag = (1 << 3) | 0, LengthTag = (2 << 3) | 0, BrotliTag = (3 << 3) | 2;
 
@@ -17,10 +22,10 @@ static class CompressedRecord
     /// <summary>The record (<paramref name="recordTag"/>, its length, the three fields) holding
     /// <paramref name="plain"/> compressed, at the start of <paramref name="buffer"/>.</summary>
     /// <returns>The record's length.</returns>
-    public static int Encode(byte recordTag, int count, ReadOnlySpan<byte> plain, ref byte[] buffer)
+    public static int Encode(uint recordTag, int count, ReadOnlySpan<byte> plain, ref byte[] buffer)
     {
         int length = plain.Length;
-        const int Head = 1 + 5 + 1 + 5 + 1 + 5 + 1 + 5; // record tag and length, count, length, the bytes' tag and length
+        const int Head = 2 + 5 + 1 + 5 + 1 + 5 + 1 + 5; // record tag and length, count, length, the bytes' tag and length
         int most = Head + BrotliEncoder.GetMaxCompressedLength(length);
         if (buffer.Length < most) buffer = new byte[Math.Max(most, buffer.Length * 2)];
         if (!BrotliEncoder.TryCompress(plain, buffer.AsSpan(Head), out int compressed,
@@ -33,9 +38,8 @@ static class CompressedRecord
         if (length != 0) { fields[f++] = LengthTag; f += PackedVarints.Write(fields[f..], (ulong)length); }
         if (compressed != 0) { fields[f++] = BrotliTag; f += PackedVarints.Write(fields[f..], (ulong)compressed); }
         int message = f + compressed;
-        Span<byte> head = stackalloc byte[6];
-        int h = 0;
-        head[h++] = recordTag;
+        Span<byte> head = stackalloc byte[7];
+        int h = PackedVarints.Write(head, recordTag);
         h += PackedVarints.Write(head[h..], (ulong)message);
         // The compressed bytes stay where they are; the heads go just before them.
         int start = Head - f - h;
@@ -57,5 +61,43 @@ static class CompressedRecord
         if (length > MaxDecompressedLength) return null;
         var plain = new byte[length];
         return Decompress(brotli.Span, plain.Length, plain) ? plain : null;
+    }
+
+    /// <summary>A CompressedRecords record holding <paramref name="record"/>, at the start of
+    /// <paramref name="buffer"/>.</summary>
+    /// <returns>The record's length.</returns>
+    public static int EncodeRecord(Record record, ref byte[] plain, ref byte[] buffer)
+    {
+        int size = record.CalculateSize();
+        int length = CodedOutputStream.ComputeLengthSize(size) + size;
+        if (plain.Length < length) plain = new byte[Math.Max(length, plain.Length * 2)];
+        var output = new CodedOutputStream(plain);
+        output.WriteLength(size);
+        record.WriteTo(output);
+        output.Flush();
+        return Encode(RecordsTag, 1, plain.AsSpan(0, length), ref buffer);
+    }
+
+    /// <summary>The records of a CompressedRecords record; null when it does not decompress to as
+    /// many length-prefixed records as it says, or holds one that may not stand inside it.</summary>
+    public static List<Record>? DecodeRecords(CompressedRecords compressed)
+    {
+        if (Decompress(compressed.Brotli, compressed.Length) is not { } plain) return null;
+        var records = new List<Record>();
+        var input = new CodedInputStream(plain);
+        try
+        {
+            while (!input.IsAtEnd)
+            {
+                var record = new Record();
+                input.ReadMessage(record);
+                if (record.KindCase is Record.KindOneofCase.Header or Record.KindOneofCase.Events or Record.KindOneofCase.CompressedEvents
+                    or Record.KindOneofCase.CompressedStacks or Record.KindOneofCase.CompressedRecords)
+                    return null;
+                records.Add(record);
+            }
+        }
+        catch (InvalidProtocolBufferException) { return null; }
+        return records.Count == compressed.Count ? records : null;
     }
 }

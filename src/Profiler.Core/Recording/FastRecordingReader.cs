@@ -103,6 +103,10 @@ static unsafe class FastRecordingReader
                     if (StackBatchCodec.Decode(record.CompressedStacks) is not { } stacks) return null;
                     foreach (var stack in stacks) records.AddStack(stack);
                     break;
+                case Record.KindOneofCase.CompressedRecords:
+                    if (CompressedRecord.DecodeRecords(record.CompressedRecords) is not { } inside) return null;
+                    foreach (var one in inside) records.Add(one);
+                    break;
                 default:
                     records.Add(record);
                     break;

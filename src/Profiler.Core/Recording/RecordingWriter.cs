@@ -76,7 +76,12 @@ public sealed class RecordingWriter : IDisposable
 
     public void WriteProcessFork(ProcessFork fork) => Write(new Record { ProcessFork = fork });
 
-    public void WriteJitSymbols(JitSymbols symbols) => Write(new Record { JitSymbols = symbols });
+    /// <summary>Compressed: a runtime's method names are most of a .NET program's recording otherwise.</summary>
+    public void WriteJitSymbols(JitSymbols symbols)
+    {
+        int length = CompressedRecord.EncodeRecord(new Record { JitSymbols = symbols }, ref _plain, ref _encoded);
+        Guarded(() => RecordFraming.Write(_stream, _encoded, length, ref _frame));
+    }
 
     public void WriteManagedHeap(ManagedHeap heap) => Write(new Record { ManagedHeap = heap });
 
