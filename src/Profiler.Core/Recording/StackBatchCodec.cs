@@ -90,39 +90,100 @@ sealed class StackBatchCodec
     public static List<Stack>? Decode(CompressedStacks record)
     {
         if (CompressedRecord.Decompress(record.Brotli, record.Length) is not { } plain) return null;
-        StackBatch batch;
-        try { batch = StackBatch.Parser.ParseFrom(plain); }
-        catch (InvalidProtocolBufferException) { return null; }
-        int count = batch.Id.Count;
-        if (count != record.Count || batch.Depth.Count != count || batch.Truncated.Count != count) return null;
+        var columns = new (int At, int Length)[ColumnCount + 1];
+        if (!TryLocateColumns(plain, columns))
+        {
+            // Laid out otherwise than the writer lays it: as the generated parser reads it, laid out again.
+            try { plain = StackBatch.Parser.ParseFrom(plain).ToByteArray(); }
+            catch (InvalidProtocolBufferException) { return null; }
+            if (!TryLocateColumns(plain, columns)) return null;
+        }
+        var ids = Column(plain, columns[1]);
+        var depths = Column(plain, columns[2]);
+        var truncated = Column(plain, columns[3]);
+        var addresses = Column(plain, columns[4]);
+        int count = CountVarints(ids);
+        if (count != record.Count || CountVarints(depths) != count || CountVarints(truncated) != count) return null;
         long frames = 0;
-        foreach (uint depth in batch.Depth) frames += depth;
-        if (frames != batch.Address.Count) return null;
+        for (int at = 0, s = 0; s < count; s++) frames += (uint)ReadVarint(depths, ref at);
+        if (frames != CountVarints(addresses)) return null;
 
         var stacks = new List<Stack>(count);
         var before = new List<ulong>();
         var current = new List<ulong>();
         ulong id = 0;
-        int code = 0;
+        int idAt = 0, depthAt = 0, truncatedAt = 0, addressAt = 0;
         for (int s = 0; s < count; s++)
         {
-            id = unchecked(id + (ulong)UnZigZag(batch.Id[s]));
+            id = unchecked(id + (ulong)UnZigZag(ReadVarint(ids, ref idAt)));
+            uint depth = (uint)ReadVarint(depths, ref depthAt);
             current.Clear();
             var from = new Framing(before);
-            for (int i = 0; i < batch.Depth[s]; i++)
+            for (uint i = 0; i < depth; i++)
             {
-                ulong step = (ulong)UnZigZag(batch.Address[code++]);
-                ulong reference = from.Reference;
-                ulong frame = unchecked(reference + step);
+                ulong frame = unchecked(from.Reference + (ulong)UnZigZag(ReadVarint(addresses, ref addressAt)));
                 from.Next(frame);
                 current.Add(frame);
             }
-            var stack = new Stack { Id = id, Truncated = batch.Truncated[s] };
+            var stack = new Stack { Id = id, Truncated = ReadVarint(truncated, ref truncatedAt) != 0 };
+            // Sized once: a recording's stacks stay in memory while it is read.
+            stack.Addresses.Capacity = current.Count;
             for (int i = current.Count - 1; i >= 0; i--) stack.Addresses.Add(current[i]);
             stacks.Add(stack);
             (before, current) = (current, before);
         }
         return stacks;
+    }
+
+    const int ColumnCount = 4;
+
+    /// <summary>Where each packed column (fields 1-4) lies, when each is there at most once and in
+    /// field order, as the writer and the generated classes lay them out.</summary>
+    static bool TryLocateColumns(ReadOnlySpan<byte> batch, (int At, int Length)[] columns)
+    {
+        int pos = 0, lastField = 0;
+        while (pos < batch.Length)
+        {
+            int tag = batch[pos++];
+            int field = tag >> 3;
+            if ((tag & 7) != 2 || field <= lastField || field > ColumnCount) return false;
+            lastField = field;
+            ulong length = ReadVarint(batch, ref pos);
+            if (pos < 0 || length > (ulong)(batch.Length - pos)) return false;
+            columns[field] = (pos, (int)length);
+            pos += (int)length;
+        }
+        return true;
+    }
+
+    static ReadOnlySpan<byte> Column(byte[] batch, (int At, int Length) column) => batch.AsSpan(column.At, column.Length);
+
+    /// <summary>The varints a packed column holds; -1 when its last one is cut or one is longer
+    /// than ten bytes (which the protobuf parser refuses too).</summary>
+    static int CountVarints(ReadOnlySpan<byte> column)
+    {
+        if (column.Length > 0 && column[^1] >= 0x80) return -1;
+        int count = 0, run = 0;
+        foreach (byte b in column)
+        {
+            if (++run > 10) return -1;
+            if (b < 0x80) { count++; run = 0; }
+        }
+        return count;
+    }
+
+    /// <summary>The varint at <paramref name="pos"/>; <paramref name="pos"/> becomes -1 when the bytes end first.</summary>
+    static ulong ReadVarint(ReadOnlySpan<byte> bytes, ref int pos)
+    {
+        ulong value = 0;
+        for (int shift = 0; pos < bytes.Length && shift < 70; shift += 7)
+        {
+            byte b = bytes[pos++];
+            value |= (ulong)(b & 0x7f) << shift;
+            if (b < 0x80) return value;
+        }
+        pos = -1;
+        return 0;
     }
 
     /// <summary>What a stack's frame, from the outermost in, is coded against: the frame at the

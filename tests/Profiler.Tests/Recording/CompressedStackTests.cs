@@ -189,6 +189,7 @@ public sealed class CompressedStackTests
                      ("columns of different lengths", new CompressedStacks { Count = 2, Length = (uint)inconsistent.Length, Brotli = ByteString.CopyFrom(Brotli(inconsistent)) }),
                      ("fewer frames than depths", new CompressedStacks { Count = 1, Length = (uint)framesShort.Length, Brotli = ByteString.CopyFrom(Brotli(framesShort)) }),
                      ("no StackBatch", new CompressedStacks { Count = 1, Length = 3, Brotli = ByteString.CopyFrom(Brotli([0xff, 0xff, 0xff])) }),
+                     ("a varint cut at the end of its column", Cut(plain)),
                  })
         {
             var bytes = WithRecord(new Record { CompressedStacks = record });
@@ -202,6 +203,12 @@ public sealed class CompressedStackTests
         // +1 from 0), the frames 0x800 (outermost, zigzag 0x1000) and 0x801 (a step of +1).
         var r = RecordingReader.Read(new MemoryStream(WithRecord(new Record { CompressedStacks = new CompressedStacks { Count = 1, Length = (uint)plain.Length, Brotli = ByteString.CopyFrom(good) } })), "x");
         Assert.Equal([0x801UL, 0x800UL], r.Stacks[1].Addresses);
+        // The same batch laid out otherwise (its fields in reverse order, which protobuf merges): read alike.
+        byte[] reversed = [.. new StackBatch { Address = { 0x1000, 2 } }.ToByteArray(), .. new StackBatch { Truncated = { false } }.ToByteArray(),
+            .. new StackBatch { Depth = { 2 } }.ToByteArray(), .. new StackBatch { Id = { 2 } }.ToByteArray()];
+        var otherwise = WithRecord(new Record { CompressedStacks = new CompressedStacks { Count = 1, Length = (uint)reversed.Length, Brotli = ByteString.CopyFrom(Brotli(reversed)) } });
+        foreach (var read in new[] { RecordingReader.Read(new MemoryStream(otherwise), "x"), ProtobufRecordingReader.Read(new MemoryStream(otherwise), "x") })
+            Assert.Equal([0x801UL, 0x800UL], read.Stacks[1].Addresses);
     }
 
     [Fact]
@@ -275,6 +282,15 @@ public sealed class CompressedStackTests
     }
 
     const byte StackBatchRecord = (15 << 3) | 2;
+
+    /// <summary>The batch whose last column (addresses, three bytes: 0x80 0x20 0x02) ends in an
+    /// unfinished varint: 0x80 0x20 0x82 0x80, its length one more.</summary>
+    static CompressedStacks Cut(byte[] plain)
+    {
+        Assert.Equal([0x22, 3, 0x80, 0x20, 0x02], plain[^5..]);
+        byte[] cut = [.. plain[..^4], 4, 0x80, 0x20, 0x82, 0x80];
+        return new CompressedStacks { Count = 1, Length = (uint)cut.Length, Brotli = ByteString.CopyFrom(Brotli(cut)) };
+    }
 
     static byte[] Unbrotli(ByteString brotli, uint length)
     {
