@@ -28,8 +28,6 @@ sealed class StackBatchCodec
 
     public int Count => _ids.Count;
 
-    public int Frames => _codes.Count;
-
     public void Add(Stack stack)
     {
         _ids.Add(ZigZag(unchecked(stack.Id - _idBefore)));
