@@ -95,10 +95,10 @@ sealed unsafe class EventBatchSlice
     {
         int pos = 1;
         if (!TryReadLength(body, ref pos, out int messageLength) || messageLength != body.Length - pos) return null;
-        if (pos >= body.Length || body[pos++] != EventBatchCodec.CountTag || !TryReadLength(body, ref pos, out int count) || count == 0) return null;
-        if (pos >= body.Length || body[pos++] != EventBatchCodec.LengthTag || !TryReadLength(body, ref pos, out int plainLength) ||
-            plainLength == 0 || plainLength > EventBatchCodec.MaxDecompressedLength) return null;
-        if (pos >= body.Length || body[pos++] != EventBatchCodec.BrotliTag || !TryReadLength(body, ref pos, out int length) ||
+        if (pos >= body.Length || body[pos++] != CompressedRecord.CountTag || !TryReadLength(body, ref pos, out int count) || count == 0) return null;
+        if (pos >= body.Length || body[pos++] != CompressedRecord.LengthTag || !TryReadLength(body, ref pos, out int plainLength) ||
+            plainLength == 0 || plainLength > CompressedRecord.MaxDecompressedLength) return null;
+        if (pos >= body.Length || body[pos++] != CompressedRecord.BrotliTag || !TryReadLength(body, ref pos, out int length) ||
             length != body.Length - pos) return null;
         return new EventBatchSlice(count, bodyStart + pos, length, plainLength);
     }
@@ -140,7 +140,7 @@ sealed unsafe class EventBatchSlice
         try
         {
             var batch = plain.AsSpan(0, compressed.PlainLength);
-            if (!EventBatchCodec.Decompress(new ReadOnlySpan<byte>(data + compressed.At, compressed.Length), batch.Length, batch))
+            if (!CompressedRecord.Decompress(new ReadOnlySpan<byte>(data + compressed.At, compressed.Length), batch.Length, batch))
                 return false;
             var offsets = new long[Columns.Length];
             var lengths = new int[Columns.Length];

@@ -98,6 +98,15 @@ static unsafe class FastRecordingReader
                 case Record.KindOneofCase.CompressedEvents:
                     // Laid out otherwise than the writer lays it: the reference reader's verdict.
                     return null;
+                case Record.KindOneofCase.CompressedStacks:
+                    // One that does not decode: the reference reader's verdict.
+                    if (StackBatchCodec.Decode(record.CompressedStacks) is not { } stacks) return null;
+                    foreach (var stack in stacks) records.AddStack(stack);
+                    break;
+                case Record.KindOneofCase.CompressedRecords:
+                    if (CompressedRecord.DecodeRecords(record.CompressedRecords) is not { } inside) return null;
+                    foreach (var one in inside) records.Add(one);
+                    break;
                 default:
                     records.Add(record);
                     break;

@@ -123,6 +123,18 @@ public static unsafe class ProtobufRecordingReader
                 return AppendBatch(record.Events, events, time, name);
             case Record.KindOneofCase.CompressedEvents:
                 return AppendCompressed(record.CompressedEvents, events, time, name);
+            case Record.KindOneofCase.CompressedStacks:
+                var stacks = StackBatchCodec.Decode(record.CompressedStacks)
+                    ?? throw new ProfilerException(ExitCode.CorruptRecording,
+                        $"{name} is corrupt: a compressed stack batch does not decompress to its {record.CompressedStacks.Count:N0} stacks");
+                foreach (var stack in stacks) records.AddStack(stack);
+                return time;
+            case Record.KindOneofCase.CompressedRecords:
+                var inside = CompressedRecord.DecodeRecords(record.CompressedRecords)
+                    ?? throw new ProfilerException(ExitCode.CorruptRecording,
+                        $"{name} is corrupt: a compressed record does not decompress to the {record.CompressedRecords.Count:N0} records it says");
+                foreach (var one in inside) records.Add(one);
+                return time;
             default:
                 // Records of a newer minor revision are skipped: what we do not know.
                 records.Add(record);

@@ -52,6 +52,9 @@ sealed class RecordCollector
         }
     }
 
+    /// <summary>A stack of a compressed batch; like a stack record, a later one of the same id wins.</summary>
+    public void AddStack(Stack stack) => _stacks[stack.Id] = stack;
+
     public RawRecording Build(Header header, EventColumns events, string name)
     {
         if (Footer is null && Warnings.Count == 0)
