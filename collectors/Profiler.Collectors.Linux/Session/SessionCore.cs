@@ -161,6 +161,12 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
         {
             if (!_ringStacks.TryGetValue(e.Sequence, out stackId)) UnknownRingStacks++;
         }
+        // A name defined again (its thread's table of names had dropped it): the name is enough.
+        else if ((e.Flags & Ring.RingLayout.EventStackDefine) != 0 && _ringStacks.TryGetValue(e.Sequence, out stackId)) { }
+        // Named for the first time, by a hash of its frames: the name keys it from now on, so the
+        // interner would only hold a second entry for it (a 352 k-stack recording: ~45 MB).
+        else if ((e.Flags & (Ring.RingLayout.EventStackDefine | Ring.RingLayout.EventUnwound)) == (Ring.RingLayout.EventStackDefine | Ring.RingLayout.EventUnwound))
+            stackId = frames > 0 ? WriteStack(pid, _stacks.NewId(), _stackBuffer.AsSpan(0, frames), (e.Flags & BpfEventHeader.StackComplete) == 0) : 0;
         // The process unwound this stack with CFI itself (a shared ring's event).
         else if ((e.Flags & Ring.RingLayout.EventUnwound) != 0)
             stackId = frames > 0 ? InternStack(pid, _stackBuffer.AsSpan(0, frames), (e.Flags & BpfEventHeader.StackComplete) == 0) : 0;
@@ -230,7 +236,12 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
     ulong InternStack(int pid, ReadOnlySpan<ulong> stack, bool truncated)
     {
         ulong id = _stacks.Intern(stack, out bool isNew);
-        if (!isNew) return id;
+        return isNew ? WriteStack(pid, id, stack, truncated) : id;
+    }
+
+    /// <summary>Writes a stack seen for the first time under <paramref name="id"/>.</summary>
+    ulong WriteStack(int pid, ulong id, ReadOnlySpan<ulong> stack, bool truncated)
+    {
         var s = new Stack { Id = id, Truncated = truncated };
         s.Addresses.Add(stack.ToArray());
         Records.Stack(s);
