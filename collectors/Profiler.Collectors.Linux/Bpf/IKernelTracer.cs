@@ -37,6 +37,7 @@ public interface IKernelTracer : Session.IKernelCounters, IDisposable
     void Detach(int pid);
     int Drain(BpfEventSink sink, int timeoutMs);
     /// <summary>Releases every probe; returns once none is left attached, or, without
-    /// <paramref name="wait"/>, at once (the releases go on; disposing waits for them).</summary>
+    /// <paramref name="wait"/>, at once (the releases go on in the background; disposing does not
+    /// wait for them either).</summary>
     void DetachAll(bool wait = true);
 }

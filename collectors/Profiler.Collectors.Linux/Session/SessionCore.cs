@@ -163,13 +163,17 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
         }
         // A name defined again (its thread's table of names had dropped it): the name is enough.
         else if ((e.Flags & Ring.RingLayout.EventStackDefine) != 0 && _ringStacks.TryGetValue(e.Sequence, out stackId)) { }
-        // Named for the first time, by a hash of its frames: the name keys it from now on, so the
-        // interner would only hold a second entry for it (a 352 k-stack recording: ~45 MB).
-        else if ((e.Flags & (Ring.RingLayout.EventStackDefine | Ring.RingLayout.EventUnwound)) == (Ring.RingLayout.EventStackDefine | Ring.RingLayout.EventUnwound))
-            stackId = frames > 0 ? WriteStack(pid, _stacks.NewId(), _stackBuffer.AsSpan(0, frames), (e.Flags & BpfEventHeader.StackComplete) == 0) : 0;
-        // The process unwound this stack with CFI itself (a shared ring's event).
+        // The process unwound this stack with CFI itself (a shared ring's event). One named for the
+        // first time, by a hash of its frames, is known by that name from now on: the interner
+        // would only hold a second entry for it (a 352 k-stack recording: ~45 MB).
         else if ((e.Flags & Ring.RingLayout.EventUnwound) != 0)
-            stackId = frames > 0 ? InternStack(pid, _stackBuffer.AsSpan(0, frames), (e.Flags & BpfEventHeader.StackComplete) == 0) : 0;
+        {
+            var stack = _stackBuffer.AsSpan(0, frames);
+            bool truncated = (e.Flags & BpfEventHeader.StackComplete) == 0;
+            stackId = frames == 0 ? 0
+                : (e.Flags & Ring.RingLayout.EventStackDefine) != 0 ? WriteStack(pid, _stacks.NewId(), stack, truncated)
+                : InternStack(pid, stack, truncated);
+        }
         else if (stackCopy.Length > 0 && ports.Unwinder is not null && Unwind(e, pid, stackCopy, out int unwound, out bool truncated) >= Math.Min(frames, 2))
             stackId = InternStack(pid, _unwound.AsSpan(0, unwound), truncated);
         else

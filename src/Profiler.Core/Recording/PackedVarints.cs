@@ -42,6 +42,21 @@ static unsafe class PackedVarints
         return p == end;
     }
 
+    /// <summary>The varint at <paramref name="pos"/>, read on to its end (at most ten bytes);
+    /// <paramref name="pos"/> becomes -1 when the bytes end first.</summary>
+    public static ulong Read(ReadOnlySpan<byte> bytes, ref int pos)
+    {
+        ulong value = 0;
+        for (int shift = 0; pos < bytes.Length && shift < 70; shift += 7)
+        {
+            byte b = bytes[pos++];
+            value |= (ulong)(b & 0x7f) << shift;
+            if (b < 0x80) return value;
+        }
+        pos = -1;
+        return 0;
+    }
+
     public static int Size(ulong value) => BitOperations.Log2(value | 1) / 7 + 1;
 
     /// <returns>The bytes written.</returns>

@@ -103,7 +103,7 @@ sealed class StackBatchCodec
         int count = CountVarints(ids);
         if (count != record.Count || CountVarints(depths) != count || CountVarints(truncated) != count) return null;
         long frames = 0;
-        for (int at = 0, s = 0; s < count; s++) frames += (uint)ReadVarint(depths, ref at);
+        for (int at = 0, s = 0; s < count; s++) frames += (uint)PackedVarints.Read(depths, ref at);
         if (frames != CountVarints(addresses)) return null;
 
         var stacks = new List<Stack>(count);
@@ -113,17 +113,17 @@ sealed class StackBatchCodec
         int idAt = 0, depthAt = 0, truncatedAt = 0, addressAt = 0;
         for (int s = 0; s < count; s++)
         {
-            id = unchecked(id + (ulong)UnZigZag(ReadVarint(ids, ref idAt)));
-            uint depth = (uint)ReadVarint(depths, ref depthAt);
+            id = unchecked(id + (ulong)TightCodes.UnZigZag(PackedVarints.Read(ids, ref idAt)));
+            uint depth = (uint)PackedVarints.Read(depths, ref depthAt);
             current.Clear();
             var from = new Framing(before);
             for (uint i = 0; i < depth; i++)
             {
-                ulong frame = unchecked(from.Reference + (ulong)UnZigZag(ReadVarint(addresses, ref addressAt)));
+                ulong frame = unchecked(from.Reference + (ulong)TightCodes.UnZigZag(PackedVarints.Read(addresses, ref addressAt)));
                 from.Next(frame);
                 current.Add(frame);
             }
-            var stack = new Stack { Id = id, Truncated = ReadVarint(truncated, ref truncatedAt) != 0 };
+            var stack = new Stack { Id = id, Truncated = PackedVarints.Read(truncated, ref truncatedAt) != 0 };
             // Sized once: a recording's stacks stay in memory while it is read.
             stack.Addresses.Capacity = current.Count;
             for (int i = current.Count - 1; i >= 0; i--) stack.Addresses.Add(current[i]);
@@ -146,7 +146,7 @@ sealed class StackBatchCodec
             int field = tag >> 3;
             if ((tag & 7) != 2 || field <= lastField || field > ColumnCount) return false;
             lastField = field;
-            ulong length = ReadVarint(batch, ref pos);
+            ulong length = PackedVarints.Read(batch, ref pos);
             if (pos < 0 || length > (ulong)(batch.Length - pos)) return false;
             columns[field] = (pos, (int)length);
             pos += (int)length;
@@ -170,20 +170,6 @@ sealed class StackBatchCodec
         return count;
     }
 
-    /// <summary>The varint at <paramref name="pos"/>; <paramref name="pos"/> becomes -1 when the bytes end first.</summary>
-    static ulong ReadVarint(ReadOnlySpan<byte> bytes, ref int pos)
-    {
-        ulong value = 0;
-        for (int shift = 0; pos < bytes.Length && shift < 70; shift += 7)
-        {
-            byte b = bytes[pos++];
-            value |= (ulong)(b & 0x7f) << shift;
-            if (b < 0x80) return value;
-        }
-        pos = -1;
-        return 0;
-    }
-
     /// <summary>What a stack's frame, from the outermost in, is coded against: the frame at the
     /// same depth of the stack before while the stack has matched it, else the frame before.</summary>
     struct Framing(List<ulong> before)
@@ -205,7 +191,5 @@ sealed class StackBatchCodec
         }
     }
 
-    static ulong ZigZag(ulong step) => (ulong)(((long)step << 1) ^ ((long)step >> 63));
-
-    static long UnZigZag(ulong z) => (long)(z >> 1) ^ -(long)(z & 1);
+    static ulong ZigZag(ulong step) => TightCodes.ZigZag((long)step);
 }

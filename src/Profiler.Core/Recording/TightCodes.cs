@@ -67,7 +67,7 @@ static class TightCodes
         for (int i = 0; i < codes.Length; i++) codes[i] = unchecked(from[i] + (ulong)UnZigZag(codes[i]));
     }
 
-    static ulong ZigZag(long v) => (ulong)((v << 1) ^ (v >> 63));
+    public static ulong ZigZag(long v) => (ulong)((v << 1) ^ (v >> 63));
 
-    static long UnZigZag(ulong z) => (long)(z >> 1) ^ -(long)(z & 1);
+    public static long UnZigZag(ulong z) => (long)(z >> 1) ^ -(long)(z & 1);
 }
