@@ -307,8 +307,8 @@ public static class LinuxRecordSession
             TimeSpan? slotsRestored = injected is null ? null : restoring.Elapsed;
             // Whatever the kernel already queued belongs to the recording; then no probe stays behind.
             // With every traced process gone nothing more can come: the probes' releases (a grace
-            // period each) go on while the recording is finished, and past it (disposing the
-            // tracer does not wait for them).
+            // period each) go on while the recording is finished, and past it: disposing the
+            // tracer does not wait for them, memprof's exit does (PendingReleases).
             tracer.DetachAll(wait: recorder.UnexitedPids.Any(targets.IsAlive));
             // Bounded: a child that outlives the command may go on writing into the rings.
             var drainEnd = sw.Elapsed + FinalDrainLimit;

@@ -271,8 +271,10 @@ public sealed unsafe class BpfTracer : IKernelTracer
         {
             var mine = releases.Where((_, i) => i % MostThreads == lane).ToList();
             // Not the thread pool: its few threads would queue blocked releases behind each other.
-            _releases.Add(Task.Factory.StartNew(() => mine.ForEach(release => release()), CancellationToken.None,
-                TaskCreationOptions.LongRunning, TaskScheduler.Default));
+            var running = Task.Factory.StartNew(() => mine.ForEach(release => release()), CancellationToken.None,
+                TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            _releases.Add(running);
+            PendingReleases.Add(running);
         }
     }
 
@@ -312,8 +314,8 @@ public sealed unsafe class BpfTracer : IKernelTracer
         if (_disposed) return;
         _disposed = true;
         // Not waited for: a session that leaves a live process waited already (DetachAll); one
-        // whose processes are gone lets the releases finish beside what memprof does next, and the
-        // kernel completes any still going when memprof exits.
+        // whose processes are gone lets the releases finish beside what memprof does next, and
+        // memprof waits for any still going before it exits (PendingReleases).
         DetachAll(wait: false);
         foreach (var link in _tracepointLinks) LibBpf.LinkDestroy(link);
         LibBpf.RingBufferFree(_ringBuffer);

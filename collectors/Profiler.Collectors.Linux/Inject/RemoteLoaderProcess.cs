@@ -59,10 +59,16 @@ public sealed partial class RemoteLoaderProcess(IReadOnlyList<string> command)
             if (!stdout.Wait(bound))
                 return RemoteLoadResult.Failed($"the loader process (pid {process.Id}) did not answer within {bound.TotalSeconds:0} s");
             process.WaitForExit(TimeSpan.FromSeconds(5));
-            string? line = stdout.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
-            if (line is not null && Decode(line) is { } result) return result;
+            var lines = stdout.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            if (lines.LastOrDefault() is { } line && Decode(line) is { } result) return result;
+            // Killed (by the OOM killer, a cgroup's kill): it may have died inside a probe's
+            // registration or release, which leaves the probe's breakpoints in the target.
+            // (A target gone meanwhile needs nothing taken out: what the notice could not do is moot.)
+            foreach (var notice in lines.Select(SafePointProbeNotice.Decode).OfType<SafePointProbeNotice>())
+                notice.TakeOut(SafePointProbe.Create);
             string why = stderr.Wait(TimeSpan.FromSeconds(1)) ? stderr.Result.Trim() : "";
-            return RemoteLoadResult.Failed($"the loader process gave no result{(why.Length > 0 ? $": {why.Split('\n')[0]}" : "")}");
+            string died = process.HasExited && process.ExitCode > 128 ? $" (killed by signal {process.ExitCode - 128})" : "";
+            return RemoteLoadResult.Failed($"the loader process gave no result{died}{(why.Length > 0 ? $": {why.Split('\n')[0]}" : "")}");
         }
     }
 
@@ -84,7 +90,8 @@ public sealed partial class RemoteLoaderProcess(IReadOnlyList<string> command)
         var ignored = new[] { PosixSignal.SIGINT, PosixSignal.SIGQUIT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }
             .Select(s => PosixSignalRegistration.Create(s, context => context.Cancel = true)).ToList();
         RemoteLoadResult result;
-        try { result = function is { } called ? new RemoteLoader().Call(pid, library, called) : new RemoteLoader().Load(pid, library); }
+        var loader = new RemoteLoader(new Ptrace(), new ProcfsRemoteLoaderTarget(), SafePointProbeNotice.Announcing(output, SafePointProbe.Create));
+        try { result = function is { } called ? loader.Call(pid, library, called) : loader.Load(pid, library); }
         catch (Exception e) { result = RemoteLoadResult.Failed($"the load failed: {e.Message}"); }
         try
         {

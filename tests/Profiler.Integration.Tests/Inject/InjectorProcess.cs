@@ -11,6 +11,7 @@ public static class InjectorProcess
 {
     public static int Main(string[] args)
     {
+        if (args is ["churn-probe", var churned, var path, var offsets]) return ProbeChurn.Run(int.Parse(churned), path, offsets);
         if (args is not ["inject", var pid, var library]) return 0;
         Console.Out.WriteLine("started");
         Console.Out.Flush();

@@ -101,6 +101,9 @@ static partial class TargetChecks
             Console.WriteLine($"the code of process {pid} matched its files after {clock.Elapsed.TotalSeconds:0.0} s");
     }
 
+    /// <summary>Where the first breakpoint in the process's code is that its files do not hold; null if none.</summary>
+    public static string? Breakpoint(int pid) => CodeDifference(pid, segmentsOnly: false, out bool breakpoint) is { } at && breakpoint ? at : null;
+
     static string? CodeDifference(int pid, bool segmentsOnly, out bool breakpoint)
     {
         breakpoint = false;
