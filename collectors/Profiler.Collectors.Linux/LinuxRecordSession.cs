@@ -188,6 +188,7 @@ public static class LinuxRecordSession
         }
 
         IKernelTracer? tracer = null;
+        Bpf.IProbeGuard? guard = null;
         RecordingWriter? writer = null;
         SessionCore? recorder = null;
         bool resumed = false;
@@ -236,7 +237,10 @@ public static class LinuxRecordSession
                 clrMd: launcher is null ? new DotNet.ClrMdFallback(new DotNet.ClrMdCodeNamer(), ProcMaps.Read, targets.IsAlive) : null,
                 // A launched runtime's precompiled code is named by its jitdump: it is gone by the end.
                 openDump: launcher is not null && perfMapTurnedOn ? pid => new DotNet.JitDumpFile(DotNet.JitDumpFile.For(pid)) : null);
-            var ports = new SessionPorts(new DotNet.DotNetWatchingSink(new WriterRecordSink(writer), dotnet), new KernelCommandSink(tracer, signals, processes), processes, files,
+            // A memprof killed while it attaches or releases a probe would leave its breakpoints in a
+            // process it did not start, which lives on; a command it started is guarded by nobody.
+            guard = launcher is null ? host.GuardProbes() : null;
+            var ports = new SessionPorts(new DotNet.DotNetWatchingSink(new WriterRecordSink(writer), dotnet), new KernelCommandSink(tracer, signals, processes, guard), processes, files,
                 rings is not null ? new Ring.RingCounters(tracer, rings) : tracer, new Unwinding.DwarfStackUnwinder(), jemalloc);
             recorder = new SessionCore(ports, header.SamplingRateBytes, monotonicNanos) { InheritedPreload = inheritedPreload };
             var pump = new Ring.RecordPump(tracer, rings, recorder.OnRecord, writer.Tick);
@@ -378,6 +382,8 @@ public static class LinuxRecordSession
             writer?.Dispose();
             rings?.Dispose();
             tracer?.Dispose();
+            // After the tracer: a session that leaves a live process has released every probe by now.
+            guard?.Dispose();
             launcher?.Dispose();
             priority?.Dispose();
         }

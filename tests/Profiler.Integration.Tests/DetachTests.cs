@@ -74,6 +74,64 @@ public sealed class DetachTests
         }
     }
 
+    /// <summary>memprof alone SIGKILLed (as the OOM killer does), not its process tree: the probe
+    /// guard it started for the attached process sees memprof's end without "done", takes out what
+    /// a kill inside a probe's release may have left, and exits; the target runs on unprobed.</summary>
+    [Fact]
+    public void SIGKILL_of_memprof_alone_ends_its_probe_guard_and_leaves_the_target_unprobed()
+    {
+        RootRequired.Check();
+        using var target = ServeTarget.Start("allocs-fp");
+        var dir = Directory.CreateTempSubdirectory("memprof-guard");
+        var output = Path.Combine(dir.FullName, "g.memprof");
+        try
+        {
+            using var memprof = CliRunner.StartOwnProcess("record", "--mode", "probe", "--pid", target.Id.ToString(), "-o", output);
+            WaitForFile(output + ".partial", memprof);
+            int guard = GuardOf(memprof.Id);
+            Thread.Sleep(500);
+
+            ProcessRunner.RunChecked("kill", ["-KILL", memprof.Id.ToString()]);
+            memprof.WaitForExit(TimeSpan.FromSeconds(30));
+
+            var clock = Stopwatch.StartNew();
+            while (Collectors.Linux.Procfs.ProcessState.IsAlive(guard))
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"the probe guard (pid {guard}) still runs 30 s after memprof was killed");
+                Thread.Sleep(20);
+            }
+            Assert.False(target.HasExited, "the target died");
+            ProbeChecks.AssertCodeUnpatched(target.Id);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>The probe guard memprof started: its child with the guard's verb.</summary>
+    static int GuardOf(int memprof)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            foreach (var entry in Directory.EnumerateDirectories("/proc"))
+            {
+                if (!int.TryParse(Path.GetFileName(entry), out int pid)) continue;
+                try
+                {
+                    string stat = File.ReadAllText(Path.Combine(entry, "stat"));
+                    int parent = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1]);
+                    if (parent == memprof && File.ReadAllText(Path.Combine(entry, "cmdline")).Split('\0').Contains(Collectors.Linux.Bpf.ProbeGuard.Verb))
+                        return pid;
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { }
+            }
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"memprof (pid {memprof}) started no probe guard");
+            Thread.Sleep(20);
+        }
+    }
+
     [Fact]
     public void A_target_killed_mid_recording_ends_the_recording_cleanly()
     {

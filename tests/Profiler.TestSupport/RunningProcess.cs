@@ -32,6 +32,13 @@ public sealed class RunningProcess : IDisposable
         _process.StandardInput.Flush();
     }
 
+    /// <summary>Closes its standard input (started with <see cref="ProcessOptions.Interactive"/>): it reads the end.</summary>
+    public void CloseInput()
+    {
+        if (!_interactive) throw new InvalidOperationException($"{CommandLine} was not started interactive");
+        _process.StandardInput.Close();
+    }
+
     /// <summary>The command as a shell would take it, for messages.</summary>
     public string CommandLine { get; }
 

@@ -15,16 +15,8 @@ public sealed partial class RemoteLoaderProcess(IReadOnlyList<string> command)
     /// address in hex, is called instead of loading: LIBRARY holds it).</summary>
     public const string Verb = "__load-library";
 
-    /// <summary>memprof again: the native executable this process runs (memprof compiled ahead of
-    /// time), else memprof.dll beside this assembly, run by the host that runs this process.</summary>
-    public static RemoteLoaderProcess Memprof()
-    {
-        if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported && Environment.ProcessPath is { } native)
-            return new RemoteLoaderProcess([native]);
-        string dll = Path.Combine(AppContext.BaseDirectory, "memprof.dll");
-        string host = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
-        return new RemoteLoaderProcess([host, dll]);
-    }
+    /// <summary>memprof again (<see cref="MemprofProcess.Command"/>).</summary>
+    public static RemoteLoaderProcess Memprof() => new(MemprofProcess.Command());
 
     /// <summary>Loads through the helper. Never throws for an expected failure: the result says why.</summary>
     public RemoteLoadResult Load(int pid, string library) => Run(pid, library, null);
@@ -83,12 +75,7 @@ public sealed partial class RemoteLoaderProcess(IReadOnlyList<string> command)
             if (!ulong.TryParse(args[2], System.Globalization.NumberStyles.HexNumber, null, out var address)) return 2;
             function = address;
         }
-        // Ctrl-C, a hang-up or a terminate meant for memprof must not stop the load half-way:
-        // out of memprof's session and process group, kills aimed at those miss it, and the
-        // signals aimed at it alone are ignored. (Not a group leader, so setsid cannot fail.)
-        SetSid();
-        var ignored = new[] { PosixSignal.SIGINT, PosixSignal.SIGQUIT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }
-            .Select(s => PosixSignalRegistration.Create(s, context => context.Cancel = true)).ToList();
+        using var outOfReach = MemprofProcess.OutOfReach();
         RemoteLoadResult result;
         var loader = new RemoteLoader(new Ptrace(), new ProcfsRemoteLoaderTarget(), SafePointProbeNotice.Announcing(output, SafePointProbe.Create));
         try { result = function is { } called ? loader.Call(pid, library, called) : loader.Load(pid, library); }
@@ -99,12 +86,8 @@ public sealed partial class RemoteLoaderProcess(IReadOnlyList<string> command)
             output.Flush();
         }
         catch (IOException) { /* memprof is gone: nobody to tell */ }
-        GC.KeepAlive(ignored);
         return 0;
     }
-
-    [LibraryImport("libc", EntryPoint = "setsid")]
-    private static partial int SetSid();
 
     public static string Encode(RemoteLoadResult result) => JsonSerializer.Serialize(result, RemoteLoadResultJson.Default.RemoteLoadResult);
 

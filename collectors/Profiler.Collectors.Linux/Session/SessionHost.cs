@@ -69,7 +69,10 @@ public sealed record SessionHost(
     TimeSpan StopGrace)
 {
     public static SessionHost Live { get; } = new(new LiveProcessView(), new ElfBinaryCatalog(), new SignalProcessControl(),
-        new LiveTargetHost(), LiveMonotonicNanos, TimeSpan.FromSeconds(1));
+        new LiveTargetHost(), LiveMonotonicNanos, TimeSpan.FromSeconds(1)) { GuardProbes = Bpf.ProbeGuard.Start };
+
+    /// <summary>Starts the guard of the probes attached to a process memprof did not start (null: none).</summary>
+    public Func<Bpf.IProbeGuard?> GuardProbes { get; init; } = () => null;
 
     /// <summary>CLOCK_MONOTONIC in nanoseconds, the clock bpf_ktime_get_ns reads.</summary>
     static long LiveMonotonicNanos() => (long)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));

@@ -36,7 +36,8 @@ public sealed class WriterRecordSink(RecordingWriter writer) : IRecordSink
 }
 
 /// <summary>The core's commands, carried out on the kernel tracer and the processes.</summary>
-public sealed class KernelCommandSink(IKernelTracer tracer, IProcessControl processes, IProcessView view) : ICommandSink
+/// <param name="guard">Told of each probe before it is attached (attached processes only).</param>
+public sealed class KernelCommandSink(IKernelTracer tracer, IProcessControl processes, IProcessView view, IProbeGuard? guard = null) : ICommandSink
 {
     public void Execute(SessionCommand command)
     {
@@ -45,7 +46,10 @@ public sealed class KernelCommandSink(IKernelTracer tracer, IProcessControl proc
             switch (command)
             {
                 case TrackProcess track: tracer.Track(track.Pid, track.Launched); break;
-                case AttachProbes attach: tracer.Attach(attach.Pid, attach.Path, attach.Targets); break;
+                case AttachProbes attach:
+                    guard?.Announce(attach.Pid, attach.Path, attach.Targets.Select(t => t.FileOffset).ToList());
+                    tracer.Attach(attach.Pid, attach.Path, attach.Targets);
+                    break;
                 case ResumeProcess resume: processes.Resume(resume.Pid); break;
                 default: throw new ArgumentException($"unknown command {command}", nameof(command));
             }

@@ -1,3 +1,4 @@
+using Profiler.Collectors.Linux.Bpf;
 using Profiler.Collectors.Linux.Inject;
 using Profiler.Symbols.Elf;
 using Xunit.Abstractions;
@@ -7,9 +8,8 @@ namespace Profiler.Integration.Tests.Inject;
 /// <summary>A process SIGKILLed while one of its threads registers or releases a uprobe makes the
 /// kernel keep the uprobe, consumer-less, with its breakpoints in the target ("failed to
 /// unregister, leaking uprobe"): each later call of a probed function traps for nothing, for the
-/// target's whole life. A loader killed so (the OOM killer, a cgroup's kill) is what memprof cleans
-/// up after: the loader announces its probe first, and memprof registers the same probe and
-/// releases it, which takes the breakpoints out.</summary>
+/// target's whole life. What memprof does about it: after a killed loader, memprof registers the
+/// loader's announced probe again and releases it; after a killed memprof, its probe guard does.</summary>
 public sealed class LeakedProbeTests(InjectPrograms programs, ITestOutputHelper output) : IClassFixture<InjectPrograms>
 {
     [Fact]
@@ -18,20 +18,82 @@ public sealed class LeakedProbeTests(InjectPrograms programs, ITestOutputHelper 
         RootRequired.Check();
         using var target = new DetachedTarget(programs.Target, "4", DetachedTarget.Stop, "late");
         target.WaitReady();
+        var notice = LeakInto(target.Pid);
+
+        Assert.Null(notice.TakeOut(SafePointProbe.Create));
+
+        Assert.Null(TargetChecks.Breakpoint(target.Pid));
+        AssertRunsOnClean(target);
+    }
+
+    /// <summary>The guard started as memprof starts it, told the probe as memprof tells it; then its
+    /// input ends without "done", as when memprof is killed.</summary>
+    [Fact]
+    public void The_probe_guard_takes_out_the_announced_probes_when_its_input_ends_without_done()
+    {
+        RootRequired.Check();
+        using var target = new DetachedTarget(programs.Target, "4", DetachedTarget.Stop, "late");
+        target.WaitReady();
+        var notice = LeakInto(target.Pid);
+        var command = Collectors.Linux.MemprofProcess.Command();
+        using var guard = RunningProcess.Start(command[0], [.. command.Skip(1), ProbeGuard.Verb], new ProcessOptions { Interactive = true });
+        guard.Send(notice.Encode());
+
+        guard.CloseInput();
+        var ended = guard.WaitForExit(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(0, ended.ExitCode);
+        Assert.Null(TargetChecks.Breakpoint(target.Pid));
+        AssertRunsOnClean(target);
+    }
+
+    [Fact]
+    public void The_probe_guard_told_done_leaves_the_probes_alone()
+    {
+        RootRequired.Check();
+        using var target = new DetachedTarget(programs.Target, "4", DetachedTarget.Stop, "late");
+        target.WaitReady();
+        var notice = LeakInto(target.Pid);
+        string? before = TargetChecks.Breakpoint(target.Pid);
+        var command = Collectors.Linux.MemprofProcess.Command();
+        using var guard = RunningProcess.Start(command[0], [.. command.Skip(1), ProbeGuard.Verb], new ProcessOptions { Interactive = true });
+        guard.Send(notice.Encode());
+
+        guard.Send(ProbeGuard.Done);
+        var ended = guard.WaitForExit(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(0, ended.ExitCode);
+        // A kernel that leaked nothing leaves nothing to leave alone.
+        Assert.Equal(before, TargetChecks.Breakpoint(target.Pid));
+        Assert.Null(notice.TakeOut(SafePointProbe.Create));
+        AssertRunsOnClean(target);
+    }
+
+    static void AssertRunsOnClean(DetachedTarget target)
+    {
+        TargetChecks.AssertLeftClean(target.Pid);
+        File.WriteAllText(target.StopFile + ".go", "");
+        Assert.Equal((0, "ready\nok threads=4\n"), target.Finish());
+    }
+
+    /// <summary>Kills a process that registers and releases a probe on libc's functions in the
+    /// target, over and over, until a kill leaves breakpoints behind (most do not) or enough
+    /// kills that a kernel which cleans up after a killed process is plainly one. Returns the
+    /// probe's notice, as the churning process announced it.</summary>
+    SafePointProbeNotice LeakInto(int pid)
+    {
         // Many entries make each registration and release long enough for a kill to land inside.
-        string libc = Collectors.Linux.Procfs.ProcMaps.Read(target.Pid).First(m => m.IsFile && Path.GetFileName(m.Path).StartsWith("libc.so", StringComparison.Ordinal)).Path;
-        var offsetsFile = Path.Combine(Path.GetTempPath(), $"memprof-churn-{Environment.ProcessId}.txt");
+        string libc = Collectors.Linux.Procfs.ProcMaps.Read(pid).First(m => m.IsFile && Path.GetFileName(m.Path).StartsWith("libc.so", StringComparison.Ordinal)).Path;
+        var offsetsFile = Path.Combine(Path.GetTempPath(), $"memprof-churn-{Environment.ProcessId}-{pid}.txt");
         File.WriteAllLines(offsetsFile, FunctionEntries(libc).Select(o => o.ToString("x")));
         try
         {
             SafePointProbeNotice? notice = null;
             int kills = 0, leaks = 0;
-            var random = new Random(1);
-            // Until a kill leaves breakpoints behind (most do not), or enough kills that a kernel
-            // which cleans up after a killed process is plainly one.
+            var random = new Random(pid);
             while (leaks == 0 && kills < 40)
             {
-                using var churn = ProbeChurn.Start(target.Pid, libc, offsetsFile);
+                using var churn = ProbeChurn.Start(pid, libc, offsetsFile);
                 notice = SafePointProbeNotice.Decode(churn.ReadLine(TimeSpan.FromSeconds(60)) ?? "");
                 Assert.NotNull(notice);
                 Assert.Equal("attached", churn.ReadLine(TimeSpan.FromSeconds(60)));
@@ -40,19 +102,14 @@ public sealed class LeakedProbeTests(InjectPrograms programs, ITestOutputHelper 
                 TargetChecks.WaitUntilFilesClosed(churn.Id);
                 churn.WaitForExit(TimeSpan.FromSeconds(30));
                 kills++;
-                if (TargetChecks.Breakpoint(target.Pid) is { } left)
+                if (TargetChecks.Breakpoint(pid) is { } left)
                 {
                     leaks++;
                     output.WriteLine($"kill {kills} left a breakpoint: {left}");
                 }
             }
             output.WriteLine($"{leaks} of {kills} kills left breakpoints in the target");
-
-            Assert.Null(notice!.TakeOut(SafePointProbe.Create));
-            Assert.Null(TargetChecks.Breakpoint(target.Pid));
-            TargetChecks.AssertLeftClean(target.Pid);
-            File.WriteAllText(target.StopFile + ".go", "");
-            Assert.Equal((0, "ready\nok threads=4\n"), target.Finish());
+            return notice!;
         }
         finally { File.Delete(offsetsFile); }
     }

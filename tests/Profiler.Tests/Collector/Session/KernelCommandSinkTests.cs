@@ -56,4 +56,22 @@ public sealed class KernelCommandSinkTests
         Assert.Throws<ProfilerException>(() => sink.Execute(new AttachProbes(7, "/lib/libc.so.6", [], MayVanish: true)));
         Assert.Throws<ProfilerException>(() => sink.Execute(new AttachProbes(6, "/lib/libc.so.6", [], MayVanish: false)));
     }
+
+    sealed class Guard(List<string> calls) : IProbeGuard
+    {
+        public void Announce(int pid, string path, IReadOnlyList<ulong> offsets) =>
+            calls.Add($"announce {pid} {path} {string.Join(",", offsets.Select(o => $"0x{o:x}"))}");
+        public void Dispose() { }
+    }
+
+    [Fact]
+    public void A_guarded_probe_is_announced_before_it_is_attached()
+    {
+        var tracer = new Tracer(_ => false);
+        var sink = new KernelCommandSink(tracer, new Signals(tracer.Calls), new FakeWorld(), new Guard(tracer.Calls));
+
+        sink.Execute(new AttachProbes(5, "/lib/libc.so.6", [new UprobeTarget(0x10, 1, false), new UprobeTarget(0x40, 2, true)], MayVanish: false));
+
+        Assert.Equal(["announce 5 /lib/libc.so.6 0x10,0x40", "attach 5 /lib/libc.so.6"], tracer.Calls);
+    }
 }
