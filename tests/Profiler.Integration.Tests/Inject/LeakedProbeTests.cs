@@ -35,8 +35,7 @@ public sealed class LeakedProbeTests(InjectPrograms programs, ITestOutputHelper 
         using var target = new DetachedTarget(programs.Target, "4", DetachedTarget.Stop, "late");
         target.WaitReady();
         var notice = LeakInto(target.Pid);
-        var command = Collectors.Linux.MemprofProcess.Command();
-        using var guard = RunningProcess.Start(command[0], [.. command.Skip(1), ProbeGuard.Verb], new ProcessOptions { Interactive = true });
+        using var guard = StartGuard();
         guard.Send(notice.Encode());
 
         guard.CloseInput();
@@ -55,8 +54,7 @@ public sealed class LeakedProbeTests(InjectPrograms programs, ITestOutputHelper 
         target.WaitReady();
         var notice = LeakInto(target.Pid);
         string? before = TargetChecks.Breakpoint(target.Pid);
-        var command = Collectors.Linux.MemprofProcess.Command();
-        using var guard = RunningProcess.Start(command[0], [.. command.Skip(1), ProbeGuard.Verb], new ProcessOptions { Interactive = true });
+        using var guard = StartGuard();
         guard.Send(notice.Encode());
 
         guard.Send(ProbeGuard.Done);
@@ -67,6 +65,13 @@ public sealed class LeakedProbeTests(InjectPrograms programs, ITestOutputHelper 
         Assert.Equal(before, TargetChecks.Breakpoint(target.Pid));
         Assert.Null(notice.TakeOut(SafePointProbe.Create));
         AssertRunsOnClean(target);
+    }
+
+    /// <summary>The guard, started as memprof starts it.</summary>
+    static RunningProcess StartGuard()
+    {
+        var command = Collectors.Linux.MemprofProcess.Command();
+        return RunningProcess.Start(command[0], [.. command.Skip(1), ProbeGuard.Verb], new ProcessOptions { Interactive = true });
     }
 
     static void AssertRunsOnClean(DetachedTarget target)
