@@ -21,7 +21,7 @@ public sealed class StreamedEvents : IEventSource
 
     /// <param name="releasing">The execs that released blocks: each after an event of its process.</param>
     internal StreamedEvents(EventBatches batches, (uint Pid, long TimeNanos)? cutoff, IEnumerable<ProcessExec> releasing,
-        IReadOnlyDictionary<ulong, Stack> known, Func<uint, ulong, StackId> resolve)
+        RawStackTable known, Func<uint, ulong, StackId> resolve)
     {
         (_batches, _cutoff) = (batches, cutoff);
         _releasing = releasing.OrderBy(x => x.TimeNanos).ToList();
@@ -88,7 +88,6 @@ public sealed class StreamedEvents : IEventSource
     sealed class StackCache
     {
         static readonly StackId Unresolved = new(int.MinValue);
-        readonly IReadOnlyDictionary<ulong, Stack> _known;
         readonly Func<uint, ulong, StackId> _resolve;
         readonly ulong _maxId;
         readonly bool _dense;
@@ -97,10 +96,10 @@ public sealed class StreamedEvents : IEventSource
         StackId[]? _table;
         uint _tablePid;
 
-        public StackCache(IReadOnlyDictionary<ulong, Stack> known, Func<uint, ulong, StackId> resolve)
+        public StackCache(RawStackTable known, Func<uint, ulong, StackId> resolve)
         {
-            (_known, _resolve) = (known, resolve);
-            foreach (var id in known.Keys) _maxId = Math.Max(_maxId, id);
+            _resolve = resolve;
+            _maxId = known.MaxId;
             _dense = _maxId <= (ulong)known.Count * 16 + 4096;
         }
 
