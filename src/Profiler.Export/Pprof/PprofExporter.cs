@@ -69,7 +69,7 @@ public static class PprofExporter
         foreach (var ((stack, pid, thread), totals) in Aggregate(model, processes))
         {
             var sample = new Sample();
-            sample.LocationId.AddRange(locations.LocationsOf(stack));
+            locations.AddLocationsOf(stack, sample.LocationId);
             sample.Value.Add((long)Math.Round(totals.AllocObjects));
             sample.Value.Add(totals.AllocBytes);
             sample.Value.Add((long)Math.Round(totals.InuseObjects));
