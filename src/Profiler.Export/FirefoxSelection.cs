@@ -56,14 +56,14 @@ public static class FirefoxSelection
     static ProfileModel WithEvents(ProfileModel model, List<Row> rows)
     {
         rows.Sort((a, b) => a.Index.CompareTo(b.Index));
-        var events = new EventColumns();
+        // Columns of exactly the rows' length: growing them as they are added would hold twice that.
+        var events = EventColumns.OfLength(rows.Count);
         var stacks = new StackId[rows.Count];
         for (int i = 0; i < rows.Count; i++)
         {
-            events.Add(rows[i].Event);
+            events.Set(i, rows[i].Event);
             stacks[i] = rows[i].Stack;
         }
-        events.TrimExcess();
         return new ProfileModel
         {
             Info = model.Info, Tables = model.Tables, Processes = model.Processes, Events = new AllocationTable(events, stacks),
