@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Profiler.Core.Recording;
 
 /// <summary>
@@ -14,8 +16,9 @@ sealed class RawStackNodes
 
     readonly List<ulong[]> _addresses = [];
     readonly List<int[]> _parents = [];
-    /// <summary>Node number + 1 per slot (0: empty); at most half full.</summary>
-    int[] _index = new int[1024];
+    /// <summary>Node number + 1 per slot (0: empty); at most half full. Null once the nodes are
+    /// all added (<see cref="DropIndex"/>), until another is.</summary>
+    int[]? _index = new int[1024];
 
     public int Count { get; private set; }
 
@@ -26,7 +29,8 @@ sealed class RawStackNodes
     /// <summary>The node of <paramref name="address"/> under <paramref name="parent"/>, added when new.</summary>
     public int Intern(int parent, ulong address)
     {
-        int mask = _index.Length - 1;
+        if (_index is null) Reindex(Math.Max(1024, (int)BitOperations.RoundUpToPowerOf2((uint)(2 * Count + 2))));
+        int mask = _index!.Length - 1;
         for (int slot = Slot(parent, address, mask); ; slot = (slot + 1) & mask)
         {
             int held = _index[slot] - 1;
@@ -42,14 +46,18 @@ sealed class RawStackNodes
         }
         _addresses[node >> ChunkBits][node & ChunkMask] = address;
         _parents[node >> ChunkBits][node & ChunkMask] = parent;
-        if (2 * Count > _index.Length) Grow();
+        if (2 * Count > _index.Length) Reindex(_index.Length * 2);
         else Place(_index, node);
         return node;
     }
 
-    void Grow()
+    /// <summary>Frees the index: lookups by number need none, and a recording's nodes are all
+    /// added while it is read.</summary>
+    public void DropIndex() => _index = null;
+
+    void Reindex(int slots)
     {
-        var index = new int[_index.Length * 2];
+        var index = new int[slots];
         for (int node = 0; node < Count; node++) Place(index, node);
         _index = index;
     }

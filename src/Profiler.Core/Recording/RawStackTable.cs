@@ -68,6 +68,16 @@ public sealed class RawStackTable : IReadOnlyDictionary<ulong, Stack>
         Set(id, Entry.Code(node, truncated));
     }
 
+    /// <summary>Gives back what only adding needs (the nodes' index, the ids' spare room); adding
+    /// again afterwards still works.</summary>
+    public void TrimExcess()
+    {
+        _nodes.DropIndex();
+        if (MaxId < (ulong)_dense.Length) Array.Resize(ref _dense, (int)MaxId + 1);
+        _lastAddresses.Clear();
+        _lastNodes.Clear();
+    }
+
     void Set(ulong id, int code)
     {
         if (id < (ulong)_dense.Length || id <= (ulong)Count * DenseSlack + DenseMargin)

@@ -59,6 +59,7 @@ sealed class RecordCollector
     {
         if (Footer is null && Warnings.Count == 0)
             Warnings.Add($"{name} has no end marker: the recorder did not finish cleanly; reading what was flushed");
+        _stacks.TrimExcess();
         return new RawRecording
         {
             Header = header, Modules = _modules, Threads = _threads, Stacks = _stacks, Events = events,
