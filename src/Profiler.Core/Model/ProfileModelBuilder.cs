@@ -82,6 +82,7 @@ public static class ProfileModelBuilder
         var facts = new EventFacts();
         events.Walk(facts.Add);
         events.Count = facts.Count;
+        events.ForgetRawStacks();
         return new ProfileModel
         {
             Info = InfoOf(recording, facts),
