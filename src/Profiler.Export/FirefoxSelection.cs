@@ -53,17 +53,22 @@ public static class FirefoxSelection
         return (WithEvents(model, chooser.Rows), sampling);
     }
 
-    static ProfileModel WithEvents(ProfileModel model, List<Row> rows)
+    static ProfileModel WithEvents(ProfileModel model, RowList rows)
     {
-        rows.Sort((a, b) => a.Index.CompareTo(b.Index));
-        var events = new EventColumns();
+        // In the events' order (each event is one row at most), into columns of exactly the rows'
+        // length: growing them as they are added would hold twice that.
+        var indices = new long[rows.Count];
+        var order = new int[rows.Count];
+        for (int i = 0; i < rows.Count; i++) (indices[i], order[i]) = (rows[i].Index, i);
+        Array.Sort(indices, order);
+        var events = EventColumns.OfLength(rows.Count);
         var stacks = new StackId[rows.Count];
         for (int i = 0; i < rows.Count; i++)
         {
-            events.Add(rows[i].Event);
-            stacks[i] = rows[i].Stack;
+            ref readonly var row = ref rows[order[i]];
+            events.Set(i, row.Event);
+            stacks[i] = row.Stack;
         }
-        events.TrimExcess();
         return new ProfileModel
         {
             Info = model.Info, Tables = model.Tables, Processes = model.Processes, Events = new AllocationTable(events, stacks),
@@ -71,9 +76,9 @@ public static class FirefoxSelection
         };
     }
 
-    static List<Row> Collect(IEventSource source)
+    static RowList Collect(IEventSource source)
     {
-        var rows = new List<Row>((int)source.Count);
+        var rows = new RowList();
         source.Walk(c =>
         {
             for (int i = 0; i < c.Count; i++)
@@ -84,6 +89,24 @@ public static class FirefoxSelection
     }
 
     readonly record struct Row(long Index, RawEvent Event, StackId Stack);
+
+    /// <summary>The rows kept, in chunks: a list's doubling held up to three times their size at once.</summary>
+    sealed class RowList
+    {
+        const int ChunkBits = 14, ChunkSize = 1 << ChunkBits;
+        readonly List<Row[]> _chunks = [];
+
+        public int Count { get; private set; }
+
+        public ref readonly Row this[int i] => ref _chunks[i >> ChunkBits][i & (ChunkSize - 1)];
+
+        public void Add(in Row row)
+        {
+            if ((Count & (ChunkSize - 1)) == 0) _chunks.Add(new Row[ChunkSize]);
+            _chunks[Count >> ChunkBits][Count & (ChunkSize - 1)] = row;
+            Count++;
+        }
+    }
 
     /// <summary>Allocations counted by weight, in powers of two, to choose the sampling's rate.</summary>
     sealed class SizeHistogram
@@ -128,7 +151,7 @@ public static class FirefoxSelection
     sealed class Chooser(HeapTimelines timelines, double rate) : PairedVisitor
     {
         readonly Dictionary<uint, long> _peakCut = timelines.Processes.ToDictionary(p => p.Pid!.Value, p => (long)p.PeakEventIndex);
-        public readonly List<Row> Rows = [];
+        public readonly RowList Rows = new();
         public long KeptAllocations;
         /// <summary>Σ w²(1 − p)/p over the allocations sampled: the variance of the allocated total.</summary>
         public double Variance;

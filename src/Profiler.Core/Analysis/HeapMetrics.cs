@@ -45,9 +45,13 @@ public sealed class HeapMetrics
     {
         readonly Dictionary<uint, long> _peakCut = timelines.Processes.ToDictionary(p => p.Pid!.Value, p => (long)p.PeakEventIndex);
         readonly HashSet<uint> _exited = model.Processes.Where(p => p.EndNanos is not null).Select(p => p.Pid).ToHashSet();
-        // Per stack in an array indexed by stack (slot 0: no stack), and the stacks in the order
-        // they first allocate, so the dictionary lists them as it always did.
-        readonly MetricsSum[] _perStack = new MetricsSum[model.Tables.Stacks.Count + 1];
+        // Per allocating stack, in the order they first allocate (so the dictionary lists them as
+        // it always did): most of the call tree's nodes are callers that allocate nothing, so an
+        // array indexed by stack (0: no stack) gives each allocating stack's slot + 1.
+        // The sums sit in chunks: a list's doubling would copy them, twice their size at once.
+        const int ChunkBits = 12, ChunkSize = 1 << ChunkBits;
+        readonly int[] _slotOf = new int[model.Tables.Stacks.Count + 1];
+        readonly List<MetricsSum[]> _sums = [];
         readonly List<int> _firstSeen = [];
         MetricsSum _total;
         /// <summary>Each thread's last event: a realloc's allocation follows its free on the same thread.</summary>
@@ -65,7 +69,7 @@ public sealed class HeapMetrics
             get
             {
                 var byStack = new Dictionary<StackId, AllocationMetrics>(_firstSeen.Count);
-                foreach (int slot in _firstSeen) byStack.Add(new StackId(slot - 1), _perStack[slot].ToMetrics());
+                for (int slot = 0; slot < _firstSeen.Count; slot++) byStack.Add(new StackId(_firstSeen[slot] - 1), Sum(slot).ToMetrics());
                 return new HeapMetrics { Options = options, Timelines = timelines, ByStack = byStack, Total = _total.ToMetrics() };
             }
         }
@@ -101,10 +105,7 @@ public sealed class HeapMetrics
             (long growth, double reallocs) = IsRealloc(c.Function[i]) && before.TimeNanos == c.TimeNanos[i] && before.OldSize >= 0
                 ? ((long)Math.Round(((double)c.Size[i] - (ulong)before.OldSize) * blocks), blocks)
                 : (0L, 0.0);
-            int stack = c.Stack[i].Index + 1;
-            ref var slot = ref _perStack[stack];
-            if (slot.Samples == 0) _firstSeen.Add(stack);
-            slot.AddAllocation((long)c.Weight[i], blocks, growth, reallocs);
+            SumOf(c.Stack[i]).AddAllocation((long)c.Weight[i], blocks, growth, reallocs);
             _total.AddAllocation((long)c.Weight[i], blocks, growth, reallocs);
         }
 
@@ -134,9 +135,23 @@ public sealed class HeapMetrics
         void Outcome(in LiveBlock block, in Outcome outcome)
         {
             double blocks = BlocksOf(block.Size, block.Weight);
-            _perStack[block.Stack.Index + 1].AddOutcome((long)block.Weight, blocks, outcome);
+            SumOf(block.Stack).AddOutcome((long)block.Weight, blocks, outcome);
             _total.AddOutcome((long)block.Weight, blocks, outcome);
         }
+
+        ref MetricsSum SumOf(StackId stack)
+        {
+            ref int slot = ref _slotOf[stack.Index + 1];
+            if (slot == 0)
+            {
+                if (_firstSeen.Count % ChunkSize == 0) _sums.Add(new MetricsSum[ChunkSize]);
+                _firstSeen.Add(stack.Index + 1);
+                slot = _firstSeen.Count;
+            }
+            return ref Sum(slot - 1);
+        }
+
+        ref MetricsSum Sum(int slot) => ref _sums[slot >> ChunkBits][slot & (ChunkSize - 1)];
     }
 
     /// <summary>Per allocation site (see <see cref="SiteMode"/>; <see cref="MetricsOptions.SiteMode"/> chooses).</summary>

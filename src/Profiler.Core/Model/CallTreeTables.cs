@@ -10,7 +10,9 @@ public sealed class CallTreeTables
     readonly Dictionary<(string, string), ModuleId> _moduleIndex = [];
     readonly Dictionary<(string, int), FunctionId> _functionIndex = [];
     readonly Dictionary<(int, ulong, int), FrameId> _frameIndex = [];
-    readonly Dictionary<StackNode, StackId> _stackIndex = [];
+    readonly StackNodeIndex _stackIndex;
+
+    public CallTreeTables() => _stackIndex = new StackNodeIndex(_stacks);
 
     public IReadOnlyList<ModuleInfo> Modules => _modules;
     public IReadOnlyList<FunctionInfo> Functions => _functions;
@@ -54,10 +56,10 @@ public sealed class CallTreeTables
     public StackId InternStack(StackId parent, FrameId frame)
     {
         var node = new StackNode(frame, parent);
-        if (_stackIndex.TryGetValue(node, out var id)) return id;
+        if (_stackIndex.TryFind(node, out var id)) return id;
         id = new StackId(_stacks.Count);
         _stacks.Add(node);
-        _stackIndex[node] = id;
+        _stackIndex.AddLast();
         return id;
     }
 

@@ -82,6 +82,7 @@ public static class ProfileModelBuilder
         var facts = new EventFacts();
         events.Walk(facts.Add);
         events.Count = facts.Count;
+        events.ForgetRawStacks();
         return new ProfileModel
         {
             Info = InfoOf(recording, facts),
@@ -135,7 +136,8 @@ public static class ProfileModelBuilder
     {
         readonly ModuleMaps _maps = ModuleMaps.From(recording.Modules);
         readonly JitCodeMap _jit = JitCodeMap.From(recording.JitSymbols);
-        readonly Dictionary<(uint Pid, ulong RawId), StackId> _stackCache = [];
+        /// <summary>The raw stack being symbolized, innermost first.</summary>
+        readonly List<ulong> _addresses = [];
         readonly Dictionary<(uint Pid, ulong Address, bool IsReturn), FrameId[]> _frameCache = [];
 
         FrameId[] FramesFor(uint pid, ulong address, bool isReturn)
@@ -180,26 +182,27 @@ public static class ProfileModelBuilder
         bool IsMemprofFrame(uint pid, ulong address) =>
             _maps.Find(pid, address) is { } module && Path.GetFileName(module.Path) is MemprofPreloadLibrary or MemprofInjectLibrary;
 
+        /// <summary>The model's stack of a raw stack in a process. Its callers remember it: each
+        /// call interns the stack again.</summary>
         public StackId StackFor(uint pid, ulong rawId)
         {
-            if (rawId == 0 || !recording.Stacks.TryGetValue(rawId, out var raw)) return StackId.None;
-            if (_stackCache.TryGetValue((pid, rawId), out var id)) return id;
+            var addresses = _addresses;
+            if (rawId == 0 || !recording.Stacks.CopyLeafFirst(rawId, addresses, out bool truncated)) return StackId.None;
             // A frame-pointer walk through code built without frame pointers reads data as
             // return addresses; the first one outside every mapped file ends the stack.
             int depth = 1;
-            while (depth < raw.Addresses.Count &&
-                   (_maps.Find(pid, raw.Addresses[depth]) is not null || _jit.TryFind(pid, raw.Addresses[depth] - 1, out _, out _))) depth++;
-            bool cut = raw.Truncated || depth < raw.Addresses.Count;
+            while (depth < addresses.Count &&
+                   (_maps.Find(pid, addresses[depth]) is not null || _jit.TryFind(pid, addresses[depth] - 1, out _, out _))) depth++;
+            bool cut = truncated || depth < addresses.Count;
             var stack = cut ? tables.InternStack(StackId.None, tables.TruncatedFrame()) : StackId.None;
             // Raw stacks are leaf first; the tree is built from the root. Only the leaf is an
             // exact instruction address, the rest are return addresses.
             for (int i = depth - 1; i >= 0; i--)
             {
-                if (IsMemprofFrame(pid, raw.Addresses[i])) continue;
-                foreach (var frame in FramesFor(pid, raw.Addresses[i], isReturn: i > 0))
+                if (IsMemprofFrame(pid, addresses[i])) continue;
+                foreach (var frame in FramesFor(pid, addresses[i], isReturn: i > 0))
                     stack = tables.InternStack(stack, frame);
             }
-            _stackCache[(pid, rawId)] = stack;
             return stack;
         }
     }

@@ -1,4 +1,4 @@
-using Profiler.Core.Recording.Proto;
+using Profiler.Core.Recording;
 
 namespace Profiler.Core.Model;
 
@@ -12,16 +12,16 @@ static class StackLookup
     static readonly StackId Unresolved = new(int.MinValue);
 
     /// <param name="order">The events to take, in order; null for the first <c>result.Length</c>.</param>
-    /// <param name="resolve">The stack of (pid, raw id), called once per pair.</param>
+    /// <param name="resolve">The stack of (pid, raw id), called once per pair (nothing else remembers it).</param>
     /// <param name="result">Receives each taken event's stack.</param>
     public static void Resolve(uint[] pids, ulong[] rawIds, int[]? order,
-        IReadOnlyDictionary<ulong, Stack> known, Func<uint, ulong, StackId> resolve, StackId[] result)
+        RawStackTable known, Func<uint, ulong, StackId> resolve, StackId[] result)
     {
         int n = result.Length;
-        ulong maxId = 0;
-        foreach (var id in known.Keys) maxId = Math.Max(maxId, id);
+        ulong maxId = known.MaxId;
         // Ids handed out some other way (sparse, hashed) keep the plain lookup.
         bool dense = maxId <= (ulong)known.Count * 16 + 4096;
+        var sparse = new Dictionary<(uint, ulong), StackId>();
         var tables = new Dictionary<uint, StackId[]>();
         StackId[]? table = null;
         uint tablePid = 0;
@@ -30,7 +30,12 @@ static class StackLookup
             int e = order is null ? i : order[i];
             uint pid = pids[e];
             ulong raw = rawIds[e];
-            if (!dense) { result[i] = resolve(pid, raw); continue; }
+            if (!dense)
+            {
+                if (!sparse.TryGetValue((pid, raw), out var id)) sparse[(pid, raw)] = id = resolve(pid, raw);
+                result[i] = id;
+                continue;
+            }
             // Above the highest id there is no stack record, so no stack.
             if (raw > maxId) { result[i] = StackId.None; continue; }
             if (table is null || pid != tablePid)

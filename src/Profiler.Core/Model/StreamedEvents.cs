@@ -21,7 +21,7 @@ public sealed class StreamedEvents : IEventSource
 
     /// <param name="releasing">The execs that released blocks: each after an event of its process.</param>
     internal StreamedEvents(EventBatches batches, (uint Pid, long TimeNanos)? cutoff, IEnumerable<ProcessExec> releasing,
-        IReadOnlyDictionary<ulong, Stack> known, Func<uint, ulong, StackId> resolve)
+        RawStackTable known, Func<uint, ulong, StackId> resolve)
     {
         (_batches, _cutoff) = (batches, cutoff);
         _releasing = releasing.OrderBy(x => x.TimeNanos).ToList();
@@ -30,6 +30,10 @@ public sealed class StreamedEvents : IEventSource
     }
 
     public long Count { get; internal set; }
+
+    /// <summary>After a whole walk every stack the events use is resolved, and every later walk
+    /// reads the same events: the raw stacks, the symbolizer and what it holds can go.</summary>
+    internal void ForgetRawStacks() => _stacks.Seal();
 
     public void Walk(Action<EventChunk> visit)
     {
@@ -88,8 +92,7 @@ public sealed class StreamedEvents : IEventSource
     sealed class StackCache
     {
         static readonly StackId Unresolved = new(int.MinValue);
-        readonly IReadOnlyDictionary<ulong, Stack> _known;
-        readonly Func<uint, ulong, StackId> _resolve;
+        Func<uint, ulong, StackId>? _resolve;
         readonly ulong _maxId;
         readonly bool _dense;
         readonly Dictionary<uint, StackId[]> _tables = [];
@@ -97,18 +100,23 @@ public sealed class StreamedEvents : IEventSource
         StackId[]? _table;
         uint _tablePid;
 
-        public StackCache(IReadOnlyDictionary<ulong, Stack> known, Func<uint, ulong, StackId> resolve)
+        public StackCache(RawStackTable known, Func<uint, ulong, StackId> resolve)
         {
-            (_known, _resolve) = (known, resolve);
-            foreach (var id in known.Keys) _maxId = Math.Max(_maxId, id);
+            _resolve = resolve;
+            _maxId = known.MaxId;
             _dense = _maxId <= (ulong)known.Count * 16 + 4096;
         }
+
+        public void Seal() => _resolve = null;
+
+        StackId Resolve(uint pid, ulong raw) => _resolve is { } resolve ? resolve(pid, raw)
+            : throw new ProfilerException(ExitCode.CorruptRecording, "the recording's events could not be read again: it changed while being read");
 
         public StackId Of(uint pid, ulong raw)
         {
             if (!_dense)
             {
-                if (!_sparse.TryGetValue((pid, raw), out var id)) _sparse[(pid, raw)] = id = _resolve(pid, raw);
+                if (!_sparse.TryGetValue((pid, raw), out var id)) _sparse[(pid, raw)] = id = Resolve(pid, raw);
                 return id;
             }
             // Above the highest id there is no stack record, so no stack.
@@ -123,7 +131,7 @@ public sealed class StreamedEvents : IEventSource
                 _tablePid = pid;
             }
             ref var slot = ref _table[(int)raw];
-            if (slot == Unresolved) slot = _resolve(pid, raw);
+            if (slot == Unresolved) slot = Resolve(pid, raw);
             return slot;
         }
     }

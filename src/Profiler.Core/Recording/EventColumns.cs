@@ -47,7 +47,13 @@ public sealed class EventColumns
     public void Add(in RawEvent e)
     {
         if (Count == _capacity) Grow(Count + 1);
-        int i = Count;
+        Set(Count, e);
+        Count++;
+    }
+
+    /// <summary>Writes event <paramref name="i"/> (below <see cref="Count"/>), as <see cref="Add"/> writes a new one.</summary>
+    public void Set(int i, in RawEvent e)
+    {
         Kind[i] = e.Kind;
         TimeNanos[i] = e.TimeNanos;
         Pid[i] = e.Pid;
@@ -57,7 +63,6 @@ public sealed class EventColumns
         Weight[i] = e.Weight;
         StackId[i] = e.StackId;
         Function[i] = e.Function;
-        Count = i + 1;
     }
 
     /// <summary>Makes room for <paramref name="count"/> more events, for a reader to fill in place.</summary>

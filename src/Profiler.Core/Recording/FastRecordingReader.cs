@@ -100,8 +100,7 @@ static unsafe class FastRecordingReader
                     return null;
                 case Record.KindOneofCase.CompressedStacks:
                     // One that does not decode: the reference reader's verdict.
-                    if (StackBatchCodec.Decode(record.CompressedStacks) is not { } stacks) return null;
-                    foreach (var stack in stacks) records.AddStack(stack);
+                    if (!StackBatchCodec.DecodeInto(record.CompressedStacks, records.Stacks)) return null;
                     break;
                 case Record.KindOneofCase.CompressedRecords:
                     if (CompressedRecord.DecodeRecords(record.CompressedRecords) is not { } inside) return null;

@@ -124,10 +124,9 @@ public static unsafe class ProtobufRecordingReader
             case Record.KindOneofCase.CompressedEvents:
                 return AppendCompressed(record.CompressedEvents, events, time, name);
             case Record.KindOneofCase.CompressedStacks:
-                var stacks = StackBatchCodec.Decode(record.CompressedStacks)
-                    ?? throw new ProfilerException(ExitCode.CorruptRecording,
+                if (!StackBatchCodec.DecodeInto(record.CompressedStacks, records.Stacks))
+                    throw new ProfilerException(ExitCode.CorruptRecording,
                         $"{name} is corrupt: a compressed stack batch does not decompress to its {record.CompressedStacks.Count:N0} stacks");
-                foreach (var stack in stacks) records.AddStack(stack);
                 return time;
             case Record.KindOneofCase.CompressedRecords:
                 var inside = CompressedRecord.DecodeRecords(record.CompressedRecords)

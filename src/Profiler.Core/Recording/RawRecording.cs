@@ -8,7 +8,7 @@ public sealed class RawRecording
     public required Header Header { get; init; }
     public required IReadOnlyList<Module> Modules { get; init; }
     public required IReadOnlyList<Proto.Thread> Threads { get; init; }
-    public required IReadOnlyDictionary<ulong, Stack> Stacks { get; init; }
+    public required RawStackTable Stacks { get; init; }
     public required EventColumns Events { get; init; }
     public required IReadOnlyList<ProcessExit> Exits { get; init; }
     public IReadOnlyList<ProcessExec> Execs { get; init; } = [];

@@ -8,7 +8,7 @@ sealed class RecordCollector
 {
     readonly List<Module> _modules = [];
     readonly List<Proto.Thread> _threads = [];
-    readonly Dictionary<ulong, Stack> _stacks = [];
+    readonly RawStackTable _stacks = new();
     readonly List<ProcessExit> _exits = [];
     readonly List<ProcessExec> _execs = [];
     readonly List<ProcessFork> _forks = [];
@@ -39,7 +39,7 @@ sealed class RecordCollector
         {
             case Record.KindOneofCase.Module: _modules.Add(record.Module); return true;
             case Record.KindOneofCase.Thread: _threads.Add(record.Thread); return true;
-            case Record.KindOneofCase.Stack: _stacks[record.Stack.Id] = record.Stack; return true;
+            case Record.KindOneofCase.Stack: _stacks.Add(record.Stack); return true;
             case Record.KindOneofCase.ProcessExit: _exits.Add(record.ProcessExit); return true;
             case Record.KindOneofCase.ProcessExec: _execs.Add(record.ProcessExec); return true;
             case Record.KindOneofCase.ProcessFork: _forks.Add(record.ProcessFork); return true;
@@ -52,13 +52,14 @@ sealed class RecordCollector
         }
     }
 
-    /// <summary>A stack of a compressed batch; like a stack record, a later one of the same id wins.</summary>
-    public void AddStack(Stack stack) => _stacks[stack.Id] = stack;
+    /// <summary>Where a compressed batch's stacks go; like a stack record, a later one of the same id wins.</summary>
+    public RawStackTable Stacks => _stacks;
 
     public RawRecording Build(Header header, EventColumns events, string name)
     {
         if (Footer is null && Warnings.Count == 0)
             Warnings.Add($"{name} has no end marker: the recorder did not finish cleanly; reading what was flushed");
+        _stacks.TrimExcess();
         return new RawRecording
         {
             Header = header, Modules = _modules, Threads = _threads, Stacks = _stacks, Events = events,

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Profiler.Core.Recording.Proto;
 
@@ -83,30 +84,30 @@ sealed class StackBatchCodec
         return at;
     }
 
-    /// <summary>The stacks of a CompressedStacks record, in the order written; null when it does
-    /// not decompress to a StackBatch of as many stacks as it says, each with its frames.</summary>
-    public static List<Stack>? Decode(CompressedStacks record)
+    /// <summary>Adds the stacks of a CompressedStacks record to <paramref name="stacks"/>, in the
+    /// order written; false, adding none, when it does not decompress to a StackBatch of as many
+    /// stacks as it says, each with its frames.</summary>
+    public static bool DecodeInto(CompressedStacks record, RawStackTable stacks)
     {
-        if (CompressedRecord.Decompress(record.Brotli, record.Length) is not { } plain) return null;
+        if (CompressedRecord.Decompress(record.Brotli, record.Length) is not { } plain) return false;
         var columns = new (int At, int Length)[ColumnCount + 1];
         if (!TryLocateColumns(plain, columns))
         {
             // Laid out otherwise than the writer lays it: as the generated parser reads it, laid out again.
             try { plain = StackBatch.Parser.ParseFrom(plain).ToByteArray(); }
-            catch (InvalidProtocolBufferException) { return null; }
-            if (!TryLocateColumns(plain, columns)) return null;
+            catch (InvalidProtocolBufferException) { return false; }
+            if (!TryLocateColumns(plain, columns)) return false;
         }
         var ids = Column(plain, columns[1]);
         var depths = Column(plain, columns[2]);
         var truncated = Column(plain, columns[3]);
         var addresses = Column(plain, columns[4]);
         int count = CountVarints(ids);
-        if (count != record.Count || CountVarints(depths) != count || CountVarints(truncated) != count) return null;
+        if (count != record.Count || CountVarints(depths) != count || CountVarints(truncated) != count) return false;
         long frames = 0;
         for (int at = 0, s = 0; s < count; s++) frames += (uint)PackedVarints.Read(depths, ref at);
-        if (frames != CountVarints(addresses)) return null;
+        if (frames != CountVarints(addresses)) return false;
 
-        var stacks = new List<Stack>(count);
         var before = new List<ulong>();
         var current = new List<ulong>();
         ulong id = 0;
@@ -123,14 +124,10 @@ sealed class StackBatchCodec
                 from.Next(frame);
                 current.Add(frame);
             }
-            var stack = new Stack { Id = id, Truncated = PackedVarints.Read(truncated, ref truncatedAt) != 0 };
-            // Sized once: a recording's stacks stay in memory while it is read.
-            stack.Addresses.Capacity = current.Count;
-            for (int i = current.Count - 1; i >= 0; i--) stack.Addresses.Add(current[i]);
-            stacks.Add(stack);
+            stacks.Add(id, CollectionsMarshal.AsSpan(current), PackedVarints.Read(truncated, ref truncatedAt) != 0);
             (before, current) = (current, before);
         }
-        return stacks;
+        return true;
     }
 
     const int ColumnCount = 4;

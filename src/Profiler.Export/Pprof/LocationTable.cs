@@ -15,31 +15,34 @@ namespace Profiler.Export.Pprof;
 sealed class LocationTable(CallTreeTables tables, StringTable strings, MappingTable mappings, Profile profile)
 {
     readonly ulong[] _functionIds = new ulong[tables.Functions.Count];
-    readonly Dictionary<(int Stack, bool Leaf), (ulong Location, StackId Caller)> _groups = [];
+    // The group starting at each stack node, as a caller and as a leaf: arrays indexed by node
+    // (a dictionary of as many entries took four times the memory).
+    readonly GroupOf[] _callerGroups = new GroupOf[tables.Stacks.Count];
+    readonly Dictionary<int, GroupOf> _leafGroups = [];
     readonly Dictionary<(int Frame, bool Leaf), ulong> _locationsByFrame = [];
     readonly Dictionary<string, ulong> _locationsByFrames = [];
-    readonly Dictionary<StackId, ulong[]> _stacks = [];
     readonly List<FrameId> _frames = [];
     ulong _noStackFunction;
 
-    /// <summary>Location ids of a stack, leaf first.</summary>
-    public ulong[] LocationsOf(StackId stack)
+    /// <summary>A group's location (0: not yet known) and the caller node above it.</summary>
+    readonly record struct GroupOf(ulong Location, StackId Caller);
+
+    /// <summary>Adds the location ids of a stack, leaf first, to <paramref name="ids"/>.</summary>
+    public void AddLocationsOf(StackId stack, Google.Protobuf.Collections.RepeatedField<ulong> ids)
     {
-        if (_stacks.TryGetValue(stack, out var ids)) return ids;
-        var result = new List<ulong>();
-        if (stack.IsNone) result.Add(NoStackLocation());
+        if (stack.IsNone) ids.Add(NoStackLocation());
         for (var s = stack; !s.IsNone;)
         {
             var (location, caller) = Group(s, leaf: s == stack);
-            result.Add(location);
+            ids.Add(location);
             s = caller;
         }
-        return _stacks[stack] = [.. result];
     }
 
     (ulong Location, StackId Caller) Group(StackId start, bool leaf)
     {
-        if (_groups.TryGetValue((start.Index, leaf), out var cached)) return cached;
+        if (!leaf && _callerGroups[start.Index] is { Location: not 0 } known) return (known.Location, known.Caller);
+        if (leaf && _leafGroups.TryGetValue(start.Index, out var cached)) return (cached.Location, cached.Caller);
         _frames.Clear();
         var node = tables.Stack(start);
         var first = tables.Frame(node.Frame);
@@ -53,9 +56,10 @@ sealed class LocationTable(CallTreeTables tables, StringTable strings, MappingTa
             node = parent;
             _frames.Add(node.Frame);
         }
-        var result = (Intern(first, leaf), node.Parent);
-        _groups[(start.Index, leaf)] = result;
-        return result;
+        var result = new GroupOf(Intern(first, leaf), node.Parent);
+        if (leaf) _leafGroups[start.Index] = result;
+        else _callerGroups[start.Index] = result;
+        return (result.Location, result.Caller);
     }
 
     ulong Intern(FrameInfo first, bool leaf)

@@ -32,9 +32,18 @@ public static class PprofExporter
     public static void Write(ProfileModel model, Stream output, Func<ModuleInfo, IReadOnlyList<ModuleSegment>?>? segmentsOf = null,
         SiteMode siteMode = SiteMode.Program)
     {
-        var profile = Build(model, segmentsOf, siteMode);
         using var gzip = new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true);
-        profile.WriteTo(gzip);
+        using var coded = new CodedOutputStream(gzip, leaveOpen: true);
+        // The samples (field 2, after the sample types) are written as they are made, not held:
+        // with a stack each they are most of a profile. The rest follows in field order, so the
+        // bytes are those of the whole profile written at once.
+        var rest = Build(model, segmentsOf, siteMode, sampleTypes => new Profile { SampleType = { sampleTypes } }.WriteTo(coded), sample =>
+        {
+            coded.WriteTag(Profile.SampleFieldNumber, WireFormat.WireType.LengthDelimited);
+            coded.WriteMessage(sample);
+        });
+        rest.SampleType.Clear();
+        rest.WriteTo(coded);
     }
 
     public static void Write(ProfileModel model, string path, Func<ModuleInfo, IReadOnlyList<ModuleSegment>?>? segmentsOf = null,
@@ -46,6 +55,17 @@ public static class PprofExporter
 
     public static Profile Build(ProfileModel model, Func<ModuleInfo, IReadOnlyList<ModuleSegment>?>? segmentsOf = null,
         SiteMode siteMode = SiteMode.Program)
+    {
+        var samples = new List<Sample>();
+        var profile = Build(model, segmentsOf, siteMode, _ => { }, samples.Add);
+        profile.Sample.AddRange(samples);
+        return profile;
+    }
+
+    /// <param name="typesMade">Given the sample types once they are known, before the first sample.</param>
+    /// <param name="sampleMade">Given each sample, in order, instead of the profile.</param>
+    static Profile Build(ProfileModel model, Func<ModuleInfo, IReadOnlyList<ModuleSegment>?>? segmentsOf,
+        SiteMode siteMode, Action<IEnumerable<PprofValueType>> typesMade, Action<Sample> sampleMade)
     {
         var profile = new Profile();
         var strings = new StringTable();
@@ -66,10 +86,11 @@ public static class PprofExporter
         var commKey = strings.Intern("comm");
         var threadKey = strings.Intern("thread_comm");
         var processes = model.Processes.ToDictionary(p => p.Pid);
+        typesMade(profile.SampleType);
         foreach (var ((stack, pid, thread), totals) in Aggregate(model, processes))
         {
             var sample = new Sample();
-            sample.LocationId.AddRange(locations.LocationsOf(stack));
+            locations.AddLocationsOf(stack, sample.LocationId);
             sample.Value.Add((long)Math.Round(totals.AllocObjects));
             sample.Value.Add(totals.AllocBytes);
             sample.Value.Add((long)Math.Round(totals.InuseObjects));
@@ -78,7 +99,7 @@ public static class PprofExporter
             if (processes.TryGetValue(pid, out var process) && process.Name.Length > 0)
                 sample.Label.Add(new Label { Key = commKey, Str = strings.Intern(process.Name) });
             if (thread.Length > 0) sample.Label.Add(new Label { Key = threadKey, Str = strings.Intern(thread) });
-            profile.Sample.Add(sample);
+            sampleMade(sample);
         }
 
         mappings.AddTo(profile);

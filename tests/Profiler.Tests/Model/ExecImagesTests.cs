@@ -27,7 +27,7 @@ public sealed class ExecImagesTests
         return new RawRecording
         {
             Header = new Header { TargetPid = Pid, Launched = launched, SamplingRateBytes = 1, Command = { "prog" } },
-            Modules = [], Threads = [], Stacks = new Dictionary<ulong, Stack>(), Events = columns,
+            Modules = [], Threads = [], Stacks = new RawStackTable(), Events = columns,
             Exits = [new ProcessExit { Pid = Pid, TimeNanos = exitTime }], Warnings = [],
             Execs = execs.Select(t => new ProcessExec { Pid = Pid, TimeNanos = t, Name = "prog" }).ToList(),
             Counters = counters?.ToList() ?? [],

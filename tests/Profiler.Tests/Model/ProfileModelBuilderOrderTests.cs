@@ -21,7 +21,7 @@ public sealed class ProfileModelBuilderOrderTests
         columns.TrimExcess();
         return new RawRecording
         {
-            Header = new Header { TargetPid = 1 }, Modules = [], Threads = [], Stacks = new Dictionary<ulong, Stack>(),
+            Header = new Header { TargetPid = 1 }, Modules = [], Threads = [], Stacks = new RawStackTable(),
             Events = columns, Exits = [], Warnings = [],
         };
     }

@@ -39,7 +39,7 @@ public sealed class ProfileModelBuilderStackTests
                 new Module { Pid = Pid, Path = AppPath, Start = 0x1000, End = 0x2000 },
                 new Module { Pid = Pid, Path = PreloadPath, Start = 0x5000, End = 0x6000 },
             ],
-            Threads = [], Stacks = stacks.ToDictionary(s => s.Id), Events = columns, Exits = [], Warnings = [],
+            Threads = [], Stacks = RawStackTable.Of(stacks), Events = columns, Exits = [], Warnings = [],
         };
         return ProfileModelBuilder.Build(raw, new NamedAddresses(Names));
     }

@@ -91,7 +91,7 @@ public sealed class EventSchemaTests
         columns.TrimExcess();
         var raw = new RawRecording
         {
-            Header = new Proto.Header { TargetPid = 7 }, Modules = [], Threads = [], Stacks = new Dictionary<ulong, Proto.Stack>(),
+            Header = new Proto.Header { TargetPid = 7 }, Modules = [], Threads = [], Stacks = new RawStackTable(),
             Events = columns, Exits = [], Warnings = [],
         };
         var table = ProfileModelBuilder.Build(raw, new NoSymbols()).Events;
