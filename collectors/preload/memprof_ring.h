@@ -106,7 +106,11 @@ struct memprof_ring_stack_name {
     uint64_t hash;
     uint64_t id;             /* 0: none */
 };
-#define MEMPROF_RING_STACK_NAMES 4096 /* per thread, direct-mapped: 64 KiB */
+/* Per thread, direct-mapped: 1 MiB, its pages touched only as names land in them. A name evicted
+ * by another stack is defined again (a new name, its frames sent again): with 4096 names, cppcheck
+ * (352 k distinct stacks) defined 2.25 M stacks, with 65536 1.11 M, and memprof's CPU on it went
+ * from 6.6 to 4.3 s and its memory from 197 to 144 MB. */
+#define MEMPROF_RING_STACK_NAMES 65536
 /* Records of signal handlers' events held while the thread's own ring write is in progress: some
  * 16,000 events of a handler's usual stack. Real-time signals queue while the write cannot go on
  * (its thread off the CPU, or waiting for memprof to make room in its ring) and their handlers
