@@ -3,14 +3,16 @@ namespace Profiler.Collectors.Linux.Ring;
 /// <summary>The recording's stack id for each stack a shared ring's writer named. A writer's name
 /// is its ring's index + 1 in the high half and the ring's count of named stacks in the low half
 /// (memprof_ring.h): per ring, names are consecutive from 1. Each ring's ids are held in an array
-/// indexed by that count, in chunks of 8192 (64 KiB, below the large-object heap's threshold, so
-/// growing copies nothing and leaves no garbage): 8 bytes a name, where a Dictionary took 28 and
-/// grew by copying (cppcheck at --rate 1: 352 k names). A name of another shape (none from the
-/// writers of this version) is kept in a Dictionary.</summary>
+/// indexed by that count, in chunks of up to 8192 (64 KiB, below the large-object heap's
+/// threshold: growing copies at most a chunk and leaves no large-object garbage, which only a
+/// gen2 collection frees): 8 bytes a name, where a Dictionary took 28 and left each of its
+/// smaller arrays behind as it grew (cppcheck at --rate 1: 352 k names). A name of another shape
+/// (none from the writers of this version) is kept in a Dictionary.</summary>
 public sealed class RingStackNames
 {
     const int ChunkBits = 13;
     const int ChunkLength = 1 << ChunkBits;
+    const int MinChunkLength = 64;
     /// <summary>Rings beyond this index are kept in the Dictionary (a ring file holds far fewer).</summary>
     const uint MaxRings = 1 << 16;
 
@@ -34,7 +36,12 @@ public sealed class RingStackNames
         int chunk = (int)(count >> ChunkBits);
         chunks ??= new ulong[]?[Math.Max(chunk + 1, 4)];
         if (chunk >= chunks.Length) Array.Resize(ref chunks, Math.Max(chunk + 1, chunks.Length * 2));
-        ref ulong slot = ref (chunks[chunk] ??= new ulong[ChunkLength])[count & (ChunkLength - 1)];
+        int index = (int)(count & (ChunkLength - 1));
+        ref var ids = ref chunks[chunk];
+        // A chunk starts small and doubles: each of 256 threads naming a few stacks takes little.
+        if (ids is null || index >= ids.Length)
+            Array.Resize(ref ids, Math.Min(ChunkLength, Math.Max(MinChunkLength, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)index + 1))));
+        ref ulong slot = ref ids[index];
         if (slot == 0) Count++;
         slot = stackId + 1;
     }
@@ -47,7 +54,9 @@ public sealed class RingStackNames
         if (ring >= _rings.Length || _rings[ring] is not { } chunks) return false;
         int chunk = (int)(count >> ChunkBits);
         if (chunk >= chunks.Length || chunks[chunk] is not { } ids) return false;
-        ulong stored = ids[count & (ChunkLength - 1)];
+        int index = (int)(count & (ChunkLength - 1));
+        if (index >= ids.Length) return false;
+        ulong stored = ids[index];
         if (stored == 0) return false;
         stackId = stored - 1;
         return true;

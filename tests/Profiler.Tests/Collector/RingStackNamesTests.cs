@@ -85,4 +85,25 @@ public sealed class RingStackNamesTests
                 }
         Assert.True(unnamed > 10_000);
     }
+
+    [Fact]
+    public void Many_rings_naming_a_few_stacks_each_take_little_memory()
+    {
+        var names = new RingStackNames();
+        names.Set(Name(0, 1), 1);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (uint ring = 0; ring < 256; ring++)
+            for (uint count = 1; count <= 3; count++) names.Set(Name(ring, count), ring * 3 + count);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // Whole 64 KiB chunks would be 16 MiB; small ones, ~256 × (512 B of ids + a chunk list).
+        Assert.True(allocated < 512 * 1024, $"{allocated} bytes for 768 names");
+        for (uint ring = 0; ring < 256; ring++)
+            for (uint count = 1; count <= 3; count++)
+            {
+                Assert.True(names.TryGet(Name(ring, count), out ulong id));
+                Assert.Equal(ring * 3 + count, id);
+            }
+        Assert.False(names.TryGet(Name(5, 65), out _));
+        Assert.False(names.TryGet(Name(5, 9000), out _));
+    }
 }
