@@ -26,7 +26,7 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
     readonly Dictionary<uint, (ulong Sequence, ulong StackId)> _pendingStacks = [];
     readonly ulong[] _stackBuffer = new ulong[BpfEventHeader.MaxFrames + 1];
     /// <summary>The stacks the shared rings' writers named (their name: the recording's stack id).</summary>
-    readonly Dictionary<ulong, ulong> _ringStacks = [];
+    readonly Ring.RingStackNames _ringStacks = new();
     long _origin;
 
     IRecordSink Records => ports.Records;
@@ -159,10 +159,10 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
         // A ring's writer names each distinct stack once: later events carry only the name.
         if ((e.Flags & Ring.RingLayout.EventStackRef) != 0)
         {
-            if (!_ringStacks.TryGetValue(e.Sequence, out stackId)) UnknownRingStacks++;
+            if (!_ringStacks.TryGet(e.Sequence, out stackId)) UnknownRingStacks++;
         }
         // A name defined again (its thread's table of names had dropped it): the name is enough.
-        else if ((e.Flags & Ring.RingLayout.EventStackDefine) != 0 && _ringStacks.TryGetValue(e.Sequence, out stackId)) { }
+        else if ((e.Flags & Ring.RingLayout.EventStackDefine) != 0 && _ringStacks.TryGet(e.Sequence, out stackId)) { }
         // The process unwound this stack with CFI itself (a shared ring's event). One named for the
         // first time, by a hash of its frames, is known by that name from now on: the interner
         // would only hold a second entry for it (a 352 k-stack recording: ~45 MB).
@@ -178,7 +178,7 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
             stackId = InternStack(pid, _unwound.AsSpan(0, unwound), truncated);
         else
             stackId = frames > 0 ? InternStack(pid, _stackBuffer.AsSpan(0, frames), !FramePointerWalkComplete(e, pid, frames)) : 0;
-        if ((e.Flags & Ring.RingLayout.EventStackDefine) != 0) _ringStacks[e.Sequence] = stackId;
+        if ((e.Flags & Ring.RingLayout.EventStackDefine) != 0) _ringStacks.Set(e.Sequence, stackId);
         long time = (long)e.TimeNanos - _origin;
         var function = (AllocFunction)e.Function;
         switch ((BpfFunction)e.Function)

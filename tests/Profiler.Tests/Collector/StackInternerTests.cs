@@ -68,4 +68,25 @@ public sealed class StackInternerTests
         }
         Assert.Equal(1_000_000, stacks.Count);
     }
+
+    [Fact]
+    public void Every_stack_keeps_its_id_as_the_table_grows()
+    {
+        var stacks = new StackInterner();
+        var ids = new List<ulong>();
+        for (ulong n = 0; n < 200_000; n++)
+        {
+            // Ids named by other means between them, as a ring's stacks take theirs.
+            if (n % 7 == 0) stacks.NewId();
+            ids.Add(stacks.Intern([0x401000, n, n * 31], out bool isNew));
+            Assert.True(isNew);
+        }
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        for (ulong n = 0; n < 200_000; n++)
+        {
+            Assert.Equal(ids[(int)n], stacks.Intern([0x401000, n, n * 31], out bool isNew));
+            Assert.False(isNew);
+        }
+        Assert.Equal(200_000, stacks.Count);
+    }
 }
