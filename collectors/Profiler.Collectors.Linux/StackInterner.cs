@@ -28,10 +28,6 @@ public sealed class StackInterner
 
     public int Count { get; private set; }
 
-    /// <summary>An id for a stack known by other means (a shared ring's name for it), never one
-    /// <see cref="Intern"/> gives.</summary>
-    public ulong NewId() => ++_lastId;
-
     public ulong Intern(ReadOnlySpan<ulong> addresses, out bool isNew)
     {
         var hash = XxHash128.HashToUInt128(MemoryMarshal.AsBytes(addresses));
