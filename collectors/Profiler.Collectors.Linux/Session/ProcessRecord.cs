@@ -209,9 +209,7 @@ sealed class ProcessRecord(int pid, bool launched, bool mayVanish, SessionPorts 
         _lastPreloadTotals = p;
         _lastTotals = probed;
         var other = probed ?? default;
-        // The library's own peak, or a higher live figure this read saw.
-        if (p.PeakTimeNanos != 0 && p.FlushedPeakUsable > _peak.Bytes) _peak = (p.FlushedPeakUsable, toRecordingTime((long)p.PeakTimeNanos));
-        if (p.LiveUsable > _peak.Bytes) _peak = (p.LiveUsable, timeNanos);
+        _peak = PeakLatch.After(_peak, p.FlushedPeakUsable, p.PeakTimeNanos == 0 ? null : toRecordingTime((long)p.PeakTimeNanos), p.LiveUsable, timeNanos);
         ports.Records.Counters(new HeapCounters
         {
             Pid = (uint)pid, TimeNanos = timeNanos,
