@@ -115,17 +115,15 @@ public sealed class DetachTests
         var clock = Stopwatch.StartNew();
         while (true)
         {
-            foreach (var entry in Directory.EnumerateDirectories("/proc"))
+            // Each thread's children, as the kernel lists them: whichever thread started the guard.
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{memprof}/task"))
             {
-                if (!int.TryParse(Path.GetFileName(entry), out int pid)) continue;
-                try
-                {
-                    string stat = File.ReadAllText(Path.Combine(entry, "stat"));
-                    int parent = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1]);
-                    if (parent == memprof && File.ReadAllText(Path.Combine(entry, "cmdline")).Split('\0').Contains(Collectors.Linux.Bpf.ProbeGuard.Verb))
-                        return pid;
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { }
+                string children;
+                try { children = File.ReadAllText(Path.Combine(task, "children")); }
+                catch (IOException) { continue; }
+                foreach (var child in children.Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries).Select(int.Parse))
+                    if (Collectors.Linux.Procfs.ProcessState.Command(child)?.Split(' ').Contains(Collectors.Linux.Bpf.ProbeGuard.Verb) == true)
+                        return child;
             }
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"memprof (pid {memprof}) started no probe guard");
             Thread.Sleep(20);
