@@ -108,6 +108,72 @@ public sealed class RingStackWalkTests
     }
 
     [Fact]
+    public void A_walk_retracing_the_last_one_leaves_it_where_an_outer_frame_changed()
+    {
+        // Two callers of the same size, `left` and `right`, chosen level by level from the bits of
+        // a pattern: consecutive patterns often keep every inner frame (the same pc at the same sp)
+        // under a different outer one, and the walk that follows the last walk's frames must see
+        // the return address that differs, as libgcc's unwinder does, on every one of 512 walks.
+        const string source = Prelude + "\n" + """
+            static struct memprof_unwind_rule cache[MEMPROF_UNWIND_CACHE_ENTRIES];
+            static struct memprof_unwind_memo memo;
+            static int failures, walks;
+
+            __attribute__((noinline, optimize("no-omit-frame-pointer"))) static void capture(void)
+            {
+                uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+                uintptr_t ip = (uintptr_t)__builtin_return_address(0);
+                uint64_t fast[MEMPROF_MAX_FRAMES], slow[MEMPROF_MAX_FRAMES];
+                uint32_t n = memprof_unwind_walk(cache, &memo, ip, frame + 16, *(uintptr_t *)frame, (uintptr_t)__libc_stack_end, fast, MEMPROF_MAX_FRAMES, NULL);
+                uint32_t m = memprof_ring_unwind(ip, slow);
+                walks++;
+                uint64_t kept = memprof_ring_stack_hash_end(memo.frame[memo.current][0].suffix_hash, n, 0);
+                if (n == 0 || n != m || memcmp(fast, slow, n * 8) != 0 || kept != memprof_ring_stack_hash(fast, n, 0)) {
+                    failures++;
+                    if (failures < 4)
+                        printf("mismatch: %u cached frames, %u from libgcc\n", n, m);
+                }
+            }
+            __attribute__((noinline)) static int right(unsigned pattern, int level);
+            __attribute__((noinline)) static int left(unsigned pattern, int level)
+            {
+                volatile char pad[48];
+                pad[level] = (char)pattern;
+                if (level == 0)
+                    capture();
+                else
+                    pad[0] += (char)(((pattern >> (level - 1)) & 1 ? right(pattern, level - 1) : left(pattern, level - 1)) + 1);
+                return pad[0] + pad[level];
+            }
+            __attribute__((noinline)) static int right(unsigned pattern, int level)
+            {
+                volatile char pad[48];
+                pad[level] = (char)(pattern + 3);
+                if (level == 0)
+                    capture();
+                else
+                    pad[0] += (char)(((pattern >> (level - 1)) & 1 ? right(pattern, level - 1) : left(pattern, level - 1)) + 2);
+                return pad[0] - pad[level];
+            }
+            int main(void)
+            {
+                int sink = 0;
+                /* Bit 7 chooses the outermost caller and bit 0 the innermost's: pattern after
+                 * pattern, the innermost frames stay and the outer ones change, and back. */
+                for (int round = 0; round < 2; round++)
+                    for (unsigned pattern = 0; pattern < 256; pattern++) {
+                        unsigned p = round ? pattern : (pattern >> 4 | pattern << 4) & 0xff;
+                        sink += left(p, 8);
+                    }
+                printf("walks %d failures %d sink %d\n", walks, failures, sink & 1);
+                return 0;
+            }
+            """;
+        var lines = RingLayoutTests.CompileAndRun(source, "-O2", "-fomit-frame-pointer");
+        Assert.True(lines[^1].StartsWith("walks 512 failures 0 ", StringComparison.Ordinal), string.Join("\n", lines));
+    }
+
+    [Fact]
     public void The_cached_walk_goes_through_a_signal_frame_as_libgcc_does()
     {
         // A timer interrupts code without frame pointers anywhere (a prologue, a loop, a call):
