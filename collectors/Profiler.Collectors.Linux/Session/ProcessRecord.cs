@@ -15,6 +15,7 @@ sealed class ProcessRecord(int pid, bool launched, bool mayVanish, SessionPorts 
 {
     readonly HashSet<string> _probedFiles = [];
     readonly List<(ulong Start, ulong End)> _knownRanges = [];
+    int _lastKnown;
     readonly HashSet<(ulong, ulong, string)> _writtenMaps = [];
     readonly Dictionary<string, string> _buildIds = [];
     long? _lastMapsRead;
@@ -128,8 +129,15 @@ sealed class ProcessRecord(int pid, bool launched, bool mayVanish, SessionPorts 
 
     public bool IsKnown(ulong address)
     {
-        foreach (var (start, end) in _knownRanges)
-            if (address >= start && address < end) return true;
+        // A stack's addresses are looked up one after another, and neighbours share a module.
+        if (_lastKnown < _knownRanges.Count && address >= _knownRanges[_lastKnown].Start && address < _knownRanges[_lastKnown].End)
+            return true;
+        for (int i = 0; i < _knownRanges.Count; i++)
+            if (address >= _knownRanges[i].Start && address < _knownRanges[i].End)
+            {
+                _lastKnown = i;
+                return true;
+            }
         return false;
     }
 

@@ -22,6 +22,8 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
     readonly ulong[] _unwound = new ulong[MaxUnwoundFrames];
     readonly StackInterner _stacks = new();
     readonly Dictionary<uint, byte[]> _threadNames = [];
+    uint _lastThread;
+    byte[]? _lastThreadName;
     readonly Dictionary<int, ProcessRecord> _processes = [];
     readonly Dictionary<uint, (ulong Sequence, ulong StackId)> _pendingStacks = [];
     readonly ulong[] _stackBuffer = new ulong[BpfEventHeader.MaxFrames + 1];
@@ -357,8 +359,16 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
     void NoteThread(uint pid, uint tid, in ThreadName comm)
     {
         ReadOnlySpan<byte> bytes = comm;
-        if (_threadNames.TryGetValue(tid, out var known) && bytes.SequenceEqual(known)) return;
+        // Every event names its thread, and runs of one thread's events are the rule: the last
+        // one's name is compared before the table is looked up.
+        if (tid == _lastThread && _lastThreadName is { } last && bytes.SequenceEqual(last)) return;
+        if (_threadNames.TryGetValue(tid, out var known) && bytes.SequenceEqual(known))
+        {
+            (_lastThread, _lastThreadName) = (tid, known);
+            return;
+        }
         _threadNames[tid] = bytes.ToArray();
+        (_lastThread, _lastThreadName) = (tid, _threadNames[tid]);
         Records.Thread(new Core.Recording.Proto.Thread { Pid = pid, Tid = tid, Name = comm.ToString() });
     }
 
