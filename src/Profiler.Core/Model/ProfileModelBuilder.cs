@@ -49,38 +49,32 @@ public static class ProfileModelBuilder
     /// <summary>
     /// The model of a recording whose events stay in its file (<see cref="RecordingReader.ReadStreaming"/>):
     /// its <see cref="ProfileModel.EventSource"/> reads them again on each walk, and nothing is
-    /// kept per event. Two walks build it: one checks the events are in time order (the writer
-    /// keeps them so) and finds each process's first, one symbolizes their stacks.
+    /// kept per event. One walk builds it: it symbolizes the events' stacks, gathers their facts
+    /// and checks they are in time order (the writer keeps them so).
     /// </summary>
-    /// <returns>Null when the events are not in time order: then they must be read and sorted (<see cref="Build"/>).</returns>
+    /// <returns>Null when the events are not in time order, or a batch cannot be decoded: then they
+    /// must be read and sorted (<see cref="Build"/>).</returns>
     public static ProfileModel? BuildStreamed(RawRecording recording, IFrameResolver resolver)
     {
         var cutoff = LauncherCutoff(recording);
-        bool sorted = true;
-        long previous = long.MinValue;
-        var firstTimes = new Dictionary<uint, long>();
-        bool whole = recording.Batches.Walk(columns =>
-        {
-            for (int e = 0; e < columns.Count; e++)
-            {
-                long time = columns.TimeNanos[e];
-                uint pid = columns.Pid[e];
-                if (cutoff is { } c && pid == c.Pid && time < c.TimeNanos) continue;
-                if (time < previous) sorted = false;
-                previous = time;
-                firstTimes.TryAdd(pid, time);
-            }
-        });
-        if (!whole || !sorted) return null;
-
         var tables = new CallTreeTables();
         var symbolizer = new Symbolizer(recording, resolver, tables);
-        // Only an exec after some event of its process can release anything: in the common case
-        // (a launched command's one exec, from memprof's launcher) nothing is tracked at all.
-        var releasing = recording.Execs.Where(x => firstTimes.TryGetValue(x.Pid, out long t) && t < x.TimeNanos);
-        var events = new StreamedEvents(recording.Batches, cutoff, releasing, recording.Stacks, symbolizer.StackFor);
+        // Every exec is given: one before any event of its process has nothing to release, and
+        // finding which those are took a walk of its own.
+        var events = new StreamedEvents(recording.Batches, cutoff, recording.Execs, recording.Stacks, symbolizer.StackFor);
         var facts = new EventFacts();
-        events.Walk(facts.Add);
+        bool sorted = true;
+        long previous = long.MinValue;
+        bool whole = events.TryWalk(chunk =>
+        {
+            for (int i = 0; i < chunk.Count; i++)
+            {
+                if (chunk.TimeNanos[i] < previous) sorted = false;
+                previous = chunk.TimeNanos[i];
+            }
+            facts.Add(chunk);
+        });
+        if (!whole || !sorted) return null;
         events.Count = facts.Count;
         events.ForgetRawStacks();
         return new ProfileModel

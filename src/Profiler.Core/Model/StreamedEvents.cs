@@ -19,7 +19,8 @@ public sealed class StreamedEvents : IEventSource
     readonly Dictionary<uint, long> _lastExec;
     readonly StackCache _stacks;
 
-    /// <param name="releasing">The execs that released blocks: each after an event of its process.</param>
+    /// <param name="releasing">The execs that may release blocks (one before any event of its
+    /// process releases none).</param>
     internal StreamedEvents(EventBatches batches, (uint Pid, long TimeNanos)? cutoff, IEnumerable<ProcessExec> releasing,
         RawStackTable known, Func<uint, ulong, StackId> resolve)
     {
@@ -37,11 +38,22 @@ public sealed class StreamedEvents : IEventSource
 
     public void Walk(Action<EventChunk> visit)
     {
+        if (!TryWalk(visit))
+            throw new ProfilerException(ExitCode.CorruptRecording, "the recording's events could not be read again: it changed while being read");
+    }
+
+    /// <summary>As <see cref="Walk"/>; false when a batch could not be decoded (nothing after it was visited).</summary>
+    internal bool TryWalk(Action<EventChunk> visit)
+    {
         var chunk = new EventChunk();
         long index = 0, kept = 0;
         int nextExec = 0;
         // The blocks live in each process that exec'd after allocating, by recording order.
         var live = _releasing.Count > 0 ? new Dictionary<(uint Pid, ulong Address), (long Order, ulong Weight)>() : null;
+        // Runs of one process's events are the rule: its last exec is looked up when the process changes.
+        uint execPid = 0;
+        long execLast = long.MinValue;
+        bool execKnown = false;
         bool whole = _batches.Walk(columns =>
         {
             chunk.Count = 0;
@@ -54,7 +66,12 @@ public sealed class StreamedEvents : IEventSource
                 if (_cutoff is { } c && pid == c.Pid && time < c.TimeNanos) continue;
                 while (nextExec < _releasing.Count && _releasing[nextExec].TimeNanos <= time) Release(_releasing[nextExec++]);
                 var kind = columns.Kind[e];
-                if (live is not null && _lastExec.TryGetValue(pid, out long last) && time < last)
+                if (live is not null && (!execKnown || pid != execPid))
+                {
+                    (execPid, execKnown) = (pid, true);
+                    execLast = _lastExec.TryGetValue(pid, out long last) ? last : long.MinValue;
+                }
+                if (live is not null && time < execLast)
                 {
                     if (kind == EventKind.Alloc) live[(pid, columns.Address[e])] = (kept, columns.Weight[e]);
                     else if (kind == EventKind.Free) live.Remove((pid, columns.Address[e]));
@@ -66,12 +83,12 @@ public sealed class StreamedEvents : IEventSource
             index += chunk.Count;
             visit(chunk);
         });
-        if (!whole)
-            throw new ProfilerException(ExitCode.CorruptRecording, "the recording's events could not be read again: it changed while being read");
+        if (!whole) return false;
         chunk.Count = 0;
         chunk.FirstIndex = index;
         while (nextExec < _releasing.Count) Release(_releasing[nextExec++]);
         if (chunk.Count > 0) visit(chunk);
+        return true;
 
         void Release(ProcessExec exec)
         {

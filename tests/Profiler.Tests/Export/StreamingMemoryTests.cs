@@ -122,6 +122,50 @@ public sealed class StreamingMemoryTests : IDisposable
     }
 
     [Fact]
+    public void An_exec_releases_the_blocks_of_its_process_only_when_it_follows_them()
+    {
+        // The streamed model is given every exec: the child's, before any event of its own,
+        // must release nothing (not the parent's blocks, not its own later ones); the parent's
+        // second exec releases the block it left live, as the model with an event table does.
+        string path = Path.Combine(_dir, "execs.memprof");
+        using (var writer = RecordingWriter.Create(path, new Header { TargetPid = Pid, Collector = "test", Mode = "test-mode", SamplingRateBytes = 1 }))
+        {
+            var stack = new Stack { Id = 1 };
+            stack.Addresses.Add([0x1010, 0xa000]);
+            writer.WriteStack(stack);
+            writer.WriteEvent(new RawEvent(EventKind.Alloc, 1_000, Pid, Pid, 0x5000, 64, 64, 1, AllocFunction.Malloc));
+            writer.WriteProcessFork(new ProcessFork { Pid = Child, ParentPid = Pid, TimeNanos = 1_500, Name = "child" });
+            writer.WriteProcessExec(new ProcessExec { Pid = Child, TimeNanos = 2_000, Name = "tool" });
+            writer.WriteEvent(new RawEvent(EventKind.Alloc, 3_000, Child, Child, 0x5000, 32, 32, 1, AllocFunction.Malloc));
+            writer.WriteEvent(new RawEvent(EventKind.Alloc, 3_500, Pid, Pid, 0x6000, 16, 16, 1, AllocFunction.Malloc));
+            writer.WriteEvent(new RawEvent(EventKind.Free, 3_600, Pid, Pid, 0x6000, 0, 0, 1, AllocFunction.FreeFunction));
+            writer.WriteProcessExec(new ProcessExec { Pid = Pid, TimeNanos = 4_000, Name = "next" });
+            writer.WriteEvent(new RawEvent(EventKind.Alloc, 5_000, Pid, Pid, 0x7000, 16, 16, 1, AllocFunction.Malloc));
+            writer.Complete(new Footer { EndTimeNanos = 6_000 });
+        }
+        var streamed = RecordingLoader.Load(path, TextWriter.Null, streamEvents: true);
+        var table = RecordingLoader.Load(path, TextWriter.Null);
+        Assert.False(streamed.HasEventTable);
+        var events = new List<(EventKind, long, uint, ulong, AllocFunction)>();
+        streamed.EventSource.Walk(c =>
+        {
+            for (int i = 0; i < c.Count; i++) events.Add((c.Kind[i], c.TimeNanos[i], c.Pid[i], c.Address[i], c.Function[i]));
+        });
+        Assert.Equal(
+        [
+            (EventKind.Alloc, 1_000L, Pid, 0x5000UL, AllocFunction.Malloc),
+            (EventKind.Alloc, 3_000L, Child, 0x5000UL, AllocFunction.Malloc),
+            (EventKind.Alloc, 3_500L, Pid, 0x6000UL, AllocFunction.Malloc),
+            (EventKind.Free, 3_600L, Pid, 0x6000UL, AllocFunction.FreeFunction),
+            (EventKind.Free, 4_000L, Pid, 0x5000UL, AllocFunction.ExecRelease),
+            (EventKind.Alloc, 5_000L, Pid, 0x7000UL, AllocFunction.Malloc),
+        ], events);
+        Assert.Equal(Enumerable.Range(0, table.Events.Count).Select(i =>
+            (table.Events.Kind[i], table.Events.TimeNanos[i], table.Events.Pid[i], table.Events.Address[i], table.Events.Function[i])), events);
+        Assert.Equal(table.ReplacedImages, streamed.ReplacedImages);
+    }
+
+    [Fact]
     public void A_streamed_model_reports_what_the_model_with_an_event_table_reports()
     {
         string path = Write("same.memprof", 30_000);
