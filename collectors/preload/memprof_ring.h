@@ -111,6 +111,9 @@ struct memprof_ring_stack_name {
  * (352 k distinct stacks) defined 2.25 M stacks, with 65536 1.11 M, and memprof's CPU on it went
  * from 6.6 to 4.3 s and its memory from 197 to 144 MB. */
 #define MEMPROF_RING_STACK_NAMES 65536
+_Static_assert(MEMPROF_UNWIND_CACHE_ENTRIES * sizeof(struct memprof_unwind_rule) % 4096 == 0 &&
+                   MEMPROF_RING_STACK_NAMES * sizeof(struct memprof_ring_stack_name) % 4096 == 0,
+               "the names table is whole pages after the rules (it is given back with madvise)");
 /* Records of signal handlers' events held while the thread's own ring write is in progress: some
  * 16,000 events of a handler's usual stack. Real-time signals queue while the write cannot go on
  * (its thread off the CPU, or waiting for memprof to make room in its ring) and their handlers
@@ -239,8 +242,12 @@ static int memprof_ring_claim(struct memprof_ring_thread *r)
             r->control = &controls[i];
             r->data = (uint8_t *)sh + sh->data_offset + (uint64_t)i * sh->ring_bytes;
             r->state = 1;
-            /* Names are the ring's: those of a ring held before mean nothing in this one. */
-            if (r->unwind_cache)
+            /* Names are the ring's: those of a ring held before mean nothing in this one. The
+             * table (1 MiB, page-aligned in a private anonymous mapping) is given back rather
+             * than cleared: a fork child's memset copied every page the parent had touched and
+             * faulted in every page it had not; given back, pages read as zeros until written. */
+            if (r->unwind_cache && madvise(memprof_ring_stack_names(r), MEMPROF_RING_STACK_NAMES * sizeof(struct memprof_ring_stack_name),
+                                           MADV_DONTNEED) != 0)
                 memset(memprof_ring_stack_names(r), 0, MEMPROF_RING_STACK_NAMES * sizeof(struct memprof_ring_stack_name));
             return 1;
         }
