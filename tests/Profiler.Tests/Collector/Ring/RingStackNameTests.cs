@@ -9,20 +9,7 @@ public sealed class RingStackNameTests
     [Fact]
     public void A_fork_childs_ring_gets_every_stack_defined_again_before_it_is_referred_to()
     {
-        const string source = """
-            #define _GNU_SOURCE
-            #include <errno.h>
-            #include <fcntl.h>
-            #include <stddef.h>
-            #include <stdint.h>
-            #include <stdio.h>
-            #include <string.h>
-            #include <sys/mman.h>
-            #include <sys/wait.h>
-            #include <time.h>
-            #include <unistd.h>
-            #include "memprof_ring.h"
-
+        const string source = RingPrograms.Prelude + "\n" + RingPrograms.MakeRings + "\n" + """
             #define RING_BYTES (1u << 20)
             static struct memprof_ring_thread r;
 
@@ -70,21 +57,8 @@ public sealed class RingStackNameTests
 
             int main(void)
             {
-                size_t data = 2 * 4096;
-                uint8_t *map = mmap(NULL, data + 2 * RING_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-                struct memprof_ring_shared *sh = (void *)map;
-                sh->magic = MEMPROF_RING_MAGIC;
-                sh->version = MEMPROF_RING_VERSION;
-                sh->ring_count = 2;
-                sh->ring_bytes = RING_BYTES;
-                sh->data_offset = data;
-                sh->reader_pid = (uint32_t)getpid();
-                sh->heartbeat_ns = memprof_ring_now_ns();
-                sh->stack_copy = 65536;
-                sh->unwind_in_process = 1;
-                memprof_ring = sh;
-                memprof_ring_pid = (uint32_t)getpid();
-
+                uint8_t *map = make_rings(2, RING_BYTES);
+                size_t data = RINGS_DATA;
                 /* One call site, so one stack (the fork is out of sight of main, which the
                  * compiler could otherwise split into two call sites): the parent's events 0-2,
                  * the child's 2-3. */

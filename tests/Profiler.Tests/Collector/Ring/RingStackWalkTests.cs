@@ -5,22 +5,6 @@ namespace Profiler.Tests.Collector.Ring;
 /// and its frame-pointer walk never reads outside the thread's stack.</summary>
 public sealed class RingStackWalkTests
 {
-    const string Prelude = """
-        #define _GNU_SOURCE
-        #include <alloca.h>
-        #include <errno.h>
-        #include <fcntl.h>
-        #include <stddef.h>
-        #include <stdint.h>
-        #include <stdio.h>
-        #include <stdlib.h>
-        #include <string.h>
-        #include <sys/mman.h>
-        #include <time.h>
-        #include <unistd.h>
-        #include "memprof_ring.h"
-        """;
-
     [Fact]
     public void The_cached_cfi_walk_gives_libgccs_frames_through_code_without_frame_pointers()
     {
@@ -29,7 +13,7 @@ public sealed class RingStackWalkTests
         // program, down to _start: the walk from the cache and
         // libgcc's _Unwind_Backtrace must agree frame for frame, cold (rules read from the FDEs) and warm
         // (rules from the cache, and from the memo of the walk before, whose stack hash it carries on).
-        const string source = Prelude + "\n" + """
+        const string source = RingPrograms.Prelude + "\n" + """
             static struct memprof_unwind_rule cache[MEMPROF_UNWIND_CACHE_ENTRIES];
             static struct memprof_unwind_memo memo;
             static int failures, walks, deepest;
@@ -114,7 +98,7 @@ public sealed class RingStackWalkTests
         // a pattern: consecutive patterns often keep every inner frame (the same pc at the same sp)
         // under a different outer one, and the walk that follows the last walk's frames must see
         // the return address that differs, as libgcc's unwinder does, on every one of 512 walks.
-        const string source = Prelude + "\n" + """
+        const string source = RingPrograms.Prelude + "\n" + """
             static struct memprof_unwind_rule cache[MEMPROF_UNWIND_CACHE_ENTRIES];
             static struct memprof_unwind_memo memo;
             static int failures, walks;
@@ -180,7 +164,7 @@ public sealed class RingStackWalkTests
         // from the handler, the cached walk must step through rt_sigreturn's trampoline with the
         // registers the kernel saved, starting the interrupted frame at its exact pc, and agree
         // with libgcc's unwinder frame for frame down to _start.
-        const string source = Prelude + "\n" + """
+        const string source = RingPrograms.Prelude + "\n" + """
             #include <signal.h>
             #include <sys/time.h>
             static struct memprof_unwind_rule cache[MEMPROF_UNWIND_CACHE_ENTRIES];
@@ -250,7 +234,7 @@ public sealed class RingStackWalkTests
     {
         // through_no_cfi has no FDE (assembly without .cfi directives), as JIT-compiled code has
         // none: neither in-process walk may claim a complete stack through it.
-        const string source = Prelude + "\n" + """
+        const string source = RingPrograms.Prelude + "\n" + """
             static struct memprof_unwind_rule cache[MEMPROF_UNWIND_CACHE_ENTRIES];
             void through_no_cfi(void (*f)(void));
             __asm__(".text\n.globl through_no_cfi\nthrough_no_cfi:\npush %rbp\nmov %rsp, %rbp\ncall *%rdi\npop %rbp\nret\n");
@@ -284,7 +268,7 @@ public sealed class RingStackWalkTests
     public void A_frame_pointer_near_the_top_of_the_address_space_is_never_read()
     {
         // (fp + 16) wraps for fp = -8: a bounds check written that way let the walk read it.
-        const string source = Prelude + "\n" + """
+        const string source = RingPrograms.Prelude + "\n" + """
             int main(void)
             {
                 uint64_t pcs[MEMPROF_MAX_FRAMES];

@@ -10,21 +10,7 @@ public sealed class RingStashTests
     [Fact]
     public void Handler_events_during_a_ring_write_follow_it_in_the_ring_complete_and_in_order()
     {
-        const string source = """
-            #define _GNU_SOURCE
-            #include <errno.h>
-            #include <fcntl.h>
-            #include <signal.h>
-            #include <stddef.h>
-            #include <stdint.h>
-            #include <stdio.h>
-            #include <string.h>
-            #include <sys/mman.h>
-            #include <sys/time.h>
-            #include <time.h>
-            #include <unistd.h>
-            #include "memprof_ring.h"
-
+        const string source = RingPrograms.Prelude + "\n" + RingPrograms.MakeRings + "\n" + """
             #define RING_BYTES (64u << 20)
             #define WRITES 200000
             static struct memprof_ring_thread r;
@@ -47,20 +33,9 @@ public sealed class RingStashTests
 
             int main(void)
             {
-                size_t data = 2 * 4096;
-                uint8_t *map = mmap(NULL, data + RING_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+                uint8_t *map = make_rings(1, RING_BYTES);
                 struct memprof_ring_shared *sh = (void *)map;
-                sh->magic = MEMPROF_RING_MAGIC;
-                sh->version = MEMPROF_RING_VERSION;
-                sh->ring_count = 1;
-                sh->ring_bytes = RING_BYTES;
-                sh->data_offset = data;
-                sh->reader_pid = (uint32_t)getpid();
-                sh->heartbeat_ns = memprof_ring_now_ns();
-                sh->stack_copy = 65536;
-                sh->unwind_in_process = 1;
-                memprof_ring = sh;
-                memprof_ring_pid = (uint32_t)getpid();
+                size_t data = RINGS_DATA;
 
                 struct sigaction sa;
                 memset(&sa, 0, sizeof(sa));
