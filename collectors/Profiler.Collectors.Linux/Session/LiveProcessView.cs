@@ -33,12 +33,20 @@ public sealed class ElfBinaryCatalog : IBinaryCatalog
 
     public Probes.ProbePlan Plan(string path) => Probes.ProbePlanner.PlanFile(path);
 
+    /// <summary>Build ids by file, its size and time kept with it: every process a session sees
+    /// maps the same libraries, and a stat costs far less than opening the ELF file again.</summary>
+    readonly System.Collections.Concurrent.ConcurrentDictionary<(string Path, long Length, long WriteTicks), string> _buildIds = new();
+
     public string BuildId(string path)
     {
         try
         {
+            var file = new FileInfo(path);
+            if (!file.Exists) return "";
+            var key = (path, file.Length, file.LastWriteTimeUtc.Ticks);
+            if (_buildIds.TryGetValue(key, out var known)) return known;
             using var elf = Symbols.Elf.ElfFile.Open(path);
-            return elf.BuildId ?? "";
+            return _buildIds[key] = elf.BuildId ?? "";
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or Symbols.Elf.ElfFormatException) { return ""; }
     }

@@ -40,11 +40,13 @@ sealed class ProcessRecord(int pid, bool launched, bool mayVanish, SessionPorts 
     /// exec stay probed (probing them again would count every call twice).</summary>
     /// <param name="fresh">The process has not run its current image yet (launch, exec): jemalloc's
     /// profiling state comes from its environment rather than its memory.</param>
-    public void AttachMappedFiles(IEnumerable<string>? extraFiles = null, bool fresh = false)
+    /// <param name="maps">The process's maps, when just read (a process stopped at its fork or
+    /// exec is reported on twice in a row, and its maps cost a read of /proc each time).</param>
+    public void AttachMappedFiles(IEnumerable<string>? extraFiles = null, bool fresh = false, IReadOnlyList<MapEntry>? maps = null)
     {
         var files = ports.Files;
         foreach (var path in extraFiles ?? []) AttachFile(path, fresh);
-        var maps = ports.Processes.Maps(pid);
+        maps ??= ports.Processes.Maps(pid);
         var mapped = maps.Where(m => m.IsFile && m.IsExecutable).Select(m => m.Path).Distinct().ToList();
         // Decided before any file is probed: with the preload library mapped, glibc's malloc
         // family is reached only through it, and probing glibc too would trap every call again.
@@ -142,11 +144,12 @@ sealed class ProcessRecord(int pid, bool launched, bool mayVanish, SessionPorts 
     }
 
     /// <summary>Reads the process's maps and records mappings not written before.</summary>
-    public void RefreshMaps(bool force)
+    /// <returns>The maps read; null when they were read too recently to read again.</returns>
+    public IReadOnlyList<MapEntry>? RefreshMaps(bool force)
     {
         long now = sinceOrigin();
         // Unknown addresses can come in bursts (a library loaded late); re-read at most every 10 ms.
-        if (!force && _lastMapsRead is { } last && now - last < 10_000_000) return;
+        if (!force && _lastMapsRead is { } last && now - last < 10_000_000) return null;
         _lastMapsRead = now;
         var maps = ports.Processes.Maps(pid);
         var current = new List<Core.Model.MappedModule>();
@@ -165,6 +168,7 @@ sealed class ProcessRecord(int pid, bool launched, bool mayVanish, SessionPorts 
         }
         var trampoline = maps.FirstOrDefault(m => m.Path == "[uprobes]");
         ports.Unwinder?.SetMaps(pid, current, trampoline is null ? null : (trampoline.Start, trampoline.End));
+        return maps;
     }
 
     string BuildIdOf(string path)

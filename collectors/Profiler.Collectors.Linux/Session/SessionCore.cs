@@ -135,8 +135,7 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
                 // Stopped by the dynamic linker's hook: probe what the new libraries bring.
                 if (Process(pid) is { } loading)
                 {
-                    loading.RefreshMaps(force: true);
-                    loading.AttachMappedFiles();
+                    loading.AttachMappedFiles(maps: loading.RefreshMaps(force: true));
                 }
                 Resume(pid);
                 return;
@@ -281,9 +280,8 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
         NoteThread(e.Pid, e.Tid, e.Comm);
         if (Process(pid) is { } process)
         {
-            process.RefreshMaps(force: true);
             // A new image may bring its own allocator (statically linked): probe it before it runs.
-            process.AttachMappedFiles(fresh: true);
+            process.AttachMappedFiles(fresh: true, maps: process.RefreshMaps(force: true));
             // The launcher's exec into the command was decided (and said) at launch.
             if (_launchedRoot == pid)
             {
@@ -336,8 +334,7 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
         if (!_processes.ContainsKey(pid) && ports.Processes.Exists(pid))
         {
             var child = Add(pid, launched: true, mayVanish: true);
-            child.RefreshMaps(force: true);
-            child.AttachMappedFiles();
+            child.AttachMappedFiles(maps: child.RefreshMaps(force: true));
         }
         Resume(pid);
     }
