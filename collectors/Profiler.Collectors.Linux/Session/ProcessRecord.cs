@@ -40,8 +40,11 @@ sealed class ProcessRecord(int pid, bool launched, bool mayVanish, SessionPorts 
     /// exec stay probed (probing them again would count every call twice).</summary>
     /// <param name="fresh">The process has not run its current image yet (launch, exec): jemalloc's
     /// profiling state comes from its environment rather than its memory.</param>
-    /// <param name="maps">The process's maps, when just read (a process stopped at its fork or
-    /// exec is reported on twice in a row, and its maps cost a read of /proc each time).</param>
+    /// <summary>Reads the maps of a process stopped where they changed (fork, exec, new libraries)
+    /// and probes what they map: one read of /proc serves both.</summary>
+    public void RefreshMapsAndProbes(bool fresh = false) => AttachMappedFiles(fresh: fresh, maps: RefreshMaps(force: true));
+
+    /// <param name="maps">The process's maps, when just read.</param>
     public void AttachMappedFiles(IEnumerable<string>? extraFiles = null, bool fresh = false, IReadOnlyList<MapEntry>? maps = null)
     {
         var files = ports.Files;

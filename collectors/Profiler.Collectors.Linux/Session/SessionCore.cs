@@ -133,10 +133,7 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
                 return;
             case BpfFunction.Libraries:
                 // Stopped by the dynamic linker's hook: probe what the new libraries bring.
-                if (Process(pid) is { } loading)
-                {
-                    loading.AttachMappedFiles(maps: loading.RefreshMaps(force: true));
-                }
+                Process(pid)?.RefreshMapsAndProbes();
                 Resume(pid);
                 return;
             case BpfFunction.Exec:
@@ -281,7 +278,7 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
         if (Process(pid) is { } process)
         {
             // A new image may bring its own allocator (statically linked): probe it before it runs.
-            process.AttachMappedFiles(fresh: true, maps: process.RefreshMaps(force: true));
+            process.RefreshMapsAndProbes(fresh: true);
             // The launcher's exec into the command was decided (and said) at launch.
             if (_launchedRoot == pid)
             {
@@ -334,7 +331,7 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
         if (!_processes.ContainsKey(pid) && ports.Processes.Exists(pid))
         {
             var child = Add(pid, launched: true, mayVanish: true);
-            child.AttachMappedFiles(maps: child.RefreshMaps(force: true));
+            child.RefreshMapsAndProbes();
         }
         Resume(pid);
     }
@@ -364,8 +361,9 @@ public sealed class SessionCore(SessionPorts ports, ulong sampleRateBytes, Func<
             (_lastThread, _lastThreadName) = (tid, known);
             return;
         }
-        _threadNames[tid] = bytes.ToArray();
-        (_lastThread, _lastThreadName) = (tid, _threadNames[tid]);
+        var name = bytes.ToArray();
+        _threadNames[tid] = name;
+        (_lastThread, _lastThreadName) = (tid, name);
         Records.Thread(new Core.Recording.Proto.Thread { Pid = pid, Tid = tid, Name = comm.ToString() });
     }
 

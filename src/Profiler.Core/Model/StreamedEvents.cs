@@ -51,9 +51,8 @@ public sealed class StreamedEvents : IEventSource
         // The blocks live in each process that exec'd after allocating, by recording order.
         var live = _releasing.Count > 0 ? new Dictionary<(uint Pid, ulong Address), (long Order, ulong Weight)>() : null;
         // Runs of one process's events are the rule: its last exec is looked up when the process changes.
-        uint execPid = 0;
+        uint? execPid = null;
         long execLast = long.MinValue;
-        bool execKnown = false;
         bool whole = _batches.Walk(columns =>
         {
             chunk.Count = 0;
@@ -66,11 +65,7 @@ public sealed class StreamedEvents : IEventSource
                 if (_cutoff is { } c && pid == c.Pid && time < c.TimeNanos) continue;
                 while (nextExec < _releasing.Count && _releasing[nextExec].TimeNanos <= time) Release(_releasing[nextExec++]);
                 var kind = columns.Kind[e];
-                if (live is not null && (!execKnown || pid != execPid))
-                {
-                    (execPid, execKnown) = (pid, true);
-                    execLast = _lastExec.TryGetValue(pid, out long last) ? last : long.MinValue;
-                }
+                if (live is not null && pid != execPid) (execPid, execLast) = (pid, _lastExec.GetValueOrDefault(pid, long.MinValue));
                 if (live is not null && time < execLast)
                 {
                     if (kind == EventKind.Alloc) live[(pid, columns.Address[e])] = (kept, columns.Weight[e]);
